@@ -1,0 +1,1 @@
+"""The corrector: pool of scored drafts, pairing sampler, training, exploration, refinement."""
