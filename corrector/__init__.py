@@ -1,1 +1,8 @@
 """The corrector: pool of scored drafts, pairing sampler, training, exploration, refinement."""
+
+from .model import Corrector, CorrectorConfig
+from .pairing import Pair, sample_pairs, target_distribution
+from .pool import Draft, Pool
+from .refine import Step, refine, self_consistency
+
+__all__ = ["Corrector", "CorrectorConfig", "Draft", "Pair", "Pool", "Step", "refine", "sample_pairs", "self_consistency", "target_distribution"]

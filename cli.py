@@ -1,0 +1,275 @@
+"""The `correct` command line: parses options and calls the library; no logic lives here."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Self-correction: generate drafts, score them, refine them with a trained corrector.")
+console = Console(stderr=True)
+
+
+class UsageError(Exception):
+    """A problem the user can fix; printed as one line, exit code 2."""
+
+
+def _fail(message: str) -> None:
+    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(2)
+
+
+def _user_errors():
+    from .corrector.records import RecordError
+    from .corrector.tasks import TaskError
+    from .generators import GeneratorError
+    from .values import ValueError_
+
+    return (UsageError, RecordError, TaskError, GeneratorError, ValueError_)
+
+
+def _quiet_libraries() -> None:
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+
+
+def _load_records(task: Optional[str], input: Optional[Path], dataset: Optional[str], split: str, limit: Optional[int], seed: int, required=("prompt",)):
+    """(records, task object or None) from exactly one source; the built-in default if none."""
+    from .corrector.records import read_jsonl
+    from .corrector.tasks import DEFAULT_TASK, get_task
+
+    if input and dataset:
+        raise UsageError("give --input or --dataset, not both")
+    t = get_task(task) if task else None
+    if input:
+        records = read_jsonl(input, required)
+    elif dataset:
+        records = _load_dataset(dataset, split, required)
+    else:
+        t = t or get_task(DEFAULT_TASK)
+        return t.make_split(split, limit or t.default_limit, seed), t
+    return (records[:limit] if limit else records), t
+
+
+def _load_dataset(name: str, split: str, required) -> list[dict]:
+    import datasets
+
+    try:
+        ds = datasets.load_dataset(name, split=split)
+    except Exception as e:  # the hub raises many kinds; the user needs one sentence
+        raise UsageError(f"--dataset {name!r} (split {split!r}) could not be loaded: {str(e).splitlines()[0]}") from None
+    missing = [k for k in required if k not in ds.column_names]
+    if missing:
+        raise UsageError(f"--dataset {name!r} has no column {', '.join(map(repr, missing))} (columns: {', '.join(ds.column_names)})")
+    return [{**row, "id": str(row.get("id", i + 1))} for i, row in enumerate(ds)]
+
+
+@app.command()
+def generate(
+    task: Optional[str] = typer.Option(None, help="Built-in task (see `correct tasks`); the default when no input is given."),
+    input: Optional[Path] = typer.Option(None, help="JSONL file of records: `prompt`, task fields, optional `id`."),
+    dataset: Optional[str] = typer.Option(None, help="A `datasets` name or local path with a `prompt` column."),
+    split: str = typer.Option("test", help="Split of the task or dataset."),
+    generator: Optional[str] = typer.Option(None, help="Generator model: hub id or local path (default: the task's)."),
+    backend: str = typer.Option("hf", help="Generator backend: hf | vllm."),
+    corrector: Optional[str] = typer.Option(None, help="Corrector model folder (default: the task's)."),
+    rounds: int = typer.Option(3, min=0, help="Corrector rounds k after the generator's draft."),
+    value: Optional[str] = typer.Option(None, help="Value function (see `correct values`), or module:function."),
+    output: Path = typer.Option(Path("generations.jsonl"), help="Output JSONL, written line by line."),
+    metrics: Optional[Path] = typer.Option(None, help="Metrics JSON (default: OUTPUT with .metrics.json)."),
+    resume: bool = typer.Option(False, help="Continue a killed run: keep OUTPUT and skip its finished ids."),
+    limit: Optional[int] = typer.Option(None, min=1, help="Use only the first N records."),
+    seed: int = typer.Option(0, help="Seed for problem generation and sampling."),
+    temperature: float = typer.Option(0.0, min=0.0, help="Sampling temperature of generator and corrector (0: greedy)."),
+    max_new_tokens: Optional[int] = typer.Option(None, min=1, help="Token budget per draft (default: the task's, else 128)."),
+    batch_size: int = typer.Option(64, min=1, help="Records refined together."),
+    baseline: bool = typer.Option(True, help="Also run the self-consistency baseline at equal decode count."),
+):
+    """Generate drafts and refine them with a corrector for ROUNDS rounds."""
+    _quiet_libraries()
+    try:
+        from .corrector import Corrector
+        from .corrector.run import GenerateConfig, generate_run
+        from .corrector.tasks import plain_prompt
+        from .generators import SamplingParams, load_generator
+        from .values import load_value
+
+        records, t = _load_records(task, input, dataset, split, limit, seed)
+        gen_path = generator or (t.generator if t else None)
+        if not gen_path:
+            raise UsageError("--generator is needed with --input/--dataset when no --task gives a default")
+        value_spec = value or (t.value if t else None)
+        if not value_spec:
+            raise UsageError("--value is needed with --input/--dataset when no --task gives a default")
+        corr_path = corrector or (t.corrector if t else None)
+        if rounds and not corr_path:
+            raise UsageError("--rounds > 0 needs --corrector (or a --task that ships one)")
+        v = load_value(value_spec)
+        g = load_generator(gen_path, backend)
+        c = Corrector.from_pretrained(corr_path, backend) if rounds else None
+        params = SamplingParams(
+            temperature=temperature,
+            max_new_tokens=max_new_tokens or (t.max_new_tokens if t else 128),
+            stop=t.stop if t else (),
+            seed=seed,
+        )
+        metrics_path = metrics or output.with_suffix(".metrics.json")
+        m = generate_run(records, t.format_prompt if t else plain_prompt, g, c, v, params, output, metrics_path,
+                         GenerateConfig(rounds=rounds, batch_size=batch_size, resume=resume, baseline=baseline))
+    except _user_errors() as e:
+        _fail(str(e))
+    _print_metrics(m)
+    console.print(f"wrote {output} and {metrics_path}")
+
+
+def _print_metrics(m: dict) -> None:
+    table = Table(title=f"value per round ({m['records']} records, {m['seconds']:.1f} s)")
+    for col in ("round", "mean value", "solved", "changed", "broken", "seconds"):
+        table.add_column(col, justify="right")
+    secs = m.get("round_seconds", [])
+    for row in m["rounds"]:
+        r = row["round"]
+        table.add_row(str(r), f"{row['mean_value']:.3f}", f"{row['solved']:.1%}",
+                      f"{row['changed']:.1%}" if "changed" in row else "-", f"{row['broken']:.1%}" if "broken" in row else "-",
+                      f"{secs[r]:.1f}" if r < len(secs) else "-")
+    sc = m.get("self_consistency")
+    if sc:
+        table.add_section()
+        table.add_row(f"vote@{sc['samples']}", f"{sc['mean_value']:.3f}", f"{sc['solved']:.1%}", "-", "-", "-")
+    Console().print(table)
+    if m.get("net_fixed") is not None:
+        console.print(f"net fixed (of wrong drafts): {m['net_fixed']:.1%}   broken (of right drafts): {m['broken_of_right'] or 0:.1%}")
+
+
+@app.command()
+def train(
+    task: Optional[str] = typer.Option(None, help="Built-in task (default: arithmetic)."),
+    input: Optional[Path] = typer.Option(None, help="JSONL training records instead of a task's train split."),
+    dataset: Optional[str] = typer.Option(None, help="A `datasets` name or local path with a `prompt` column."),
+    split: str = typer.Option("train", help="Split of the task or dataset."),
+    generator: Optional[str] = typer.Option(None, help="Generator whose drafts fill the pool (default: the task's)."),
+    output: Path = typer.Option(..., help="Folder for the trained model, pool, pairs and logs."),
+    method: str = typer.Option("pairing", help="pairing (self-corrective learning) | sft (train a tiny base generator on reference `solution`s)."),
+    value: Optional[str] = typer.Option(None, help="Value function (default: the task's)."),
+    init: Optional[str] = typer.Option(None, help="Model to start from (default: the generator; `tiny` builds a new one for sft)."),
+    backend: str = typer.Option("hf", help="Generator backend for the pool drafts."),
+    limit: int = typer.Option(2000, min=1, help="Training prompts."),
+    samples: int = typer.Option(8, min=1, help="N: drafts per prompt in the initial pool."),
+    iterations: int = typer.Option(3, min=1, help="Pair -> learn -> explore repetitions."),
+    steps: int = typer.Option(300, min=1, help="M: optimizer steps per iteration."),
+    pairs: int = typer.Option(8000, min=1, help="Pairs sampled per iteration."),
+    alpha: float = typer.Option(1.0, help="Weight of the value gain in pair sampling."),
+    beta: float = typer.Option(1.0, help="Weight of proximity s(y, y') in pair sampling."),
+    identity_share: float = typer.Option(0.2, min=0.0, help="Identity pairs of top drafts, as a share of --pairs."),
+    explore: int = typer.Option(1000, min=0, help="Prompts explored by the corrector per iteration."),
+    feedback: bool = typer.Option(True, help="Show the value's feedback to the corrector."),
+    batch_size: int = typer.Option(32, min=1),
+    learning_rate: float = typer.Option(5e-4),
+    max_new_tokens: Optional[int] = typer.Option(None, min=1),
+    seed: int = typer.Option(0),
+):
+    """Train a corrector on the generator's own drafts (or, with --method sft, a base generator)."""
+    _quiet_libraries()
+    try:
+        from .corrector.train import TrainConfig, train_corrector
+        from .corrector.tasks import plain_prompt
+        from .generators import load_generator
+        from .values import load_value
+
+        if method in ("hindsight", "hir"):
+            raise UsageError(f"--method {method} is not available yet (tracked in its own issue); use pairing")
+        if method not in ("pairing", "sft"):
+            raise UsageError(f"unknown --method {method!r}; choose pairing or sft")
+        records, t = _load_records(task, input, dataset, split, limit, seed, ("prompt", "solution") if method == "sft" else ("prompt",))
+        config = TrainConfig(
+            samples_per_prompt=samples, iterations=iterations, steps=steps, pairs=pairs, alpha=alpha, beta=beta,
+            identity_share=identity_share, explore_prompts=explore, batch_size=batch_size, learning_rate=learning_rate,
+            max_new_tokens=max_new_tokens or (t.max_new_tokens if t else 128), template="default" if feedback else "no-feedback", seed=seed,
+        )
+        fmt = t.format_prompt if t else plain_prompt
+        if method == "sft":
+            _train_sft(records, fmt, t, init, output, config)
+            return
+        gen_path = generator or (t.generator if t else None)
+        value_spec = value or (t.value if t else None)
+        if not gen_path or not value_spec:
+            raise UsageError("--generator and --value are needed when no --task gives defaults")
+        v = load_value(value_spec)
+        g = load_generator(gen_path, backend)
+        train_corrector(records, [fmt(r) for r in records], g, v, init or gen_path, output, config,
+                        task=t.name if t else None, value_name=value_spec,
+                        on_iteration=lambda row: console.print(json.dumps(row)))
+    except _user_errors() as e:
+        _fail(str(e))
+    console.print(f"saved corrector to {output}")
+
+
+def _train_sft(records, fmt, t, init, output, config) -> None:
+    from .corrector.base import train_base_generator
+
+    if init not in (None, "tiny"):
+        raise UsageError("--method sft builds a tiny model from scratch; give --init tiny or leave it out")
+    texts = [fmt(r) + r["solution"] for r in (t.make_split("train", 5000, 0) if t else records)]
+    stats = train_base_generator(records, fmt, texts, output, config.steps * config.iterations, config)
+    console.print(json.dumps(stats))
+    console.print(f"saved base generator to {output}")
+
+
+@app.command()
+def score(
+    value: str = typer.Option(..., help="Value function (see `correct values`), or module:function."),
+    input: Path = typer.Option(..., help="JSONL: record fields plus `output`, the text to score."),
+    output: Optional[Path] = typer.Option(None, help="JSONL of `id`, `value`, `feedback` (default: standard output)."),
+    batch_size: int = typer.Option(64, min=1, help="Lines scored together; results stream out batch by batch."),
+):
+    """Score outputs with a value function."""
+    try:
+        from .corrector.records import read_jsonl
+        from .values import load_value
+
+        v = load_value(value)
+        records = read_jsonl(input, ("output",))
+        sink = open(output, "w", encoding="utf-8") if output else sys.stdout
+        try:
+            for b in range(0, len(records), batch_size):
+                batch = records[b : b + batch_size]
+                for r, s in zip(batch, v(batch, [r["output"] for r in batch])):
+                    sink.write(json.dumps({"id": r["id"], "value": s.value, "feedback": s.feedback}) + "\n")
+                sink.flush()
+        finally:
+            if output:
+                sink.close()
+    except _user_errors() as e:
+        _fail(str(e))
+
+
+@app.command()
+def tasks():
+    """List the built-in tasks."""
+    from .corrector.tasks import TASKS
+
+    for t in TASKS.values():
+        print(f"{t.name}\t{t.description}")
+
+
+@app.command()
+def values():
+    """List the built-in value functions."""
+    from .values import describe_values
+
+    for name, doc in describe_values().items():
+        print(f"{name}\t{doc}")
+
+
+if __name__ == "__main__":
+    app()

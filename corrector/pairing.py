@@ -1,0 +1,93 @@
+"""The pairing sampler (DESIGN.md, step 3):
+
+    P[(x, y, y')] ∝ exp(α·(v(y') − v(y)) + β·s(y, y')) / Z(y)
+
+over value-improving pairs v(y) < v(y') of the same prompt x; Z(y) normalises over the
+candidate targets of one source y. Sources are drawn uniformly among drafts that have at
+least one better target. Everything here is pure and seeded.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+from typing import Callable, Mapping, Sequence
+
+from .pool import Draft
+from .similarity import edit_similarity
+
+Similarity = Callable[[str, str], float]
+
+
+@dataclass(frozen=True)
+class Pair:
+    prompt_id: str
+    source: Draft
+    target: Draft
+
+    @property
+    def identity(self) -> bool:
+        return self.source.text == self.target.text
+
+
+def target_distribution(
+    source: Draft, candidates: Sequence[Draft], alpha: float, beta: float, similarity: Similarity = edit_similarity
+) -> list[tuple[Draft, float]]:
+    """Probabilities over the better candidates of ``source`` (empty if there are none).
+
+    >>> a, b, c = Draft("p", "x = 1", 0.0), Draft("p", "x = 2", 1.0), Draft("p", "y = 9", 0.5)
+    >>> [(d.text, round(p, 4)) for d, p in target_distribution(a, [a, b, c], alpha=1.0, beta=0.0)]
+    [('x = 2', 0.6225), ('y = 9', 0.3775)]
+    """
+    better = [t for t in candidates if t.value > source.value]
+    if not better:
+        return []
+    logits = [alpha * (t.value - source.value) + beta * similarity(source.text, t.text) for t in better]
+    top = max(logits)  # shift for numerical stability; Z(y) cancels it
+    weights = [math.exp(l - top) for l in logits]
+    z = sum(weights)
+    return [(t, w / z) for t, w in zip(better, weights)]
+
+
+def sample_pairs(
+    drafts_by_prompt: Mapping[str, Sequence[Draft]],
+    n: int,
+    alpha: float,
+    beta: float,
+    seed: int,
+    similarity: Similarity = edit_similarity,
+    max_value: float | None = None,
+    identity_share: float = 0.0,
+) -> list[Pair]:
+    """Draw ``n`` improving pairs, plus ``identity_share·n`` identity pairs (y*, y*) of drafts
+    that reach ``max_value`` -- they teach the corrector to leave a good draft alone."""
+    rng = random.Random(seed)
+    dists = []
+    for pid in sorted(drafts_by_prompt):
+        drafts = _unique(drafts_by_prompt[pid])
+        for d in drafts:
+            dist = target_distribution(d, drafts, alpha, beta, similarity)
+            if dist:
+                dists.append((pid, d, dist))
+    pairs = []
+    if dists:
+        for _ in range(n):
+            pid, source, dist = rng.choice(dists)
+            target = rng.choices([t for t, _ in dist], weights=[p for _, p in dist])[0]
+            pairs.append(Pair(pid, source, target))
+    if identity_share > 0 and max_value is not None:
+        tops = [d for pid in sorted(drafts_by_prompt) for d in _unique(drafts_by_prompt[pid]) if d.value >= max_value]
+        for _ in range(round(identity_share * n) if tops else 0):
+            d = rng.choice(tops)
+            pairs.append(Pair(d.prompt_id, d, d))
+    rng.shuffle(pairs)
+    return pairs
+
+
+def _unique(drafts: Sequence[Draft]) -> list[Draft]:
+    """One draft per distinct text (the pool may hold the same text many times)."""
+    seen: dict[str, Draft] = {}
+    for d in drafts:
+        seen.setdefault(d.text, d)
+    return list(seen.values())

@@ -1,0 +1,55 @@
+"""The pool of scored drafts D_x = {(x, y, v(y), f(y))}, kept in memory and appended to a
+JSONL file line by line, so a run can be resumed from what it already scored."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Draft:
+    prompt_id: str
+    text: str
+    value: float
+    feedback: str | None = None
+    origin: str = "generator"
+    """Who wrote it: "generator", or "corrector@<iteration>" for exploration."""
+
+
+class Pool:
+    def __init__(self, path: str | os.PathLike | None = None):
+        self.path = Path(path) if path else None
+        self.by_prompt: dict[str, list[Draft]] = defaultdict(list)
+        if self.path and self.path.exists():
+            for line in self.path.read_text().splitlines():
+                if line.strip():  # a torn last line from a killed run is dropped by json errors below
+                    try:
+                        self._add(Draft(**json.loads(line)))
+                    except (json.JSONDecodeError, TypeError):
+                        break
+
+    def _add(self, d: Draft) -> None:
+        self.by_prompt[d.prompt_id].append(d)
+
+    def add(self, drafts: list[Draft]) -> None:
+        for d in drafts:
+            self._add(d)
+        if self.path:
+            with open(self.path, "a") as f:
+                f.writelines(json.dumps(asdict(d)) + "\n" for d in drafts)
+                f.flush()
+                os.fsync(f.fileno())
+
+    def __len__(self) -> int:
+        return sum(len(v) for v in self.by_prompt.values())
+
+    def drafts(self) -> list[Draft]:
+        return [d for v in self.by_prompt.values() for d in v]
+
+    def mean_value(self) -> float:
+        ds = self.drafts()
+        return sum(d.value for d in ds) / len(ds) if ds else 0.0

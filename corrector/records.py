@@ -1,0 +1,99 @@
+"""Reading and writing JSONL records: clear errors naming the file and line, output written
+line by line (fsync'd) so a killed run loses at most the line being written, and resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+
+class RecordError(ValueError):
+    """Bad input data; the message names the file and line."""
+
+
+def read_jsonl(path: str | os.PathLike, required: Sequence[str] = ("prompt",)) -> list[dict]:
+    """Records of a JSONL file; ``id`` defaults to the line number (1-based)."""
+    path = Path(path)
+    if not path.exists():
+        raise RecordError(f"{path}: no such file")
+    records, ids = [], set()
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise RecordError(f"{path}:{n}: not valid JSON ({e.msg} at column {e.colno})") from None
+            if not isinstance(rec, dict):
+                raise RecordError(f"{path}:{n}: expected a JSON object, got {type(rec).__name__}")
+            missing = [k for k in required if k not in rec]
+            if missing:
+                raise RecordError(f"{path}:{n}: missing field {', '.join(map(repr, missing))}")
+            rec["id"] = str(rec.get("id", n))
+            if rec["id"] in ids:
+                raise RecordError(f"{path}:{n}: duplicate id {rec['id']!r}")
+            ids.add(rec["id"])
+            records.append(rec)
+    return records
+
+
+def finished_ids(path: str | os.PathLike) -> set[str]:
+    """Ids already written to an output file. A torn last line (the run was killed while
+    writing it) is cut off, so appending resumes cleanly without duplicates."""
+    path = Path(path)
+    if not path.exists():
+        return set()
+    data = path.read_bytes()
+    good = data.rfind(b"\n") + 1  # everything after the last newline is a torn write
+    ids = set()
+    for n, line in enumerate(data[:good].splitlines(), 1):
+        if line.strip():
+            try:
+                ids.add(str(json.loads(line)["id"]))
+            except (json.JSONDecodeError, KeyError, TypeError):
+                raise RecordError(f"{path}:{n}: not an output line of correct; refusing to resume into it") from None
+    if good < len(data):
+        with open(path, "r+b") as f:
+            f.truncate(good)
+    return ids
+
+
+class JsonlWriter:
+    """Appends one JSON object per line and makes each line durable before returning."""
+
+    def __init__(self, path: str | os.PathLike, append: bool):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self.f = open(path, "a" if append else "w", encoding="utf-8")
+
+    def write(self, obj: dict) -> None:
+        self.f.write(json.dumps(obj, ensure_ascii=False) + "\n")
+        self.f.flush()
+        os.fsync(self.f.fileno())
+
+    def close(self) -> None:
+        self.f.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:
+    """Write to a temporary file beside ``path`` and rename: readers never see half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w") as f:
+        json.dump(obj, f, indent=2)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+def read_all_jsonl(path: str | os.PathLike) -> list[dict]:
+    return [json.loads(l) for l in Path(path).read_text(encoding="utf-8").splitlines() if l.strip()]

@@ -1,0 +1,127 @@
+"""Inference (DESIGN.md step 6): y0 ~ generator(x); y_{t+1} ~ corrector(y_t, x, f(y_t)) for t < k.
+
+With a reference-free value, drafts that already reach the maximum are not re-corrected and
+their decodes are saved; with a value that needs references (a program judged against a
+hidden answer) every draft is corrected, because at inference nobody knows which are right.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import Callable, Sequence
+
+from ..generators import Generator, SamplingParams
+from ..values import Score, Value
+from .model import Corrector
+
+
+@dataclass(frozen=True)
+class Step:
+    round: int
+    text: str
+    value: float | None
+    feedback: str | None
+
+
+@dataclass
+class RoundCost:
+    """What each round cost, summed over batches: for checking that later rounds cost in
+    proportion to the drafts still being corrected."""
+
+    seconds: list[float] = field(default_factory=list)
+    decoded: list[int] = field(default_factory=list)
+
+    def add(self, r: int, seconds: float, decoded: int) -> None:
+        while len(self.seconds) <= r:
+            self.seconds.append(0.0)
+            self.decoded.append(0)
+        self.seconds[r] += seconds
+        self.decoded[r] += decoded
+
+
+def refine(
+    records: Sequence[dict],
+    prompts: Sequence[str],
+    generator: Generator,
+    corrector: Corrector | None,
+    value: Value,
+    rounds: int,
+    params: SamplingParams,
+    cost: RoundCost | None = None,
+) -> list[list[Step]]:
+    """Every record's rounds, round 0 being the generator's draft."""
+    cost = cost if cost is not None else RoundCost()
+    t = time.perf_counter()
+    drafts = [c[0] for c in generator.generate(prompts, params)]
+    scores = value(records, drafts)
+    cost.add(0, time.perf_counter() - t, len(drafts))
+    history = [[Step(0, d, s.value, s.feedback)] for d, s in zip(drafts, scores)]
+    for r in range(1, rounds + 1 if corrector else 1):
+        t = time.perf_counter()
+        active = [i for i, h in enumerate(history) if not (value.reference_free and h[-1].value >= value.max_value)]
+        if active:
+            last = [history[i][-1] for i in active]
+            fixed = corrector.correct(
+                [records[i]["prompt"] for i in active], [s.text for s in last], [s.feedback for s in last], params
+            )
+            new_scores = value([records[i] for i in active], [c[0] for c in fixed])
+            for i, c, s in zip(active, fixed, new_scores):
+                history[i].append(Step(r, c[0], s.value, s.feedback))
+        for h in history:  # drafts at the maximum carry over unchanged
+            if len(h) == r:
+                h.append(Step(r, h[-1].text, h[-1].value, h[-1].feedback))
+        cost.add(r, time.perf_counter() - t, len(active))
+    return history
+
+
+def self_consistency(
+    records: Sequence[dict], prompts: Sequence[str], generator: Generator, value: Value, samples: int, params: SamplingParams
+) -> list[dict]:
+    """The honest baseline at equal decode count: ``samples`` generator drafts per prompt,
+    majority vote over their answers (the value's ``answer``, else the text itself)."""
+    outs = generator.generate(prompts, SamplingParams(**{**asdict(params), "n": samples}))
+    flat_records = [r for r in records for _ in range(samples)]
+    flat_scores = value(flat_records, [o for outs_i in outs for o in outs_i])
+    results = []
+    for i, out in enumerate(outs):
+        scores: list[Score] = flat_scores[i * samples : (i + 1) * samples]
+        keys = [s.answer if s.answer is not None else o for s, o in zip(scores, out)]
+        winner = Counter(keys).most_common(1)[0][0]  # ties go to the earliest sample
+        j = keys.index(winner)
+        results.append({"samples": samples, "text": out[j], "value": scores[j].value})
+    return results
+
+
+def round_metrics(histories: Sequence[Sequence[dict]], max_value: float) -> list[dict]:
+    """Per round: mean value, solved (share at max), changed and broken vs. the previous round."""
+    rows = []
+    n_rounds = min(len(h) for h in histories) if histories else 0
+    for r in range(n_rounds):
+        vals = [h[r]["value"] for h in histories]
+        row = {"round": r, "mean_value": _mean(vals), "solved": _mean([v >= max_value for v in vals])}
+        if r > 0:
+            row["changed"] = _mean([h[r]["text"] != h[r - 1]["text"] for h in histories])
+            row["broken"] = _mean([h[r - 1]["value"] >= max_value > h[r]["value"] for h in histories])
+        rows.append(row)
+    return rows
+
+
+def summary(histories: Sequence[Sequence[dict]], max_value: float) -> dict:
+    """The figures the engine is judged by: of the drafts wrong at round 0, the net share
+    fixed by the last round; of those right at round 0, the share broken by the last round."""
+    if not histories:
+        return {}
+    first = [h[0]["value"] >= max_value for h in histories]
+    last = [h[-1]["value"] >= max_value for h in histories]
+    wrong0, right0 = first.count(False), first.count(True)
+    return {
+        "net_fixed": (sum(last) - sum(first)) / wrong0 if wrong0 else None,
+        "broken_of_right": sum(a and not b for a, b in zip(first, last)) / right0 if right0 else None,
+    }
+
+
+def _mean(xs: Sequence) -> float:
+    xs = [float(x) for x in xs if x is not None]
+    return sum(xs) / len(xs) if xs else 0.0

@@ -1,0 +1,81 @@
+"""``correct generate`` as a Python function: refine records batch by batch, write each
+finished record at once (so a killed run keeps them, and ``resume`` skips them), then
+compute the metrics over the whole output file."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+from ..generators import Generator, SamplingParams
+from ..values import Value
+from .model import Corrector
+from .progress import progress
+from .records import JsonlWriter, finished_ids, read_all_jsonl, write_json_atomic
+from .refine import RoundCost, refine, round_metrics, self_consistency, summary
+
+
+@dataclass(frozen=True)
+class GenerateConfig:
+    rounds: int = 3
+    """k: corrector passes after the generator's draft."""
+    batch_size: int = 64
+    """Records refined together (and written together)."""
+    resume: bool = False
+    """Skip ids already in the output file instead of starting it anew."""
+    baseline: bool = True
+    """Also run self-consistency with rounds+1 generator samples (same decode count)."""
+    baseline_temperature: float = 0.7
+
+
+def generate_run(
+    records: Sequence[dict],
+    format_prompt: Callable[[dict], str],
+    generator: Generator,
+    corrector: Corrector | None,
+    value: Value,
+    params: SamplingParams,
+    output: str | Path,
+    metrics_path: str | Path | None,
+    config: GenerateConfig = GenerateConfig(),
+) -> dict:
+    start = time.perf_counter()
+    done = finished_ids(output) if config.resume else set()
+    todo = [r for r in records if r["id"] not in done]
+    cost = RoundCost()
+    sc_params = SamplingParams(**{**asdict(params), "temperature": config.baseline_temperature})
+    with JsonlWriter(output, append=config.resume) as out:
+        batches = range(0, len(todo), config.batch_size)
+        for b in progress(batches, f"generate + {config.rounds} rounds", total=len(batches)):
+            batch = todo[b : b + config.batch_size]
+            prompts = [format_prompt(r) for r in batch]
+            seeded = SamplingParams(**{**asdict(params), "seed": params.seed + b})
+            histories = refine(batch, prompts, generator, corrector, value, config.rounds, seeded, cost)
+            sc = self_consistency(batch, prompts, generator, value, config.rounds + 1, sc_params) if config.baseline else [None] * len(batch)
+            for r, h, s in zip(batch, histories, sc):
+                line = {"id": r["id"], "prompt": r["prompt"], "rounds": [asdict(step) for step in h], "final": h[-1].text}
+                if s is not None:
+                    line["self_consistency"] = s
+                out.write(line)
+    metrics = compute_metrics(read_all_jsonl(output), value.max_value)
+    tokens = sum(getattr(g, "tokens_generated", 0) for g in (generator, getattr(corrector, "generator", None)) if g is not None)
+    metrics.update(seconds=time.perf_counter() - start, tokens=tokens,
+                   round_seconds=cost.seconds, round_decodes=cost.decoded)
+    if metrics_path:
+        write_json_atomic(metrics_path, metrics)
+    return metrics
+
+
+def compute_metrics(lines: Sequence[dict], max_value: float) -> dict:
+    histories = [l["rounds"] for l in lines]
+    metrics = {"records": len(lines), "rounds": round_metrics(histories, max_value), **summary(histories, max_value)}
+    sc = [l["self_consistency"] for l in lines if "self_consistency" in l]
+    if sc:
+        metrics["self_consistency"] = {
+            "samples": sc[0]["samples"],
+            "mean_value": sum(s["value"] for s in sc) / len(sc),
+            "solved": sum(s["value"] >= max_value for s in sc) / len(sc),
+        }
+    return metrics

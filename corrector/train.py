@@ -1,0 +1,206 @@
+"""Training a corrector (DESIGN.md steps 1-5), and the supervised fine-tuning that makes the
+tiny base generators. The self-corrective loop is ``train_corrector``; it reads like the
+algorithm: initialise the pool, then pair -> learn -> explore, repeated."""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+from ..generators import Generator, SamplingParams
+from ..generators.hf import HFGenerator
+from ..values import Value
+from .model import Corrector, CorrectorConfig, corrector_input
+from .pairing import Pair, sample_pairs
+from .pool import Draft, Pool
+from .progress import progress
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    samples_per_prompt: int = 8
+    """N: generator drafts per training prompt in the initial pool."""
+    iterations: int = 3
+    """Pair -> learn -> explore repetitions."""
+    steps: int = 300
+    """M: optimizer steps per iteration."""
+    pairs: int = 8000
+    """Improving pairs sampled per iteration."""
+    alpha: float = 1.0
+    """Weight of the value gain in the pairing sampler."""
+    beta: float = 1.0
+    """Weight of the proximity s(y, y') in the pairing sampler."""
+    identity_share: float = 0.2
+    """Identity pairs (y*, y*) of top-value drafts added, as a share of `pairs`: keeps good drafts intact."""
+    explore_prompts: int = 1000
+    """Prompts whose drafts the corrector rewrites after each iteration (added to the pool)."""
+    temperature: float = 1.0
+    """Sampling temperature for pool drafts and exploration."""
+    max_new_tokens: int = 64
+    batch_size: int = 32
+    learning_rate: float = 5e-4
+    template: str = "default"
+    seed: int = 0
+
+
+def encode(tokenizer, source: str, target: str, max_length: int) -> dict | None:
+    """Token ids of source+target+eos with labels only on the target (and eos): the loss is
+    −log p(y' | context), never on the context itself. None if it does not fit."""
+    src = tokenizer(source, add_special_tokens=False)["input_ids"]
+    tgt = tokenizer(target, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+    if len(src) + len(tgt) > max_length:
+        return None
+    return {"input_ids": src + tgt, "labels": [-100] * len(src) + tgt}
+
+
+def train_lm(model, tokenizer, examples: Sequence[tuple[str, str]], steps: int, config: TrainConfig, output_dir: Path) -> dict:
+    """``steps`` optimizer steps of target-only cross-entropy with transformers' Trainer."""
+    from datasets import Dataset
+    from transformers import DataCollatorForSeq2Seq, Trainer, TrainingArguments
+
+    max_length = getattr(model.config, "n_positions", None) or model.config.max_position_embeddings
+    rows = [e for e in (encode(tokenizer, s, t, max_length) for s, t in examples) if e]
+    if len(rows) < len(examples):
+        log.warning("dropped %d of %d examples longer than %d tokens", len(examples) - len(rows), len(examples), max_length)
+    if not rows:
+        raise ValueError("no training examples fit the model's context")
+    side, tokenizer.padding_side = tokenizer.padding_side, "right"  # training pads on the right
+    args = TrainingArguments(
+        output_dir=str(output_dir),
+        max_steps=steps,
+        per_device_train_batch_size=config.batch_size,
+        learning_rate=config.learning_rate,
+        lr_scheduler_type="constant_with_warmup",
+        warmup_steps=min(50, steps // 10),
+        weight_decay=0.0,
+        logging_steps=max(1, steps // 10),
+        save_strategy="no",
+        report_to="none",
+        seed=config.seed,
+        disable_tqdm=False,
+        use_cpu=not _cuda(),
+        dataloader_num_workers=0,
+    )
+    trainer = Trainer(
+        model=model,
+        args=args,
+        train_dataset=Dataset.from_list(rows),
+        data_collator=DataCollatorForSeq2Seq(tokenizer, label_pad_token_id=-100, padding=True),
+    )
+    from transformers.trainer_callback import PrinterCallback
+
+    trainer.remove_callback(PrinterCallback)  # losses go to our log, not as raw dicts to stdout
+    try:
+        result = trainer.train()
+    finally:
+        tokenizer.padding_side = side
+    model.eval()
+    return {"loss": result.training_loss, "steps": steps, "examples": len(rows)}
+
+
+def _cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def score_drafts(records: Sequence[dict], outputs: Sequence[Sequence[str]], value: Value, origin: str) -> list[Draft]:
+    flat = [(r, o) for r, outs in zip(records, outputs) for o in outs]
+    scores = value([r for r, _ in flat], [o for _, o in flat])
+    return [Draft(r["id"], o, s.value, s.feedback, origin) for (r, o), s in zip(flat, scores)]
+
+
+def init_pool(
+    pool: Pool, records: Sequence[dict], prompts: Sequence[str], generator: Generator, value: Value, params: SamplingParams, chunk: int = 256
+) -> None:
+    """Step 1: N generator drafts per prompt. Prompts already in the pool (a resumed run) are skipped."""
+    todo = [i for i, r in enumerate(records) if r["id"] not in pool.by_prompt]
+    for start in progress(range(0, len(todo), chunk), "initial pool", total=(len(todo) + chunk - 1) // chunk):
+        idx = todo[start : start + chunk]
+        outs = generator.generate([prompts[i] for i in idx], params)
+        pool.add(score_drafts([records[i] for i in idx], outs, value, "generator"))
+
+
+def explore(
+    pool: Pool, records: Sequence[dict], corrector: Corrector, value: Value, params: SamplingParams, n: int, rng: random.Random, origin: str
+) -> float:
+    """Step 5: rewrite pool drafts with the corrector and add the results. Drafts below the
+    maximum are preferred: that is where corrections can gain. Returns the mean value gain."""
+    chosen = rng.sample(list(records), min(n, len(records)))
+    sources = []
+    for r in chosen:
+        drafts = pool.by_prompt[r["id"]]
+        below = [d for d in drafts if d.value < value.max_value] or drafts
+        sources.append(rng.choice(below))
+    outs = []
+    for start in progress(range(0, len(chosen), 256), "explore", total=(len(chosen) + 255) // 256):
+        part = slice(start, start + 256)
+        outs += corrector.correct(
+            [r["prompt"] for r in chosen[part]], [d.text for d in sources[part]], [d.feedback for d in sources[part]], params
+        )
+    new = score_drafts(chosen, outs, value, origin)
+    pool.add(new)
+    return sum(d.value - s.value for d, s in zip(new, sources)) / max(1, len(new))
+
+
+def pair_examples(pairs: Sequence[Pair], prompts_by_id: dict[str, str], template: str) -> list[tuple[str, str]]:
+    return [(corrector_input(template, prompts_by_id[p.prompt_id], p.source.text, p.source.feedback), p.target.text) for p in pairs]
+
+
+def train_corrector(
+    records: Sequence[dict],
+    generator_prompts: Sequence[str],
+    generator: Generator,
+    value: Value,
+    init: str,
+    output_dir: str | Path,
+    config: TrainConfig = TrainConfig(),
+    task: str | None = None,
+    value_name: str | None = None,
+    on_iteration: Callable[[dict], None] | None = None,
+) -> Corrector:
+    """The self-corrective learning loop; everything it makes is kept in ``output_dir``."""
+    out = Path(output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    pool = Pool(out / "pool.jsonl")
+    params = SamplingParams(temperature=config.temperature, max_new_tokens=config.max_new_tokens, n=config.samples_per_prompt, seed=config.seed)
+    init_pool(pool, records, generator_prompts, generator, value, params)
+
+    hf = HFGenerator.from_pretrained(init)
+    corrector = Corrector(hf, CorrectorConfig(template=config.template, task=task, value=value_name, training=asdict(config)))
+    prompts_by_id = {r["id"]: r["prompt"] for r in records}
+    rng = random.Random(config.seed)
+    history = []
+    for it in range(config.iterations):
+        pairs = sample_pairs(
+            pool.by_prompt, config.pairs, config.alpha, config.beta, seed=config.seed + it,
+            max_value=value.max_value, identity_share=config.identity_share,
+        )
+        if not pairs:
+            raise ValueError("no value-improving pairs in the pool: every prompt's drafts have equal values")
+        with open(out / f"pairs-{it}.jsonl", "w") as f:
+            f.writelines(json.dumps({"prompt_id": p.prompt_id, "source": p.source.text, "target": p.target.text}) + "\n" for p in pairs)
+        stats = train_lm(hf.model, hf.tokenizer, pair_examples(pairs, prompts_by_id, config.template), config.steps, config, out / "trainer")
+        explore_params = SamplingParams(temperature=config.temperature, max_new_tokens=config.max_new_tokens, seed=config.seed + it)
+        gain = explore(pool, records, corrector, value, explore_params, config.explore_prompts, rng, f"corrector@{it}") if config.explore_prompts else None
+        row = {"iteration": it, "pool": len(pool), "pool_mean_value": pool.mean_value(), "pairs": len(pairs),
+               "identity_pairs": sum(p.identity for p in pairs), "exploration_gain": gain, **stats}
+        history.append(row)
+        with open(out / "log.jsonl", "a") as f:
+            f.write(json.dumps(row) + "\n")
+        if on_iteration:
+            on_iteration(row)
+    save_model(hf, corrector.config, out)
+    return corrector
+
+
+def save_model(hf: HFGenerator, config: CorrectorConfig, folder: Path) -> None:
+    hf.model.save_pretrained(folder)
+    hf.tokenizer.save_pretrained(folder)
+    config.save(folder)

@@ -1,0 +1,113 @@
+"""Hugging Face ``transformers`` backend: batched ``model.generate`` with left padding."""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Sequence
+
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+from . import GeneratorError, SamplingParams, truncate_at_stop
+
+# What a hub id looks like ("name" or "org/name"); anything else that is not on disk is a
+# mistyped local path, which deserves a better message than a hub lookup failure.
+_HUB_ID = re.compile(r"^[A-Za-z0-9_\-][A-Za-z0-9_\-.]*(/[A-Za-z0-9_\-.]+)?$")
+
+
+def _resolve_dtype(dtype):
+    # Accept "bfloat16" / "float16" / "auto" strings from the command line as well as torch dtypes.
+    if isinstance(dtype, str) and dtype != "auto":
+        return getattr(torch, dtype)
+    return dtype
+
+
+class HFGenerator:
+    def __init__(self, model, tokenizer, batch_size: int = 64, device=None):
+        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.model = model.to(self.device).eval()
+        self.tokenizer = tokenizer
+        # Decoder-only models continue from the last position, so padding must go on the left;
+        # over-long prompts lose their oldest tokens rather than the ones next to the completion.
+        tokenizer.padding_side = "left"
+        tokenizer.truncation_side = "left"
+        if tokenizer.pad_token is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        self.batch_size = batch_size
+        self.tokens_generated = 0
+        cfg = model.config
+        self.max_positions = getattr(cfg, "max_position_embeddings", None) or getattr(cfg, "n_positions", None)
+
+    @classmethod
+    def from_pretrained(cls, name_or_path: str, device=None, dtype=None, batch_size: int = 64) -> "HFGenerator":
+        path = os.path.expanduser(name_or_path)
+        is_local = os.path.exists(path)
+        if not is_local and not _HUB_ID.match(name_or_path):
+            raise GeneratorError(f"model path '{name_or_path}' does not exist")
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(path)
+            model = AutoModelForCausalLM.from_pretrained(path, dtype=_resolve_dtype(dtype))
+        except (OSError, ValueError) as e:
+            # Hub/offline failures surface as OSError subclasses (or ValueError for odd ids);
+            # the user needs one sentence, not a chain of requests/hub tracebacks.
+            if is_local:
+                first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+                raise GeneratorError(f"could not load model from '{name_or_path}': {first}") from None
+            raise GeneratorError(
+                f"could not load model '{name_or_path}': not a local folder and not reachable "
+                "on the Hugging Face hub (offline?)"
+            ) from None
+        return cls(model, tokenizer, batch_size=batch_size, device=device)
+
+    def _max_new_and_input(self, params: SamplingParams) -> tuple[int, int | None]:
+        # Learned position embeddings crash past max_positions: keep room for the completion.
+        if not self.max_positions:
+            return params.max_new_tokens, None
+        max_new = max(1, min(params.max_new_tokens, self.max_positions - 1))
+        return max_new, self.max_positions - max_new
+
+    @torch.inference_mode()
+    def generate(self, prompts: Sequence[str], params: SamplingParams) -> list[list[str]]:
+        prompts = list(prompts)
+        if not prompts:
+            return []
+        max_new, max_in = self._max_new_and_input(params)
+        greedy = params.temperature <= 0
+        # Sorting by length keeps padding (wasted compute) low inside each batch.
+        lengths = [len(ids) for ids in self.tokenizer(prompts)["input_ids"]]
+        order = sorted(range(len(prompts)), key=lambda i: lengths[i])
+        # Greedy decoding gives identical copies, so generate each prompt once and repeat.
+        per_prompt = 1 if greedy else params.n
+        pad_id, eos_id = self.tokenizer.pad_token_id, self.tokenizer.eos_token_id
+        kwargs = dict(max_new_tokens=max_new, use_cache=True, pad_token_id=pad_id, num_return_sequences=per_prompt)
+        if greedy:
+            kwargs.update(do_sample=False)
+        else:
+            kwargs.update(do_sample=True, temperature=params.temperature, top_p=params.top_p, top_k=0)
+        if params.stop:
+            # Early exit only; the text is still cut with truncate_at_stop below.
+            kwargs.update(stop_strings=list(params.stop), tokenizer=self.tokenizer)
+
+        results: list[list[str]] = [[] for _ in prompts]
+        for b, start in enumerate(range(0, len(order), self.batch_size)):
+            idx = order[start : start + self.batch_size]
+            enc = self.tokenizer(
+                [prompts[i] for i in idx],
+                return_tensors="pt",
+                padding=True,
+                truncation=max_in is not None,
+                max_length=max_in,
+            ).to(self.device)
+            torch.manual_seed(params.seed + b)
+            out = self.model.generate(**enc, **kwargs)
+            new = out[:, enc["input_ids"].shape[1] :]
+            real = new != pad_id
+            if eos_id is not None:
+                real &= new != eos_id
+            self.tokens_generated += int(real.sum())
+            texts = self.tokenizer.batch_decode(new, skip_special_tokens=True)
+            for j, i in enumerate(idx):
+                chunk = [truncate_at_stop(t, params.stop) for t in texts[j * per_prompt : (j + 1) * per_prompt]]
+                results[i] = chunk * params.n if greedy else chunk
+        return results

@@ -1,0 +1,119 @@
+"""The Hugging Face backend on a tiny GPT-2 built and trained offline in a few seconds."""
+
+from __future__ import annotations
+
+import doctest
+import random
+
+import pytest
+import torch
+
+from correct import generators
+from correct.corrector.tiny import build_model, build_tokenizer
+from correct.generators import GeneratorError, SamplingParams, load_generator
+
+
+def _lines(k: int, seed: int = 0) -> list[str]:
+    rng = random.Random(seed)
+    return [f"{a}+{b}={a + b};\n" for a, b in ((rng.randint(0, 99), rng.randint(0, 99)) for _ in range(k))]
+
+
+@pytest.fixture(scope="module")
+def gen(tmp_path_factory):
+    torch.manual_seed(0)
+    tok = build_tokenizer(_lines(500), vocab_size=300)
+    model = build_model(tok, n_layer=2, n_embd=64)
+    # A hundred quick steps on the pattern make greedy outputs structured (digits, ';', '\n')
+    # instead of a single repeated token, so the padding comparison below means something.
+    ids = torch.tensor(tok("".join(_lines(2000, seed=1)))["input_ids"])
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    model.train()
+    for _ in range(100):
+        starts = torch.randint(0, len(ids) - 65, (16,))
+        batch = torch.stack([ids[s : s + 64] for s in starts])
+        loss = model(input_ids=batch, labels=batch).loss
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+    path = tmp_path_factory.mktemp("tiny")
+    model.save_pretrained(path)
+    tok.save_pretrained(path)
+    return load_generator(str(path), backend="hf", device="cpu", batch_size=4)
+
+
+PROMPTS = ["1+2=", "12+34=46;\n7+8=", "5+", "99+99=198;\n10+20=30;\n40+"]
+
+
+def test_shape_n_completions(gen):
+    out = gen.generate(PROMPTS, SamplingParams(temperature=1.0, max_new_tokens=8, n=3))
+    assert len(out) == len(PROMPTS)
+    assert all(len(c) == 3 and all(isinstance(s, str) for s in c) for c in out)
+    greedy = gen.generate(PROMPTS, SamplingParams(temperature=0, max_new_tokens=8, n=2))
+    assert all(len(c) == 2 and c[0] == c[1] for c in greedy)
+
+
+def test_left_padding_matches_unbatched(gen):
+    params = SamplingParams(temperature=0, max_new_tokens=12)
+    batched = gen.generate(PROMPTS, params)
+    alone = [gen.generate([p], params)[0] for p in PROMPTS]
+    assert batched == alone
+    assert len({c[0] for c in batched}) > 1  # the trained model does not say one thing to all
+
+
+def test_stop_strings_truncate_and_stop_early(gen):
+    before = gen.tokens_generated
+    free = gen.generate(PROMPTS, SamplingParams(temperature=0, max_new_tokens=20))
+    used_free = gen.tokens_generated - before
+    assert used_free > 0
+    assert any(";" in c[0] for c in free)
+    out = gen.generate(PROMPTS, SamplingParams(temperature=0, max_new_tokens=20, stop=(";",)))
+    used_stop = gen.tokens_generated - before - used_free
+    assert all(";" not in s for c in out for s in c)
+    assert [c[0] for c in out] == [generators.truncate_at_stop(c[0], [";"]) for c in free]
+    assert used_stop < used_free  # generation stopped early, not only post-truncated
+
+
+def test_seed_reproducible(gen):
+    p = SamplingParams(temperature=1.0, max_new_tokens=10, n=2, seed=7)
+    a = gen.generate(PROMPTS, p)
+    assert gen.generate(PROMPTS, p) == a
+    assert gen.generate(PROMPTS, SamplingParams(temperature=1.0, max_new_tokens=10, n=2, seed=8)) != a
+
+
+def test_long_prompt_is_truncated_not_crashing(gen):
+    long = "".join(_lines(200))  # far more than n_positions=256 tokens
+    out = gen.generate([long, "1+2="], SamplingParams(temperature=0, max_new_tokens=16))
+    assert len(out) == 2 and all(len(c) == 1 for c in out)
+
+
+def test_missing_local_path(tmp_path):
+    missing = tmp_path / "no-such-model"
+    with pytest.raises(GeneratorError) as e:
+        load_generator(str(missing), backend="hf")
+    assert str(missing) in str(e.value)
+    with pytest.raises(GeneratorError, match="./nope"):
+        load_generator("./nope", backend="hf")
+
+
+def test_unreachable_hub_id(monkeypatch):
+    import huggingface_hub.constants
+
+    # huggingface_hub reads HF_HUB_OFFLINE once at import, so patch the constant as well.
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    with pytest.raises(GeneratorError) as e:
+        load_generator("no-such-org-xyz/no-such-model-xyz", backend="hf")
+    msg = str(e.value)
+    assert "'no-such-org-xyz/no-such-model-xyz'" in msg and "offline" in msg
+    assert "\n" not in msg and "Traceback" not in msg
+    assert e.value.__suppress_context__
+
+
+def test_unknown_backend():
+    with pytest.raises(GeneratorError, match="--backend"):
+        load_generator("whatever", backend="nope")
+
+
+def test_truncate_at_stop_doctest():
+    result = doctest.testmod(generators, verbose=False)
+    assert result.attempted > 0 and result.failed == 0

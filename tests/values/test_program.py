@@ -1,0 +1,165 @@
+import os
+import time
+
+import pytest
+
+from correct.values import Score, ValueError_, load_value
+from correct.values.program import ProgramValue, normalise, same_answer
+from correct.values.sandbox import RunResult, Sandbox, SubprocessSandbox
+
+
+@pytest.fixture(scope="module")
+def value():
+    return ProgramValue(timeout=2.0, workers=4)
+
+
+def score(value, output, **record):
+    return value([{"id": "r1", **record}], [output])[0]
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a killed but unreaped child (zombie) is dead too
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_right_answer(value):
+    assert score(value, "print(2 * 3)", answer="6") == Score(1.0, "printed 6", "6")
+
+
+def test_float_spelling_of_integer_answer(value):
+    s = score(value, "print(6.0)", answer=6)
+    assert (s.value, s.answer) == (1.0, "6")
+
+
+def test_only_last_line_counts(value):
+    assert score(value, "print('working...')\nprint(' 6 ')\nprint()", answer="6").value == 1.0
+
+
+def test_wrong_answer_does_not_reveal_expected(value):
+    s = score(value, "print(7)", answer="424242")
+    assert s.value == 0.0 and s.feedback == "printed 7" and "424242" not in s.feedback
+
+
+def test_exception_feedback_is_last_stderr_line(value):
+    s = score(value, "print(1)\nx = 1 / 0", answer="1")
+    assert s == Score(0.0, "ZeroDivisionError: division by zero", "1")
+
+
+def test_printed_nothing(value):
+    assert score(value, "x = 6", answer="6") == Score(0.0, "printed nothing", None)
+
+
+def test_infinite_loop_is_killed(value):
+    t = time.monotonic()
+    s = score(value, "while True:\n    pass", answer="6")
+    assert time.monotonic() - t < 2.0 + 1.5
+    assert s.value == 0.0 and s.feedback == "timed out after 2 s"
+
+
+@pytest.mark.parametrize("spawn", [
+    "import subprocess\np = subprocess.Popen(['sleep', '30'])\nprint(p.pid)",
+    "import os, time\npid = os.fork()\nif pid == 0:\n    time.sleep(30)\n    os._exit(0)\nprint(pid)",
+])
+def test_background_children_do_not_survive(value, spawn):
+    s = score(value, spawn, answer="0")
+    if not (s.answer or "").isdigit():
+        pytest.skip(f"could not start a child here: {s.feedback}")
+    pid = int(s.answer)
+    deadline = time.monotonic() + 2.0
+    while alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not alive(pid)
+
+
+def test_working_directory_is_removed(value):
+    s = score(value, "import os\nopen('junk.txt', 'w').write('x')\nos.mkdir('d')\nprint(os.getcwd())", answer="-")
+    assert s.answer and os.path.isabs(s.answer)
+    assert not os.path.exists(s.answer)
+
+
+def test_environment_is_scrubbed(value, monkeypatch):
+    monkeypatch.setenv("CORRECT_SECRET", "x")
+    s = score(value, "import os\nprint(os.environ.get('CORRECT_SECRET'))", answer="None")
+    assert (s.value, s.feedback) == (1.0, "printed None")
+
+
+def test_huge_output_is_capped(value):
+    s = score(value, "import sys\nsys.stdout.write('x' * 10**7)\nprint()\nprint(6)", answer="6")
+    assert s.value == 0.0 and s.feedback == "printed too much output"
+    r = SubprocessSandbox(timeout=1.0, max_output_bytes=1000).run("while True:\n    print('y' * 100)")
+    assert r.output_truncated and r.timed_out and len(r.stdout) <= 1000
+
+
+def test_memory_bomb(value):
+    s = score(value, "s = 'x' * 2**30\nprint(len(s))", answer=str(2**30))
+    assert s.value == 0.0 and s.feedback == "memory limit exceeded"
+
+
+def test_tests_mode_pass_and_fail(value):
+    tests = "assert add(2, 3) == 5\nassert add(-1, 1) == 0"
+    good, bad = value([{"tests": tests}, {"tests": tests}],
+                      ["def add(a, b):\n    return a + b", "def add(a, b):\n    return a - b"])
+    assert good == Score(1.0, "tests passed")
+    assert bad.value == 0.0 and bad.feedback == "AssertionError"
+
+
+def test_tests_take_precedence_over_answer(value):
+    assert score(value, "def f():\n    return 1", tests="assert f() == 1", answer="nope").value == 1.0
+
+
+def test_missing_answer_and_tests_names_the_record(value):
+    with pytest.raises(ValueError_, match=r"'q7'.*`answer`.*`tests`"):
+        value([{"id": "q7", "question": "?"}], ["print(1)"])
+    with pytest.raises(ValueError_, match="index 1"):
+        value([{"answer": "1"}, {}], ["print(1)", "print(1)"])
+
+
+def test_batch_with_crash_in_the_middle(value):
+    scores = value([{"answer": "1"}, {"answer": "2"}, {"answer": "3"}],
+                   ["print(1)", "raise RuntimeError('boom')", "print(3)"])
+    assert [s.value for s in scores] == [1.0, 0.0, 1.0]
+    assert scores[1].feedback == "RuntimeError: boom"
+
+
+@pytest.mark.parametrize("text", ["print(6)\x00", "\x00\x00", "print('\ud800')", ""])
+def test_odd_program_text_does_not_crash(value, text):
+    s = score(value, text, answer="6")
+    assert s.value == 0.0 and s.feedback
+
+
+def test_load_value_gives_a_working_program_value():
+    v = load_value("program")
+    assert isinstance(v, ProgramValue) and v.name == "program" and not v.reference_free
+    assert (v.max_value, v.min_value) == (1.0, 0.0)
+    assert v([{"answer": "6"}], ["print(6)"])[0].value == 1.0
+    assert load_value("program:1.5").timeout == 1.5
+
+
+def test_sandbox_can_be_swapped():
+    class Fake:
+        def run(self, source):
+            return RunResult(0, "42\n", "", False, False, False, 0.0)
+
+    assert isinstance(Fake(), Sandbox) and isinstance(SubprocessSandbox(), Sandbox)
+    assert ProgramValue(sandbox=Fake())([{"answer": 42.0}], ["anything"])[0].value == 1.0
+
+
+@pytest.mark.parametrize("printed, expected, same", [
+    ("6", "6", True), ("6.0", "6", True), ("+6", "6", True), ("0.1", "0.1000000001", True),
+    ("1000001", "1000000", False), ("7", "6", False), ("abc", "abc", True), ("abc", "ABC", False),
+    ("nan", "nan", True), (str(10**400), "1.0", False),
+])
+def test_same_answer(printed, expected, same):
+    assert same_answer(printed, expected) is same
+
+
+@pytest.mark.parametrize("text, canonical", [("6.0", "6"), ("-0", "0"), ("0.5", "0.5"), ("x = 6", "x = 6"), ("1e3", "1000")])
+def test_normalise(text, canonical):
+    assert normalise(text) == canonical

@@ -1,0 +1,137 @@
+"""The ``program`` value: run each output as a Python program and check what it does.
+
+A record either carries ``tests`` (Python source appended to the output; the output passes
+if the whole program exits cleanly) or an ``answer`` (the output passes if the last line it
+prints equals it, numbers compared as numbers).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Mapping, Sequence
+
+from . import Score, ValueError_
+from .sandbox import RunResult, Sandbox, SubprocessSandbox
+
+_FEEDBACK_CHARS = 200  # feedback goes into a prompt: one long printed line must not flood it
+
+
+class ProgramValue:
+    name = "program"
+    max_value = 1.0
+    min_value = 0.0
+    reference_free = False
+
+    def __init__(self, timeout: float = 5.0, memory_mb: int = 512, workers: int | None = None,
+                 sandbox: Sandbox | None = None):
+        self.sandbox = sandbox if sandbox is not None else SubprocessSandbox(timeout=timeout, memory_mb=memory_mb)
+        self.timeout = float(getattr(self.sandbox, "timeout", timeout))
+        self.workers = workers or os.cpu_count() or 1
+
+    def __call__(self, records: Sequence[Mapping[str, Any]], outputs: Sequence[str]) -> list[Score]:
+        if len(records) != len(outputs):
+            raise ValueError_(f"value 'program' got {len(records)} records for {len(outputs)} outputs")
+        # Check every record before running anything, so a bad data set fails fast.
+        checks = [_check(record, i) for i, record in enumerate(records)]
+        sources = [_text(out) + "\n\n" + tests if tests is not None else _text(out)
+                   for out, (tests, _) in zip(outputs, checks)]
+        if not sources:
+            return []
+        # Threads suffice: each one only waits on its own child process.
+        with ThreadPoolExecutor(max_workers=min(self.workers, len(sources))) as pool:
+            results = list(pool.map(self.sandbox.run, sources))
+        return [self._judge(result, tests, answer) for result, (tests, answer) in zip(results, checks)]
+
+    def _judge(self, r: RunResult, tests: str | None, answer: str | None) -> Score:
+        printed = _last_line(r.stdout)
+        shown = normalise(printed) if printed is not None else None
+        failure = self._failure(r)
+        if tests is not None:
+            # What test code prints says nothing about the solution: no answer to vote on.
+            return Score(1.0, "tests passed") if failure is None else Score(0.0, failure or "tests failed")
+        if failure is not None:
+            return Score(0.0, failure or _exit_text(r.returncode), shown)
+        if r.output_truncated:
+            return Score(0.0, "printed too much output", shown)
+        if printed is None:
+            return Score(0.0, "printed nothing", None)
+        # Same wording whether right or wrong: feedback must not leak the expected answer.
+        return Score(1.0 if same_answer(printed, answer) else 0.0, f"printed {_clip(shown)}", shown)
+
+    def _failure(self, r: RunResult) -> str | None:
+        """None when the program ran cleanly, else why not ('' when there is nothing to say)."""
+        if r.timed_out:
+            return f"timed out after {self.timeout:g} s"
+        if r.memory_exceeded:
+            return "memory limit exceeded"
+        if r.returncode == 0:
+            return None
+        return _clip(_last_line(r.stderr) or "")
+
+
+def _check(record: Mapping[str, Any], index: int) -> tuple[str | None, str | None]:
+    tests, answer = record.get("tests"), record.get("answer")
+    if isinstance(tests, (list, tuple)):
+        tests = "\n".join(map(str, tests))
+    if tests:
+        return str(tests), None
+    if answer is not None:
+        return None, str(answer)
+    where = f"record {record['id']!r}" if "id" in record else f"record at index {index}"
+    raise ValueError_(f"value 'program': {where} has neither `answer` nor `tests`; it needs one of them")
+
+
+def _exit_text(code: int | None) -> str:
+    return f"killed by signal {-code}" if code is not None and code < 0 else f"exited with status {code}"
+
+
+def _text(output: Any) -> str:
+    return output if isinstance(output, str) else ("" if output is None else str(output))
+
+
+def _last_line(text: str) -> str | None:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else None
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= _FEEDBACK_CHARS else text[: _FEEDBACK_CHARS - 1] + "…"
+
+
+def _number(text: str) -> int | float | None:
+    # Integers stay exact: a 1e-6 tolerance would make 1000000 equal 1000001.
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def normalise(text: str) -> str:
+    """Canonical spelling of a printed answer, so '6.0', '+6' and '6' vote together."""
+    text = text.strip()
+    n = _number(text)
+    if isinstance(n, float) and math.isfinite(n) and n.is_integer() and abs(n) < 2**53:
+        n = int(n)
+    if isinstance(n, int):
+        return str(n)
+    return text if n is None else format(n, ".15g")
+
+
+def same_answer(printed: str, expected: str) -> bool:
+    printed, expected = printed.strip(), expected.strip()
+    a, b = _number(printed), _number(expected)
+    if a is not None and b is not None:
+        if isinstance(a, int) and isinstance(b, int):
+            return a == b
+        try:
+            if math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-6):
+                return True
+        except OverflowError:  # an integer too large for a float
+            pass
+    return printed == expected
