@@ -22,7 +22,9 @@ class UsageError(Exception):
 
 
 def _fail(message: str) -> None:
-    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    from rich.markup import escape
+
+    console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(2)
 
 
@@ -40,6 +42,7 @@ def _quiet_libraries() -> None:
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
 
 
@@ -234,23 +237,27 @@ def score(
 ):
     """Score outputs with a value function."""
     try:
-        from .corrector.records import read_jsonl
+        from .corrector.records import JsonlWriter, read_jsonl
         from .values import load_value
 
         v = load_value(value)
         records = read_jsonl(input, ("output",))
-        sink = open(output, "w", encoding="utf-8") if output else sys.stdout
-        try:
-            for b in range(0, len(records), batch_size):
-                batch = records[b : b + batch_size]
-                for r, s in zip(batch, v(batch, [r["output"] for r in batch])):
-                    sink.write(json.dumps({"id": r["id"], "value": s.value, "feedback": s.feedback}) + "\n")
-                sink.flush()
-        finally:
-            if output:
-                sink.close()
+        if output:
+            with JsonlWriter(output, append=False) as sink:
+                for line in _score_lines(v, records, batch_size):
+                    sink.write(line)
+        else:
+            for line in _score_lines(v, records, batch_size):
+                print(json.dumps(line), flush=True)
     except _user_errors() as e:
         _fail(str(e))
+
+
+def _score_lines(value, records, batch_size):
+    for b in range(0, len(records), batch_size):
+        batch = records[b : b + batch_size]
+        for r, s in zip(batch, value(batch, [r["output"] for r in batch])):
+            yield {"id": r["id"], "value": s.value, "feedback": s.feedback}
 
 
 @app.command()

@@ -63,25 +63,37 @@ def finished_ids(path: str | os.PathLike) -> set[str]:
 
 
 class JsonlWriter:
-    """Appends one JSON object per line and makes each line durable before returning."""
+    """Appends one JSON object per line and makes each line durable before returning.
+
+    The file is opened at the first line, not before: a run that fails before it has
+    anything to write leaves an existing output file as it was."""
 
     def __init__(self, path: str | os.PathLike, append: bool):
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self.f = open(path, "a" if append else "w", encoding="utf-8")
+        self.path, self.append, self.f = Path(path), append, None
+
+    def _open(self):
+        if self.f is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.f = open(self.path, "a" if self.append else "w", encoding="utf-8")
+        return self.f
 
     def write(self, obj: dict) -> None:
-        self.f.write(json.dumps(obj, ensure_ascii=False) + "\n")
-        self.f.flush()
-        os.fsync(self.f.fileno())
+        f = self._open()
+        f.write(json.dumps(obj, ensure_ascii=False) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
 
     def close(self) -> None:
-        self.f.close()
+        self._open().close()  # a finished run with nothing to write still leaves its (empty) file
 
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc):
-        self.close()
+    def __exit__(self, exc_type, *exc):
+        if exc_type is None:
+            self.close()
+        elif self.f is not None:
+            self.f.close()
 
 
 def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:
@@ -89,10 +101,19 @@ def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w") as f:
-        json.dump(obj, f, indent=2)
-        f.write("\n")
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(obj, f, indent=2)
+            f.write("\n")
+            f.flush()
+            os.fsync(f.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; the result should look like any file
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def read_all_jsonl(path: str | os.PathLike) -> list[dict]:

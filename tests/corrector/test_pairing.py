@@ -1,0 +1,66 @@
+import math
+from collections import Counter
+
+import pytest
+
+from correct.corrector.pairing import sample_pairs, target_distribution
+from correct.corrector.pool import Draft
+from correct.corrector.similarity import edit_similarity
+
+A = Draft("p", "x = 1", 0.0)
+B = Draft("p", "x = 2", 1.0)
+C = Draft("p", "y = 9", 0.5)
+
+
+def test_distribution_by_hand_alpha_only():
+    dist = {d.text: p for d, p in target_distribution(A, [A, B, C], alpha=1.0, beta=0.0)}
+    zb, zc = math.exp(1.0), math.exp(0.5)
+    assert dist == pytest.approx({"x = 2": zb / (zb + zc), "y = 9": zc / (zb + zc)})
+
+
+def test_distribution_by_hand_with_proximity():
+    # s(A, B) = 1 - 1/3 (one token of three differs), s(A, C) = 1 - 2/3
+    assert edit_similarity(A.text, B.text) == pytest.approx(2 / 3)
+    assert edit_similarity(A.text, C.text) == pytest.approx(1 / 3)
+    dist = {d.text: p for d, p in target_distribution(A, [A, B, C], alpha=1.0, beta=2.0)}
+    lb, lc = 1.0 + 2 * (2 / 3), 0.5 + 2 * (1 / 3)
+    assert dist["x = 2"] == pytest.approx(math.exp(lb) / (math.exp(lb) + math.exp(lc)))
+    assert dist["x = 2"] == pytest.approx(0.7626, abs=1e-4)
+
+
+def test_only_value_improving_targets():
+    assert target_distribution(B, [A, B, C], 1.0, 1.0) == []  # the best draft has no target
+    assert [d.text for d, _ in target_distribution(C, [A, B, C], 1.0, 1.0)] == ["x = 2"]
+
+
+def test_sampled_pairs_match_hand_computed_frequencies():
+    # Sources with a better target (A and C) are drawn uniformly, then targets by the distribution.
+    pairs = sample_pairs({"p": [A, B, C]}, n=40000, alpha=1.0, beta=0.0, seed=0)
+    freq = Counter((p.source.text, p.target.text) for p in pairs)
+    pab = math.exp(1.0) / (math.exp(1.0) + math.exp(0.5))
+    expected = {("x = 1", "x = 2"): 0.5 * pab, ("x = 1", "y = 9"): 0.5 * (1 - pab), ("y = 9", "x = 2"): 0.5}
+    assert set(freq) == set(expected)
+    for k, p in expected.items():
+        assert freq[k] / len(pairs) == pytest.approx(p, abs=0.01)
+
+
+def test_seeded_and_pairs_stay_within_a_prompt():
+    pool = {"p": [A, B, C], "q": [Draft("q", "a", 0.0), Draft("q", "b", 1.0)]}
+    one = sample_pairs(pool, 50, 1.0, 1.0, seed=3)
+    assert one == sample_pairs(pool, 50, 1.0, 1.0, seed=3)
+    assert one != sample_pairs(pool, 50, 1.0, 1.0, seed=4)
+    assert all(p.source.prompt_id == p.target.prompt_id == p.prompt_id for p in one)
+    assert all(p.target.value > p.source.value for p in one)
+
+
+def test_identity_pairs_for_top_drafts_only():
+    pairs = sample_pairs({"p": [A, B, C]}, 100, 1.0, 0.0, seed=0, max_value=1.0, identity_share=0.25)
+    ident = [p for p in pairs if p.identity]
+    assert len(pairs) == 125 and len(ident) == 25
+    assert {p.source.text for p in ident} == {"x = 2"}
+
+
+def test_duplicate_texts_count_once_and_equal_values_give_nothing():
+    assert sample_pairs({"p": [A, A, A]}, 10, 1.0, 1.0, seed=0) == []
+    pairs = sample_pairs({"p": [A, A, B, B]}, 10, 1.0, 1.0, seed=0)
+    assert {(p.source.text, p.target.text) for p in pairs} == {("x = 1", "x = 2")}

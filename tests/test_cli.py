@@ -1,0 +1,360 @@
+"""The `correct` command line, end to end on a tiny offline model (see conftest.tiny_lm_dir).
+
+Click >= 8.2's CliRunner keeps stdout and stderr apart (``result.stdout``, ``result.stderr``)
+and interleaves both in ``result.output``; error messages go to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from correct.cli import app
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+runner = CliRunner()
+
+GEN_FLAGS = ["--max-new-tokens", "24"]
+
+
+def invoke(*args) -> "click.testing.Result":  # noqa: F821
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def models(tiny_lm_dir) -> list[str]:
+    return ["--generator", str(tiny_lm_dir), "--corrector", str(tiny_lm_dir)]
+
+
+def lines_of(path: Path) -> list[dict]:
+    return [json.loads(l) for l in path.read_text(encoding="utf-8").splitlines()]
+
+
+def flat(text: str) -> str:
+    """Text without any whitespace: rich wraps long messages at the console width."""
+    return "".join(text.split())
+
+
+def assert_user_error(result, *needles: str) -> None:
+    """Exit code 2, a message naming each needle, and no traceback."""
+    assert result.exit_code == 2, (result.exit_code, result.output, result.exception)
+    assert isinstance(result.exception, SystemExit), result.exception
+    assert "Traceback" not in result.output
+    assert "error" in result.stderr
+    for needle in needles:
+        assert flat(needle) in flat(result.stderr), (needle, result.stderr)
+
+
+def write_jsonl(path: Path, lines: list) -> Path:
+    path.write_text("".join((l if isinstance(l, str) else json.dumps(l)) + "\n" for l in lines), encoding="utf-8")
+    return path
+
+
+USER_RECORDS = [
+    {"prompt": "Mia has 7 apples. She buys 5 more apples. How many apples does Mia have now?", "answer": 12},
+    {"prompt": "Tom has 20 coins. He loses 4 coins. How many coins does Tom have now?", "answer": 16},
+    {"prompt": "Ava has 3 boxes with 4 cards in each box. How many cards does Ava have now?", "answer": 12},
+    {"prompt": "Leo has 9 books. He wins 2 books. How many books does Leo have now?", "answer": 11},
+]
+
+
+# --------------------------------------------------------------------------- listings
+
+
+def test_tasks_lists_arithmetic():
+    result = invoke("tasks")
+    assert result.exit_code == 0, result.output
+    names = [line.split("\t")[0] for line in result.stdout.splitlines()]
+    assert "arithmetic" in names
+
+
+def test_values_lists_program():
+    result = invoke("values")
+    assert result.exit_code == 0, result.output
+    names = [line.split("\t")[0] for line in result.stdout.splitlines()]
+    assert "program" in names
+
+
+# --------------------------------------------------------------------------- generate
+
+
+def test_generate_writes_rounds_and_metrics(tiny_lm_dir, tmp_path):
+    out = tmp_path / "out.jsonl"
+    result = invoke("generate", "--task", "arithmetic", *models(tiny_lm_dir), "--rounds", 2, "--limit", 6,
+                    "--output", out, *GEN_FLAGS)
+    assert result.exit_code == 0, (result.output, result.exception)
+
+    lines = lines_of(out)
+    assert len(lines) == 6
+    assert len({l["id"] for l in lines}) == 6
+    for line in lines:
+        assert {"id", "prompt", "rounds", "final", "self_consistency"} <= set(line)
+        assert isinstance(line["prompt"], str) and line["prompt"]
+        assert [s["round"] for s in line["rounds"]] == [0, 1, 2]
+        for step in line["rounds"]:
+            assert set(step) == {"round", "text", "value", "feedback"}
+            assert isinstance(step["text"], str)
+            assert step["value"] in (0.0, 1.0)
+        assert line["final"] == line["rounds"][-1]["text"]
+        sc = line["self_consistency"]
+        assert sc["samples"] == 3 and isinstance(sc["text"], str) and sc["value"] in (0.0, 1.0)
+
+    metrics = json.loads((tmp_path / "out.metrics.json").read_text())
+    assert metrics["records"] == 6
+    rounds = metrics["rounds"]
+    assert [r["round"] for r in rounds] == [0, 1, 2]
+    for r in rounds:
+        assert 0.0 <= r["mean_value"] <= 1.0 and 0.0 <= r["solved"] <= 1.0
+        assert ("changed" in r and "broken" in r) == (r["round"] >= 1)
+    # The per-round figures agree with the lines they summarise.
+    for r in rounds:
+        assert r["mean_value"] == pytest.approx(sum(l["rounds"][r["round"]]["value"] for l in lines) / 6)
+    assert metrics["seconds"] > 0
+    assert metrics["tokens"] > 0
+    assert metrics["self_consistency"]["samples"] == 3
+    assert 0.0 <= metrics["self_consistency"]["mean_value"] <= 1.0
+    assert "wrote" in result.stderr
+
+
+def test_generate_metrics_option_and_zero_rounds(tiny_lm_dir, tmp_path):
+    """--rounds 0 needs no corrector; --metrics puts the metrics where asked."""
+    out, met = tmp_path / "o.jsonl", tmp_path / "sub" / "m.json"
+    result = invoke("generate", "--task", "arithmetic", "--generator", tiny_lm_dir, "--rounds", 0, "--limit", 2,
+                    "--output", out, "--metrics", met, "--no-baseline", *GEN_FLAGS)
+    assert result.exit_code == 0, (result.output, result.exception)
+    lines = lines_of(out)
+    assert len(lines) == 2
+    assert all(len(l["rounds"]) == 1 and "self_consistency" not in l for l in lines)
+    metrics = json.loads(met.read_text())
+    assert len(metrics["rounds"]) == 1 and "self_consistency" not in metrics
+    assert not (tmp_path / "o.metrics.json").exists()
+
+
+def test_generate_resume_after_kill(tiny_lm_dir, tmp_path):
+    out = tmp_path / "out.jsonl"
+    args = ["generate", "--task", "arithmetic", *models(tiny_lm_dir), "--rounds", 1, "--limit", 6,
+            "--batch-size", 2, "--output", out, "--no-baseline", *GEN_FLAGS]
+    result = invoke(*args)
+    assert result.exit_code == 0, (result.output, result.exception)
+    full = out.read_bytes().splitlines(keepends=True)
+    assert len(full) == 6
+    ids = [json.loads(l)["id"] for l in full]
+
+    # A run killed while writing line 3: two whole lines and a torn third one.
+    out.write_bytes(full[0] + full[1] + full[2][: len(full[2]) // 2])
+    result = invoke(*args, "--resume")
+    assert result.exit_code == 0, (result.output, result.exception)
+    data = out.read_bytes()
+    assert data.endswith(b"\n")
+    resumed = data.splitlines(keepends=True)
+    assert len(resumed) == 6
+    assert resumed[:2] == full[:2]
+    parsed = [json.loads(l) for l in resumed]  # every line parses: the torn one is gone
+    assert [p["id"] for p in parsed] == ids
+    assert all(len(p["rounds"]) == 2 and p["final"] == p["rounds"][-1]["text"] for p in parsed)
+    assert json.loads((tmp_path / "out.metrics.json").read_text())["records"] == 6
+
+    # Resuming a finished run decodes nothing and leaves the file as it is.
+    result = invoke(*args, "--resume")
+    assert result.exit_code == 0, (result.output, result.exception)
+    assert out.read_bytes() == data
+    assert json.loads((tmp_path / "out.metrics.json").read_text())["records"] == 6
+
+
+def test_generate_user_input_with_task(tiny_lm_dir, tmp_path):
+    """User records (prompt + answer): the task supplies prompt format, stops and value."""
+    inp = write_jsonl(tmp_path / "in.jsonl", USER_RECORDS)
+    out = tmp_path / "out.jsonl"
+    result = invoke("generate", "--input", inp, "--task", "arithmetic", *models(tiny_lm_dir), "--rounds", 1,
+                    "--limit", 3, "--output", out, "--no-baseline", *GEN_FLAGS)
+    assert result.exit_code == 0, (result.output, result.exception)
+    lines = lines_of(out)
+    assert [l["id"] for l in lines] == ["1", "2", "3"]  # line numbers when records have no id
+    assert [l["prompt"] for l in lines] == [r["prompt"] for r in USER_RECORDS[:3]]
+    for line in lines:
+        assert [s["round"] for s in line["rounds"]] == [0, 1]
+        assert all(s["value"] in (0.0, 1.0) and isinstance(s["feedback"], str) for s in line["rounds"])
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+@pytest.fixture
+def existing_output(tmp_path):
+    """An output file from an earlier run: errors before generation must leave it alone."""
+    out = tmp_path / "out.jsonl"
+    out.write_text('{"id": "old", "final": "print(1)"}\n')
+    return out
+
+
+def assert_untouched(out: Path) -> None:
+    assert out.read_text() == '{"id": "old", "final": "print(1)"}\n'
+    assert not out.with_suffix(".metrics.json").exists()
+
+
+def _generate_input(tiny_lm_dir, inp, out, *extra):
+    return invoke("generate", "--input", inp, "--task", "arithmetic", *models(tiny_lm_dir), "--rounds", 1,
+                  "--output", out, "--no-baseline", *GEN_FLAGS, *extra)
+
+
+@pytest.mark.parametrize(
+    "lines, needles",
+    [
+        pytest.param([USER_RECORDS[0], USER_RECORDS[1], '{"prompt": "x", ', USER_RECORDS[2]],
+                     ["in.jsonl:3", "JSON"], id="malformed-json"),
+        pytest.param([USER_RECORDS[0], {"question": "no prompt here", "answer": 1}],
+                     ["in.jsonl:2", "'prompt'"], id="missing-prompt"),
+        pytest.param([USER_RECORDS[0], [1, 2, 3]], ["in.jsonl:2", "object"], id="array-line"),
+        pytest.param([{**USER_RECORDS[0], "id": "a"}, {**USER_RECORDS[1], "id": "b"}, {**USER_RECORDS[2], "id": "a"}],
+                     ["in.jsonl:3", "duplicate", "'a'"], id="duplicate-id"),
+    ],
+)
+def test_generate_bad_input_file(tiny_lm_dir, tmp_path, existing_output, lines, needles):
+    inp = write_jsonl(tmp_path / "in.jsonl", lines)
+    result = _generate_input(tiny_lm_dir, inp, existing_output)
+    assert_user_error(result, *needles)
+    assert_untouched(existing_output)
+
+
+def test_generate_missing_input_file(tiny_lm_dir, tmp_path, existing_output):
+    result = _generate_input(tiny_lm_dir, tmp_path / "nope.jsonl", existing_output)
+    assert_user_error(result, "nope.jsonl")
+    assert_untouched(existing_output)
+
+
+@pytest.mark.parametrize(
+    "extra, needles",
+    [
+        pytest.param(["--task", "bogus"], ["--task", "bogus"], id="task"),
+        pytest.param(["--task", "arithmetic", "--value", "bogus"], ["--value", "bogus"], id="value"),
+        pytest.param(["--task", "arithmetic", "--backend", "bogus"], ["--backend", "bogus"], id="backend"),
+    ],
+)
+def test_generate_unknown_names(tiny_lm_dir, existing_output, extra, needles):
+    result = invoke("generate", *extra, *models(tiny_lm_dir), "--limit", 2, "--output", existing_output, *GEN_FLAGS)
+    assert_user_error(result, *needles)
+    assert_untouched(existing_output)
+
+
+@pytest.mark.parametrize("option", ["--generator", "--corrector"])
+def test_generate_missing_model_path(tiny_lm_dir, existing_output, option):
+    paths = {"--generator": str(tiny_lm_dir), "--corrector": str(tiny_lm_dir), option: "/nonexistent/path"}
+    result = invoke("generate", "--task", "arithmetic", "--generator", paths["--generator"],
+                    "--corrector", paths["--corrector"], "--limit", 2, "--output", existing_output, *GEN_FLAGS)
+    assert_user_error(result, "/nonexistent/path")
+    message = result.stderr.strip()
+    assert len(message.splitlines()) == 1, message  # one clear line
+    assert_untouched(existing_output)
+
+
+def test_generate_input_needs_generator_and_value(tiny_lm_dir, tmp_path, existing_output):
+    inp = write_jsonl(tmp_path / "in.jsonl", USER_RECORDS)
+    result = invoke("generate", "--input", inp, "--output", existing_output)
+    assert_user_error(result, "--generator")
+    result = invoke("generate", "--input", inp, "--generator", tiny_lm_dir, "--output", existing_output)
+    assert_user_error(result, "--value")
+    result = invoke("generate", "--input", inp, "--generator", tiny_lm_dir, "--value", "program", "--rounds", 1,
+                    "--output", existing_output)
+    assert_user_error(result, "--corrector")
+    assert_untouched(existing_output)
+
+
+def test_generate_resume_refuses_a_foreign_output(tiny_lm_dir, tmp_path):
+    out = write_jsonl(tmp_path / "out.jsonl", USER_RECORDS)  # records, not output lines
+    before = out.read_text()
+    result = invoke("generate", "--task", "arithmetic", *models(tiny_lm_dir), "--limit", 2, "--output", out,
+                    "--resume", "--no-baseline", *GEN_FLAGS)
+    assert_user_error(result, "out.jsonl:1", "resume")
+    assert out.read_text() == before
+
+
+def test_generate_input_and_dataset_conflict(tmp_path, existing_output):
+    inp = write_jsonl(tmp_path / "in.jsonl", USER_RECORDS)
+    result = invoke("generate", "--input", inp, "--dataset", "some/name", "--output", existing_output)
+    assert_user_error(result, "--input", "--dataset")
+    assert_untouched(existing_output)
+
+
+def test_train_unknown_method(tmp_path):
+    result = invoke("train", "--method", "bogus", "--output", tmp_path / "model")
+    assert_user_error(result, "--method", "bogus")
+    assert not (tmp_path / "model").exists()
+
+
+# --------------------------------------------------------------------------- score
+
+SCORED = [
+    {"id": "right", "answer": 5, "output": "x = 2\nx = x + 3\nprint(x)"},
+    {"id": "wrong", "answer": 5, "output": "print(4)"},
+    {"id": "crash", "answer": 5, "output": "x = 1 // 0\nprint(x)"},
+]
+
+
+def _check_scores(text: str) -> None:
+    rows = [json.loads(l) for l in text.splitlines()]
+    assert [r["id"] for r in rows] == ["right", "wrong", "crash"]
+    assert all(set(r) == {"id", "value", "feedback"} for r in rows)
+    assert [r["value"] for r in rows] == [1.0, 0.0, 0.0]
+    assert "ZeroDivisionError" in rows[2]["feedback"]
+    assert "5" not in rows[1]["feedback"]  # feedback never reveals the answer
+
+
+def test_score_to_stdout(tmp_path):
+    inp = write_jsonl(tmp_path / "f.jsonl", SCORED)
+    result = invoke("score", "--value", "program", "--input", inp)
+    assert result.exit_code == 0, (result.output, result.exception)
+    _check_scores(result.stdout)
+
+
+def test_score_to_file(tmp_path):
+    inp = write_jsonl(tmp_path / "f.jsonl", SCORED)
+    out = tmp_path / "scores.jsonl"
+    result = invoke("score", "--value", "program", "--input", inp, "--output", out, "--batch-size", 2)
+    assert result.exit_code == 0, (result.output, result.exception)
+    assert result.stdout == ""
+    _check_scores(out.read_text())
+
+
+def test_score_missing_output_field(tmp_path):
+    inp = write_jsonl(tmp_path / "f.jsonl", [SCORED[0], {"id": "x", "answer": 5}, SCORED[2]])
+    out = tmp_path / "scores.jsonl"
+    out.write_text("earlier\n")
+    result = invoke("score", "--value", "program", "--input", inp, "--output", out)
+    assert_user_error(result, "f.jsonl:2", "'output'")
+    assert out.read_text() == "earlier\n"
+
+
+def test_score_unknown_value(tmp_path):
+    inp = write_jsonl(tmp_path / "f.jsonl", SCORED)
+    assert_user_error(invoke("score", "--value", "bogus", "--input", inp), "--value", "bogus")
+
+
+# --------------------------------------------------------------------------- messages and output stay intact
+
+
+def test_error_message_keeps_square_brackets(tiny_lm_dir, tmp_path):
+    result = _generate_input(tiny_lm_dir, tmp_path / "data[test].jsonl", tmp_path / "out.jsonl")
+    assert_user_error(result, "data[test].jsonl")
+
+
+def test_error_message_with_closing_tag_text(tmp_path):
+    inp = write_jsonl(tmp_path / "in.jsonl", [{"prompt": "a", "id": "[/]"}, {"prompt": "b", "id": "[/]"}])
+    result = invoke("generate", "--input", inp, "--output", tmp_path / "out.jsonl")
+    assert_user_error(result, "in.jsonl:2", "'[/]'")
+
+
+def test_value_error_in_first_batch_keeps_earlier_output(tiny_lm_dir, tmp_path, existing_output):
+    inp = write_jsonl(tmp_path / "in.jsonl", [{"prompt": USER_RECORDS[0]["prompt"]}])  # no answer, no tests
+    result = _generate_input(tiny_lm_dir, inp, existing_output)
+    assert_user_error(result, "answer")
+    assert_untouched(existing_output)
+
+
+def test_long_error_message_is_one_line(tiny_lm_dir, tmp_path):
+    inp = tmp_path / ("a-rather-long-directory-name-" * 3) / "in.jsonl"
+    result = _generate_input(tiny_lm_dir, inp, tmp_path / "out.jsonl")
+    assert_user_error(result, "no such file")
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
