@@ -2,7 +2,9 @@
 
 With a reference-free value, drafts that already reach the maximum are not re-corrected and
 their decodes are saved; with a value that needs references (a program judged against a
-hidden answer) every draft is corrected, because at inference nobody knows which are right.
+hidden answer) every draft is corrected, because at inference nobody knows which are right --
+except that under greedy decoding a draft the corrector left unchanged is a fixed point and
+is not sent again.
 """
 
 from __future__ import annotations
@@ -60,7 +62,7 @@ def refine(
     history = [[Step(0, d, s.value, s.feedback)] for d, s in zip(drafts, scores)]
     for r in range(1, rounds + 1 if corrector else 1):
         t = time.perf_counter()
-        active = [i for i, h in enumerate(history) if not (value.reference_free and h[-1].value >= value.max_value)]
+        active = [i for i, h in enumerate(history) if _still_open(h, value, greedy=params.temperature <= 0)]
         if active:
             last = [history[i][-1] for i in active]
             fixed = corrector.correct(
@@ -74,6 +76,16 @@ def refine(
                 h.append(Step(r, h[-1].text, h[-1].value, h[-1].feedback))
         cost.add(r, time.perf_counter() - t, len(active))
     return history
+
+
+def _still_open(history: Sequence[Step], value: Value, greedy: bool) -> bool:
+    """Whether a draft goes to the corrector again. Not when a reference-free value says it is
+    already at the maximum; not when greedy decoding left it unchanged last round -- the
+    corrector would see the same input (draft and feedback) and write the same text again."""
+    last = history[-1]
+    if value.reference_free and last.value is not None and last.value >= value.max_value:
+        return False
+    return not (greedy and len(history) > 1 and history[-2].text == last.text)
 
 
 def self_consistency(

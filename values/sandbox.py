@@ -25,7 +25,7 @@ _POLL_S = 0.02  # how often to look whether the program exited while its pipes a
 _DRAIN_S = 0.5  # after the program ends, how long to keep reading what is left in the pipes
 _CHUNK = 65536
 
-# The limits are set by a tiny launcher that then execs the real interpreter, rather than by
+# The limits are set by a tiny launcher that then runs the program itself, rather than by
 # ``preexec_fn``: preexec_fn runs Python between fork and exec and can deadlock when other
 # threads exist, and ProgramValue calls ``run`` from a thread pool.
 _LAUNCHER = """\
@@ -40,7 +40,10 @@ for name, soft, hard in {limits!r}:
     except (ValueError, OSError) as e:
         sys.stderr.write("sandbox: cannot set %s: %s\\n" % (name, e))
         os._exit(125)
-os.execv(sys.executable, {argv!r})
+del os, resource, name, soft, hard, key, cur
+import runpy
+sys.argv = ["main.py"]
+runpy.run_path("main.py", run_name="__main__")
 """
 
 
@@ -76,9 +79,10 @@ class SubprocessSandbox:
         if max_processes is not None:  # counts all of the user's processes; root ignores it
             limits.append(("RLIMIT_NPROC", max_processes, max_processes))
         # No -I: it implies -E, which would ignore PYTHONHASHSEED; the environment is ours anyway.
+        # The launcher runs the program itself after setting the limits (one interpreter
+        # start per program, not two); -P keeps the work dir off sys.path.
         flags = ["-S", "-B"] + (["-P"] if sys.version_info >= (3, 11) else [])
-        launcher = _LAUNCHER.format(limits=limits, argv=[sys.executable, *flags, "main.py"])
-        self._argv = [sys.executable, "-I", "-S", "-c", launcher]
+        self._argv = [sys.executable, *flags, "-c", _LAUNCHER.format(limits=limits)]
 
     def run(self, source: str) -> RunResult:
         start = time.monotonic()
