@@ -211,7 +211,7 @@ def train(
         g = load_generator(gen_path, backend)
         train_corrector(records, [fmt(r) for r in records], g, v, init or gen_path, output, config,
                         task=t.name if t else None, value_name=value_spec,
-                        on_iteration=lambda row: console.print(json.dumps(row)))
+                        on_iteration=lambda row: console.print(json.dumps(row), soft_wrap=True, highlight=False))
     except _user_errors() as e:
         _fail(str(e))
     console.print(f"saved corrector to {output}")
@@ -224,7 +224,7 @@ def _train_sft(records, fmt, t, init, output, config) -> None:
         raise UsageError("--method sft builds a tiny model from scratch; give --init tiny or leave it out")
     texts = [fmt(r) + r["solution"] for r in (t.make_split("train", 5000, 0) if t else records)]
     stats = train_base_generator(records, fmt, texts, output, config.steps * config.iterations, config)
-    console.print(json.dumps(stats))
+    console.print(json.dumps(stats), soft_wrap=True, highlight=False)
     console.print(f"saved base generator to {output}")
 
 
