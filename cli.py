@@ -84,7 +84,7 @@ def generate(
     dataset: Optional[str] = typer.Option(None, help="A `datasets` name or local path with a `prompt` column."),
     split: str = typer.Option("test", help="Split of the task or dataset."),
     generator: Optional[str] = typer.Option(None, help="Generator model: hub id or local path (default: the task's)."),
-    backend: str = typer.Option("hf", help="Generator backend: hf | vllm."),
+    backend: str = typer.Option("hf", help="Generator backend (built in: hf)."),
     corrector: Optional[str] = typer.Option(None, help="Corrector model folder (default: the task's)."),
     rounds: int = typer.Option(3, min=0, help="Corrector rounds k after the generator's draft."),
     value: Optional[str] = typer.Option(None, help="Value function (see `correct values`), or module:function."),

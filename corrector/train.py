@@ -173,7 +173,8 @@ def train_corrector(
     init_pool(pool, records, generator_prompts, generator, value, params)
 
     hf = HFGenerator.from_pretrained(init)
-    corrector = Corrector(hf, CorrectorConfig(template=config.template, task=task, value=value_name, training=asdict(config)))
+    corrector = Corrector(hf, CorrectorConfig(template=config.template, task=task, value=value_name,
+                                               training={**asdict(config), "init": init, "train_prompts": len(records)}))
     prompts_by_id = {r["id"]: r["prompt"] for r in records}
     rng = random.Random(config.seed)
     history = []

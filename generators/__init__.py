@@ -58,15 +58,8 @@ def _hf(name_or_path: str, **kwargs) -> Generator:
     return HFGenerator.from_pretrained(name_or_path, **kwargs)
 
 
-def _vllm(name_or_path: str, **kwargs) -> Generator:
-    try:
-        from .vllm import VLLMGenerator
-    except ImportError as e:  # pragma: no cover - optional extra
-        raise GeneratorError("backend 'vllm' needs the optional extra: pip install 'correct[vllm]'") from e
-    return VLLMGenerator.from_pretrained(name_or_path, **kwargs)
-
-
-BACKENDS: dict[str, Callable[..., Generator]] = {"hf": _hf, "vllm": _vllm}
+# vllm and openai backends are planned (their own issues); an unknown name is a clear error.
+BACKENDS: dict[str, Callable[..., Generator]] = {"hf": _hf}
 
 
 def load_generator(name_or_path: str, backend: str = "hf", **kwargs) -> Generator:

@@ -358,3 +358,28 @@ def test_long_error_message_is_one_line(tiny_lm_dir, tmp_path):
     result = _generate_input(tiny_lm_dir, inp, tmp_path / "out.jsonl")
     assert_user_error(result, "no such file")
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+# --------------------------------------------------------------------------- datasets
+
+
+def test_generate_from_local_dataset_folder(tiny_lm_dir, tmp_path):
+    """--dataset goes through datasets.load_dataset: a local folder of JSONL files works offline."""
+    folder = tmp_path / "ds"
+    folder.mkdir()
+    write_jsonl(folder / "test.jsonl", [{**r, "id": f"d{i}"} for i, r in enumerate(USER_RECORDS)])
+    out = tmp_path / "out.jsonl"
+    result = invoke("generate", "--dataset", folder, "--task", "arithmetic", *models(tiny_lm_dir),
+                    "--rounds", "1", "--output", out, "--no-baseline", *GEN_FLAGS)
+    assert result.exit_code == 0, result.output
+    assert [l["id"] for l in lines_of(out)] == ["d0", "d1", "d2", "d3"]
+
+
+def test_generate_dataset_without_prompt_column(tiny_lm_dir, tmp_path, existing_output):
+    folder = tmp_path / "ds"
+    folder.mkdir()
+    write_jsonl(folder / "test.jsonl", [{"question": "x", "answer": 1}])
+    result = invoke("generate", "--dataset", folder, "--task", "arithmetic", *models(tiny_lm_dir),
+                    "--output", existing_output)
+    assert_user_error(result, "--dataset", "'prompt'")
+    assert_untouched(existing_output)
