@@ -25,12 +25,14 @@ class Pool:
         self.path = Path(path) if path else None
         self.by_prompt: dict[str, list[Draft]] = defaultdict(list)
         if self.path and self.path.exists():
-            for line in self.path.read_text().splitlines():
-                if line.strip():  # a torn last line from a killed run is dropped by json errors below
-                    try:
-                        self._add(Draft(**json.loads(line)))
-                    except (json.JSONDecodeError, TypeError):
-                        break
+            data = self.path.read_bytes()
+            good = data.rfind(b"\n") + 1  # after the last newline: a torn write of a killed run
+            for line in data[:good].decode("utf-8").splitlines():
+                if line.strip():
+                    self._add(Draft(**json.loads(line)))
+            if good < len(data):
+                with open(self.path, "r+b") as f:
+                    f.truncate(good)
 
     def _add(self, d: Draft) -> None:
         self.by_prompt[d.prompt_id].append(d)
