@@ -173,7 +173,7 @@ def train(
     pairs: int = typer.Option(8000, min=1, help="Pairs sampled per iteration."),
     alpha: float = typer.Option(1.0, help="Weight of the value gain in pair sampling."),
     beta: float = typer.Option(1.0, help="Weight of proximity s(y, y') in pair sampling."),
-    identity_share: float = typer.Option(0.2, min=0.0, help="Identity pairs of top drafts, as a share of --pairs."),
+    identity_share: float = typer.Option(0.4, min=0.0, help="Identity pairs of top drafts, as a share of --pairs."),
     explore: int = typer.Option(1000, min=0, help="Prompts explored by the corrector per iteration."),
     feedback: bool = typer.Option(True, help="Show the value's feedback to the corrector."),
     batch_size: int = typer.Option(32, min=1),

@@ -36,7 +36,7 @@ class TrainConfig:
     """Weight of the value gain in the pairing sampler."""
     beta: float = 1.0
     """Weight of the proximity s(y, y') in the pairing sampler."""
-    identity_share: float = 0.2
+    identity_share: float = 0.4
     """Identity pairs (y*, y*) of top-value drafts added, as a share of `pairs`: keeps good drafts intact."""
     explore_prompts: int = 1000
     """Prompts whose drafts the corrector rewrites after each iteration (added to the pool)."""
@@ -76,7 +76,7 @@ def train_lm(model, tokenizer, examples: Sequence[tuple[str, str]], steps: int, 
         max_steps=steps,
         per_device_train_batch_size=config.batch_size,
         learning_rate=config.learning_rate,
-        lr_scheduler_type="constant_with_warmup",
+        lr_scheduler_type="cosine",  # each iteration ends at a low rate: a settled model to explore with and to ship
         warmup_steps=min(50, steps // 10),
         weight_decay=0.0,
         logging_steps=max(1, steps // 10),
