@@ -98,6 +98,7 @@ class HFGenerator:
                 padding=True,
                 truncation=max_in is not None,
                 max_length=max_in,
+                return_attention_mask=True,  # left padding is only right with the mask
             ).to(self.device)
             torch.manual_seed(params.seed + b)
             out = self.model.generate(**enc, **kwargs)
