@@ -178,6 +178,7 @@ def train(
     feedback: bool = typer.Option(True, help="Show the value's feedback to the corrector."),
     batch_size: int = typer.Option(32, min=1),
     learning_rate: float = typer.Option(5e-4),
+    lr_scheduler: Optional[str] = typer.Option(None, help="transformers scheduler per iteration (default: cosine; constant_with_warmup for sft)."),
     max_new_tokens: Optional[int] = typer.Option(None, min=1),
     seed: int = typer.Option(0),
 ):
@@ -198,6 +199,9 @@ def train(
             samples_per_prompt=samples, iterations=iterations, steps=steps, pairs=pairs, alpha=alpha, beta=beta,
             identity_share=identity_share, explore_prompts=explore, batch_size=batch_size, learning_rate=learning_rate,
             max_new_tokens=max_new_tokens or (t.max_new_tokens if t else 128), template="default" if feedback else "no-feedback", seed=seed,
+            # The shipped base generator was trained at a constant rate: it is meant to be an
+            # imperfect p0, and that is the setting that reproduces it.
+            lr_scheduler=lr_scheduler or ("constant_with_warmup" if method == "sft" else "cosine"),
         )
         fmt = t.format_prompt if t else plain_prompt
         if method == "sft":
