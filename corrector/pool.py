@@ -9,6 +9,8 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from .records import drop_torn_line, whole_lines
+
 
 @dataclass(frozen=True)
 class Draft:
@@ -25,14 +27,11 @@ class Pool:
         self.path = Path(path) if path else None
         self.by_prompt: dict[str, list[Draft]] = defaultdict(list)
         if self.path and self.path.exists():
-            data = self.path.read_bytes()
-            good = data.rfind(b"\n") + 1  # after the last newline: a torn write of a killed run
-            for line in data[:good].decode("utf-8").splitlines():
+            data = whole_lines(self.path)
+            for line in data.decode("utf-8").splitlines():
                 if line.strip():
                     self._add(Draft(**json.loads(line)))
-            if good < len(data):
-                with open(self.path, "r+b") as f:
-                    f.truncate(good)
+            drop_torn_line(self.path, len(data))
 
     def _add(self, d: Draft) -> None:
         self.by_prompt[d.prompt_id].append(d)

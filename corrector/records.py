@@ -7,7 +7,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 
 class RecordError(ValueError):
@@ -47,19 +47,31 @@ def finished_ids(path: str | os.PathLike) -> set[str]:
     path = Path(path)
     if not path.exists():
         return set()
-    data = path.read_bytes()
-    good = data.rfind(b"\n") + 1  # everything after the last newline is a torn write
     ids = set()
-    for n, line in enumerate(data[:good].splitlines(), 1):
+    data = whole_lines(path)
+    for n, line in enumerate(data.splitlines(), 1):
         if line.strip():
             try:
                 ids.add(str(json.loads(line)["id"]))
             except (json.JSONDecodeError, KeyError, TypeError):
                 raise RecordError(f"{path}:{n}: not an output line of correct; refusing to resume into it") from None
-    if good < len(data):
-        with open(path, "r+b") as f:
-            f.truncate(good)
+    drop_torn_line(path, len(data))  # only once the file is known to be ours
     return ids
+
+
+def whole_lines(path: Path) -> bytes:
+    """The complete lines of a file: what follows the last newline is a torn write of a
+    killed run."""
+    data = path.read_bytes()
+    return data[: data.rfind(b"\n") + 1]
+
+
+def drop_torn_line(path: Path, keep: int) -> None:
+    """Cut a file back to its first ``keep`` bytes (its whole lines), so the next append
+    starts on a fresh line."""
+    if path.stat().st_size > keep:
+        with open(path, "r+b") as f:
+            f.truncate(keep)
 
 
 class JsonlWriter:

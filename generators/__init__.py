@@ -6,7 +6,7 @@ Backends are chosen by name through the plain ``BACKENDS`` registry.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Protocol, Sequence
 
 

@@ -5,7 +5,7 @@ import random
 import pytest
 from transformers.utils import logging as hf_logging
 
-from correct.corrector.model import Corrector, CorrectorConfig
+from correct.corrector.model import Corrector
 from correct.corrector.refine import refine
 from correct.corrector.tiny import build_model, build_tokenizer
 from correct.corrector.train import TrainConfig, encode, train_corrector, train_lm
