@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Sequence
 
 from ..generators import Generator, SamplingParams
@@ -93,7 +93,7 @@ def self_consistency(
 ) -> list[dict]:
     """The honest baseline at equal decode count: ``samples`` generator drafts per prompt,
     majority vote over their answers (the value's ``answer``, else the text itself)."""
-    outs = generator.generate(prompts, SamplingParams(**{**asdict(params), "n": samples}))
+    outs = generator.generate(prompts, replace(params, n=samples))
     flat_records = [r for r in records for _ in range(samples)]
     flat_scores = value(flat_records, [o for outs_i in outs for o in outs_i])
     results = []

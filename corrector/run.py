@@ -5,7 +5,7 @@ compute the metrics over the whole output file."""
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -45,13 +45,13 @@ def generate_run(
     done = finished_ids(output) if config.resume else set()
     todo = [r for r in records if r["id"] not in done]
     cost = RoundCost()
-    sc_params = SamplingParams(**{**asdict(params), "temperature": config.baseline_temperature})
+    sc_params = replace(params, temperature=config.baseline_temperature)
     with JsonlWriter(output, append=config.resume) as out:
         batches = range(0, len(todo), config.batch_size)
         for b in progress(batches, f"generate + {config.rounds} rounds", total=len(batches)):
             batch = todo[b : b + config.batch_size]
             prompts = [format_prompt(r) for r in batch]
-            seeded = SamplingParams(**{**asdict(params), "seed": params.seed + b})
+            seeded = replace(params, seed=params.seed + b)
             histories = refine(batch, prompts, generator, corrector, value, config.rounds, seeded, cost)
             sc = self_consistency(batch, prompts, generator, value, config.rounds + 1, sc_params) if config.baseline else [None] * len(batch)
             for r, h, s in zip(batch, histories, sc):

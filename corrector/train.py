@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import random
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -64,6 +64,7 @@ def encode(tokenizer, source: str, target: str, max_length: int) -> dict | None:
 
 def train_lm(model, tokenizer, examples: Sequence[tuple[str, str]], steps: int, config: TrainConfig, output_dir: Path) -> dict:
     """``steps`` optimizer steps of target-only cross-entropy with transformers' Trainer."""
+    import torch
     from datasets import Dataset
     from transformers import DataCollatorForSeq2Seq, Trainer, TrainingArguments
 
@@ -87,7 +88,7 @@ def train_lm(model, tokenizer, examples: Sequence[tuple[str, str]], steps: int, 
         report_to="none",
         seed=config.seed,
         disable_tqdm=False,
-        use_cpu=not _cuda(),
+        use_cpu=not torch.cuda.is_available(),  # also keeps the data loader from pinning memory on CPU
         dataloader_num_workers=0,
     )
     trainer = Trainer(
@@ -105,12 +106,6 @@ def train_lm(model, tokenizer, examples: Sequence[tuple[str, str]], steps: int, 
         tokenizer.padding_side = side
     model.eval()
     return {"loss": result.training_loss, "steps": steps, "examples": len(rows)}
-
-
-def _cuda() -> bool:
-    import torch
-
-    return torch.cuda.is_available()
 
 
 def score_drafts(records: Sequence[dict], outputs: Sequence[Sequence[str]], value: Value, origin: str) -> list[Draft]:
@@ -180,7 +175,6 @@ def train_corrector(
                                                training={**asdict(config), "init": init, "train_prompts": len(records)}))
     prompts_by_id = {r["id"]: r["prompt"] for r in records}
     rng = random.Random(config.seed)
-    history = []
     for it in range(config.iterations):
         pairs = sample_pairs(
             pool.by_prompt, config.pairs, config.alpha, config.beta, seed=config.seed + it,
@@ -191,11 +185,10 @@ def train_corrector(
         with open(out / f"pairs-{it}.jsonl", "w") as f:
             f.writelines(json.dumps({"prompt_id": p.prompt_id, "source": p.source.text, "target": p.target.text}) + "\n" for p in pairs)
         stats = train_lm(hf.model, hf.tokenizer, pair_examples(pairs, prompts_by_id, config.template), config.steps, config, out / "trainer")
-        explore_params = SamplingParams(temperature=config.temperature, max_new_tokens=config.max_new_tokens, seed=config.seed + it)
+        explore_params = replace(params, n=1, seed=config.seed + it)
         gain = explore(pool, records, corrector, value, explore_params, config.explore_prompts, rng, f"corrector@{it}") if config.explore_prompts else None
         row = {"iteration": it, "pool": len(pool), "pool_mean_value": pool.mean_value(), "pairs": len(pairs),
                "identity_pairs": sum(p.identity for p in pairs), "exploration_gain": gain, **stats}
-        history.append(row)
         with open(out / "log.jsonl", "a") as f:
             f.write(json.dumps(row) + "\n")
         if on_iteration:
