@@ -32,8 +32,9 @@ def _user_errors():
     from .corrector.tasks import TaskError
     from .generators import GeneratorError
     from .values import ValueError_
+    from .values.sandbox import SandboxError
 
-    return (UsageError, RecordError, TaskError, GeneratorError, ValueError_)
+    return (UsageError, RecordError, TaskError, GeneratorError, ValueError_, SandboxError)
 
 
 def _quiet_libraries() -> None:
@@ -244,14 +245,17 @@ def score(
         from .values import load_value
 
         v = load_value(value)
-        records = read_jsonl(input, ("output",))
-        if output:
-            with JsonlWriter(output, append=False) as sink:
+        try:
+            records = read_jsonl(input, ("output",))
+            if output:
+                with JsonlWriter(output, append=False) as sink:
+                    for line in _score_lines(v, records, batch_size):
+                        sink.write(line)
+            else:
                 for line in _score_lines(v, records, batch_size):
-                    sink.write(line)
-        else:
-            for line in _score_lines(v, records, batch_size):
-                print(json.dumps(line), flush=True)
+                    print(json.dumps(line), flush=True)
+        finally:
+            getattr(v, "close", lambda: None)()  # e.g. the program value's sandbox workers
     except _user_errors() as e:
         _fail(str(e))
 

@@ -383,3 +383,38 @@ def test_generate_dataset_without_prompt_column(tiny_lm_dir, tmp_path, existing_
                     "--output", existing_output)
     assert_user_error(result, "--dataset", "'prompt'")
     assert_untouched(existing_output)
+
+
+def test_score_survives_a_program_that_kills_its_worker(tmp_path):
+    # Only the rlimits mode lets a program reach its worker (in the namespace modes the
+    # worker is pid 1 of the program's namespace and cannot be killed from inside).
+    inp = write_jsonl(tmp_path / "f.jsonl", [
+        {"id": "a", "answer": 1, "output": "print(1)"},
+        {"id": "b", "answer": 2, "output": "import os, signal\nprint(2, flush=True)\nos.kill(os.getppid(), signal.SIGKILL)"},
+        {"id": "c", "answer": 3, "output": "print(3)"},
+        {"id": "d", "answer": 4, "output": "print(4)"},
+    ])
+    result = invoke("score", "--value", "program:isolation=rlimits,workers=1", "--input", inp)
+    assert result.exit_code == 0, (result.output, result.exception)
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(x["id"], x["value"]) for x in lines] == [("a", 1.0), ("b", 0.0), ("c", 1.0), ("d", 1.0)]
+    assert "worker running this program died" in lines[1]["feedback"]
+
+
+def test_score_program_options(tmp_path):
+    inp = write_jsonl(tmp_path / "f.jsonl", [{"id": "a", "answer": 6, "output": "print(7)"}])
+    result = invoke("score", "--value", "program:timeout=2,reveal_expected=true", "--input", inp)
+    assert result.exit_code == 0, (result.output, result.exception)
+    assert json.loads(result.stdout)["feedback"] == "printed 7, expected 6"
+    result = invoke("score", "--value", "program", "--input", inp)
+    assert json.loads(result.stdout)["feedback"] == "printed 7"  # the default never leaks the answer
+
+
+@pytest.mark.parametrize("spec, needles", [
+    ("program:colour=red", ["program:colour=red", "unknown option 'colour'", "timeout"]),
+    ("program:timeout=soon", ["timeout must be a number", "'soon'"]),
+    ("program:isolation=docker", ["isolation must be one of", "namespaces", "rlimits"]),
+])
+def test_score_bad_program_options(tmp_path, spec, needles):
+    inp = write_jsonl(tmp_path / "f.jsonl", [{"id": "a", "answer": 6, "output": "print(6)"}])
+    assert_user_error(invoke("score", "--value", spec, "--input", inp), *needles)

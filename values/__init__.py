@@ -43,10 +43,40 @@ class ValueError_(ValueError):
     """A user-facing problem with a value function (unknown name, bad import, wrong shape)."""
 
 
-def _program(arg: str | None = None) -> Value:
-    from .program import ProgramValue
+_PROGRAM_OPTIONS = {"timeout": float, "memory_mb": int, "workers": int, "isolation": str,
+                    "reveal_expected": lambda v: v.lower() in ("1", "true", "yes", "")}
 
-    return ProgramValue() if arg is None else ProgramValue(timeout=float(arg))
+
+def _program(arg: str | None = None) -> Value:
+    """``program``, ``program:SECONDS`` or ``program:key=value,...`` (timeout, memory_mb,
+    workers, isolation, reveal_expected)."""
+    from .program import ProgramValue
+    from .sandbox import ISOLATION_MODES
+
+    options: dict[str, Any] = {}
+    for item in filter(None, (arg or "").split(",")):
+        key, eq, raw = item.partition("=")
+        key = key.strip()
+        if not eq and not options and _is_number(key):
+            key, raw = "timeout", key  # `program:2` is a timeout in seconds
+        if key not in _PROGRAM_OPTIONS:
+            raise ValueError_(f"--value program:{arg}: unknown option {key!r}; "
+                              f"options are {', '.join(_PROGRAM_OPTIONS)}")
+        try:
+            options[key] = _PROGRAM_OPTIONS[key](raw.strip())
+        except ValueError:
+            raise ValueError_(f"--value program:{arg}: {key} must be a number, got {raw!r}") from None
+    if options.get("isolation", "auto") not in ISOLATION_MODES:
+        raise ValueError_(f"--value program:{arg}: isolation must be one of {', '.join(ISOLATION_MODES)}")
+    return ProgramValue(**options)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 VALUES: dict[str, tuple[Callable[..., Value], str]] = {

@@ -1,19 +1,22 @@
 """The ``program`` value: run each output as a Python program and check what it does.
 
-A record either carries ``tests`` (Python source appended to the output; the output passes
-if the whole program exits cleanly) or an ``answer`` (the output passes if the last line it
-prints equals it, numbers compared as numbers).
+A record either carries ``tests`` (Python source run after the output in the same program;
+the output passes if the whole program runs to its end and exits cleanly) or an ``answer``
+(the output passes if the last line it prints equals it, numbers compared as numbers).
+Programs run in a ``SandboxPool`` (see ``sandbox.py``), never in this process.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import re
+import signal
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Mapping, Sequence
 
 from . import Score, ValueError_
-from .sandbox import RunResult, Sandbox, SubprocessSandbox
+from .sandbox import RunResult, Sandbox, SandboxPool
 
 _FEEDBACK_CHARS = 200  # feedback goes into a prompt: one long printed line must not flood it
 
@@ -25,24 +28,36 @@ class ProgramValue:
     reference_free = False
 
     def __init__(self, timeout: float = 5.0, memory_mb: int = 512, workers: int | None = None,
-                 sandbox: Sandbox | None = None):
-        self.sandbox = sandbox if sandbox is not None else SubprocessSandbox(timeout=timeout, memory_mb=memory_mb)
-        self.timeout = float(getattr(self.sandbox, "timeout", timeout))
+                 sandbox: Sandbox | None = None, isolation: str = "auto", reveal_expected: bool = False):
+        """``reveal_expected`` adds "expected Y" to the feedback of a wrong answer: useful when
+        scoring for people, harmful when the feedback goes into a corrector's input (it would
+        learn to copy the reference, which is absent at inference)."""
         self.workers = workers or os.cpu_count() or 1
+        self.sandbox = sandbox if sandbox is not None else SandboxPool(
+            workers=self.workers, timeout=timeout, memory_mb=memory_mb, isolation=isolation)
+        self.timeout = float(getattr(self.sandbox, "timeout", timeout))
+        self.reveal_expected = reveal_expected
 
     def __call__(self, records: Sequence[Mapping[str, Any]], outputs: Sequence[str]) -> list[Score]:
         if len(records) != len(outputs):
             raise ValueError_(f"value 'program' got {len(records)} records for {len(outputs)} outputs")
         # Check every record before running anything, so a bad data set fails fast.
         checks = [_check(record, i) for i, record in enumerate(records)]
-        sources = [_text(out) + "\n\n" + tests if tests is not None else _text(out)
-                   for out, (tests, _) in zip(outputs, checks)]
-        if not sources:
+        if not checks:
             return []
-        # Threads suffice: each one only waits on its own child process.
-        with ThreadPoolExecutor(max_workers=min(self.workers, len(sources))) as pool:
-            results = list(pool.map(self.sandbox.run, sources))
+        # Threads suffice: each one only waits on a sandbox worker.
+        with ThreadPoolExecutor(max_workers=min(self.workers, len(checks))) as pool:
+            results = list(pool.map(self._run, map(_text, outputs), (tests for tests, _ in checks)))
         return [self._judge(result, tests, answer) for result, (tests, answer) in zip(results, checks)]
+
+    def _run(self, source: str, tests: str | None) -> RunResult:
+        return self.sandbox.run(source) if tests is None else self.sandbox.run(source, tests=tests)
+
+    def close(self) -> None:
+        """Stop the sandbox workers now (they also stop when this value is collected)."""
+        close = getattr(self.sandbox, "close", None)
+        if close is not None:
+            close()
 
     def _judge(self, r: RunResult, tests: str | None, answer: str | None) -> Score:
         printed = _last_line(r.stdout)
@@ -50,6 +65,9 @@ class ProgramValue:
         failure = self._failure(r)
         if tests is not None:
             # What test code prints says nothing about the solution: no answer to vote on.
+            if failure is None and not r.completed:
+                # sys.exit(0) or os._exit(0) in the output must not skip the tests.
+                failure = "exited before the tests finished"
             return Score(1.0, "tests passed") if failure is None else Score(0.0, failure or "tests failed")
         if failure is not None:
             return Score(0.0, failure or _exit_text(r.returncode), shown)
@@ -57,8 +75,10 @@ class ProgramValue:
             return Score(0.0, "printed too much output", shown)
         if printed is None:
             return Score(0.0, "printed nothing", None)
-        # Same wording whether right or wrong: feedback must not leak the expected answer.
-        return Score(1.0 if same_answer(printed, answer) else 0.0, f"printed {_clip(shown)}", shown)
+        right = same_answer(printed, answer)
+        # By default the same wording whether right or wrong: feedback must not leak the answer.
+        expected = f", expected {_clip(answer)}" if self.reveal_expected and not right else ""
+        return Score(1.0 if right else 0.0, f"printed {_clip(shown)}{expected}", shown)
 
     def _failure(self, r: RunResult) -> str | None:
         """None when the program ran cleanly, else why not ('' when there is nothing to say)."""
@@ -68,7 +88,11 @@ class ProgramValue:
             return "memory limit exceeded"
         if r.returncode == 0:
             return None
-        return _clip(_last_line(r.stderr) or "")
+        if r.returncode is None:  # the sandbox, or the worker running it, failed: it says how
+            return _clip(_last_line(r.stderr) or "the sandbox failed")
+        if r.returncode < 0:  # what it printed before the signal is not why it ended
+            return _exit_text(r.returncode)
+        return _clip(_error_line(r.stderr) or "")
 
 
 def _check(record: Mapping[str, Any], index: int) -> tuple[str | None, str | None]:
@@ -84,7 +108,12 @@ def _check(record: Mapping[str, Any], index: int) -> tuple[str | None, str | Non
 
 
 def _exit_text(code: int | None) -> str:
-    return f"killed by signal {-code}" if code is not None and code < 0 else f"exited with status {code}"
+    if code is not None and code < 0:
+        try:
+            return f"killed by signal {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exited with status {code}"
 
 
 def _text(output: Any) -> str:
@@ -93,6 +122,20 @@ def _text(output: Any) -> str:
 
 def _last_line(text: str) -> str | None:
     lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else None
+
+
+_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(: |:?$)")
+
+
+def _error_line(stderr: str) -> str | None:
+    """The last line that reads like an exception ("ValueError: bad", "KeyboardInterrupt"):
+    when several processes of one program write at once, the very last line may be a
+    fragment of some other traceback. Otherwise the last line."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    for line in reversed(lines):
+        if not line.startswith(("Traceback ", "File ")) and _EXCEPTION_LINE.match(line):
+            return line
     return lines[-1] if lines else None
 
 

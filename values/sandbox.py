@@ -1,190 +1,323 @@
-"""Run untrusted Python source in a separate, resource-limited process.
+"""Run untrusted Python source outside the engine: a pool of warm, isolated workers.
 
-This is a best-effort sandbox (POSIX rlimits, a scrubbed environment, a throwaway working
-directory, process-group killing), not a security boundary: the program runs as the
-caller's user and can read what that user can read, and a grandchild that calls
-``setsid()`` escapes the process-group kill. Swap in a container-backed ``Sandbox`` where
-that matters.
+Each worker is a separate interpreter (``sandbox_worker.py``, standard library only) that
+sets up its isolation once and then forks a fresh child per program, so scoring does not pay
+an interpreter start-up per program. What is isolated depends on what the machine allows;
+``SandboxPool.isolation`` says which mode is in force (the README's security model spells
+out each one):
+
+- ``namespaces`` (running as root): network, PID, mount, IPC and UTS namespaces; programs
+  run under a uid of their own worker, on a read-only file system with a private tmpfs.
+- ``userns`` (unprivileged user namespaces allowed): the same namespaces, but programs keep
+  the caller's uid (without capabilities).
+- ``rlimits``: resource limits and process killing only — no network isolation. ``auto``
+  falls back to it with a logged warning; ask for it explicitly to silence that.
 """
 
 from __future__ import annotations
 
+import itertools
+import json
+import logging
 import math
 import os
-import selectors
+import queue
+import select
 import shutil
 import signal
+import struct
 import subprocess
 import sys
-import tempfile
+import threading
 import time
+import weakref
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-_POLL_S = 0.02  # how often to look whether the program exited while its pipes are held open
-_DRAIN_S = 0.5  # after the program ends, how long to keep reading what is left in the pipes
-_CHUNK = 65536
+log = logging.getLogger("correct.sandbox")
 
-# The limits are set by a tiny launcher that then runs the program itself, rather than by
-# ``preexec_fn``: preexec_fn runs Python between fork and exec and can deadlock when other
-# threads exist, and ProgramValue calls ``run`` from a thread pool.
-_LAUNCHER = """\
-import os, resource, sys
-for name, soft, hard in {limits!r}:
-    key = getattr(resource, name)
-    cur = resource.getrlimit(key)[1]
-    if cur != resource.RLIM_INFINITY:  # an unprivileged process can only lower its hard limit
-        soft, hard = min(soft, cur), min(hard, cur)
-    try:
-        resource.setrlimit(key, (soft, hard))
-    except (ValueError, OSError) as e:
-        sys.stderr.write("sandbox: cannot set %s: %s\\n" % (name, e))
-        os._exit(125)
-del os, resource, name, soft, hard, key, cur
-import runpy
-sys.argv = ["main.py"]
-runpy.run_path("main.py", run_name="__main__")
-"""
+ISOLATION_MODES = ("auto", "namespaces", "userns", "rlimits")
+_WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sandbox_worker.py")
+_START_S = 30.0  # how long a worker may take to set itself up
+_GRACE_S = 10.0  # beyond the program's own timeout, how long to wait for a worker's reply
+_UID_BASE = 0x40000000  # sandbox uids (namespaces mode): far above any real account
+_slots = itertools.count()
 
 
 @dataclass(frozen=True)
 class RunResult:
     returncode: int | None
-    """Exit status; negative for a signal; None when the program never started."""
+    """Exit status; negative for a signal; None when the program never ran to an exit status
+    (the sandbox failed, or the worker running it died)."""
     stdout: str
     stderr: str
     timed_out: bool
     memory_exceeded: bool
     output_truncated: bool
     seconds: float
+    completed: bool = False
+    """The program and the ``tests`` after it ran to their end (no exit, no exception)."""
 
 
 @runtime_checkable
 class Sandbox(Protocol):
-    def run(self, source: str) -> RunResult: ...
+    def run(self, source: str, tests: str | None = None) -> RunResult: ...
 
 
-class SubprocessSandbox:
-    """Runs source with this interpreter (stdlib only: site-packages are not on the path)."""
+class SandboxError(RuntimeError):
+    """The sandbox itself cannot be set up (not a program's fault)."""
 
-    def __init__(self, timeout: float = 5.0, memory_mb: int = 512, max_output_bytes: int = 65536,
-                 cpu_seconds: int | None = None, max_processes: int | None = 64, max_file_mb: int = 8):
+
+class SandboxPool:
+    """Thread-safe: ``run`` may be called from many threads; each call takes an idle worker
+    (starting one, up to ``workers``) and gives it back afterwards. A worker that dies — a
+    program may manage to kill it — is replaced, and only that program's result says so."""
+
+    def __init__(self, workers: int | None = None, timeout: float = 5.0, memory_mb: int = 512,
+                 max_output_bytes: int = 65536, cpu_seconds: int | None = None,
+                 max_processes: int | None = 64, max_file_mb: int = 8, isolation: str = "auto",
+                 tmp_mb: int = 64):
+        if isolation not in ISOLATION_MODES:
+            raise SandboxError(f"unknown isolation {isolation!r}; choose one of {', '.join(ISOLATION_MODES)}")
+        self.workers = max(1, workers or os.cpu_count() or 1)
         self.timeout, self.memory_mb, self.max_output_bytes = float(timeout), memory_mb, max_output_bytes
+        self.requested = isolation
         cpu = cpu_seconds if cpu_seconds is not None else math.ceil(self.timeout) + 1
         mb = 1024 * 1024
         # Hard CPU limit one second above the soft one: SIGXCPU first, SIGKILL if it is caught.
         limits = [("RLIMIT_CPU", cpu, cpu + 1), ("RLIMIT_AS", memory_mb * mb, memory_mb * mb),
                   ("RLIMIT_FSIZE", max_file_mb * mb, max_file_mb * mb), ("RLIMIT_NOFILE", 64, 64),
-                  ("RLIMIT_CORE", 0, 0)]
-        if max_processes is not None:  # counts all of the user's processes; root ignores it
+                  ("RLIMIT_CORE", 0, 0), ("RLIMIT_MSGQUEUE", 0, 0)]  # no POSIX message queues
+        if max_processes is not None:  # counts the processes of the program's uid
             limits.append(("RLIMIT_NPROC", max_processes, max_processes))
-        # No -I: it implies -E, which would ignore PYTHONHASHSEED; the environment is ours anyway.
-        # The launcher runs the program itself after setting the limits (one interpreter
-        # start per program, not two); -P keeps the work dir off sys.path.
-        flags = ["-S", "-B"] + (["-P"] if sys.version_info >= (3, 11) else [])
-        self._argv = [sys.executable, *flags, "-c", _LAUNCHER.format(limits=limits)]
+        self._env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONHASHSEED": "0",
+                     "PYTHONDONTWRITEBYTECODE": "1"}
+        self._config = {"isolation": isolation, "limits": limits, "timeout": self.timeout,
+                        "memory_mb": memory_mb, "max_processes": max_processes,
+                        "max_output_bytes": max_output_bytes, "tmp_mb": tmp_mb, "env": self._env,
+                        "home": os.path.expanduser("~"), "tmpdir": _tmpdir()}
+        self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()
+        self._lock = threading.Lock()
+        self._live: set[_Worker] = set()
+        self._count = 0
+        self._isolation: str | None = None
+        self._closed = False
+        self._finalizer = weakref.finalize(self, _stop_all, self._live)
 
-    def run(self, source: str) -> RunResult:
+    @property
+    def isolation(self) -> str:
+        """The mode in force (starts a worker to find out)."""
+        if self._isolation is None:
+            self._release(self._acquire())
+        return self._isolation
+
+    def run(self, source: str, tests: str | None = None) -> RunResult:
         start = time.monotonic()
-        workdir = None
         try:
-            workdir = tempfile.mkdtemp(prefix="correct-run-")
-            # Written as a file, not passed with -c, so NUL bytes and odd text reach Python intact
-            # and come back as its own SyntaxError.
-            with open(os.path.join(workdir, "main.py"), "wb") as f:
-                f.write(str(source).encode("utf-8", "surrogatepass"))
-            return self._run_in(workdir, start)
-        except Exception as e:  # a value function must score every output, never crash on one
-            return RunResult(None, "", f"sandbox error: {type(e).__name__}: {e}", False, False, False,
-                             time.monotonic() - start)
-        finally:
-            if workdir is not None:
-                _remove(workdir)
-
-    def _run_in(self, workdir: str, start: float) -> RunResult:
-        env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONHASHSEED": "0",
-               "PYTHONDONTWRITEBYTECODE": "1", "HOME": workdir}
-        proc = subprocess.Popen(self._argv, cwd=workdir, env=env, stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+            worker = self._acquire()
+        except SandboxError:
+            raise
+        except Exception as e:
+            return _failed(f"sandbox error: {type(e).__name__}: {e}", start)
         try:
-            out, err, timed_out = self._collect(proc, start + self.timeout)
-        finally:
-            _killpg(proc.pid)  # also after a normal exit: background children die with it
-            proc.wait()
-            proc.stdout.close()
-            proc.stderr.close()
-        cap = self.max_output_bytes
-        stdout, stderr = (bytes(b[:cap]).decode("utf-8", "replace") for b in (out, err))
-        stderr = stderr.replace(workdir + os.sep, "")  # random temp paths would make feedback vary
-        lines = stderr.strip().splitlines()
-        tail = lines[-1] if lines else ""
-        return RunResult(
-            returncode=proc.returncode,
-            stdout=stdout,
-            stderr=stderr,
-            timed_out=timed_out or proc.returncode == -signal.SIGXCPU,
-            memory_exceeded="MemoryError" in tail or "Cannot allocate memory" in tail,
-            output_truncated=len(out) > cap or len(err) > cap,
-            seconds=time.monotonic() - start,
-        )
+            reply = worker.request({"source": str(source), "tests": tests}, self.timeout + _GRACE_S)
+        except _WorkerLost as e:
+            # The program may have killed its worker (possible in the rlimits mode): this
+            # result says so, the worker is replaced, and no other program is affected.
+            self._discard(worker)
+            return _failed(f"sandbox: the worker running this program {e}", start, timed_out=e.late)
+        self._release(worker)
+        if "error" in reply:
+            return _failed(f"sandbox error: {reply['error']}", start)
+        return RunResult(**reply)
 
-    def _collect(self, proc: subprocess.Popen, deadline: float) -> tuple[bytearray, bytearray, bool]:
-        """Read both pipes until they close, keeping at most ``cap + 1`` bytes of each (the extra
-        byte marks truncation) but draining the rest so the program never blocks on a full pipe."""
-        cap = self.max_output_bytes + 1
-        bufs = {proc.stdout.fileno(): bytearray(), proc.stderr.fileno(): bytearray()}
-        timed_out, ended = False, None
-        with selectors.DefaultSelector() as sel:
-            for fd in bufs:
-                sel.register(fd, selectors.EVENT_READ)
-            while sel.get_map():
-                now = time.monotonic()
-                if ended is None:
-                    if proc.poll() is not None:
-                        ended = now
-                    elif now >= deadline:
-                        timed_out, ended = True, now
-                    if ended is not None:
-                        _killpg(proc.pid)  # pipes held by leftover children now close too
-                elif now >= ended + _DRAIN_S:
-                    break  # a process outside the group still holds a pipe: stop waiting for it
-                for key, _ in sel.select(_POLL_S):
-                    chunk = os.read(key.fd, _CHUNK)
-                    if not chunk:
-                        sel.unregister(key.fd)
-                    elif len(bufs[key.fd]) < cap:
-                        bufs[key.fd] += chunk[: cap - len(bufs[key.fd])]
-        if ended is None:  # it closed its pipes but may still be running
+    def worker_pids(self) -> list[int]:
+        """Process ids of the running workers (each worker's processes, and every process its
+        programs start, descend from its pid)."""
+        with self._lock:
+            return [w.proc.pid for w in self._live]
+
+    def close(self) -> None:
+        self._closed = True
+        self._finalizer()
+
+    def __enter__(self) -> "SandboxPool":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _acquire(self) -> "_Worker":
+        while True:
+            if self._closed:
+                raise SandboxError("the sandbox pool is closed")
             try:
-                proc.wait(timeout=max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                timed_out = True
-        return bufs[proc.stdout.fileno()], bufs[proc.stderr.fileno()], timed_out
+                return self._idle.get_nowait()
+            except queue.Empty:
+                pass
+            with self._lock:
+                start_one = self._count < self.workers
+                if start_one:
+                    self._count += 1  # reserve the place before the slow start
+                    slot = next(_slots)
+            if start_one:
+                return self._start(slot)
+            try:  # wait for a worker to come back; re-check now and then, as one may die instead
+                return self._idle.get(timeout=0.05)
+            except queue.Empty:
+                pass
+
+    def _start(self, slot: int) -> "_Worker":
+        uid = _UID_BASE + ((os.getpid() & 0xFFFFF) << 8) + (slot & 0xFF)
+        try:
+            worker = _Worker(self._config, uid, self._env)
+        except BaseException:
+            with self._lock:
+                self._count -= 1
+            raise
+        with self._lock:
+            self._live.add(worker)
+        if self._isolation is None:
+            self._isolation = worker.isolation
+            if self.requested == "auto" and worker.isolation != "namespaces":
+                log.warning("sandbox: running programs in %r mode (%s); see the README's security "
+                            "model for what that does not isolate", worker.isolation, "; ".join(worker.why))
+        return worker
+
+    def _release(self, worker: "_Worker") -> None:
+        self._idle.put(worker)
+
+    def _discard(self, worker: "_Worker") -> None:
+        worker.stop()
+        with self._lock:
+            self._live.discard(worker)
+            self._count -= 1
 
 
-def _killpg(pgid: int) -> None:
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
+class _WorkerLost(Exception):
+    def __init__(self, what: str, late: bool = False):
+        super().__init__(what)
+        self.late = late
 
 
-def _remove(path: str) -> None:
-    shutil.rmtree(path, ignore_errors=True)
-    if not os.path.exists(path):
-        return
-    # The program may have taken permissions away from its own directories; give them back
-    # (never through a symlink, which could point anywhere) and try once more.
-    try:
-        os.chmod(path, 0o700)
-    except OSError:
-        pass
-    for root, dirs, _ in os.walk(path):
-        for d in dirs:
-            p = os.path.join(root, d)
-            if not os.path.islink(p):
-                try:
-                    os.chmod(p, 0o700)
-                except OSError:
-                    pass
-    shutil.rmtree(path, ignore_errors=True)
+class _Worker:
+    def __init__(self, config: dict, uid: int, env: dict):
+        flags = ["-S", "-B"] + (["-P"] if sys.version_info >= (3, 11) else [])
+        self.proc = subprocess.Popen([sys.executable, *flags, _WORKER, json.dumps({**config, "uid": uid})],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     env=env, start_new_session=True, close_fds=True)
+        try:
+            hello = self._read(time.monotonic() + _START_S)
+        except _WorkerLost as e:
+            err = self._stderr()
+            self.stop()
+            raise SandboxError(f"the sandbox worker failed to start: it {e}{': ' + err if err else ''}") from None
+        if "error" in hello:
+            self.stop()
+            raise SandboxError(f"sandbox isolation {config['isolation']!r} is not available here: {hello['error']}")
+        self.isolation: str = hello["isolation"]
+        self.why: list[str] = hello.get("why", [])
+        self.cgroups: list[str] = hello.get("cgroups", [])
+        self.scratch: str | None = hello.get("scratch")  # its private directory, rlimits mode
+
+    def request(self, message: dict, wait: float) -> dict:
+        body = json.dumps(message).encode()
+        try:
+            self.proc.stdin.write(struct.pack(">I", len(body)) + body)
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError, ValueError):
+            raise _WorkerLost("died") from None
+        return self._read(time.monotonic() + wait)
+
+    def _read(self, deadline: float) -> dict:
+        head = self._read_exact(4, deadline)
+        return json.loads(self._read_exact(struct.unpack(">I", head)[0], deadline))
+
+    def _read_exact(self, n: int, deadline: float) -> bytes:
+        fd, buf = self.proc.stdout.fileno(), bytearray()
+        while len(buf) < n:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                raise _WorkerLost("did not answer in time", late=True)
+            chunk = os.read(fd, n - len(buf))
+            if not chunk:
+                raise _WorkerLost("died")
+            buf += chunk
+        return bytes(buf)
+
+    def _stderr(self) -> str:
+        try:
+            if select.select([self.proc.stderr], [], [], 0.5)[0]:
+                return os.read(self.proc.stderr.fileno(), 4000).decode(errors="replace").strip().splitlines()[-1]
+        except (OSError, IndexError, ValueError):
+            pass
+        return ""
+
+    def stop(self) -> None:
+        proc = getattr(self, "proc", None)
+        if proc is None:
+            return
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # the worker and its namespace go together
+        except (ProcessLookupError, PermissionError):
+            pass
+        proc.wait()
+        for stream in (proc.stdin, proc.stdout, proc.stderr):
+            try:
+                stream.close()
+            except OSError:
+                pass
+        for path in getattr(self, "cgroups", []):
+            _remove_cgroup(path)
+        if getattr(self, "scratch", None):
+            _remove_tree(self.scratch)
+
+
+def _remove_tree(path: str) -> None:
+    """rmtree that first gives back permissions a program took away (never via a symlink)."""
+    def retry(func, p, _):
+        try:
+            os.chmod(os.path.dirname(p), 0o700)
+            if os.path.isdir(p) and not os.path.islink(p):
+                os.chmod(p, 0o700)
+            func(p)
+        except OSError:
+            pass
+
+    shutil.rmtree(path, onerror=retry)
+
+
+def _remove_cgroup(path: str) -> None:
+    """Kill whatever is still in a worker's cgroup (a program's process that escaped every
+    other kill) and remove the cgroup."""
+    for _ in range(200):
+        try:
+            with open(os.path.join(path, "cgroup.procs")) as f:
+                pids = [int(p) for p in f.read().split()]
+        except OSError:
+            return
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        try:
+            os.rmdir(path)
+            return
+        except OSError:
+            time.sleep(0.005)
+
+
+def _stop_all(workers: set) -> None:
+    for worker in list(workers):
+        worker.stop()
+    workers.clear()
+
+
+def _failed(message: str, start: float, timed_out: bool = False) -> RunResult:
+    return RunResult(None, "", message, timed_out, False, False, time.monotonic() - start)
+
+
+def _tmpdir() -> str:
+    import tempfile
+    return tempfile.gettempdir()
