@@ -256,23 +256,21 @@ MEMORY_AND_OUTPUT = [
         """, (EACCES, EROFS), rlimits=R_ROOT),  # /proc is mounted read-only in the namespaces
 ]
 
+def write_to(id, path, expected, mode="w"):
+    source = f"with open('{path}', '{mode}') as f:\n    f.write('x')\nprint('wrote')"
+    return kind(id, source, expected, rlimits=R_FILES)
+
+
 FILES = [
-    kind("write_host_tmp", "with open('/tmp/$token', 'w') as f:\n    f.write('x')\nprint('wrote')",
-         CANNOT_WRITE, rlimits=R_FILES),
-    # /tmp/.python is skipped by the worker's cleanup: whatever lands there would stay.
-    kind("write_next_to_the_stdlib", "with open('/tmp/.python/$token', 'w') as f:\n    f.write('x')\nprint('wrote')",
-         CANNOT_WRITE, rlimits=R_FILES),
-    kind("write_pytest_tmp_path", "with open('$tmp/$token', 'w') as f:\n    f.write('x')\nprint('wrote')",
-         ENOENT, rlimits=R_FILES),
-    kind("write_repository", "with open('$repo/$token', 'w') as f:\n    f.write('x')\nprint('wrote')",
-         EROFS, rlimits=R_FILES),
-    kind("write_home", "with open('$home/$token', 'w') as f:\n    f.write('x')\nprint('wrote')",
-         EROFS, rlimits=R_FILES),
-    kind("append_etc_passwd", "with open('/etc/passwd', 'a') as f:\n    f.write('x')\nprint('wrote')",
-         CANNOT_WRITE, rlimits=R_FILES),
+    write_to("write_host_tmp", "/tmp/$token", CANNOT_WRITE),
+    # /tmp, where the standard library is mounted, is read-only: only /tmp/work is writable.
+    write_to("write_next_to_the_stdlib", "/tmp/.python/$token", CANNOT_WRITE),
+    write_to("write_pytest_tmp_path", "$tmp/$token", ENOENT),
+    write_to("write_repository", "$repo/$token", EROFS),
+    write_to("write_home", "$home/$token", EROFS),
+    write_to("append_etc_passwd", "/etc/passwd", CANNOT_WRITE, mode="a"),
     # Allowed: /dev/shm is private to the worker and emptied after each program.
-    kind("write_dev_shm", "with open('/dev/shm/$token', 'w') as f:\n    f.write('x')\nprint('wrote')",
-         "printed wrote", rlimits=R_FILES),
+    write_to("write_dev_shm", "/dev/shm/$token", "printed wrote"),
     kind("delete_host_tmp_file", "import os\nos.remove('$victim')\nprint('deleted')", ENOENT, rlimits=R_FILES),
     kind("delete_repository_file", "import os\nos.remove('$repo_victim')\nprint('deleted')", EROFS, rlimits=R_FILES),
     kind("symlinks_for_the_cleanup_to_follow", """
