@@ -64,6 +64,8 @@ ESRCH = "ProcessLookupError: [Errno 3] No such process"
 EROFS = "OSError: [Errno 30] Read-only file system"
 ENETUNREACH = "OSError: [Errno 101] Network is unreachable"
 CANNOT_WRITE = (EACCES, EROFS)
+# A checkout under /tmp or a home is hidden inside the sandbox (ENOENT); elsewhere it is read-only.
+REPO_REFUSED = (EROFS, ENOENT)
 
 # Why a kind is not run in rlimits mode (what the README's security model says it leaves open)
 R_FILES = "rlimits mode: a program may write anything the caller may (root here)"
@@ -266,13 +268,14 @@ FILES = [
     # /tmp, where the standard library is mounted, is read-only: only /tmp/work is writable.
     write_to("write_next_to_the_stdlib", "/tmp/.python/$token", CANNOT_WRITE),
     write_to("write_pytest_tmp_path", "$tmp/$token", ENOENT),
-    write_to("write_repository", "$repo/$token", EROFS),
+    write_to("write_repository", "$repo/$token", REPO_REFUSED),
     write_to("write_home", "$home/$token", EROFS),
     write_to("append_etc_passwd", "/etc/passwd", CANNOT_WRITE, mode="a"),
     # Allowed: /dev/shm is private to the worker and emptied after each program.
     write_to("write_dev_shm", "/dev/shm/$token", "printed wrote"),
     kind("delete_host_tmp_file", "import os\nos.remove('$victim')\nprint('deleted')", ENOENT, rlimits=R_FILES),
-    kind("delete_repository_file", "import os\nos.remove('$repo_victim')\nprint('deleted')", EROFS, rlimits=R_FILES),
+    kind("delete_repository_file", "import os\nos.remove('$repo_victim')\nprint('deleted')", REPO_REFUSED,
+         rlimits=R_FILES),
     kind("symlinks_for_the_cleanup_to_follow", """
         import os
         os.symlink('$victim', 'file_link')
