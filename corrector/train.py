@@ -16,6 +16,7 @@ from ..generators.hf import HFGenerator
 from ..values import Value
 from .model import Corrector, CorrectorConfig, corrector_input
 from .pairing import Pair, sample_pairs
+from .similarity import load_similarity
 from .pool import Draft, Pool
 from .progress import progress
 
@@ -49,6 +50,8 @@ class TrainConfig:
     """transformers scheduler name, applied within each iteration; cosine ends each iteration
     on a settled model (with a constant rate the arithmetic corrector broke 2-3% of right drafts)."""
     template: str = "default"
+    similarity: str = "edit"
+    """s(y, y') of the pairing sampler: edit | embedding | embedding:PATH (see similarity.py)."""
     seed: int = 0
 
 
@@ -166,6 +169,7 @@ def train_corrector(
     """The self-corrective learning loop; everything it makes is kept in ``output_dir``."""
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
+    similarity = load_similarity(config.similarity)  # before the slow part: a bad name fails at once
     pool = Pool(out / "pool.jsonl")
     params = SamplingParams(temperature=config.temperature, max_new_tokens=config.max_new_tokens, n=config.samples_per_prompt, seed=config.seed)
     init_pool(pool, records, generator_prompts, generator, value, params)
@@ -176,9 +180,11 @@ def train_corrector(
     prompts_by_id = {r["id"]: r["prompt"] for r in records}
     rng = random.Random(config.seed)
     for it in range(config.iterations):
+        if hasattr(similarity, "prepare"):  # embed the whole pool in batches, once per text
+            similarity.prepare(d.text for drafts in pool.by_prompt.values() for d in drafts)
         pairs = sample_pairs(
             pool.by_prompt, config.pairs, config.alpha, config.beta, seed=config.seed + it,
-            max_value=value.max_value, identity_share=config.identity_share,
+            similarity=similarity, max_value=value.max_value, identity_share=config.identity_share,
         )
         if not pairs:
             raise ValueError("no value-improving pairs in the pool: every prompt's drafts have equal values")
