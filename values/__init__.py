@@ -43,8 +43,40 @@ class ValueError_(ValueError):
     """A user-facing problem with a value function (unknown name, bad import, wrong shape)."""
 
 
-_PROGRAM_OPTIONS = {"timeout": float, "memory_mb": int, "workers": int, "isolation": str,
-                    "reveal_expected": lambda v: v.lower() in ("1", "true", "yes", "")}
+def _flag(text: str) -> bool:
+    return text.lower() in ("1", "true", "yes", "")
+
+
+def parse_options(name: str, arg: str | None, schema: Mapping[str, Callable[[str], Any]],
+                  positional: str | None = None) -> tuple[str, dict[str, Any]]:
+    """Split the ``arg`` of ``--value NAME:arg`` into (positional part, options).
+
+    Trailing ``key=value`` items are options, converted by ``schema[key]``; what comes before
+    them (commas allowed: a path may hold one) is the positional part, named ``positional``
+    in errors, or an error when the value takes none. Every mistake is one line naming the
+    option."""
+    if schema:
+        known = f"options are {', '.join(schema)}"
+    else:
+        known = f"{name} takes no options"
+    items = (arg or "").split(",")
+    options: dict[str, Any] = {}
+    while items and "=" in items[-1] and items[-1].partition("=")[0].strip().isidentifier():
+        key, _, raw = items.pop().partition("=")
+        key, raw = key.strip(), raw.strip()
+        if key not in schema:
+            raise ValueError_(f"--value {name}:{arg}: unknown option {key!r}; {known}")
+        try:
+            options.setdefault(key, schema[key](raw))  # the last one written wins: it is popped first
+        except ValueError:
+            raise ValueError_(f"--value {name}:{arg}: {key} must be a number, got {raw!r}") from None
+    rest = ",".join(items).strip()
+    if rest and positional is None:
+        raise ValueError_(f"--value {name}:{arg}: unknown option {rest!r}; {known}")
+    return rest, options
+
+
+_PROGRAM_OPTIONS = {"timeout": float, "memory_mb": int, "workers": int, "isolation": str, "reveal_expected": _flag}
 
 
 def _program(arg: str | None = None) -> Value:
@@ -53,19 +85,12 @@ def _program(arg: str | None = None) -> Value:
     from .program import ProgramValue
     from .sandbox import ISOLATION_MODES
 
-    options: dict[str, Any] = {}
-    for item in filter(None, (arg or "").split(",")):
-        key, eq, raw = item.partition("=")
-        key = key.strip()
-        if not eq and not options and _is_number(key):
-            key, raw = "timeout", key  # `program:2` is a timeout in seconds
-        if key not in _PROGRAM_OPTIONS:
-            raise ValueError_(f"--value program:{arg}: unknown option {key!r}; "
-                              f"options are {', '.join(_PROGRAM_OPTIONS)}")
-        try:
-            options[key] = _PROGRAM_OPTIONS[key](raw.strip())
-        except ValueError:
-            raise ValueError_(f"--value program:{arg}: {key} must be a number, got {raw!r}") from None
+    seconds, options = parse_options("program", arg, _PROGRAM_OPTIONS, positional="timeout")
+    if seconds:  # `program:2` is a timeout in seconds
+        if not _is_number(seconds):
+            raise ValueError_(f"--value program:{arg}: unknown option {seconds!r}; options are "
+                              f"{', '.join(_PROGRAM_OPTIONS)} (as key=value), or a timeout in seconds")
+        options.setdefault("timeout", float(seconds))
     if options.get("isolation", "auto") not in ISOLATION_MODES:
         raise ValueError_(f"--value program:{arg}: isolation must be one of {', '.join(ISOLATION_MODES)}")
     return ProgramValue(**options)
@@ -79,8 +104,30 @@ def _is_number(text: str) -> bool:
     return True
 
 
+def _constraints(arg: str | None = None) -> Value:
+    from .constraints import ConstraintsValue
+
+    parse_options("constraints", arg, {})
+    return ConstraintsValue()
+
+
+def _toxicity(arg: str | None = None) -> Value:
+    from .toxicity import from_spec
+
+    return from_spec(arg)
+
+
+def _reward_model(arg: str | None = None) -> Value:
+    from .reward import from_spec
+
+    return from_spec(arg)
+
+
 VALUES: dict[str, tuple[Callable[..., Value], str]] = {
     "program": (_program, "runs the output as a Python program in a separate process; 1 if it prints the record's `answer` (or passes its `tests`), else 0"),
+    "constraints": (_constraints, "share of the record's `concepts` the output uses, inflections counted (dogs, ran, eating); feedback names the missing ones"),
+    "toxicity": (_toxicity, "1 - P(toxic) of the output: alt-profanity-check offline by default, or any sequence classifier with toxicity:PATH_OR_HUB_ID"),
+    "reward-model": (_reward_model, "a Hugging Face sequence-classification reward model (reward-model:PATH_OR_HUB_ID) scores (prompt, output); `correct train-reward` trains one"),
 }
 
 
@@ -108,6 +155,8 @@ class CallableValue:
 
 def as_scores(result: Any, n: int, name: str) -> list[Score]:
     """Normalise what a value returned into ``n`` Scores, or say clearly what is wrong."""
+    if isinstance(result, (str, bytes, Mapping)):
+        raise ValueError_(f"value {name!r} returned {type(result).__name__}, expected a list of {n} scores")
     try:
         items = list(result)
     except TypeError:
@@ -118,8 +167,13 @@ def as_scores(result: Any, n: int, name: str) -> list[Score]:
     for i, item in enumerate(items):
         if isinstance(item, Score):
             s = item
-        elif isinstance(item, (tuple, list)) and len(item) == 2:
-            s = Score(float(item[0]), item[1])
+        elif isinstance(item, (tuple, list)) and len(item) == 2 and isinstance(item[1], (str, type(None))):
+            try:
+                s = Score(float(item[0]), item[1])
+            except (TypeError, ValueError):
+                raise ValueError_(f"value {name!r} returned {item!r} for output {i}, expected (float, feedback)") from None
+        elif isinstance(item, (str, bytes)):
+            raise ValueError_(f"value {name!r} returned the string {item!r} for output {i}, expected a float")
         else:
             try:
                 s = Score(float(item))
@@ -132,7 +186,8 @@ def as_scores(result: Any, n: int, name: str) -> list[Score]:
 
 
 def load_value(spec: str) -> Value:
-    """``name``, ``name:arg`` for a built-in, or ``package.module:function`` for user code."""
+    """``name``, ``name:arg`` for a built-in, a name in the ``correct.values`` entry-point
+    group, or ``package.module:function`` for user code."""
     name, _, arg = spec.partition(":")
     if name in VALUES:
         return VALUES[name][0](arg or None)
@@ -140,12 +195,21 @@ def load_value(spec: str) -> Value:
 
     for ep in entry_points(group="correct.values"):
         if ep.name == name:
-            return _wrap(ep.load(), spec)
+            try:
+                obj = ep.load()
+            except Exception as e:  # whatever the plugin's import raises, the user needs one line
+                raise ValueError_(f"--value {spec!r}: entry point {ep.value!r} of group correct.values "
+                                  f"could not be loaded: {type(e).__name__}: {_first_line(e)}") from None
+            return _wrap(obj, spec)
     if arg:
         try:
             module = importlib.import_module(name)
-        except ImportError as e:
-            raise ValueError_(f"--value {spec!r}: cannot import module {name!r}: {e}") from None
+        except ModuleNotFoundError as e:
+            if e.name and name.startswith(e.name):
+                raise ValueError_(f"--value {spec!r}: no module named {name!r} (is it installed, or on PYTHONPATH?)") from None
+            raise ValueError_(f"--value {spec!r}: importing module {name!r} failed: {type(e).__name__}: {_first_line(e)}") from None
+        except Exception as e:
+            raise ValueError_(f"--value {spec!r}: importing module {name!r} failed: {type(e).__name__}: {_first_line(e)}") from None
         fn = getattr(module, arg, None)
         if fn is None:
             raise ValueError_(f"--value {spec!r}: module {name!r} has no attribute {arg!r}")
@@ -153,9 +217,17 @@ def load_value(spec: str) -> Value:
     raise ValueError_(f"unknown value {spec!r} (option --value); built in: {', '.join(VALUES)}, or give module:function")
 
 
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else ""
+
+
 def _wrap(obj: Any, name: str) -> Value:
     if isinstance(obj, type):
-        obj = obj()
+        try:
+            obj = obj()
+        except Exception as e:
+            raise ValueError_(f"value {name!r}: creating {obj.__name__}() failed: {type(e).__name__}: {_first_line(e)}") from None
     if not callable(obj):
-        raise ValueError_(f"value {name!r} is not callable")
+        raise ValueError_(f"value {name!r} is {type(obj).__name__}, not a callable (records, outputs) -> scores")
     return CallableValue(obj, name)

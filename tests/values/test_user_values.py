@@ -1,0 +1,126 @@
+"""The user's own values: ``--value package.module:function`` and the ``correct.values``
+entry-point group, and the errors for a failed import or a result of the wrong shape."""
+
+from __future__ import annotations
+
+import math
+import sys
+import textwrap
+
+import pytest
+
+from correct.values import CallableValue, Score, ValueError_, load_value
+
+RECORDS = [{"id": "a", "prompt": "p"}, {"id": "b", "prompt": "q"}]
+
+
+@pytest.fixture
+def user_package(tmp_path, monkeypatch):
+    """A package ``myvalues`` on sys.path, and an installed distribution (a .dist-info folder)
+    that registers two of its callables in the ``correct.values`` entry-point group."""
+    pkg = tmp_path / "myvalues"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text(textwrap.dedent('''
+        from correct.values import Score
+
+        def brevity(records, outputs):
+            return [(1.0 if len(o) < 5 else 0.0, f"{len(o)} characters") for o in outputs]
+
+        brevity.max_value, brevity.min_value, brevity.reference_free = 1.0, 0.0, True
+
+        def lengths(records, outputs):
+            return [float(len(o)) for o in outputs]
+
+        def scored(records, outputs):
+            return [Score(0.5, "half", answer=o) for o in outputs]
+
+        class Shouting:
+            max_value = 2.0
+            def __call__(self, records, outputs):
+                return [2.0 if o.isupper() else 0.0 for o in outputs]
+
+        def one_number(records, outputs):
+            return 1.0
+
+        def too_few(records, outputs):
+            return [1.0]
+
+        def nan(records, outputs):
+            return [0.0, float("nan")]
+
+        def words(records, outputs):
+            return ["good" for o in outputs]
+
+        def triples(records, outputs):
+            return [(1.0, "a", "b") for o in outputs]
+
+        NOT_CALLABLE = 3
+    '''))
+    (pkg / "broken.py").write_text("import a_package_that_is_not_installed\n")
+    (pkg / "syntax.py").write_text("def f(:\n")
+    dist = tmp_path / "myvalues-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: myvalues\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text(
+        "[correct.values]\nshouting = myvalues:Shouting\nbrief = myvalues:brevity\nmissing = myvalues.broken:f\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield
+    for name in [m for m in sys.modules if m == "myvalues" or m.startswith("myvalues.")]:
+        del sys.modules[name]
+
+
+def test_module_function_with_feedback_and_attributes(user_package):
+    v = load_value("myvalues:brevity")
+    assert isinstance(v, CallableValue)
+    assert (v.max_value, v.min_value, v.reference_free) == (1.0, 0.0, True)
+    assert v(RECORDS, ["abc", "abcdefgh"]) == [Score(1.0, "3 characters"), Score(0.0, "8 characters")]
+
+
+def test_plain_floats_and_scores(user_package):
+    lengths = load_value("myvalues:lengths")
+    assert lengths(RECORDS, ["ab", ""]) == [Score(2.0), Score(0.0)]
+    assert (lengths.max_value, lengths.reference_free) == (1.0, False)  # the defaults
+    assert load_value("myvalues:scored")(RECORDS, ["x", "y"])[1] == Score(0.5, "half", answer="y")
+
+
+def test_entry_point_group(user_package):
+    v = load_value("shouting")  # a class: instantiated, its attributes read
+    assert v.max_value == 2.0
+    assert [s.value for s in v(RECORDS, ["LOUD", "quiet"])] == [2.0, 0.0]
+    assert [s.value for s in load_value("brief")(RECORDS, ["ok", "too long"])] == [1.0, 0.0]
+
+
+@pytest.mark.parametrize("spec, needles", [
+    ("nosuchmodule:f", ["nosuchmodule:f", "no module named 'nosuchmodule'"]),
+    ("myvalues.broken:f", ["importing module 'myvalues.broken' failed", "a_package_that_is_not_installed"]),
+    ("myvalues.syntax:f", ["importing module 'myvalues.syntax' failed", "SyntaxError"]),
+    ("myvalues:nothing", ["module 'myvalues' has no attribute 'nothing'"]),
+    ("myvalues:NOT_CALLABLE", ["'myvalues:NOT_CALLABLE' is int, not a callable"]),
+    ("missing", ["entry point 'myvalues.broken:f'", "could not be loaded", "a_package_that_is_not_installed"]),
+    ("nosuchvalue", ["unknown value 'nosuchvalue'", "program", "constraints", "toxicity", "reward-model"]),
+])
+def test_load_errors_name_the_problem(user_package, spec, needles):
+    with pytest.raises(ValueError_) as e:
+        load_value(spec)
+    for needle in needles:
+        assert needle in str(e.value)
+    assert "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("fn, needle", [
+    ("one_number", "returned float, expected a list of 2 scores"),
+    ("too_few", "returned 1 scores for 2 outputs"),
+    ("nan", "returned NaN for output 1"),
+    ("words", "returned the string 'good' for output 0, expected a float"),
+    ("triples", "returned (1.0, 'a', 'b') for output 0, expected a float"),
+])
+def test_wrong_shapes_are_refused(user_package, fn, needle):
+    v = load_value(f"myvalues:{fn}")
+    with pytest.raises(ValueError_) as e:
+        v(RECORDS, ["x", "y"])
+    assert f"value 'myvalues:{fn}'" in str(e.value) and needle in str(e.value)
+
+
+def test_infinite_values_are_allowed_but_nan_is_not():
+    v = CallableValue(lambda r, o: [math.inf, -math.inf], "inf")
+    assert [s.value for s in v(RECORDS, ["x", "y"])] == [math.inf, -math.inf]

@@ -1,0 +1,113 @@
+"""Loading Hugging Face sequence classifiers for values (``toxicity:PATH``, ``reward-model:PATH``):
+one rule for paths and hub ids, one-line errors, and the checks that keep a value from
+scoring with a head that was never trained."""
+
+from __future__ import annotations
+
+import os
+import re
+from contextlib import contextmanager
+from typing import Any, Callable
+
+from . import ValueError_
+
+# What a hub id looks like ("name" or "org/name"); anything else that is not on disk is a
+# mistyped local path (the same rule as the generators' loader).
+HUB_ID = re.compile(r"^[A-Za-z0-9_\-][A-Za-z0-9_\-.]*(/[A-Za-z0-9_\-.]+)?$")
+HEAD_ARCH = "ForSequenceClassification"
+
+
+def text_of(x: Any) -> str:
+    """An output as a string (None is the empty output)."""
+    return x if isinstance(x, str) else ("" if x is None else str(x))
+
+
+def first_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
+
+
+@contextmanager
+def loading_errors(name_or_path: str, what: str):
+    """Turn hub/offline/format failures into one sentence naming the model; yields the path."""
+    is_local = os.path.exists(os.path.expanduser(name_or_path))
+    if not is_local and not HUB_ID.match(name_or_path):
+        raise ValueError_(f"{what} path '{name_or_path}' does not exist")
+    try:
+        yield os.path.expanduser(name_or_path)
+    except (OSError, ValueError, KeyError) as e:
+        if isinstance(e, ValueError_):
+            raise
+        if is_local:
+            raise ValueError_(f"could not load {what} from '{name_or_path}': {first_line(e)}") from None
+        raise ValueError_(
+            f"could not load {what} '{name_or_path}': not a local folder and not reachable "
+            "on the Hugging Face hub (offline?)"
+        ) from None
+
+
+@contextmanager
+def quiet_transformers():
+    """Silence transformers' load report while we judge the loading info ourselves."""
+    from transformers.utils import logging as hf_logging
+
+    before = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(before)
+
+
+def resolve_dtype(dtype, what: str):
+    """A torch dtype from a name ("bfloat16"), or ``dtype`` itself ("auto", None, a dtype)."""
+    if isinstance(dtype, str) and dtype != "auto":
+        import torch
+
+        if not isinstance(getattr(torch, dtype, None), torch.dtype):
+            raise ValueError_(f"{what}: unknown dtype {dtype!r} (e.g. float32, bfloat16, float16)")
+        return getattr(torch, dtype)
+    return dtype
+
+
+def text_config(model):
+    return model.config.get_text_config() if hasattr(model.config, "get_text_config") else model.config
+
+
+def context_length(model, tokenizer, max_length: int | None = None) -> int | None:
+    """The longest input the model takes: the smallest of its position table, the tokenizer's
+    limit (RoBERTa-like models reserve positions) and ``max_length``; None when none says."""
+    config = text_config(model)
+    limits = [getattr(config, k, None) for k in ("max_position_embeddings", "n_positions", "n_ctx")]
+    limits += [getattr(tokenizer, "model_max_length", None), max_length]
+    limits = [int(n) for n in limits if isinstance(n, int) and 0 < n < 1_000_000]
+    return min(limits) if limits else None
+
+
+def load_sequence_classifier(name_or_path: str, what: str, dtype=None,
+                             check_config: Callable[[Any], None] | None = None, hint: str = ""):
+    """(model, tokenizer) of a sequence-classification checkpoint, or a ``ValueError_`` in one
+    line: missing path, unreachable hub id, not a classifier, ``check_config`` refusing the
+    config, or a classification head with no trained weights (its scores would be random)."""
+    from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
+
+    with loading_errors(name_or_path, what) as path:
+        config = AutoConfig.from_pretrained(path)
+        arch = list(getattr(config, "architectures", None) or [])
+        if arch and not any(a.endswith(HEAD_ARCH) for a in arch):
+            raise ValueError_(
+                f"{what} '{name_or_path}' is not a sequence-classification checkpoint (architecture {', '.join(arch)}){hint}"
+            )
+        if check_config is not None:
+            check_config(config)
+        with quiet_transformers():
+            model, info = AutoModelForSequenceClassification.from_pretrained(
+                path, dtype=resolve_dtype(dtype, what), output_loading_info=True)
+        if info.get("missing_keys"):
+            missing = sorted(info["missing_keys"])
+            raise ValueError_(
+                f"{what} '{name_or_path}' has no trained weights for {', '.join(missing[:3])}"
+                f"{' ...' if len(missing) > 3 else ''}; its scores would be random"
+            )
+        tokenizer = AutoTokenizer.from_pretrained(path)
+    return model, tokenizer
