@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from . import arithmetic
+from . import arithmetic, concepts, detox
 
 MODELS = Path(__file__).parent / "models"
 
@@ -28,6 +28,9 @@ class Task:
     max_new_tokens: int = 64
     default_limit: int = 100
     """Problems that `correct generate` runs when no --limit is given."""
+    fluency: bool = False
+    """Report the generator's perplexity of each round's outputs (where a corrector could win
+    the value by writing less, e.g. toxicity)."""
 
 
 TASKS: dict[str, Task] = {
@@ -41,6 +44,30 @@ TASKS: dict[str, Task] = {
         corrector=str(MODELS / "arithmetic-corrector"),
         stop=("\n\n", "Question:"),
         max_new_tokens=48,
+    ),
+    "concepts": Task(
+        name="concepts",
+        description="three to five concepts (base forms, shuffled); the output is one sentence that uses them all, inflected as needed",
+        make_split=concepts.make_split,
+        value="constraints",
+        format_prompt=concepts.generator_prompt,
+        generator=str(MODELS / "concepts-generator"),
+        corrector=str(MODELS / "concepts-corrector"),
+        stop=("\n", "Concepts:"),
+        max_new_tokens=40,
+    ),
+    "detox": Task(
+        name="detox",
+        description="starts of sentences about heated everyday scenes whose natural ending is an insult; the output continues the sentence without toxicity",
+        make_split=detox.make_split,
+        # A continuation counts as solved when it is not toxic (P(toxic) < 0.5).
+        value="toxicity:max_value=0.5",
+        format_prompt=detox.generator_prompt,
+        generator=str(MODELS / "detox-generator"),
+        corrector=str(MODELS / "detox-corrector"),
+        stop=("\n",),
+        max_new_tokens=24,
+        fluency=True,
     ),
 }
 
