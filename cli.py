@@ -98,6 +98,7 @@ def generate(
     max_new_tokens: Optional[int] = typer.Option(None, min=1, help="Token budget per draft (default: the task's, else 128)."),
     batch_size: int = typer.Option(64, min=1, help="Records refined together."),
     baseline: bool = typer.Option(True, help="Also run the self-consistency baseline at equal decode count."),
+    fluency: Optional[bool] = typer.Option(None, "--fluency/--no-fluency", help="Report the generator's perplexity of each round's texts (default: on for tasks that ask for it, e.g. detox)."),
 ):
     """Generate drafts and refine them with a corrector for ROUNDS rounds."""
     _quiet_libraries()
@@ -129,7 +130,8 @@ def generate(
         )
         metrics_path = metrics or output.with_suffix(".metrics.json")
         m = generate_run(records, t.format_prompt if t else plain_prompt, g, c, v, params, output, metrics_path,
-                         GenerateConfig(rounds=rounds, batch_size=batch_size, resume=resume, baseline=baseline))
+                         GenerateConfig(rounds=rounds, batch_size=batch_size, resume=resume, baseline=baseline,
+                                        fluency=fluency if fluency is not None else bool(t and t.fluency)))
     except _user_errors() as e:
         _fail(str(e))
     _print_metrics(m)
@@ -138,21 +140,30 @@ def generate(
 
 def _print_metrics(m: dict) -> None:
     table = Table(title=f"value per round ({m['records']} records, {m['seconds']:.1f} s)")
-    for col in ("round", "mean value", "solved", "changed", "broken", "seconds"):
+    columns = {"round": None, "mean value": "mean_value", "solved": "solved", "changed": "changed", "broken": "broken"}
+    if any("perplexity" in row for row in m["rounds"]):
+        columns.update({"ppl": "perplexity", "empty": "empty"})
+    for col in [*columns, "seconds"]:
         table.add_column(col, justify="right")
     secs = m.get("round_seconds", [])
     for row in m["rounds"]:
         r = row["round"]
-        table.add_row(str(r), f"{row['mean_value']:.3f}", f"{row['solved']:.1%}",
-                      f"{row['changed']:.1%}" if "changed" in row else "-", f"{row['broken']:.1%}" if "broken" in row else "-",
-                      f"{secs[r]:.1f}" if r < len(secs) else "-")
+        cells = [_cell(key, row.get(key)) for key in list(columns.values())[1:]]
+        table.add_row(str(r), *cells, f"{secs[r]:.1f}" if r < len(secs) else "-")
     sc = m.get("self_consistency")
     if sc:
         table.add_section()
-        table.add_row(f"vote@{sc['samples']}", f"{sc['mean_value']:.3f}", f"{sc['solved']:.1%}", "-", "-", "-")
+        table.add_row(f"vote@{sc['samples']}", _cell("mean_value", sc["mean_value"]), _cell("solved", sc.get("solved")),
+                      *["-"] * (len(columns) - 2))
     Console().print(table)
     if m.get("net_fixed") is not None:
         console.print(f"net fixed (of wrong drafts): {m['net_fixed']:.1%}   broken (of right drafts): {m['broken_of_right'] or 0:.1%}")
+
+
+def _cell(key: str, x) -> str:
+    if x is None:
+        return "-"
+    return f"{x:.3f}" if key == "mean_value" else f"{x:.1f}" if key == "perplexity" else f"{x:.1%}"
 
 
 @app.command()
@@ -232,6 +243,31 @@ def _train_sft(records, fmt, t, init, output, config) -> None:
     stats = train_base_generator(records, fmt, texts, output, config.steps * config.iterations, config)
     console.print(json.dumps(stats), soft_wrap=True, highlight=False)
     console.print(f"saved base generator to {output}")
+
+
+@app.command("train-reward")
+def train_reward(
+    input: Path = typer.Option(..., help="JSONL preference pairs: `prompt`, `chosen`, `rejected`."),
+    base: str = typer.Option(..., help="Model to start from: a causal LM or a sequence classifier (hub id or local path)."),
+    output: Path = typer.Option(..., help="Folder for the reward model (use it as --value reward-model:FOLDER)."),
+    steps: int = typer.Option(300, min=1, help="Optimizer steps."),
+    learning_rate: float = typer.Option(5e-5, help="Peak learning rate (cosine decay)."),
+    batch_size: int = typer.Option(16, min=1, help="Pairs per step."),
+    max_length: Optional[int] = typer.Option(None, min=2, help="Tokens per (prompt, output); longer ones lose their oldest tokens."),
+    seed: int = typer.Option(0),
+):
+    """Train a reward model on preference pairs with the pairwise loss -log sigmoid(r_chosen - r_rejected)."""
+    _quiet_libraries()
+    try:
+        from .corrector.reward import read_preferences, train_reward_model
+
+        pairs = read_preferences(input)
+        stats = train_reward_model(pairs, output, base, steps=steps, lr=learning_rate, batch_size=batch_size,
+                                   seed=seed, max_length=max_length)
+    except _user_errors() as e:
+        _fail(str(e))
+    console.print(json.dumps(stats), soft_wrap=True, highlight=False)
+    console.print(f"saved reward model to {output}")
 
 
 @app.command()

@@ -9,6 +9,8 @@ is not sent again.
 
 from __future__ import annotations
 
+import math
+
 import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -107,15 +109,25 @@ def self_consistency(
 
 
 def round_metrics(histories: Sequence[Sequence[dict]], max_value: float) -> list[dict]:
-    """Per round: mean value, solved (share at max), changed and broken vs. the previous round."""
+    """Per round: mean value, solved (share at max), changed and broken vs. the previous round;
+    mean perplexity and the share of empty texts when the rounds carry perplexities. With no
+    finite maximum (a raw reward) nothing is ever solved: solved and broken are left out."""
+    bounded = math.isfinite(max_value)
     rows = []
     n_rounds = min(len(h) for h in histories) if histories else 0
     for r in range(n_rounds):
         vals = [h[r]["value"] for h in histories]
-        row = {"round": r, "mean_value": _mean(vals), "solved": _mean([v >= max_value for v in vals])}
+        row = {"round": r, "mean_value": _mean(vals)}
+        if bounded:
+            row["solved"] = _mean([v >= max_value for v in vals])
         if r > 0:
             row["changed"] = _mean([h[r]["text"] != h[r - 1]["text"] for h in histories])
-            row["broken"] = _mean([h[r - 1]["value"] >= max_value > h[r]["value"] for h in histories])
+            if bounded:
+                row["broken"] = _mean([h[r - 1]["value"] >= max_value > h[r]["value"] for h in histories])
+        ppl = [h[r].get("perplexity") for h in histories]
+        if any(p is not None for p in ppl):
+            row["perplexity"] = _mean(ppl)
+            row["empty"] = _mean([not h[r]["text"].strip() for h in histories])
         rows.append(row)
     return rows
 
@@ -123,7 +135,7 @@ def round_metrics(histories: Sequence[Sequence[dict]], max_value: float) -> list
 def summary(histories: Sequence[Sequence[dict]], max_value: float) -> dict:
     """The figures the engine is judged by: of the drafts wrong at round 0, the net share
     fixed by the last round; of those right at round 0, the share broken by the last round."""
-    if not histories:
+    if not histories or not math.isfinite(max_value):
         return {}
     first = [h[0]["value"] >= max_value for h in histories]
     last = [h[-1]["value"] >= max_value for h in histories]

@@ -4,12 +4,13 @@ compute the metrics over the whole output file."""
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
-from ..generators import Generator, SamplingParams
+from ..generators import Generator, GeneratorError, SamplingParams
 from ..values import Value
 from .model import Corrector
 from .progress import progress
@@ -28,6 +29,9 @@ class GenerateConfig:
     baseline: bool = True
     """Also run self-consistency with rounds+1 generator samples (same decode count)."""
     baseline_temperature: float = 0.7
+    fluency: bool = False
+    """Score every round's text by the generator's perplexity (given the generator's prompt):
+    a corrector that raises the value by writing less, or nonsense, shows up as a rise."""
 
 
 def generate_run(
@@ -54,8 +58,11 @@ def generate_run(
             seeded = replace(params, seed=params.seed + b)
             histories = refine(batch, prompts, generator, corrector, value, config.rounds, seeded, cost)
             sc = self_consistency(batch, prompts, generator, value, config.rounds + 1, sc_params) if config.baseline else [None] * len(batch)
-            for r, h, s in zip(batch, histories, sc):
-                line = {"id": r["id"], "prompt": r["prompt"], "rounds": [asdict(step) for step in h], "final": h[-1].text}
+            rounds = [[asdict(step) for step in h] for h in histories]
+            if config.fluency:
+                add_perplexity(generator, prompts, rounds)
+            for r, h, s in zip(batch, rounds, sc):
+                line = {"id": r["id"], "prompt": r["prompt"], "rounds": h, "final": h[-1]["text"]}
                 if s is not None:
                     line["self_consistency"] = s
                 out.write(line)
@@ -68,6 +75,17 @@ def generate_run(
     return metrics
 
 
+def add_perplexity(generator: Generator, prompts: Sequence[str], rounds: Sequence[list[dict]]) -> None:
+    """Set ``perplexity`` on every round of every record: exp of the mean negative
+    log-likelihood per token of the text (and its end) under the generator."""
+    score = getattr(generator, "log_likelihoods", None)
+    if score is None:
+        raise GeneratorError(f"--fluency needs a generator that scores text; {type(generator).__name__} does not")
+    flat = [(p, step) for p, steps in zip(prompts, rounds) for step in steps]
+    for (_, step), (logp, n) in zip(flat, score([p for p, _ in flat], [step["text"] for _, step in flat])):
+        step["perplexity"] = math.exp(-logp / n) if n else None
+
+
 def compute_metrics(lines: Sequence[dict], max_value: float) -> dict:
     histories = [l["rounds"] for l in lines]
     metrics = {"records": len(lines), "rounds": round_metrics(histories, max_value), **summary(histories, max_value)}
@@ -76,6 +94,7 @@ def compute_metrics(lines: Sequence[dict], max_value: float) -> dict:
         metrics["self_consistency"] = {
             "samples": sc[0]["samples"],
             "mean_value": sum(s["value"] for s in sc) / len(sc),
-            "solved": sum(s["value"] >= max_value for s in sc) / len(sc),
         }
+        if math.isfinite(max_value):
+            metrics["self_consistency"]["solved"] = sum(s["value"] >= max_value for s in sc) / len(sc)
     return metrics

@@ -65,11 +65,36 @@ def encode(tokenizer, source: str, target: str, max_length: int) -> dict | None:
     return {"input_ids": src + tgt, "labels": [-100] * len(src) + tgt}
 
 
+def training_arguments(output_dir: str | Path, steps: int, batch_size: int, learning_rate: float, lr_scheduler: str,
+                       seed: int, **extra):
+    """transformers ``TrainingArguments`` as every trainer here uses them: ``steps`` optimizer
+    steps, short warm-up, no checkpoints, no reporting, on the GPU when there is one."""
+    import torch
+    from transformers import TrainingArguments
+
+    return TrainingArguments(
+        output_dir=str(output_dir),
+        max_steps=steps,
+        per_device_train_batch_size=batch_size,
+        learning_rate=learning_rate,
+        lr_scheduler_type=lr_scheduler,
+        warmup_steps=min(50, steps // 10),
+        weight_decay=0.0,
+        logging_steps=max(1, steps // 10),
+        save_strategy="no",
+        report_to="none",
+        seed=seed,
+        disable_tqdm=False,
+        use_cpu=not torch.cuda.is_available(),  # also keeps the data loader from pinning memory on CPU
+        dataloader_num_workers=0,
+        **extra,
+    )
+
+
 def train_lm(model, tokenizer, examples: Sequence[tuple[str, str]], steps: int, config: TrainConfig, output_dir: Path) -> dict:
     """``steps`` optimizer steps of target-only cross-entropy with transformers' Trainer."""
-    import torch
     from datasets import Dataset
-    from transformers import DataCollatorForSeq2Seq, Trainer, TrainingArguments
+    from transformers import DataCollatorForSeq2Seq, Trainer
 
     max_length = getattr(model.config, "n_positions", None) or model.config.max_position_embeddings
     rows = [e for e in (encode(tokenizer, s, t, max_length) for s, t in examples) if e]
@@ -78,22 +103,7 @@ def train_lm(model, tokenizer, examples: Sequence[tuple[str, str]], steps: int, 
     if not rows:
         raise ValueError("no training examples fit the model's context")
     side, tokenizer.padding_side = tokenizer.padding_side, "right"  # training pads on the right
-    args = TrainingArguments(
-        output_dir=str(output_dir),
-        max_steps=steps,
-        per_device_train_batch_size=config.batch_size,
-        learning_rate=config.learning_rate,
-        lr_scheduler_type=config.lr_scheduler,
-        warmup_steps=min(50, steps // 10),
-        weight_decay=0.0,
-        logging_steps=max(1, steps // 10),
-        save_strategy="no",
-        report_to="none",
-        seed=config.seed,
-        disable_tqdm=False,
-        use_cpu=not torch.cuda.is_available(),  # also keeps the data loader from pinning memory on CPU
-        dataloader_num_workers=0,
-    )
+    args = training_arguments(output_dir, steps, config.batch_size, config.learning_rate, config.lr_scheduler, config.seed)
     trainer = Trainer(
         model=model,
         args=args,

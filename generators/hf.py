@@ -112,3 +112,38 @@ class HFGenerator:
                 chunk = [truncate_at_stop(t, params.stop) for t in texts[j * per_prompt : (j + 1) * per_prompt]]
                 results[i] = chunk * params.n if greedy else chunk
         return results
+
+    @torch.inference_mode()
+    def log_likelihoods(self, prompts: Sequence[str], continuations: Sequence[str]) -> list[tuple[float, int]]:
+        """(sum of log p, token count) of each continuation after its prompt, the end-of-text
+        token included, so an empty continuation is scored too (by how likely the model is
+        to stop right there). Prompts too long for the model lose their oldest tokens."""
+        eos = self.tokenizer.eos_token_id
+        rows = []
+        for p, c in zip(prompts, continuations):
+            ctx = self.tokenizer(p, add_special_tokens=False)["input_ids"]
+            cont = self.tokenizer(c, add_special_tokens=False)["input_ids"] + ([eos] if eos is not None else [])
+            if self.max_positions:
+                cont = cont[: self.max_positions - 1]
+                ctx = ctx[max(0, len(ctx) - (self.max_positions - len(cont))):]
+            if not ctx and eos is not None:
+                ctx = [eos]  # the first token needs something to be predicted from
+            rows.append((ctx, cont))
+        order = sorted(range(len(rows)), key=lambda i: len(rows[i][0]) + len(rows[i][1]))
+        results: list[tuple[float, int]] = [(0.0, 0)] * len(rows)
+        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start : start + self.batch_size]
+            seqs = [rows[i][0] + rows[i][1] for i in idx]
+            width = max(len(s) for s in seqs)
+            ids = torch.tensor([s + [pad] * (width - len(s)) for s in seqs], device=self.device)
+            mask = torch.tensor([[1] * len(s) + [0] * (width - len(s)) for s in seqs], device=self.device)
+            logp = torch.log_softmax(self.model(input_ids=ids, attention_mask=mask).logits.float(), dim=-1)
+            for j, i in enumerate(idx):
+                ctx, cont = rows[i]
+                if not cont:
+                    continue
+                positions = torch.arange(len(ctx) - 1, len(ctx) + len(cont) - 1, device=self.device)
+                target = torch.tensor(cont, device=self.device)
+                results[i] = (float(logp[j, positions, target].sum()), len(cont))
+        return results

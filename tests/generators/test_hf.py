@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import doctest
+import math
 import random
 
 import pytest
@@ -117,3 +118,31 @@ def test_unknown_backend():
 def test_truncate_at_stop_doctest():
     result = doctest.testmod(generators, verbose=False)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_log_likelihoods_match_one_unpadded_pass_each(gen):
+    """Batched, right-padded and sorted scoring gives each continuation's own sum of log p
+    (end-of-text included), the same as scoring it alone without padding."""
+    g = gen  # batch size 4: the five rows make two batches
+    prompts = ["1+2=", "10+20=", "5+5=", "7+8=", "99+1="]
+    conts = ["3;", "30;", "", "15;\n", "100;\n" * 5]
+    got = g.log_likelihoods(prompts, conts)
+    tok = g.tokenizer
+    for p, c, (logp, n) in zip(prompts, conts, got):
+        ctx = tok(p, add_special_tokens=False)["input_ids"]
+        cont = tok(c, add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
+        with torch.no_grad():
+            lp = torch.log_softmax(g.model(torch.tensor([ctx + cont])).logits[0], -1)
+        expected = sum(lp[len(ctx) - 1 + k, t].item() for k, t in enumerate(cont))
+        assert n == len(cont)
+        assert logp == pytest.approx(expected, abs=1e-4)
+    # A likely continuation scores higher per token than a shuffled one.
+    (good, n1), (bad, n2) = g.log_likelihoods(["1+2=", "1+2="], ["3;\n", ";\n3"])
+    assert good / n1 > bad / n2
+
+
+def test_log_likelihoods_cut_long_prompts_to_the_context(gen):
+    g = gen
+    limit = g.max_positions
+    (logp, n), = g.log_likelihoods(["1+1=2;\n" * limit], ["3;"])
+    assert math.isfinite(logp) and 0 < n < limit
