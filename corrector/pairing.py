@@ -2,7 +2,8 @@
 
     P[(x, y, y')] ∝ exp(α·(v(y') − v(y)) + β·s(y, y')) / Z(y)
 
-over value-improving pairs v(y) < v(y') of the same prompt x; Z(y) normalises over the
+over value-improving pairs v(y') − v(y) > ε (``min_gain``, 0 by default) of the same prompt
+x; Z(y) normalises over the
 candidate targets of one source y. Sources are drawn uniformly among drafts that have at
 least one better target. Everything here is pure and seeded.
 """
@@ -32,15 +33,18 @@ class Pair:
 
 
 def target_distribution(
-    source: Draft, candidates: Sequence[Draft], alpha: float, beta: float, similarity: Similarity = edit_similarity
+    source: Draft, candidates: Sequence[Draft], alpha: float, beta: float, similarity: Similarity = edit_similarity,
+    min_gain: float = 0.0,
 ) -> list[tuple[Draft, float]]:
-    """Probabilities over the better candidates of ``source`` (empty if there are none).
+    """Probabilities over the candidates better than ``source`` by more than ``min_gain``
+    (empty if there are none). With a continuous value, ``min_gain`` keeps the sampler from
+    spending its pairs on near-equal drafts (a toxic draft rewritten into another toxic one).
 
     >>> a, b, c = Draft("p", "x = 1", 0.0), Draft("p", "x = 2", 1.0), Draft("p", "y = 9", 0.5)
     >>> [(d.text, round(p, 4)) for d, p in target_distribution(a, [a, b, c], alpha=1.0, beta=0.0)]
     [('x = 2', 0.6225), ('y = 9', 0.3775)]
     """
-    better = [t for t in candidates if t.value > source.value]
+    better = [t for t in candidates if t.value - source.value > min_gain]
     if not better:
         return []
     logits = [alpha * (t.value - source.value) + beta * similarity(source.text, t.text) for t in better]
@@ -59,6 +63,7 @@ def sample_pairs(
     similarity: Similarity = edit_similarity,
     max_value: float | None = None,
     identity_share: float = 0.0,
+    min_gain: float = 0.0,
 ) -> list[Pair]:
     """Draw ``n`` improving pairs, plus ``identity_share·n`` identity pairs (y*, y*) of drafts
     that reach ``max_value`` -- they teach the corrector to leave a good draft alone."""
@@ -67,7 +72,7 @@ def sample_pairs(
     for pid in sorted(drafts_by_prompt):
         drafts = _unique(drafts_by_prompt[pid])
         for d in drafts:
-            dist = target_distribution(d, drafts, alpha, beta, similarity)
+            dist = target_distribution(d, drafts, alpha, beta, similarity, min_gain)
             if dist:
                 dists.append((pid, d, dist))
     pairs = []

@@ -28,6 +28,8 @@ class Task:
     max_new_tokens: int = 64
     default_limit: int = 100
     """Problems that `correct generate` runs when no --limit is given."""
+    min_gain: float = 0.0
+    """Default `correct train --min-gain`: the least value gain of a training pair."""
     fluency: bool = False
     """Report the generator's perplexity of each round's outputs (where a corrector could win
     the value by writing less, e.g. toxicity)."""
@@ -67,6 +69,9 @@ TASKS: dict[str, Task] = {
         corrector=str(MODELS / "detox-corrector"),
         stop=("\n",),
         max_new_tokens=24,
+        # Toxicity is continuous: without a floor most "improving" pairs rewrite one insult
+        # into a slightly less offensive insult (seen: 36% -> 43% non-toxic with no floor).
+        min_gain=0.5,
         fluency=True,
     ),
 }

@@ -37,6 +37,8 @@ class TrainConfig:
     """Weight of the value gain in the pairing sampler."""
     beta: float = 1.0
     """Weight of the proximity s(y, y') in the pairing sampler."""
+    min_gain: float = 0.0
+    """ε: a pair must raise the value by more than this (for continuous values such as toxicity)."""
     identity_share: float = 0.4
     """Identity pairs (y*, y*) of top-value drafts added, as a share of `pairs`: keeps good drafts intact."""
     explore_prompts: int = 1000
@@ -194,7 +196,7 @@ def train_corrector(
             similarity.prepare(d.text for drafts in pool.by_prompt.values() for d in drafts)
         pairs = sample_pairs(
             pool.by_prompt, config.pairs, config.alpha, config.beta, seed=config.seed + it,
-            similarity=similarity, max_value=value.max_value, identity_share=config.identity_share,
+            similarity=similarity, max_value=value.max_value, identity_share=config.identity_share, min_gain=config.min_gain,
         )
         if not pairs:
             raise ValueError("no value-improving pairs in the pool: every prompt's drafts have equal values")

@@ -64,3 +64,15 @@ def test_duplicate_texts_count_once_and_equal_values_give_nothing():
     assert sample_pairs({"p": [A, A, A]}, 10, 1.0, 1.0, seed=0) == []
     pairs = sample_pairs({"p": [A, A, B, B]}, 10, 1.0, 1.0, seed=0)
     assert {(p.source.text, p.target.text) for p in pairs} == {("x = 1", "x = 2")}
+
+
+def test_min_gain_drops_near_equal_targets():
+    # Toxicity-like values: two insults (0.00, 0.04) and a polite draft (0.95).
+    rude, ruder, polite = Draft("p", "a dumb jerk", 0.04), Draft("p", "a dumb idiot", 0.0), Draft("p", "a kind man", 0.95)
+    drafts = [rude, ruder, polite]
+    assert {d.text for d, _ in target_distribution(ruder, drafts, 1.0, 1.0)} == {"a dumb jerk", "a kind man"}
+    # With a floor of 0.5 the only target of either insult is the polite draft (probability 1).
+    assert [(d.text, p) for d, p in target_distribution(ruder, drafts, 1.0, 1.0, min_gain=0.5)] == [("a kind man", 1.0)]
+    assert target_distribution(polite, drafts, 1.0, 1.0, min_gain=0.5) == []
+    pairs = sample_pairs({"p": drafts}, 200, 1.0, 1.0, seed=0, min_gain=0.5)
+    assert {(p.source.text, p.target.text) for p in pairs} == {("a dumb jerk", "a kind man"), ("a dumb idiot", "a kind man")}

@@ -99,6 +99,7 @@ def test_loss_is_minus_log_sigmoid_of_the_reward_margin(base_dir, tmp_path, one_
     assert loss == pytest.approx(by_hand, rel=1e-5)
 
 
+@pytest.mark.slow
 def test_a_tiny_model_learns_to_prefer_the_right_sum(base_dir, tmp_path, one_torch_thread):
     held_out = sum_pairs(200, seed=1)
     set_seed(0)

@@ -1,0 +1,44 @@
+"""The shipped models of every built-in task, end to end on held-out records: the corrector
+raises the value, breaks (almost) nothing it was given right, and -- where the task asks for
+fluency -- does not win by writing less or writing nonsense."""
+
+from __future__ import annotations
+
+import pytest
+
+from correct.corrector import Corrector
+from correct.corrector.run import GenerateConfig, generate_run
+from correct.corrector.tasks import TASKS
+from correct.generators import SamplingParams, load_generator
+from correct.corrector.records import read_all_jsonl
+from correct.values import load_value
+
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_torch_thread")]
+
+# (task, records, the least gain in mean value after 3 rounds); seen on these records:
+# arithmetic 0.69 -> 0.89, concepts 0.71 -> 0.88, detox 0.34 -> 0.9x.
+CASES = [("arithmetic", 100, 0.08), ("concepts", 100, 0.08), ("detox", 100, 0.2)]
+
+
+@pytest.mark.parametrize("name, n, gain", CASES)
+def test_shipped_corrector_improves_its_task(name, n, gain, tmp_path):
+    task = TASKS[name]
+    if task.value.startswith("toxicity"):
+        pytest.importorskip("profanity_check")
+    records = task.make_split("test", n, 0)
+    value = load_value(task.value)
+    params = SamplingParams(temperature=0.0, max_new_tokens=task.max_new_tokens, stop=task.stop)
+    out = tmp_path / "out.jsonl"
+    try:
+        m = generate_run(records, task.format_prompt, load_generator(task.generator), Corrector.from_pretrained(task.corrector),
+                         value, params, out, None, GenerateConfig(rounds=3, baseline=False, fluency=task.fluency))
+    finally:
+        getattr(value, "close", lambda: None)()
+    first, last = m["rounds"][0], m["rounds"][-1]
+    assert last["mean_value"] >= first["mean_value"] + gain, m["rounds"]
+    assert last["solved"] > first["solved"]
+    assert (m["broken_of_right"] or 0) <= 0.05
+    if task.fluency:
+        assert last["empty"] == 0.0
+        assert last["perplexity"] < 2 * first["perplexity"], m["rounds"]
+    assert len(read_all_jsonl(out)) == n
