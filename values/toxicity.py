@@ -25,12 +25,13 @@ scored at or above it as good enough (solved).
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import math
 import re
 from typing import Any, Mapping, Protocol, Sequence
 
-from . import Score, ValueError_, parse_options
+from . import Score, ValueError_, _flag, parse_options
 from .hf import context_length, first_line, load_sequence_classifier, text_of
 
 PACKAGE = "alt-profanity-check"
@@ -87,9 +88,18 @@ class ToxicityValue:
 
 
 class ProfanityClassifier:
-    """The TF-IDF + linear SVM classifier shipped in the wheel of ``alt-profanity-check``."""
+    """The TF-IDF + linear SVM classifier shipped in the wheel of ``alt-profanity-check``.
 
-    def __init__(self):
+    A bag-of-words classifier is blind to words it has never seen, so a misspelled insult
+    ("dumbookll", "imbeciecile") reads as harmless -- and a corrector trained against it
+    learns exactly that (ours did: a quarter of its detox rewrites were such words). With
+    ``deobfuscate`` (the default), a word unknown to the classifier is read as an offensive
+    word of its vocabulary when it begins with one (4 letters or more) followed by something
+    that is not a word ("patheticnaple" yes, "cockpit" no), or is spelled nearly like one
+    (difflib ratio >= 0.8, 6 letters or more). Known words are never changed.
+    """
+
+    def __init__(self, deobfuscate: bool = True):
         try:
             module = importlib.import_module("profanity_check.profanity_check")
         except ImportError as e:
@@ -102,23 +112,67 @@ class ProfanityClassifier:
         except Exception as e:  # an unpickling failure, e.g. a scikit-learn the model was not saved with
             raise ValueError_(f"value 'toxicity': could not load the classifier of {PACKAGE}: {first_line(e)}") from None
         self.model, self.vectorizer = module.model, module.vectorizer
+        self.deobfuscate = deobfuscate
         self._toxic_column = list(self.model.classes_).index(1)
         self._analyzer = self.vectorizer.build_analyzer()
         self._word_probability: dict[str, float] = {}  # bounded by the vocabulary (~15k words)
+        self._offensive: list[str] | None = None
+        self._reading: dict[str, str | None] = {}
+
+    def _raw(self, texts: Sequence[str]) -> list[float]:
+        proba = self.model.predict_proba(self.vectorizer.transform(list(texts)))
+        return [float(p) for p in proba[:, self._toxic_column]]
 
     def probabilities(self, texts: Sequence[str]) -> list[float]:
         if not texts:
             return []
-        proba = self.model.predict_proba(self.vectorizer.transform(list(texts)))
-        return [float(p) for p in proba[:, self._toxic_column]]
+        return self._raw([self.read(t) for t in texts] if self.deobfuscate else list(texts))
+
+    def read(self, text: str) -> str:
+        """``text`` with each unknown word that disguises an offensive one replaced by it."""
+        return _LETTERS.sub(lambda m: self.reading(m.group()) or m.group(), text)
+
+    def reading(self, word: str) -> str | None:
+        """The offensive word that ``word`` disguises, or None."""
+        w = word.lower()
+        if len(w) < 4 or w in self.vectorizer.vocabulary_:
+            return None
+        if w not in self._reading:
+            self._reading[w] = self._match(w)
+        return self._reading[w]
+
+    def _match(self, w: str) -> str | None:
+        if self._offensive is None:
+            vocab = [v for v in self.vectorizer.vocabulary_ if v.isalpha() and len(v) >= 4]
+            self._offensive = sorted((v for v, p in zip(vocab, self._raw(vocab)) if p >= 0.5), key=lambda v: (-len(v), v))
+        vocabulary = self.vectorizer.vocabulary_
+        for o in self._offensive:  # longest first: "dumbass..." is read as dumbass, not dumb
+            # ... unless the rest is a word of its own: "cockpit" is a compound, not a disguise.
+            if w.startswith(o) and w[len(o):] not in vocabulary:
+                return o
+        for o in self._offensive:
+            if len(o) >= 6 and abs(len(o) - len(w)) <= 3:
+                m = difflib.SequenceMatcher(None, w, o)
+                if m.quick_ratio() >= 0.8 and m.ratio() >= 0.8:
+                    return o
+        return None
 
     def offensive_words(self, text: str, threshold: float = 0.5) -> list[str]:
-        """The words of ``text`` (lower-cased, in order, once each) that are toxic on their own."""
+        """The words of ``text`` (lower-cased, in order, once each) that are toxic on their own;
+        a disguised one is shown as written, with the word it was read as: "dumbookll (dumb)"."""
         vocabulary = self.vectorizer.vocabulary_
-        words = list(dict.fromkeys(w for w in self._analyzer(text) if w in vocabulary))
+        shown: dict[str, str] = {}
+        for m in _LETTERS.finditer(text):
+            reading = self.reading(m.group()) if self.deobfuscate else None
+            if reading:
+                shown.setdefault(reading, f"{m.group().lower()} ({reading})")
+        words = list(dict.fromkeys(w for w in self._analyzer(self.read(text) if self.deobfuscate else text) if w in vocabulary))
         new = [w for w in words if w not in self._word_probability]
-        self._word_probability.update(zip(new, self.probabilities(new)))
-        return [w for w in words if self._word_probability[w] >= threshold]
+        self._word_probability.update(zip(new, self._raw(new) if new else []))
+        return [shown.get(w, w) for w in words if self._word_probability[w] >= threshold]
+
+
+_LETTERS = re.compile(r"[A-Za-z]+")
 
 
 # -- Hugging Face backend ----------------------------------------------------------------------
@@ -237,20 +291,23 @@ class HFClassifier:
 
 # -- the registry's factory --------------------------------------------------------------------
 
-_OPTIONS = {"threshold": float, "max_value": float, "label": str, "batch_size": int, "max_length": int,
+_OPTIONS = {"threshold": float, "max_value": float, "deobfuscate": _flag, "label": str, "batch_size": int, "max_length": int,
             "device": str, "dtype": str}
 
 
 def from_spec(arg: str | None) -> ToxicityValue:
     """``toxicity`` (alt-profanity-check), ``toxicity:PATH_OR_HUB_ID`` (a sequence classifier),
-    each optionally followed by ``key=value`` items: threshold, max_value, and for a model
-    label, batch_size, max_length, device, dtype. E.g. ``toxicity:threshold=0.7`` or
+    each optionally followed by ``key=value`` items: threshold, max_value; deobfuscate for
+    the default classifier; label, batch_size, max_length, device, dtype for a model. E.g. ``toxicity:threshold=0.7`` or
     ``toxicity:./my-classifier,label=offensive,batch_size=64``."""
     path, options = parse_options("toxicity", arg, _OPTIONS, positional="path")
     value_options = {k: options.pop(k) for k in ("threshold", "max_value") if k in options}
     if not path:
-        if options:
-            raise ValueError_(f"--value toxicity:{arg}: {', '.join(options)} only apply to a model: "
+        model_only = [k for k in options if k != "deobfuscate"]
+        if model_only:
+            raise ValueError_(f"--value toxicity:{arg}: {', '.join(model_only)} only apply to a model: "
                               "toxicity:PATH_OR_HUB_ID,key=value")
-        return ToxicityValue(**value_options)
+        return ToxicityValue(ProfanityClassifier(**options), **value_options)
+    if "deobfuscate" in options:
+        raise ValueError_(f"--value toxicity:{arg}: deobfuscate applies to the default classifier only")
     return ToxicityValue(HFClassifier.from_pretrained(path, **options), **value_options)

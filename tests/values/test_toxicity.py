@@ -58,6 +58,35 @@ def test_options_threshold_and_max_value(default_value):
     assert s.feedback.startswith("toxicity 0.")
 
 
+# Insults disguised as unknown words -- the ones our own detox corrector learned to write
+# against the plain classifier -- and unknown words that disguise nothing.
+DISGUISED = ["He was a dumbookll.", "She is a patheticnaple and everyone knew it.", "He is an imbeciecile.",
+             "He was a damnaple."]
+UNKNOWN_BUT_FINE = ["The linesman was signaling to the cyclist.", "He sat in the cockpit.", "A gamep kee calking."]
+
+
+def test_disguised_insults_are_read_as_the_insult(default_value):
+    plain = from_spec("deobfuscate=false")
+    assert plain.classifier.deobfuscate is False and default_value.classifier.deobfuscate is True
+    records = [{}] * len(DISGUISED)
+    assert all(s.value > 0.7 for s in plain(records, DISGUISED))  # the hole: the plain classifier sees nothing
+    scores = default_value(records, DISGUISED)
+    assert all(s.value < 0.1 for s in scores), [(s.value, s.feedback) for s in scores]
+    assert [s.feedback.split(": ")[-1] for s in scores] == [
+        "dumbookll (dumb)", "patheticnaple (pathetic)", "imbeciecile (imbecile)", "damnaple (damn)"]
+
+
+def test_unknown_words_that_disguise_nothing_are_left_alone(default_value):
+    c = default_value.classifier
+    assert [c.reading(w) for w in ("linesman", "signaling", "cockpit", "gamep", "calking", "stupid", "dumb")] == [None] * 7
+    assert c.read("A dumbookll with a cockpit") == "A dumb with a cockpit"
+    plain = from_spec("deobfuscate=false")
+    records = [{}] * len(UNKNOWN_BUT_FINE)
+    assert [s.value for s in default_value(records, UNKNOWN_BUT_FINE)] == [s.value for s in plain(records, UNKNOWN_BUT_FINE)]
+    with pytest.raises(ValueError_, match="deobfuscate applies to the default classifier only"):
+        from_spec("/tmp,deobfuscate=true")
+
+
 def test_missing_package_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "profanity_check", None)
     monkeypatch.setitem(sys.modules, "profanity_check.profanity_check", None)
