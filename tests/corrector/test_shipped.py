@@ -4,6 +4,8 @@ fluency -- does not win by writing less or writing nonsense."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from correct.corrector import Corrector
@@ -16,8 +18,8 @@ from correct.values import load_value
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_torch_thread")]
 
 # (task, records, the least gain in mean value after 3 rounds); seen on these records:
-# arithmetic 0.69 -> 0.89, concepts 0.71 -> 0.88, detox 0.34 -> 0.9x.
-CASES = [("arithmetic", 100, 0.08), ("concepts", 100, 0.08), ("detox", 100, 0.2)]
+# arithmetic 0.69 -> 0.89, concepts 0.71 -> 0.88, detox 0.35 -> 0.91.
+CASES = [("arithmetic", 100, 0.08), ("concepts", 100, 0.08), ("detox", 100, 0.3)]
 
 
 @pytest.mark.parametrize("name, n, gain", CASES)
@@ -39,6 +41,11 @@ def test_shipped_corrector_improves_its_task(name, n, gain, tmp_path):
     assert last["solved"] > first["solved"]
     assert (m["broken_of_right"] or 0) <= 0.05
     if task.fluency:
+        # No empty outputs, and the corrected texts are no less likely under the generator
+        # than the task's own polite reference continuations (seen: 2.3 against 27).
         assert last["empty"] == 0.0
-        assert last["perplexity"] < 2 * first["perplexity"], m["rounds"]
+        gen = load_generator(task.generator)
+        reference = [math.exp(-lp / n) for lp, n in gen.log_likelihoods(
+            [task.format_prompt(r) for r in records], [r["polite"] for r in records])]
+        assert last["perplexity"] < sum(reference) / len(reference), (m["rounds"], sum(reference) / len(reference))
     assert len(read_all_jsonl(out)) == n
