@@ -1,0 +1,87 @@
+"""Chain-of-Hindsight sequences, loss labels and masks, computed by hand on a character
+tokenizer; the HIR relabelling rule and contrastive loss on hand-computed cases."""
+
+from __future__ import annotations
+
+import doctest
+import math
+import random
+
+import pytest
+
+from correct.corrector import hindsight
+from correct.corrector.hindsight import (COH_TEMPLATES, Segment, coh_inference_input, coh_segments, contrastive_loss,
+                                         encode_coh, hir_instruction, relabel)
+
+EOS = 0
+
+
+def chars(text: str) -> list[int]:
+    """One token per character: the masks below can be counted by hand."""
+    return [ord(c) for c in text]
+
+
+def test_doctests():
+    assert doctest.testmod(hindsight).failed == 0
+
+
+def test_loss_only_on_the_last_output_by_default():
+    segs = [Segment("Q:ab\n"), Segment("xy", output=True), Segment("\nB:\n"), Segment("z", output=True)]
+    row = encode_coh(chars, segs, EOS, mask_share=0.0)
+    assert row["input_ids"] == chars("Q:ab\nxy\nB:\nz") + [EOS]
+    # 11 context tokens (Q:ab\n = 5, xy = 2, \nB:\n = 4) without loss, then z and EOS.
+    assert row["labels"] == [-100] * 11 + [ord("z"), EOS]
+    assert row["attention_mask"] == [1] * 13
+
+
+def test_loss_on_every_output_when_asked():
+    segs = [Segment("Q:ab\n"), Segment("xy", output=True), Segment("\nB:\n"), Segment("z", output=True)]
+    row = encode_coh(chars, segs, EOS, loss_on="all", mask_share=0.0)
+    assert row["labels"] == [-100] * 5 + chars("xy") + [-100] * 4 + [ord("z"), EOS]
+
+
+def test_masking_hides_a_share_of_past_tokens_only():
+    segs = [Segment("Q:" + "a" * 18), Segment("b" * 20, output=True), Segment("|"), Segment("c" * 10, output=True)]
+    row = encode_coh(chars, segs, EOS, mask_share=0.15, rng=random.Random(3))
+    past = 20 + 20 + 1
+    hidden = [j for j, m in enumerate(row["attention_mask"]) if m == 0]
+    assert len(hidden) == round(0.15 * past) == 6
+    assert all(1 <= j < past for j in hidden)  # never the first token, never the last output or EOS
+    assert row["attention_mask"][past:] == [1] * 11
+    # The labels do not change with the mask.
+    assert row["labels"] == encode_coh(chars, segs, EOS, mask_share=0.0)["labels"]
+    # Seeded: the same rng gives the same mask; another seed another one.
+    assert encode_coh(chars, segs, EOS, rng=random.Random(3))["attention_mask"] == row["attention_mask"]
+    assert encode_coh(chars, segs, EOS, rng=random.Random(4))["attention_mask"] != row["attention_mask"]
+
+
+def test_sequence_layout_with_feedback_and_three_drafts():
+    segs = coh_segments("2+2?", [("6", "printed 6"), ("5", None), ("4", "all good")], COH_TEMPLATES[3])
+    text = "".join(s.text for s in segs)
+    assert text == "Question: 2+2?\nBad:\n6\nFeedback: printed 6\nBad:\n5\nGood:\n4"
+    assert [s.text for s in segs if s.output] == ["6", "5", "4"]
+    with pytest.raises(ValueError, match="at least a worse and a better"):
+        coh_segments("q", [("only", None)], COH_TEMPLATES[0])
+
+
+def test_inference_input_matches_the_training_layout():
+    text = coh_inference_input("2+2?", "5", "printed 5")
+    assert text == "Question: 2+2?\nA worse answer:\n5\nFeedback: printed 5\nA better answer:\n"
+    trained = "".join(s.text for s in coh_segments("2+2?", [("5", "printed 5"), ("4", None)], COH_TEMPLATES[0]))
+    assert trained == text + "4"
+
+
+def test_relabelling_rule():
+    assert relabel(1.0, 1.0) is True and relabel(0.0, 1.0) is False
+    assert relabel(0.6, 0.5) is True and relabel(0.49, 0.5) is False
+    assert hir_instruction("2+2?", True) == "Question: 2+2?\nAnswer correctly.\n"
+    assert hir_instruction("2+2?", False, draft="5", feedback="printed 5") == \
+        "Question: 2+2?\nDraft:\n5\nFeedback: printed 5\nAnswer wrongly.\n"
+
+
+@pytest.mark.parametrize("p_r, p_o", [(0.6, 0.2), (0.1, 0.3), (1e-30, 1e-300), (0.5, 0.5)])
+def test_contrastive_loss_by_hand(p_r, p_o):
+    expected = -math.log(p_r / (p_r + p_o))
+    assert contrastive_loss(math.log(p_r), math.log(p_o)) == pytest.approx(expected, rel=1e-9)
+    assert contrastive_loss(0.0, -1000.0) == pytest.approx(0.0, abs=1e-12)  # no overflow
+    assert contrastive_loss(-1000.0, 0.0) == pytest.approx(1000.0)
