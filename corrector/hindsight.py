@@ -1,7 +1,8 @@
 """Hindsight trainers in the corrector's role (DESIGN.md, "Hindsight trainer"): the pieces
 that are pure and unit-tested -- sequence building, loss labels and past-token masking for
 Chain of Hindsight, and the relabelling rule and contrastive loss of Hindsight Instruction
-Relabeling. The training loops that use them are not wired into ``correct train`` yet.
+Relabeling. ``correct train --method hindsight`` trains on ``coh_rows``; HIR's training loop
+is not wired in yet.
 
 **Chain of Hindsight** (Liu et al. 2023). For a prompt x and drafts of it ordered from worse
 to better, the sequence is::
@@ -9,7 +10,7 @@ to better, the sequence is::
     Question: {x}
     {worse marker}
     {y_1}
-    Feedback: {f(y_1)}          (only when the value gave feedback)
+    Feedback: {f(y_1)}          ("none" when the value gave none)
     ...
     {better marker}
     {y_n}<eos>
@@ -56,8 +57,8 @@ def coh_segments(prompt: str, drafts: Sequence[tuple[str, str | None]], template
     last). Every draft but the last is introduced by the worse marker and followed by its
     feedback when there is some; the last by the better marker.
 
-    >>> [s.text for s in coh_segments("2+2?", [("5", "printed 5"), ("4", None)], COH_TEMPLATES[0])]
-    ['Question: 2+2?\\nA worse answer:\\n', '5', '\\nFeedback: printed 5\\n', 'A better answer:\\n', '4']
+    >>> [s.text for s in coh_segments("2+2?", [("5", None), ("4", None)], COH_TEMPLATES[0])]
+    ['Question: 2+2?\\nA worse answer:\\n', '5', '\\nFeedback: none\\n', 'A better answer:\\n', '4']
     """
     if len(drafts) < 2:
         raise ValueError("a hindsight sequence needs at least a worse and a better draft")
@@ -67,7 +68,7 @@ def coh_segments(prompt: str, drafts: Sequence[tuple[str, str | None]], template
         if i:
             segments.append(Segment(f"{worse}\n"))
         segments.append(Segment(text, output=True))
-        segments.append(Segment(f"\nFeedback: {feedback}\n" if feedback else "\n"))
+        segments.append(Segment(f"\nFeedback: {feedback or 'none'}\n"))
     segments.append(Segment(f"{better}\n"))
     segments.append(Segment(drafts[-1][0], output=True))
     return segments
@@ -75,8 +76,20 @@ def coh_segments(prompt: str, drafts: Sequence[tuple[str, str | None]], template
 
 def coh_inference_input(prompt: str, draft: str, feedback: str | None) -> str:
     """What a Chain-of-Hindsight corrector is given at inference: the training layout with
-    one draft and the first template, up to the better marker."""
+    one draft and the first template, up to the better marker (``TEMPLATES["hindsight"]``)."""
     return "".join(s.text for s in coh_segments(prompt, [(draft, feedback), ("", None)], COH_TEMPLATES[0])[:-1])
+
+
+def coh_rows(tokenizer, pairs: Sequence[tuple[str, str, str | None, str]], rng: random.Random, loss_on: str = "last",
+             mask_share: float = 0.15) -> list[dict[str, list[int]]]:
+    """Encoded training rows of (prompt, worse draft, its feedback, better draft) pairs, each
+    with a template drawn at random from ``COH_TEMPLATES``."""
+    def tokenize(text: str) -> list[int]:
+        return tokenizer(text, add_special_tokens=False)["input_ids"]
+
+    return [encode_coh(tokenize, coh_segments(prompt, [(worse, feedback), (better, None)], rng.choice(COH_TEMPLATES)),
+                       tokenizer.eos_token_id, loss_on, mask_share, rng)
+            for prompt, worse, feedback, better in pairs]
 
 
 def encode_coh(

@@ -21,6 +21,8 @@ TEMPLATES = {
     # feedback (reference-free: an error line or what the program printed) says what went wrong.
     "default": "Question: {prompt}\nDraft:\n{draft}\nFeedback: {feedback}\nCorrection:\n",
     "no-feedback": "Question: {prompt}\nDraft:\n{draft}\nCorrection:\n",
+    # Chain of Hindsight: the training layout (corrector/hindsight.py) with its first template.
+    "hindsight": "Question: {prompt}\nA worse answer:\n{draft}\nFeedback: {feedback}\nA better answer:\n",
 }
 
 

@@ -15,6 +15,7 @@ from ..generators import Generator, SamplingParams
 from ..generators.hf import HFGenerator
 from ..values import Value
 from .model import Corrector, CorrectorConfig, corrector_input
+from .hindsight import coh_rows
 from .pairing import Pair, sample_pairs
 from .similarity import load_similarity
 from .pool import Draft, Pool
@@ -52,6 +53,12 @@ class TrainConfig:
     """transformers scheduler name, applied within each iteration; cosine ends each iteration
     on a settled model (with a constant rate the arithmetic corrector broke 2-3% of right drafts)."""
     template: str = "default"
+    method: str = "pairing"
+    """pairing (x, y, f(y) -> y') | hindsight (Chain of Hindsight sequences from the same pairs)."""
+    loss_on: str = "last"
+    """Chain of Hindsight: loss on the last (better) output only, or on "all" outputs."""
+    mask_share: float = 0.15
+    """Chain of Hindsight: share of past tokens hidden from attention against copying."""
     similarity: str = "edit"
     """s(y, y') of the pairing sampler: edit | embedding | embedding:PATH (see similarity.py)."""
     seed: int = 0
@@ -95,13 +102,22 @@ def training_arguments(output_dir: str | Path, steps: int, batch_size: int, lear
 
 def train_lm(model, tokenizer, examples: Sequence[tuple[str, str]], steps: int, config: TrainConfig, output_dir: Path) -> dict:
     """``steps`` optimizer steps of target-only cross-entropy with transformers' Trainer."""
+    max_length = getattr(model.config, "n_positions", None) or model.config.max_position_embeddings
+    rows = [e for e in (encode(tokenizer, s, t, max_length) for s, t in examples) if e]
+    return train_rows(model, tokenizer, rows, len(examples), steps, config, output_dir)
+
+
+def train_rows(model, tokenizer, rows: Sequence[dict], n_examples: int, steps: int, config: TrainConfig, output_dir: Path) -> dict:
+    """``steps`` optimizer steps on encoded rows (``input_ids``, ``labels`` with -100 where
+    there is no loss, optionally ``attention_mask``); rows longer than the model's context
+    are dropped."""
     from datasets import Dataset
     from transformers import DataCollatorForSeq2Seq, Trainer
 
     max_length = getattr(model.config, "n_positions", None) or model.config.max_position_embeddings
-    rows = [e for e in (encode(tokenizer, s, t, max_length) for s, t in examples) if e]
-    if len(rows) < len(examples):
-        log.warning("dropped %d of %d examples longer than %d tokens", len(examples) - len(rows), len(examples), max_length)
+    rows = [r for r in rows if len(r["input_ids"]) <= max_length]
+    if len(rows) < n_examples:
+        log.warning("dropped %d of %d examples longer than %d tokens", n_examples - len(rows), n_examples, max_length)
     if not rows:
         raise ValueError("no training examples fit the model's context")
     side, tokenizer.padding_side = tokenizer.padding_side, "right"  # training pads on the right
@@ -187,7 +203,11 @@ def train_corrector(
     init_pool(pool, records, generator_prompts, generator, value, params)
 
     hf = HFGenerator.from_pretrained(init)
-    corrector = Corrector(hf, CorrectorConfig(template=config.template, task=task, value=value_name,
+    if config.method not in ("pairing", "hindsight"):
+        raise ValueError(f"unknown training method {config.method!r}")
+    if config.method == "hindsight" and config.template != "hindsight":
+        config = replace(config, template="hindsight")
+    corrector = Corrector(hf, CorrectorConfig(method=config.method, template=config.template, task=task, value=value_name,
                                                training={**asdict(config), "init": init, "train_prompts": len(records)}))
     prompts_by_id = {r["id"]: r["prompt"] for r in records}
     rng = random.Random(config.seed)
@@ -202,7 +222,12 @@ def train_corrector(
             raise ValueError("no value-improving pairs in the pool: every prompt's drafts have equal values")
         with open(out / f"pairs-{it}.jsonl", "w") as f:
             f.writelines(json.dumps({"prompt_id": p.prompt_id, "source": p.source.text, "target": p.target.text}) + "\n" for p in pairs)
-        stats = train_lm(hf.model, hf.tokenizer, pair_examples(pairs, prompts_by_id, config.template), config.steps, config, out / "trainer")
+        if config.method == "hindsight":
+            rows = coh_rows(hf.tokenizer, [(prompts_by_id[p.prompt_id], p.source.text, p.source.feedback, p.target.text) for p in pairs],
+                            random.Random(config.seed + it), config.loss_on, config.mask_share)
+            stats = train_rows(hf.model, hf.tokenizer, rows, len(pairs), config.steps, config, out / "trainer")
+        else:
+            stats = train_lm(hf.model, hf.tokenizer, pair_examples(pairs, prompts_by_id, config.template), config.steps, config, out / "trainer")
         explore_params = replace(params, n=1, seed=config.seed + it)
         gain = explore(pool, records, corrector, value, explore_params, config.explore_prompts, rng, f"corrector@{it}") if config.explore_prompts else None
         row = {"iteration": it, "pool": len(pool), "pool_mean_value": pool.mean_value(), "pairs": len(pairs),

@@ -58,7 +58,7 @@ def test_masking_hides_a_share_of_past_tokens_only():
 def test_sequence_layout_with_feedback_and_three_drafts():
     segs = coh_segments("2+2?", [("6", "printed 6"), ("5", None), ("4", "all good")], COH_TEMPLATES[3])
     text = "".join(s.text for s in segs)
-    assert text == "Question: 2+2?\nBad:\n6\nFeedback: printed 6\nBad:\n5\nGood:\n4"
+    assert text == "Question: 2+2?\nBad:\n6\nFeedback: printed 6\nBad:\n5\nFeedback: none\nGood:\n4"
     assert [s.text for s in segs if s.output] == ["6", "5", "4"]
     with pytest.raises(ValueError, match="at least a worse and a better"):
         coh_segments("q", [("only", None)], COH_TEMPLATES[0])
@@ -69,6 +69,9 @@ def test_inference_input_matches_the_training_layout():
     assert text == "Question: 2+2?\nA worse answer:\n5\nFeedback: printed 5\nA better answer:\n"
     trained = "".join(s.text for s in coh_segments("2+2?", [("5", "printed 5"), ("4", None)], COH_TEMPLATES[0]))
     assert trained == text + "4"
+    from correct.corrector.model import corrector_input
+    assert corrector_input("hindsight", "2+2?", "5", "printed 5") == text
+    assert corrector_input("hindsight", "2+2?", "5", None) == coh_inference_input("2+2?", "5", None)
 
 
 def test_relabelling_rule():
@@ -85,3 +88,21 @@ def test_contrastive_loss_by_hand(p_r, p_o):
     assert contrastive_loss(math.log(p_r), math.log(p_o)) == pytest.approx(expected, rel=1e-9)
     assert contrastive_loss(0.0, -1000.0) == pytest.approx(0.0, abs=1e-12)  # no overflow
     assert contrastive_loss(-1000.0, 0.0) == pytest.approx(1000.0)
+
+
+def test_coh_rows_with_a_real_tokenizer_put_loss_on_the_better_draft_only():
+    from correct.corrector.tiny import build_tokenizer
+
+    tok = build_tokenizer(["sort 3 1 2 => 1 2 3", "A worse answer: A better answer:"] * 5, vocab_size=300)
+    pairs = [("sort 3 1 2", " 1 3 2", "2 of 3 in place", " 1 2 3")] * 4
+    rows = hindsight.coh_rows(tok, pairs, random.Random(0), mask_share=0.0)
+    better = tok(" 1 2 3", add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
+    for row in rows:
+        learned = [t for t in row["labels"] if t != -100]
+        assert learned == better
+        assert row["input_ids"][-len(better):] == better
+        text = tok.decode(row["input_ids"][: -len(better)])
+        assert text.startswith("Question: sort 3 1 2\n") and "Feedback: 2 of 3 in place" in text
+    # Templates are drawn at random per row.
+    rows = hindsight.coh_rows(tok, pairs * 10, random.Random(0), mask_share=0.0)
+    assert len({tuple(r["input_ids"]) for r in rows}) > 1

@@ -91,3 +91,4 @@ def test_pairing_corrector_raises_value(tmp_path):
     # The pool was kept on disk with every draft, generator's and corrector's.
     lines = (tmp_path / "corr" / "pool.jsonl").read_text().splitlines()
     assert len(lines) == 300 * 6 + 2 * 150
+
