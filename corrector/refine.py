@@ -10,7 +10,6 @@ is not sent again.
 from __future__ import annotations
 
 import math
-
 import time
 from collections import Counter
 from dataclasses import dataclass, field, replace

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ..values import ValueError_
-from ..values.hf import context_length, loading_errors, quiet_transformers
-from ..values.reward import PairEncoder, pad_right, prepare_tokenizer
+from ..values.hf import context_length, loading_errors, pad_right, quiet_transformers
+from ..values.reward import PairEncoder, prepare_tokenizer
 from .model import CONFIG_NAME
 from .train import training_arguments
 from .records import RecordError, read_jsonl, write_json_atomic

@@ -43,6 +43,27 @@ class ValueError_(ValueError):
     """A user-facing problem with a value function (unknown name, bad import, wrong shape)."""
 
 
+def text_of(x: Any) -> str:
+    """An output as a string (None is the empty output)."""
+    return x if isinstance(x, str) else ("" if x is None else str(x))
+
+
+def first_line(e: BaseException) -> str:
+    """The first line of an exception's message, or its type's name when it has none."""
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
+
+
+def describe_error(e: BaseException) -> str:
+    """``Type: first line of the message`` (just ``Type`` when there is no message)."""
+    return f"{type(e).__name__}: {str(e).strip().splitlines()[0]}" if str(e).strip() else type(e).__name__
+
+
+def record_name(record: Mapping[str, Any], index: int) -> str:
+    """How errors name a record: by its id, else by its place in the batch."""
+    return f"record {record['id']!r}" if "id" in record else f"record at index {index}"
+
+
 def _flag(text: str) -> bool:
     return text.lower() in ("1", "true", "yes", "")
 
@@ -199,7 +220,7 @@ def load_value(spec: str) -> Value:
                 obj = ep.load()
             except Exception as e:  # whatever the plugin's import raises, the user needs one line
                 raise ValueError_(f"--value {spec!r}: entry point {ep.value!r} of group correct.values "
-                                  f"could not be loaded: {type(e).__name__}: {_first_line(e)}") from None
+                                  f"could not be loaded: {describe_error(e)}") from None
             return _wrap(obj, spec)
     if arg:
         try:
@@ -207,9 +228,9 @@ def load_value(spec: str) -> Value:
         except ModuleNotFoundError as e:
             if e.name and name.startswith(e.name):
                 raise ValueError_(f"--value {spec!r}: no module named {name!r} (is it installed, or on PYTHONPATH?)") from None
-            raise ValueError_(f"--value {spec!r}: importing module {name!r} failed: {type(e).__name__}: {_first_line(e)}") from None
+            raise ValueError_(f"--value {spec!r}: importing module {name!r} failed: {describe_error(e)}") from None
         except Exception as e:
-            raise ValueError_(f"--value {spec!r}: importing module {name!r} failed: {type(e).__name__}: {_first_line(e)}") from None
+            raise ValueError_(f"--value {spec!r}: importing module {name!r} failed: {describe_error(e)}") from None
         fn = getattr(module, arg, None)
         if fn is None:
             raise ValueError_(f"--value {spec!r}: module {name!r} has no attribute {arg!r}")
@@ -217,17 +238,12 @@ def load_value(spec: str) -> Value:
     raise ValueError_(f"unknown value {spec!r} (option --value); built in: {', '.join(VALUES)}, or give module:function")
 
 
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip()
-    return text.splitlines()[0] if text else ""
-
-
 def _wrap(obj: Any, name: str) -> Value:
     if isinstance(obj, type):
         try:
             obj = obj()
         except Exception as e:
-            raise ValueError_(f"value {name!r}: creating {obj.__name__}() failed: {type(e).__name__}: {_first_line(e)}") from None
+            raise ValueError_(f"value {name!r}: creating {obj.__name__}() failed: {describe_error(e)}") from None
     if not callable(obj):
         raise ValueError_(f"value {name!r} is {type(obj).__name__}, not a callable (records, outputs) -> scores")
     return CallableValue(obj, name)

@@ -37,7 +37,7 @@ import re
 from functools import lru_cache
 from typing import Any, Mapping, Sequence
 
-from . import Score, ValueError_
+from . import Score, ValueError_, record_name, text_of
 
 __all__ = ["ConstraintsValue", "covered", "forms", "parse_concepts", "tokens"]
 
@@ -529,7 +529,7 @@ class ConstraintsValue:
 
     @staticmethod
     def _score(concepts: list[str], output: Any) -> Score:
-        text = output if isinstance(output, str) else ("" if output is None else str(output))
+        text = text_of(output)
         found = covered(concepts, text)
         missing = [c for c, ok in zip(concepts, found) if not ok]
         feedback = "missing: " + ", ".join(missing) if missing else "all concepts used"
@@ -539,6 +539,5 @@ class ConstraintsValue:
 def _check(record: Mapping[str, Any], index: int) -> list[str]:
     concepts = parse_concepts(record.get("concepts"))
     if not concepts:
-        where = f"record {record['id']!r}" if "id" in record else f"record at index {index}"
-        raise ValueError_(f"value 'constraints': {where} has no `concepts`; it needs a list of words to use")
+        raise ValueError_(f"value 'constraints': {record_name(record, index)} has no `concepts`; it needs a list of words to use")
     return concepts

@@ -7,24 +7,14 @@ from __future__ import annotations
 import os
 import re
 from contextlib import contextmanager
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
-from . import ValueError_
+from . import ValueError_, first_line
 
 # What a hub id looks like ("name" or "org/name"); anything else that is not on disk is a
 # mistyped local path (the same rule as the generators' loader).
 HUB_ID = re.compile(r"^[A-Za-z0-9_\-][A-Za-z0-9_\-.]*(/[A-Za-z0-9_\-.]+)?$")
 HEAD_ARCH = "ForSequenceClassification"
-
-
-def text_of(x: Any) -> str:
-    """An output as a string (None is the empty output)."""
-    return x if isinstance(x, str) else ("" if x is None else str(x))
-
-
-def first_line(e: BaseException) -> str:
-    text = str(e).strip()
-    return text.splitlines()[0] if text else type(e).__name__
 
 
 @contextmanager
@@ -68,6 +58,36 @@ def resolve_dtype(dtype, what: str):
             raise ValueError_(f"{what}: unknown dtype {dtype!r} (e.g. float32, bfloat16, float16)")
         return getattr(torch, dtype)
     return dtype
+
+
+def pad_right(ids: Sequence[Sequence[int]], pad_id: int | None) -> dict:
+    """A right-padded batch (``input_ids``, ``attention_mask``) of token id lists."""
+    import torch
+
+    width = max(len(x) for x in ids)
+    pad = 0 if pad_id is None else pad_id  # only a batch of one has no pad token
+    input_ids = torch.tensor([list(x) + [pad] * (width - len(x)) for x in ids], dtype=torch.long)
+    mask = torch.tensor([[1] * len(x) + [0] * (width - len(x)) for x in ids], dtype=torch.long)
+    return {"input_ids": input_ids, "attention_mask": mask}
+
+
+def score_in_batches(model, ids: Sequence[Sequence[int]], pad_id: int | None, batch_size: int, device,
+                     read: Callable[[Any], Any]) -> list[float]:
+    """One number per token sequence from a sequence classifier: sequences sorted by length
+    (little padding per batch), right-padded, and ``read`` turning a batch's float logits
+    into one value per row; the results come back in the input order."""
+    import torch
+
+    order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+    out = [0.0] * len(ids)
+    with torch.no_grad():
+        for start in range(0, len(order), batch_size):
+            idx = order[start : start + batch_size]
+            batch = pad_right([ids[i] for i in idx], pad_id)
+            logits = model(**{k: v.to(device) for k, v in batch.items()}).logits.float()
+            for i, v in zip(idx, read(logits).cpu().tolist()):
+                out[i] = v
+    return out
 
 
 def text_config(model):

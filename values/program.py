@@ -15,7 +15,7 @@ import signal
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Mapping, Sequence
 
-from . import Score, ValueError_
+from . import Score, ValueError_, record_name
 from .sandbox import RunResult, Sandbox, SandboxPool
 
 _FEEDBACK_CHARS = 200  # feedback goes into a prompt: one long printed line must not flood it
@@ -103,8 +103,7 @@ def _check(record: Mapping[str, Any], index: int) -> tuple[str | None, str | Non
         return str(tests), None
     if answer is not None:
         return None, str(answer)
-    where = f"record {record['id']!r}" if "id" in record else f"record at index {index}"
-    raise ValueError_(f"value 'program': {where} has neither `answer` nor `tests`; it needs one of them")
+    raise ValueError_(f"value 'program': {record_name(record, index)} has neither `answer` nor `tests`; it needs one of them")
 
 
 def _exit_text(code: int | None) -> str:

@@ -25,8 +25,9 @@ from __future__ import annotations
 import math
 from typing import Any, Mapping, Sequence
 
-from . import Score, ValueError_, parse_options
-from .hf import context_length, first_line, load_sequence_classifier, text_config, text_of
+from . import Score, ValueError_, first_line, parse_options, record_name, text_of
+from .hf import context_length, load_sequence_classifier, score_in_batches, text_config
+
 
 class RewardModelValue:
     name = "reward-model"
@@ -60,28 +61,19 @@ class RewardModelValue:
         prompts = []
         for i, record in enumerate(records):
             if "prompt" not in record:
-                where = f"record {record['id']!r}" if "id" in record else f"record at index {i}"
-                raise ValueError_(f"value 'reward-model': {where} has no `prompt`")
+                raise ValueError_(f"value 'reward-model': {record_name(record, i)} has no `prompt`")
             prompts.append(text_of(record["prompt"]))
         rewards = self.rewards(prompts, [text_of(o) for o in outputs])
         return [Score(r, f"reward {r:.2f}") for r in rewards]
 
     def rewards(self, prompts: Sequence[str], outputs: Sequence[str]) -> list[float]:
         """The scalar reward of each (prompt, output) pair, in order."""
-        import torch
-
         ids = [self.encoder(p, o) for p, o in zip(prompts, outputs)]
-        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))  # little padding per batch
-        rewards: list[float] = [0.0] * len(ids)
-        with torch.no_grad():
-            for start in range(0, len(order), self.batch_size):
-                idx = order[start : start + self.batch_size]
-                batch = pad_right([ids[i] for i in idx], self.tokenizer.pad_token_id)
-                logits = self.model(**{k: v.to(self.device) for k, v in batch.items()}).logits
-                for i, r in zip(idx, logits[:, 0].float().cpu().tolist()):
-                    if not math.isfinite(r):
-                        raise ValueError_(f"value 'reward-model': the model returned {r} for output {i}")
-                    rewards[i] = r
+        rewards = score_in_batches(self.model, ids, self.tokenizer.pad_token_id, self.batch_size, self.device,
+                                   lambda logits: logits[:, 0])
+        for i, r in enumerate(rewards):
+            if not math.isfinite(r):
+                raise ValueError_(f"value 'reward-model': the model returned {r} for output {i}")
         return rewards
 
 
@@ -134,16 +126,6 @@ class PairEncoder:
         if cut:  # the tokenizer truncates around its special tokens, keeping them
             ids = self.tokenizer(text, add_special_tokens=special, truncation=True, max_length=room)["input_ids"]
         return list(ids) + [self.tokenizer.eos_token_id] * self.append_eos, cut
-
-
-def pad_right(ids: Sequence[Sequence[int]], pad_id: int | None) -> dict:
-    import torch
-
-    width = max(len(x) for x in ids)
-    pad = 0 if pad_id is None else pad_id  # only a batch of one has no pad token
-    input_ids = torch.tensor([list(x) + [pad] * (width - len(x)) for x in ids], dtype=torch.long)
-    mask = torch.tensor([[1] * len(x) + [0] * (width - len(x)) for x in ids], dtype=torch.long)
-    return {"input_ids": input_ids, "attention_mask": mask}
 
 
 def load_reward_model(name_or_path: str, dtype=None):

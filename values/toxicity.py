@@ -31,8 +31,8 @@ import math
 import re
 from typing import Any, Mapping, Protocol, Sequence
 
-from . import Score, ValueError_, _flag, parse_options
-from .hf import context_length, first_line, load_sequence_classifier, text_of
+from . import Score, ValueError_, _flag, first_line, parse_options, text_of
+from .hf import context_length, load_sequence_classifier, score_in_batches
 
 PACKAGE = "alt-profanity-check"
 _MAX_WORDS = 5  # feedback goes into a prompt: a list of every word would flood it
@@ -269,24 +269,12 @@ class HFClassifier:
     def probabilities(self, texts: Sequence[str]) -> list[float]:
         import torch
 
-        ids = [self.encode(t) for t in texts]
-        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))  # little padding per batch
-        probs = [0.0] * len(ids)
-        with torch.no_grad():
-            for start in range(0, len(order), self.batch_size):
-                idx = order[start : start + self.batch_size]
-                width = max(len(ids[i]) for i in idx)
-                pad = 0 if self.pad_id is None else self.pad_id
-                input_ids = torch.tensor([ids[i] + [pad] * (width - len(ids[i])) for i in idx], dtype=torch.long)
-                mask = torch.tensor([[1] * len(ids[i]) + [0] * (width - len(ids[i])) for i in idx], dtype=torch.long)
-                logits = self.model(input_ids=input_ids.to(self.device), attention_mask=mask.to(self.device)).logits.float()
-                if self.mode == "sigmoid":
-                    p = torch.sigmoid(logits[:, self.toxic]).max(dim=-1).values
-                else:
-                    p = torch.softmax(logits, dim=-1)[:, self.toxic].sum(dim=-1)
-                for i, v in zip(idx, p.cpu().tolist()):
-                    probs[i] = v
-        return probs
+        def read(logits):
+            if self.mode == "sigmoid":
+                return torch.sigmoid(logits[:, self.toxic]).max(dim=-1).values
+            return torch.softmax(logits, dim=-1)[:, self.toxic].sum(dim=-1)
+
+        return score_in_batches(self.model, [self.encode(t) for t in texts], self.pad_id, self.batch_size, self.device, read)
 
 
 # -- the registry's factory --------------------------------------------------------------------
