@@ -28,14 +28,16 @@ def _fail(message: str) -> None:
 
 
 def _user_errors():
+    from .corrector.objectives import CorpusError
     from .corrector.records import RecordError
+    from .corrector.train import TrainError
     from .corrector.tasks import TaskError
     from .corrector.similarity import SimilarityError
     from .generators import GeneratorError
     from .values import ValueError_
     from .values.sandbox import SandboxError
 
-    return (UsageError, RecordError, TaskError, GeneratorError, ValueError_, SandboxError, SimilarityError)
+    return (UsageError, CorpusError, TrainError, RecordError, TaskError, GeneratorError, ValueError_, SandboxError, SimilarityError)
 
 
 def _quiet_libraries() -> None:
@@ -174,7 +176,7 @@ def train(
     split: str = typer.Option("train", help="Split of the task or dataset."),
     generator: Optional[str] = typer.Option(None, help="Generator whose drafts fill the pool (default: the task's)."),
     output: Path = typer.Option(..., help="Folder for the trained model, pool, pairs and logs."),
-    method: str = typer.Option("pairing", help="pairing (self-corrective learning) | sft (train a tiny base generator on reference `solution`s)."),
+    method: str = typer.Option("pairing", help="pairing (self-corrective learning) | hindsight (Chain of Hindsight) | hir (Hindsight Instruction Relabeling) | sft (train a tiny base generator on reference `solution`s)."),
     value: Optional[str] = typer.Option(None, help="Value function (default: the task's)."),
     init: Optional[str] = typer.Option(None, help="Model to start from (default: the generator; `tiny` builds a new one for sft)."),
     backend: str = typer.Option("hf", help="Generator backend for the pool drafts."),
@@ -191,6 +193,12 @@ def train(
     explore: int = typer.Option(1000, min=0, help="Prompts explored by the corrector per iteration."),
     temperature: Optional[float] = typer.Option(None, min=0.01, help="Sampling temperature of the pool drafts and of exploration (default: the task's, else 1)."),
     feedback: bool = typer.Option(True, help="Show the value's feedback to the corrector."),
+    loss_on: str = typer.Option("last", help="hindsight: loss on the last (better) output, or on `all` outputs."),
+    mask_share: float = typer.Option(0.15, help="hindsight: share of past tokens hidden from attention against copying."),
+    mask_scope: str = typer.Option("outputs", help="hindsight: which past tokens may be hidden: the earlier `outputs`, or `all` but the first."),
+    contrastive_weight: float = typer.Option(1.0, help="hir: weight of the contrastive term (0: likelihood only)."),
+    lm_corpus: Optional[Path] = typer.Option(None, help="Plain text file whose language-modelling loss regularises training."),
+    lm_weight: float = typer.Option(1.5, min=0.0, help="λ: weight of the --lm-corpus loss."),
     batch_size: int = typer.Option(32, min=1),
     learning_rate: float = typer.Option(5e-4),
     lr_scheduler: Optional[str] = typer.Option(None, help="transformers scheduler per iteration (default: cosine; constant_with_warmup for sft)."),
@@ -205,18 +213,28 @@ def train(
         from .generators import load_generator
         from .values import load_value
 
-        if method in ("hindsight", "hir"):
-            # The Chain-of-Hindsight trainer exists (TrainConfig.method) but has not yet been
-            # shown to raise the value: on the toy sort task it went 0.904 -> 0.892 with 15% masking.
-            raise UsageError(f"--method {method} is not available yet (tracked in its own issue); use pairing")
-        if method not in ("pairing", "sft"):
-            raise UsageError(f"unknown --method {method!r}; choose pairing or sft")
+        if method not in ("pairing", "hindsight", "hir", "sft"):
+            raise UsageError(f"unknown --method {method!r}; choose pairing, hindsight, hir or sft")
+        if loss_on not in ("last", "all"):
+            raise UsageError(f"unknown --loss-on {loss_on!r}; choose last or all")
+        if mask_scope not in ("outputs", "all"):
+            raise UsageError(f"unknown --mask-scope {mask_scope!r}; choose outputs or all")
+        if not 0.0 <= mask_share < 1.0:
+            raise UsageError(f"--mask-share must be in [0, 1), got {mask_share}")
+        if contrastive_weight < 0:
+            raise UsageError(f"--contrastive-weight must be at least 0, got {contrastive_weight}")
+        if lm_corpus is not None and not lm_corpus.is_file():
+            raise UsageError(f"--lm-corpus {lm_corpus}: no such file")
+        if not feedback and method in ("hindsight", "hir"):
+            raise UsageError(f"--no-feedback is for the pairing corrector; --method {method} has its own template")
         records, t = _load_records(task, input, dataset, split, limit, seed, ("prompt", "solution") if method == "sft" else ("prompt",))
         config = TrainConfig(
             samples_per_prompt=samples, iterations=iterations, steps=steps, pairs=pairs, alpha=alpha, beta=beta,
             temperature=temperature or (t.pool_temperature if t else 1.0), identity_share=identity_share, min_gain=min_gain if min_gain is not None else (t.min_gain if t else 0.0),
             similarity=similarity, explore_prompts=explore, batch_size=batch_size, learning_rate=learning_rate,
             max_new_tokens=max_new_tokens or (t.max_new_tokens if t else 128), template="default" if feedback else "no-feedback", seed=seed,
+            method=method if method != "sft" else "pairing", loss_on=loss_on, mask_share=mask_share, mask_scope=mask_scope,
+            contrastive_weight=contrastive_weight, lm_corpus=str(lm_corpus) if lm_corpus else None, lm_weight=lm_weight,
             # The shipped base generator was trained at a constant rate: it is meant to be an
             # imperfect p0, and that is the setting that reproduces it.
             lr_scheduler=lr_scheduler or ("constant_with_warmup" if method == "sft" else "cosine"),

@@ -23,6 +23,8 @@ TEMPLATES = {
     "no-feedback": "Question: {prompt}\nDraft:\n{draft}\nCorrection:\n",
     # Chain of Hindsight: the training layout (corrector/hindsight.py) with its first template.
     "hindsight": "Question: {prompt}\nA worse answer:\n{draft}\nFeedback: {feedback}\nA better answer:\n",
+    # Hindsight Instruction Relabeling: the previous draft, then the good outcome asked for.
+    "hir": "Question: {prompt}\nDraft:\n{draft}\nFeedback: {feedback}\nAnswer correctly.\n",
 }
 
 

@@ -15,13 +15,22 @@ from ..generators import Generator, SamplingParams
 from ..generators.hf import HFGenerator
 from ..values import Value
 from .model import Corrector, CorrectorConfig, corrector_input
-from .hindsight import coh_rows
+from .hindsight import coh_rows, hir_rows, outcome_threshold, sample_relabelled
 from .pairing import Pair, sample_pairs
 from .similarity import load_similarity
 from .pool import Draft, Pool
 from .progress import progress
 
 log = logging.getLogger(__name__)
+
+
+class TrainError(ValueError):
+    """Training cannot go on with this data or these settings; the message says why."""
+
+
+METHODS = ("pairing", "hindsight", "hir")
+METHOD_TEMPLATES = {"hindsight": "hindsight", "hir": "hir"}
+"""The corrector template each hindsight method trains and infers with."""
 
 
 @dataclass(frozen=True)
@@ -54,11 +63,20 @@ class TrainConfig:
     on a settled model (with a constant rate the arithmetic corrector broke 2-3% of right drafts)."""
     template: str = "default"
     method: str = "pairing"
-    """pairing (x, y, f(y) -> y') | hindsight (Chain of Hindsight sequences from the same pairs)."""
+    """pairing (x, y, f(y) -> y') | hindsight (Chain of Hindsight sequences from the same pairs) |
+    hir (Hindsight Instruction Relabeling: pool outputs under the instruction of their outcome)."""
     loss_on: str = "last"
     """Chain of Hindsight: loss on the last (better) output only, or on "all" outputs."""
     mask_share: float = 0.15
     """Chain of Hindsight: share of past tokens hidden from attention against copying."""
+    mask_scope: str = "outputs"
+    """Chain of Hindsight: which past tokens may be hidden: the earlier "outputs" or "all"."""
+    contrastive_weight: float = 1.0
+    """HIR: weight of the contrastive term against the opposite instruction (0: likelihood only)."""
+    lm_corpus: str | None = None
+    """A plain text file whose language-modelling loss regularises training (any method)."""
+    lm_weight: float = 1.5
+    """λ: weight of that loss relative to the corrector's (Chain of Hindsight used 1.5)."""
     similarity: str = "edit"
     """s(y, y') of the pairing sampler: edit | embedding | embedding:PATH (see similarity.py)."""
     seed: int = 0
@@ -102,34 +120,43 @@ def training_arguments(output_dir: str | Path, steps: int, batch_size: int, lear
 
 def train_lm(model, tokenizer, examples: Sequence[tuple[str, str]], steps: int, config: TrainConfig, output_dir: Path) -> dict:
     """``steps`` optimizer steps of target-only cross-entropy with transformers' Trainer."""
-    max_length = getattr(model.config, "n_positions", None) or model.config.max_position_embeddings
+    max_length = context_size(model)
     rows = [e for e in (encode(tokenizer, s, t, max_length) for s, t in examples) if e]
     return train_rows(model, tokenizer, rows, len(examples), steps, config, output_dir)
 
 
-def train_rows(model, tokenizer, rows: Sequence[dict], n_examples: int, steps: int, config: TrainConfig, output_dir: Path) -> dict:
-    """``steps`` optimizer steps on encoded rows (``input_ids``, ``labels`` with -100 where
-    there is no loss, optionally ``attention_mask``); rows longer than the model's context
-    are dropped."""
-    from datasets import Dataset
-    from transformers import DataCollatorForSeq2Seq, Trainer
+def context_size(model) -> int:
+    return getattr(model.config, "n_positions", None) or model.config.max_position_embeddings
 
-    max_length = getattr(model.config, "n_positions", None) or model.config.max_position_embeddings
-    rows = [r for r in rows if len(r["input_ids"]) <= max_length]
+
+def train_rows(model, tokenizer, rows: Sequence[dict], n_examples: int, steps: int, config: TrainConfig, output_dir: Path,
+               lm_rows: Sequence[dict] | None = None) -> dict:
+    """``steps`` optimizer steps on encoded rows (``input_ids``, ``labels`` with -100 where
+    there is no loss, optionally ``attention_mask``; HIR rows also ``opp_*``); rows longer
+    than the model's context are dropped. ``lm_rows`` add λ·LM loss (objectives.py)."""
+    from datasets import Dataset
+    from transformers.trainer_callback import PrinterCallback
+
+    from .objectives import CorrectorTrainer, PadCollator
+
+    max_length = context_size(model)
+    rows = [r for r in rows if all(len(v) <= max_length for k, v in r.items() if k.endswith("input_ids"))]
     if len(rows) < n_examples:
         log.warning("dropped %d of %d examples longer than %d tokens", n_examples - len(rows), n_examples, max_length)
     if not rows:
-        raise ValueError("no training examples fit the model's context")
+        raise TrainError("no training examples fit the model's context")
     side, tokenizer.padding_side = tokenizer.padding_side, "right"  # training pads on the right
-    args = training_arguments(output_dir, steps, config.batch_size, config.learning_rate, config.lr_scheduler, config.seed)
-    trainer = Trainer(
+    args = training_arguments(output_dir, steps, config.batch_size, config.learning_rate, config.lr_scheduler, config.seed,
+                              remove_unused_columns=False)  # HIR's opp_* columns are not model arguments
+    trainer = CorrectorTrainer(
         model=model,
         args=args,
-        train_dataset=Dataset.from_list(rows),
-        data_collator=DataCollatorForSeq2Seq(tokenizer, label_pad_token_id=-100, padding=True),
+        train_dataset=Dataset.from_list(list(rows)),
+        data_collator=PadCollator(tokenizer.pad_token_id),
+        contrastive_weight=config.contrastive_weight,
+        lm_rows=lm_rows,
+        lm_weight=config.lm_weight,
     )
-    from transformers.trainer_callback import PrinterCallback
-
     trainer.remove_callback(PrinterCallback)  # losses go to our log, not as raw dicts to stdout
     try:
         result = trainer.train()
@@ -195,49 +222,68 @@ def train_corrector(
     on_iteration: Callable[[dict], None] | None = None,
 ) -> Corrector:
     """The self-corrective learning loop; everything it makes is kept in ``output_dir``."""
+    if config.method not in METHODS:
+        raise TrainError(f"unknown training method {config.method!r}; choose {', '.join(METHODS)}")
+    if config.method in METHOD_TEMPLATES:
+        config = replace(config, template=METHOD_TEMPLATES[config.method])
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    similarity = load_similarity(config.similarity)  # before the slow part: a bad name fails at once
+    # Everything that can fail on a bad option fails before the slow pool is drawn.
+    similarity = load_similarity(config.similarity)
+    hf = HFGenerator.from_pretrained(init)
+    max_length = context_size(hf.model)
+    from .objectives import lm_blocks
+
+    lm_rows = lm_blocks(config.lm_corpus, hf.tokenizer, min(128, max_length)) if config.lm_corpus else None
     pool = Pool(out / "pool.jsonl")
     params = SamplingParams(temperature=config.temperature, max_new_tokens=config.max_new_tokens, n=config.samples_per_prompt, seed=config.seed)
     init_pool(pool, records, generator_prompts, generator, value, params)
 
-    hf = HFGenerator.from_pretrained(init)
-    if config.method not in ("pairing", "hindsight"):
-        raise ValueError(f"unknown training method {config.method!r}")
-    if config.method == "hindsight" and config.template != "hindsight":
-        config = replace(config, template="hindsight")
     corrector = Corrector(hf, CorrectorConfig(method=config.method, template=config.template, task=task, value=value_name,
                                                training={**asdict(config), "init": init, "train_prompts": len(records)}))
     prompts_by_id = {r["id"]: r["prompt"] for r in records}
     rng = random.Random(config.seed)
     for it in range(config.iterations):
-        if hasattr(similarity, "prepare"):  # embed the whole pool in batches, once per text
+        if hasattr(similarity, "prepare") and config.method != "hir":  # embed the whole pool in batches, once per text
             similarity.prepare(d.text for drafts in pool.by_prompt.values() for d in drafts)
-        pairs = sample_pairs(
-            pool.by_prompt, config.pairs, config.alpha, config.beta, seed=config.seed + it,
-            similarity=similarity, max_value=value.max_value, identity_share=config.identity_share, min_gain=config.min_gain,
-        )
-        if not pairs:
-            raise ValueError("no value-improving pairs in the pool: every prompt's drafts have equal values")
+        rows, made = iteration_rows(config, pool, value.max_value, similarity, prompts_by_id, hf.tokenizer, max_length, it)
         with open(out / f"pairs-{it}.jsonl", "w") as f:
-            f.writelines(json.dumps({"prompt_id": p.prompt_id, "source": p.source.text, "target": p.target.text}) + "\n" for p in pairs)
-        if config.method == "hindsight":
-            rows = coh_rows(hf.tokenizer, [(prompts_by_id[p.prompt_id], p.source.text, p.source.feedback, p.target.text) for p in pairs],
-                            random.Random(config.seed + it), config.loss_on, config.mask_share)
-            stats = train_rows(hf.model, hf.tokenizer, rows, len(pairs), config.steps, config, out / "trainer")
-        else:
-            stats = train_lm(hf.model, hf.tokenizer, pair_examples(pairs, prompts_by_id, config.template), config.steps, config, out / "trainer")
+            f.writelines(json.dumps(m) + "\n" for m in made)
+        stats = train_rows(hf.model, hf.tokenizer, rows, len(made), config.steps, config, out / "trainer", lm_rows)
         explore_params = replace(params, n=1, seed=config.seed + it)
         gain = explore(pool, records, corrector, value, explore_params, config.explore_prompts, rng, f"corrector@{it}") if config.explore_prompts else None
-        row = {"iteration": it, "pool": len(pool), "pool_mean_value": pool.mean_value(), "pairs": len(pairs),
-               "identity_pairs": sum(p.identity for p in pairs), "exploration_gain": gain, **stats}
+        row = {"iteration": it, "pool": len(pool), "pool_mean_value": pool.mean_value(), "pairs": len(made),
+               "identity_pairs": sum(m["source"] == m["target"] for m in made), "exploration_gain": gain, **stats}
         with open(out / "log.jsonl", "a") as f:
             f.write(json.dumps(row) + "\n")
         if on_iteration:
             on_iteration(row)
     save_model(hf, corrector.config, out)
     return corrector
+
+
+def iteration_rows(config: TrainConfig, pool: Pool, max_value: float, similarity, prompts_by_id: dict[str, str], tokenizer,
+                   max_length: int, it: int) -> tuple[list[dict], list[dict]]:
+    """Step 2-3 of one iteration for each method: the encoded training rows, and what they
+    were built from (one JSON object each, kept as ``pairs-<it>.jsonl``)."""
+    seed = config.seed + it
+    if config.method == "hir":
+        threshold = outcome_threshold([d.value for d in pool.drafts()], max_value)
+        examples = sample_relabelled(pool.by_prompt, config.pairs, threshold, seed)
+        made = [{"prompt_id": e.prompt_id, "source": e.source.text, "target": e.target.text, "outcome": e.outcome} for e in examples]
+        return hir_rows(tokenizer, examples, prompts_by_id, max_length), made
+    pairs = sample_pairs(pool.by_prompt, config.pairs, config.alpha, config.beta, seed=seed, similarity=similarity,
+                         max_value=max_value, identity_share=config.identity_share, min_gain=config.min_gain)
+    if not pairs:
+        raise TrainError("no value-improving pairs in the pool: every prompt's drafts have equal values "
+                         "(a generator that is never or always right gives nothing to learn from; try more --samples or a higher --temperature)")
+    made = [{"prompt_id": p.prompt_id, "source": p.source.text, "target": p.target.text} for p in pairs]
+    if config.method == "hindsight":
+        rows = coh_rows(tokenizer, [(prompts_by_id[p.prompt_id], p.source.text, p.source.feedback, p.target.text) for p in pairs],
+                        random.Random(seed), config.loss_on, config.mask_share, config.mask_scope)
+    else:
+        rows = [e for e in (encode(tokenizer, s, t, max_length) for s, t in pair_examples(pairs, prompts_by_id, config.template)) if e]
+    return rows, made
 
 
 def save_model(hf: HFGenerator, config: CorrectorConfig, folder: Path) -> None:

@@ -284,6 +284,64 @@ def test_train_unknown_method(tmp_path):
     assert not (tmp_path / "model").exists()
 
 
+@pytest.mark.parametrize("extra, needles", [
+    (["--loss-on", "first"], ["--loss-on", "first"]),
+    (["--mask-scope", "question"], ["--mask-scope", "question"]),
+    (["--mask-share", "1.5"], ["--mask-share", "1.5"]),
+    (["--contrastive-weight", "-1"], ["--contrastive-weight"]),
+    (["--lm-corpus", "no/such/corpus.txt"], ["--lm-corpus", "no/such/corpus.txt"]),
+    (["--method", "hir", "--no-feedback"], ["--no-feedback", "hir"]),
+])
+def test_train_bad_hindsight_options(tmp_path, extra, needles):
+    result = invoke("train", "--method", "hindsight", *extra, "--output", tmp_path / "model")
+    assert_user_error(result, *needles)
+    assert not (tmp_path / "model").exists()
+
+
+def test_train_without_improving_pairs_is_a_clear_error(tiny_lm_dir, tmp_path):
+    # The tiny model never writes a right program: every draft has value 0.
+    result = invoke("train", "--task", "arithmetic", "--generator", tiny_lm_dir, "--limit", "3", "--samples", "2",
+                    "--max-new-tokens", "8", "--output", tmp_path / "model")
+    assert_user_error(result, "no value-improving pairs", "--samples")
+    assert len((tmp_path / "model" / "pool.jsonl").read_text().splitlines()) == 6  # the scored pool is kept for a resume
+
+
+def test_train_empty_lm_corpus_is_named(tiny_lm_dir, tmp_path):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("\n  \n")
+    result = invoke("train", "--generator", tiny_lm_dir, "--limit", "2", "--lm-corpus", corpus, "--output", tmp_path / "model")
+    assert_user_error(result, "--lm-corpus", str(corpus), "no text")
+    assert not (tmp_path / "model" / "pool.jsonl").exists()  # it failed before drawing the pool
+
+
+@pytest.mark.parametrize("method", ["pairing", "hindsight", "hir"])
+def test_train_each_method_saves_a_corrector_generate_uses(tiny_lm_dir, tmp_path, method):
+    """A few optimizer steps of each method through the command line; the saved folder records
+    method and template, and `generate --corrector` needs no other flag to use it."""
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("x = 1\nprint(x)\n" * 20)
+    out = tmp_path / "corr"
+    # The toxicity value scores the tiny model's program-like drafts on a continuous scale, so
+    # every prompt has better and worse drafts (the sandboxed program value would mark them all wrong).
+    result = invoke("train", "--task", "arithmetic", "--value", "toxicity:max_value=0.9", "--generator", tiny_lm_dir, "--method", method, "--limit", "6",
+                    "--samples", "3", "--iterations", "1", "--steps", "2", "--pairs", "12", "--explore", "3",
+                    "--max-new-tokens", "24", "--batch-size", "4", "--lm-corpus", corpus, "--output", out)
+    assert result.exit_code == 0, result.stderr + result.stdout
+    config = json.loads((out / "correct_config.json").read_text())
+    assert config["method"] == method
+    assert config["template"] == {"pairing": "default", "hindsight": "hindsight", "hir": "hir"}[method]
+    assert config["training"]["lm_corpus"] == str(corpus) and config["training"]["lm_weight"] == 1.5
+    made = [json.loads(line) for line in (out / "pairs-0.jsonl").read_text().splitlines()]
+    assert made and all(("outcome" in m) == (method == "hir") for m in made)
+    pool = (out / "pool.jsonl").read_text().splitlines()
+    assert len(pool) == 6 * 3 + 3  # generator drafts, then the explored ones
+
+    result = invoke("generate", "--task", "arithmetic", "--value", "toxicity:max_value=0.9", "--generator", tiny_lm_dir, "--corrector", out, "--rounds", "1",
+                    "--limit", "3", "--max-new-tokens", "24", "--output", tmp_path / "gen.jsonl")
+    assert result.exit_code == 0, result.stderr + result.stdout
+    assert len((tmp_path / "gen.jsonl").read_text().splitlines()) == 3
+
+
 # --------------------------------------------------------------------------- score
 
 SCORED = [

@@ -40,19 +40,51 @@ def test_loss_on_every_output_when_asked():
     assert row["labels"] == [-100] * 5 + chars("xy") + [-100] * 4 + [ord("z"), EOS]
 
 
-def test_masking_hides_a_share_of_past_tokens_only():
+def test_masking_hides_a_share_of_the_earlier_outputs_only():
+    # Question 20 tokens (0-19), worse output 20 tokens (20-39), marker 1 (40), better 10 (41-50), EOS (51).
     segs = [Segment("Q:" + "a" * 18), Segment("b" * 20, output=True), Segment("|"), Segment("c" * 10, output=True)]
     row = encode_coh(chars, segs, EOS, mask_share=0.15, rng=random.Random(3))
-    past = 20 + 20 + 1
     hidden = [j for j, m in enumerate(row["attention_mask"]) if m == 0]
-    assert len(hidden) == round(0.15 * past) == 6
-    assert all(1 <= j < past for j in hidden)  # never the first token, never the last output or EOS
-    assert row["attention_mask"][past:] == [1] * 11
+    assert len(hidden) == round(0.15 * 20) == 3
+    assert all(20 <= j < 40 for j in hidden)  # only the worse output: the question and marker stay visible
+    assert row["attention_mask"][40:] == [1] * 12
     # The labels do not change with the mask.
     assert row["labels"] == encode_coh(chars, segs, EOS, mask_share=0.0)["labels"]
     # Seeded: the same rng gives the same mask; another seed another one.
     assert encode_coh(chars, segs, EOS, rng=random.Random(3))["attention_mask"] == row["attention_mask"]
     assert encode_coh(chars, segs, EOS, rng=random.Random(4))["attention_mask"] != row["attention_mask"]
+
+
+def test_masking_every_past_token_when_asked():
+    segs = [Segment("Q:" + "a" * 18), Segment("b" * 20, output=True), Segment("|"), Segment("c" * 10, output=True)]
+    row = encode_coh(chars, segs, EOS, mask_share=0.15, rng=random.Random(3), mask_scope="all")
+    hidden = [j for j, m in enumerate(row["attention_mask"]) if m == 0]
+    # 41 past tokens, the first never hidden: round(0.15 * 40) = 6 of positions 1..40.
+    assert len(hidden) == 6 and all(1 <= j <= 40 for j in hidden)
+    assert row["attention_mask"][41:] == [1] * 11
+    with pytest.raises(ValueError, match="mask_scope"):
+        encode_coh(chars, segs, EOS, mask_scope="question")
+    with pytest.raises(ValueError, match="mask_share"):
+        encode_coh(chars, segs, EOS, mask_share=1.0)
+
+
+def test_masked_positions_really_are_invisible_to_the_model():
+    """A hidden token cannot change the model's prediction of the better output; a visible one can."""
+    import torch
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    torch.manual_seed(0)
+    model = GPT2LMHeadModel(GPT2Config(vocab_size=50, n_positions=32, n_embd=16, n_layer=2, n_head=2)).eval()
+    ids = torch.tensor([[1, 2, 3, 4, 5, 6, 7, 8]])
+    mask = torch.tensor([[1, 1, 1, 0, 1, 1, 1, 1]])
+    changed = ids.clone()
+    changed[0, 3] = 9
+    with torch.no_grad():
+        a = model(input_ids=ids, attention_mask=mask).logits[0, -1]
+        b = model(input_ids=changed, attention_mask=mask).logits[0, -1]
+        c = model(input_ids=changed).logits[0, -1]
+    assert torch.allclose(a, b, atol=1e-5)
+    assert not torch.allclose(a, c, atol=1e-3)
 
 
 def test_sequence_layout_with_feedback_and_three_drafts():

@@ -1,6 +1,8 @@
 """Training on the generator's own value-improving pairs raises the value on a toy task."""
 
+import json
 import random
+from dataclasses import replace
 
 import pytest
 from transformers.utils import logging as hf_logging
@@ -59,31 +61,41 @@ def test_encode_puts_loss_on_target_only():
     assert encode(tok, "x" * 500, "y", 16) is None
 
 
-@pytest.mark.slow
-def test_pairing_corrector_raises_value(tmp_path):
+@pytest.fixture(scope="module")
+def toy(tmp_path_factory):
+    """An imperfect generator for the sort task (a short supervised run), saved to a folder."""
     train, test = make_records(300, 1), make_records(100, 2)
     texts = [fmt(r) + " " + r["answer"] for r in train]
     tok = build_tokenizer(texts, vocab_size=300)
     model = build_model(tok, n_layer=2, n_embd=64, n_head=2, n_positions=128)
-    cfg = TrainConfig(batch_size=32, learning_rate=3e-3, seed=0, samples_per_prompt=6, iterations=2, steps=150, lr_scheduler="constant_with_warmup",
-                      pairs=3000, identity_share=0.2, explore_prompts=150, max_new_tokens=12, template="no-feedback")
-    # An imperfect generator: a short supervised run.
-    train_lm(model, tok, [(fmt(r), " " + r["answer"]) for r in train], 80, cfg, tmp_path / "sft")
-    gen = HFGenerator(model, tok)
-    gen_dir = tmp_path / "gen"
+    gen_dir = tmp_path_factory.mktemp("toy") / "gen"
+    train_lm(model, tok, [(fmt(r), " " + r["answer"]) for r in train], 80, TOY_CONFIG, gen_dir / "sft")
     model.save_pretrained(gen_dir)
     tok.save_pretrained(gen_dir)
+    return train, test, HFGenerator(model, tok), gen_dir
 
-    value = SortValue()
-    train_corrector(train, [fmt(r) for r in train], gen, value, str(gen_dir), tmp_path / "corr", cfg)
+
+TOY_CONFIG = TrainConfig(batch_size=32, learning_rate=3e-3, seed=0, samples_per_prompt=6, iterations=2, steps=150, lr_scheduler="constant_with_warmup",
+                         pairs=3000, identity_share=0.2, explore_prompts=150, max_new_tokens=12, template="no-feedback")
+
+
+def refine_toy(toy, corrector, rounds=2):
+    _, test, gen, _ = toy
+    hist = refine(test, [fmt(r) for r in test], gen, corrector, SortValue(), rounds, SamplingParams(temperature=0.0, max_new_tokens=12))
+    v0 = sum(h[0].value for h in hist) / len(hist)
+    v2 = sum(h[rounds].value for h in hist) / len(hist)
+    assert v0 < 0.95, "the generator should be imperfect for this test to mean anything"
+    return hist, v0, v2
+
+
+@pytest.mark.slow
+def test_pairing_corrector_raises_value(toy, tmp_path):
+    train, _, gen, gen_dir = toy
+    train_corrector(train, [fmt(r) for r in train], gen, SortValue(), str(gen_dir), tmp_path / "corr", TOY_CONFIG)
     corrector = Corrector.from_pretrained(str(tmp_path / "corr"))
     assert corrector.config.template == "no-feedback" and corrector.config.method == "pairing"
 
-    params = SamplingParams(temperature=0.0, max_new_tokens=12)
-    hist = refine(test, [fmt(r) for r in test], gen, corrector, value, 2, params)
-    v0 = sum(h[0].value for h in hist) / len(hist)
-    v2 = sum(h[2].value for h in hist) / len(hist)
-    assert v0 < 0.95, "the generator should be imperfect for this test to mean anything"
+    hist, v0, v2 = refine_toy(toy, corrector)
     assert v2 > v0 + 0.03, (v0, v2)  # seen: 0.852 -> 0.904
     print(f"toy task: value {v0:.3f} -> {v2:.3f}")
     # A reference-free value: drafts already at the maximum are never re-corrected.
@@ -92,3 +104,27 @@ def test_pairing_corrector_raises_value(tmp_path):
     lines = (tmp_path / "corr" / "pool.jsonl").read_text().splitlines()
     assert len(lines) == 300 * 6 + 2 * 150
 
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method, template", [("hindsight", "hindsight"), ("hir", "hir")])
+def test_hindsight_methods_raise_value(toy, tmp_path, method, template):
+    """Chain of Hindsight and HIR each raise the value; the saved model records its method and
+    template, so loading it needs nothing else. Both learn more slowly than the pairing
+    corrector, so they get a larger budget than its test: at its 2 x 150 steps the gains sat
+    near the +0.03 bar (CoH 0.852 -> 0.880-0.892 depending on the thread count, HIR -> 0.882,
+    and 0.870 after 3 x 150). With 3 x 150 steps CoH reached 0.932; with 2 x 300 HIR 0.910
+    (HIR spends about half its examples on the "wrong" instruction)."""
+    train, _, gen, gen_dir = toy
+    budget = {"hindsight": {"iterations": 3}, "hir": {"steps": 300}}[method]
+    config = replace(TOY_CONFIG, method=method, **budget)
+    train_corrector(train, [fmt(r) for r in train], gen, SortValue(), str(gen_dir), tmp_path / "corr", config)
+    corrector = Corrector.from_pretrained(str(tmp_path / "corr"))
+    assert (corrector.config.method, corrector.config.template) == (method, template)
+    _, v0, v2 = refine_toy(toy, corrector)
+    print(f"toy task, {method}: value {v0:.3f} -> {v2:.3f}")
+    assert v2 > v0 + 0.03, (v0, v2)
+    made = [json.loads(line) for line in (tmp_path / "corr" / "pairs-0.jsonl").read_text().splitlines()]
+    if method == "hir":  # relabelled by outcome: both labels occur, and each matches the target's value
+        values = {(r["id"]): r for r in train}
+        assert {m["outcome"] for m in made} == {True, False}
+        assert all(m["outcome"] == (sort_value([values[m["prompt_id"]]], [m["target"]])[0] >= 1.0) for m in made)
