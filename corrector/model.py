@@ -34,6 +34,9 @@ class CorrectorConfig:
     """How it was trained: pairing | hindsight | hir."""
     template: str = "default"
     """Key of TEMPLATES used to build the corrector's input."""
+    prompt_format: str | None = None
+    """That template's text as it was at training time; inference uses it when present, so a
+    saved corrector keeps its input format even if the built-in templates change."""
     task: str | None = None
     value: str | None = None
     training: dict = field(default_factory=dict)
@@ -80,5 +83,7 @@ class Corrector:
     def correct(
         self, prompts: Sequence[str], drafts: Sequence[str], feedbacks: Sequence[str | None], params: SamplingParams
     ) -> list[list[str]]:
-        inputs = [corrector_input(self.config.template, p, d, f) for p, d, f in zip(prompts, drafts, feedbacks)]
+        fmt = self.config.prompt_format
+        inputs = [fmt.format(prompt=p, draft=d, feedback=f or "none") if fmt else corrector_input(self.config.template, p, d, f)
+                  for p, d, f in zip(prompts, drafts, feedbacks)]
         return self.generator.generate(inputs, params)

@@ -14,8 +14,8 @@ from typing import Callable, Sequence
 from ..generators import Generator, SamplingParams
 from ..generators.hf import HFGenerator
 from ..values import Value
-from .model import Corrector, CorrectorConfig, corrector_input
-from .hindsight import coh_rows, hir_rows, outcome_threshold, sample_relabelled
+from .model import TEMPLATES, Corrector, CorrectorConfig, corrector_input
+from .hindsight import COH_TEMPLATES, HIR_LABELS, coh_rows, hir_rows, outcome_threshold, sample_relabelled
 from .pairing import Pair, sample_pairs
 from .similarity import load_similarity
 from .pool import Draft, Pool
@@ -239,8 +239,10 @@ def train_corrector(
     params = SamplingParams(temperature=config.temperature, max_new_tokens=config.max_new_tokens, n=config.samples_per_prompt, seed=config.seed)
     init_pool(pool, records, generator_prompts, generator, value, params)
 
-    corrector = Corrector(hf, CorrectorConfig(method=config.method, template=config.template, task=task, value=value_name,
-                                               training={**asdict(config), "init": init, "train_prompts": len(records)}))
+    recorded = {"coh_templates": COH_TEMPLATES} if config.method == "hindsight" else {"hir_labels": {"correct": HIR_LABELS[True], "wrong": HIR_LABELS[False]}} if config.method == "hir" else {}
+    corrector = Corrector(hf, CorrectorConfig(method=config.method, template=config.template, prompt_format=TEMPLATES.get(config.template),
+                                               task=task, value=value_name,
+                                               training={**asdict(config), **recorded, "init": init, "train_prompts": len(records)}))
     prompts_by_id = {r["id"]: r["prompt"] for r in records}
     rng = random.Random(config.seed)
     for it in range(config.iterations):

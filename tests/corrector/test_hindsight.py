@@ -106,6 +106,13 @@ def test_inference_input_matches_the_training_layout():
     assert corrector_input("hindsight", "2+2?", "5", None) == coh_inference_input("2+2?", "5", None)
 
 
+def test_hir_inference_input_is_the_good_outcome_instruction():
+    from correct.corrector.model import corrector_input
+
+    assert corrector_input("hir", "2+2?", "5", "printed 5") == hir_instruction("2+2?", True, "5", "printed 5")
+    assert corrector_input("hir", "2+2?", "5", None) == hir_instruction("2+2?", True, "5", None)
+
+
 def test_relabelling_rule():
     assert relabel(1.0, 1.0) is True and relabel(0.0, 1.0) is False
     assert relabel(0.6, 0.5) is True and relabel(0.49, 0.5) is False
@@ -138,3 +145,19 @@ def test_coh_rows_with_a_real_tokenizer_put_loss_on_the_better_draft_only():
     # Templates are drawn at random per row.
     rows = hindsight.coh_rows(tok, pairs * 10, random.Random(0), mask_share=0.0)
     assert len({tuple(r["input_ids"]) for r in rows}) > 1
+
+
+def test_a_saved_prompt_format_is_used_at_inference(tmp_path):
+    """A corrector keeps the input format it was trained with, even if the built-in template
+    of that name has changed since; an old config without one uses the built-in."""
+    from correct.corrector.model import Corrector, CorrectorConfig
+
+    class Echo:
+        def generate(self, prompts, params):
+            return [[p] for p in prompts]
+
+    CorrectorConfig(method="hir", template="hir", prompt_format="Q {prompt} D {draft} F {feedback} ->").save(tmp_path)
+    saved = Corrector(Echo(), CorrectorConfig.load(tmp_path))
+    assert saved.correct(["2+2?"], ["5"], [None], None) == [["Q 2+2? D 5 F none ->"]]
+    old = Corrector(Echo(), CorrectorConfig(method="hir", template="hir"))
+    assert old.correct(["2+2?"], ["5"], ["printed 5"], None) == [[hir_instruction("2+2?", True, "5", "printed 5")]]
