@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Sequence
 
 from ..generators import Generator, GeneratorError, SamplingParams, load_generator
+from .hindsight import coh_inference_input, hir_instruction
 
 CONFIG_NAME = "correct_config.json"
 
@@ -21,10 +22,14 @@ TEMPLATES = {
     # feedback (reference-free: an error line or what the program printed) says what went wrong.
     "default": "Question: {prompt}\nDraft:\n{draft}\nFeedback: {feedback}\nCorrection:\n",
     "no-feedback": "Question: {prompt}\nDraft:\n{draft}\nCorrection:\n",
-    # Chain of Hindsight: the training layout (corrector/hindsight.py) with its first template.
-    "hindsight": "Question: {prompt}\nA worse answer:\n{draft}\nFeedback: {feedback}\nA better answer:\n",
-    # Hindsight Instruction Relabeling: the previous draft, then the good outcome asked for.
-    "hir": "Question: {prompt}\nDraft:\n{draft}\nFeedback: {feedback}\nAnswer correctly.\n",
+    # The hindsight methods' inputs are built by the code that lays out their training rows
+    # (corrector/hindsight.py), so training and inference cannot drift apart:
+    # Chain of Hindsight: the training layout with one draft and its first pair of phrases,
+    # "Question: {prompt}\nA worse answer:\n{draft}\nFeedback: {feedback}\nA better answer:\n".
+    "hindsight": coh_inference_input("{prompt}", "{draft}", "{feedback}"),
+    # Hindsight Instruction Relabeling: the previous draft, then the good outcome asked for,
+    # "Question: {prompt}\nDraft:\n{draft}\nFeedback: {feedback}\nAnswer correctly.\n".
+    "hir": hir_instruction("{prompt}", True, "{draft}", "{feedback}"),
 }
 
 
@@ -66,7 +71,12 @@ def corrector_input(template: str, prompt: str, draft: str, feedback: str | None
     """
     if template not in TEMPLATES:
         raise GeneratorError(f"unknown corrector template {template!r}; known: {', '.join(TEMPLATES)}")
-    return TEMPLATES[template].format(prompt=prompt, draft=draft, feedback=feedback or "none")
+    return fill(TEMPLATES[template], prompt, draft, feedback)
+
+
+def fill(text: str, prompt: str, draft: str, feedback: str | None) -> str:
+    """A template's text with its fields filled (``none`` where there is no feedback)."""
+    return text.format(prompt=prompt, draft=draft, feedback=feedback or "none")
 
 
 class Corrector:
@@ -84,6 +94,6 @@ class Corrector:
         self, prompts: Sequence[str], drafts: Sequence[str], feedbacks: Sequence[str | None], params: SamplingParams
     ) -> list[list[str]]:
         fmt = self.config.prompt_format
-        inputs = [fmt.format(prompt=p, draft=d, feedback=f or "none") if fmt else corrector_input(self.config.template, p, d, f)
+        inputs = [fill(fmt, p, d, f) if fmt else corrector_input(self.config.template, p, d, f)
                   for p, d, f in zip(prompts, drafts, feedbacks)]
         return self.generator.generate(inputs, params)
