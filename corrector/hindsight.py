@@ -223,13 +223,3 @@ def hir_rows(tokenizer, examples: Sequence[Relabelled], prompts_by_id: Mapping[s
             rows.append({**mine, **{f"opp_{k}": v for k, v in opposite.items()}})
     return rows
 
-
-def contrastive_loss(logp_relabelled: float, logp_opposite: float) -> float:
-    """−log p(y|relabelled) / (p(y|relabelled) + p(y|opposite)), from the two sequence
-    log-likelihoods, computed stably (softplus of their difference).
-
-    >>> round(contrastive_loss(math.log(0.6), math.log(0.2)), 4)  # -log(0.6 / 0.8)
-    0.2877
-    """
-    d = logp_opposite - logp_relabelled
-    return d + math.log1p(math.exp(-d)) if d > 0 else math.log1p(math.exp(d))

@@ -58,14 +58,20 @@ def sequence_logprobs(model, input_ids: torch.Tensor, attention_mask: torch.Tens
     return -nll.sum(-1), (target != -100).sum(-1)
 
 
+def contrastive_loss(logp: torch.Tensor, logp_opp: torch.Tensor, n: torch.Tensor) -> torch.Tensor:
+    """Per row, −log p/(p + p_opp) = −log σ(ℓ − ℓ_opp), computed stably (a softplus), where ℓ is
+    the per-token mean log-likelihood: the summed log-probabilities ``logp`` / ``logp_opp`` of
+    the same ``n`` tokens under the relabelled and the opposite instruction."""
+    return F.softplus((logp_opp - logp) / n.clamp(min=1))
+
+
 def hir_loss(model, batch: dict[str, torch.Tensor], weight: float) -> tuple[torch.Tensor, dict[str, float]]:
     """Likelihood of each output under its relabelled instruction plus ``weight`` times the
     contrastive term against the opposite instruction (see the module docstring)."""
     logp, n = sequence_logprobs(model, batch["input_ids"], batch["attention_mask"], batch["labels"])
     logp_opp, _ = sequence_logprobs(model, batch["opp_input_ids"], batch["opp_attention_mask"], batch["opp_labels"])
     nll = -logp.sum() / n.sum().clamp(min=1)
-    # −log σ(ℓ − ℓ_opp) = −log p/(p + p_opp) with ℓ the per-token mean log-likelihood, computed stably.
-    contrast = F.softplus((logp_opp - logp) / n.clamp(min=1)).mean()
+    contrast = contrastive_loss(logp, logp_opp, n).mean()
     return nll + weight * contrast, {"nll": nll.item(), "contrastive": contrast.item()}
 
 

@@ -1,16 +1,15 @@
 """Chain-of-Hindsight sequences, loss labels and masks, computed by hand on a character
-tokenizer; the HIR relabelling rule and contrastive loss on hand-computed cases."""
+tokenizer; the HIR relabelling rule (its loss is tested in test_objectives.py)."""
 
 from __future__ import annotations
 
 import doctest
-import math
 import random
 
 import pytest
 
 from correct.corrector import hindsight
-from correct.corrector.hindsight import (COH_TEMPLATES, Segment, coh_inference_input, coh_segments, contrastive_loss,
+from correct.corrector.hindsight import (COH_TEMPLATES, Segment, coh_inference_input, coh_segments,
                                          encode_coh, hir_instruction, relabel)
 
 EOS = 0
@@ -119,14 +118,6 @@ def test_relabelling_rule():
     assert hir_instruction("2+2?", True) == "Question: 2+2?\nAnswer correctly.\n"
     assert hir_instruction("2+2?", False, draft="5", feedback="printed 5") == \
         "Question: 2+2?\nDraft:\n5\nFeedback: printed 5\nAnswer wrongly.\n"
-
-
-@pytest.mark.parametrize("p_r, p_o", [(0.6, 0.2), (0.1, 0.3), (1e-30, 1e-300), (0.5, 0.5)])
-def test_contrastive_loss_by_hand(p_r, p_o):
-    expected = -math.log(p_r / (p_r + p_o))
-    assert contrastive_loss(math.log(p_r), math.log(p_o)) == pytest.approx(expected, rel=1e-9)
-    assert contrastive_loss(0.0, -1000.0) == pytest.approx(0.0, abs=1e-12)  # no overflow
-    assert contrastive_loss(-1000.0, 0.0) == pytest.approx(1000.0)
 
 
 def test_coh_rows_with_a_real_tokenizer_put_loss_on_the_better_draft_only():

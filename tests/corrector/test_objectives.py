@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from correct.corrector.hindsight import Relabelled, hir_instruction, hir_rows, outcome_threshold, sample_relabelled
-from correct.corrector.objectives import CorpusError, PadCollator, hir_loss, lm_blocks, sequence_logprobs
+from correct.corrector.objectives import CorpusError, PadCollator, contrastive_loss, hir_loss, lm_blocks, sequence_logprobs
 from correct.corrector.pool import Draft
 
 # A bigram "model": row i holds P(next token | token i).
@@ -27,6 +27,21 @@ def test_sequence_logprobs_sum_only_labelled_tokens():
     logp, n = sequence_logprobs(bigram, ids, torch.ones_like(ids), labels)
     assert logp.tolist() == pytest.approx([math.log(0.25) + math.log(0.3), math.log(0.2)])
     assert n.tolist() == [2, 1]
+
+
+@pytest.mark.parametrize("p_r, p_o", [(0.6, 0.2), (0.1, 0.3), (1e-30, 1e-300), (0.5, 0.5)])
+def test_contrastive_loss_by_hand(p_r, p_o):
+    def loss(logp, logp_opp, n=1):
+        return contrastive_loss(torch.tensor([logp], dtype=torch.float64), torch.tensor([logp_opp], dtype=torch.float64),
+                                torch.tensor([n])).item()
+
+    expected = -math.log(p_r / (p_r + p_o))
+    assert loss(math.log(p_r), math.log(p_o)) == pytest.approx(expected, rel=1e-9)
+    assert loss(0.0, -1000.0) == pytest.approx(0.0, abs=1e-12)  # no overflow
+    assert loss(-1000.0, 0.0) == pytest.approx(1000.0)
+    # Two tokens: p is the geometric mean of their probabilities.
+    expected = -math.log(math.sqrt(p_r * 0.5) / (math.sqrt(p_r * 0.5) + math.sqrt(p_o * 0.5)))
+    assert loss(math.log(p_r) + math.log(0.5), math.log(p_o) + math.log(0.5), n=2) == pytest.approx(expected, rel=1e-9)
 
 
 def test_hir_loss_by_hand():
