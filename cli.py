@@ -208,6 +208,7 @@ def train(
     """Train a corrector on the generator's own drafts (or, with --method sft, a base generator)."""
     _quiet_libraries()
     try:
+        from .corrector.hindsight import check_coh_options
         from .corrector.train import TrainConfig, train_corrector
         from .corrector.tasks import plain_prompt
         from .generators import load_generator
@@ -215,12 +216,10 @@ def train(
 
         if method not in ("pairing", "hindsight", "hir", "sft"):
             raise UsageError(f"unknown --method {method!r}; choose pairing, hindsight, hir or sft")
-        if loss_on not in ("last", "all"):
-            raise UsageError(f"unknown --loss-on {loss_on!r}; choose last or all")
-        if mask_scope not in ("outputs", "all"):
-            raise UsageError(f"unknown --mask-scope {mask_scope!r}; choose outputs or all")
-        if not 0.0 <= mask_share < 1.0:
-            raise UsageError(f"--mask-share must be in [0, 1), got {mask_share}")
+        try:
+            check_coh_options(loss_on, mask_share, mask_scope, spell=lambda name: "--" + name.replace("_", "-"))
+        except ValueError as e:
+            raise UsageError(str(e)) from None
         if contrastive_weight < 0:
             raise UsageError(f"--contrastive-weight must be at least 0, got {contrastive_weight}")
         if lm_corpus is not None and not lm_corpus.is_file():

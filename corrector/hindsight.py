@@ -100,6 +100,17 @@ def coh_rows(tokenizer, pairs: Sequence[tuple[str, str, str | None, str]], rng: 
             for prompt, worse, feedback, better in pairs]
 
 
+def check_coh_options(loss_on: str, mask_share: float, mask_scope: str, spell: Callable[[str], str] = str) -> None:
+    """A ValueError naming the first bad Chain-of-Hindsight setting, as ``spell`` writes its
+    name (the command line passes one that writes ``--loss-on`` for ``loss_on``)."""
+    if loss_on not in ("last", "all"):
+        raise ValueError(f"unknown {spell('loss_on')} {loss_on!r}; choose last or all")
+    if mask_scope not in ("outputs", "all"):
+        raise ValueError(f"unknown {spell('mask_scope')} {mask_scope!r}; choose outputs or all")
+    if not 0.0 <= mask_share < 1.0:
+        raise ValueError(f"{spell('mask_share')} must be in [0, 1), got {mask_share}")
+
+
 def encode_coh(
     tokenize: Callable[[str], list[int]],
     segments: Sequence[Segment],
@@ -117,12 +128,7 @@ def encode_coh(
     random, are hidden from attention: with ``mask_scope="outputs"`` the tokens of the earlier
     outputs (what the model could copy), with ``"all"`` every token before the last output
     but the first (so every position still attends to something)."""
-    if loss_on not in ("last", "all"):
-        raise ValueError(f"loss_on must be 'last' or 'all', got {loss_on!r}")
-    if mask_scope not in ("outputs", "all"):
-        raise ValueError(f"mask_scope must be 'outputs' or 'all', got {mask_scope!r}")
-    if not 0.0 <= mask_share < 1.0:
-        raise ValueError(f"mask_share must be in [0, 1), got {mask_share}")
+    check_coh_options(loss_on, mask_share, mask_scope)
     last = max(i for i, s in enumerate(segments) if s.output)
     ids: list[int] = []
     labels: list[int] = []
