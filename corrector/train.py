@@ -29,8 +29,7 @@ class TrainError(ValueError):
 
 
 METHODS = ("pairing", "hindsight", "hir")
-METHOD_TEMPLATES = {"hindsight": "hindsight", "hir": "hir"}
-"""The corrector template each hindsight method trains and infers with."""
+"""Each hindsight method trains and infers with the corrector template of its own name."""
 
 
 @dataclass(frozen=True)
@@ -120,9 +119,13 @@ def training_arguments(output_dir: str | Path, steps: int, batch_size: int, lear
 
 def train_lm(model, tokenizer, examples: Sequence[tuple[str, str]], steps: int, config: TrainConfig, output_dir: Path) -> dict:
     """``steps`` optimizer steps of target-only cross-entropy with transformers' Trainer."""
-    max_length = context_size(model)
-    rows = [e for e in (encode(tokenizer, s, t, max_length) for s, t in examples) if e]
+    rows = encode_examples(tokenizer, examples, context_size(model))
     return train_rows(model, tokenizer, rows, len(examples), steps, config, output_dir)
+
+
+def encode_examples(tokenizer, examples: Sequence[tuple[str, str]], max_length: int) -> list[dict]:
+    """``encode`` of each (source, target); those that do not fit ``max_length`` are left out."""
+    return [e for e in (encode(tokenizer, s, t, max_length) for s, t in examples) if e]
 
 
 def context_size(model) -> int:
@@ -224,8 +227,8 @@ def train_corrector(
     """The self-corrective learning loop; everything it makes is kept in ``output_dir``."""
     if config.method not in METHODS:
         raise TrainError(f"unknown training method {config.method!r}; choose {', '.join(METHODS)}")
-    if config.method in METHOD_TEMPLATES:
-        config = replace(config, template=METHOD_TEMPLATES[config.method])
+    if config.method != "pairing":
+        config = replace(config, template=config.method)
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     # Everything that can fail on a bad option fails before the slow pool is drawn.
@@ -239,7 +242,8 @@ def train_corrector(
     params = SamplingParams(temperature=config.temperature, max_new_tokens=config.max_new_tokens, n=config.samples_per_prompt, seed=config.seed)
     init_pool(pool, records, generator_prompts, generator, value, params)
 
-    recorded = {"coh_templates": COH_TEMPLATES} if config.method == "hindsight" else {"hir_labels": {"correct": HIR_LABELS[True], "wrong": HIR_LABELS[False]}} if config.method == "hir" else {}
+    recorded = {"hindsight": {"coh_templates": COH_TEMPLATES},
+                "hir": {"hir_labels": {"correct": HIR_LABELS[True], "wrong": HIR_LABELS[False]}}}.get(config.method, {})
     corrector = Corrector(hf, CorrectorConfig(method=config.method, template=config.template, prompt_format=TEMPLATES.get(config.template),
                                                task=task, value=value_name,
                                                training={**asdict(config), **recorded, "init": init, "train_prompts": len(records)}))
@@ -284,7 +288,7 @@ def iteration_rows(config: TrainConfig, pool: Pool, max_value: float, similarity
         rows = coh_rows(tokenizer, [(prompts_by_id[p.prompt_id], p.source.text, p.source.feedback, p.target.text) for p in pairs],
                         random.Random(seed), config.loss_on, config.mask_share, config.mask_scope)
     else:
-        rows = [e for e in (encode(tokenizer, s, t, max_length) for s, t in pair_examples(pairs, prompts_by_id, config.template)) if e]
+        rows = encode_examples(tokenizer, pair_examples(pairs, prompts_by_id, config.template), max_length)
     return rows, made
 
 
