@@ -94,6 +94,21 @@ def get_task(name: str) -> Task:
     return TASKS[name]
 
 
+def few_shot_prompt(task: Task, shots: int, seed: int = 0) -> Callable[[dict], str]:
+    """The task's generator prompt after ``shots`` solved examples from its validation split
+    (never the train or test problems), each ended by the task's first stop string so the
+    generator learns where an answer ends. This is how a general pretrained model (e.g. the
+    ``smollm2`` generator) is asked to write in the task's format."""
+    if shots == 0:
+        return task.format_prompt
+    examples = task.make_split("validation", shots, seed)
+    if any("solution" not in r for r in examples):
+        raise TaskError(f"task {task.name!r} has no reference solutions to show (option --shots)")
+    end = task.stop[0] if task.stop else "\n\n"
+    head = "".join(task.format_prompt(r) + r["solution"] + end for r in examples)
+    return lambda record: head + task.format_prompt(record)
+
+
 def plain_prompt(record: dict) -> str:
     """The prompt of a record given with --input/--dataset: used as it is."""
     return record["prompt"]

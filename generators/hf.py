@@ -9,7 +9,7 @@ from typing import Sequence
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from . import GeneratorError, SamplingParams, truncate_at_stop
+from . import GeneratorError, SamplingParams, resolve_model, truncate_at_stop
 
 # What a hub id looks like ("name" or "org/name"); anything else that is not on disk is a
 # mistyped local path, which deserves a better message than a hub lookup failure.
@@ -41,7 +41,7 @@ class HFGenerator:
 
     @classmethod
     def from_pretrained(cls, name_or_path: str, device=None, dtype=None, batch_size: int = 64) -> "HFGenerator":
-        path = os.path.expanduser(name_or_path)
+        path = os.path.expanduser(resolve_model(name_or_path))
         is_local = os.path.exists(path)
         if not is_local and not _HUB_ID.match(name_or_path):
             raise GeneratorError(f"model path '{name_or_path}' does not exist")

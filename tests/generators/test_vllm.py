@@ -1,0 +1,88 @@
+"""The vllm backend through a stand-in `vllm` module (CI installs no vLLM and has no GPU): the
+mapping of sampling settings, greedy copies, stop strings and token counts. Not a GPU check."""
+
+from __future__ import annotations
+
+import sys
+import types
+from dataclasses import dataclass, field
+
+import pytest
+
+from correct.generators import GeneratorError, SamplingParams, load_generator
+
+
+@dataclass
+class FakeParams:
+    n: int = 1
+    temperature: float = 1.0
+    top_p: float = 1.0
+    max_tokens: int = 16
+    stop: list | None = None
+    seed: int | None = None
+    truncate_prompt_tokens: int | None = None
+
+
+@dataclass
+class FakeCompletion:
+    text: str
+    token_ids: list = field(default_factory=list)
+
+
+class FakeLLM:
+    instances: list = []
+
+    def __init__(self, model, **kwargs):
+        self.model, self.kwargs, self.calls = model, kwargs, []
+        self.llm_engine = types.SimpleNamespace(model_config=types.SimpleNamespace(max_model_len=64))
+        FakeLLM.instances.append(self)
+
+    def get_tokenizer(self):
+        return "tokenizer"
+
+    def generate(self, prompts, params, use_tqdm=True):
+        self.calls.append((list(prompts), params))
+        return [types.SimpleNamespace(outputs=[FakeCompletion(f"{p}-{i} STOP more", [1, 2, 3]) for i in range(params.n)])
+                for p in prompts]
+
+
+@pytest.fixture
+def fake_vllm(monkeypatch):
+    module = types.ModuleType("vllm")
+    module.LLM, module.SamplingParams = FakeLLM, FakeParams
+    monkeypatch.setitem(sys.modules, "vllm", module)
+    FakeLLM.instances.clear()
+    return module
+
+
+def test_sampling_settings_reach_vllm(fake_vllm):
+    g = load_generator("some/model", "vllm", dtype="float16", seed=7)
+    llm = FakeLLM.instances[0]
+    assert llm.model == "some/model" and llm.kwargs["dtype"] == "float16" and llm.kwargs["seed"] == 7
+    out = g.generate(["a", "b"], SamplingParams(temperature=0.8, top_p=0.9, max_new_tokens=10, n=2, stop=(" STOP",), seed=3))
+    assert out == [["a-0", "a-1"], ["b-0", "b-1"]]
+    sent = llm.calls[0][1]
+    assert (sent.n, sent.temperature, sent.top_p, sent.max_tokens, sent.stop, sent.seed) == (2, 0.8, 0.9, 10, [" STOP"], 3)
+    assert sent.truncate_prompt_tokens == 64 - 10  # over-long prompts keep their newest tokens
+    assert g.tokens_generated == 12
+
+
+def test_greedy_decodes_once_and_repeats(fake_vllm):
+    g = load_generator("m", "vllm")
+    out = g.generate(["a"], SamplingParams(temperature=0, n=3, stop=(" STOP",)))
+    assert out == [["a-0"] * 3]
+    assert FakeLLM.instances[0].calls[0][1].n == 1 and FakeLLM.instances[0].calls[0][1].top_p == 1.0
+
+
+def test_named_generators_resolve_for_vllm_too(fake_vllm, monkeypatch):
+    from correct import generators
+
+    monkeypatch.setitem(generators.NAMED, "smollm2", lambda log, force=False: "/cache/smollm2")
+    load_generator("smollm2", "vllm")
+    assert FakeLLM.instances[0].model == "/cache/smollm2"
+
+
+def test_missing_vllm_is_a_clear_error(monkeypatch):
+    monkeypatch.setitem(sys.modules, "vllm", None)  # import vllm raises ImportError
+    with pytest.raises(GeneratorError, match=r"pip install 'correct\[vllm\]'"):
+        load_generator("m", "vllm")
