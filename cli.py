@@ -87,8 +87,14 @@ def generate(
     dataset: Optional[str] = typer.Option(None, help="A `datasets` name or local path with a `prompt` column."),
     split: str = typer.Option("test", help="Split of the task or dataset."),
     generator: Optional[str] = typer.Option(None, help="Generator model: hub id or local path (default: the task's)."),
-    backend: str = typer.Option("hf", help="Generator backend (built in: hf)."),
+    backend: str = typer.Option("hf", help="Generator backend: hf | vllm | openai (any OpenAI-compatible endpoint)."),
+    base_url: Optional[str] = typer.Option(None, help="openai backend: endpoint, e.g. http://localhost:8000/v1 (default: $OPENAI_BASE_URL)."),
+    api_key: Optional[str] = typer.Option(None, help="openai backend: API key (default: $OPENAI_API_KEY)."),
+    api: str = typer.Option("completions", help="openai backend: completions | chat."),
+    concurrency: int = typer.Option(8, min=1, help="openai backend: requests in flight at once."),
+    shots: int = typer.Option(0, min=0, help="Solved examples of the task shown before each prompt (for a general pretrained generator such as `smollm2`)."),
     corrector: Optional[str] = typer.Option(None, help="Corrector model folder (default: the task's)."),
+    corrector_backend: Optional[str] = typer.Option(None, help="Backend the corrector decodes with (default: --backend; hf when that is openai)."),
     rounds: int = typer.Option(3, min=0, help="Corrector rounds k after the generator's draft."),
     value: Optional[str] = typer.Option(None, help="Value function (see `correct values`), or module:function."),
     output: Path = typer.Option(Path("generations.jsonl"), help="Output JSONL, written line by line."),
@@ -107,7 +113,6 @@ def generate(
     try:
         from .corrector import Corrector
         from .corrector.run import GenerateConfig, generate_run
-        from .corrector.tasks import plain_prompt
         from .generators import SamplingParams, load_generator
         from .values import load_value
 
@@ -122,8 +127,8 @@ def generate(
         if rounds and not corr_path:
             raise UsageError("--rounds > 0 needs --corrector (or a --task that ships one)")
         v = load_value(value_spec)
-        g = load_generator(gen_path, backend)
-        c = Corrector.from_pretrained(corr_path, backend) if rounds else None
+        g = load_generator(gen_path, backend, **_backend_options(backend, base_url, api_key, api, concurrency))
+        c = Corrector.from_pretrained(corr_path, _corrector_backend(backend, corrector_backend)) if rounds else None
         params = SamplingParams(
             temperature=temperature,
             max_new_tokens=max_new_tokens or (t.max_new_tokens if t else 128),
@@ -131,13 +136,41 @@ def generate(
             seed=seed,
         )
         metrics_path = metrics or output.with_suffix(".metrics.json")
-        m = generate_run(records, t.format_prompt if t else plain_prompt, g, c, v, params, output, metrics_path,
+        m = generate_run(records, _prompt_format(t, shots, seed), g, c, v, params, output, metrics_path,
                          GenerateConfig(rounds=rounds, batch_size=batch_size, resume=resume, baseline=baseline,
                                         fluency=fluency if fluency is not None else bool(t and t.fluency)))
     except _user_errors() as e:
         _fail(str(e))
     _print_metrics(m)
     console.print(f"wrote {output} and {metrics_path}")
+
+
+def _backend_options(backend: str, base_url, api_key, api: str, concurrency: int) -> dict:
+    """Keyword options of the generator backend; the endpoint options only mean something
+    to the openai backend, and saying them to another is a mistake worth a clear error."""
+    if backend == "openai":
+        return dict(base_url=base_url, api_key=api_key, api=api, concurrency=concurrency)
+    given = [name for name, v in (("--base-url", base_url), ("--api-key", api_key)) if v] + (["--api"] if api != "completions" else [])
+    if given:
+        raise UsageError(f"{', '.join(given)} {'is' if len(given) == 1 else 'are'} for --backend openai, not {backend}")
+    return {}
+
+
+def _corrector_backend(backend: str, corrector_backend: Optional[str]) -> str:
+    # The corrector is a local model folder: an endpoint's generator does not decode it.
+    return corrector_backend or ("hf" if backend == "openai" else backend)
+
+
+def _prompt_format(t, shots: int, seed: int):
+    """How the generator is prompted: the task's format (after --shots solved examples), or a
+    record's prompt as it is."""
+    from .corrector.tasks import few_shot_prompt, plain_prompt
+
+    if t is None:
+        if shots:
+            raise UsageError("--shots shows a task's solved examples; it needs --task")
+        return plain_prompt
+    return few_shot_prompt(t, shots, seed)
 
 
 def _print_metrics(m: dict) -> None:
@@ -179,7 +212,12 @@ def train(
     method: str = typer.Option("pairing", help="pairing (self-corrective learning) | hindsight (Chain of Hindsight) | hir (Hindsight Instruction Relabeling) | sft (train a tiny base generator on reference `solution`s)."),
     value: Optional[str] = typer.Option(None, help="Value function (default: the task's)."),
     init: Optional[str] = typer.Option(None, help="Model to start from (default: the generator; `tiny` builds a new one for sft)."),
-    backend: str = typer.Option("hf", help="Generator backend for the pool drafts."),
+    backend: str = typer.Option("hf", help="Generator backend for the pool drafts: hf | vllm | openai."),
+    base_url: Optional[str] = typer.Option(None, help="openai backend: endpoint (default: $OPENAI_BASE_URL)."),
+    api_key: Optional[str] = typer.Option(None, help="openai backend: API key (default: $OPENAI_API_KEY)."),
+    api: str = typer.Option("completions", help="openai backend: completions | chat."),
+    concurrency: int = typer.Option(8, min=1, help="openai backend: requests in flight at once."),
+    shots: int = typer.Option(0, min=0, help="Solved examples of the task shown before each generator prompt."),
     limit: int = typer.Option(2000, min=1, help="Training prompts."),
     samples: int = typer.Option(8, min=1, help="N: drafts per prompt in the initial pool."),
     iterations: int = typer.Option(3, min=1, help="Pair -> learn -> explore repetitions."),
@@ -210,7 +248,6 @@ def train(
     try:
         from .corrector.hindsight import check_coh_options
         from .corrector.train import TrainConfig, train_corrector
-        from .corrector.tasks import plain_prompt
         from .generators import load_generator
         from .values import load_value
 
@@ -238,8 +275,10 @@ def train(
             # imperfect p0, and that is the setting that reproduces it.
             lr_scheduler=lr_scheduler or ("constant_with_warmup" if method == "sft" else "cosine"),
         )
-        fmt = t.format_prompt if t else plain_prompt
+        fmt = _prompt_format(t, shots, seed)
         if method == "sft":
+            if shots:
+                raise UsageError("--method sft trains a base generator on the task's own format; --shots is for drafting")
             _train_sft(records, fmt, t, init, output, config)
             return
         gen_path = generator or (t.generator if t else None)
@@ -247,7 +286,9 @@ def train(
         if not gen_path or not value_spec:
             raise UsageError("--generator and --value are needed when no --task gives defaults")
         v = load_value(value_spec)
-        g = load_generator(gen_path, backend)
+        if backend == "openai" and not init:
+            raise UsageError("--backend openai drafts remotely; give --init, the local model the corrector starts from")
+        g = load_generator(gen_path, backend, **_backend_options(backend, base_url, api_key, api, concurrency))
         train_corrector(records, [fmt(r) for r in records], g, v, init or gen_path, output, config,
                         task=t.name if t else None, value_name=value_spec,
                         on_iteration=lambda row: console.print(json.dumps(row), soft_wrap=True, highlight=False))
@@ -265,6 +306,87 @@ def _train_sft(records, fmt, t, init, output, config) -> None:
     stats = train_base_generator(records, fmt, texts, output, config.steps * config.iterations, config)
     console.print(json.dumps(stats), soft_wrap=True, highlight=False)
     console.print(f"saved base generator to {output}")
+
+
+@app.command()
+def serve(
+    task: Optional[str] = typer.Option(None, help="Built-in task whose prompt format, models and value to use (the default when no --generator is given)."),
+    generator: Optional[str] = typer.Option(None, help="Generator: hub id, local path, named generator (smollm2), or the endpoint's model for --backend openai."),
+    backend: str = typer.Option("hf", help="Generator backend: hf | vllm | openai."),
+    base_url: Optional[str] = typer.Option(None, help="openai backend: endpoint (default: $OPENAI_BASE_URL)."),
+    api_key: Optional[str] = typer.Option(None, help="openai backend: API key (default: $OPENAI_API_KEY)."),
+    api: str = typer.Option("completions", help="openai backend: completions | chat."),
+    concurrency: int = typer.Option(8, min=1, help="openai backend: requests in flight at once."),
+    shots: int = typer.Option(0, min=0, help="Solved examples of the task shown before each prompt."),
+    corrector: Optional[str] = typer.Option(None, help="Corrector model folder (default: the task's)."),
+    corrector_backend: Optional[str] = typer.Option(None, help="Backend the corrector decodes with (default: --backend; hf when that is openai)."),
+    rounds: int = typer.Option(3, min=0, max=16, help="Corrector rounds when a request does not ask for its own `rounds`."),
+    value: Optional[str] = typer.Option(None, help="Value function that scores drafts and gives the corrector feedback (default: the task's)."),
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8000, min=0, max=65535, help="Port to listen on."),
+    model_name: Optional[str] = typer.Option(None, help="Model id the server answers to (default: correct-TASK, or the generator's name)."),
+    batch_size: int = typer.Option(16, min=1, help="Completions decoded together."),
+    max_pending: int = typer.Option(64, min=1, help="Completions admitted at once; requests beyond get 429."),
+    temperature: float = typer.Option(0.0, min=0.0, help="Sampling temperature when a request does not give one (0: greedy)."),
+    max_new_tokens: Optional[int] = typer.Option(None, min=1, help="Token budget when a request does not give max_tokens (default: the task's, else 128)."),
+    seed: int = typer.Option(0),
+):
+    """Serve refined completions over an OpenAI-compatible HTTP API."""
+    _quiet_libraries()
+    try:
+        from .corrector import Corrector
+        from .corrector.serve import Engine, ServeConfig, build_app
+        from .corrector.tasks import DEFAULT_TASK, get_task
+        from .generators import SamplingParams, load_generator
+        from .values import load_value
+
+        t = get_task(task) if task else (None if generator else get_task(DEFAULT_TASK))
+        gen_path = generator or t.generator
+        value_spec = value or (t.value if t else None)
+        if not value_spec:
+            raise UsageError("--value is needed with --generator when no --task gives a default")
+        corr_path = corrector or (t.corrector if t else None)
+        if rounds and not corr_path:
+            raise UsageError("--rounds > 0 needs --corrector (or a --task that ships one); use --rounds 0 to serve drafts")
+        try:
+            import fastapi  # noqa: F401
+            import uvicorn
+        except ImportError:
+            raise UsageError("correct serve needs FastAPI and uvicorn: pip install 'correct[serve]'") from None
+        v = load_value(value_spec)
+        g = load_generator(gen_path, backend, **_backend_options(backend, base_url, api_key, api, concurrency))
+        c = Corrector.from_pretrained(corr_path, _corrector_backend(backend, corrector_backend)) if corr_path else None
+        defaults = SamplingParams(temperature=temperature, max_new_tokens=max_new_tokens or (t.max_new_tokens if t else 128),
+                                  stop=t.stop if t else (), seed=seed)
+        name = model_name or (f"correct-{t.name}" if t and not generator else Path(gen_path.rstrip("/")).name)
+        config = ServeConfig(model_name=name, rounds=rounds, batch_size=batch_size, max_pending=max_pending, params=defaults)
+        engine = Engine(g, c, v, _prompt_format(t, shots, seed) if t else None, config).start()
+    except _user_errors() as e:
+        _fail(str(e))
+    console.print(f"serving {name!r} ({rounds} rounds) on http://{host}:{port}/v1", highlight=False)
+    try:
+        uvicorn.run(build_app(engine), host=host, port=port, log_level="warning")
+    finally:
+        engine.stop()
+        getattr(v, "close", lambda: None)()
+
+
+@app.command()
+def prepare(
+    name: str = typer.Argument(..., help="Named generator to prepare (built in: smollm2)."),
+    force: bool = typer.Option(False, help="Convert again even if it was prepared before."),
+):
+    """Prepare a named generator once (find its weights, convert, cache) and print its folder."""
+    _quiet_libraries()
+    try:
+        from .generators import NAMED
+
+        if name not in NAMED:
+            raise UsageError(f"unknown named generator {name!r}; built in: {', '.join(NAMED)}")
+        folder = NAMED[name](lambda line: console.print(line, highlight=False), force)
+    except _user_errors() as e:
+        _fail(str(e))
+    print(folder)
 
 
 @app.command("train-reward")

@@ -250,6 +250,40 @@ def test_generate_missing_model_path(tiny_lm_dir, existing_output, option):
     assert_untouched(existing_output)
 
 
+@pytest.mark.parametrize(
+    "extra, needles",
+    [
+        pytest.param(["--base-url", "http://x/v1"], ["--base-url is for --backend openai, not hf"], id="base-url"),
+        pytest.param(["--api", "chat", "--api-key", "k"], ["--api-key, --api are for --backend openai"], id="api"),
+        pytest.param(["--backend", "openai", "--api", "rpc"], ["unknown --api 'rpc'"], id="api-name"),
+        pytest.param(["--backend", "openai", "--base-url", "http://127.0.0.1:9/v1"], ["could not reach http://127.0.0.1:9/v1"], id="unreachable"),
+        pytest.param(["--backend", "vllm"], ["pip install 'correct[vllm]'"], id="vllm-missing"),
+        pytest.param(["--input", "x.jsonl", "--shots", "2"], ["--shots", "needs --task"], id="shots"),
+    ],
+)
+def test_generate_backend_option_mistakes(tiny_lm_dir, tmp_path, existing_output, extra, needles):
+    if "vllm" in extra:
+        pytest.importorskip("torch")
+        if __import__("importlib").util.find_spec("vllm"):
+            pytest.skip("vLLM is installed here")
+    if "--input" in extra:
+        extra = [str(write_jsonl(tmp_path / "x.jsonl", USER_RECORDS)) if a == "x.jsonl" else a for a in extra] + ["--value", "program"]
+    else:
+        extra = ["--task", "arithmetic", *extra]
+    result = invoke("generate", *extra, *models(tiny_lm_dir), "--limit", 2, "--output", existing_output, *GEN_FLAGS)
+    assert_user_error(result, *needles)
+    assert_untouched(existing_output)
+
+
+def test_train_from_an_endpoint_needs_a_local_init(tmp_path):
+    result = invoke("train", "--task", "arithmetic", "--backend", "openai", "--generator", "big", "--output", tmp_path / "c")
+    assert_user_error(result, "--init")
+
+
+def test_prepare_unknown_name():
+    assert_user_error(invoke("prepare", "nope"), "unknown named generator 'nope'", "smollm2")
+
+
 def test_generate_input_needs_generator_and_value(tiny_lm_dir, tmp_path, existing_output):
     inp = write_jsonl(tmp_path / "in.jsonl", USER_RECORDS)
     result = invoke("generate", "--input", inp, "--output", existing_output)
