@@ -288,13 +288,19 @@ def train(
         v = load_value(value_spec)
         if backend == "openai" and not init:
             raise UsageError("--backend openai drafts remotely; give --init, the local model the corrector starts from")
-        g = load_generator(gen_path, backend, **_backend_options(backend, base_url, api_key, api, concurrency))
+        from .corrector import distributed
+
+        options = _backend_options(backend, base_url, api_key, api, concurrency)
+        if distributed.launched() and backend != "openai":
+            options["device"] = distributed.device()  # each process drafts on its own device
+        g = load_generator(gen_path, backend, **options)
         train_corrector(records, [fmt(r) for r in records], g, v, init or gen_path, output, config,
                         task=t.name if t else None, value_name=value_spec,
                         on_iteration=lambda row: console.print(json.dumps(row), soft_wrap=True, highlight=False))
     except _user_errors() as e:
         _fail(str(e))
-    console.print(f"saved corrector to {output}")
+    if distributed.is_main():
+        console.print(f"saved corrector to {output}")
 
 
 def _train_sft(records, fmt, t, init, output, config) -> None:

@@ -23,15 +23,19 @@ class Draft:
 
 
 class Pool:
-    def __init__(self, path: str | os.PathLike | None = None):
+    def __init__(self, path: str | os.PathLike | None = None, writer: bool = True):
+        """``writer``: this pool owns its file (repairs a torn last line, appends new drafts);
+        the other processes of a distributed run only read it."""
         self.path = Path(path) if path else None
+        self.writer = writer
         self.by_prompt: dict[str, list[Draft]] = defaultdict(list)
         if self.path and self.path.exists():
             data = whole_lines(self.path)
             for line in data.decode("utf-8").splitlines():
                 if line.strip():
                     self._add(Draft(**json.loads(line)))
-            drop_torn_line(self.path, len(data))
+            if writer:
+                drop_torn_line(self.path, len(data))
 
     def _add(self, d: Draft) -> None:
         self.by_prompt[d.prompt_id].append(d)
@@ -39,7 +43,7 @@ class Pool:
     def add(self, drafts: list[Draft]) -> None:
         for d in drafts:
             self._add(d)
-        if self.path:
+        if self.path and self.writer:
             with open(self.path, "a") as f:
                 f.writelines(json.dumps(asdict(d)) + "\n" for d in drafts)
                 f.flush()

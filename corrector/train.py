@@ -20,6 +20,7 @@ from .pairing import Pair, sample_pairs
 from .similarity import load_similarity
 from .pool import Draft, Pool
 from .progress import progress
+from . import distributed
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +150,8 @@ def train_rows(model, tokenizer, rows: Sequence[dict], n_examples: int, steps: i
     if not rows:
         raise TrainError("no training examples fit the model's context")
     side, tokenizer.padding_side = tokenizer.padding_side, "right"  # training pads on the right
-    args = training_arguments(output_dir, steps, config.batch_size, config.learning_rate, config.lr_scheduler, config.seed,
+    args = training_arguments(output_dir, steps, distributed.per_process_batch(config.batch_size), config.learning_rate,
+                              config.lr_scheduler, config.seed,
                               remove_unused_columns=False)  # HIR's opp_* columns are not model arguments
     trainer = CorrectorTrainer(
         model=model,
@@ -166,7 +168,7 @@ def train_rows(model, tokenizer, rows: Sequence[dict], n_examples: int, steps: i
     finally:
         tokenizer.padding_side = side
     model.eval()
-    return {"loss": result.training_loss, "steps": steps, "examples": len(rows)}
+    return {"loss": result.training_loss, "steps": steps, "examples": len(rows), "processes": args.world_size}
 
 
 def score_drafts(records: Sequence[dict], outputs: Sequence[Sequence[str]], value: Value, origin: str) -> list[Draft]:
@@ -180,10 +182,22 @@ def init_pool(
 ) -> None:
     """Step 1: N generator drafts per prompt. Prompts already in the pool (a resumed run) are skipped."""
     todo = [i for i, r in enumerate(records) if r["id"] not in pool.by_prompt]
-    for start in progress(range(0, len(todo), chunk), "initial pool", total=(len(todo) + chunk - 1) // chunk):
-        idx = todo[start : start + chunk]
-        outs = generator.generate([prompts[i] for i in idx], params)
-        pool.add(score_drafts([records[i] for i in idx], outs, value, "generator"))
+    # Under a launcher each process drafts its share of every chunk; all add the whole chunk.
+    step = chunk * distributed.world()
+    for start in progress(range(0, len(todo), step), "initial pool", total=(len(todo) + step - 1) // step):
+        idx = todo[start : start + step]
+        mine = distributed.shard(idx)
+        outs = generator.generate([prompts[i] for i in mine], params) if mine else []
+        drafts = _per_prompt(score_drafts([records[i] for i in mine], outs, value, "generator"), [len(o) for o in outs])
+        pool.add([d for ds in distributed.unshard(drafts, len(idx)) for d in ds])
+
+
+def _per_prompt(drafts: list[Draft], counts: Sequence[int]) -> list[list[Draft]]:
+    out, at = [], 0
+    for n in counts:
+        out.append(drafts[at : at + n])
+        at += n
+    return out
 
 
 def explore(
@@ -197,13 +211,15 @@ def explore(
         drafts = pool.by_prompt[r["id"]]
         below = [d for d in drafts if d.value < value.max_value] or drafts
         sources.append(rng.choice(below))
+    # Every process chose the same drafts (same rng); each rewrites and scores its share.
+    mine = distributed.shard(range(len(chosen)))
     outs = []
-    for start in progress(range(0, len(chosen), 256), "explore", total=(len(chosen) + 255) // 256):
-        part = slice(start, start + 256)
+    for start in progress(range(0, len(mine), 256), "explore", total=(len(mine) + 255) // 256):
+        part = mine[start : start + 256]
         outs += corrector.correct(
-            [r["prompt"] for r in chosen[part]], [d.text for d in sources[part]], [d.feedback for d in sources[part]], params
+            [chosen[i]["prompt"] for i in part], [sources[i].text for i in part], [sources[i].feedback for i in part], params
         )
-    new = score_drafts(chosen, outs, value, origin)
+    new = distributed.unshard(score_drafts([chosen[i] for i in mine], outs, value, origin), len(chosen))
     pool.add(new)
     return sum(d.value - s.value for d, s in zip(new, sources)) / max(1, len(new))
 
@@ -233,12 +249,13 @@ def train_corrector(
     out.mkdir(parents=True, exist_ok=True)
     # Everything that can fail on a bad option fails before the slow pool is drawn.
     similarity = load_similarity(config.similarity)
-    hf = HFGenerator.from_pretrained(init)
+    hf = HFGenerator.from_pretrained(init, device=distributed.device())
     max_length = context_size(hf.model)
     from .objectives import lm_blocks
 
     lm_rows = lm_blocks(config.lm_corpus, hf.tokenizer, min(128, max_length)) if config.lm_corpus else None
-    pool = Pool(out / "pool.jsonl")
+    pool = Pool(out / "pool.jsonl", writer=distributed.is_main())
+    distributed.barrier()  # every process has read the pool before the main one appends to it
     params = SamplingParams(temperature=config.temperature, max_new_tokens=config.max_new_tokens, n=config.samples_per_prompt, seed=config.seed)
     init_pool(pool, records, generator_prompts, generator, value, params)
 
@@ -253,18 +270,22 @@ def train_corrector(
         if hasattr(similarity, "prepare") and config.method != "hir":  # embed the whole pool in batches, once per text
             similarity.prepare(d.text for drafts in pool.by_prompt.values() for d in drafts)
         rows, made = iteration_rows(config, pool, value.max_value, similarity, prompts_by_id, hf.tokenizer, max_length, it)
-        with open(out / f"pairs-{it}.jsonl", "w") as f:
-            f.writelines(json.dumps(m) + "\n" for m in made)
+        if distributed.is_main():
+            with open(out / f"pairs-{it}.jsonl", "w") as f:
+                f.writelines(json.dumps(m) + "\n" for m in made)
         stats = train_rows(hf.model, hf.tokenizer, rows, len(made), config.steps, config, out / "trainer", lm_rows)
         explore_params = replace(params, n=1, seed=config.seed + it)
         gain = explore(pool, records, corrector, value, explore_params, config.explore_prompts, rng, f"corrector@{it}") if config.explore_prompts else None
         row = {"iteration": it, "pool": len(pool), "pool_mean_value": pool.mean_value(), "pairs": len(made),
                "identity_pairs": sum(m["source"] == m["target"] for m in made), "exploration_gain": gain, **stats}
-        with open(out / "log.jsonl", "a") as f:
-            f.write(json.dumps(row) + "\n")
-        if on_iteration:
-            on_iteration(row)
-    save_model(hf, corrector.config, out)
+        if distributed.is_main():
+            with open(out / "log.jsonl", "a") as f:
+                f.write(json.dumps(row) + "\n")
+            if on_iteration:
+                on_iteration(row)
+    if distributed.is_main():
+        save_model(hf, corrector.config, out)
+    distributed.barrier()  # no process reports done before the corrector is saved
     return corrector
 
 
