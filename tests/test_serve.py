@@ -5,7 +5,6 @@ batching engine behind it, in-process."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import socket
 import subprocess
@@ -21,7 +20,7 @@ pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
 
 from correct.corrector import arithmetic  # noqa: E402
-from correct.corrector.serve import Busy, Engine, ServeConfig  # noqa: E402
+from correct.corrector.serve import Busy, Engine, Launched, ServeConfig  # noqa: E402
 from correct.corrector.tasks import TASKS  # noqa: E402
 from correct.generators import SamplingParams, load_generator  # noqa: E402
 from correct.values import Score  # noqa: E402
@@ -35,41 +34,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(*args: str, timeout: float = 120.0):
-    """(process, base URL) of ``correct serve`` once /health answers."""
-    port = free_port()
-    env = {**os.environ, "TOKENIZERS_PARALLELISM": "false", "OMP_NUM_THREADS": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "correct.cli", "serve", "--port", str(port), *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"correct serve exited: {proc.stdout.read()}")
-        try:
-            with urllib.request.urlopen(url + "/health", timeout=1) as r:
-                if json.load(r)["status"] == "ok":
-                    return proc, url + "/v1"
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    raise AssertionError("correct serve did not start")
-
-
-def stop_server(proc) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-
-
 @pytest.fixture(scope="module")
 def server():
     # Drafts only unless a request asks for rounds: the openai backend test reads plain drafts.
-    proc, url = start_server("--task", "arithmetic", "--rounds", "0")
-    yield url
-    stop_server(proc)
+    with Launched(["--task", "arithmetic", "--rounds", "0"], env={"OMP_NUM_THREADS": "1"}) as server:
+        yield server.url
 
 
 @pytest.fixture(scope="module")
