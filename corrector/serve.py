@@ -230,6 +230,12 @@ def build_app(engine: Engine):
         response.headers["Retry-After"] = "1"
         return response
 
+    @app.exception_handler(Exception)
+    async def _failed(request: Request, exc: Exception):
+        # The generator or value failed (an endpoint behind the openai backend, a crashed
+        # model): the client still gets the OpenAI error shape, with what went wrong.
+        return error(502 if isinstance(exc, GeneratorError) else 500, f"{type(exc).__name__}: {exc}", kind="server_error")
+
     @app.get("/health")
     async def health():
         return {"status": "ok", "model": config.model_name, "rounds": config.rounds}

@@ -9,6 +9,7 @@ import re
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -161,22 +162,38 @@ class Length:
         return [Score(1.0 if len(o) > 3 else 0.0, f"{len(o)} characters") for o in outputs]
 
 
+class Gated(SlowEcho):
+    """Holds its first batch until released: what queues meanwhile is known exactly."""
+
+    def __init__(self):
+        super().__init__(0.0)
+        self.started, self.release = threading.Event(), threading.Event()
+
+    def generate(self, prompts, params):
+        if not self.batches:
+            self.started.set()
+            assert self.release.wait(30)
+        return super().generate(prompts, params)
+
+
 def test_engine_batches_concurrent_requests_and_bounds_them():
-    gen = SlowEcho()
+    gen = Gated()
     engine = Engine(gen, None, Length(), None, ServeConfig(rounds=0, batch_size=8, max_pending=6, batch_wait=0.05)).start()
     try:
         params = SamplingParams(temperature=0.0)
         first = engine.submit([{"prompt": "a"}], ["a"], params, 0)
-        time.sleep(0.05)  # the worker is busy with "a": the next ones queue up and go together
+        assert gen.started.wait(30)  # the worker is busy with "a": the next ones queue up and go together
         rest = [engine.submit([{"prompt": p}], [p], params, 0) for p in "bcde"]
         with pytest.raises(Busy, match="at most 6 .*--max-pending"):
             engine.submit([{"prompt": "x"}, {"prompt": "y"}], ["x", "y"], params, 0)
+        gen.release.set()
         results = [f.result(timeout=10) for fs in [first, *rest] for f in fs]
         assert [h[-1].text for h in results] == ["A", "B", "C", "D", "E"]
         assert gen.batches == [["a"], ["b", "c", "d", "e"]]
         # Finished work frees its places.
         assert engine.submit([{"prompt": p} for p in "xyz"], list("xyz"), params, 0)[0].result(timeout=10)
     finally:
+        gen.release.set()
         engine.stop()
 
 
@@ -210,3 +227,40 @@ def test_serve_without_fastapi_extras_or_corrector_is_a_clear_error(tmp_path):
                            "--value", "program", "--port", str(free_port())], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
     assert "--rounds > 0 needs --corrector" in done.stderr
+
+
+def test_app_in_process_plain_prompts_chat_parts_and_failures():
+    from fastapi.testclient import TestClient
+
+    from correct.corrector.serve import build_app
+    from correct.generators import GeneratorError
+
+    engine = Engine(SlowEcho(0.0), None, Length(), None, ServeConfig(model_name="m", rounds=0)).start()
+    try:
+        with TestClient(build_app(engine)) as c:
+            # No task: completion prompts reach the generator as they are, n copies each.
+            r = c.post("/v1/completions", json={"model": "m", "prompt": ["ab", "cd"], "n": 2})
+            assert [ch["text"] for ch in r.json()["choices"]] == ["AB", "AB", "CD", "CD"]
+            chat = {"model": "m", "messages": [{"role": "system", "content": "be brief"},
+                                               {"role": "user", "content": [{"type": "text", "text": "hi"}]}]}
+            assert c.post("/v1/chat/completions", json=chat).json()["choices"][0]["message"]["content"] == "HI"
+            r = c.post("/v1/chat/completions", json={"model": "m", "messages": [{"role": "assistant", "content": "x"}]})
+            assert r.status_code == 400 and "no message with role 'user'" in r.json()["error"]["message"]
+            r = c.post("/v1/completions", json={"model": "m", "prompt": "x", "rounds": 1})
+            assert r.status_code == 400 and "no corrector" in r.json()["error"]["message"]
+    finally:
+        engine.stop()
+
+    class Down:
+        def generate(self, prompts, params):
+            raise GeneratorError("http://upstream/v1 answered 503: overloaded")
+
+    engine = Engine(Down(), None, Length(), None, ServeConfig(model_name="m", rounds=0)).start()
+    try:
+        with TestClient(build_app(engine), raise_server_exceptions=False) as c:
+            r = c.post("/v1/completions", json={"model": "m", "prompt": "x"})
+            assert r.status_code == 502
+            assert r.json()["error"] == {"message": "GeneratorError: http://upstream/v1 answered 503: overloaded",
+                                         "type": "server_error", "param": None, "code": 502}
+    finally:
+        engine.stop()
