@@ -80,6 +80,16 @@ def _load_dataset(name: str, split: str, required) -> list[dict]:
     return [{**row, "id": str(row.get("id", i + 1))} for i, row in enumerate(ds)]
 
 
+# Options that generate, train and serve share (typer reads these defaults per command).
+BACKEND = typer.Option("hf", help="Generator backend: hf | vllm | openai (any OpenAI-compatible endpoint).")
+BASE_URL = typer.Option(None, help="openai backend: endpoint, e.g. http://localhost:8000/v1 (default: $OPENAI_BASE_URL).")
+API_KEY = typer.Option(None, help="openai backend: API key (default: $OPENAI_API_KEY).")
+API = typer.Option("completions", help="openai backend: completions | chat.")
+CONCURRENCY = typer.Option(8, min=1, help="openai backend: requests in flight at once.")
+SHOTS = typer.Option(0, min=0, help="Solved examples of the task shown before each generator prompt (for a general pretrained generator such as `smollm2`).")
+CORRECTOR_BACKEND = typer.Option(None, help="Backend the corrector decodes with (default: --backend; hf when that is openai).")
+
+
 @app.command()
 def generate(
     task: Optional[str] = typer.Option(None, help="Built-in task (see `correct tasks`); the default when no input is given."),
@@ -87,14 +97,14 @@ def generate(
     dataset: Optional[str] = typer.Option(None, help="A `datasets` name or local path with a `prompt` column."),
     split: str = typer.Option("test", help="Split of the task or dataset."),
     generator: Optional[str] = typer.Option(None, help="Generator model: hub id or local path (default: the task's)."),
-    backend: str = typer.Option("hf", help="Generator backend: hf | vllm | openai (any OpenAI-compatible endpoint)."),
-    base_url: Optional[str] = typer.Option(None, help="openai backend: endpoint, e.g. http://localhost:8000/v1 (default: $OPENAI_BASE_URL)."),
-    api_key: Optional[str] = typer.Option(None, help="openai backend: API key (default: $OPENAI_API_KEY)."),
-    api: str = typer.Option("completions", help="openai backend: completions | chat."),
-    concurrency: int = typer.Option(8, min=1, help="openai backend: requests in flight at once."),
-    shots: int = typer.Option(0, min=0, help="Solved examples of the task shown before each prompt (for a general pretrained generator such as `smollm2`)."),
+    backend: str = BACKEND,
+    base_url: Optional[str] = BASE_URL,
+    api_key: Optional[str] = API_KEY,
+    api: str = API,
+    concurrency: int = CONCURRENCY,
+    shots: int = SHOTS,
     corrector: Optional[str] = typer.Option(None, help="Corrector model folder (default: the task's)."),
-    corrector_backend: Optional[str] = typer.Option(None, help="Backend the corrector decodes with (default: --backend; hf when that is openai)."),
+    corrector_backend: Optional[str] = CORRECTOR_BACKEND,
     rounds: int = typer.Option(3, min=0, help="Corrector rounds k after the generator's draft."),
     value: Optional[str] = typer.Option(None, help="Value function (see `correct values`), or module:function."),
     output: Path = typer.Option(Path("generations.jsonl"), help="Output JSONL, written line by line."),
@@ -111,9 +121,8 @@ def generate(
     """Generate drafts and refine them with a corrector for ROUNDS rounds."""
     _quiet_libraries()
     try:
-        from .corrector import Corrector
         from .corrector.run import GenerateConfig, generate_run
-        from .generators import SamplingParams, load_generator
+        from .generators import SamplingParams
         from .values import load_value
 
         records, t = _load_records(task, input, dataset, split, limit, seed)
@@ -127,8 +136,8 @@ def generate(
         if rounds and not corr_path:
             raise UsageError("--rounds > 0 needs --corrector (or a --task that ships one)")
         v = load_value(value_spec)
-        g = load_generator(gen_path, backend, **_backend_options(backend, base_url, api_key, api, concurrency))
-        c = Corrector.from_pretrained(corr_path, _corrector_backend(backend, corrector_backend)) if rounds else None
+        g, c = _load_models(gen_path, corr_path if rounds else None, backend, corrector_backend,
+                            _backend_options(backend, base_url, api_key, api, concurrency))
         params = SamplingParams(
             temperature=temperature,
             max_new_tokens=max_new_tokens or (t.max_new_tokens if t else 128),
@@ -156,9 +165,19 @@ def _backend_options(backend: str, base_url, api_key, api: str, concurrency: int
     return {}
 
 
-def _corrector_backend(backend: str, corrector_backend: Optional[str]) -> str:
-    # The corrector is a local model folder: an endpoint's generator does not decode it.
-    return corrector_backend or ("hf" if backend == "openai" else backend)
+def _load_models(gen_path: str, corr_path: Optional[str], backend: str, corrector_backend: Optional[str], options: dict):
+    """(generator, corrector or None). The corrector is a local folder: it decodes with
+    --corrector-backend, by default the generator's backend (hf when that is an endpoint)."""
+    from .corrector import Corrector
+    from .generators import load_generator
+
+    corr_backend = corrector_backend or ("hf" if backend == "openai" else backend)
+    corr_options = {}
+    if backend == corr_backend == "vllm" and corr_path:
+        # Two vLLM engines share the GPU: each takes part of its memory, not 90% each.
+        options, corr_options = {**options, "gpu_memory_utilization": 0.45}, {"gpu_memory_utilization": 0.4}
+    g = load_generator(gen_path, backend, **options)
+    return g, (Corrector.from_pretrained(corr_path, corr_backend, **corr_options) if corr_path else None)
 
 
 def _prompt_format(t, shots: int, seed: int):
@@ -212,12 +231,12 @@ def train(
     method: str = typer.Option("pairing", help="pairing (self-corrective learning) | hindsight (Chain of Hindsight) | hir (Hindsight Instruction Relabeling) | sft (train a tiny base generator on reference `solution`s)."),
     value: Optional[str] = typer.Option(None, help="Value function (default: the task's)."),
     init: Optional[str] = typer.Option(None, help="Model to start from (default: the generator; `tiny` builds a new one for sft)."),
-    backend: str = typer.Option("hf", help="Generator backend for the pool drafts: hf | vllm | openai."),
-    base_url: Optional[str] = typer.Option(None, help="openai backend: endpoint (default: $OPENAI_BASE_URL)."),
-    api_key: Optional[str] = typer.Option(None, help="openai backend: API key (default: $OPENAI_API_KEY)."),
-    api: str = typer.Option("completions", help="openai backend: completions | chat."),
-    concurrency: int = typer.Option(8, min=1, help="openai backend: requests in flight at once."),
-    shots: int = typer.Option(0, min=0, help="Solved examples of the task shown before each generator prompt."),
+    backend: str = BACKEND,
+    base_url: Optional[str] = BASE_URL,
+    api_key: Optional[str] = API_KEY,
+    api: str = API,
+    concurrency: int = CONCURRENCY,
+    shots: int = SHOTS,
     limit: int = typer.Option(2000, min=1, help="Training prompts."),
     samples: int = typer.Option(8, min=1, help="N: drafts per prompt in the initial pool."),
     iterations: int = typer.Option(3, min=1, help="Pair -> learn -> explore repetitions."),
@@ -318,14 +337,14 @@ def _train_sft(records, fmt, t, init, output, config) -> None:
 def serve(
     task: Optional[str] = typer.Option(None, help="Built-in task whose prompt format, models and value to use (the default when no --generator is given)."),
     generator: Optional[str] = typer.Option(None, help="Generator: hub id, local path, named generator (smollm2), or the endpoint's model for --backend openai."),
-    backend: str = typer.Option("hf", help="Generator backend: hf | vllm | openai."),
-    base_url: Optional[str] = typer.Option(None, help="openai backend: endpoint (default: $OPENAI_BASE_URL)."),
-    api_key: Optional[str] = typer.Option(None, help="openai backend: API key (default: $OPENAI_API_KEY)."),
-    api: str = typer.Option("completions", help="openai backend: completions | chat."),
-    concurrency: int = typer.Option(8, min=1, help="openai backend: requests in flight at once."),
-    shots: int = typer.Option(0, min=0, help="Solved examples of the task shown before each prompt."),
+    backend: str = BACKEND,
+    base_url: Optional[str] = BASE_URL,
+    api_key: Optional[str] = API_KEY,
+    api: str = API,
+    concurrency: int = CONCURRENCY,
+    shots: int = SHOTS,
     corrector: Optional[str] = typer.Option(None, help="Corrector model folder (default: the task's)."),
-    corrector_backend: Optional[str] = typer.Option(None, help="Backend the corrector decodes with (default: --backend; hf when that is openai)."),
+    corrector_backend: Optional[str] = CORRECTOR_BACKEND,
     rounds: int = typer.Option(3, min=0, max=16, help="Corrector rounds when a request does not ask for its own `rounds`."),
     value: Optional[str] = typer.Option(None, help="Value function that scores drafts and gives the corrector feedback (default: the task's)."),
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
@@ -340,10 +359,9 @@ def serve(
     """Serve refined completions over an OpenAI-compatible HTTP API."""
     _quiet_libraries()
     try:
-        from .corrector import Corrector
         from .corrector.serve import Engine, ServeConfig, build_app
         from .corrector.tasks import DEFAULT_TASK, get_task
-        from .generators import SamplingParams, load_generator
+        from .generators import SamplingParams
         from .values import load_value
 
         t = get_task(task) if task else (None if generator else get_task(DEFAULT_TASK))
@@ -360,8 +378,8 @@ def serve(
         except ImportError:
             raise UsageError("correct serve needs FastAPI and uvicorn: pip install 'correct[serve]'") from None
         v = load_value(value_spec)
-        g = load_generator(gen_path, backend, **_backend_options(backend, base_url, api_key, api, concurrency))
-        c = Corrector.from_pretrained(corr_path, _corrector_backend(backend, corrector_backend)) if corr_path else None
+        g, c = _load_models(gen_path, corr_path, backend, corrector_backend,
+                            _backend_options(backend, base_url, api_key, api, concurrency))
         defaults = SamplingParams(temperature=temperature, max_new_tokens=max_new_tokens or (t.max_new_tokens if t else 128),
                                   stop=t.stop if t else (), seed=seed)
         name = model_name or (f"correct-{t.name}" if t and not generator else Path(gen_path.rstrip("/")).name)

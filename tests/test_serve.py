@@ -264,3 +264,32 @@ def test_app_in_process_plain_prompts_chat_parts_and_failures():
                                          "type": "server_error", "param": None, "code": 502}
     finally:
         engine.stop()
+
+
+def test_without_a_task_a_chat_is_laid_out_by_the_generators_chat_template():
+    from fastapi.testclient import TestClient
+
+    from correct.corrector.serve import build_app
+
+    class Tokenizer:
+        chat_template = "{% for m in messages %}...{% endfor %}"
+
+        def apply_chat_template(self, messages, tokenize, add_generation_prompt):
+            assert tokenize is False and add_generation_prompt is True
+            return "".join(f"<{m['role']}>{m['content']}" for m in messages) + "<assistant>"
+
+        def __call__(self, text):
+            return {"input_ids": text.split()}
+
+    gen = SlowEcho(0.0)
+    gen.tokenizer = Tokenizer()
+    engine = Engine(gen, None, Length(), None, ServeConfig(model_name="m", rounds=0)).start()
+    try:
+        with TestClient(build_app(engine)) as c:
+            body = {"model": "m", "messages": [{"role": "system", "content": "be brief"}, {"role": "user", "content": "hi there"}]}
+            out = c.post("/v1/chat/completions", json=body).json()
+        assert gen.batches == [["<system>be brief<user>hi there<assistant>"]]
+        assert out["choices"][0]["message"]["content"] == "<SYSTEM>BE BRIEF<USER>HI THERE<ASSISTANT>"
+        assert out["usage"] == {"prompt_tokens": 3, "completion_tokens": 3, "total_tokens": 6}
+    finally:
+        engine.stop()
