@@ -14,7 +14,7 @@ from typing import Callable, Sequence
 from ..generators import Generator, SamplingParams
 from ..generators.hf import HFGenerator
 from ..values import Value
-from .model import TEMPLATES, Corrector, CorrectorConfig, corrector_input
+from .model import CONFIG_NAME, TEMPLATES, Corrector, CorrectorConfig, corrector_input
 from .hindsight import COH_TEMPLATES, HIR_LABELS, coh_rows, hir_rows, outcome_threshold, sample_relabelled
 from .pairing import Pair, sample_pairs
 from .similarity import load_similarity
@@ -266,6 +266,14 @@ def train_corrector(
                                                training={**asdict(config), **recorded, "init": init, "train_prompts": len(records)}))
     prompts_by_id = {r["id"]: r["prompt"] for r in records}
     rng = random.Random(config.seed)
+    if _explores_first(init, config, pool):
+        # --init is already a corrector (e.g. trained on another generator's drafts): let it
+        # rewrite this generator's drafts first, so a pool in which the generator is hardly
+        # ever right still holds improving pairs to adapt it on.
+        gain = explore(pool, records, corrector, value, replace(params, n=1, seed=config.seed - 1), config.explore_prompts,
+                       rng, "corrector@init")
+        _log_row(out, {"iteration": -1, "pool": len(pool), "pool_mean_value": pool.mean_value(), "exploration_gain": gain},
+                 on_iteration)
     for it in range(config.iterations):
         if hasattr(similarity, "prepare") and config.method != "hir":  # embed the whole pool in batches, once per text
             similarity.prepare(d.text for drafts in pool.by_prompt.values() for d in drafts)
@@ -278,15 +286,31 @@ def train_corrector(
         gain = explore(pool, records, corrector, value, explore_params, config.explore_prompts, rng, f"corrector@{it}") if config.explore_prompts else None
         row = {"iteration": it, "pool": len(pool), "pool_mean_value": pool.mean_value(), "pairs": len(made),
                "identity_pairs": sum(m["source"] == m["target"] for m in made), "exploration_gain": gain, **stats}
-        if distributed.is_main():
-            with open(out / "log.jsonl", "a") as f:
-                f.write(json.dumps(row) + "\n")
-            if on_iteration:
-                on_iteration(row)
+        _log_row(out, row, on_iteration)
     if distributed.is_main():
         save_model(hf, corrector.config, out)
     distributed.barrier()  # no process reports done before the corrector is saved
     return corrector
+
+
+def _explores_first(init: str, config: TrainConfig, pool: Pool) -> bool:
+    """Whether the initial model is a corrector of this method's template that has not yet
+    explored this pool (a resumed run does not explore twice)."""
+    path = Path(init, CONFIG_NAME)
+    if not (config.explore_prompts and path.is_file()):
+        return False
+    if CorrectorConfig.load(init).template != config.template:
+        log.warning("--init %s is a corrector with another template; it is not asked to explore before training", init)
+        return False
+    return not any(d.origin == "corrector@init" for d in pool.drafts())
+
+
+def _log_row(out: Path, row: dict, on_iteration: Callable[[dict], None] | None) -> None:
+    if distributed.is_main():
+        with open(out / "log.jsonl", "a") as f:
+            f.write(json.dumps(row) + "\n")
+        if on_iteration:
+            on_iteration(row)
 
 
 def iteration_rows(config: TrainConfig, pool: Pool, max_value: float, similarity, prompts_by_id: dict[str, str], tokenizer,

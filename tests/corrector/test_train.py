@@ -128,3 +128,37 @@ def test_hindsight_methods_raise_value(toy, tmp_path, method, template):
         values = {(r["id"]): r for r in train}
         assert {m["outcome"] for m in made} == {True, False}
         assert all(m["outcome"] == (sort_value([values[m["prompt_id"]]], [m["target"]])[0] >= 1.0) for m in made)
+
+
+def test_an_initial_corrector_explores_the_new_pool_first_and_only_once(toy, tmp_path):
+    """--init naming a corrector (here: the toy model with a corrector config) rewrites pool
+    drafts before the first iteration, so a generator that is hardly ever right still yields
+    pairs; a resumed run into the same folder does not explore again."""
+    import shutil
+
+    from correct.corrector.model import CorrectorConfig
+
+    train, _, gen, gen_dir = toy
+    init = tmp_path / "init-corrector"
+    shutil.copytree(gen_dir, init, ignore=shutil.ignore_patterns("sft"))
+    CorrectorConfig(template="no-feedback").save(init)
+    config = replace(TOY_CONFIG, iterations=1, steps=2, explore_prompts=10, samples_per_prompt=2)
+    out = tmp_path / "corr"
+    for _ in range(2):  # the second run resumes from the first one's pool
+        train_corrector(train[:30], [fmt(r) for r in train[:30]], gen, SortValue(), str(init), out, config)
+    pool = [json.loads(l) for l in (out / "pool.jsonl").read_text().splitlines()]
+    origins = [d["origin"] for d in pool]
+    assert origins.count("corrector@init") == 10 and origins.count("generator") == 60
+    assert origins.index("corrector@init") < origins.index("corrector@0")
+    log = [json.loads(l) for l in (out / "log.jsonl").read_text().splitlines()]
+    assert [row["iteration"] for row in log] == [-1, 0, 0]
+
+    # A corrector of another template is not asked to explore with this one's input.
+    CorrectorConfig(template="default").save(init)
+    other = tmp_path / "other"
+    train_corrector(train[:30], [fmt(r) for r in train[:30]], gen, SortValue(), str(init), other, config)
+    assert "corrector@init" not in (other / "pool.jsonl").read_text()
+    # A plain language model (no corrector config) starts training at once.
+    plain = tmp_path / "plain"
+    train_corrector(train[:30], [fmt(r) for r in train[:30]], gen, SortValue(), str(gen_dir), plain, config)
+    assert "corrector@init" not in (plain / "pool.jsonl").read_text()
