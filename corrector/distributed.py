@@ -75,6 +75,18 @@ def unshard(mine: Sequence[T], n: int) -> list[T]:
     return out
 
 
+def sharded_parameters() -> str | None:
+    """The name of the launcher setting that shards parameters across processes, if any.
+    Exploration decodes with each process's own whole copy of the weights between
+    iterations, which sharding takes away; DDP and DeepSpeed ZeRO-1/2 keep it."""
+    flag = lambda name: os.environ.get(name, "false").lower() in ("true", "1")
+    if flag("ACCELERATE_USE_FSDP"):
+        return "FSDP"
+    if flag("ACCELERATE_USE_DEEPSPEED") and os.environ.get("ACCELERATE_DEEPSPEED_ZERO_STAGE") == "3":
+        return "DeepSpeed ZeRO-3"
+    return None
+
+
 def barrier() -> None:
     if world() > 1:
         state().wait_for_everyone()

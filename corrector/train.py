@@ -243,6 +243,9 @@ def train_corrector(
     """The self-corrective learning loop; everything it makes is kept in ``output_dir``."""
     if config.method not in METHODS:
         raise TrainError(f"unknown training method {config.method!r}; choose {', '.join(METHODS)}")
+    if distributed.sharded_parameters():
+        raise TrainError(f"{distributed.sharded_parameters()} shards the weights, but each process explores with a whole "
+                         "copy of them between iterations; launch with DDP or DeepSpeed ZeRO-1/2")
     if config.method != "pairing":
         config = replace(config, template=config.method)
     out = Path(output_dir)

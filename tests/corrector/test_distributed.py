@@ -40,6 +40,23 @@ def test_shards_are_dealt_round_robin_and_put_back_in_order(monkeypatch):
     assert distributed.per_process_batch(32) == 11
 
 
+@pytest.mark.parametrize("env, name", [
+    ({"ACCELERATE_USE_FSDP": "true"}, "FSDP"),
+    ({"ACCELERATE_USE_DEEPSPEED": "true", "ACCELERATE_DEEPSPEED_ZERO_STAGE": "3"}, "DeepSpeed ZeRO-3"),
+    ({"ACCELERATE_USE_DEEPSPEED": "true", "ACCELERATE_DEEPSPEED_ZERO_STAGE": "2"}, None),
+])
+def test_launch_configs_that_shard_the_weights_are_refused_before_any_work(monkeypatch, tmp_path, env, name):
+    from correct.corrector.train import TrainConfig, TrainError, train_corrector
+
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    assert distributed.sharded_parameters() == name
+    if name:
+        with pytest.raises(TrainError, match=f"{name} shards the weights.*DDP or DeepSpeed ZeRO-1/2"):
+            train_corrector([], [], None, None, "unused", tmp_path / "out", TrainConfig())
+        assert not (tmp_path / "out").exists()
+
+
 @pytest.mark.slow
 def test_train_under_accelerate_launch_with_two_processes(tmp_path):
     launcher = shutil.which("accelerate")
