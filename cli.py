@@ -260,6 +260,7 @@ def train(
     learning_rate: float = typer.Option(5e-4),
     lr_scheduler: Optional[str] = typer.Option(None, help="transformers scheduler per iteration (default: cosine; constant_with_warmup for sft)."),
     max_new_tokens: Optional[int] = typer.Option(None, min=1),
+    eval_limit: int = typer.Option(100, min=0, help="Held-out records of the task's validation split the trained corrector is measured on, 3 rounds (results in eval.json and the model card; 0: none)."),
     seed: int = typer.Option(0),
 ):
     """Train a corrector on the generator's own drafts (or, with --method sft, a base generator)."""
@@ -287,7 +288,7 @@ def train(
             samples_per_prompt=samples, iterations=iterations, steps=steps, pairs=pairs, alpha=alpha, beta=beta,
             temperature=temperature or (t.pool_temperature if t else 1.0), identity_share=identity_share, min_gain=min_gain if min_gain is not None else (t.min_gain if t else 0.0),
             similarity=similarity, explore_prompts=explore, batch_size=batch_size, learning_rate=learning_rate,
-            max_new_tokens=max_new_tokens or (t.max_new_tokens if t else 128), template="default" if feedback else "no-feedback", seed=seed,
+            max_new_tokens=max_new_tokens or (t.max_new_tokens if t else 128), stop=t.stop if t else (), template="default" if feedback else "no-feedback", seed=seed,
             method=method if method != "sft" else "pairing", loss_on=loss_on, mask_share=mask_share, mask_scope=mask_scope,
             contrastive_weight=contrastive_weight, lm_corpus=str(lm_corpus) if lm_corpus else None, lm_weight=lm_weight,
             # The shipped base generator was trained at a constant rate: it is meant to be an
@@ -313,13 +314,25 @@ def train(
         if distributed.launched() and backend != "openai":
             options["device"] = distributed.device()  # each process drafts on its own device
         g = load_generator(gen_path, backend, **options)
+        held_out = t.make_split("validation", shots + eval_limit, seed)[shots:] if t and eval_limit else []
         train_corrector(records, [fmt(r) for r in records], g, v, init or gen_path, output, config,
-                        task=t.name if t else None, value_name=value_spec,
+                        task=t.name if t else None, value_name=value_spec, generator_name=gen_path,
+                        evaluation=(held_out, [fmt(r) for r in held_out]) if held_out else None,
                         on_iteration=lambda row: console.print(json.dumps(row), soft_wrap=True, highlight=False))
     except _user_errors() as e:
         _fail(str(e))
     if distributed.is_main():
-        console.print(f"saved corrector to {output}")
+        _print_evaluation(output)
+        console.print(f"saved corrector to {output} (model card: {output / 'README.md'})")
+
+
+def _print_evaluation(folder: Path) -> None:
+    path = folder / "eval.json"
+    if path.exists():
+        ev = json.loads(path.read_text())
+        key = "solved" if "solved" in ev["rounds"][0] else "mean_value"
+        per_round = " -> ".join(_cell(key, r[key]) for r in ev["rounds"])
+        console.print(f"held-out {key} per round ({ev['records']} {ev['split']} records): {per_round}", highlight=False)
 
 
 def _train_sft(records, fmt, t, init, output, config) -> None:

@@ -20,6 +20,8 @@ from .pairing import Pair, sample_pairs
 from .similarity import load_similarity
 from .pool import Draft, Pool
 from .progress import progress
+from .records import write_json_atomic
+from .card import EVAL_NAME, write_model_card
 from . import distributed
 
 log = logging.getLogger(__name__)
@@ -56,6 +58,9 @@ class TrainConfig:
     temperature: float = 1.0
     """Sampling temperature for pool drafts and exploration."""
     max_new_tokens: int = 64
+    stop: tuple[str, ...] = ()
+    """Stop strings of the drafts (the task's): a pretrained generator shown examples goes on
+    to write the next question unless it is cut where its answer ends."""
     batch_size: int = 32
     learning_rate: float = 5e-4
     lr_scheduler: str = "cosine"
@@ -239,8 +244,13 @@ def train_corrector(
     task: str | None = None,
     value_name: str | None = None,
     on_iteration: Callable[[dict], None] | None = None,
+    evaluation: tuple[Sequence[dict], Sequence[str]] | None = None,
+    generator_name: str | None = None,
 ) -> Corrector:
-    """The self-corrective learning loop; everything it makes is kept in ``output_dir``."""
+    """The self-corrective learning loop; everything it makes is kept in ``output_dir``.
+    ``evaluation``: held-out (records, generator prompts) refined by the generator and the
+    trained corrector at the end; their per-round results go into ``eval.json`` and the
+    folder's model card."""
     if config.method not in METHODS:
         raise TrainError(f"unknown training method {config.method!r}; choose {', '.join(METHODS)}")
     if distributed.sharded_parameters():
@@ -259,14 +269,16 @@ def train_corrector(
     lm_rows = lm_blocks(config.lm_corpus, hf.tokenizer, min(128, max_length)) if config.lm_corpus else None
     pool = Pool(out / "pool.jsonl", writer=distributed.is_main())
     distributed.barrier()  # every process has read the pool before the main one appends to it
-    params = SamplingParams(temperature=config.temperature, max_new_tokens=config.max_new_tokens, n=config.samples_per_prompt, seed=config.seed)
+    params = SamplingParams(temperature=config.temperature, max_new_tokens=config.max_new_tokens, n=config.samples_per_prompt,
+                            stop=tuple(config.stop), seed=config.seed)
     init_pool(pool, records, generator_prompts, generator, value, params)
 
     recorded = {"hindsight": {"coh_templates": COH_TEMPLATES},
                 "hir": {"hir_labels": {"correct": HIR_LABELS[True], "wrong": HIR_LABELS[False]}}}.get(config.method, {})
     corrector = Corrector(hf, CorrectorConfig(method=config.method, template=config.template, prompt_format=TEMPLATES.get(config.template),
                                                task=task, value=value_name,
-                                               training={**asdict(config), **recorded, "init": init, "train_prompts": len(records)}))
+                                               training={**asdict(config), **recorded, "init": init, "generator": generator_name or init,
+                          "train_prompts": len(records)}))
     prompts_by_id = {r["id"]: r["prompt"] for r in records}
     rng = random.Random(config.seed)
     if _explores_first(init, config, pool):
@@ -292,8 +304,31 @@ def train_corrector(
         _log_row(out, row, on_iteration)
     if distributed.is_main():
         save_model(hf, corrector.config, out)
+        results = evaluate(corrector, generator, value, *evaluation, generator_name or init) if evaluation else None
+        if results:
+            write_json_atomic(out / EVAL_NAME, results)
+        write_model_card(out, corrector.config, evaluation=results)
     distributed.barrier()  # no process reports done before the corrector is saved
     return corrector
+
+
+EVAL_ROUNDS = 3
+
+
+def evaluate(corrector: Corrector, generator: Generator, value: Value, records: Sequence[dict], prompts: Sequence[str],
+             generator_name: str, rounds: int = EVAL_ROUNDS, batch_size: int = 64) -> dict:
+    """Per-round results of generator + corrector on held-out records (greedy), as in the
+    metrics of ``correct generate``."""
+    from .refine import refine, round_metrics, summary
+
+    t = corrector.config.training
+    params = SamplingParams(temperature=0.0, max_new_tokens=t.get("max_new_tokens", 64), stop=tuple(t.get("stop", ())), seed=0)
+    histories = []
+    for b in range(0, len(records), batch_size):
+        steps = refine(records[b : b + batch_size], prompts[b : b + batch_size], generator, corrector, value, rounds, params)
+        histories += [[asdict(step) for step in h] for h in steps]
+    return {"records": len(records), "split": "validation", "generator": generator_name, "rounds": round_metrics(histories, value.max_value),
+            **summary(histories, value.max_value)}
 
 
 def _explores_first(init: str, config: TrainConfig, pool: Pool) -> bool:

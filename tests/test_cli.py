@@ -359,10 +359,18 @@ def test_train_each_method_saves_a_corrector_generate_uses(tiny_lm_dir, tmp_path
     # every prompt has better and worse drafts (the sandboxed program value would mark them all wrong).
     result = invoke("train", "--task", "arithmetic", "--value", "toxicity:max_value=0.9", "--generator", tiny_lm_dir, "--method", method, "--limit", "6",
                     "--samples", "3", "--iterations", "1", "--steps", "2", "--pairs", "12", "--explore", "3",
-                    "--max-new-tokens", "24", "--batch-size", "4", "--lm-corpus", corpus, "--output", out)
+                    "--max-new-tokens", "24", "--batch-size", "4", "--lm-corpus", corpus, "--eval-limit", "5", "--output", out)
     assert result.exit_code == 0, result.stderr + result.stdout
     config = json.loads((out / "correct_config.json").read_text())
     assert config["method"] == method
+    assert config["training"]["stop"] == ["\n\n", "Question:"]  # the pool's drafts end where the task's do
+    assert config["training"]["generator"] == str(tiny_lm_dir)
+    # Measured on held-out records at the end, and written into the model card.
+    ev = json.loads((out / "eval.json").read_text())
+    assert ev["records"] == 5 and [r["round"] for r in ev["rounds"]] == [0, 1, 2, 3]
+    card = (out / "README.md").read_text()
+    assert f"- {method}" in card.split("---")[1]  # a tag in the YAML metadata
+    assert f"{ev['rounds'][-1]['mean_value']:.4g}" in card and "held-out" in result.stderr
     assert config["template"] == {"pairing": "default", "hindsight": "hindsight", "hir": "hir"}[method]
     assert config["training"]["lm_corpus"] == str(corpus) and config["training"]["lm_weight"] == 1.5
     assert config["prompt_format"].startswith("Question: {prompt}\n")

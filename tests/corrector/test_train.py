@@ -162,3 +162,21 @@ def test_an_initial_corrector_explores_the_new_pool_first_and_only_once(toy, tmp
     plain = tmp_path / "plain"
     train_corrector(train[:30], [fmt(r) for r in train[:30]], gen, SortValue(), str(gen_dir), plain, config)
     assert "corrector@init" not in (plain / "pool.jsonl").read_text()
+
+
+def test_pool_drafts_are_cut_at_the_tasks_stop_strings(toy, tmp_path):
+    """A pretrained model shown examples writes on into the next question; the pool must get
+    its drafts cut where the task's answers end (SmolLM2's were all syntax errors without)."""
+    train, _, gen, gen_dir = toy
+    seen = []
+
+    class Recording:
+        def generate(self, prompts, params):
+            seen.append(params)
+            return gen.generate(prompts, params)
+
+    config = replace(TOY_CONFIG, iterations=1, steps=1, explore_prompts=0, samples_per_prompt=2, stop=("4",))
+    train_corrector(train[:8], [fmt(r) for r in train[:8]], Recording(), SortValue(), str(gen_dir), tmp_path / "c", config)
+    assert seen and all(p.stop == ("4",) for p in seen)
+    pool = [json.loads(l) for l in (tmp_path / "c" / "pool.jsonl").read_text().splitlines()]
+    assert pool and not any("4" in d["text"] for d in pool)
