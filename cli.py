@@ -317,7 +317,7 @@ def train(
         held_out = t.make_split("validation", shots + eval_limit, seed)[shots:] if t and eval_limit else []
         train_corrector(records, [fmt(r) for r in records], g, v, init or gen_path, output, config,
                         task=t.name if t else None, value_name=value_spec, generator_name=gen_path,
-                        evaluation=(held_out, [fmt(r) for r in held_out]) if held_out else None,
+                        evaluation=(held_out, [fmt(r) for r in held_out]) if held_out else None, fluency=bool(t and t.fluency),
                         on_iteration=lambda row: console.print(json.dumps(row), soft_wrap=True, highlight=False))
     except _user_errors() as e:
         _fail(str(e))
@@ -424,6 +424,53 @@ def prepare(
     except _user_errors() as e:
         _fail(str(e))
     print(folder)
+
+
+@app.command()
+def card(
+    corrector: Path = typer.Argument(..., help="A saved corrector folder."),
+    task: Optional[str] = typer.Option(None, help="Task whose validation split it is measured on (default: the one it was trained on)."),
+    generator: Optional[str] = typer.Option(None, help="Generator of the drafts (default: the one whose drafts trained it, else the task's)."),
+    value: Optional[str] = typer.Option(None, help="Value function (default: the one it was trained with)."),
+    shots: int = SHOTS,
+    eval_limit: int = typer.Option(100, min=0, help="Held-out validation records to measure it on, 3 rounds (0: write the card without results)."),
+    seed: int = typer.Option(0),
+):
+    """Write a corrector folder's model card (README.md) from its config and training log,
+    measuring it on held-out records first (eval.json)."""
+    _quiet_libraries()
+    try:
+        from .corrector import Corrector
+        from .corrector.card import EVAL_NAME, write_model_card
+        from .corrector.model import CONFIG_NAME
+        from .corrector.records import write_json_atomic
+        from .corrector.tasks import get_task
+        from .corrector.train import evaluate
+        from .generators import load_generator
+        from .values import load_value
+
+        if not (corrector / CONFIG_NAME).is_file():
+            raise UsageError(f"{corrector} is not a saved corrector (no {CONFIG_NAME})")
+        c = Corrector.from_pretrained(str(corrector))
+        results = None
+        if eval_limit:
+            t = get_task(task or c.config.task) if (task or c.config.task) else None
+            if t is None:
+                raise UsageError("--task is needed to measure a corrector trained on custom records (or --eval-limit 0)")
+            gen_path = generator or c.config.training.get("generator") or t.generator
+            held_out = t.make_split("validation", shots + eval_limit, seed)[shots:]
+            fmt = _prompt_format(t, shots, seed)
+            v = load_value(value or c.config.value or t.value)
+            try:
+                results = evaluate(c, load_generator(gen_path), v, held_out, [fmt(r) for r in held_out], gen_path, fluency=t.fluency)
+            finally:
+                getattr(v, "close", lambda: None)()
+            write_json_atomic(corrector / EVAL_NAME, results)
+        path = write_model_card(corrector, c.config, evaluation=results)
+    except _user_errors() as e:
+        _fail(str(e))
+    _print_evaluation(corrector)
+    console.print(f"wrote {path}")
 
 
 @app.command("train-reward")

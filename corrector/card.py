@@ -26,6 +26,15 @@ METHOD_NAMES = {
 }
 
 
+def _shown(path: str) -> str:
+    """How a model is named on the card: a shipped model by its name, not by this machine's path."""
+    models = Path(__file__).parent / "models"
+    try:
+        return f"{Path(path).resolve().relative_to(models.resolve())} (shipped with correct)"
+    except (ValueError, OSError):
+        return path
+
+
 def read_log(folder: str | Path) -> list[dict]:
     path = Path(folder, "log.jsonl")
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
@@ -39,7 +48,12 @@ def write_model_card(folder: str | Path, config: CorrectorConfig, log: Sequence[
     folder = Path(folder)
     log = list(log) if log is not None else read_log(folder)
     t = config.training
-    init, generator = str(t.get("init", "")), str(t.get("generator", "") or t.get("init", ""))
+    init, generator = str(t.get("init", "")), str(t.get("generator") or (evaluation or {}).get("generator") or t.get("init", ""))
+    from .tasks import TASKS
+
+    default_generator = config.task in TASKS and Path(generator).resolve() == Path(TASKS[config.task].generator).resolve()
+    use = "correct generate " + (f"--task {config.task} " if config.task else "--input FILE.jsonl ")
+    use += "" if default_generator else f"--generator {generator} "
     data = ModelCardData(
         library_name="transformers",
         pipeline_tag="text-generation",
@@ -51,11 +65,10 @@ def write_model_card(folder: str | Path, config: CorrectorConfig, log: Sequence[
              f"A corrector trained with `correct train` by {METHOD_NAMES.get(config.method, config.method)}: "
              "given a question, a draft and the value's feedback on it, it writes a better draft.", "",
              "## Use", "",
-             "    correct generate " + (f"--task {config.task} " if config.task else "--input FILE.jsonl ")
-             + f"--generator {generator or 'GENERATOR'} --corrector PATH_TO_THIS_FOLDER --rounds 3", "",
+             f"    {use}--corrector PATH_TO_THIS_FOLDER --rounds 3", "",
              "## Training", "",
-             f"- **Initial weights:** `{init}`",
-             f"- **Generator whose drafts filled the pool:** `{generator}`",
+             f"- **Initial weights:** `{_shown(init)}`",
+             f"- **Generator whose drafts filled the pool:** `{_shown(generator)}`",
              f"- **Task:** {config.task or 'custom records'}; **value:** `{config.value}`",
              f"- **Method:** {METHOD_NAMES.get(config.method, config.method)}; input template `{config.template}`",
              *_data_lines(t, log), "",
@@ -95,13 +108,17 @@ def _log_table(log: Sequence[dict]) -> str:
 
 
 def _evaluation_lines(ev: dict) -> list[str]:
-    head = (f"Measured at the end of training on {ev['records']} held-out records ({ev.get('split', 'held-out')} split), "
-            f"greedy decoding, generator `{ev.get('generator', '?')}`:")
+    head = (f"Measured on {ev['records']} held-out records ({ev.get('split', 'held-out')} split), greedy decoding, "
+            f"{len(ev['rounds']) - 1} corrector rounds after the drafts of generator `{_shown(str(ev.get('generator', '?')))}`:")
     bounded = any("solved" in r for r in ev["rounds"])
-    cols = ["round", "mean value"] + (["solved", "broken"] if bounded else [])
+    fluent = any("perplexity" in r for r in ev["rounds"])
+    cols = ["round", "mean value"] + (["solved", "broken"] if bounded else []) + (["perplexity", "empty"] if fluent else [])
     rows = [[r["round"], _num(r["mean_value"])] + ([_pct(r.get("solved")), _pct(r.get("broken"))] if bounded else [])
-            for r in ev["rounds"]]
+            + ([_num(r.get("perplexity")), _pct(r.get("empty"))] if fluent else []) for r in ev["rounds"]]
     lines = [head, "", _table(cols, rows), ""]
+    if fluent:
+        lines += ["Perplexity: the generator's, of each round's texts given its prompt (a corrector that wins the value by "
+                  "writing less, or nonsense, shows up as a rise).", ""]
     if ev.get("net_fixed") is not None:
         lines += [f"Net fixed (of wrong drafts): {_pct(ev['net_fixed'])}; broken (of right drafts): {_pct(ev.get('broken_of_right'))}.", ""]
     return lines

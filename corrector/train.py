@@ -246,6 +246,7 @@ def train_corrector(
     on_iteration: Callable[[dict], None] | None = None,
     evaluation: tuple[Sequence[dict], Sequence[str]] | None = None,
     generator_name: str | None = None,
+    fluency: bool = False,
 ) -> Corrector:
     """The self-corrective learning loop; everything it makes is kept in ``output_dir``.
     ``evaluation``: held-out (records, generator prompts) refined by the generator and the
@@ -304,7 +305,7 @@ def train_corrector(
         _log_row(out, row, on_iteration)
     if distributed.is_main():
         save_model(hf, corrector.config, out)
-        results = evaluate(corrector, generator, value, *evaluation, generator_name or init) if evaluation else None
+        results = evaluate(corrector, generator, value, *evaluation, generator_name or init, fluency=fluency) if evaluation else None
         if results:
             write_json_atomic(out / EVAL_NAME, results)
         write_model_card(out, corrector.config, evaluation=results)
@@ -316,17 +317,22 @@ EVAL_ROUNDS = 3
 
 
 def evaluate(corrector: Corrector, generator: Generator, value: Value, records: Sequence[dict], prompts: Sequence[str],
-             generator_name: str, rounds: int = EVAL_ROUNDS, batch_size: int = 64) -> dict:
+             generator_name: str, rounds: int = EVAL_ROUNDS, batch_size: int = 64, fluency: bool = False) -> dict:
     """Per-round results of generator + corrector on held-out records (greedy), as in the
-    metrics of ``correct generate``."""
+    metrics of ``correct generate`` (with ``fluency``, the generator's perplexity of each
+    round's texts too)."""
     from .refine import refine, round_metrics, summary
+    from .run import add_perplexity
 
     t = corrector.config.training
     params = SamplingParams(temperature=0.0, max_new_tokens=t.get("max_new_tokens", 64), stop=tuple(t.get("stop", ())), seed=0)
     histories = []
     for b in range(0, len(records), batch_size):
         steps = refine(records[b : b + batch_size], prompts[b : b + batch_size], generator, corrector, value, rounds, params)
-        histories += [[asdict(step) for step in h] for h in steps]
+        batch = [[asdict(step) for step in h] for h in steps]
+        if fluency:
+            add_perplexity(generator, prompts[b : b + batch_size], batch)
+        histories += batch
     return {"records": len(records), "split": "validation", "generator": generator_name, "rounds": round_metrics(histories, value.max_value),
             **summary(histories, value.max_value)}
 

@@ -521,3 +521,38 @@ def test_score_program_options(tmp_path):
 def test_score_bad_program_options(tmp_path, spec, needles):
     inp = write_jsonl(tmp_path / "f.jsonl", [{"id": "a", "answer": 6, "output": "print(6)"}])
     assert_user_error(invoke("score", "--value", spec, "--input", inp), *needles)
+
+
+# --------------------------------------------------------------------------- model cards
+
+def test_card_measures_a_corrector_and_writes_its_model_card(tmp_path):
+    import shutil
+
+    from correct.corrector.tasks import TASKS
+
+    folder = tmp_path / "corr"
+    shutil.copytree(TASKS["arithmetic"].corrector, folder)
+    for name in ("README.md", "eval.json"):
+        (folder / name).unlink(missing_ok=True)
+    result = invoke("card", folder, "--eval-limit", 6)
+    assert result.exit_code == 0, result.stderr
+    ev = json.loads((folder / "eval.json").read_text())
+    assert ev["records"] == 6 and ev["split"] == "validation" and len(ev["rounds"]) == 4
+    card = (folder / "README.md").read_text()
+    assert card.startswith("---\n") and "# Corrector for arithmetic (pairing)" in card
+    assert "correct generate --task arithmetic --corrector PATH_TO_THIS_FOLDER" in card
+    assert f"| 3 | {ev['rounds'][3]['mean_value']:.4g} | {ev['rounds'][3]['solved']:.1%} |" in card
+
+
+def test_card_refuses_a_folder_that_is_not_a_corrector(tmp_path):
+    assert_user_error(invoke("card", tmp_path), str(tmp_path), "not a saved corrector")
+
+
+@pytest.mark.parametrize("task", ["arithmetic", "concepts", "detox"])
+def test_shipped_correctors_carry_cards_with_measured_results(task):
+    from correct.corrector.tasks import TASKS
+
+    card = (Path(TASKS[task].corrector) / "README.md").read_text()
+    ev = json.loads((Path(TASKS[task].corrector) / "eval.json").read_text())
+    assert f"# Corrector for {task}" in card and ev["records"] == 100
+    assert f"{ev['rounds'][-1]['solved']:.1%}" in card

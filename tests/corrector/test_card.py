@@ -35,7 +35,7 @@ def test_card_states_what_the_run_did(tmp_path):
     assert "256 training prompts × 4 generator drafts" in text and "`smollm2`" in text and "`program`" in text
     assert "| before training | 1280 | 0.0586 | - | - | 0.285 |" in text
     assert "| 1 | 1792 | 0.2773 | 11200 | 0.0151 | 0.8867 |" in text
-    assert "100 held-out records (validation split)" in text
+    assert "100 held-out records (validation split), greedy decoding, 2 corrector rounds after the drafts of generator `smollm2`" in text
     assert "| 2 | 0.76 | 76.0% | 1.0% |" in text and "Net fixed (of wrong drafts): 74.2%" in text
     assert "    Question: {prompt}" in text  # the corrector's input format
     assert [p.name for p in tmp_path.iterdir()] == ["README.md"]  # written whole, no temporary left
