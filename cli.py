@@ -473,6 +473,34 @@ def card(
     console.print(f"wrote {path}")
 
 
+@app.command()
+def report(
+    runs: list[Path] = typer.Argument(..., help="Metrics JSON of `correct generate` (or its output JSONL), or `correct train` folders; several go on the same charts."),
+    output: Path = typer.Option(Path("report"), help="Folder for rounds.png, training.png, report.json and index.html."),
+    name: Optional[list[str]] = typer.Option(None, help="Legend name of each run, in order (default: file or folder names)."),
+):
+    """Draw PNG charts of runs: value and solved share per round (with the self-consistency
+    baseline), and training curves (loss, pool value, exploration gain per iteration)."""
+    try:
+        from .corrector.report import ReportError, write_report
+
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise UsageError("correct report draws with matplotlib: pip install 'correct[report]'") from None
+        if name and len(name) != len(runs):
+            raise UsageError(f"--name was given {len(name)} times for {len(runs)} runs")
+        try:
+            made = write_report(runs, output, name)
+        except ReportError as e:
+            raise UsageError(str(e)) from None
+    except _user_errors() as e:
+        _fail(str(e))
+    for file in made["files"]:
+        console.print(f"wrote {output / file}")
+    console.print(f"wrote {output / 'index.html'}")
+
+
 @app.command("train-reward")
 def train_reward(
     input: Path = typer.Option(..., help="JSONL preference pairs: `prompt`, `chosen`, `rejected`."),
