@@ -261,6 +261,7 @@ def train(
     lr_scheduler: Optional[str] = typer.Option(None, help="transformers scheduler per iteration (default: cosine; constant_with_warmup for sft)."),
     max_new_tokens: Optional[int] = typer.Option(None, min=1),
     eval_limit: int = typer.Option(100, min=0, help="Held-out records of the task's validation split the trained corrector is measured on, 3 rounds (results in eval.json and the model card; 0: none)."),
+    report_to: str = typer.Option("none", help="Also send the metrics to: none | all | tensorboard | wandb (comma-separated), as transformers' report_to."),
     seed: int = typer.Option(0),
 ):
     """Train a corrector on the generator's own drafts (or, with --method sft, a base generator)."""
@@ -281,6 +282,12 @@ def train(
             raise UsageError(f"--contrastive-weight must be at least 0, got {contrastive_weight}")
         if lm_corpus is not None and not lm_corpus.is_file():
             raise UsageError(f"--lm-corpus {lm_corpus}: no such file")
+        from .corrector.logs import LogError, parse_report_to
+
+        try:
+            integrations = tuple(parse_report_to(report_to))
+        except LogError as e:
+            raise UsageError(str(e)) from None
         if not feedback and method in ("hindsight", "hir"):
             raise UsageError(f"--no-feedback is for the pairing corrector; --method {method} has its own template")
         records, t = _load_records(task, input, dataset, split, limit, seed, ("prompt", "solution") if method == "sft" else ("prompt",))
@@ -291,6 +298,7 @@ def train(
             max_new_tokens=max_new_tokens or (t.max_new_tokens if t else 128), stop=t.stop if t else (), template="default" if feedback else "no-feedback", seed=seed,
             method=method if method != "sft" else "pairing", loss_on=loss_on, mask_share=mask_share, mask_scope=mask_scope,
             contrastive_weight=contrastive_weight, lm_corpus=str(lm_corpus) if lm_corpus else None, lm_weight=lm_weight,
+            report_to=integrations,
             # The shipped base generator was trained at a constant rate: it is meant to be an
             # imperfect p0, and that is the setting that reproduces it.
             lr_scheduler=lr_scheduler or ("constant_with_warmup" if method == "sft" else "cosine"),

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Callable, Sequence
@@ -22,6 +23,7 @@ from .pool import Draft, Pool
 from .progress import progress
 from .records import write_json_atomic
 from .card import EVAL_NAME, write_model_card
+from .logs import RunLog
 from . import distributed
 
 log = logging.getLogger(__name__)
@@ -82,6 +84,8 @@ class TrainConfig:
     """A plain text file whose language-modelling loss regularises training (any method)."""
     lm_weight: float = 1.5
     """λ: weight of that loss relative to the corrector's (Chain of Hindsight used 1.5)."""
+    report_to: tuple[str, ...] = ()
+    """Integrations that get the metrics besides log.jsonl: tensorboard, wandb (see logs.py)."""
     similarity: str = "edit"
     """s(y, y') of the pairing sampler: edit | embedding | embedding:PATH (see similarity.py)."""
     seed: int = 0
@@ -98,7 +102,7 @@ def encode(tokenizer, source: str, target: str, max_length: int) -> dict | None:
 
 
 def training_arguments(output_dir: str | Path, steps: int, batch_size: int, learning_rate: float, lr_scheduler: str,
-                       seed: int, **extra):
+                       seed: int, report_to: Sequence[str] = (), **extra):
     """transformers ``TrainingArguments`` as every trainer here uses them: ``steps`` optimizer
     steps, short warm-up, no checkpoints, no reporting, on the GPU when there is one."""
     import torch
@@ -114,7 +118,7 @@ def training_arguments(output_dir: str | Path, steps: int, batch_size: int, lear
         weight_decay=0.0,
         logging_steps=max(1, steps // 10),
         save_strategy="no",
-        report_to="none",
+        report_to=list(report_to) or "none",
         seed=seed,
         disable_tqdm=False,
         use_cpu=not torch.cuda.is_available(),  # also keeps the data loader from pinning memory on CPU
@@ -156,7 +160,7 @@ def train_rows(model, tokenizer, rows: Sequence[dict], n_examples: int, steps: i
         raise TrainError("no training examples fit the model's context")
     side, tokenizer.padding_side = tokenizer.padding_side, "right"  # training pads on the right
     args = training_arguments(output_dir, steps, distributed.per_process_batch(config.batch_size), config.learning_rate,
-                              config.lr_scheduler, config.seed,
+                              config.lr_scheduler, config.seed, config.report_to,
                               remove_unused_columns=False)  # HIR's opp_* columns are not model arguments
     trainer = CorrectorTrainer(
         model=model,
@@ -173,7 +177,11 @@ def train_rows(model, tokenizer, rows: Sequence[dict], n_examples: int, steps: i
     finally:
         tokenizer.padding_side = side
     model.eval()
-    return {"loss": result.training_loss, "steps": steps, "examples": len(rows), "processes": args.world_size}
+    # Tokens the optimiser saw per second: each step takes a global batch of rows.
+    per_row = sum(len(r["input_ids"]) for r in rows) / len(rows)
+    seconds = result.metrics.get("train_runtime") or float("nan")
+    return {"loss": result.training_loss, "steps": steps, "examples": len(rows), "processes": args.world_size,
+            "train_tokens_per_s": steps * args.per_device_train_batch_size * args.world_size * per_row / seconds}
 
 
 def score_drafts(records: Sequence[dict], outputs: Sequence[Sequence[str]], value: Value, origin: str) -> list[Draft]:
@@ -282,13 +290,14 @@ def train_corrector(
                           "train_prompts": len(records)}))
     prompts_by_id = {r["id"]: r["prompt"] for r in records}
     rng = random.Random(config.seed)
+    runlog = RunLog(out, config.report_to) if distributed.is_main() else None
     if _explores_first(init, config, pool):
         # --init is already a corrector (e.g. trained on another generator's drafts): let it
         # rewrite this generator's drafts first, so a pool in which the generator is hardly
         # ever right still holds improving pairs to adapt it on.
         gain = explore(pool, records, corrector, value, replace(params, n=1, seed=config.seed - 1), config.explore_prompts,
                        rng, "corrector@init")
-        _log_row(out, {"iteration": -1, "pool": len(pool), "pool_mean_value": pool.mean_value(), "exploration_gain": gain},
+        _log_row(runlog, {"iteration": -1, "pool": len(pool), "pool_mean_value": pool.mean_value(), "exploration_gain": gain},
                  on_iteration)
     for it in range(config.iterations):
         if hasattr(similarity, "prepare") and config.method != "hir":  # embed the whole pool in batches, once per text
@@ -299,10 +308,15 @@ def train_corrector(
                 f.writelines(json.dumps(m) + "\n" for m in made)
         stats = train_rows(hf.model, hf.tokenizer, rows, len(made), config.steps, config, out / "trainer", lm_rows)
         explore_params = replace(params, n=1, seed=config.seed + it)
+        start, tokens = time.perf_counter(), hf.tokens_generated
         gain = explore(pool, records, corrector, value, explore_params, config.explore_prompts, rng, f"corrector@{it}") if config.explore_prompts else None
+        explore_rate = (hf.tokens_generated - tokens) / (time.perf_counter() - start) if config.explore_prompts else None
         row = {"iteration": it, "pool": len(pool), "pool_mean_value": pool.mean_value(), "pairs": len(made),
-               "identity_pairs": sum(m["source"] == m["target"] for m in made), "exploration_gain": gain, **stats}
-        _log_row(out, row, on_iteration)
+               "identity_pairs": sum(m["source"] == m["target"] for m in made), "exploration_gain": gain, **stats,
+               "explore_tokens_per_s": explore_rate}
+        _log_row(runlog, row, on_iteration)
+    if runlog is not None:
+        runlog.close()
     if distributed.is_main():
         save_model(hf, corrector.config, out)
         results = evaluate(corrector, generator, value, *evaluation, generator_name or init, fluency=fluency) if evaluation else None
@@ -349,10 +363,9 @@ def _explores_first(init: str, config: TrainConfig, pool: Pool) -> bool:
     return not any(d.origin == "corrector@init" for d in pool.drafts())
 
 
-def _log_row(out: Path, row: dict, on_iteration: Callable[[dict], None] | None) -> None:
-    if distributed.is_main():
-        with open(out / "log.jsonl", "a") as f:
-            f.write(json.dumps(row) + "\n")
+def _log_row(runlog: RunLog | None, row: dict, on_iteration: Callable[[dict], None] | None) -> None:
+    if runlog is not None:  # the main process only
+        runlog.log(row)
         if on_iteration:
             on_iteration(row)
 

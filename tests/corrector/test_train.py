@@ -180,3 +180,37 @@ def test_pool_drafts_are_cut_at_the_tasks_stop_strings(toy, tmp_path):
     assert seen and all(p.stop == ("4",) for p in seen)
     pool = [json.loads(l) for l in (tmp_path / "c" / "pool.jsonl").read_text().splitlines()]
     assert pool and not any("4" in d["text"] for d in pool)
+
+
+def test_metrics_reach_the_log_and_tensorboard(toy, tmp_path):
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    train, _, gen, gen_dir = toy
+    config = replace(TOY_CONFIG, iterations=2, steps=3, explore_prompts=10, samples_per_prompt=2, report_to=("tensorboard",))
+    train_corrector(train[:20], [fmt(r) for r in train[:20]], gen, SortValue(), str(gen_dir), tmp_path / "c", config)
+    log = [json.loads(l) for l in (tmp_path / "c" / "log.jsonl").read_text().splitlines()]
+    assert [row["iteration"] for row in log] == [0, 1]
+    for row in log:
+        assert {"pool", "pairs", "pool_mean_value", "exploration_gain", "loss"} <= set(row)
+        assert row["train_tokens_per_s"] > 0 and row["explore_tokens_per_s"] > 0
+    events = EventAccumulator(str(tmp_path / "c" / "tensorboard" / "loop"))
+    events.Reload()
+    assert {"loop/pool", "loop/loss", "loop/exploration_gain", "loop/train_tokens_per_s"} <= set(events.Tags()["scalars"])
+    assert [(e.step, e.value) for e in events.Scalars("loop/pool")] == [(0, log[0]["pool"]), (1, log[1]["pool"])]
+    # The Trainer's own step-level curves go to the same integration.
+    assert list((tmp_path / "c" / "trainer" / "runs").glob("*/events.out.tfevents.*"))
+
+
+@pytest.mark.parametrize("spec, message", [("tensorbored", "unknown --report-to tensorbored"),
+                                           ("wandb", "--report-to wandb is not installed")])
+def test_report_to_mistakes_are_named(spec, message):
+    import importlib.util
+
+    from correct.corrector.logs import LogError, parse_report_to
+
+    if spec == "wandb" and importlib.util.find_spec("wandb"):
+        pytest.skip("wandb is installed here")
+    with pytest.raises(LogError, match=message):
+        parse_report_to(spec)
+    assert parse_report_to("none") == [] and parse_report_to(["tensorboard"]) == ["tensorboard"]
