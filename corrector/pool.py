@@ -44,10 +44,37 @@ class Pool:
         for d in drafts:
             self._add(d)
         if self.path and self.writer:
+            lines = [json.dumps(asdict(d)) + "\n" for d in drafts]
             with open(self.path, "a") as f:
-                f.writelines(json.dumps(asdict(d)) + "\n" for d in drafts)
+                if os.environ.get("CORRECT_FAILPOINT") == "pool-write" and len(lines) > 1:
+                    from .resume import failpoint
+
+                    f.writelines(lines[: len(lines) // 2])  # killed half-way through a write
+                    f.write(lines[len(lines) // 2][:10])
+                    f.flush()
+                    os.fsync(f.fileno())
+                    failpoint("pool-write")
+                f.writelines(lines)
                 f.flush()
                 os.fsync(f.fileno())
+
+    def drop(self, unwanted) -> int:
+        """Remove the drafts for which ``unwanted(draft)`` is true, in memory and (rewritten
+        under a temporary name, then renamed) on disk. Returns how many went."""
+        before = len(self)
+        for key in list(self.by_prompt):
+            self.by_prompt[key] = [d for d in self.by_prompt[key] if not unwanted(d)]
+            if not self.by_prompt[key]:
+                del self.by_prompt[key]
+        gone = before - len(self)
+        if gone and self.path and self.writer:
+            tmp = self.path.with_suffix(".jsonl.tmp")
+            with open(tmp, "w") as f:
+                f.writelines(json.dumps(asdict(d)) + "\n" for d in self.drafts())
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.path)
+        return gone
 
     def __len__(self) -> int:
         return sum(len(v) for v in self.by_prompt.values())

@@ -91,7 +91,16 @@ class JsonlWriter:
 
     def write(self, obj: dict) -> None:
         f = self._open()
-        f.write(json.dumps(obj, ensure_ascii=False) + "\n")
+        line = json.dumps(obj, ensure_ascii=False) + "\n"
+        self.lines = getattr(self, "lines", 0) + 1
+        if os.environ.get("CORRECT_FAILPOINT") == "jsonl-write" and self.lines == 3:
+            from .resume import failpoint
+
+            f.write(line[: len(line) // 2])  # crash testing: killed half-way through a line
+            f.flush()
+            os.fsync(f.fileno())
+            failpoint("jsonl-write")
+        f.write(line)
         f.flush()
         os.fsync(f.fileno())
 

@@ -16,6 +16,7 @@ from .model import Corrector
 from .progress import progress
 from .records import JsonlWriter, finished_ids, read_all_jsonl, write_json_atomic
 from .refine import RoundCost, refine, round_metrics, self_consistency, summary
+from .resume import failpoint
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ def generate_run(
                 if s is not None:
                     line["self_consistency"] = s
                 out.write(line)
+            failpoint("generate-batch")
     metrics = compute_metrics(read_all_jsonl(output), value.max_value)
     tokens = sum(getattr(g, "tokens_generated", 0) for g in (generator, getattr(corrector, "generator", None)) if g is not None)
     metrics.update(seconds=time.perf_counter() - start, tokens=tokens,

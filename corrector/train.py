@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import random
 import time
 from dataclasses import asdict, dataclass, replace
@@ -24,7 +25,7 @@ from .progress import progress
 from .records import write_json_atomic
 from .card import EVAL_NAME, write_model_card
 from .logs import RunLog
-from . import distributed
+from . import distributed, resume
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,10 @@ class TrainConfig:
     """A plain text file whose language-modelling loss regularises training (any method)."""
     lm_weight: float = 1.5
     """λ: weight of that loss relative to the corrector's (Chain of Hindsight used 1.5)."""
+    resume: bool = False
+    """Continue a killed run in the same folder from its last checkpoint (resume.py)."""
+    save_total_limit: int = 2
+    """Checkpoints kept (the newest ones)."""
     report_to: tuple[str, ...] = ()
     """Integrations that get the metrics besides log.jsonl: tensorboard, wandb (see logs.py)."""
     similarity: str = "edit"
@@ -172,6 +177,15 @@ def train_rows(model, tokenizer, rows: Sequence[dict], n_examples: int, steps: i
         lm_weight=config.lm_weight,
     )
     trainer.remove_callback(PrinterCallback)  # losses go to our log, not as raw dicts to stdout
+    if os.environ.get("CORRECT_FAILPOINT") == "train-step":
+        from transformers import TrainerCallback
+
+        class _Kill(TrainerCallback):
+            def on_step_end(self, args, state, control, **kwargs):
+                if state.global_step == 2:
+                    resume.failpoint("train-step")
+
+        trainer.add_callback(_Kill())
     try:
         result = trainer.train()
     finally:
@@ -193,8 +207,15 @@ def score_drafts(records: Sequence[dict], outputs: Sequence[Sequence[str]], valu
 def init_pool(
     pool: Pool, records: Sequence[dict], prompts: Sequence[str], generator: Generator, value: Value, params: SamplingParams, chunk: int = 256
 ) -> None:
-    """Step 1: N generator drafts per prompt. Prompts already in the pool (a resumed run) are skipped."""
-    todo = [i for i, r in enumerate(records) if r["id"] not in pool.by_prompt]
+    """Step 1: N generator drafts per prompt. Prompts already in the pool (a resumed run) are
+    skipped; a prompt whose drafts were only partly written when a run was killed is drafted anew."""
+    def drafted(prompt_id: str) -> int:
+        return sum(d.origin == "generator" for d in pool.by_prompt.get(prompt_id, ()))
+
+    partial = {r["id"] for r in records if 0 < drafted(r["id"]) < params.n}
+    if partial:
+        pool.drop(lambda d: d.prompt_id in partial and d.origin == "generator")
+    todo = [i for i, r in enumerate(records) if not drafted(r["id"])]
     # Under a launcher each process drafts its share of every chunk; all add the whole chunk.
     step = chunk * distributed.world()
     for start in progress(range(0, len(todo), step), "initial pool", total=(len(todo) + step - 1) // step):
@@ -271,13 +292,16 @@ def train_corrector(
     out.mkdir(parents=True, exist_ok=True)
     # Everything that can fail on a bad option fails before the slow pool is drawn.
     similarity = load_similarity(config.similarity)
-    hf = HFGenerator.from_pretrained(init, device=distributed.device())
+    checkpoint = resume.latest(out) if config.resume else None
+    hf = HFGenerator.from_pretrained(str(checkpoint[1]) if checkpoint else init, device=distributed.device())
     max_length = context_size(hf.model)
     from .objectives import lm_blocks
 
     lm_rows = lm_blocks(config.lm_corpus, hf.tokenizer, min(128, max_length)) if config.lm_corpus else None
     pool = Pool(out / "pool.jsonl", writer=distributed.is_main())
     distributed.barrier()  # every process has read the pool before the main one appends to it
+    if config.resume:  # what an unfinished stage wrote goes; that stage runs again
+        resume.forget_after(out, pool, checkpoint[0] if checkpoint else -2, write_log=distributed.is_main())
     params = SamplingParams(temperature=config.temperature, max_new_tokens=config.max_new_tokens, n=config.samples_per_prompt,
                             stop=tuple(config.stop), seed=config.seed)
     init_pool(pool, records, generator_prompts, generator, value, params)
@@ -289,7 +313,7 @@ def train_corrector(
                                                training={**asdict(config), **recorded, "init": init, "generator": generator_name or init,
                           "train_prompts": len(records)}))
     prompts_by_id = {r["id"]: r["prompt"] for r in records}
-    rng = random.Random(config.seed)
+    rng = checkpoint[2] if checkpoint else random.Random(config.seed)
     runlog = RunLog(out, config.report_to) if distributed.is_main() else None
     if _explores_first(init, config, pool):
         # --init is already a corrector (e.g. trained on another generator's drafts): let it
@@ -299,7 +323,8 @@ def train_corrector(
                        rng, "corrector@init")
         _log_row(runlog, {"iteration": -1, "pool": len(pool), "pool_mean_value": pool.mean_value(), "exploration_gain": gain},
                  on_iteration)
-    for it in range(config.iterations):
+        _checkpoint(out, -1, hf, rng, config)
+    for it in range(checkpoint[0] + 1 if checkpoint else 0, config.iterations):
         if hasattr(similarity, "prepare") and config.method != "hir":  # embed the whole pool in batches, once per text
             similarity.prepare(d.text for drafts in pool.by_prompt.values() for d in drafts)
         rows, made = iteration_rows(config, pool, value.max_value, similarity, prompts_by_id, hf.tokenizer, max_length, it)
@@ -314,7 +339,9 @@ def train_corrector(
         row = {"iteration": it, "pool": len(pool), "pool_mean_value": pool.mean_value(), "pairs": len(made),
                "identity_pairs": sum(m["source"] == m["target"] for m in made), "exploration_gain": gain, **stats,
                "explore_tokens_per_s": explore_rate}
+        resume.failpoint("explore")
         _log_row(runlog, row, on_iteration)
+        _checkpoint(out, it, hf, rng, config)
     if runlog is not None:
         runlog.close()
     if distributed.is_main():
@@ -361,6 +388,12 @@ def _explores_first(init: str, config: TrainConfig, pool: Pool) -> bool:
         log.warning("--init %s is a corrector with another template; it is not asked to explore before training", init)
         return False
     return not any(d.origin == "corrector@init" for d in pool.drafts())
+
+
+def _checkpoint(out: Path, iteration: int, hf: HFGenerator, rng: random.Random, config: TrainConfig) -> None:
+    if distributed.is_main():
+        resume.save_checkpoint(out, iteration, hf, rng, config.save_total_limit)
+    distributed.barrier()
 
 
 def _log_row(runlog: RunLog | None, row: dict, on_iteration: Callable[[dict], None] | None) -> None:

@@ -1,0 +1,110 @@
+"""Resuming a killed ``correct train`` run from its last consistent state.
+
+What a run folder holds, and why it is enough:
+
+- ``pool.jsonl``: appended draft by draft, fsync'd; a torn last line is cut on reading. A
+  prompt whose generator drafts were only partly written is drafted again (its partial drafts
+  are dropped), so no prompt ends with too few or too many.
+- ``checkpoints/stage-S``: written after each stage -- ``init`` (the initial corrector's
+  exploration) and each iteration 0, 1, ... (pairs -> learn -> explore) -- with the model,
+  its tokenizer and ``state.json`` (the exploration RNG's state, the iteration). It is written
+  under a temporary name and renamed, so a half-written checkpoint is never taken for one.
+- ``log.jsonl``: one row per finished stage.
+
+On ``--resume`` the run continues after the last checkpoint: the model comes from it, the
+RNG is restored, and whatever a later, unfinished stage left behind (its exploration drafts
+in the pool, its log row) is removed before that stage runs again. Each iteration builds a
+fresh optimiser and scheduler (a schedule per iteration), and its pairs, its data order and
+its sampling are seeded, so rerunning an interrupted iteration from its start reaches what the
+uninterrupted run reached.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import signal
+from pathlib import Path
+
+CHECKPOINTS = "checkpoints"
+STATE = "state.json"
+
+
+def failpoint(name: str) -> None:
+    """Crash testing: ``CORRECT_FAILPOINT=name`` kills the process with SIGKILL right here."""
+    if os.environ.get("CORRECT_FAILPOINT") == name:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _stage_name(iteration: int) -> str:
+    return "init" if iteration < 0 else str(iteration)
+
+
+def save_checkpoint(out: Path, iteration: int, hf, rng: random.Random, keep: int) -> Path:
+    """Model, tokenizer and RNG state after ``iteration`` (-1: the initial exploration)."""
+    root = out / CHECKPOINTS
+    final = root / f"stage-{_stage_name(iteration)}"
+    tmp = root / f".tmp-stage-{_stage_name(iteration)}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    hf.model.save_pretrained(tmp)
+    hf.tokenizer.save_pretrained(tmp)
+    version, internal, gauss = rng.getstate()
+    (tmp / STATE).write_text(json.dumps({"iteration": iteration, "rng": [version, list(internal), gauss]}))
+    failpoint("checkpoint")
+    if final.exists():
+        shutil.rmtree(final)
+    os.replace(tmp, final)
+    _prune(root, keep)
+    return final
+
+
+def _prune(root: Path, keep: int) -> None:
+    done = sorted(checkpoints(root.parent), key=lambda c: c[0])
+    for _, path in done[: max(0, len(done) - keep)]:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def checkpoints(out: Path) -> list[tuple[int, Path]]:
+    """Finished checkpoints as (iteration, folder); temporary ones are ignored."""
+    root = out / CHECKPOINTS
+    found = []
+    for path in root.glob("stage-*") if root.exists() else []:
+        if (path / STATE).is_file():
+            found.append((json.loads((path / STATE).read_text())["iteration"], path))
+    return found
+
+
+def latest(out: Path) -> tuple[int, Path, random.Random] | None:
+    """(iteration, folder, restored RNG) of the newest checkpoint, or None."""
+    found = checkpoints(out)
+    if not found:
+        return None
+    iteration, path = max(found, key=lambda c: c[0])
+    version, internal, gauss = json.loads((path / STATE).read_text())["rng"]
+    rng = random.Random()
+    rng.setstate((version, tuple(internal), gauss))
+    return iteration, path, rng
+
+
+def forget_after(out: Path, pool, iteration: int, write_log: bool = True) -> None:
+    """Remove what stages after ``iteration`` wrote before the kill: their exploration drafts
+    and their log rows (-1 is the initial exploration; -2 means nothing finished)."""
+    def later(origin: str) -> bool:
+        if not origin.startswith("corrector@"):
+            return False
+        stage = origin.split("@", 1)[1]
+        return (-1 if stage == "init" else int(stage)) > iteration
+
+    pool.drop(lambda d: later(d.origin))
+    log = out / "log.jsonl"
+    if write_log and log.exists():
+        rows = [line for line in log.read_text().splitlines() if line.strip()]
+        kept = [line for line in rows if json.loads(line).get("iteration", -1) <= iteration]
+        if len(kept) != len(rows):
+            tmp = log.with_suffix(".jsonl.tmp")
+            tmp.write_text("".join(line + "\n" for line in kept))
+            os.replace(tmp, log)
