@@ -263,7 +263,8 @@ def train(
     eval_limit: int = typer.Option(100, min=0, help="Held-out records of the task's validation split the trained corrector is measured on, 3 rounds (results in eval.json and the model card; 0: none)."),
     report_to: str = typer.Option("none", help="Also send the metrics to: none | all | tensorboard | wandb (comma-separated), as transformers' report_to."),
     resume: bool = typer.Option(False, help="Continue a killed run in --output from its last checkpoint (pool, model, RNG state)."),
-    save_total_limit: int = typer.Option(2, min=1, help="Checkpoints kept in OUTPUT/checkpoints (the newest)."),
+    save_total_limit: int = typer.Option(2, min=1, help="Checkpoints kept in OUTPUT/checkpoints (the newest), and Trainer checkpoints within an iteration."),
+    save_steps: int = typer.Option(100, min=0, help="Within an iteration, save the Trainer's state (model, optimiser, scheduler, RNG) every N steps for --resume (0: never; a resumed run then redoes the iteration)."),
     seed: int = typer.Option(0),
 ):
     """Train a corrector on the generator's own drafts (or, with --method sft, a base generator)."""
@@ -300,7 +301,7 @@ def train(
             max_new_tokens=max_new_tokens or (t.max_new_tokens if t else 128), stop=t.stop if t else (), template="default" if feedback else "no-feedback", seed=seed,
             method=method if method != "sft" else "pairing", loss_on=loss_on, mask_share=mask_share, mask_scope=mask_scope,
             contrastive_weight=contrastive_weight, lm_corpus=str(lm_corpus) if lm_corpus else None, lm_weight=lm_weight,
-            report_to=integrations, resume=resume, save_total_limit=save_total_limit,
+            report_to=integrations, resume=resume, save_total_limit=save_total_limit, save_steps=save_steps,
             # The shipped base generator was trained at a constant rate: it is meant to be an
             # imperfect p0, and that is the setting that reproduces it.
             lr_scheduler=lr_scheduler or ("constant_with_warmup" if method == "sft" else "cosine"),

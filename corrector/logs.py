@@ -3,7 +3,7 @@ folder, and TensorBoard and/or Weights & Biases through transformers' usual ``re
 switch (``none``, ``all``, or a list of ``tensorboard``, ``wandb``) when they are installed.
 
 The Trainer of each iteration reports its step-level loss and learning rate to the same
-integrations (TensorBoard: ``trainer/runs/<time>``, one folder per iteration); this log adds
+integrations (TensorBoard: ``trainer/iteration-N/runs``); this log adds
 the loop's own figures (pool size, pairs, pool mean value, exploration gain, loss, tokens/s),
 one point per iteration, under ``tensorboard/loop``.
 """

@@ -108,3 +108,52 @@ def forget_after(out: Path, pool, iteration: int, write_log: bool = True) -> Non
             tmp = log.with_suffix(".jsonl.tmp")
             tmp.write_text("".join(line + "\n" for line in kept))
             os.replace(tmp, log)
+
+
+# --------------------------------------------------------------------------- inside an iteration
+
+COMPLETE = "correct_complete"
+"""Written into a Trainer checkpoint once the Trainer has finished writing it."""
+
+
+def step_callbacks() -> list:
+    """Trainer callbacks: mark each finished step checkpoint complete (transformers writes
+    them in place, so a kill mid-write would otherwise leave one that looks whole), and the
+    crash-test kills inside the optimisation."""
+    from transformers import TrainerCallback
+
+    class MarkComplete(TrainerCallback):
+        def on_save(self, args, state, control, **kwargs):
+            folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+            failpoint("trainer-checkpoint")
+            if folder.is_dir():
+                with open(folder / COMPLETE, "w") as f:
+                    f.write(f"{state.global_step}\n")
+                    f.flush()
+                    os.fsync(f.fileno())
+
+    class Kill(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            if state.global_step == 2:
+                failpoint("train-step")
+
+    return [MarkComplete(), Kill()]
+
+
+def last_step_checkpoint(folder: Path) -> str | None:
+    """The newest complete Trainer checkpoint in ``folder`` (incomplete ones are deleted)."""
+    if not folder.is_dir():
+        return None
+    complete = []
+    for path in folder.glob("checkpoint-*"):
+        if (path / COMPLETE).is_file():
+            complete.append(path)
+        else:
+            shutil.rmtree(path, ignore_errors=True)
+    return str(max(complete, key=lambda p: int(p.name.split("-")[1]))) if complete else None
+
+
+def drop_step_checkpoints(folder: Path) -> None:
+    """An iteration is done and checkpointed whole: its step checkpoints are not needed."""
+    for path in folder.glob("checkpoint-*") if folder.is_dir() else []:
+        shutil.rmtree(path, ignore_errors=True)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import random
 import time
 from dataclasses import asdict, dataclass, replace
@@ -88,7 +87,10 @@ class TrainConfig:
     resume: bool = False
     """Continue a killed run in the same folder from its last checkpoint (resume.py)."""
     save_total_limit: int = 2
-    """Checkpoints kept (the newest ones)."""
+    """Checkpoints kept (the newest ones), per iteration and of the Trainer within one."""
+    save_steps: int = 100
+    """Within an iteration, a Trainer checkpoint (model, optimiser, scheduler, RNG) every so
+    many steps, so a resumed run continues the iteration instead of redoing it (0: never)."""
     report_to: tuple[str, ...] = ()
     """Integrations that get the metrics besides log.jsonl: tensorboard, wandb (see logs.py)."""
     similarity: str = "edit"
@@ -107,7 +109,7 @@ def encode(tokenizer, source: str, target: str, max_length: int) -> dict | None:
 
 
 def training_arguments(output_dir: str | Path, steps: int, batch_size: int, learning_rate: float, lr_scheduler: str,
-                       seed: int, report_to: Sequence[str] = (), **extra):
+                       seed: int, report_to: Sequence[str] = (), save_steps: int = 0, save_total_limit: int | None = None, **extra):
     """transformers ``TrainingArguments`` as every trainer here uses them: ``steps`` optimizer
     steps, short warm-up, no checkpoints, no reporting, on the GPU when there is one."""
     import torch
@@ -122,7 +124,9 @@ def training_arguments(output_dir: str | Path, steps: int, batch_size: int, lear
         warmup_steps=min(50, steps // 10),
         weight_decay=0.0,
         logging_steps=max(1, steps // 10),
-        save_strategy="no",
+        save_strategy="steps" if save_steps else "no",
+        save_steps=save_steps or 500,
+        save_total_limit=save_total_limit,
         report_to=list(report_to) or "none",
         seed=seed,
         disable_tqdm=False,
@@ -148,7 +152,7 @@ def context_size(model) -> int:
 
 
 def train_rows(model, tokenizer, rows: Sequence[dict], n_examples: int, steps: int, config: TrainConfig, output_dir: Path,
-               lm_rows: Sequence[dict] | None = None) -> dict:
+               lm_rows: Sequence[dict] | None = None, checkpoints: bool = False) -> dict:
     """``steps`` optimizer steps on encoded rows (``input_ids``, ``labels`` with -100 where
     there is no loss, optionally ``attention_mask``; HIR rows also ``opp_*``); rows longer
     than the model's context are dropped. ``lm_rows`` add λ·LM loss (objectives.py)."""
@@ -164,8 +168,14 @@ def train_rows(model, tokenizer, rows: Sequence[dict], n_examples: int, steps: i
     if not rows:
         raise TrainError("no training examples fit the model's context")
     side, tokenizer.padding_side = tokenizer.padding_side, "right"  # training pads on the right
+    # With ``checkpoints``, the Trainer saves its whole state every config.save_steps steps into
+    # output_dir, and a resumed run continues from the newest complete one.
+    last = resume.last_step_checkpoint(Path(output_dir)) if checkpoints and config.resume else None
+    if checkpoints and not config.resume:
+        resume.drop_step_checkpoints(Path(output_dir))  # a fresh run never continues an old one
     args = training_arguments(output_dir, steps, distributed.per_process_batch(config.batch_size), config.learning_rate,
                               config.lr_scheduler, config.seed, config.report_to,
+                              save_steps=config.save_steps if checkpoints else 0, save_total_limit=config.save_total_limit,
                               remove_unused_columns=False)  # HIR's opp_* columns are not model arguments
     trainer = CorrectorTrainer(
         model=model,
@@ -177,25 +187,21 @@ def train_rows(model, tokenizer, rows: Sequence[dict], n_examples: int, steps: i
         lm_weight=config.lm_weight,
     )
     trainer.remove_callback(PrinterCallback)  # losses go to our log, not as raw dicts to stdout
-    if os.environ.get("CORRECT_FAILPOINT") == "train-step":
-        from transformers import TrainerCallback
-
-        class _Kill(TrainerCallback):
-            def on_step_end(self, args, state, control, **kwargs):
-                if state.global_step == 2:
-                    resume.failpoint("train-step")
-
-        trainer.add_callback(_Kill())
+    for callback in resume.step_callbacks():
+        trainer.add_callback(callback)
     try:
-        result = trainer.train()
+        result = trainer.train(resume_from_checkpoint=last)
     finally:
         tokenizer.padding_side = side
     model.eval()
     # Tokens the optimiser saw per second: each step takes a global batch of rows.
     per_row = sum(len(r["input_ids"]) for r in rows) / len(rows)
     seconds = result.metrics.get("train_runtime") or float("nan")
-    return {"loss": result.training_loss, "steps": steps, "examples": len(rows), "processes": args.world_size,
-            "train_tokens_per_s": steps * args.per_device_train_batch_size * args.world_size * per_row / seconds}
+    stats = {"loss": result.training_loss, "steps": steps, "examples": len(rows), "processes": args.world_size,
+             "train_tokens_per_s": steps * args.per_device_train_batch_size * args.world_size * per_row / seconds}
+    if last:  # a resumed run continued this iteration from a step checkpoint
+        stats["resumed_from_step"] = int(Path(last).name.split("-")[1])
+    return stats
 
 
 def score_drafts(records: Sequence[dict], outputs: Sequence[Sequence[str]], value: Value, origin: str) -> list[Draft]:
@@ -331,7 +337,8 @@ def train_corrector(
         if distributed.is_main():
             with open(out / f"pairs-{it}.jsonl", "w") as f:
                 f.writelines(json.dumps(m) + "\n" for m in made)
-        stats = train_rows(hf.model, hf.tokenizer, rows, len(made), config.steps, config, out / "trainer", lm_rows)
+        steps_dir = out / "trainer" / f"iteration-{it}"
+        stats = train_rows(hf.model, hf.tokenizer, rows, len(made), config.steps, config, steps_dir, lm_rows, checkpoints=True)
         explore_params = replace(params, n=1, seed=config.seed + it)
         start, tokens = time.perf_counter(), hf.tokens_generated
         gain = explore(pool, records, corrector, value, explore_params, config.explore_prompts, rng, f"corrector@{it}") if config.explore_prompts else None
@@ -342,6 +349,8 @@ def train_corrector(
         resume.failpoint("explore")
         _log_row(runlog, row, on_iteration)
         _checkpoint(out, it, hf, rng, config)
+        if distributed.is_main():
+            resume.drop_step_checkpoints(steps_dir)
     if runlog is not None:
         runlog.close()
     if distributed.is_main():

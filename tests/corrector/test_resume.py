@@ -22,7 +22,8 @@ from correct.corrector.tasks import TASKS
 
 TASK = TASKS["arithmetic"]
 TRAIN = ["train", "--task", "arithmetic", "--generator", TASK.generator, "--limit", "24", "--samples", "2",
-         "--iterations", "2", "--steps", "4", "--pairs", "40", "--explore", "8", "--batch-size", "8", "--eval-limit", "0"]
+         "--iterations", "2", "--steps", "4", "--pairs", "40", "--explore", "8", "--batch-size", "8", "--eval-limit", "0",
+         "--save-steps", "1"]
 
 
 def correct(args, failpoint: str | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
@@ -93,7 +94,8 @@ def _pool(folder: Path) -> list[dict]:
 @pytest.mark.slow
 @pytest.mark.parametrize("failpoint, exact", [
     ("pool-write", False),   # half of the initial pool's lines written, the last one torn
-    ("train-step", True),    # inside an optimizer step of iteration 0
+    ("train-step", True),    # after step 2 of iteration 0: continues from the Trainer's step-1 checkpoint
+    ("trainer-checkpoint", True),  # a Trainer checkpoint written but not yet marked complete
     ("explore", True),       # exploration drafts of iteration 0 in the pool, its log row not yet
     ("checkpoint", True),    # the first checkpoint half-written
 ])
@@ -116,6 +118,12 @@ def test_train_resumes_after_sigkill(uninterrupted, tmp_path, failpoint, exact):
     else:  # the re-drafted prompts got other samples: the same model within noise
         assert max((a[k] - b[k]).abs().max().item() for k in a) < 0.05
     assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["stage-0", "stage-1"]
+    assert not list((out / "trainer").glob("iteration-*/checkpoint-*"))  # step checkpoints go once an iteration is saved
+    log = [json.loads(l) for l in (out / "log.jsonl").read_text().splitlines()]
+    # Killed inside iteration 0, the resumed run continued it from the newest complete step
+    # checkpoint (step 1); killed after its training, from the last step (4: nothing to redo);
+    # a checkpoint not yet marked complete was thrown away and the iteration redone.
+    assert log[0].get("resumed_from_step") == {"train-step": 1, "explore": 4, "checkpoint": 4}.get(failpoint)
 
 
 # --------------------------------------------------------------------------- generate

@@ -199,7 +199,7 @@ def test_metrics_reach_the_log_and_tensorboard(toy, tmp_path):
     assert {"loop/pool", "loop/loss", "loop/exploration_gain", "loop/train_tokens_per_s"} <= set(events.Tags()["scalars"])
     assert [(e.step, e.value) for e in events.Scalars("loop/pool")] == [(0, log[0]["pool"]), (1, log[1]["pool"])]
     # The Trainer's own step-level curves go to the same integration.
-    assert list((tmp_path / "c" / "trainer" / "runs").glob("*/events.out.tfevents.*"))
+    assert list((tmp_path / "c" / "trainer").glob("iteration-*/runs/*/events.out.tfevents.*"))
 
 
 @pytest.mark.parametrize("spec, message", [("tensorbored", "unknown --report-to tensorbored"),
