@@ -205,6 +205,7 @@ def train_rows(model, tokenizer, rows: Sequence[dict], n_examples: int, steps: i
 
 
 def score_drafts(records: Sequence[dict], outputs: Sequence[Sequence[str]], value: Value, origin: str) -> list[Draft]:
+    resume.failpoint(f"score-{origin.split('@')[0]}")  # crash testing: killed while scoring
     flat = [(r, o) for r, outs in zip(records, outputs) for o in outs]
     scores = value([r for r, _ in flat], [o for _, o in flat])
     return [Draft(r["id"], o, s.value, s.feedback, origin) for (r, o), s in zip(flat, scores)]

@@ -93,9 +93,11 @@ def _pool(folder: Path) -> list[dict]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("failpoint, exact", [
+    ("score-generator", True),  # scoring the initial pool's drafts
     ("pool-write", False),   # half of the initial pool's lines written, the last one torn
     ("train-step", True),    # after step 2 of iteration 0: continues from the Trainer's step-1 checkpoint
     ("trainer-checkpoint", True),  # a Trainer checkpoint written but not yet marked complete
+    ("score-corrector", True),  # scoring iteration 0's exploration rewrites
     ("explore", True),       # exploration drafts of iteration 0 in the pool, its log row not yet
     ("checkpoint", True),    # the first checkpoint half-written
 ])
@@ -123,7 +125,7 @@ def test_train_resumes_after_sigkill(uninterrupted, tmp_path, failpoint, exact):
     # Killed inside iteration 0, the resumed run continued it from the newest complete step
     # checkpoint (step 1); killed after its training, from the last step (4: nothing to redo);
     # a checkpoint not yet marked complete was thrown away and the iteration redone.
-    assert log[0].get("resumed_from_step") == {"train-step": 1, "explore": 4, "checkpoint": 4}.get(failpoint)
+    assert log[0].get("resumed_from_step") == {"train-step": 1, "score-corrector": 4, "explore": 4, "checkpoint": 4}.get(failpoint)
 
 
 # --------------------------------------------------------------------------- generate

@@ -214,3 +214,24 @@ def test_report_to_mistakes_are_named(spec, message):
     with pytest.raises(LogError, match=message):
         parse_report_to(spec)
     assert parse_report_to("none") == [] and parse_report_to(["tensorboard"]) == ["tensorboard"]
+
+
+def test_metrics_reach_weights_and_biases_offline(toy, tmp_path, monkeypatch):
+    """--report-to wandb, offline (no account, no network): the loop's per-iteration figures and
+    the Trainer's step loss land in the run file. Skipped where wandb is not installed (CI)."""
+    wandb = pytest.importorskip("wandb")
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_DIR", str(tmp_path))
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    train, _, gen, gen_dir = toy
+    config = replace(TOY_CONFIG, iterations=2, steps=2, explore_prompts=4, samples_per_prompt=2, report_to=("wandb",))
+    try:
+        train_corrector(train[:10], [fmt(r) for r in train[:10]], gen, SortValue(), str(gen_dir), tmp_path / "c", config)
+    finally:
+        wandb.finish()
+    runs = list(tmp_path.glob("wandb/offline-run-*/run-*.wandb"))
+    assert len(runs) == 1  # one W&B run for the whole training, not one per iteration
+    data = runs[0].read_bytes()
+    for key in (b"loop/pool", b"loop/pool_mean_value", b"loop/exploration_gain", b"loop/loss", b"loop/train_tokens_per_s",
+                b"train/loss"):
+        assert key in data, key
