@@ -44,17 +44,12 @@ class Pool:
         for d in drafts:
             self._add(d)
         if self.path and self.writer:
-            lines = [json.dumps(asdict(d)) + "\n" for d in drafts]
-            with open(self.path, "a") as f:
-                if os.environ.get("CORRECT_FAILPOINT") == "pool-write" and len(lines) > 1:
-                    from .resume import failpoint
+            from .resume import torn_write
 
-                    f.writelines(lines[: len(lines) // 2])  # killed half-way through a write
-                    f.write(lines[len(lines) // 2][:10])
-                    f.flush()
-                    os.fsync(f.fileno())
-                    failpoint("pool-write")
-                f.writelines(lines)
+            text = "".join(json.dumps(asdict(d)) + "\n" for d in drafts)
+            with open(self.path, "a") as f:
+                torn_write(f, text, "pool-write")
+                f.write(text)
                 f.flush()
                 os.fsync(f.fileno())
 

@@ -93,13 +93,10 @@ class JsonlWriter:
         f = self._open()
         line = json.dumps(obj, ensure_ascii=False) + "\n"
         self.lines = getattr(self, "lines", 0) + 1
-        if os.environ.get("CORRECT_FAILPOINT") == "jsonl-write" and self.lines == 3:
-            from .resume import failpoint
+        if self.lines == 3:  # crash testing: a kill half-way through the third line
+            from .resume import torn_write
 
-            f.write(line[: len(line) // 2])  # crash testing: killed half-way through a line
-            f.flush()
-            os.fsync(f.fileno())
-            failpoint("jsonl-write")
+            torn_write(f, line, "jsonl-write")
         f.write(line)
         f.flush()
         os.fsync(f.fileno())

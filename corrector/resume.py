@@ -38,6 +38,16 @@ def failpoint(name: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
+def torn_write(f, text: str, name: str) -> None:
+    """Crash testing: with ``CORRECT_FAILPOINT=name``, write the first half of ``text`` to the
+    open file ``f``, make it durable, and die, as a kill in the middle of a write would."""
+    if os.environ.get("CORRECT_FAILPOINT") == name:
+        f.write(text[: len(text) // 2])
+        f.flush()
+        os.fsync(f.fileno())
+        failpoint(name)
+
+
 def _stage_name(iteration: int) -> str:
     return "init" if iteration < 0 else str(iteration)
 
