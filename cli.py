@@ -325,10 +325,12 @@ def train(
         if distributed.launched() and backend != "openai":
             options["device"] = distributed.device()  # each process drafts on its own device
         g = load_generator(gen_path, backend, **options)
-        held_out = t.make_split("validation", shots + eval_limit, seed)[shots:] if t and eval_limit else []
+        from .corrector.tasks import held_out
+
+        evaluation = held_out(t, eval_limit, shots, seed) if t and eval_limit else []
         train_corrector(records, [fmt(r) for r in records], g, v, init or gen_path, output, config,
                         task=t.name if t else None, value_name=value_spec, generator_name=gen_path,
-                        evaluation=(held_out, [fmt(r) for r in held_out]) if held_out else None, fluency=bool(t and t.fluency),
+                        evaluation=(evaluation, [fmt(r) for r in evaluation]) if evaluation else None, fluency=bool(t and t.fluency),
                         on_iteration=lambda row: console.print(json.dumps(row), soft_wrap=True, highlight=False))
     except _user_errors() as e:
         _fail(str(e))
@@ -455,8 +457,8 @@ def card(
         from .corrector.card import EVAL_NAME, write_model_card
         from .corrector.model import CONFIG_NAME
         from .corrector.records import write_json_atomic
-        from .corrector.tasks import get_task
-        from .corrector.train import evaluate
+        from .corrector.tasks import get_task, held_out
+        from .corrector.run import evaluate
         from .generators import load_generator
         from .values import load_value
 
@@ -469,11 +471,11 @@ def card(
             if t is None:
                 raise UsageError("--task is needed to measure a corrector trained on custom records (or --eval-limit 0)")
             gen_path = generator or c.config.training.get("generator") or t.generator
-            held_out = t.make_split("validation", shots + eval_limit, seed)[shots:]
+            records = held_out(t, eval_limit, shots, seed)
             fmt = _prompt_format(t, shots, seed)
             v = load_value(value or c.config.value or t.value)
             try:
-                results = evaluate(c, load_generator(gen_path), v, held_out, [fmt(r) for r in held_out], gen_path, fluency=t.fluency)
+                results = evaluate(c, load_generator(gen_path), v, records, [fmt(r) for r in records], gen_path, fluency=t.fluency)
             finally:
                 getattr(v, "close", lambda: None)()
             write_json_atomic(corrector / EVAL_NAME, results)

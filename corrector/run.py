@@ -57,11 +57,8 @@ def generate_run(
             batch = todo[b : b + config.batch_size]
             prompts = [format_prompt(r) for r in batch]
             seeded = replace(params, seed=params.seed + b)
-            histories = refine(batch, prompts, generator, corrector, value, config.rounds, seeded, cost)
+            rounds = refined_rounds(batch, prompts, generator, corrector, value, config.rounds, seeded, cost, config.fluency)
             sc = self_consistency(batch, prompts, generator, value, config.rounds + 1, sc_params) if config.baseline else [None] * len(batch)
-            rounds = [[asdict(step) for step in h] for h in histories]
-            if config.fluency:
-                add_perplexity(generator, prompts, rounds)
             for r, h, s in zip(batch, rounds, sc):
                 line = {"id": r["id"], "prompt": r["prompt"], "rounds": h, "final": h[-1]["text"]}
                 if s is not None:
@@ -75,6 +72,35 @@ def generate_run(
     if metrics_path:
         write_json_atomic(metrics_path, metrics)
     return metrics
+
+
+def refined_rounds(records: Sequence[dict], prompts: Sequence[str], generator: Generator, corrector: Corrector | None,
+                   value: Value, rounds: int, params: SamplingParams, cost: RoundCost | None = None,
+                   fluency: bool = False) -> list[list[dict]]:
+    """One batch through ``refine``, each record's rounds as the dicts an output line holds
+    (with ``fluency``, each round's perplexity under the generator too)."""
+    histories = [[asdict(step) for step in h] for h in refine(records, prompts, generator, corrector, value, rounds, params, cost)]
+    if fluency:
+        add_perplexity(generator, prompts, histories)
+    return histories
+
+
+EVAL_ROUNDS = 3
+
+
+def evaluate(corrector: Corrector, generator: Generator, value: Value, records: Sequence[dict], prompts: Sequence[str],
+             generator_name: str, rounds: int = EVAL_ROUNDS, batch_size: int = 64, fluency: bool = False) -> dict:
+    """Per-round results of generator + corrector on held-out records (greedy), the metrics of
+    ``correct generate`` without writing an output file (with ``fluency``, the generator's
+    perplexity of each round's texts too)."""
+    t = corrector.config.training
+    params = SamplingParams(temperature=0.0, max_new_tokens=t.get("max_new_tokens", 64), stop=tuple(t.get("stop", ())), seed=0)
+    lines = []
+    for b in range(0, len(records), batch_size):
+        part = slice(b, b + batch_size)
+        lines += [{"rounds": h} for h in refined_rounds(records[part], prompts[part], generator, corrector, value, rounds, params,
+                                                         fluency=fluency)]
+    return {**compute_metrics(lines, value.max_value), "split": "validation", "generator": generator_name}
 
 
 def add_perplexity(generator: Generator, prompts: Sequence[str], rounds: Sequence[list[dict]]) -> None:

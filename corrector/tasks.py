@@ -109,6 +109,12 @@ def few_shot_prompt(task: Task, shots: int, seed: int = 0) -> Callable[[dict], s
     return lambda record: head + task.format_prompt(record)
 
 
+def held_out(task: Task, n: int, shots: int = 0, seed: int = 0) -> list[dict]:
+    """``n`` validation records to measure a corrector on, after the ``shots`` that
+    ``few_shot_prompt`` shows as examples (a problem is never its own example)."""
+    return task.make_split("validation", shots + n, seed)[shots:]
+
+
 def plain_prompt(record: dict) -> str:
     """The prompt of a record given with --input/--dataset: used as it is."""
     return record["prompt"]

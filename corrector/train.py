@@ -22,6 +22,7 @@ from .similarity import load_similarity
 from .pool import Draft, Pool
 from .progress import progress
 from .records import write_json_atomic
+from .run import evaluate
 from .card import EVAL_NAME, write_model_card
 from .logs import RunLog
 from . import distributed, resume
@@ -362,30 +363,6 @@ def train_corrector(
         write_model_card(out, corrector.config, evaluation=results)
     distributed.barrier()  # no process reports done before the corrector is saved
     return corrector
-
-
-EVAL_ROUNDS = 3
-
-
-def evaluate(corrector: Corrector, generator: Generator, value: Value, records: Sequence[dict], prompts: Sequence[str],
-             generator_name: str, rounds: int = EVAL_ROUNDS, batch_size: int = 64, fluency: bool = False) -> dict:
-    """Per-round results of generator + corrector on held-out records (greedy), as in the
-    metrics of ``correct generate`` (with ``fluency``, the generator's perplexity of each
-    round's texts too)."""
-    from .refine import refine, round_metrics, summary
-    from .run import add_perplexity
-
-    t = corrector.config.training
-    params = SamplingParams(temperature=0.0, max_new_tokens=t.get("max_new_tokens", 64), stop=tuple(t.get("stop", ())), seed=0)
-    histories = []
-    for b in range(0, len(records), batch_size):
-        steps = refine(records[b : b + batch_size], prompts[b : b + batch_size], generator, corrector, value, rounds, params)
-        batch = [[asdict(step) for step in h] for h in steps]
-        if fluency:
-            add_perplexity(generator, prompts[b : b + batch_size], batch)
-        histories += batch
-    return {"records": len(records), "split": "validation", "generator": generator_name, "rounds": round_metrics(histories, value.max_value),
-            **summary(histories, value.max_value)}
 
 
 def _explores_first(init: str, config: TrainConfig, pool: Pool) -> bool:

@@ -32,3 +32,13 @@ def test_a_task_without_solutions_cannot_show_examples():
     bare = Task(**{**base.__dict__, "name": "bare", "make_split": lambda split, n, seed: [{"id": "1", "prompt": "q"}] * n})
     with pytest.raises(TaskError, match="no reference solutions.*--shots"):
         few_shot_prompt(bare, 2)
+
+
+def test_held_out_records_skip_the_examples_shown():
+    from correct.corrector.tasks import held_out
+
+    task = TASKS["arithmetic"]
+    records = held_out(task, 5, shots=2)
+    head = few_shot_prompt(task, 2)({"prompt": "Q?"})
+    assert len(records) == 5 and records == task.make_split("validation", 7, 0)[2:]
+    assert not any(r["prompt"] in head for r in records)
