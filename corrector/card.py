@@ -113,14 +113,14 @@ def _evaluation_lines(ev: dict) -> list[str]:
     bounded = any("solved" in r for r in ev["rounds"])
     fluent = any("perplexity" in r for r in ev["rounds"])
     cols = ["round", "mean value"] + (["solved", "broken"] if bounded else []) + (["perplexity", "empty"] if fluent else [])
-    rows = [[r["round"], _num(r["mean_value"])] + ([_pct(r.get("solved")), _pct(r.get("broken"))] if bounded else [])
-            + ([_num(r.get("perplexity")), _pct(r.get("empty"))] if fluent else []) for r in ev["rounds"]]
+    rows = [[r["round"], _num(r["mean_value"])] + ([percent(r.get("solved")), percent(r.get("broken"))] if bounded else [])
+            + ([_num(r.get("perplexity")), percent(r.get("empty"))] if fluent else []) for r in ev["rounds"]]
     lines = [head, "", _table(cols, rows), ""]
     if fluent:
         lines += ["Perplexity: the generator's, of each round's texts given its prompt (a corrector that wins the value by "
                   "writing less, or nonsense, shows up as a rise).", ""]
     if ev.get("net_fixed") is not None:
-        lines += [f"Net fixed (of wrong drafts): {_pct(ev['net_fixed'])}; broken (of right drafts): {_pct(ev.get('broken_of_right'))}.", ""]
+        lines += [f"Net fixed (of wrong drafts): {percent(ev['net_fixed'])}; broken (of right drafts): {percent(ev.get('broken_of_right'))}.", ""]
     return lines
 
 
@@ -128,7 +128,8 @@ def _num(x) -> str:
     return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else (f"{x:.4g}" if isinstance(x, float) else str(x))
 
 
-def _pct(x) -> str:
+def percent(x) -> str:
+    """A share as a percentage, "-" when there is none (cards, report tables)."""
     return "-" if x is None else f"{x:.1%}"
 
 

@@ -82,6 +82,7 @@ class JsonlWriter:
 
     def __init__(self, path: str | os.PathLike, append: bool):
         self.path, self.append, self.f = Path(path), append, None
+        self.lines = 0
 
     def _open(self):
         if self.f is None:
@@ -92,7 +93,7 @@ class JsonlWriter:
     def write(self, obj: dict) -> None:
         f = self._open()
         line = json.dumps(obj, ensure_ascii=False) + "\n"
-        self.lines = getattr(self, "lines", 0) + 1
+        self.lines += 1
         if self.lines == 3:  # crash testing: a kill half-way through the third line
             from .resume import torn_write
 

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
+from .card import percent
+
 
 class ReportError(ValueError):
     """An input the report cannot read; the message names it."""
@@ -197,7 +199,7 @@ def _html(runs: Sequence[Run], report: dict) -> str:
     for r in runs:
         first, last = (r.rounds[0], r.rounds[-1]) if r.rounds else ({}, {})
         cells = [r.name, len(r.rounds) - 1 if r.rounds else "-", _fmt(first.get("mean_value")), _fmt(last.get("mean_value")),
-                 _pct(first.get("solved")), _pct(last.get("solved")), _pct((r.baseline or {}).get("solved")),
+                 percent(first.get("solved")), percent(last.get("solved")), percent((r.baseline or {}).get("solved")),
                  len([row for row in r.log if row.get("iteration", -1) >= 0]) or "-", html.escape(r.source)]
         rows.append("<tr>" + "".join(f"<td>{html.escape(str(c)) if not isinstance(c, str) else c}</td>" for c in cells) + "</tr>")
     head = ["run", "rounds", "mean value, round 0", "mean value, last", "solved, round 0", "solved, last",
@@ -213,5 +215,3 @@ def _fmt(x) -> str:
     return "-" if x is None else f"{x:.3f}"
 
 
-def _pct(x) -> str:
-    return "-" if x is None else f"{x:.1%}"

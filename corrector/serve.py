@@ -338,6 +338,15 @@ def _response(kind: str, model: str, choices: list[dict], usage: dict) -> dict:
             "choices": choices, "usage": usage}
 
 
+def free_port() -> int:
+    """A loopback port nobody listens on now."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 class Launched:
     """``correct serve ARGS`` in a child process on a free loopback port, stopped on exit:
     for tests, benchmarks and scripts that need a live endpoint.
@@ -348,13 +357,10 @@ class Launched:
 
     def __init__(self, args: Sequence[str], timeout: float = 180.0, env: dict | None = None):
         import os
-        import socket
         import subprocess
         import sys
 
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
+        port = free_port()
         self.root = f"http://127.0.0.1:{port}"
         self.url = self.root + "/v1"
         env = {**os.environ, "TOKENIZERS_PARALLELISM": "false", **(env or {})}

@@ -101,8 +101,7 @@ class OpenAIGenerator:
         return texts
 
     def _error(self, e: Exception) -> GeneratorError:
-        o = self._openai
-        where = f"{self.base_url}"
+        o, where = self._openai, self.base_url
         if isinstance(e, o.APITimeoutError):
             return GeneratorError(f"{where} did not answer within {self.timeout:g} s ({self.max_retries} retries)")
         if isinstance(e, o.APIConnectionError):

@@ -33,8 +33,8 @@ class VLLMGenerator:
         except (OSError, ValueError) as e:
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise GeneratorError(f"vLLM could not load '{name_or_path}': {first}") from None
-        limit = max_model_len or getattr(getattr(llm, "llm_engine", None), "model_config", None)
-        return cls(llm, getattr(limit, "max_model_len", limit))
+        engine_config = getattr(getattr(llm, "llm_engine", None), "model_config", None)
+        return cls(llm, max_model_len or getattr(engine_config, "max_model_len", None))
 
     def sampling_params(self, params: SamplingParams):
         from vllm import SamplingParams as VLLMParams

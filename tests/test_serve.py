@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -21,18 +20,12 @@ pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
 
 from correct.corrector import arithmetic  # noqa: E402
-from correct.corrector.serve import Busy, Engine, Launched, ServeConfig  # noqa: E402
+from correct.corrector.serve import Busy, Engine, Launched, ServeConfig, free_port  # noqa: E402
 from correct.corrector.tasks import TASKS  # noqa: E402
 from correct.generators import SamplingParams, load_generator  # noqa: E402
 from correct.values import Score  # noqa: E402
 
 MODEL = "correct-arithmetic"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
