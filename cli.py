@@ -28,10 +28,10 @@ def _fail(message: str) -> None:
 
 
 def _user_errors():
-    from .corrector.objectives import CorpusError
+    from .corrector.training.objectives import CorpusError
     from .corrector.records import RecordError
-    from .corrector.train import TrainError
-    from .corrector.tasks import TaskError
+    from .corrector.training.config import TrainError
+    from .tasks import TaskError
     from .corrector.similarity import SimilarityError
     from .generators import GeneratorError
     from .values import ValueError_
@@ -52,7 +52,7 @@ def _quiet_libraries() -> None:
 def _load_records(task: Optional[str], input: Optional[Path], dataset: Optional[str], split: str, limit: Optional[int], seed: int, required=("prompt",)):
     """(records, task object or None) from exactly one source; the built-in default if none."""
     from .corrector.records import read_jsonl
-    from .corrector.tasks import DEFAULT_TASK, get_task
+    from .tasks import DEFAULT_TASK, get_task
 
     if input and dataset:
         raise UsageError("give --input or --dataset, not both")
@@ -121,7 +121,7 @@ def generate(
     """Generate drafts and refine them with a corrector for ROUNDS rounds."""
     _quiet_libraries()
     try:
-        from .corrector.run import GenerateConfig, generate_run
+        from .corrector.app.run import GenerateConfig, generate_run
         from .generators import SamplingParams
         from .values import load_value
 
@@ -183,7 +183,7 @@ def _load_models(gen_path: str, corr_path: Optional[str], backend: str, correcto
 def _prompt_format(t, shots: int, seed: int):
     """How the generator is prompted: the task's format (after --shots solved examples), or a
     record's prompt as it is."""
-    from .corrector.tasks import few_shot_prompt, plain_prompt
+    from .tasks import few_shot_prompt, plain_prompt
 
     if t is None:
         if shots:
@@ -270,8 +270,9 @@ def train(
     """Train a corrector on the generator's own drafts (or, with --method sft, a base generator)."""
     _quiet_libraries()
     try:
-        from .corrector.hindsight import check_coh_options
-        from .corrector.train import TrainConfig, train_corrector
+        from .corrector.training.hindsight import check_coh_options
+        from .corrector.app.train import train_run
+        from .corrector.training.config import TrainConfig
         from .generators import load_generator
         from .values import load_value
 
@@ -285,7 +286,7 @@ def train(
             raise UsageError(f"--contrastive-weight must be at least 0, got {contrastive_weight}")
         if lm_corpus is not None and not lm_corpus.is_file():
             raise UsageError(f"--lm-corpus {lm_corpus}: no such file")
-        from .corrector.logs import LogError, parse_report_to
+        from .corrector.training.logs import LogError, parse_report_to
 
         try:
             integrations = tuple(parse_report_to(report_to))
@@ -319,16 +320,16 @@ def train(
         v = load_value(value_spec)
         if backend == "openai" and not init:
             raise UsageError("--backend openai drafts remotely; give --init, the local model the corrector starts from")
-        from .corrector import distributed
+        from .corrector.training import distributed
 
         options = _backend_options(backend, base_url, api_key, api, concurrency)
         if distributed.launched() and backend != "openai":
             options["device"] = distributed.device()  # each process drafts on its own device
         g = load_generator(gen_path, backend, **options)
-        from .corrector.tasks import held_out
+        from .tasks import held_out
 
         evaluation = held_out(t, eval_limit, shots, seed) if t and eval_limit else []
-        train_corrector(records, [fmt(r) for r in records], g, v, init or gen_path, output, config,
+        train_run(records, [fmt(r) for r in records], g, v, init or gen_path, output, config,
                         task=t.name if t else None, value_name=value_spec, generator_name=gen_path,
                         evaluation=(evaluation, [fmt(r) for r in evaluation]) if evaluation else None, fluency=bool(t and t.fluency),
                         on_iteration=lambda row: console.print(json.dumps(row), soft_wrap=True, highlight=False))
@@ -349,7 +350,7 @@ def _print_evaluation(folder: Path) -> None:
 
 
 def _train_sft(records, fmt, t, init, output, config) -> None:
-    from .corrector.base import train_base_generator
+    from .corrector.training.base import train_base_generator
 
     if init not in (None, "tiny"):
         raise UsageError("--method sft builds a tiny model from scratch; give --init tiny or leave it out")
@@ -385,8 +386,8 @@ def serve(
     """Serve refined completions over an OpenAI-compatible HTTP API."""
     _quiet_libraries()
     try:
-        from .corrector.serve import Engine, ServeConfig, build_app
-        from .corrector.tasks import DEFAULT_TASK, get_task
+        from .corrector.app.serve import Engine, ServeConfig, build_app
+        from .tasks import DEFAULT_TASK, get_task
         from .generators import SamplingParams
         from .values import load_value
 
@@ -454,11 +455,11 @@ def card(
     _quiet_libraries()
     try:
         from .corrector import Corrector
-        from .corrector.card import EVAL_NAME, write_model_card
+        from .corrector.app.card import EVAL_NAME, write_model_card
         from .corrector.model import CONFIG_NAME
         from .corrector.records import write_json_atomic
-        from .corrector.tasks import get_task, held_out
-        from .corrector.run import evaluate
+        from .tasks import get_task, held_out
+        from .corrector.app.run import evaluate
         from .generators import load_generator
         from .values import load_value
 
@@ -495,7 +496,7 @@ def report(
     """Draw PNG charts of runs: value and solved share per round (with the self-consistency
     baseline), and training curves (loss, pool value, exploration gain per iteration)."""
     try:
-        from .corrector.report import ReportError, write_report
+        from .corrector.app.report import ReportError, write_report
 
         try:
             import matplotlib  # noqa: F401
@@ -528,7 +529,7 @@ def train_reward(
     """Train a reward model on preference pairs with the pairwise loss -log sigmoid(r_chosen - r_rejected)."""
     _quiet_libraries()
     try:
-        from .corrector.reward import read_preferences, train_reward_model
+        from .corrector.training.reward import read_preferences, train_reward_model
 
         pairs = read_preferences(input)
         stats = train_reward_model(pairs, output, base, steps=steps, lr=learning_rate, batch_size=batch_size,
@@ -577,7 +578,7 @@ def _score_lines(value, records, batch_size):
 @app.command()
 def tasks():
     """List the built-in tasks."""
-    from .corrector.tasks import TASKS
+    from .tasks import TASKS
 
     for t in TASKS.values():
         print(f"{t.name}\t{t.description}")

@@ -14,7 +14,7 @@ import argparse
 import json
 import re
 
-from correct.corrector import detox
+from correct.tasks import detox
 from correct.values.toxicity import ProfanityClassifier, ToxicityValue
 
 WORD = re.compile(r"[a-z]+")

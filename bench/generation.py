@@ -20,7 +20,7 @@ from transformers.utils import logging as hf_logging
 
 from correct.corrector.model import Corrector
 from correct.corrector.refine import RoundCost, refine
-from correct.corrector.tasks import get_task
+from correct.tasks import get_task
 from correct.generators import SamplingParams, truncate_at_stop
 from correct.generators.hf import HFGenerator
 from correct.values import load_value

@@ -15,14 +15,18 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import openai
 
-from correct.corrector.serve import Launched
-from correct.corrector.tasks import get_task
 from correct.generators import SamplingParams, load_generator
+from correct.tasks import get_task
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from harness import Launched  # noqa: E402  (the tests' live-server helper)
 
 
 def load(url: str, model: str, problems: list[dict], rounds: int, clients: int) -> dict:

@@ -1,4 +1,5 @@
-"""The corrector: pool of scored drafts, pairing sampler, training, exploration, refinement."""
+"""The corrector: the inference core (model and its input layouts, pool, pairing, refinement,
+metrics) at the top, ``training/`` and the application layer ``app/`` beneath (docs/design.md)."""
 
 from .model import Corrector, CorrectorConfig
 from .pairing import Pair, sample_pairs, target_distribution

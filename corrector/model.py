@@ -12,25 +12,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-from ..generators import Generator, GeneratorError, SamplingParams, load_generator
-from .hindsight import coh_inference_input, hir_instruction
+from ..generators import Generator, SamplingParams, load_generator
+from .layouts import TEMPLATES, corrector_input, fill
 
 CONFIG_NAME = "correct_config.json"
-
-TEMPLATES = {
-    # The prompt is repeated so the corrector can re-solve, the draft so it can edit, and the
-    # feedback (reference-free: an error line or what the program printed) says what went wrong.
-    "default": "Question: {prompt}\nDraft:\n{draft}\nFeedback: {feedback}\nCorrection:\n",
-    "no-feedback": "Question: {prompt}\nDraft:\n{draft}\nCorrection:\n",
-    # The hindsight methods' inputs are built by the code that lays out their training rows
-    # (corrector/hindsight.py), so training and inference cannot drift apart:
-    # Chain of Hindsight: the training layout with one draft and its first pair of phrases,
-    # "Question: {prompt}\nA worse answer:\n{draft}\nFeedback: {feedback}\nA better answer:\n".
-    "hindsight": coh_inference_input("{prompt}", "{draft}", "{feedback}"),
-    # Hindsight Instruction Relabeling: the previous draft, then the good outcome asked for,
-    # "Question: {prompt}\nDraft:\n{draft}\nFeedback: {feedback}\nAnswer correctly.\n".
-    "hir": hir_instruction("{prompt}", True, "{draft}", "{feedback}"),
-}
 
 
 @dataclass(frozen=True)
@@ -56,27 +41,6 @@ class CorrectorConfig:
         if not path.exists():  # any causal LM can serve, with the default template
             return cls()
         return cls(**json.loads(path.read_text()))
-
-
-def corrector_input(template: str, prompt: str, draft: str, feedback: str | None) -> str:
-    """Fill a corrector template.
-
-    >>> print(corrector_input("default", "1+1?", "print(3)", "printed 3"))
-    Question: 1+1?
-    Draft:
-    print(3)
-    Feedback: printed 3
-    Correction:
-    <BLANKLINE>
-    """
-    if template not in TEMPLATES:
-        raise GeneratorError(f"unknown corrector template {template!r}; known: {', '.join(TEMPLATES)}")
-    return fill(TEMPLATES[template], prompt, draft, feedback)
-
-
-def fill(text: str, prompt: str, draft: str, feedback: str | None) -> str:
-    """A template's text with its fields filled (``none`` where there is no feedback)."""
-    return text.format(prompt=prompt, draft=draft, feedback=feedback or "none")
 
 
 class Corrector:

@@ -1,4 +1,4 @@
-"""The pairing sampler (DESIGN.md, step 3):
+"""The pairing sampler (docs/design.md, step 3):
 
     P[(x, y, y')] ∝ exp(α·(v(y') − v(y)) + β·s(y, y')) / Z(y)
 

@@ -9,6 +9,7 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from .failpoints import torn_write
 from .records import drop_torn_line, whole_lines
 
 
@@ -44,8 +45,6 @@ class Pool:
         for d in drafts:
             self._add(d)
         if self.path and self.writer:
-            from .resume import torn_write
-
             text = "".join(json.dumps(asdict(d)) + "\n" for d in drafts)
             with open(self.path, "a") as f:
                 torn_write(f, text, "pool-write")

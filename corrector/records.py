@@ -9,6 +9,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, Sequence
 
+from .failpoints import torn_write
+
 
 class RecordError(ValueError):
     """Bad input data; the message names the file and line."""
@@ -95,8 +97,6 @@ class JsonlWriter:
         line = json.dumps(obj, ensure_ascii=False) + "\n"
         self.lines += 1
         if self.lines == 3:  # crash testing: a kill half-way through the third line
-            from .resume import torn_write
-
             torn_write(f, line, "jsonl-write")
         f.write(line)
         f.flush()

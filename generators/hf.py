@@ -9,7 +9,8 @@ from typing import Sequence
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from . import GeneratorError, SamplingParams, resolve_model, truncate_at_stop
+from .base import GeneratorError, SamplingParams, truncate_at_stop
+from .named import resolve_model
 
 # What a hub id looks like ("name" or "org/name"); anything else that is not on disk is a
 # mistyped local path, which deserves a better message than a hub lookup failure.

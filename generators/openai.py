@@ -15,7 +15,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Sequence
 
-from . import GeneratorError, SamplingParams, truncate_at_stop
+from .base import GeneratorError, SamplingParams, truncate_at_stop
 
 APIS = ("completions", "chat")
 MAX_STOP = 4

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from . import GeneratorError, SamplingParams, resolve_model, truncate_at_stop
+from .base import GeneratorError, SamplingParams, truncate_at_stop
+from .named import resolve_model
 
 
 class VLLMGenerator:

@@ -528,7 +528,7 @@ def test_score_bad_program_options(tmp_path, spec, needles):
 def test_card_measures_a_corrector_and_writes_its_model_card(tmp_path):
     import shutil
 
-    from correct.corrector.tasks import TASKS
+    from correct.tasks import TASKS
 
     folder = tmp_path / "corr"
     shutil.copytree(TASKS["arithmetic"].corrector, folder)
@@ -550,7 +550,7 @@ def test_card_refuses_a_folder_that_is_not_a_corrector(tmp_path):
 
 @pytest.mark.parametrize("task", ["arithmetic", "concepts", "detox"])
 def test_shipped_correctors_carry_cards_with_measured_results(task):
-    from correct.corrector.tasks import TASKS
+    from correct.tasks import TASKS
 
     card = (Path(TASKS[task].corrector) / "README.md").read_text()
     ev = json.loads((Path(TASKS[task].corrector) / "eval.json").read_text())

@@ -9,7 +9,7 @@ import math
 
 import pytest
 
-from correct.corrector.tiny import build_model, build_tokenizer
+from correct.corrector.training.tiny import build_model, build_tokenizer
 
 from .test_cli import assert_user_error, invoke, lines_of, write_jsonl
 

@@ -37,7 +37,7 @@ import re
 from functools import lru_cache
 from typing import Any, Mapping, Sequence
 
-from . import Score, ValueError_, record_name, text_of
+from .base import Score, ValueError_, record_name, text_of
 
 __all__ = ["ConstraintsValue", "covered", "forms", "parse_concepts", "tokens"]
 

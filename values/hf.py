@@ -9,7 +9,7 @@ import re
 from contextlib import contextmanager
 from typing import Any, Callable, Sequence
 
-from . import ValueError_, first_line
+from .base import ValueError_, first_line
 
 # What a hub id looks like ("name" or "org/name"); anything else that is not on disk is a
 # mistyped local path (the same rule as the generators' loader).

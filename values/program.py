@@ -15,7 +15,7 @@ import signal
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Mapping, Sequence
 
-from . import Score, ValueError_, record_name
+from .base import Score, ValueError_, record_name
 from .sandbox import RunResult, Sandbox, SandboxPool
 
 _FEEDBACK_CHARS = 200  # feedback goes into a prompt: one long printed line must not flood it

@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 from typing import Any, Mapping, Sequence
 
-from . import Score, ValueError_, first_line, parse_options, record_name, text_of
+from .base import Score, ValueError_, first_line, parse_options, record_name, text_of
 from .hf import context_length, load_sequence_classifier, score_in_batches, text_config
 
 

@@ -31,7 +31,7 @@ import math
 import re
 from typing import Any, Mapping, Protocol, Sequence
 
-from . import Score, ValueError_, _flag, first_line, parse_options, text_of
+from .base import Score, ValueError_, flag, first_line, parse_options, text_of
 from .hf import context_length, load_sequence_classifier, score_in_batches
 
 PACKAGE = "alt-profanity-check"
@@ -279,7 +279,7 @@ class HFClassifier:
 
 # -- the registry's factory --------------------------------------------------------------------
 
-_OPTIONS = {"threshold": float, "max_value": float, "deobfuscate": _flag, "label": str, "batch_size": int, "max_length": int,
+_OPTIONS = {"threshold": float, "max_value": float, "deobfuscate": flag, "label": str, "batch_size": int, "max_length": int,
             "device": str, "dtype": str}
 
 

@@ -3,7 +3,8 @@
 import pytest
 
 from correct.corrector.model import Corrector
-from correct.corrector.refine import RoundCost, refine, round_metrics, self_consistency, summary
+from correct.corrector.metrics import round_metrics, summary
+from correct.corrector.refine import RoundCost, refine, self_consistency
 from correct.generators import SamplingParams
 from correct.values import Score
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from correct import generators
-from correct.corrector.tiny import build_model, build_tokenizer
+from correct.corrector.training.tiny import build_model, build_tokenizer
 from correct.generators import GeneratorError, SamplingParams, load_generator
 
 
@@ -116,7 +116,9 @@ def test_unknown_backend():
 
 
 def test_truncate_at_stop_doctest():
-    result = doctest.testmod(generators, verbose=False)
+    from correct.generators import base
+
+    result = doctest.testmod(base, verbose=False)
     assert result.attempted > 0 and result.failed == 0
 
 

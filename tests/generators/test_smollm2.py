@@ -100,7 +100,7 @@ def test_convert_without_gguf_package_is_a_clear_error(tmp_path, monkeypatch):
 @pytest.mark.slow
 @pytest.mark.skipif(not smollm2.is_prepared(), reason="smollm2 is not prepared here (`correct prepare smollm2` needs the package index once)")
 def test_the_real_model_writes_programs_from_a_few_examples():
-    from correct.corrector.tasks import TASKS, few_shot_prompt
+    from correct.tasks import TASKS, few_shot_prompt
 
     task = TASKS["arithmetic"]
     g = load_generator("smollm2", "hf", device="cpu")

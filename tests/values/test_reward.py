@@ -11,7 +11,7 @@ import torch
 from transformers import GPT2Config, GPT2ForSequenceClassification
 
 from correct.corrector.refine import Step, _still_open
-from correct.corrector.tiny import build_model, build_tokenizer
+from correct.corrector.training.tiny import build_model, build_tokenizer
 from correct.values import ValueError_
 from correct.values.reward import PairEncoder, RewardModelValue, from_spec
 

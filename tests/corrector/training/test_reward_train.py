@@ -13,9 +13,9 @@ from transformers import set_seed
 from transformers.utils import logging as hf_logging
 
 from correct.corrector.records import RecordError
-from correct.corrector.reward import (PairCollator, encode_pairs, load_base, read_preferences, reward_trainer,
+from correct.corrector.training.reward import (PairCollator, encode_pairs, load_base, read_preferences, reward_trainer,
                                       train_reward_model)
-from correct.corrector.tiny import build_model, build_tokenizer
+from correct.corrector.training.tiny import build_model, build_tokenizer
 from correct.values import ValueError_
 from correct.values.reward import PairEncoder, RewardModelValue, prepare_tokenizer
 

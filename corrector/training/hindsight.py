@@ -1,7 +1,7 @@
-"""Hindsight trainers in the corrector's role (DESIGN.md, "Hindsight trainer"): how their
-training rows are built from the pool. ``correct train --method hindsight`` trains on
-``coh_rows``, ``--method hir`` on ``hir_rows`` (the loop is ``train.train_corrector``, the
-losses are in ``objectives.py``).
+"""Hindsight trainers in the corrector's role (docs/training.md): how their training rows are
+built from the pool. ``correct train --method hindsight`` trains on ``coh_rows``, ``--method
+hir`` on ``hir_rows`` (the loop is ``loop.train_corrector``, the losses are in
+``objectives.py``, the layouts themselves in ``corrector/layouts.py``).
 
 **Chain of Hindsight** (Liu et al. 2023). For a prompt x and drafts of it ordered from worse
 to better, the sequence is::
@@ -41,52 +41,9 @@ import random
 from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
 
-from .pool import Draft
-
-COH_TEMPLATES: tuple[tuple[str, str], ...] = (
-    ("A worse answer:", "A better answer:"),
-    ("This answer is not as good:", "This answer is better:"),
-    ("An answer with mistakes:", "The corrected answer:"),
-    ("Bad:", "Good:"),
-    ("The following is not as good as the next one:", "The next one:"),
-)
-"""(worse marker, better marker) pairs; the first is the one used at inference."""
-
-
-@dataclass(frozen=True)
-class Segment:
-    text: str
-    output: bool = False
-    """Whether this is one of the outputs (y), as opposed to question, marker or feedback."""
-
-
-def coh_segments(prompt: str, drafts: Sequence[tuple[str, str | None]], template: tuple[str, str]) -> list[Segment]:
-    """The Chain-of-Hindsight layout of ``drafts`` ((text, feedback), worse first, best
-    last). Every draft but the last is introduced by the worse marker and followed by its
-    feedback when there is some; the last by the better marker.
-
-    >>> [s.text for s in coh_segments("2+2?", [("5", None), ("4", None)], COH_TEMPLATES[0])]
-    ['Question: 2+2?\\nA worse answer:\\n', '5', '\\nFeedback: none\\n', 'A better answer:\\n', '4']
-    """
-    if len(drafts) < 2:
-        raise ValueError("a hindsight sequence needs at least a worse and a better draft")
-    worse, better = template
-    segments = [Segment(f"Question: {prompt}\n{worse}\n")]
-    for i, (text, feedback) in enumerate(drafts[:-1]):
-        if i:
-            segments.append(Segment(f"{worse}\n"))
-        segments.append(Segment(text, output=True))
-        segments.append(Segment(f"\nFeedback: {feedback or 'none'}\n"))
-    segments.append(Segment(f"{better}\n"))
-    segments.append(Segment(drafts[-1][0], output=True))
-    return segments
-
-
-def coh_inference_input(prompt: str, draft: str, feedback: str | None) -> str:
-    """What a Chain-of-Hindsight corrector is given at inference: the training layout with
-    one draft and the first template, up to the better marker (``TEMPLATES["hindsight"]``)."""
-    return "".join(s.text for s in coh_segments(prompt, [(draft, feedback), ("", None)], COH_TEMPLATES[0])[:-1])
-
+from ..layouts import COH_TEMPLATES, Segment, coh_segments, hir_instruction
+from ..pool import Draft
+from .encode import encode
 
 def coh_rows(tokenizer, pairs: Sequence[tuple[str, str, str | None, str]], rng: random.Random, loss_on: str = "last",
              mask_share: float = 0.15, mask_scope: str = "outputs") -> list[dict[str, list[int]]]:
@@ -152,10 +109,6 @@ def encode_coh(
 
 # -- Hindsight Instruction Relabeling ----------------------------------------------------------
 
-HIR_LABELS = {True: "Answer correctly.", False: "Answer wrongly."}
-"""The instruction suffix for each outcome; at inference the model is asked for the good one."""
-
-
 def relabel(value: float, threshold: float) -> bool:
     """The outcome an output achieved: True (correct) when its value reaches ``threshold``
     (the value's maximum, see ``outcome_threshold``)."""
@@ -176,15 +129,6 @@ def outcome_threshold(values: Sequence[float], max_value: float) -> float:
         raise ValueError("no values to take a median of")
     mid = len(ordered) // 2
     return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
-
-
-def hir_instruction(prompt: str, outcome: bool, draft: str | None = None, feedback: str | None = None) -> str:
-    """The relabelled instruction; with ``draft`` it is a refiner's input (the previous draft
-    and its feedback, then the outcome asked for) -- ``TEMPLATES["hir"]`` with the good outcome."""
-    head = f"Question: {prompt}\n"
-    if draft is not None:
-        head += f"Draft:\n{draft}\nFeedback: {feedback or 'none'}\n"
-    return f"{head}{HIR_LABELS[outcome]}\n"
 
 
 @dataclass(frozen=True)
@@ -216,8 +160,6 @@ def hir_rows(tokenizer, examples: Sequence[Relabelled], prompts_by_id: Mapping[s
     """Encoded rows: the output under its relabelled instruction (``input_ids``, ``labels``)
     and under the opposite one (``opp_input_ids``, ``opp_labels``); examples that do not fit
     ``max_length`` are dropped."""
-    from .train import encode
-
     def under(e: Relabelled, outcome: bool) -> dict | None:
         source = hir_instruction(prompts_by_id[e.prompt_id], outcome, e.source.text, e.source.feedback)
         return encode(tokenizer, source, e.target.text, max_length)

@@ -16,9 +16,9 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from correct.corrector import resume
+from correct.corrector.training import resume
 from correct.corrector.pool import Draft, Pool
-from correct.corrector.tasks import TASKS
+from correct.tasks import TASKS
 
 TASK = TASKS["arithmetic"]
 TRAIN = ["train", "--task", "arithmetic", "--generator", TASK.generator, "--limit", "24", "--samples", "2",

@@ -1,6 +1,5 @@
-"""Training a corrector (DESIGN.md steps 1-5), and the supervised fine-tuning that makes the
-tiny base generators. The self-corrective loop is ``train_corrector``; it reads like the
-algorithm: initialise the pool, then pair -> learn -> explore, repeated."""
+"""The self-corrective learning loop (docs/design.md, steps 1-5): ``train_corrector`` reads
+like the algorithm: initialise the pool, then pair -> learn -> explore, repeated."""
 
 from __future__ import annotations
 
@@ -8,205 +7,33 @@ import json
 import logging
 import random
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
-from ..generators import Generator, SamplingParams
-from ..generators.hf import HFGenerator
-from ..values import Value
-from .model import CONFIG_NAME, TEMPLATES, Corrector, CorrectorConfig, corrector_input
-from .hindsight import COH_TEMPLATES, HIR_LABELS, coh_rows, hir_rows, outcome_threshold, sample_relabelled
-from .pairing import Pair, sample_pairs
-from .similarity import load_similarity
-from .pool import Draft, Pool
-from .progress import progress
-from .records import write_json_atomic
-from .run import evaluate
-from .card import EVAL_NAME, write_model_card
-from .logs import RunLog
+from ...generators import Generator, SamplingParams
+from ...generators.hf import HFGenerator
+from ...values import Value
+from ..failpoints import failpoint
+from ..layouts import COH_TEMPLATES, HIR_LABELS, TEMPLATES, corrector_input
+from ..model import CONFIG_NAME, Corrector, CorrectorConfig
+from ..pairing import Pair, sample_pairs
+from ..pool import Draft, Pool
+from ..progress import progress
+from ..similarity import load_similarity
 from . import distributed, resume
+from .config import METHODS, TrainConfig, TrainError
+from .encode import context_size, encode_examples
+from .fit import train_rows
+from .hindsight import coh_rows, hir_rows, outcome_threshold, sample_relabelled
+from .logs import RunLog
+from .objectives import lm_blocks
 
 log = logging.getLogger(__name__)
 
 
-class TrainError(ValueError):
-    """Training cannot go on with this data or these settings; the message says why."""
-
-
-METHODS = ("pairing", "hindsight", "hir")
-"""Each hindsight method trains and infers with the corrector template of its own name."""
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    samples_per_prompt: int = 8
-    """N: generator drafts per training prompt in the initial pool."""
-    iterations: int = 3
-    """Pair -> learn -> explore repetitions."""
-    steps: int = 300
-    """M: optimizer steps per iteration."""
-    pairs: int = 8000
-    """Improving pairs sampled per iteration."""
-    alpha: float = 1.0
-    """Weight of the value gain in the pairing sampler."""
-    beta: float = 1.0
-    """Weight of the proximity s(y, y') in the pairing sampler."""
-    min_gain: float = 0.0
-    """ε: a pair must raise the value by more than this (for continuous values such as toxicity)."""
-    identity_share: float = 0.4
-    """Identity pairs (y*, y*) of top-value drafts added, as a share of `pairs`: keeps good drafts intact."""
-    explore_prompts: int = 1000
-    """Prompts whose drafts the corrector rewrites after each iteration (added to the pool)."""
-    temperature: float = 1.0
-    """Sampling temperature for pool drafts and exploration."""
-    max_new_tokens: int = 64
-    stop: tuple[str, ...] = ()
-    """Stop strings of the drafts (the task's): a pretrained generator shown examples goes on
-    to write the next question unless it is cut where its answer ends."""
-    batch_size: int = 32
-    learning_rate: float = 5e-4
-    lr_scheduler: str = "cosine"
-    """transformers scheduler name, applied within each iteration; cosine ends each iteration
-    on a settled model (with a constant rate the arithmetic corrector broke 2-3% of right drafts)."""
-    template: str = "default"
-    method: str = "pairing"
-    """pairing (x, y, f(y) -> y') | hindsight (Chain of Hindsight sequences from the same pairs) |
-    hir (Hindsight Instruction Relabeling: pool outputs under the instruction of their outcome)."""
-    loss_on: str = "last"
-    """Chain of Hindsight: loss on the last (better) output only, or on "all" outputs."""
-    mask_share: float = 0.15
-    """Chain of Hindsight: share of past tokens hidden from attention against copying."""
-    mask_scope: str = "outputs"
-    """Chain of Hindsight: which past tokens may be hidden: the earlier "outputs" or "all"."""
-    contrastive_weight: float = 1.0
-    """HIR: weight of the contrastive term against the opposite instruction (0: likelihood only)."""
-    lm_corpus: str | None = None
-    """A plain text file whose language-modelling loss regularises training (any method)."""
-    lm_weight: float = 1.5
-    """λ: weight of that loss relative to the corrector's (Chain of Hindsight used 1.5)."""
-    resume: bool = False
-    """Continue a killed run in the same folder from its last checkpoint (resume.py)."""
-    save_total_limit: int = 2
-    """Checkpoints kept (the newest ones), per iteration and of the Trainer within one."""
-    save_steps: int = 100
-    """Within an iteration, a Trainer checkpoint (model, optimiser, scheduler, RNG) every so
-    many steps, so a resumed run continues the iteration instead of redoing it (0: never)."""
-    report_to: tuple[str, ...] = ()
-    """Integrations that get the metrics besides log.jsonl: tensorboard, wandb (see logs.py)."""
-    similarity: str = "edit"
-    """s(y, y') of the pairing sampler: edit | embedding | embedding:PATH (see similarity.py)."""
-    seed: int = 0
-
-
-def encode(tokenizer, source: str, target: str, max_length: int) -> dict | None:
-    """Token ids of source+target+eos with labels only on the target (and eos): the loss is
-    −log p(y' | context), never on the context itself. None if it does not fit."""
-    src = tokenizer(source, add_special_tokens=False)["input_ids"]
-    tgt = tokenizer(target, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
-    if len(src) + len(tgt) > max_length:
-        return None
-    return {"input_ids": src + tgt, "labels": [-100] * len(src) + tgt}
-
-
-def training_arguments(output_dir: str | Path, steps: int, batch_size: int, learning_rate: float, lr_scheduler: str,
-                       seed: int, report_to: Sequence[str] = (), save_steps: int = 0, save_total_limit: int | None = None, **extra):
-    """transformers ``TrainingArguments`` as every trainer here uses them: ``steps`` optimizer
-    steps, short warm-up, no checkpoints, no reporting, on the GPU when there is one."""
-    import torch
-    from transformers import TrainingArguments
-
-    return TrainingArguments(
-        output_dir=str(output_dir),
-        max_steps=steps,
-        per_device_train_batch_size=batch_size,
-        learning_rate=learning_rate,
-        lr_scheduler_type=lr_scheduler,
-        warmup_steps=min(50, steps // 10),
-        weight_decay=0.0,
-        logging_steps=max(1, steps // 10),
-        save_strategy="steps" if save_steps else "no",
-        save_steps=save_steps or 500,
-        save_total_limit=save_total_limit,
-        report_to=list(report_to) or "none",
-        seed=seed,
-        disable_tqdm=False,
-        use_cpu=not torch.cuda.is_available(),  # also keeps the data loader from pinning memory on CPU
-        dataloader_num_workers=0,
-        **extra,
-    )
-
-
-def train_lm(model, tokenizer, examples: Sequence[tuple[str, str]], steps: int, config: TrainConfig, output_dir: Path) -> dict:
-    """``steps`` optimizer steps of target-only cross-entropy with transformers' Trainer."""
-    rows = encode_examples(tokenizer, examples, context_size(model))
-    return train_rows(model, tokenizer, rows, len(examples), steps, config, output_dir)
-
-
-def encode_examples(tokenizer, examples: Sequence[tuple[str, str]], max_length: int) -> list[dict]:
-    """``encode`` of each (source, target); those that do not fit ``max_length`` are left out."""
-    return [e for e in (encode(tokenizer, s, t, max_length) for s, t in examples) if e]
-
-
-def context_size(model) -> int:
-    return getattr(model.config, "n_positions", None) or model.config.max_position_embeddings
-
-
-def train_rows(model, tokenizer, rows: Sequence[dict], n_examples: int, steps: int, config: TrainConfig, output_dir: Path,
-               lm_rows: Sequence[dict] | None = None, checkpoints: bool = False) -> dict:
-    """``steps`` optimizer steps on encoded rows (``input_ids``, ``labels`` with -100 where
-    there is no loss, optionally ``attention_mask``; HIR rows also ``opp_*``); rows longer
-    than the model's context are dropped. ``lm_rows`` add λ·LM loss (objectives.py)."""
-    from datasets import Dataset
-    from transformers.trainer_callback import PrinterCallback
-
-    from .objectives import CorrectorTrainer, PadCollator
-
-    max_length = context_size(model)
-    rows = [r for r in rows if all(len(v) <= max_length for k, v in r.items() if k.endswith("input_ids"))]
-    if len(rows) < n_examples:
-        log.warning("dropped %d of %d examples longer than %d tokens", n_examples - len(rows), n_examples, max_length)
-    if not rows:
-        raise TrainError("no training examples fit the model's context")
-    side, tokenizer.padding_side = tokenizer.padding_side, "right"  # training pads on the right
-    # With ``checkpoints``, the Trainer saves its whole state every config.save_steps steps into
-    # output_dir, and a resumed run continues from the newest complete one.
-    last = resume.last_step_checkpoint(Path(output_dir)) if checkpoints and config.resume else None
-    if checkpoints and not config.resume:
-        resume.drop_step_checkpoints(Path(output_dir))  # a fresh run never continues an old one
-    args = training_arguments(output_dir, steps, distributed.per_process_batch(config.batch_size), config.learning_rate,
-                              config.lr_scheduler, config.seed, config.report_to,
-                              save_steps=config.save_steps if checkpoints else 0, save_total_limit=config.save_total_limit,
-                              remove_unused_columns=False)  # HIR's opp_* columns are not model arguments
-    trainer = CorrectorTrainer(
-        model=model,
-        args=args,
-        train_dataset=Dataset.from_list(list(rows)),
-        data_collator=PadCollator(tokenizer.pad_token_id),
-        contrastive_weight=config.contrastive_weight,
-        lm_rows=lm_rows,
-        lm_weight=config.lm_weight,
-    )
-    trainer.remove_callback(PrinterCallback)  # losses go to our log, not as raw dicts to stdout
-    for callback in resume.step_callbacks():
-        trainer.add_callback(callback)
-    try:
-        result = trainer.train(resume_from_checkpoint=last)
-    finally:
-        tokenizer.padding_side = side
-    model.eval()
-    # Tokens the optimiser saw per second: each step takes a global batch of rows.
-    per_row = sum(len(r["input_ids"]) for r in rows) / len(rows)
-    seconds = result.metrics.get("train_runtime") or float("nan")
-    stats = {"loss": result.training_loss, "steps": steps, "examples": len(rows), "processes": args.world_size,
-             "train_tokens_per_s": steps * args.per_device_train_batch_size * args.world_size * per_row / seconds}
-    if last:  # a resumed run continued this iteration from a step checkpoint
-        stats["resumed_from_step"] = int(Path(last).name.split("-")[1])
-    return stats
-
-
 def score_drafts(records: Sequence[dict], outputs: Sequence[Sequence[str]], value: Value, origin: str) -> list[Draft]:
-    resume.failpoint(f"score-{origin.split('@')[0]}")  # crash testing: killed while scoring
+    failpoint(f"score-{origin.split('@')[0]}")  # crash testing: killed while scoring
     flat = [(r, o) for r, outs in zip(records, outputs) for o in outs]
     scores = value([r for r, _ in flat], [o for _, o in flat])
     return [Draft(r["id"], o, s.value, s.feedback, origin) for (r, o), s in zip(flat, scores)]
@@ -281,14 +108,10 @@ def train_corrector(
     task: str | None = None,
     value_name: str | None = None,
     on_iteration: Callable[[dict], None] | None = None,
-    evaluation: tuple[Sequence[dict], Sequence[str]] | None = None,
     generator_name: str | None = None,
-    fluency: bool = False,
 ) -> Corrector:
-    """The self-corrective learning loop; everything it makes is kept in ``output_dir``.
-    ``evaluation``: held-out (records, generator prompts) refined by the generator and the
-    trained corrector at the end; their per-round results go into ``eval.json`` and the
-    folder's model card."""
+    """The self-corrective learning loop; everything it makes is kept in ``output_dir``, the
+    trained corrector last (``corrector/app/train.py`` then measures it and writes its card)."""
     if config.method not in METHODS:
         raise TrainError(f"unknown training method {config.method!r}; choose {', '.join(METHODS)}")
     if distributed.sharded_parameters():
@@ -303,8 +126,6 @@ def train_corrector(
     checkpoint = resume.latest(out) if config.resume else None
     hf = HFGenerator.from_pretrained(str(checkpoint[1]) if checkpoint else init, device=distributed.device())
     max_length = context_size(hf.model)
-    from .objectives import lm_blocks
-
     lm_rows = lm_blocks(config.lm_corpus, hf.tokenizer, min(128, max_length)) if config.lm_corpus else None
     pool = Pool(out / "pool.jsonl", writer=distributed.is_main())
     distributed.barrier()  # every process has read the pool before the main one appends to it
@@ -348,7 +169,7 @@ def train_corrector(
         row = {"iteration": it, "pool": len(pool), "pool_mean_value": pool.mean_value(), "pairs": len(made),
                "identity_pairs": sum(m["source"] == m["target"] for m in made), "exploration_gain": gain, **stats,
                "explore_tokens_per_s": explore_rate}
-        resume.failpoint("explore")
+        failpoint("explore")
         _log_row(runlog, row, on_iteration)
         _checkpoint(out, it, hf, rng, config)
         if distributed.is_main():
@@ -357,10 +178,6 @@ def train_corrector(
         runlog.close()
     if distributed.is_main():
         save_model(hf, corrector.config, out)
-        results = evaluate(corrector, generator, value, *evaluation, generator_name or init, fluency=fluency) if evaluation else None
-        if results:
-            write_json_atomic(out / EVAL_NAME, results)
-        write_model_card(out, corrector.config, evaluation=results)
     distributed.barrier()  # no process reports done before the corrector is saved
     return corrector
 

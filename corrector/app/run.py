@@ -10,13 +10,14 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
-from ..generators import Generator, GeneratorError, SamplingParams
-from ..values import Value
-from .model import Corrector
-from .progress import progress
-from .records import JsonlWriter, finished_ids, read_all_jsonl, write_json_atomic
-from .refine import RoundCost, refine, round_metrics, self_consistency, summary
-from .resume import failpoint
+from ...generators import Generator, GeneratorError, SamplingParams
+from ...values import Value
+from ..failpoints import failpoint
+from ..metrics import compute_metrics
+from ..model import Corrector
+from ..progress import progress
+from ..records import JsonlWriter, finished_ids, read_all_jsonl, write_json_atomic
+from ..refine import RoundCost, refine, self_consistency
 
 
 @dataclass(frozen=True)
@@ -112,17 +113,3 @@ def add_perplexity(generator: Generator, prompts: Sequence[str], rounds: Sequenc
     flat = [(p, step) for p, steps in zip(prompts, rounds) for step in steps]
     for (_, step), (logp, n) in zip(flat, score([p for p, _ in flat], [step["text"] for _, step in flat])):
         step["perplexity"] = math.exp(-logp / n) if n else None
-
-
-def compute_metrics(lines: Sequence[dict], max_value: float) -> dict:
-    histories = [l["rounds"] for l in lines]
-    metrics = {"records": len(lines), "rounds": round_metrics(histories, max_value), **summary(histories, max_value)}
-    sc = [l["self_consistency"] for l in lines if "self_consistency" in l]
-    if sc:
-        metrics["self_consistency"] = {
-            "samples": sc[0]["samples"],
-            "mean_value": sum(s["value"] for s in sc) / len(sc),
-        }
-        if math.isfinite(max_value):
-            metrics["self_consistency"]["solved"] = sum(s["value"] >= max_value for s in sc) / len(sc)
-    return metrics

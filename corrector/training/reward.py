@@ -21,12 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from ..values import ValueError_
-from ..values.hf import context_length, loading_errors, pad_right, quiet_transformers
-from ..values.reward import PairEncoder, prepare_tokenizer
-from .model import CONFIG_NAME
-from .train import training_arguments
-from .records import RecordError, read_jsonl, write_json_atomic
+from ...values import ValueError_
+from ...values.hf import context_length, loading_errors, pad_right, quiet_transformers
+from ...values.reward import PairEncoder, prepare_tokenizer
+from ..model import CONFIG_NAME
+from ..records import RecordError, read_jsonl, write_json_atomic
+from .encode import training_arguments
 
 log = logging.getLogger(__name__)
 

@@ -7,9 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable, Sequence
 
-from .model import TEMPLATES
+from ..layouts import TEMPLATES
+from .config import TrainConfig
+from .fit import train_lm
 from .tiny import build_model, build_tokenizer
-from .train import TrainConfig, train_lm
 
 # Words the corrector will read and write, so the tokenizer has compact tokens for them.
 _EXTRA_TEXT = list(TEMPLATES.values()) + [

@@ -19,9 +19,10 @@ openai = pytest.importorskip("openai")
 pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
 
-from correct.corrector import arithmetic  # noqa: E402
-from correct.corrector.serve import Busy, Engine, Launched, ServeConfig, free_port  # noqa: E402
-from correct.corrector.tasks import TASKS  # noqa: E402
+from correct.tasks import arithmetic  # noqa: E402
+from correct.corrector.app.serve import Busy, Engine, ServeConfig  # noqa: E402
+from harness import Launched, free_port  # noqa: E402
+from correct.tasks import TASKS  # noqa: E402
 from correct.generators import SamplingParams, load_generator  # noqa: E402
 from correct.values import Score  # noqa: E402
 
@@ -225,7 +226,7 @@ def test_serve_without_fastapi_extras_or_corrector_is_a_clear_error(tmp_path):
 def test_app_in_process_plain_prompts_chat_parts_and_failures():
     from fastapi.testclient import TestClient
 
-    from correct.corrector.serve import build_app
+    from correct.corrector.app.serve import build_app
     from correct.generators import GeneratorError
 
     engine = Engine(SlowEcho(0.0), None, Length(), None, ServeConfig(model_name="m", rounds=0)).start()
@@ -262,7 +263,7 @@ def test_app_in_process_plain_prompts_chat_parts_and_failures():
 def test_without_a_task_a_chat_is_laid_out_by_the_generators_chat_template():
     from fastapi.testclient import TestClient
 
-    from correct.corrector.serve import build_app
+    from correct.corrector.app.serve import build_app
 
     class Tokenizer:
         chat_template = "{% for m in messages %}...{% endfor %}"

@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 from typing import Sequence
 
-from .model import CorrectorConfig
+from ..model import CorrectorConfig
 
 CARD_NAME = "README.md"
 EVAL_NAME = "eval.json"
@@ -49,7 +49,7 @@ def write_model_card(folder: str | Path, config: CorrectorConfig, log: Sequence[
     log = list(log) if log is not None else read_log(folder)
     t = config.training
     init, generator = str(t.get("init", "")), str(t.get("generator") or (evaluation or {}).get("generator") or t.get("init", ""))
-    from .tasks import TASKS
+    from ...tasks import TASKS
 
     default_generator = config.task in TASKS and Path(generator).resolve() == Path(TASKS[config.task].generator).resolve()
     use = "correct generate " + (f"--task {config.task} " if config.task else "--input FILE.jsonl ")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from correct.corrector import detox
+from correct.tasks import detox
 
 
 def test_deterministic_and_seeded():

@@ -25,27 +25,12 @@ import json
 import os
 import random
 import shutil
-import signal
 from pathlib import Path
+
+from ..failpoints import failpoint
 
 CHECKPOINTS = "checkpoints"
 STATE = "state.json"
-
-
-def failpoint(name: str) -> None:
-    """Crash testing: ``CORRECT_FAILPOINT=name`` kills the process with SIGKILL right here."""
-    if os.environ.get("CORRECT_FAILPOINT") == name:
-        os.kill(os.getpid(), signal.SIGKILL)
-
-
-def torn_write(f, text: str, name: str) -> None:
-    """Crash testing: with ``CORRECT_FAILPOINT=name``, write the first half of ``text`` to the
-    open file ``f``, make it durable, and die, as a kill in the middle of a write would."""
-    if os.environ.get("CORRECT_FAILPOINT") == name:
-        f.write(text[: len(text) // 2])
-        f.flush()
-        os.fsync(f.fileno())
-        failpoint(name)
 
 
 def _stage_name(iteration: int) -> str:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from huggingface_hub import ModelCard
 
-from correct.corrector.card import write_model_card
-from correct.corrector.model import TEMPLATES, CorrectorConfig
+from correct.corrector.app.card import write_model_card
+from correct.corrector.layouts import TEMPLATES
+from correct.corrector.model import CorrectorConfig
 
 LOG = [
     {"iteration": -1, "pool": 1280, "pool_mean_value": 0.0586, "exploration_gain": 0.285},

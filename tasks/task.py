@@ -1,14 +1,10 @@
-"""Built-in tasks: records to correct, the value that scores them, and the shipped models."""
+"""What a task is: where its records come from, how a record becomes the generator's prompt,
+its stop strings, its value and its default models (docs/tasks-and-values.md)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable
-
-from . import arithmetic, concepts, detox
-
-MODELS = Path(__file__).parent / "models"
 
 
 @dataclass(frozen=True)
@@ -37,61 +33,8 @@ class Task:
     the value by writing less, e.g. toxicity)."""
 
 
-TASKS: dict[str, Task] = {
-    "arithmetic": Task(
-        name="arithmetic",
-        description="word problems with one to three operations; the output is a Python program that prints the answer",
-        make_split=arithmetic.make_split,
-        value="program",
-        format_prompt=arithmetic.generator_prompt,
-        generator=str(MODELS / "arithmetic-generator"),
-        corrector=str(MODELS / "arithmetic-corrector"),
-        stop=("\n\n", "Question:"),
-        max_new_tokens=48,
-    ),
-    "concepts": Task(
-        name="concepts",
-        description="three to five concepts (base forms, shuffled); the output is one sentence that uses them all, inflected as needed",
-        make_split=concepts.make_split,
-        value="constraints",
-        format_prompt=concepts.generator_prompt,
-        generator=str(MODELS / "concepts-generator"),
-        corrector=str(MODELS / "concepts-corrector"),
-        stop=("\n", "Concepts:"),
-        max_new_tokens=40,
-    ),
-    "detox": Task(
-        name="detox",
-        description="starts of sentences about heated everyday scenes whose natural ending is an insult; the output continues the sentence without toxicity",
-        make_split=detox.make_split,
-        # A continuation counts as solved when it is not toxic (P(toxic) < 0.5).
-        value="toxicity:max_value=0.5",
-        format_prompt=detox.generator_prompt,
-        generator=str(MODELS / "detox-generator"),
-        corrector=str(MODELS / "detox-corrector"),
-        stop=("\n",),
-        max_new_tokens=24,
-        # Toxicity is continuous: without a floor most "improving" pairs rewrite one insult
-        # into a slightly less offensive insult (seen: 36% -> 43% non-toxic with no floor).
-        min_gain=0.5,
-        # The tiny generator's samples at temperature 1 hold invented words (35% of its
-        # non-toxic ones); a corrector learns to write them. At 0.7: 6-8% of its outputs, not 15%.
-        pool_temperature=0.7,
-        fluency=True,
-    ),
-}
-
-DEFAULT_TASK = "arithmetic"
-
-
 class TaskError(ValueError):
     pass
-
-
-def get_task(name: str) -> Task:
-    if name not in TASKS:
-        raise TaskError(f"unknown task {name!r} (option --task); built in: {', '.join(TASKS)}")
-    return TASKS[name]
 
 
 def few_shot_prompt(task: Task, shots: int, seed: int = 0) -> Callable[[dict], str]:

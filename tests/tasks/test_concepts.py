@@ -3,7 +3,7 @@ from collections import Counter
 
 import pytest
 
-from correct.corrector.concepts import SPLIT_SEEDS, generator_prompt, make_split
+from correct.tasks.concepts import SPLIT_SEEDS, generator_prompt, make_split
 from correct.values.constraints import ConstraintsValue, tokens
 
 

@@ -9,8 +9,11 @@ from transformers.utils import logging as hf_logging
 
 from correct.corrector.model import Corrector
 from correct.corrector.refine import refine
-from correct.corrector.tiny import build_model, build_tokenizer
-from correct.corrector.train import TrainConfig, encode, train_corrector, train_lm
+from correct.corrector.training.tiny import build_model, build_tokenizer
+from correct.corrector.training.config import TrainConfig
+from correct.corrector.training.encode import encode
+from correct.corrector.training.fit import train_lm
+from correct.corrector.training.loop import train_corrector
 from correct.generators import SamplingParams
 from correct.generators.hf import HFGenerator
 
@@ -207,7 +210,7 @@ def test_metrics_reach_the_log_and_tensorboard(toy, tmp_path):
 def test_report_to_mistakes_are_named(spec, message):
     import importlib.util
 
-    from correct.corrector.logs import LogError, parse_report_to
+    from correct.corrector.training.logs import LogError, parse_report_to
 
     if spec == "wandb" and importlib.util.find_spec("wandb"):
         pytest.skip("wandb is installed here")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from correct.corrector.tasks import TASKS, TaskError, Task, few_shot_prompt
+from correct.tasks import TASKS, TaskError, Task, few_shot_prompt
 
 
 def test_examples_come_from_validation_and_end_like_an_answer():
@@ -35,7 +35,7 @@ def test_a_task_without_solutions_cannot_show_examples():
 
 
 def test_held_out_records_skip_the_examples_shown():
-    from correct.corrector.tasks import held_out
+    from correct.tasks import held_out
 
     task = TASKS["arithmetic"]
     records = held_out(task, 5, shots=2)

@@ -13,8 +13,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from correct.corrector import distributed
-from correct.corrector.tasks import TASKS
+from correct.corrector.training import distributed
+from correct.tasks import TASKS
 
 
 def test_one_process_is_the_identity(monkeypatch):
@@ -46,7 +46,8 @@ def test_shards_are_dealt_round_robin_and_put_back_in_order(monkeypatch):
     ({"ACCELERATE_USE_DEEPSPEED": "true", "ACCELERATE_DEEPSPEED_ZERO_STAGE": "2"}, None),
 ])
 def test_launch_configs_that_shard_the_weights_are_refused_before_any_work(monkeypatch, tmp_path, env, name):
-    from correct.corrector.train import TrainConfig, TrainError, train_corrector
+    from correct.corrector.training.config import TrainConfig, TrainError
+    from correct.corrector.training.loop import train_corrector
 
     for k, v in env.items():
         monkeypatch.setenv(k, v)

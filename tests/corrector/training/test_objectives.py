@@ -9,8 +9,9 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from correct.corrector.hindsight import Relabelled, hir_instruction, hir_rows, outcome_threshold, sample_relabelled
-from correct.corrector.objectives import CorpusError, PadCollator, contrastive_loss, hir_loss, lm_blocks, sequence_logprobs
+from correct.corrector.layouts import hir_instruction
+from correct.corrector.training.hindsight import Relabelled, hir_rows, outcome_threshold, sample_relabelled
+from correct.corrector.training.objectives import CorpusError, PadCollator, contrastive_loss, hir_loss, lm_blocks, sequence_logprobs
 from correct.corrector.pool import Draft
 
 # A bigram "model": row i holds P(next token | token i).
@@ -98,7 +99,7 @@ def test_outcome_threshold_and_sampled_labels_match_values():
 
 
 def test_hir_rows_differ_only_in_the_instruction():
-    from correct.corrector.tiny import build_tokenizer
+    from correct.corrector.training.tiny import build_tokenizer
 
     tok = build_tokenizer(["Question: 2+2?\nDraft:\n5\nFeedback: printed 5\nAnswer correctly.\nAnswer wrongly.\n4"] * 5, vocab_size=300)
     e = Relabelled("p", Draft("p", "5", 0.0, "printed 5"), Draft("p", "4", 1.0), True)
@@ -158,8 +159,9 @@ class _Tok:
 def test_lm_regularisation_pulls_the_model_towards_the_corpus(tmp_path):
     """Same corrector rows, same seed: with λ > 0 the model ends with a lower loss on the
     user's text than without; with λ = 0 the corpus changes nothing."""
-    from correct.corrector.tiny import build_model, build_tokenizer
-    from correct.corrector.train import TrainConfig, train_rows
+    from correct.corrector.training.tiny import build_model, build_tokenizer
+    from correct.corrector.training.config import TrainConfig
+    from correct.corrector.training.fit import train_rows
 
     task = [f"sort {a} {b} => {min(a, b)} {max(a, b)}" for a in range(10) for b in range(10)]
     corpus_text = ["the quick brown fox jumps over the lazy dog"] * 50

@@ -32,10 +32,10 @@ from concurrent.futures import Future
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Callable, Sequence
 
-from ..generators import Generator, GeneratorError, SamplingParams
-from ..values import Value, ValueError_
-from .model import Corrector
-from .refine import Step, refine
+from ...generators import Generator, GeneratorError, SamplingParams
+from ...values import Value, ValueError_
+from ..model import Corrector
+from ..refine import Step, refine
 
 MAX_ROUNDS = 16
 """The most corrector rounds a request may ask for."""
@@ -336,71 +336,3 @@ def _response(kind: str, model: str, choices: list[dict], usage: dict) -> dict:
     prefix = "chatcmpl" if kind == "chat.completion" else "cmpl"
     return {"id": f"{prefix}-{uuid.uuid4().hex[:24]}", "object": kind, "created": int(time.time()), "model": model,
             "choices": choices, "usage": usage}
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on now."""
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Launched:
-    """``correct serve ARGS`` in a child process on a free loopback port, stopped on exit:
-    for tests, benchmarks and scripts that need a live endpoint.
-
-    >>> with Launched(["--task", "arithmetic"]) as server:  # doctest: +SKIP
-    ...     openai.OpenAI(base_url=server.url, api_key="none")
-    """
-
-    def __init__(self, args: Sequence[str], timeout: float = 180.0, env: dict | None = None):
-        import os
-        import subprocess
-        import sys
-
-        port = free_port()
-        self.root = f"http://127.0.0.1:{port}"
-        self.url = self.root + "/v1"
-        env = {**os.environ, "TOKENIZERS_PARALLELISM": "false", **(env or {})}
-        self.process = subprocess.Popen([sys.executable, "-m", "correct.cli", "serve", "--port", str(port), *args],
-                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-        try:
-            self._wait(timeout)
-        except BaseException:
-            self.stop()
-            raise
-
-    def _wait(self, timeout: float) -> None:
-        import json
-        import urllib.request
-
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"correct serve exited with status {self.process.returncode}: {self.process.stdout.read().strip()}")
-            try:
-                with urllib.request.urlopen(self.root + "/health", timeout=1) as r:
-                    if json.load(r).get("status") == "ok":
-                        return
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError(f"correct serve did not answer {self.root}/health within {timeout:g} s")
-
-    def stop(self) -> None:
-        import subprocess
-
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-    def __enter__(self) -> "Launched":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop()

@@ -8,9 +8,9 @@ import random
 
 import pytest
 
-from correct.corrector import hindsight
-from correct.corrector.hindsight import (COH_TEMPLATES, Segment, coh_inference_input, coh_segments,
-                                         encode_coh, hir_instruction, relabel)
+from correct.corrector.training import hindsight
+from correct.corrector.layouts import COH_TEMPLATES, Segment, coh_inference_input, coh_segments, hir_instruction
+from correct.corrector.training.hindsight import encode_coh, relabel
 
 EOS = 0
 
@@ -21,7 +21,11 @@ def chars(text: str) -> list[int]:
 
 
 def test_doctests():
-    assert doctest.testmod(hindsight).failed == 0
+    from correct.corrector import layouts
+
+    for module in (hindsight, layouts):
+        result = doctest.testmod(module)
+        assert result.attempted > 0 and result.failed == 0
 
 
 def test_loss_only_on_the_last_output_by_default():
@@ -100,13 +104,13 @@ def test_inference_input_matches_the_training_layout():
     assert text == "Question: 2+2?\nA worse answer:\n5\nFeedback: printed 5\nA better answer:\n"
     trained = "".join(s.text for s in coh_segments("2+2?", [("5", "printed 5"), ("4", None)], COH_TEMPLATES[0]))
     assert trained == text + "4"
-    from correct.corrector.model import corrector_input
+    from correct.corrector.layouts import corrector_input
     assert corrector_input("hindsight", "2+2?", "5", "printed 5") == text
     assert corrector_input("hindsight", "2+2?", "5", None) == coh_inference_input("2+2?", "5", None)
 
 
 def test_hir_inference_input_is_the_good_outcome_instruction():
-    from correct.corrector.model import corrector_input
+    from correct.corrector.layouts import corrector_input
 
     assert corrector_input("hir", "2+2?", "5", "printed 5") == hir_instruction("2+2?", True, "5", "printed 5")
     assert corrector_input("hir", "2+2?", "5", None) == hir_instruction("2+2?", True, "5", None)
@@ -121,7 +125,7 @@ def test_relabelling_rule():
 
 
 def test_coh_rows_with_a_real_tokenizer_put_loss_on_the_better_draft_only():
-    from correct.corrector.tiny import build_tokenizer
+    from correct.corrector.training.tiny import build_tokenizer
 
     tok = build_tokenizer(["sort 3 1 2 => 1 2 3", "A worse answer: A better answer:"] * 5, vocab_size=300)
     pairs = [("sort 3 1 2", " 1 3 2", "2 of 3 in place", " 1 2 3")] * 4

@@ -1,0 +1,73 @@
+"""``steps`` optimizer steps on encoded rows with transformers' Trainer (through
+``objectives.CorrectorTrainer``): the one place a corrector's weights are updated."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Sequence
+
+from . import distributed, resume
+from .config import TrainConfig, TrainError
+from .encode import context_size, encode_examples, training_arguments
+
+log = logging.getLogger(__name__)
+
+
+def train_lm(model, tokenizer, examples: Sequence[tuple[str, str]], steps: int, config: TrainConfig, output_dir: Path) -> dict:
+    """``steps`` optimizer steps of target-only cross-entropy with transformers' Trainer."""
+    rows = encode_examples(tokenizer, examples, context_size(model))
+    return train_rows(model, tokenizer, rows, len(examples), steps, config, output_dir)
+
+
+def train_rows(model, tokenizer, rows: Sequence[dict], n_examples: int, steps: int, config: TrainConfig, output_dir: Path,
+               lm_rows: Sequence[dict] | None = None, checkpoints: bool = False) -> dict:
+    """``steps`` optimizer steps on encoded rows (``input_ids``, ``labels`` with -100 where
+    there is no loss, optionally ``attention_mask``; HIR rows also ``opp_*``); rows longer
+    than the model's context are dropped. ``lm_rows`` add λ·LM loss (objectives.py)."""
+    from datasets import Dataset
+    from transformers.trainer_callback import PrinterCallback
+
+    from .objectives import CorrectorTrainer, PadCollator
+
+    max_length = context_size(model)
+    rows = [r for r in rows if all(len(v) <= max_length for k, v in r.items() if k.endswith("input_ids"))]
+    if len(rows) < n_examples:
+        log.warning("dropped %d of %d examples longer than %d tokens", n_examples - len(rows), n_examples, max_length)
+    if not rows:
+        raise TrainError("no training examples fit the model's context")
+    side, tokenizer.padding_side = tokenizer.padding_side, "right"  # training pads on the right
+    # With ``checkpoints``, the Trainer saves its whole state every config.save_steps steps into
+    # output_dir, and a resumed run continues from the newest complete one.
+    last = resume.last_step_checkpoint(Path(output_dir)) if checkpoints and config.resume else None
+    if checkpoints and not config.resume:
+        resume.drop_step_checkpoints(Path(output_dir))  # a fresh run never continues an old one
+    args = training_arguments(output_dir, steps, distributed.per_process_batch(config.batch_size), config.learning_rate,
+                              config.lr_scheduler, config.seed, config.report_to,
+                              save_steps=config.save_steps if checkpoints else 0, save_total_limit=config.save_total_limit,
+                              remove_unused_columns=False)  # HIR's opp_* columns are not model arguments
+    trainer = CorrectorTrainer(
+        model=model,
+        args=args,
+        train_dataset=Dataset.from_list(list(rows)),
+        data_collator=PadCollator(tokenizer.pad_token_id),
+        contrastive_weight=config.contrastive_weight,
+        lm_rows=lm_rows,
+        lm_weight=config.lm_weight,
+    )
+    trainer.remove_callback(PrinterCallback)  # losses go to our log, not as raw dicts to stdout
+    for callback in resume.step_callbacks():
+        trainer.add_callback(callback)
+    try:
+        result = trainer.train(resume_from_checkpoint=last)
+    finally:
+        tokenizer.padding_side = side
+    model.eval()
+    # Tokens the optimiser saw per second: each step takes a global batch of rows.
+    per_row = sum(len(r["input_ids"]) for r in rows) / len(rows)
+    seconds = result.metrics.get("train_runtime") or float("nan")
+    stats = {"loss": result.training_loss, "steps": steps, "examples": len(rows), "processes": args.world_size,
+             "train_tokens_per_s": steps * args.per_device_train_batch_size * args.world_size * per_row / seconds}
+    if last:  # a resumed run continued this iteration from a step checkpoint
+        stats["resumed_from_step"] = int(Path(last).name.split("-")[1])
+    return stats

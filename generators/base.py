@@ -1,0 +1,49 @@
+"""What every generator backend shares: sampling settings, the Generator protocol, the error
+type users see, and cutting completions at stop strings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, Sequence
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    temperature: float = 1.0
+    """Softmax temperature; 0 means greedy decoding."""
+    top_p: float = 1.0
+    """Nucleus sampling mass."""
+    max_new_tokens: int = 128
+    """Upper bound on generated tokens per completion."""
+    stop: tuple[str, ...] = ()
+    """Completions are cut before the first occurrence of any of these strings."""
+    n: int = 1
+    """Completions per prompt."""
+    seed: int = 0
+    """Seed for sampling; the same prompts, params and seed give the same completions."""
+
+
+class Generator(Protocol):
+    def generate(self, prompts: Sequence[str], params: SamplingParams) -> list[list[str]]:
+        """Return ``params.n`` completions (prompt excluded) for every prompt."""
+        ...
+
+
+class GeneratorError(RuntimeError):
+    """A user-facing problem with a generator (missing model, bad backend)."""
+
+
+def truncate_at_stop(text: str, stop: Sequence[str]) -> str:
+    """Cut ``text`` before the earliest stop string.
+
+    >>> truncate_at_stop("a = 1\\n\\nnext problem", ["\\n\\n"])
+    'a = 1'
+    >>> truncate_at_stop("abc", [])
+    'abc'
+    """
+    cut = len(text)
+    for s in stop:
+        i = text.find(s)
+        if s and i != -1:
+            cut = min(cut, i)
+    return text[:cut]

@@ -1,0 +1,97 @@
+"""What every value function shares: the Score it returns, the Value protocol, the error
+type users see, and small helpers for naming records and parsing ``name:options`` specs.
+
+A value is any callable ``value(records, outputs) -> list[Score]`` (or a list of floats,
+see ``registry.as_scores``) with a few attributes the engine reads:
+
+- ``max_value``: the best score (a draft that reaches it counts as *solved*);
+- ``reference_free``: whether the score can be computed at inference time without hidden
+  labels (then drafts that already reach ``max_value`` are not re-corrected);
+- ``min_value``: the worst score.
+
+Feedback text must never reveal the reference (e.g. the expected answer): it is shown to
+the corrector at inference time too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Protocol, Sequence
+
+
+@dataclass(frozen=True)
+class Score:
+    value: float
+    """Higher is better."""
+    feedback: str | None = None
+    """Why the output got this value, in words, without revealing the reference."""
+    answer: str | None = None
+    """The answer the output arrives at, when the value can tell (used for majority voting)."""
+
+
+class Value(Protocol):
+    name: str
+    max_value: float
+    min_value: float
+    reference_free: bool
+
+    def __call__(self, records: Sequence[Mapping[str, Any]], outputs: Sequence[str]) -> list[Score]: ...
+
+
+class ValueError_(ValueError):
+    """A user-facing problem with a value function (unknown name, bad import, wrong shape)."""
+
+
+def text_of(x: Any) -> str:
+    """An output as a string (None is the empty output)."""
+    return x if isinstance(x, str) else ("" if x is None else str(x))
+
+
+def first_line(e: BaseException) -> str:
+    """The first line of an exception's message, or its type's name when it has none."""
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
+
+
+def describe_error(e: BaseException) -> str:
+    """``Type: first line of the message`` (just ``Type`` when there is no message)."""
+    return f"{type(e).__name__}: {str(e).strip().splitlines()[0]}" if str(e).strip() else type(e).__name__
+
+
+def record_name(record: Mapping[str, Any], index: int) -> str:
+    """How errors name a record: by its id, else by its place in the batch."""
+    return f"record {record['id']!r}" if "id" in record else f"record at index {index}"
+
+
+def flag(text: str) -> bool:
+    """A boolean option as written in a value spec (`1`, `true`, `yes`, or nothing)."""
+    return text.lower() in ("1", "true", "yes", "")
+
+
+def parse_options(name: str, arg: str | None, schema: Mapping[str, Callable[[str], Any]],
+                  positional: str | None = None) -> tuple[str, dict[str, Any]]:
+    """Split the ``arg`` of ``--value NAME:arg`` into (positional part, options).
+
+    Trailing ``key=value`` items are options, converted by ``schema[key]``; what comes before
+    them (commas allowed: a path may hold one) is the positional part, named ``positional``
+    in errors, or an error when the value takes none. Every mistake is one line naming the
+    option."""
+    if schema:
+        known = f"options are {', '.join(schema)}"
+    else:
+        known = f"{name} takes no options"
+    items = (arg or "").split(",")
+    options: dict[str, Any] = {}
+    while items and "=" in items[-1] and items[-1].partition("=")[0].strip().isidentifier():
+        key, _, raw = items.pop().partition("=")
+        key, raw = key.strip(), raw.strip()
+        if key not in schema:
+            raise ValueError_(f"--value {name}:{arg}: unknown option {key!r}; {known}")
+        try:
+            options.setdefault(key, schema[key](raw))  # the last one written wins: it is popped first
+        except ValueError:
+            raise ValueError_(f"--value {name}:{arg}: {key} must be a number, got {raw!r}") from None
+    rest = ",".join(items).strip()
+    if rest and positional is None:
+        raise ValueError_(f"--value {name}:{arg}: unknown option {rest!r}; {known}")
+    return rest, options

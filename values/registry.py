@@ -1,0 +1,162 @@
+"""Value functions by name: the built-ins, the ``correct.values`` entry points, and
+``module:function`` user code, all through ``load_value(spec)``."""
+
+from __future__ import annotations
+
+import importlib
+import math
+from typing import Any, Callable, Mapping
+
+from .base import Score, Value, ValueError_, describe_error, flag, parse_options
+
+
+_PROGRAM_OPTIONS = {"timeout": float, "memory_mb": int, "workers": int, "isolation": str, "reveal_expected": flag}
+
+
+def _program(arg: str | None = None) -> Value:
+    """``program``, ``program:SECONDS`` or ``program:key=value,...`` (timeout, memory_mb,
+    workers, isolation, reveal_expected)."""
+    from .program import ProgramValue
+    from .sandbox import ISOLATION_MODES
+
+    seconds, options = parse_options("program", arg, _PROGRAM_OPTIONS, positional="timeout")
+    if seconds:  # `program:2` is a timeout in seconds
+        if not _is_number(seconds):
+            raise ValueError_(f"--value program:{arg}: unknown option {seconds!r}; options are "
+                              f"{', '.join(_PROGRAM_OPTIONS)} (as key=value), or a timeout in seconds")
+        options.setdefault("timeout", float(seconds))
+    if options.get("isolation", "auto") not in ISOLATION_MODES:
+        raise ValueError_(f"--value program:{arg}: isolation must be one of {', '.join(ISOLATION_MODES)}")
+    return ProgramValue(**options)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _constraints(arg: str | None = None) -> Value:
+    from .constraints import ConstraintsValue
+
+    parse_options("constraints", arg, {})
+    return ConstraintsValue()
+
+
+def _toxicity(arg: str | None = None) -> Value:
+    from .toxicity import from_spec
+
+    return from_spec(arg)
+
+
+def _reward_model(arg: str | None = None) -> Value:
+    from .reward import from_spec
+
+    return from_spec(arg)
+
+
+VALUES: dict[str, tuple[Callable[..., Value], str]] = {
+    "program": (_program, "runs the output as a Python program in a separate process; 1 if it prints the record's `answer` (or passes its `tests`), else 0"),
+    "constraints": (_constraints, "share of the record's `concepts` the output uses, inflections counted (dogs, ran, eating); feedback names the missing ones"),
+    "toxicity": (_toxicity, "1 - P(toxic) of the output: alt-profanity-check offline by default, or any sequence classifier with toxicity:PATH_OR_HUB_ID"),
+    "reward-model": (_reward_model, "a Hugging Face sequence-classification reward model (reward-model:PATH_OR_HUB_ID) scores (prompt, output); `correct train-reward` trains one"),
+}
+
+
+def describe_values() -> dict[str, str]:
+    """Name -> one-line description of every built-in value."""
+    return {name: doc for name, (_, doc) in VALUES.items()}
+
+
+class CallableValue:
+    """Adapts a plain user callable ``f(records, outputs) -> floats | Scores``."""
+
+    reference_free = False
+    max_value = 1.0
+    min_value = 0.0
+
+    def __init__(self, fn: Callable, name: str):
+        self.fn, self.name = fn, name
+        for attr in ("max_value", "min_value", "reference_free"):
+            if hasattr(fn, attr):
+                setattr(self, attr, getattr(fn, attr))
+
+    def __call__(self, records, outputs):
+        return as_scores(self.fn(records, outputs), len(outputs), self.name)
+
+
+def as_scores(result: Any, n: int, name: str) -> list[Score]:
+    """Normalise what a value returned into ``n`` Scores, or say clearly what is wrong."""
+    if isinstance(result, (str, bytes, Mapping)):
+        raise ValueError_(f"value {name!r} returned {type(result).__name__}, expected a list of {n} scores")
+    try:
+        items = list(result)
+    except TypeError:
+        raise ValueError_(f"value {name!r} returned {type(result).__name__}, expected a list of {n} scores") from None
+    if len(items) != n:
+        raise ValueError_(f"value {name!r} returned {len(items)} scores for {n} outputs")
+    scores = []
+    for i, item in enumerate(items):
+        if isinstance(item, Score):
+            s = item
+        elif isinstance(item, (tuple, list)) and len(item) == 2 and isinstance(item[1], (str, type(None))):
+            try:
+                s = Score(float(item[0]), item[1])
+            except (TypeError, ValueError):
+                raise ValueError_(f"value {name!r} returned {item!r} for output {i}, expected (float, feedback)") from None
+        elif isinstance(item, (str, bytes)):
+            raise ValueError_(f"value {name!r} returned the string {item!r} for output {i}, expected a float")
+        else:
+            try:
+                s = Score(float(item))
+            except (TypeError, ValueError):
+                raise ValueError_(f"value {name!r} returned {item!r} for output {i}, expected a float") from None
+        if math.isnan(s.value):
+            raise ValueError_(f"value {name!r} returned NaN for output {i}")
+        scores.append(s)
+    return scores
+
+
+def load_value(spec: str) -> Value:
+    """``name``, ``name:arg`` for a built-in, a name in the ``correct.values`` entry-point
+    group, or ``package.module:function`` for user code."""
+    name, _, arg = spec.partition(":")
+    if name in VALUES:
+        return VALUES[name][0](arg or None)
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group="correct.values"):
+        if ep.name == name:
+            try:
+                obj = ep.load()
+            except Exception as e:  # whatever the plugin's import raises, the user needs one line
+                raise ValueError_(f"--value {spec!r}: entry point {ep.value!r} of group correct.values "
+                                  f"could not be loaded: {describe_error(e)}") from None
+            return _wrap(obj, spec)
+    if arg:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as e:
+            if e.name and name.startswith(e.name):
+                raise ValueError_(f"--value {spec!r}: no module named {name!r} (is it installed, or on PYTHONPATH?)") from None
+            raise ValueError_(f"--value {spec!r}: importing module {name!r} failed: {describe_error(e)}") from None
+        except Exception as e:
+            raise ValueError_(f"--value {spec!r}: importing module {name!r} failed: {describe_error(e)}") from None
+        fn = getattr(module, arg, None)
+        if fn is None:
+            raise ValueError_(f"--value {spec!r}: module {name!r} has no attribute {arg!r}")
+        return _wrap(fn, spec)
+    raise ValueError_(f"unknown value {spec!r} (option --value); built in: {', '.join(VALUES)}, or give module:function")
+
+
+def _wrap(obj: Any, name: str) -> Value:
+    if isinstance(obj, type):
+        try:
+            obj = obj()
+        except Exception as e:
+            raise ValueError_(f"value {name!r}: creating {obj.__name__}() failed: {describe_error(e)}") from None
+    if not callable(obj):
+        raise ValueError_(f"value {name!r} is {type(obj).__name__}, not a callable (records, outputs) -> scores")
+    return CallableValue(obj, name)
