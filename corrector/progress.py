@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Iterable, TypeVar
+from contextlib import contextmanager
+from typing import Callable, Iterable, Iterator, TypeVar
 
 from rich.progress import track
 
@@ -11,3 +12,14 @@ T = TypeVar("T")
 
 def progress(items: Iterable[T], description: str, total: int | None = None) -> Iterable[T]:
     return track(items, description=description, total=total, transient=True)
+
+
+@contextmanager
+def counter(description: str, total: int) -> Iterator[Callable[[int], None]]:
+    """A progress bar advanced by hand, ``advance(n)``: for work whose steps are not the items
+    of one loop (records drafted, then corrected round by round)."""
+    from rich.progress import Progress
+
+    with Progress(transient=True) as bar:
+        task = bar.add_task(description, total=total)
+        yield lambda n: bar.advance(task, n)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from typing import Sequence
+from typing import Callable, Sequence
 
 from ..generators import Generator, SamplingParams
 from ..values import Score, Value
@@ -34,13 +34,17 @@ class RoundCost:
 
     seconds: list[float] = field(default_factory=list)
     decoded: list[int] = field(default_factory=list)
+    on_round: Callable[[int, int], None] | None = field(default=None, repr=False, compare=False)
+    """Called with (round, records) when a round of a batch is done: progress reporting."""
 
-    def add(self, r: int, seconds: float, decoded: int) -> None:
+    def add(self, r: int, seconds: float, decoded: int, records: int = 0) -> None:
         while len(self.seconds) <= r:
             self.seconds.append(0.0)
             self.decoded.append(0)
         self.seconds[r] += seconds
         self.decoded[r] += decoded
+        if self.on_round:
+            self.on_round(r, records)
 
 
 def refine(
@@ -58,7 +62,7 @@ def refine(
     t = time.perf_counter()
     drafts = [c[0] for c in generator.generate(prompts, params)]
     scores = value(records, drafts)
-    cost.add(0, time.perf_counter() - t, len(drafts))
+    cost.add(0, time.perf_counter() - t, len(drafts), len(records))
     history = [[Step(0, d, s.value, s.feedback)] for d, s in zip(drafts, scores)]
     for r in range(1, rounds + 1 if corrector else 1):
         t = time.perf_counter()
@@ -74,7 +78,7 @@ def refine(
         for h in history:  # drafts at the maximum carry over unchanged
             if len(h) == r:
                 h.append(Step(r, h[-1].text, h[-1].value, h[-1].feedback))
-        cost.add(r, time.perf_counter() - t, len(active))
+        cost.add(r, time.perf_counter() - t, len(active), len(records))
     return history
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -15,25 +15,28 @@ from ...values import Value
 from ..failpoints import failpoint
 from ..metrics import compute_metrics
 from ..model import Corrector
-from ..progress import progress
+from ..progress import counter
 from ..records import JsonlWriter, finished_ids, read_all_jsonl, write_json_atomic
 from ..refine import RoundCost, refine, self_consistency
 
 
 @dataclass(frozen=True)
 class GenerateConfig:
-    rounds: int = 3
-    """k: corrector passes after the generator's draft."""
-    batch_size: int = 64
+    rounds: int = field(default=3, metadata={"min": 0})
+    """k: corrector rounds after the generator's draft."""
+    batch_size: int = field(default=64, metadata={"min": 1})
     """Records refined together (and written together)."""
     resume: bool = False
-    """Skip ids already in the output file instead of starting it anew."""
+    """Continue a killed run: keep the output file and skip its finished ids."""
     baseline: bool = True
-    """Also run self-consistency with rounds+1 generator samples (same decode count)."""
-    baseline_temperature: float = 0.7
-    fluency: bool = False
-    """Score every round's text by the generator's perplexity (given the generator's prompt):
-    a corrector that raises the value by writing less, or nonsense, shows up as a rise."""
+    """Also run the self-consistency baseline at equal decode count (rounds+1 generator samples
+    per prompt, majority vote): it multiplies the drafting time by rounds+1."""
+    baseline_temperature: float = field(default=0.7, metadata={"min": 0.0})
+    """Sampling temperature of the self-consistency baseline's samples."""
+    fluency: bool | None = None
+    """Report the generator's perplexity of each round's texts (given the generator's prompt):
+    a corrector that raises the value by writing less, or nonsense, shows up as a rise
+    (default: on for tasks that ask for it, e.g. detox)."""
 
 
 def generate_run(
@@ -50,16 +53,17 @@ def generate_run(
     start = time.perf_counter()
     done = finished_ids(output) if config.resume else set()
     todo = [r for r in records if r["id"] not in done]
-    cost = RoundCost()
     sc_params = replace(params, temperature=config.baseline_temperature)
-    with JsonlWriter(output, append=config.resume) as out:
-        batches = range(0, len(todo), config.batch_size)
-        for b in progress(batches, f"generate + {config.rounds} rounds", total=len(batches)):
+    steps = len(todo) * (config.rounds + 1 + config.baseline)  # records drafted, corrected per round, voted on
+    with JsonlWriter(output, append=config.resume) as out, counter(f"generate + {config.rounds} rounds", steps) as advance:
+        cost = RoundCost(on_round=lambda r, n: advance(n))
+        for b in range(0, len(todo), config.batch_size):
             batch = todo[b : b + config.batch_size]
             prompts = [format_prompt(r) for r in batch]
             seeded = replace(params, seed=params.seed + b)
-            rounds = refined_rounds(batch, prompts, generator, corrector, value, config.rounds, seeded, cost, config.fluency)
+            rounds = refined_rounds(batch, prompts, generator, corrector, value, config.rounds, seeded, cost, bool(config.fluency))
             sc = self_consistency(batch, prompts, generator, value, config.rounds + 1, sc_params) if config.baseline else [None] * len(batch)
+            advance(len(batch) if config.baseline else 0)
             for r, h, s in zip(batch, rounds, sc):
                 line = {"id": r["id"], "prompt": r["prompt"], "rounds": h, "final": h[-1]["text"]}
                 if s is not None:

@@ -29,7 +29,7 @@ import time
 import uuid
 from collections import deque
 from concurrent.futures import Future
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Callable, Sequence
 
 from ...generators import Generator, GeneratorError, SamplingParams
@@ -55,17 +55,17 @@ class BadRequest(Exception):
 
 @dataclass(frozen=True)
 class ServeConfig:
-    model_name: str = "correct"
+    model_name: str = field(default="correct", metadata={"cli": False})
     """The model id clients ask for (and ``/v1/models`` lists)."""
-    rounds: int = 3
-    """Corrector rounds when a request does not say."""
-    batch_size: int = 16
+    rounds: int = field(default=3, metadata={"min": 0, "max": MAX_ROUNDS})
+    """Corrector rounds when a request does not ask for its own `rounds`."""
+    batch_size: int = field(default=16, metadata={"min": 1})
     """Completions decoded together."""
-    max_pending: int = 64
-    """Completions admitted at once (queued or running); more get 429."""
-    batch_wait: float = 0.01
+    max_pending: int = field(default=64, metadata={"min": 1})
+    """Completions admitted at once (queued or running); requests beyond get 429."""
+    batch_wait: float = field(default=0.01, metadata={"min": 0.0})
     """Seconds the worker waits for more requests to fill a batch once it has one."""
-    params: SamplingParams = SamplingParams(temperature=0.0)
+    params: SamplingParams = field(default=SamplingParams(temperature=0.0), metadata={"cli": False})
     """Defaults for what a request leaves out (its stop strings are always applied)."""
 
 

@@ -30,6 +30,7 @@ def train_rows(model, tokenizer, rows: Sequence[dict], n_examples: int, steps: i
 
     from .objectives import CorrectorTrainer, PadCollator
 
+    config = config.resolved()
     max_length = context_size(model)
     rows = [r for r in rows if all(len(v) <= max_length for k, v in r.items() if k.endswith("input_ids"))]
     if len(rows) < n_examples:

@@ -117,8 +117,7 @@ def train_corrector(
     if distributed.sharded_parameters():
         raise TrainError(f"{distributed.sharded_parameters()} shards the weights, but each process explores with a whole "
                          "copy of them between iterations; launch with DDP or DeepSpeed ZeRO-1/2")
-    if config.method != "pairing":
-        config = replace(config, template=config.method)
+    config = config.resolved()
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     # Everything that can fail on a bad option fails before the slow pool is drawn.

@@ -51,6 +51,16 @@ def test_reference_free_value_skips_solved_drafts():
     assert all("A" not in "".join(c) for c in corr.calls)
 
 
+def test_each_round_reports_its_records_for_progress():
+    """A round counts every record of the batch, corrected or carried over (what a progress
+    bar of records x rounds advances by)."""
+    done = []
+    cost = RoundCost(on_round=lambda r, n: done.append((r, n)))
+    refine(RECORDS, ["qa", "qb"], Scripted({"qa": "A", "qb": "b0"}), Corrector(Scripted({"b0": "B"})),
+           Exact(reference_free=True), 3, GREEDY, cost)
+    assert done == [(0, 2), (1, 2), (2, 2), (3, 2)]
+
+
 def test_reference_based_value_corrects_everything_but_fixed_points():
     gen = Scripted({"qa": "A", "qb": "b0"})
     corr = Scripted({"b0": "b1", "b1": "b1", "A": "A"})

@@ -79,7 +79,7 @@ def toy(tmp_path_factory):
 
 
 TOY_CONFIG = TrainConfig(batch_size=32, learning_rate=3e-3, seed=0, samples_per_prompt=6, iterations=2, steps=150, lr_scheduler="constant_with_warmup",
-                         pairs=3000, identity_share=0.2, explore_prompts=150, max_new_tokens=12, template="no-feedback")
+                         pairs=3000, identity_share=0.2, explore_prompts=150, max_new_tokens=12, feedback=False)
 
 
 def refine_toy(toy, corrector, rounds=2):

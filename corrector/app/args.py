@@ -1,0 +1,291 @@
+"""Command-line options and config files from the config dataclasses, so a default or a help
+text is written once: in the dataclass, with the docstring under each field (litgpt's style).
+
+``command(app, ArgsA, ConfigB, ...)`` turns the fields of those dataclasses into the options
+of a typer command; ``--config FILE.yaml`` holds the same fields (by field or option name),
+flags given on the command line override the file, and the command's body receives one
+instance of each dataclass. Field metadata: ``flag`` (the option's name when it is not the
+field's), ``min``/``max`` (bounds, checked after the file and the flags are merged),
+``positional`` (an argument rather than an option), ``required``, ``cli=False`` (not an option).
+
+Every error a user can cause, here or in the library, is printed as one line, exit code 2.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import functools
+import inspect
+import sys
+import textwrap
+import types
+import typing
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+
+class UsageError(ValueError):
+    """A problem the user can fix by changing an option or a config file."""
+
+
+USER_ERRORS = (
+    ("correct.corrector.app.args", "UsageError"),
+    ("correct.tasks.task", "TaskError"),
+    ("correct.corrector.records", "RecordError"),
+    ("correct.corrector.similarity", "SimilarityError"),
+    ("correct.corrector.training.config", "TrainError"),
+    ("correct.corrector.training.objectives", "CorpusError"),
+    ("correct.corrector.training.logs", "LogError"),
+    ("correct.corrector.app.report", "ReportError"),
+    ("correct.generators.base", "GeneratorError"),
+    ("correct.values.base", "ValueError_"),
+    ("correct.values.sandbox", "SandboxError"),
+)
+"""The library's errors that a user's input can cause: printed as one line, not a traceback."""
+
+
+def user_errors() -> tuple[type[BaseException], ...]:
+    """The classes of ``USER_ERRORS`` whose modules are loaded: an error of a module that was
+    never imported cannot have been raised, and importing it here would cost seconds (the
+    training modules bring the transformers Trainer)."""
+    return tuple(getattr(sys.modules[m], name) for m, name in USER_ERRORS if m in sys.modules)
+
+
+def fail(message: str) -> typing.NoReturn:
+    import typer
+    from rich.console import Console
+    from rich.markup import escape
+
+    Console(stderr=True).print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    raise typer.Exit(2)
+
+
+@dataclasses.dataclass(frozen=True)
+class Option:
+    """One field of a config dataclass as the command line and config files see it."""
+
+    name: str
+    owner: type
+    type: Any
+    default: Any
+    help: str
+    flag: str
+    low: float | None = None
+    high: float | None = None
+    positional: bool = False
+    needed: bool = False
+
+    @property
+    def required(self) -> bool:
+        return self.needed or self.default is dataclasses.MISSING
+
+    @property
+    def spelled(self) -> str:
+        return self.flag.upper() if self.positional else f"--{self.flag}"
+
+
+@functools.cache
+def field_docs(cls: type) -> dict[str, str]:
+    """Field name -> the docstring written under it, from the class's source (and its bases')."""
+    docs: dict[str, str] = {}
+    for klass in reversed(cls.__mro__):
+        if not dataclasses.is_dataclass(klass):
+            continue
+        try:
+            body = ast.parse(textwrap.dedent(inspect.getsource(klass))).body[0].body
+        except (OSError, TypeError):
+            continue
+        for a, b in zip(body, body[1:]):
+            if (isinstance(a, ast.AnnAssign) and isinstance(a.target, ast.Name) and isinstance(b, ast.Expr)
+                    and isinstance(b.value, ast.Constant) and isinstance(b.value.value, str)):
+                docs[a.target.id] = " ".join(inspect.cleandoc(b.value.value).split())
+    return docs
+
+
+def options_of(classes: Sequence[type], defaults: dict[str, Any] | None = None) -> list[Option]:
+    """The options of these dataclasses, in field order; ``defaults`` overrides a default for
+    one command (``correct train`` reads the train split, ``generate`` the test split)."""
+    defaults = defaults or {}
+    seen: dict[str, Option] = {}
+    for cls in classes:
+        hints = typing.get_type_hints(cls)
+        docs = field_docs(cls)
+        for f in dataclasses.fields(cls):
+            if not f.metadata.get("cli", True):
+                continue
+            if f.name in seen:
+                raise TypeError(f"{cls.__name__}.{f.name} is also a field of {seen[f.name].owner.__name__}")
+            default = f.default if f.default_factory is dataclasses.MISSING else f.default_factory()
+            seen[f.name] = Option(f.name, cls, hints[f.name], defaults.get(f.name, default), docs.get(f.name, ""),
+                                  f.metadata.get("flag", f.name).replace("_", "-"), f.metadata.get("min"),
+                                  f.metadata.get("max"), f.metadata.get("positional", False), f.metadata.get("required", False))
+    return list(seen.values())
+
+
+def _inner(tp: Any) -> tuple[Any, bool]:
+    """(type without Optional, whether None is allowed)."""
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        return args[0], len(args) < len(typing.get_args(tp))
+    return tp, False
+
+
+def _is_sequence(tp: Any) -> bool:
+    return typing.get_origin(tp) in (tuple, list)
+
+
+def _typer_parameter(o: Option) -> inspect.Parameter:
+    import typer
+
+    base, _ = _inner(o.type)
+    if _is_sequence(base):
+        annotation = typing.Optional[typing.List[typing.get_args(base)[0]]]
+    else:
+        annotation = typing.Optional[base]
+    default = None if o.required or _is_sequence(base) else o.default
+    if o.positional:
+        info = typer.Argument(default, help=o.help, show_default=False)
+    elif base is bool:
+        info = typer.Option(default, f"--{o.flag}/--no-{o.flag}", help=o.help)
+    else:
+        info = typer.Option(default, f"--{o.flag}", help=o.help + (" [required]" if o.required else ""),
+                            show_default=not o.required and o.default not in (None, ()))
+    return inspect.Parameter(o.name, inspect.Parameter.KEYWORD_ONLY, default=info, annotation=annotation)
+
+
+def command(app, *classes: type, name: str | None = None, defaults: dict[str, Any] | None = None,
+            config_file: bool = True) -> Callable:
+    """Register the decorated ``body(*instances)`` as a typer command whose options are the
+    fields of ``classes``."""
+    import typer
+
+    options = options_of(classes, defaults)
+
+    def decorate(body: Callable) -> Callable:
+        def run(ctx: typer.Context, **given: Any) -> Any:
+            config = given.pop("config", None)
+            # Only what was typed on the command line overrides the config file.
+            explicit = {k: v for k, v in given.items() if ctx.get_parameter_source(k).name not in ("DEFAULT", "DEFAULT_MAP")}
+            try:
+                values = read_config(config, options, ctx.info_name) if config else {}
+                values.update(explicit)
+                return body(*build(classes, options, values))
+            except user_errors() as e:
+                fail(str(e))
+
+        parameters = [inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)]
+        parameters += [_typer_parameter(o) for o in options]
+        if config_file:
+            parameters.append(inspect.Parameter(
+                "config", inspect.Parameter.KEYWORD_ONLY, annotation=typing.Optional[Path],
+                default=typer.Option(None, "--config", help="YAML (or JSON) file of these options by name; flags given here "
+                                     "override it. A saved corrector's correct_config.json works too.")))
+        run.__signature__ = inspect.Signature(parameters)
+        run.__annotations__ = {p.name: p.annotation for p in parameters}
+        run.__doc__ = body.__doc__
+        run.__name__ = body.__name__
+        app.command(name)(run)
+        return body
+
+    return decorate
+
+
+def build(classes: Sequence[type], options: Sequence[Option], values: dict[str, Any]) -> list[Any]:
+    """One instance of each class from the merged values, after checking what is required and
+    the bounds."""
+    for o in options:
+        v = values.get(o.name, o.default)
+        if v is dataclasses.MISSING or (o.required and v is None):
+            raise UsageError(f"{o.spelled} is required")
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            if o.low is not None and v < o.low:
+                raise UsageError(f"{o.spelled} must be at least {o.low}, got {v}")
+            if o.high is not None and v > o.high:
+                raise UsageError(f"{o.spelled} must be at most {o.high}, got {v}")
+        if v is not None and _is_sequence(_inner(o.type)[0]):
+            values[o.name] = (list if typing.get_origin(_inner(o.type)[0]) is list else tuple)(v)
+    return [cls(**{o.name: values[o.name] for o in options if o.owner is cls and o.name in values}) for cls in classes]
+
+
+# -- config files --------------------------------------------------------------------------------
+
+RECORDED_ONLY = ("coh_templates", "hir_labels", "train_prompts", "prompt_format")
+"""Keys a saved corrector records beside its settings; read back, they are not options."""
+
+
+def read_config(path: Path, options: Sequence[Option], command: str | None = None) -> dict[str, Any]:
+    """Field name -> value from a YAML or JSON file, every key checked against ``options``
+    and every value against its field's type; a saved corrector's ``correct_config.json``
+    gives its training settings, task and value."""
+    import yaml
+
+    where = f"--config {path}"
+    if not path.is_file():
+        raise UsageError(f"{where}: no such file")
+    text = path.read_text(encoding="utf-8")
+    try:
+        node = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        at = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
+        raise UsageError(f"{path}{at}: not valid YAML: {getattr(e, 'problem', None) or e}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise UsageError(f"{path}: a config file holds option names and values, got {type(data).__name__}")
+    lines = {k.value: k.start_mark.line + 1 for k, _ in getattr(node, "value", ()) if hasattr(k, "value")}
+    if isinstance(data.get("training"), dict) and "method" in data:
+        data = _saved_corrector(data)
+    by_name = {o.name: o for o in options}
+    by_name.update({o.flag.replace("-", "_"): o for o in options})
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        at = f"{path}:{lines[key]}" if key in lines else str(path)
+        o = by_name.get(str(key).replace("-", "_"))
+        if o is None:
+            raise UsageError(f"{at}: unknown key {key!r}; {'correct ' + command if command else 'this command'} has no such option")
+        values[o.name] = coerce(value, o.type, f"{at}: {key}")
+    return values
+
+
+def _saved_corrector(data: dict) -> dict:
+    """A corrector's recorded settings as options: its training settings, then its task, value
+    and method; what was recorded beside them is left out."""
+    settings = {k: v for k, v in data["training"].items() if k not in RECORDED_ONLY}
+    template = settings.pop("template", data.get("template"))
+    if template == "no-feedback":
+        settings["feedback"] = False
+    for key in ("task", "value", "method"):
+        if data.get(key) is not None:
+            settings.setdefault(key, data[key])
+    return settings
+
+
+def coerce(value: Any, tp: Any, what: str) -> Any:
+    """``value`` as read from a file, checked against (and converted to) the field's type."""
+    base, optional = _inner(tp)
+    if value is None:
+        if optional:
+            return None
+        raise UsageError(f"{what} must not be empty")
+    if _is_sequence(base):
+        item = typing.get_args(base)[0]
+        items = value if isinstance(value, list) else [value]
+        return tuple(coerce(v, item, what) for v in items)
+    if base is bool:
+        ok = isinstance(value, bool)
+    elif base is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif base is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        value = float(value) if ok else value
+    elif base in (str, Path):
+        ok = isinstance(value, str)
+        value = base(value) if ok else value
+    else:
+        ok = True
+    if not ok:
+        raise UsageError(f"{what} must be {getattr(base, '__name__', base)}, got {value!r}")
+    return value

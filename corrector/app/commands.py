@@ -1,0 +1,177 @@
+"""What each command does, as functions a Python user can call with the same dataclasses the
+command line fills: inputs checked first, then the value, then the models (the slow part)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Callable
+
+from ...generators.base import SamplingParams
+from ..training.config import TrainConfig
+from .args import UsageError
+from .options import Backend, Defaults, GenerateArgs, Models, ServeArgs, TrainArgs, check_local, load_models, load_records, prompt_format
+from .run import GenerateConfig
+from .serve import ServeConfig
+
+
+def generate(args: GenerateArgs, models: Models, config: GenerateConfig, backend: Backend) -> tuple[dict, Path]:
+    """Refine the records for ``config.rounds`` rounds into ``args.output``; (metrics, metrics path)."""
+    from ...values import load_value
+    from .run import generate_run
+
+    records, t = load_records(args.task, args.input, args.dataset, args.split, args.limit, args.seed)
+    d = Defaults.of(t, models, args.max_new_tokens)
+    d.require(config.rounds)
+    fmt = prompt_format(t, backend.shots, args.seed)
+    v = load_value(d.value)
+    try:
+        g, c = load_models(d.generator, d.corrector if config.rounds else None, backend, models.corrector_backend)
+        params = SamplingParams(temperature=args.temperature, max_new_tokens=d.max_new_tokens, stop=d.stop, seed=args.seed)
+        metrics_path = args.metrics or args.output.with_suffix(".metrics.json")
+        fluency = config.fluency if config.fluency is not None else bool(t and t.fluency)
+        m = generate_run(records, fmt, g, c, v, params, args.output, metrics_path, replace(config, fluency=fluency))
+    finally:
+        getattr(v, "close", lambda: None)()  # e.g. the program value's sandbox workers
+    return m, metrics_path
+
+
+def train(args: TrainArgs, config: TrainConfig, backend: Backend, on_iteration: Callable[[dict], None] | None = None) -> str:
+    """Train a corrector (or with ``method="sft"`` a tiny base generator) into ``args.output``;
+    returns what was saved ("corrector" or "base generator")."""
+    from ...values import load_value
+    from ..training.hindsight import check_coh_options
+
+    if config.method not in ("pairing", "hindsight", "hir", "sft"):
+        raise UsageError(f"unknown --method {config.method!r}; choose pairing, hindsight, hir or sft")
+    try:
+        check_coh_options(config.loss_on, config.mask_share, config.mask_scope, spell=lambda name: "--" + name.replace("_", "-"))
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    if config.lm_corpus is not None and not Path(config.lm_corpus).is_file():
+        raise UsageError(f"--lm-corpus {config.lm_corpus}: no such file")
+    if not config.feedback and config.method in ("hindsight", "hir"):
+        raise UsageError(f"--no-feedback is for the pairing corrector; --method {config.method} has its own template")
+    records, t = load_records(args.task, args.input, args.dataset, args.split, args.limit, config.seed,
+                              ("prompt", "solution") if config.method == "sft" else ("prompt",))
+    config = with_task_defaults(config, t)
+    fmt = prompt_format(t, backend.shots, config.seed)
+    if config.method == "sft":
+        return _train_sft(records, fmt, t, args, backend, config)
+    d = Defaults.of(t, args)
+    d.require(0, "--input/--dataset")
+    check_local("--init", args.init)
+    if backend.backend == "openai" and not args.init:
+        raise UsageError("--backend openai drafts remotely; give --init, the local model the corrector starts from")
+    v = load_value(d.value)
+    try:
+        from ...tasks import held_out
+        from ..training import distributed
+        from .train import train_run
+
+        options = {"device": distributed.device()} if distributed.launched() and backend.backend != "openai" else {}
+        g, _ = load_models(d.generator, None, backend, None, **options)  # each process drafts on its own device
+        evaluation = held_out(t, args.eval_limit, backend.shots, config.seed) if t and args.eval_limit else []
+        train_run(records, [fmt(r) for r in records], g, v, args.init or d.generator, args.output, config,
+                  task=t.name if t else None, value_name=d.value, generator_name=d.generator,
+                  evaluation=(evaluation, [fmt(r) for r in evaluation]) if evaluation else None, fluency=bool(t and t.fluency),
+                  on_iteration=on_iteration)
+    finally:
+        getattr(v, "close", lambda: None)()
+    return "corrector"
+
+
+def with_task_defaults(config: TrainConfig, t) -> TrainConfig:
+    """The settings left to the task filled from it; then the defaults that hold without one."""
+    if t is not None:
+        config = replace(config,
+                         temperature=t.pool_temperature if config.temperature is None else config.temperature,
+                         min_gain=t.min_gain if config.min_gain is None else config.min_gain,
+                         max_new_tokens=config.max_new_tokens or t.max_new_tokens,
+                         stop=t.stop if config.stop is None else config.stop)
+    return config.resolved()
+
+
+def _train_sft(records, fmt, t, args: TrainArgs, backend: Backend, config: TrainConfig) -> str:
+    from .options import quiet_libraries
+
+    if backend.shots:
+        raise UsageError("--method sft trains a base generator on the task's own format; --shots is for drafting")
+    if args.init not in (None, "tiny"):
+        raise UsageError("--method sft builds a tiny model from scratch; give --init tiny or leave it out")
+    quiet_libraries()
+    from ..training.base import train_base_generator
+
+    texts = [fmt(r) + r["solution"] for r in (t.make_split("train", 5000, 0) if t else records)]
+    stats = train_base_generator(records, fmt, texts, args.output, config.steps * config.iterations, config)
+    return f"base generator {stats}"
+
+
+def serve_engine(args: ServeArgs, models: Models, config: ServeConfig, backend: Backend):
+    """(engine started, value, model name): everything ``correct serve`` needs but the HTTP server."""
+    from ...tasks import DEFAULT_TASK, get_task
+    from ...values import load_value
+    from .serve import Engine
+
+    t = get_task(args.task) if args.task else (None if models.generator else get_task(DEFAULT_TASK))
+    d = Defaults.of(t, models, args.max_new_tokens)
+    if not d.value:
+        raise UsageError("--value is needed with --generator when no --task gives a default")
+    d.require(config.rounds, "--generator")
+    try:
+        import fastapi  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError:
+        raise UsageError("correct serve needs FastAPI and uvicorn: pip install 'correct[serve]'") from None
+    fmt = prompt_format(t, backend.shots, args.seed) if t else None
+    v = load_value(d.value)
+    g, c = load_models(d.generator, d.corrector, backend, models.corrector_backend)  # a request may ask for rounds
+    name = args.model_name or (f"correct-{t.name}" if t and not models.generator else Path(d.generator.rstrip("/")).name)
+    params = SamplingParams(temperature=args.temperature, max_new_tokens=d.max_new_tokens, stop=d.stop, seed=args.seed)
+    engine = Engine(g, c, v, fmt, replace(config, model_name=name, params=params)).start()
+    return engine, v, name
+
+
+def measure_and_write(folder: Path, task: str | None, generator: str | None, value: str | None, shots: int,
+                      eval_limit: int, seed: int) -> Path:
+    """``correct card``: measure a saved corrector on ``eval_limit`` held-out records of its
+    task (``eval.json``), then write its model card; returns the card's path."""
+    from ...generators import load_generator
+    from ...tasks import get_task, held_out
+    from ...values import load_value
+    from ..model import CONFIG_NAME, CorrectorConfig
+    from ..records import write_json_atomic
+    from .card import EVAL_NAME, write_model_card
+    from .options import quiet_libraries
+    from .run import evaluate
+
+    if not (folder / CONFIG_NAME).is_file():
+        raise UsageError(f"{folder} is not a saved corrector (no {CONFIG_NAME})")
+    config = CorrectorConfig.load(folder)
+    results = None
+    if eval_limit:
+        t = get_task(task or config.task) if (task or config.task) else None
+        if t is None:
+            raise UsageError("--task is needed to measure a corrector trained on custom records (or --eval-limit 0)")
+        gen_path = generator or config.training.get("generator") or t.generator
+        records = held_out(t, eval_limit, shots, seed)
+        fmt = prompt_format(t, shots, seed)
+        v = load_value(value or config.value or t.value)
+        try:
+            quiet_libraries()
+            from ..model import Corrector
+
+            c = Corrector.from_pretrained(str(folder))
+            results = evaluate(c, load_generator(gen_path), v, records, [fmt(r) for r in records], gen_path, fluency=t.fluency)
+        finally:
+            getattr(v, "close", lambda: None)()
+        write_json_atomic(folder / EVAL_NAME, results)
+    return write_model_card(folder, config, evaluation=results)
+
+
+def score_lines(value, records, batch_size: int):
+    """``correct score``: each record's ``output`` scored, batch by batch, as output lines."""
+    for b in range(0, len(records), batch_size):
+        batch = records[b : b + batch_size]
+        for r, s in zip(batch, value(batch, [r["output"] for r in batch])):
+            yield {"id": r["id"], "value": s.value, "feedback": s.feedback}

@@ -1,0 +1,240 @@
+"""Options turned into the pieces of a run: where records come from, which models, which value
+and sampling settings. The command line's own settings are dataclasses here (their fields are
+its options, see args.py); a task's defaults are resolved in one place (``defaults``), and the
+cheap checks (files, names, options) come before anything heavy is imported or loaded."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from ...generators.base import SamplingParams
+from ...tasks import DEFAULT_TASK, Task, few_shot_prompt, get_task, plain_prompt
+from .args import UsageError
+
+
+@dataclass(frozen=True)
+class Backend:
+    """How the generator is reached; shared by generate, train and serve."""
+
+    backend: str = "hf"
+    """Generator backend: hf | vllm | openai (any OpenAI-compatible endpoint)."""
+    base_url: str | None = None
+    """openai backend: endpoint, e.g. http://localhost:8000/v1 (default: $OPENAI_BASE_URL)."""
+    api_key: str | None = None
+    """openai backend: API key (default: $OPENAI_API_KEY)."""
+    api: str = "completions"
+    """openai backend: completions | chat."""
+    concurrency: int = field(default=8, metadata={"min": 1})
+    """openai backend: requests in flight at once."""
+    shots: int = field(default=0, metadata={"min": 0})
+    """Solved examples of the task shown before each generator prompt (for a general pretrained
+    generator such as `smollm2`)."""
+
+
+@dataclass(frozen=True)
+class Models:
+    """Which models draft and correct, and the value that scores them; shared by generate and serve."""
+
+    generator: str | None = None
+    """Generator model: hub id, local path, named generator (smollm2), or the endpoint's model
+    for --backend openai (default: the task's)."""
+    corrector: str | None = None
+    """Corrector model folder or hub id (default: the task's)."""
+    corrector_backend: str | None = None
+    """Backend the corrector decodes with (default: --backend; hf when that is openai)."""
+    value: str | None = None
+    """Value function that scores drafts and gives the corrector feedback (see `correct values`),
+    or module:function (default: the task's)."""
+
+
+@dataclass(frozen=True)
+class GenerateArgs:
+    task: str | None = None
+    """Built-in task (see `correct tasks`); the default when no input is given."""
+    input: Path | None = None
+    """JSONL file of records: `prompt`, task fields, optional `id`."""
+    dataset: str | None = None
+    """A `datasets` name or local path with a `prompt` column."""
+    split: str = "test"
+    """Split of the task or dataset."""
+    limit: int | None = field(default=None, metadata={"min": 1})
+    """Use only the first N records (default: all of a file; the task's 100 problems)."""
+    output: Path = Path("generations.jsonl")
+    """Output JSONL, written line by line."""
+    metrics: Path | None = None
+    """Metrics JSON (default: OUTPUT with .metrics.json)."""
+    temperature: float = field(default=0.0, metadata={"min": 0.0})
+    """Sampling temperature of generator and corrector (0: greedy)."""
+    max_new_tokens: int | None = field(default=None, metadata={"min": 1})
+    """Token budget per draft (default: the task's, else 128)."""
+    seed: int = 0
+    """Seed for problem generation and sampling."""
+
+
+@dataclass(frozen=True)
+class TrainArgs:
+    output: Path | None = field(default=None, metadata={"required": True})
+    """Folder for the trained model, pool, pairs, logs and model card."""
+    task: str | None = None
+    """Built-in task whose train split, prompt format, generator and value are the defaults
+    (default: arithmetic)."""
+    input: Path | None = None
+    """JSONL training records instead of a task's train split."""
+    dataset: str | None = None
+    """A `datasets` name or local path with a `prompt` column."""
+    split: str = "train"
+    """Split of the task or dataset."""
+    limit: int = field(default=2000, metadata={"min": 1})
+    """Training prompts."""
+    generator: str | None = None
+    """Generator whose drafts fill the pool (default: the task's)."""
+    value: str | None = None
+    """Value function (default: the task's)."""
+    init: str | None = None
+    """Model the corrector starts from (default: the generator; `tiny` builds a new one for sft)."""
+    eval_limit: int = field(default=100, metadata={"min": 0})
+    """Held-out records of the task's validation split the trained corrector is measured on,
+    3 rounds (results in eval.json and the model card; 0: none)."""
+
+
+@dataclass(frozen=True)
+class ServeArgs:
+    task: str | None = None
+    """Built-in task whose prompt format, models and value to use (the default when no
+    --generator is given)."""
+    host: str = "127.0.0.1"
+    """Address to listen on."""
+    port: int = field(default=8000, metadata={"min": 0, "max": 65535})
+    """Port to listen on."""
+    model_name: str | None = None
+    """Model id the server answers to (default: correct-TASK, or the generator's name)."""
+    temperature: float = field(default=0.0, metadata={"min": 0.0})
+    """Sampling temperature when a request does not give one (0: greedy)."""
+    max_new_tokens: int | None = field(default=None, metadata={"min": 1})
+    """Token budget when a request does not give max_tokens (default: the task's, else 128)."""
+    seed: int = 0
+    """Seed of sampling when a request does not give one."""
+
+
+@dataclass(frozen=True)
+class Defaults:
+    """What a run uses when an option is left out: the option, else the task's, else none."""
+
+    task: Task | None
+    generator: str | None
+    corrector: str | None
+    value: str | None
+    max_new_tokens: int
+    stop: tuple[str, ...]
+
+    @classmethod
+    def of(cls, task: Task | None, models, max_new_tokens: int | None = None) -> "Defaults":
+        """``models``: anything with the options ``generator`` and ``value`` (and ``corrector``)."""
+        return cls(
+            task=task,
+            generator=models.generator or (task.generator if task else None),
+            corrector=getattr(models, "corrector", None) or (task.corrector if task else None),
+            value=models.value or (task.value if task else None),
+            max_new_tokens=max_new_tokens or (task and task.max_new_tokens) or SamplingParams.max_new_tokens,
+            stop=task.stop if task else (),
+        )
+
+    def require(self, rounds: int, source: str = "--input/--dataset") -> None:
+        if not self.generator:
+            raise UsageError(f"--generator is needed with {source} when no --task gives a default")
+        if not self.value:
+            raise UsageError(f"--value is needed with {source} when no --task gives a default")
+        if rounds and not self.corrector:
+            raise UsageError("--rounds > 0 needs --corrector (or a --task that ships one); use --rounds 0 to keep the drafts")
+        check_local("--corrector", self.corrector if rounds else None)
+
+
+def check_local(option: str, path: str | None) -> None:
+    """A model given as a path (not a hub id or a named generator) must exist, and the error
+    names the option, before anything is loaded."""
+    if path and not os.path.exists(path) and (os.path.isabs(path) or path.startswith((".", "~")) or path.count("/") > 1):
+        raise UsageError(f"{option} {path}: no such folder")
+
+
+def load_records(task: str | None, input: Path | None, dataset: str | None, split: str, limit: int | None, seed: int,
+                 required=("prompt",)) -> tuple[list[dict], Task | None]:
+    """(records, task or None) from exactly one source; the built-in default task if none."""
+    from ..records import read_jsonl
+
+    if input and dataset:
+        raise UsageError("give --input or --dataset, not both")
+    t = get_task(task) if task else None
+    if input:
+        records = read_jsonl(input, required)
+    elif dataset:
+        records = load_dataset(dataset, split, required)
+    else:
+        t = t or get_task(DEFAULT_TASK)
+        return t.make_split(split, limit or t.default_limit, seed), t
+    return (records[:limit] if limit else records), t
+
+
+def load_dataset(name: str, split: str, required) -> list[dict]:
+    import datasets
+
+    try:
+        ds = datasets.load_dataset(name, split=split)
+    except Exception as e:  # the hub raises many kinds; the user needs one sentence
+        raise UsageError(f"--dataset {name!r} (split {split!r}) could not be loaded: {str(e).splitlines()[0]}") from None
+    missing = [k for k in required if k not in ds.column_names]
+    if missing:
+        raise UsageError(f"--dataset {name!r} has no column {', '.join(map(repr, missing))} (columns: {', '.join(ds.column_names)})")
+    return [{**row, "id": str(row.get("id", i + 1))} for i, row in enumerate(ds)]
+
+
+def backend_options(b: Backend) -> dict:
+    """Keyword options of the generator backend; the endpoint options only mean something to
+    the openai backend, and saying them to another is a mistake worth a clear error."""
+    if b.backend == "openai":
+        return dict(base_url=b.base_url, api_key=b.api_key, api=b.api, concurrency=b.concurrency)
+    given = [name for name, v in (("--base-url", b.base_url), ("--api-key", b.api_key)) if v] + (["--api"] if b.api != "completions" else [])
+    if given:
+        raise UsageError(f"{', '.join(given)} {'is' if len(given) == 1 else 'are'} for --backend openai, not {b.backend}")
+    return {}
+
+
+def quiet_libraries() -> None:
+    """transformers' warnings and progress bars off: the command line says what matters."""
+    import logging
+
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+
+
+def load_models(generator: str, corrector: str | None, b: Backend, corrector_backend: str | None, **generator_options):
+    """(generator, corrector or None). The corrector decodes with ``corrector_backend``, by
+    default the generator's backend (hf when that is an endpoint)."""
+    from ...generators import load_generator
+    from ..model import Corrector
+
+    options = {**backend_options(b), **generator_options}
+    quiet_libraries()
+    corr_backend = corrector_backend or ("hf" if b.backend == "openai" else b.backend)
+    corr_options = {}
+    if b.backend == corr_backend == "vllm" and corrector:
+        # Two vLLM engines share the GPU: each takes part of its memory, not 90% each.
+        options, corr_options = {**options, "gpu_memory_utilization": 0.45}, {"gpu_memory_utilization": 0.4}
+    g = load_generator(generator, b.backend, **options)
+    return g, (Corrector.from_pretrained(corrector, corr_backend, **corr_options) if corrector else None)
+
+
+def prompt_format(t: Task | None, shots: int, seed: int) -> Callable[[dict], str]:
+    """How the generator is prompted: the task's format (after ``shots`` solved examples), or
+    a record's prompt as it is."""
+    if t is None:
+        if shots:
+            raise UsageError("--shots shows a task's solved examples; it needs --task")
+        return plain_prompt
+    return few_shot_prompt(t, shots, seed)

@@ -1,0 +1,125 @@
+"""Options from the config dataclasses: help from field docstrings, --config files with flags
+overriding them, one-line errors naming the file, line, key or option, and the cheap checks
+done before anything heavy is imported."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import subprocess
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from correct.cli import app
+from correct.corrector.app.args import USER_ERRORS, UsageError, build, field_docs, options_of, read_config
+from correct.corrector.app.options import Backend, GenerateArgs, Models, TrainArgs
+from correct.corrector.app.run import GenerateConfig
+from correct.corrector.training.config import TrainConfig
+from correct.tasks import MODELS
+
+runner = CliRunner()
+TRAIN = (TrainArgs, TrainConfig, Backend)
+
+
+def test_help_is_the_field_docstring():
+    docs = field_docs(TrainConfig)
+    assert docs["samples_per_prompt"] == "N: generator drafts per training prompt in the initial pool."
+    flags = {o.name: o.flag for o in options_of(TRAIN)}
+    assert flags["samples_per_prompt"] == "samples" and flags["explore_prompts"] == "explore"
+    train = typer.main.get_command(app).commands["train"]
+    samples = next(p for p in train.params if p.name == "samples_per_prompt")
+    assert samples.opts == ["--samples"] and samples.help == docs["samples_per_prompt"]
+    assert runner.invoke(app, ["train", "--help"]).exit_code == 0
+
+
+def test_every_option_has_help():
+    for classes in (TRAIN, (GenerateArgs, Models, GenerateConfig, Backend)):
+        assert [o.name for o in options_of(classes) if not o.help] == []
+
+
+def test_flags_override_the_config_file(tmp_path):
+    config = tmp_path / "run.yaml"
+    config.write_text('steps: 7\nlearning-rate: 0.01\nsamples: 3\nstop: ["\\n\\n"]\noutput: out\n')
+    options = options_of(TRAIN)
+    values = read_config(config, options, "train")
+    values.update({"steps": 9})  # as given on the command line
+    args, cfg, backend = build(TRAIN, options, values)
+    assert (cfg.steps, cfg.learning_rate, cfg.samples_per_prompt, cfg.stop) == (9, 0.01, 3, ("\n\n",))
+    assert args.output == Path("out") and backend == Backend()
+
+
+@pytest.mark.parametrize("text, message", [
+    ("steps: 3\nbogus: 1\n", "run.yaml:2: unknown key 'bogus'; correct train has no such option"),
+    ("steps: three\n", "run.yaml:1: steps must be int, got 'three'"),
+    ("alpha: true\n", "run.yaml:1: alpha must be float, got True"),
+    ("- steps\n", "run.yaml: a config file holds option names and values, got list"),
+    ("steps: [1\n", "run.yaml:2:1: not valid YAML"),
+])
+def test_bad_config_files_name_file_line_and_key(tmp_path, text, message):
+    config = tmp_path / "run.yaml"
+    config.write_text(text)
+    with pytest.raises(UsageError) as e:
+        read_config(config, options_of(TRAIN), "train")
+    assert message in str(e.value)
+
+
+def test_a_saved_correctors_settings_feed_back_as_a_config():
+    """What `correct train` recorded in correct_config.json is a config for `correct train`."""
+    saved = MODELS / "detox-corrector" / "correct_config.json"
+    options = options_of(TRAIN)
+    args, cfg, _ = build(TRAIN, options, {**read_config(saved, options, "train"), "output": Path("x")})
+    recorded = json.loads(saved.read_text())
+    assert (args.task, args.value, cfg.method) == ("detox", "toxicity:max_value=0.5", "pairing")
+    for key in ("samples_per_prompt", "steps", "pairs", "min_gain", "temperature", "max_new_tokens", "explore_prompts", "lr_scheduler"):
+        assert getattr(cfg, key) == recorded["training"][key]
+    assert args.init == recorded["training"]["init"]
+
+
+def test_a_new_record_round_trips(tmp_path):
+    """Every TrainConfig field written by asdict (as a saved corrector records it) reads back."""
+    cfg = TrainConfig(method="hir", feedback=True, stop=("\n",), report_to=("tensorboard",), min_gain=0.2)
+    saved = tmp_path / "correct_config.json"
+    saved.write_text(json.dumps({"method": "hir", "template": "hir", "task": None, "value": "program",
+                                 "training": {**asdict(cfg), "coh_templates": [], "train_prompts": 5, "init": "m"}}))
+    options = options_of(TRAIN)
+    args, again, _ = build(TRAIN, options, {**read_config(saved, options, "train"), "output": Path("x")})
+    assert again == cfg and args.init == "m" and args.value == "program"
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["generate", "--rounds", "-1"], "error: --rounds must be at least 0, got -1"),
+    (["train"], "error: --output is required"),
+    (["serve", "--rounds", "17"], "error: --rounds must be at most 16, got 17"),
+    (["generate", "--corrector", "./no/such/corrector", "--limit", "2"], "error: --corrector ./no/such/corrector: no such folder"),
+    (["generate", "--config", "missing.yaml"], "error: --config missing.yaml: no such file"),
+])
+def test_option_errors_are_one_line(argv, message):
+    result = runner.invoke(app, argv)
+    assert result.exit_code == 2
+    assert result.output.strip() == message
+
+
+def test_every_user_error_class_exists():
+    for module, name in USER_ERRORS:
+        assert issubclass(getattr(importlib.import_module(module), name), Exception)
+
+
+def test_bad_input_is_reported_before_heavy_imports(tmp_path):
+    """A missing input file or a malformed line is reported without importing torch or
+    transformers (which takes seconds), so the answer comes at once."""
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"prompt": "a"}\n{"prompt": }\n')
+    code = ("import sys\nfrom correct.cli import app\n"
+            "for argv in (['generate', '--input', sys.argv[1]], ['generate', '--input', sys.argv[2]]):\n"
+            "    try:\n        app(argv)\n    except SystemExit as e:\n        assert e.code == 2, e.code\n"
+            "print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))\n")
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "missing.jsonl"), str(bad)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+    assert "missing.jsonl: no such file" in done.stderr and "bad.jsonl:2" in done.stderr
