@@ -2,17 +2,19 @@
 
 A saved corrector is an ordinary Hugging Face model folder with one extra file,
 ``correct_config.json``, recording the method, the template and the training settings, so
-``correct generate --corrector PATH`` needs no other flag to use it.
+``correct generate --corrector PATH`` needs no other flag to use it. A corrector on the
+Hugging Face hub carries the same file, fetched like its weights.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-from ..generators import Generator, SamplingParams, load_generator
+from ..generators import NAMED, Generator, GeneratorError, SamplingParams, load_generator
 from .layouts import TEMPLATES, corrector_input, fill
 
 CONFIG_NAME = "correct_config.json"
@@ -51,8 +53,15 @@ class Corrector:
 
     @classmethod
     def from_pretrained(cls, path: str, backend: str = "hf", **kwargs) -> "Corrector":
-        config = CorrectorConfig.load(path) if Path(path).is_dir() else CorrectorConfig()
-        return cls(load_generator(path, backend, **kwargs), config)
+        """A local folder, a hub id or a named generator, decoded with ``backend``."""
+        config = _find_config(path, backend)
+        # Loaded first: a hub id that cannot be reached is reported as for any model.
+        generator = load_generator(path, backend, **kwargs)
+        if config is None:
+            raise GeneratorError(f"corrector '{path}': its {CONFIG_NAME} is not in the local cache and the "
+                                 "Hugging Face hub cannot be reached (offline?), so its input template is "
+                                 "unknown; connect once, or give the downloaded folder's path")
+        return cls(generator, config)
 
     def correct(
         self, prompts: Sequence[str], drafts: Sequence[str], feedbacks: Sequence[str | None], params: SamplingParams
@@ -61,3 +70,28 @@ class Corrector:
         inputs = [fill(fmt, p, d, f) if fmt else corrector_input(self.config.template, p, d, f)
                   for p, d, f in zip(prompts, drafts, feedbacks)]
         return self.generator.generate(inputs, params)
+
+
+def _find_config(path: str, backend: str) -> CorrectorConfig | None:
+    """The corrector's config: from its folder, or fetched from the hub like its weights;
+    the default when it has none (any causal LM can serve); None when that cannot be told."""
+    local = Path(path).expanduser()
+    if local.is_dir():
+        return CorrectorConfig.load(local)
+    # An endpoint's model name or a named generator is no hub repository; a file is the
+    # generator's to judge.
+    if backend == "openai" or path in NAMED or local.exists():
+        return CorrectorConfig()
+    if path.startswith(("/", "./", "../", "~")) or path.count(os.sep) > 1:
+        raise GeneratorError(f"corrector path '{path}' does not exist")
+    from huggingface_hub import _CACHED_NO_EXIST, hf_hub_download, try_to_load_from_cache
+    from huggingface_hub.errors import EntryNotFoundError, LocalEntryNotFoundError
+
+    try:
+        return CorrectorConfig.load(Path(hf_hub_download(path, CONFIG_NAME)).parent)
+    except LocalEntryNotFoundError:  # offline; the cache may still know that the file is absent
+        return CorrectorConfig() if try_to_load_from_cache(path, CONFIG_NAME) is _CACHED_NO_EXIST else None
+    except EntryNotFoundError:  # the repository has none
+        return CorrectorConfig()
+    except (OSError, ValueError):  # no such repository, gated, bad id: the generator's loading says so
+        return None

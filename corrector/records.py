@@ -27,7 +27,9 @@ def read_jsonl(path: str | os.PathLike, required: Sequence[str] = ("prompt",)) -
             if not line.strip():
                 continue
             try:
-                rec = json.loads(line)
+                # Without its line ending: an error at the end of the line would otherwise be
+                # placed after the newline, at "line 2, column 1" of the parser's text.
+                rec = json.loads(line.rstrip("\n"))
             except json.JSONDecodeError as e:
                 raise RecordError(f"{path}:{n}: not valid JSON ({e.msg} at column {e.colno})") from None
             if not isinstance(rec, dict):

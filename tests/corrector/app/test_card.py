@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from huggingface_hub import ModelCard
 
 from correct.corrector.app.card import write_model_card
@@ -46,3 +49,39 @@ def test_local_initial_weights_are_not_claimed_as_a_hub_base_model(tmp_path):
     card = ModelCard.load(write_model_card(tmp_path, _config(str(tmp_path)), LOG, None))
     assert card.data.base_model is None
     assert f"`{tmp_path}`" in card.text and "No held-out evaluation" in card.text
+
+
+def test_card_of_a_custom_run_with_a_fluency_evaluation(tmp_path):
+    config = CorrectorConfig(method="hir", template="hir", value="reward-model:rm", training={"init": "gpt2", "generator": "my/gen"})
+    evaluation = {"records": 5, "generator": "my/gen",
+                  "rounds": [{"round": 0, "mean_value": 0.25, "perplexity": 3.5, "empty": 0.0},
+                             {"round": 1, "mean_value": 0.5, "perplexity": None, "empty": 0.2}]}
+    card = ModelCard.load(write_model_card(tmp_path, config, [], evaluation))
+    assert card.data.base_model is None and "hir" in card.data.tags  # "gpt2" names no owner/model
+    text = card.text
+    assert "# Corrector for a custom task (hir)" in text and "Hindsight Instruction Relabeling (Zhang et al., 2023)" in text
+    assert "    correct generate --input FILE.jsonl --generator my/gen --corrector PATH_TO_THIS_FOLDER --rounds 3\n" in text
+    assert "- **Data:** ? training prompts × ? generator drafts\n\n| setting | value |\n|---|---|\n\n" in text
+    assert "Measured on 5 held-out records (held-out split), greedy decoding, 1 corrector rounds" in text
+    assert "| round | mean value | perplexity | empty |\n|---|---|---|---|\n| 0 | 0.25 | 3.5 | 0.0% |\n| 1 | 0.5 | - | 20.0% |\n" in text
+    assert "Perplexity: the generator's" in text
+    assert "## Training log" not in text and "Net fixed" not in text and "## Input format" not in text
+
+
+def test_card_template_ships_next_to_its_module():
+    from correct.corrector.app import card
+
+    assert card.TEMPLATE.is_file() and card.TEMPLATE.parent == Path(card.__file__).parent
+
+
+def test_a_card_that_fails_half_way_leaves_the_old_one(tmp_path, monkeypatch):
+    (tmp_path / "README.md").write_text("the old card\n")
+
+    def torn(self, path):
+        Path(path).write_text("---\nhalf a ca")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(ModelCard, "save", torn)
+    with pytest.raises(OSError, match="disk full"):
+        write_model_card(tmp_path, _config("gpt2"), LOG, EVAL)
+    assert [p.name for p in tmp_path.iterdir()] == ["README.md"] and (tmp_path / "README.md").read_text() == "the old card\n"

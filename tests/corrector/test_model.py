@@ -1,0 +1,157 @@
+"""Corrector.from_pretrained: the config of a local folder, of a hub id (fetched like the
+weights, never downloaded here), of a model without one; a missing path named as such."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import huggingface_hub
+import pytest
+from huggingface_hub.errors import EntryNotFoundError, RemoteEntryNotFoundError, RepositoryNotFoundError
+
+from correct.corrector import model
+from correct.corrector.model import CONFIG_NAME, Corrector, CorrectorConfig
+from correct.generators import GeneratorError, SamplingParams
+
+HUB_ID = "someone/corrector"
+HIR_CONFIG = {"method": "hir", "template": "hir", "task": "arithmetic", "value": "program", "training": {"iterations": 2}}
+
+
+class Recording:
+    """A generator that writes "fixed" and remembers every input it was given."""
+
+    def __init__(self):
+        self.inputs = []
+
+    def generate(self, prompts, params):
+        self.inputs += list(prompts)
+        return [["fixed"] * params.n for _ in prompts]
+
+
+@pytest.fixture
+def loads(monkeypatch):
+    """Generator loading faked: each call is recorded and gets a fresh Recording generator."""
+    calls = []
+
+    def load(path, backend="hf", **kwargs):
+        calls.append((path, backend, kwargs))
+        return Recording()
+
+    monkeypatch.setattr(model, "load_generator", load)
+    return calls
+
+
+@pytest.fixture
+def hub(monkeypatch, tmp_path):
+    """The hub faked at hf_hub_download: `hub.answer` is a config (a dict, written to a file
+    whose path is returned) or an exception to raise; every call is recorded."""
+
+    class Hub:
+        answer: dict | Exception = HIR_CONFIG
+        calls: list = []
+
+    def download(repo_id, filename, **kwargs):
+        Hub.calls.append((repo_id, filename, kwargs))
+        if isinstance(Hub.answer, Exception):
+            raise Hub.answer
+        path = tmp_path / "hub" / repo_id / filename
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(Hub.answer))
+        return str(path)
+
+    Hub.calls = []
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", download)
+    return Hub
+
+
+def _http_error(cls, status: int):
+    """A hub HTTP error as the hub client raises it (the response is all it reads of it)."""
+    return cls(f"{status} for {HUB_ID}", response=SimpleNamespace(status_code=status, headers={}, request=None))
+
+
+def test_a_hub_corrector_uses_its_config(hub, loads):
+    corrector = Corrector.from_pretrained(HUB_ID, "hf", device="cpu")
+    assert hub.calls == [(HUB_ID, CONFIG_NAME, {})]  # the library's default revision and cache
+    assert loads == [(HUB_ID, "hf", {"device": "cpu"})]
+    assert corrector.config == CorrectorConfig(**HIR_CONFIG)
+    assert corrector.config.template == "hir" and corrector.config.method == "hir"
+    out = corrector.correct(["2+2?"], ["print(5)"], ["printed 5"], SamplingParams(n=1))
+    assert out == [["fixed"]]
+    # The Hindsight Instruction Relabeling layout, not the pairing one ("Correction:").
+    assert corrector.generator.inputs == ["Question: 2+2?\nDraft:\nprint(5)\nFeedback: printed 5\nAnswer correctly.\n"]
+
+
+@pytest.mark.parametrize("absent", [
+    pytest.param(EntryNotFoundError(f"{CONFIG_NAME} not in {HUB_ID}"), id="entry-not-found"),
+    pytest.param(_http_error(RemoteEntryNotFoundError, 404), id="remote-404"),
+])
+def test_a_hub_model_without_config_is_a_pairing_corrector(hub, loads, absent):
+    hub.answer = absent
+    corrector = Corrector.from_pretrained(HUB_ID)
+    assert corrector.config == CorrectorConfig()
+    assert (corrector.config.method, corrector.config.template) == ("pairing", "default")
+    corrector.correct(["2+2?"], ["print(5)"], [None], SamplingParams())
+    assert corrector.generator.inputs == ["Question: 2+2?\nDraft:\nprint(5)\nFeedback: none\nCorrection:\n"]
+
+
+def test_offline_a_file_known_to_be_absent_is_no_config(hub, loads, monkeypatch):
+    hub.answer = huggingface_hub.errors.LocalEntryNotFoundError("offline")
+    monkeypatch.setattr(huggingface_hub, "try_to_load_from_cache", lambda repo_id, filename: huggingface_hub._CACHED_NO_EXIST)
+    assert Corrector.from_pretrained(HUB_ID).config == CorrectorConfig()
+
+
+def test_offline_and_unknown_the_model_error_comes_first(loads, monkeypatch):
+    """The real hf_hub_download, offline (tests set HF_HUB_OFFLINE) with nothing cached: the
+    model's own loading error is the one reported; a model that loads anyway (its weights
+    cached, its config never asked for) is refused rather than given the wrong template."""
+    def unreachable(path, backend="hf", **kwargs):
+        raise GeneratorError(f"could not load model '{path}': not a local folder and not reachable on the Hugging Face hub (offline?)")
+
+    name = "someone-who-does-not-exist/corrector-never-cached"
+    with monkeypatch.context() as m:
+        m.setattr(model, "load_generator", unreachable)
+        with pytest.raises(GeneratorError, match=r"^could not load model 'someone-who-does-not-exist/"):
+            Corrector.from_pretrained(name)
+    with pytest.raises(GeneratorError, match=rf"^corrector '{name}': its {CONFIG_NAME} is not in the local cache and "
+                                             r"the Hugging Face hub cannot be reached \(offline\?\)"):
+        Corrector.from_pretrained(name)
+    assert [c[0] for c in loads] == [name]
+
+
+def test_a_repository_that_does_not_exist_is_reported_by_the_model_loading(hub, monkeypatch):
+    hub.answer = _http_error(RepositoryNotFoundError, 404)
+
+    def missing(path, backend="hf", **kwargs):
+        raise GeneratorError(f"could not load model '{path}': not a local folder and not reachable on the Hugging Face hub (offline?)")
+
+    monkeypatch.setattr(model, "load_generator", missing)
+    with pytest.raises(GeneratorError, match=rf"^could not load model '{HUB_ID}'"):
+        Corrector.from_pretrained(HUB_ID)
+
+
+@pytest.mark.parametrize("path", ["/no/such/corrector", "./no-such-corrector", "../no-such-corrector",
+                                  "~/no-such-corrector-here", "runs/no/such-corrector"])
+def test_a_missing_path_is_not_taken_for_a_hub_id(hub, loads, path):
+    with pytest.raises(GeneratorError, match=rf"^corrector path '{path}' does not exist$"):
+        Corrector.from_pretrained(path)
+    assert hub.calls == [] and loads == []
+
+
+def test_a_local_folder_is_read_and_the_hub_never_asked(hub, loads, tmp_path, monkeypatch):
+    folder = tmp_path / "corr"
+    folder.mkdir()
+    assert Corrector.from_pretrained(str(folder)).config == CorrectorConfig()  # a plain model folder
+    (folder / CONFIG_NAME).write_text(json.dumps({**HIR_CONFIG, "template": "hindsight", "method": "hindsight"}))
+    assert Corrector.from_pretrained(str(folder)).config.template == "hindsight"
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert Corrector.from_pretrained("~/corr").config.template == "hindsight"
+    monkeypatch.chdir(tmp_path)
+    assert Corrector.from_pretrained("corr").config.template == "hindsight"
+    assert hub.calls == [] and [c[0] for c in loads] == [str(folder), str(folder), "~/corr", "corr"]
+
+
+@pytest.mark.parametrize("name, backend", [("smollm2", "hf"), ("gpt-4o-mini", "openai"), (HUB_ID, "openai")])
+def test_named_generators_and_endpoints_are_no_hub_repositories(hub, loads, name, backend):
+    assert Corrector.from_pretrained(name, backend).config == CorrectorConfig()
+    assert hub.calls == [] and loads == [(name, backend, {})]
