@@ -21,7 +21,8 @@ class Task:
     """Default generator (hub id or path)."""
     corrector: str | None
     stop: tuple[str, ...] = ()
-    max_new_tokens: int = 64
+    max_new_tokens: int | None = None
+    """Token budget per draft (None: the sampling default, 128)."""
     default_limit: int = 100
     """Problems that `correct generate` runs when no --limit is given."""
     min_gain: float = 0.0

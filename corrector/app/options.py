@@ -6,6 +6,7 @@ cheap checks (files, names, options) come before anything heavy is imported or l
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -226,8 +227,21 @@ def load_models(generator: str, corrector: str | None, b: Backend, corrector_bac
     if b.backend == corr_backend == "vllm" and corrector:
         # Two vLLM engines share the GPU: each takes part of its memory, not 90% each.
         options, corr_options = {**options, "gpu_memory_utilization": 0.45}, {"gpu_memory_utilization": 0.4}
-    g = load_generator(generator, b.backend, **options)
-    return g, (Corrector.from_pretrained(corrector, corr_backend, **corr_options) if corrector else None)
+    with naming("--generator"):
+        g = load_generator(generator, b.backend, **options)
+    with naming("--corrector"):
+        return g, (Corrector.from_pretrained(corrector, corr_backend, **corr_options) if corrector else None)
+
+
+@contextmanager
+def naming(option: str):
+    """A model that cannot be loaded is reported with the option that named it."""
+    from ...generators.base import GeneratorError
+
+    try:
+        yield
+    except GeneratorError as e:
+        raise GeneratorError(f"{option}: {e}") from None
 
 
 def prompt_format(t: Task | None, shots: int, seed: int) -> Callable[[dict], str]:

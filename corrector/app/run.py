@@ -99,7 +99,7 @@ def evaluate(corrector: Corrector, generator: Generator, value: Value, records: 
     ``correct generate`` without writing an output file (with ``fluency``, the generator's
     perplexity of each round's texts too)."""
     t = corrector.config.training
-    params = SamplingParams(temperature=0.0, max_new_tokens=t.get("max_new_tokens", 64), stop=tuple(t.get("stop", ())), seed=0)
+    params = SamplingParams(temperature=0.0, max_new_tokens=t.get("max_new_tokens") or SamplingParams.max_new_tokens, stop=tuple(t.get("stop", ())), seed=0)
     lines = []
     for b in range(0, len(records), batch_size):
         part = slice(b, b + batch_size)

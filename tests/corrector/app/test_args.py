@@ -123,3 +123,9 @@ def test_bad_input_is_reported_before_heavy_imports(tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
     assert "missing.jsonl: no such file" in done.stderr and "bad.jsonl:2" in done.stderr
+
+
+def test_a_model_that_cannot_be_loaded_names_its_option():
+    result = runner.invoke(app, ["generate", "--corrector", "runs/no-such-corrector", "--limit", "2", "--no-baseline"])
+    assert result.exit_code == 2
+    assert result.output.startswith("error: --corrector: could not load model 'runs/no-such-corrector'")
