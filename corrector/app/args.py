@@ -145,7 +145,7 @@ def _typer_parameter(o: Option) -> inspect.Parameter:
         annotation = typing.Optional[base]
     default = None if o.required or _is_sequence(base) else o.default
     if o.positional:
-        info = typer.Argument(default, help=o.help, show_default=False)
+        info = typer.Argument(default, help=o.help, show_default=False, metavar=o.flag.upper())
     elif base is bool:
         info = typer.Option(default, f"--{o.flag}/--no-{o.flag}", help=o.help)
     else:
