@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .corrector.app.args import UsageError, command
-from .corrector.app.options import Backend, GenerateArgs, Models, ServeArgs, TrainArgs
+from .corrector.app.options import TRAIN_SOURCE, Backend, GenerateArgs, Models, ServeArgs, Source, TrainArgs
 from .corrector.app.run import GenerateConfig
 from .corrector.app.serve import ServeConfig
 from .corrector.training.config import TrainConfig
@@ -25,12 +25,12 @@ def say(text: str) -> None:
     console.print(text, soft_wrap=True, highlight=False)
 
 
-@command(app, GenerateArgs, Models, GenerateConfig, Backend)
-def generate(args: GenerateArgs, models: Models, config: GenerateConfig, backend: Backend):
+@command(app, Source, GenerateArgs, Models, GenerateConfig, Backend)
+def generate(source: Source, args: GenerateArgs, models: Models, config: GenerateConfig, backend: Backend):
     """Generate drafts and refine them with a corrector for ROUNDS rounds."""
     from .corrector.app.commands import generate as run
 
-    metrics, metrics_path = run(args, models, config, backend)
+    metrics, metrics_path = run(source, args, models, config, backend)
     print_metrics(metrics)
     say(f"wrote {args.output} and {metrics_path}")
 
@@ -66,13 +66,13 @@ def cell(key: str, x) -> str:
     return f"{x:.3f}" if key == "mean_value" else f"{x:.1f}" if key == "perplexity" else f"{x:.1%}"
 
 
-@command(app, TrainArgs, TrainConfig, Backend)
-def train(args: TrainArgs, config: TrainConfig, backend: Backend):
+@command(app, Source, TrainArgs, TrainConfig, Backend, defaults=TRAIN_SOURCE)
+def train(source: Source, args: TrainArgs, config: TrainConfig, backend: Backend):
     """Train a corrector on the generator's own drafts (or, with --method sft, a base generator)."""
     from .corrector.app.commands import train as run
     from .corrector.training import distributed
 
-    made = run(args, config, backend, on_iteration=lambda row: say(json.dumps(row)))
+    made = run(source, args, config, backend, on_iteration=lambda row: say(json.dumps(row)))
     if made != "corrector":
         say(made.removeprefix("base generator "))
         say(f"saved base generator to {args.output}")

@@ -204,8 +204,9 @@ def build(classes: Sequence[type], options: Sequence[Option], values: dict[str, 
             if o.high is not None and v > o.high:
                 raise UsageError(f"{o.spelled} must be at most {o.high}, got {v}")
         if v is not None and _is_sequence(_inner(o.type)[0]):
-            values[o.name] = (list if typing.get_origin(_inner(o.type)[0]) is list else tuple)(v)
-    return [cls(**{o.name: values[o.name] for o in options if o.owner is cls and o.name in values}) for cls in classes]
+            v = (list if typing.get_origin(_inner(o.type)[0]) is list else tuple)(v)
+        values[o.name] = v  # a command's own default (options_of) too, not only the dataclass's
+    return [cls(**{o.name: values[o.name] for o in options if o.owner is cls}) for cls in classes]
 
 
 # -- config files --------------------------------------------------------------------------------

@@ -10,17 +10,18 @@ from typing import Callable
 from ...generators.base import SamplingParams
 from ..training.config import TrainConfig
 from .args import UsageError
-from .options import Backend, Defaults, GenerateArgs, Models, ServeArgs, TrainArgs, check_local, load_models, load_records, prompt_format
+from .options import (Backend, Defaults, GenerateArgs, Models, ServeArgs, Source, TrainArgs, check_local, load_models, load_records,
+                      prompt_format)
 from .run import GenerateConfig
 from .serve import ServeConfig
 
 
-def generate(args: GenerateArgs, models: Models, config: GenerateConfig, backend: Backend) -> tuple[dict, Path]:
+def generate(source: Source, args: GenerateArgs, models: Models, config: GenerateConfig, backend: Backend) -> tuple[dict, Path]:
     """Refine the records for ``config.rounds`` rounds into ``args.output``; (metrics, metrics path)."""
     from ...values import load_value
     from .run import generate_run
 
-    records, t = load_records(args.task, args.input, args.dataset, args.split, args.limit, args.seed)
+    records, t = load_records(source, args.seed)
     d = Defaults.of(t, models, args.max_new_tokens)
     d.require(config.rounds)
     fmt = prompt_format(t, backend.shots, args.seed)
@@ -36,7 +37,8 @@ def generate(args: GenerateArgs, models: Models, config: GenerateConfig, backend
     return m, metrics_path
 
 
-def train(args: TrainArgs, config: TrainConfig, backend: Backend, on_iteration: Callable[[dict], None] | None = None) -> str:
+def train(source: Source, args: TrainArgs, config: TrainConfig, backend: Backend,
+          on_iteration: Callable[[dict], None] | None = None) -> str:
     """Train a corrector (or with ``method="sft"`` a tiny base generator) into ``args.output``;
     returns what was saved ("corrector" or "base generator")."""
     from ...values import load_value
@@ -52,8 +54,7 @@ def train(args: TrainArgs, config: TrainConfig, backend: Backend, on_iteration: 
         raise UsageError(f"--lm-corpus {config.lm_corpus}: no such file")
     if not config.feedback and config.method in ("hindsight", "hir"):
         raise UsageError(f"--no-feedback is for the pairing corrector; --method {config.method} has its own template")
-    records, t = load_records(args.task, args.input, args.dataset, args.split, args.limit, config.seed,
-                              ("prompt", "solution") if config.method == "sft" else ("prompt",))
+    records, t = load_records(source, config.seed, ("prompt", "solution") if config.method == "sft" else ("prompt",))
     config = with_task_defaults(config, t)
     fmt = prompt_format(t, backend.shots, config.seed)
     if config.method == "sft":

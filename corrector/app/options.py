@@ -52,9 +52,13 @@ class Models:
 
 
 @dataclass(frozen=True)
-class GenerateArgs:
+class Source:
+    """Where the records come from; shared by generate and train (train reads the train split,
+    2000 records, unless told otherwise)."""
+
     task: str | None = None
-    """Built-in task (see `correct tasks`); the default when no input is given."""
+    """Built-in task (see `correct tasks`) whose data, prompt format, models and value are the
+    defaults; arithmetic when no --input or --dataset is given."""
     input: Path | None = None
     """JSONL file of records: `prompt`, task fields, optional `id`."""
     dataset: str | None = None
@@ -62,7 +66,11 @@ class GenerateArgs:
     split: str = "test"
     """Split of the task or dataset."""
     limit: int | None = field(default=None, metadata={"min": 1})
-    """Use only the first N records (default: all of a file; the task's 100 problems)."""
+    """Use only the first N records (default: all of a file; a task's own number)."""
+
+
+@dataclass(frozen=True)
+class GenerateArgs:
     output: Path = Path("generations.jsonl")
     """Output JSONL, written line by line."""
     metrics: Path | None = None
@@ -79,17 +87,6 @@ class GenerateArgs:
 class TrainArgs:
     output: Path | None = field(default=None, metadata={"required": True})
     """Folder for the trained model, pool, pairs, logs and model card."""
-    task: str | None = None
-    """Built-in task whose train split, prompt format, generator and value are the defaults
-    (default: arithmetic)."""
-    input: Path | None = None
-    """JSONL training records instead of a task's train split."""
-    dataset: str | None = None
-    """A `datasets` name or local path with a `prompt` column."""
-    split: str = "train"
-    """Split of the task or dataset."""
-    limit: int = field(default=2000, metadata={"min": 1})
-    """Training prompts."""
     generator: str | None = None
     """Generator whose drafts fill the pool (default: the task's)."""
     value: str | None = None
@@ -160,22 +157,25 @@ def check_local(option: str, path: str | None) -> None:
         raise UsageError(f"{option} {path}: no such folder")
 
 
-def load_records(task: str | None, input: Path | None, dataset: str | None, split: str, limit: int | None, seed: int,
-                 required=("prompt",)) -> tuple[list[dict], Task | None]:
+TRAIN_SOURCE = {"split": "train", "limit": 2000}
+"""Where ``correct train`` reads by default: 2000 records of the train split."""
+
+
+def load_records(source: Source, seed: int, required=("prompt",)) -> tuple[list[dict], Task | None]:
     """(records, task or None) from exactly one source; the built-in default task if none."""
     from ..records import read_jsonl
 
-    if input and dataset:
+    if source.input and source.dataset:
         raise UsageError("give --input or --dataset, not both")
-    t = get_task(task) if task else None
-    if input:
-        records = read_jsonl(input, required)
-    elif dataset:
-        records = load_dataset(dataset, split, required)
+    t = get_task(source.task) if source.task else None
+    if source.input:
+        records = read_jsonl(source.input, required)
+    elif source.dataset:
+        records = load_dataset(source.dataset, source.split, required)
     else:
         t = t or get_task(DEFAULT_TASK)
-        return t.make_split(split, limit or t.default_limit, seed), t
-    return (records[:limit] if limit else records), t
+        return t.make_split(source.split, source.limit or t.default_limit, seed), t
+    return (records[: source.limit] if source.limit else records), t
 
 
 def load_dataset(name: str, split: str, required) -> list[dict]:

@@ -17,19 +17,19 @@ from typer.testing import CliRunner
 
 from correct.cli import app
 from correct.corrector.app.args import USER_ERRORS, UsageError, build, field_docs, options_of, read_config
-from correct.corrector.app.options import Backend, GenerateArgs, Models, TrainArgs
+from correct.corrector.app.options import TRAIN_SOURCE, Backend, GenerateArgs, Models, Source, TrainArgs
 from correct.corrector.app.run import GenerateConfig
 from correct.corrector.training.config import TrainConfig
 from correct.tasks import MODELS
 
 runner = CliRunner()
-TRAIN = (TrainArgs, TrainConfig, Backend)
+TRAIN = (Source, TrainArgs, TrainConfig, Backend)
 
 
 def test_help_is_the_field_docstring():
     docs = field_docs(TrainConfig)
     assert docs["samples_per_prompt"] == "N: generator drafts per training prompt in the initial pool."
-    flags = {o.name: o.flag for o in options_of(TRAIN)}
+    flags = {o.name: o.flag for o in options_of(TRAIN, TRAIN_SOURCE)}
     assert flags["samples_per_prompt"] == "samples" and flags["explore_prompts"] == "explore"
     train = typer.main.get_command(app).commands["train"]
     samples = next(p for p in train.params if p.name == "samples_per_prompt")
@@ -38,17 +38,18 @@ def test_help_is_the_field_docstring():
 
 
 def test_every_option_has_help():
-    for classes in (TRAIN, (GenerateArgs, Models, GenerateConfig, Backend)):
+    for classes in (TRAIN, (Source, GenerateArgs, Models, GenerateConfig, Backend)):
         assert [o.name for o in options_of(classes) if not o.help] == []
 
 
 def test_flags_override_the_config_file(tmp_path):
     config = tmp_path / "run.yaml"
     config.write_text('steps: 7\nlearning-rate: 0.01\nsamples: 3\nstop: ["\\n\\n"]\noutput: out\n')
-    options = options_of(TRAIN)
+    options = options_of(TRAIN, TRAIN_SOURCE)
     values = read_config(config, options, "train")
     values.update({"steps": 9})  # as given on the command line
-    args, cfg, backend = build(TRAIN, options, values)
+    source, args, cfg, backend = build(TRAIN, options, values)
+    assert (source.split, source.limit) == ("train", 2000)  # train's own defaults
     assert (cfg.steps, cfg.learning_rate, cfg.samples_per_prompt, cfg.stop) == (9, 0.01, 3, ("\n\n",))
     assert args.output == Path("out") and backend == Backend()
 
@@ -72,9 +73,9 @@ def test_a_saved_correctors_settings_feed_back_as_a_config():
     """What `correct train` recorded in correct_config.json is a config for `correct train`."""
     saved = MODELS / "detox-corrector" / "correct_config.json"
     options = options_of(TRAIN)
-    args, cfg, _ = build(TRAIN, options, {**read_config(saved, options, "train"), "output": Path("x")})
+    source, args, cfg, _ = build(TRAIN, options, {**read_config(saved, options, "train"), "output": Path("x")})
     recorded = json.loads(saved.read_text())
-    assert (args.task, args.value, cfg.method) == ("detox", "toxicity:max_value=0.5", "pairing")
+    assert (source.task, args.value, cfg.method) == ("detox", "toxicity:max_value=0.5", "pairing")
     for key in ("samples_per_prompt", "steps", "pairs", "min_gain", "temperature", "max_new_tokens", "explore_prompts", "lr_scheduler"):
         assert getattr(cfg, key) == recorded["training"][key]
     assert args.init == recorded["training"]["init"]
@@ -87,7 +88,7 @@ def test_a_new_record_round_trips(tmp_path):
     saved.write_text(json.dumps({"method": "hir", "template": "hir", "task": None, "value": "program",
                                  "training": {**asdict(cfg), "coh_templates": [], "train_prompts": 5, "init": "m"}}))
     options = options_of(TRAIN)
-    args, again, _ = build(TRAIN, options, {**read_config(saved, options, "train"), "output": Path("x")})
+    _, args, again, _ = build(TRAIN, options, {**read_config(saved, options, "train"), "output": Path("x")})
     assert again == cfg and args.init == "m" and args.value == "program"
 
 
