@@ -249,11 +249,21 @@ def score(args: ScoreArgs):
         getattr(v, "close", lambda: None)()  # e.g. the program value's sandbox workers
 
 
-@app.command()
-def tasks():
-    """List the built-in tasks."""
-    from .tasks import TASKS
+@dataclass(frozen=True)
+class TasksArgs:
+    show: str | None = None
+    """Print this task (built-in name or task file) as a task file."""
 
+
+@command(app, TasksArgs, config_file=False)
+def tasks(args: TasksArgs):
+    """List the built-in tasks, or print one as a task file."""
+    from .tasks import TASKS, get_task
+    from .tasks.file import task_file_text
+
+    if args.show:
+        print(task_file_text(get_task(args.show)), end="")
+        return
     for t in TASKS.values():
         print(f"{t.name}\t{t.description}")
 

@@ -1,4 +1,4 @@
-"""Reading and writing JSONL records: clear errors naming the file and line, output written
+"""Writing JSONL records (reading them is ``tasks.data``): output written
 line by line (fsync'd) so a killed run loses at most the line being written, and resume."""
 
 from __future__ import annotations
@@ -7,42 +7,10 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
+from ..tasks.data import RecordError, read_jsonl  # noqa: F401  (reading lives with the tasks)
 from .failpoints import torn_write
-
-
-class RecordError(ValueError):
-    """Bad input data; the message names the file and line."""
-
-
-def read_jsonl(path: str | os.PathLike, required: Sequence[str] = ("prompt",)) -> list[dict]:
-    """Records of a JSONL file; ``id`` defaults to the line number (1-based)."""
-    path = Path(path)
-    if not path.exists():
-        raise RecordError(f"{path}: no such file")
-    records, ids = [], set()
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                # Without its line ending: an error at the end of the line would otherwise be
-                # placed after the newline, at "line 2, column 1" of the parser's text.
-                rec = json.loads(line.rstrip("\n"))
-            except json.JSONDecodeError as e:
-                raise RecordError(f"{path}:{n}: not valid JSON ({e.msg} at column {e.colno})") from None
-            if not isinstance(rec, dict):
-                raise RecordError(f"{path}:{n}: expected a JSON object, got {type(rec).__name__}")
-            missing = [k for k in required if k not in rec]
-            if missing:
-                raise RecordError(f"{path}:{n}: missing field {', '.join(map(repr, missing))}")
-            rec["id"] = str(rec.get("id", n))
-            if rec["id"] in ids:
-                raise RecordError(f"{path}:{n}: duplicate id {rec['id']!r}")
-            ids.add(rec["id"])
-            records.append(rec)
-    return records
 
 
 def finished_ids(path: str | os.PathLike) -> set[str]:

@@ -47,3 +47,14 @@ def truncate_at_stop(text: str, stop: Sequence[str]) -> str:
         if s and i != -1:
             cut = min(cut, i)
     return text[:cut]
+
+
+def chat_prompts(tokenizer, prompts: Sequence[str]) -> list[str]:
+    """Each prompt as one user message through the tokenizer's chat template, ready for the
+    assistant's answer. The text already holds the template's special tokens (a BOS among
+    them): it is tokenized without adding them again."""
+    if not getattr(tokenizer, "chat_template", None):
+        raise GeneratorError("the generator's tokenizer has no chat template (task key chat_template); "
+                             "use a chat (instruct) model or leave chat_template out")
+    return [tokenizer.apply_chat_template([{"role": "user", "content": p}], tokenize=False, add_generation_prompt=True)
+            for p in prompts]

@@ -9,7 +9,7 @@ from typing import Sequence
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from .base import GeneratorError, SamplingParams, truncate_at_stop
+from .base import GeneratorError, SamplingParams, chat_prompts, truncate_at_stop
 from .named import resolve_model
 
 # What a hub id looks like ("name" or "org/name"); anything else that is not on disk is a
@@ -25,7 +25,7 @@ def _resolve_dtype(dtype):
 
 
 class HFGenerator:
-    def __init__(self, model, tokenizer, batch_size: int = 64, device=None):
+    def __init__(self, model, tokenizer, batch_size: int = 64, device=None, chat_template: bool = False):
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.model = model.to(self.device).eval()
         self.tokenizer = tokenizer
@@ -36,12 +36,15 @@ class HFGenerator:
         if tokenizer.pad_token is None:
             tokenizer.pad_token = tokenizer.eos_token
         self.batch_size = batch_size
+        self.chat_template = chat_template
+        """Prompts go through the tokenizer's chat template as one user message each."""
         self.tokens_generated = 0
         cfg = model.config
         self.max_positions = getattr(cfg, "max_position_embeddings", None) or getattr(cfg, "n_positions", None)
 
     @classmethod
-    def from_pretrained(cls, name_or_path: str, device=None, dtype=None, batch_size: int = 64) -> "HFGenerator":
+    def from_pretrained(cls, name_or_path: str, device=None, dtype=None, batch_size: int = 64,
+                        chat_template: bool = False) -> "HFGenerator":
         path = os.path.expanduser(resolve_model(name_or_path))
         is_local = os.path.exists(path)
         if not is_local and not _HUB_ID.match(name_or_path):
@@ -59,7 +62,7 @@ class HFGenerator:
                 f"could not load model '{name_or_path}': not a local folder and not reachable "
                 "on the Hugging Face hub (offline?)"
             ) from None
-        return cls(model, tokenizer, batch_size=batch_size, device=device)
+        return cls(model, tokenizer, batch_size=batch_size, device=device, chat_template=chat_template)
 
     def _max_new_and_input(self, params: SamplingParams) -> tuple[int, int | None]:
         # Learned position embeddings crash past max_positions: keep room for the completion.
@@ -75,8 +78,11 @@ class HFGenerator:
             return []
         max_new, max_in = self._max_new_and_input(params)
         greedy = params.temperature <= 0
+        if self.chat_template:
+            prompts = chat_prompts(self.tokenizer, prompts)
+        special = not self.chat_template  # a chat template's text holds its special tokens already
         # Sorting by length keeps padding (wasted compute) low inside each batch.
-        lengths = [len(ids) for ids in self.tokenizer(prompts)["input_ids"]]
+        lengths = [len(ids) for ids in self.tokenizer(prompts, add_special_tokens=special)["input_ids"]]
         order = sorted(range(len(prompts)), key=lambda i: lengths[i])
         # Greedy decoding gives identical copies, so generate each prompt once and repeat.
         per_prompt = 1 if greedy else params.n
@@ -100,6 +106,7 @@ class HFGenerator:
                 truncation=max_in is not None,
                 max_length=max_in,
                 return_attention_mask=True,  # left padding is only right with the mask
+                add_special_tokens=special,
             ).to(self.device)
             torch.manual_seed(params.seed + b)
             out = self.model.generate(**enc, **kwargs)

@@ -24,13 +24,16 @@ MAX_STOP = 4
 
 class OpenAIGenerator:
     def __init__(self, model: str, base_url: str | None = None, api_key: str | None = None, api: str = "completions",
-                 concurrency: int = 8, max_retries: int = 4, timeout: float = 60.0, check_model: bool = True):
+                 concurrency: int = 8, max_retries: int = 4, timeout: float = 60.0, check_model: bool = True,
+                 chat_template: bool = False):
         try:
             import openai
         except ImportError:
             raise GeneratorError("the openai backend needs the `openai` package: pip install 'correct[openai]'") from None
         if api not in APIS:
             raise GeneratorError(f"unknown --api {api!r}; choose {' or '.join(APIS)}")
+        if chat_template:  # the endpoint applies its model's template to a chat request
+            api = "chat"
         if concurrency < 1:
             raise GeneratorError(f"--concurrency must be at least 1, got {concurrency}")
         self.model, self.api, self.concurrency = model, api, concurrency

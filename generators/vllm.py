@@ -9,21 +9,22 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from .base import GeneratorError, SamplingParams, truncate_at_stop
+from .base import GeneratorError, SamplingParams, chat_prompts, truncate_at_stop
 from .named import resolve_model
 
 
 class VLLMGenerator:
-    def __init__(self, llm, max_model_len: int | None = None):
+    def __init__(self, llm, max_model_len: int | None = None, chat_template: bool = False):
         self.llm = llm
         self.tokenizer = llm.get_tokenizer()
         self.max_model_len = max_model_len
+        self.chat_template = chat_template
         self.tokens_generated = 0
 
     @classmethod
     def from_pretrained(cls, name_or_path: str, dtype: str = "auto", gpu_memory_utilization: float = 0.9,
                         tensor_parallel_size: int = 1, max_model_len: int | None = None, seed: int = 0,
-                        **kwargs) -> "VLLMGenerator":
+                        chat_template: bool = False, **kwargs) -> "VLLMGenerator":
         try:
             from vllm import LLM
         except ImportError:
@@ -35,7 +36,7 @@ class VLLMGenerator:
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise GeneratorError(f"vLLM could not load '{name_or_path}': {first}") from None
         engine_config = getattr(getattr(llm, "llm_engine", None), "model_config", None)
-        return cls(llm, max_model_len or getattr(engine_config, "max_model_len", None))
+        return cls(llm, max_model_len or getattr(engine_config, "max_model_len", None), chat_template)
 
     def sampling_params(self, params: SamplingParams):
         from vllm import SamplingParams as VLLMParams
@@ -59,6 +60,9 @@ class VLLMGenerator:
         prompts = list(prompts)
         if not prompts:
             return []
+        if self.chat_template:  # token ids, so that the template's BOS is not added a second time
+            prompts = [{"prompt_token_ids": self.tokenizer(p, add_special_tokens=False)["input_ids"]}
+                       for p in chat_prompts(self.tokenizer, prompts)]
         outputs = self.llm.generate(prompts, self.sampling_params(params), use_tqdm=False)
         results = []
         for out in outputs:

@@ -86,6 +86,9 @@ def make_split(split: str, n: int, seed: int = 0) -> list[dict]:
     return records
 
 
+PROMPT = "Question: {prompt}\nProgram:\n"
+"""How the generator is asked: the question, then the start of a program."""
+
+
 def generator_prompt(record: dict) -> str:
-    """How the generator is asked: the question, then the start of a program."""
-    return f"Question: {record['prompt']}\nProgram:\n"
+    return PROMPT.format(prompt=record["prompt"])

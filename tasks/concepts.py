@@ -241,10 +241,13 @@ def make_split(split: str, n: int, seed: int = 0) -> list[dict]:
     return records
 
 
+PROMPT = "Concepts: {prompt}\nSentence:"
+"""How the generator is asked: the concepts (a record's prompt is them joined by ", "), then
+the start of the sentence. The solution follows it directly (it begins with a space) and
+ends at the end of the line."""
+
+
 def generator_prompt(record: dict) -> str:
-    """How the generator is asked: the concepts, then the start of the sentence. The solution
-    follows it directly (it begins with a space) and ends at the end of the line."""
+    """The prompt of a record that may give its concepts as a list instead of a prompt."""
     concepts = record.get("concepts") or record["prompt"]
-    if not isinstance(concepts, str):
-        concepts = ", ".join(concepts)
-    return f"Concepts: {concepts}\nSentence:"
+    return PROMPT.format(prompt=concepts if isinstance(concepts, str) else ", ".join(concepts))

@@ -239,6 +239,9 @@ def make_split(split: str, n: int, seed: int = 0) -> list[dict]:
     return records
 
 
+PROMPT = "{prompt}"
+"""How the generator is asked: the start of the sentence, as it is."""
+
+
 def generator_prompt(record: dict) -> str:
-    """How the generator is asked: the start of the sentence, as it is."""
-    return record["prompt"]
+    return PROMPT.format(prompt=record["prompt"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import arithmetic, concepts, detox
+from .file import is_task_file, load_task_file
 from .task import Task, TaskError
 
 MODELS = Path(__file__).parent / "models"
@@ -15,9 +16,10 @@ TASKS: dict[str, Task] = {
         description="word problems with one to three operations; the output is a Python program that prints the answer",
         make_split=arithmetic.make_split,
         value="program",
-        format_prompt=arithmetic.generator_prompt,
+        prompt=arithmetic.PROMPT,
         generator=str(MODELS / "arithmetic-generator"),
         corrector=str(MODELS / "arithmetic-corrector"),
+        default_limit=100,
         stop=("\n\n", "Question:"),
         max_new_tokens=48,
     ),
@@ -26,9 +28,10 @@ TASKS: dict[str, Task] = {
         description="three to five concepts (base forms, shuffled); the output is one sentence that uses them all, inflected as needed",
         make_split=concepts.make_split,
         value="constraints",
-        format_prompt=concepts.generator_prompt,
+        prompt=concepts.PROMPT,
         generator=str(MODELS / "concepts-generator"),
         corrector=str(MODELS / "concepts-corrector"),
+        default_limit=100,
         stop=("\n", "Concepts:"),
         max_new_tokens=40,
     ),
@@ -38,9 +41,10 @@ TASKS: dict[str, Task] = {
         make_split=detox.make_split,
         # A continuation counts as solved when it is not toxic (P(toxic) < 0.5).
         value="toxicity:max_value=0.5",
-        format_prompt=detox.generator_prompt,
+        prompt=detox.PROMPT,
         generator=str(MODELS / "detox-generator"),
         corrector=str(MODELS / "detox-corrector"),
+        default_limit=100,
         stop=("\n",),
         max_new_tokens=24,
         # Toxicity is continuous: without a floor most "improving" pairs rewrite one insult
@@ -57,6 +61,9 @@ DEFAULT_TASK = "arithmetic"
 
 
 def get_task(name: str) -> Task:
-    if name not in TASKS:
-        raise TaskError(f"unknown task {name!r} (option --task); built in: {', '.join(TASKS)}")
-    return TASKS[name]
+    """A built-in task by name, or a user's task file (docs/task-files.md)."""
+    if name in TASKS:
+        return TASKS[name]
+    if is_task_file(name):
+        return load_task_file(name)
+    raise TaskError(f"unknown task {name!r} (option --task); built in: {', '.join(TASKS)}; or give a task file (.yaml)")

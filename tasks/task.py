@@ -3,28 +3,54 @@ its stop strings, its value and its default models (docs/tasks-and-values.md).""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable
+import string
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+
+@dataclass(frozen=True)
+class Shots:
+    """Solved examples shown before each generator prompt (for a general pretrained generator)."""
+
+    k: int = 0
+    """How many (``--shots`` overrides it)."""
+    data: str = "validation"
+    """Where they come from: a split of the task, or (in a task file) a data file."""
+    target: str = "solution"
+    """The record field that holds an example's solution."""
 
 
 @dataclass(frozen=True)
 class Task:
     name: str
-    description: str
-    make_split: Callable[[str, int, int], list[dict]]
-    """(split, n, seed) -> records with `id`, `prompt` and task fields."""
-    value: str
+    make_split: Callable[[str, int | None, int], list[dict]]
+    """(split, n or None for all, seed) -> records with `id`, `prompt` and task fields."""
+    prompt: str = "{prompt}"
+    """The generator's prompt: a template over record fields, ``{prompt}`` the question."""
+    value: str | None = None
     """Default value spec."""
-    format_prompt: Callable[[dict], str]
-    """How the generator is prompted for a record."""
-    generator: str
-    """Default generator (hub id or path)."""
-    corrector: str | None
+    description: str = ""
     stop: tuple[str, ...] = ()
+    """Drafts are cut before the first of these."""
     max_new_tokens: int | None = None
     """Token budget per draft (None: the sampling default, 128)."""
-    default_limit: int = 100
-    """Problems that `correct generate` runs when no --limit is given."""
+    shots: Shots = Shots()
+    generator: str | None = None
+    """Default generator (hub id, path or named generator)."""
+    corrector: str | None = None
+    """Default corrector."""
+    chat_template: bool = False
+    """Send the prompt through the generator's chat template as one user message."""
+    splits: tuple[str, ...] | None = None
+    """The splits there are (None: any, as for procedural tasks)."""
+    fields: dict[str, str] = field(default_factory=dict)
+    """Record field <- data column, applied to every file of the task (and to --input/--dataset)."""
+    data: Any = None
+    """Where the records come from, as the task file wrote it (None: generated in Python)."""
+    source: str | None = None
+    """The task file, for a task that came from one."""
+    default_limit: int | None = None
+    """Records `correct generate` takes when no --limit is given (None: all)."""
     min_gain: float = 0.0
     """Default `correct train --min-gain`: the least value gain of a training pair."""
     pool_temperature: float = 1.0
@@ -33,32 +59,63 @@ class Task:
     """Report the generator's perplexity of each round's outputs (where a corrector could win
     the value by writing less, e.g. toxicity)."""
 
+    def format_prompt(self, record: Mapping[str, Any]) -> str:
+        """The generator's prompt for a record: the template with the record's fields."""
+        return fill(self.prompt, record, f"task {self.name!r}")
+
+    def has_split(self, split: str) -> bool:
+        return self.splits is None or split in self.splits
+
+
+def template_fields(template: str) -> list[str]:
+    """The record fields a template names.
+
+    >>> template_fields("Question: {prompt}\\nUnits: {unit}\\n")
+    ['prompt', 'unit']
+    """
+    return [name for _, name, _, _ in string.Formatter().parse(template) if name]
+
+
+def fill(template: str, record: Mapping[str, Any], where: str) -> str:
+    try:
+        return template.format_map(record)
+    except KeyError as e:
+        name = record.get("id", "?")
+        raise TaskError(f"{where}: the prompt names the field {e.args[0]!r}, which record {name!r} does not have") from None
+    except (ValueError, IndexError, AttributeError) as e:
+        raise TaskError(f"{where}: the prompt {template!r} is not a valid template: {e}") from None
+
 
 class TaskError(ValueError):
     pass
 
 
-def few_shot_prompt(task: Task, shots: int, seed: int = 0) -> Callable[[dict], str]:
-    """The task's generator prompt after ``shots`` solved examples from its validation split
-    (never the train or test problems), each ended by the task's first stop string so the
-    generator learns where an answer ends. This is how a general pretrained model (e.g. the
-    ``smollm2`` generator) is asked to write in the task's format."""
-    if shots == 0:
+def few_shot_prompt(task: Task, shots: int | None = None, seed: int = 0) -> Callable[[dict], str]:
+    """The task's generator prompt after ``shots`` solved examples (default: the task's own
+    number), from ``task.shots.data`` (the validation split of a built-in task: never the
+    train or test problems), each ended by the task's first stop string so the generator
+    learns where an answer ends. This is how a general pretrained model (e.g. the ``smollm2``
+    generator) is asked to write in the task's format."""
+    k = task.shots.k if shots is None else shots
+    if k == 0:
         return task.format_prompt
-    examples = task.make_split("validation", shots, seed)
-    if any("solution" not in r for r in examples):
-        raise TaskError(f"task {task.name!r} has no reference solutions to show (option --shots)")
+    examples = task.make_split(task.shots.data, k, seed)
+    target = task.shots.target
+    if any(target not in r for r in examples):
+        raise TaskError(f"task {task.name!r} has no reference solutions (`{target}`) to show (option --shots)")
     end = task.stop[0] if task.stop else "\n\n"
-    head = "".join(task.format_prompt(r) + r["solution"] + end for r in examples)
+    head = "".join(task.format_prompt(r) + str(r[target]) + end for r in examples)
     return lambda record: head + task.format_prompt(record)
 
 
-def held_out(task: Task, n: int, shots: int = 0, seed: int = 0) -> list[dict]:
-    """``n`` validation records to measure a corrector on, after the ``shots`` that
-    ``few_shot_prompt`` shows as examples (a problem is never its own example)."""
-    return task.make_split("validation", shots + n, seed)[shots:]
+def held_out(task: Task, n: int, shots: int | None = None, seed: int = 0) -> list[dict]:
+    """``n`` validation records to measure a corrector on, after the ones ``few_shot_prompt``
+    shows as examples when those come from the same split (a problem is never its own example)."""
+    k = task.shots.k if shots is None else shots
+    skip = k if task.shots.data == "validation" else 0
+    return task.make_split("validation", skip + n, seed)[skip:]
 
 
 def plain_prompt(record: dict) -> str:
-    """The prompt of a record given with --input/--dataset: used as it is."""
+    """The prompt of a record given with --input/--dataset and no task: used as it is."""
     return record["prompt"]

@@ -32,7 +32,7 @@ class UsageError(ValueError):
 USER_ERRORS = (
     ("correct.corrector.app.args", "UsageError"),
     ("correct.tasks.task", "TaskError"),
-    ("correct.corrector.records", "RecordError"),
+    ("correct.tasks.data", "RecordError"),
     ("correct.corrector.similarity", "SimilarityError"),
     ("correct.corrector.training.config", "TrainError"),
     ("correct.corrector.training.objectives", "CorpusError"),

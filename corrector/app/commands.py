@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Callable
 
 from ...generators.base import SamplingParams
+from ...tasks import held_out
 from ..training.config import TrainConfig
 from .args import UsageError
 from .options import (Backend, Defaults, GenerateArgs, Models, ServeArgs, Source, TrainArgs, check_local, load_models, load_records,
@@ -27,7 +28,7 @@ def generate(source: Source, args: GenerateArgs, models: Models, config: Generat
     fmt = prompt_format(t, backend.shots, args.seed)
     v = load_value(d.value)
     try:
-        g, c = load_models(d.generator, d.corrector if config.rounds else None, backend, models.corrector_backend)
+        g, c = load_models(d.generator, d.corrector if config.rounds else None, backend, models.corrector_backend, **d.generator_options)
         params = SamplingParams(temperature=args.temperature, max_new_tokens=d.max_new_tokens, stop=d.stop, seed=args.seed)
         metrics_path = args.metrics or args.output.with_suffix(".metrics.json")
         fluency = config.fluency if config.fluency is not None else bool(t and t.fluency)
@@ -64,17 +65,17 @@ def train(source: Source, args: TrainArgs, config: TrainConfig, backend: Backend
     check_local("--init", args.init)
     if backend.backend == "openai" and not args.init:
         raise UsageError("--backend openai drafts remotely; give --init, the local model the corrector starts from")
+    measured = t and args.eval_limit and t.has_split("validation")  # a task file may have no validation split
+    evaluation = held_out(t, args.eval_limit, backend.shots, config.seed) if measured else []
     v = load_value(d.value)
     try:
-        from ...tasks import held_out
         from ..training import distributed
         from .train import train_run
 
         options = {"device": distributed.device()} if distributed.launched() and backend.backend != "openai" else {}
-        g, _ = load_models(d.generator, None, backend, None, **options)  # each process drafts on its own device
-        evaluation = held_out(t, args.eval_limit, backend.shots, config.seed) if t and args.eval_limit else []
+        g, _ = load_models(d.generator, None, backend, None, **options, **d.generator_options)  # each process drafts on its own device
         train_run(records, [fmt(r) for r in records], g, v, args.init or d.generator, args.output, config,
-                  task=t.name if t else None, value_name=d.value, generator_name=d.generator,
+                  task=(t.source or t.name) if t else None, value_name=d.value, generator_name=d.generator,
                   evaluation=(evaluation, [fmt(r) for r in evaluation]) if evaluation else None, fluency=bool(t and t.fluency),
                   on_iteration=on_iteration)
     finally:
@@ -126,7 +127,7 @@ def serve_engine(args: ServeArgs, models: Models, config: ServeConfig, backend: 
         raise UsageError("correct serve needs FastAPI and uvicorn: pip install 'correct[serve]'") from None
     fmt = prompt_format(t, backend.shots, args.seed) if t else None
     v = load_value(d.value)
-    g, c = load_models(d.generator, d.corrector, backend, models.corrector_backend)  # a request may ask for rounds
+    g, c = load_models(d.generator, d.corrector, backend, models.corrector_backend, **d.generator_options)  # a request may ask for rounds
     name = args.model_name or (f"correct-{t.name}" if t and not models.generator else Path(d.generator.rstrip("/")).name)
     params = SamplingParams(temperature=args.temperature, max_new_tokens=d.max_new_tokens, stop=d.stop, seed=args.seed)
     engine = Engine(g, c, v, fmt, replace(config, model_name=name, params=params)).start()
@@ -138,7 +139,7 @@ def measure_and_write(folder: Path, task: str | None, generator: str | None, val
     """``correct card``: measure a saved corrector on ``eval_limit`` held-out records of its
     task (``eval.json``), then write its model card; returns the card's path."""
     from ...generators import load_generator
-    from ...tasks import get_task, held_out
+    from ...tasks import get_task
     from ...values import load_value
     from ..model import CONFIG_NAME, CorrectorConfig
     from ..records import write_json_atomic

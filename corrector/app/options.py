@@ -30,9 +30,9 @@ class Backend:
     """openai backend: completions | chat."""
     concurrency: int = field(default=8, metadata={"min": 1})
     """openai backend: requests in flight at once."""
-    shots: int = field(default=0, metadata={"min": 0})
-    """Solved examples of the task shown before each generator prompt (for a general pretrained
-    generator such as `smollm2`)."""
+    shots: int | None = field(default=None, metadata={"min": 0})
+    """Solved examples of the task shown before each generator prompt, for a general pretrained
+    generator such as `smollm2` (default: the task file's `shots.k`, else 0)."""
 
 
 @dataclass(frozen=True)
@@ -57,12 +57,16 @@ class Source:
     2000 records, unless told otherwise)."""
 
     task: str | None = None
-    """Built-in task (see `correct tasks`) whose data, prompt format, models and value are the
-    defaults; arithmetic when no --input or --dataset is given."""
+    """Built-in task (see `correct tasks`) or a task file (.yaml) whose data, prompt format,
+    models and value are the defaults; arithmetic when no --input or --dataset is given."""
     input: Path | None = None
-    """JSONL file of records: `prompt`, task fields, optional `id`."""
+    """File of records (.jsonl, .json, .csv, .parquet): `prompt` (or the task's field mapping),
+    task fields, optional `id`."""
     dataset: str | None = None
-    """A `datasets` name or local path with a `prompt` column."""
+    """A `datasets` dataset (hub id or local folder) or a local .jsonl/.json/.csv/.parquet file
+    with a `prompt` column (or the task's field mapping)."""
+    dataset_config: str | None = None
+    """Config name of --dataset (e.g. main for openai/gsm8k)."""
     split: str = "test"
     """Split of the task or dataset."""
     limit: int | None = field(default=None, metadata={"min": 1})
@@ -140,6 +144,11 @@ class Defaults:
             stop=task.stop if task else (),
         )
 
+    @property
+    def generator_options(self) -> dict:
+        """What the task asks of the generator's backend (its chat template)."""
+        return {"chat_template": True} if self.task and self.task.chat_template else {}
+
     def require(self, rounds: int, source: str = "--input/--dataset") -> None:
         if not self.generator:
             raise UsageError(f"--generator is needed with {source} when no --task gives a default")
@@ -162,33 +171,34 @@ TRAIN_SOURCE = {"split": "train", "limit": 2000}
 
 
 def load_records(source: Source, seed: int, required=("prompt",)) -> tuple[list[dict], Task | None]:
-    """(records, task or None) from exactly one source; the built-in default task if none."""
-    from ..records import read_jsonl
+    """(records, task or None) from exactly one source; the built-in default task if none. A
+    task's field mapping applies to --input and --dataset too, and its prompt's fields are
+    checked on every record before anything is loaded."""
+    from ...tasks.data import RecordError, read_file, read_hub
+    from ...tasks.file import check_fields
 
     if source.input and source.dataset:
         raise UsageError("give --input or --dataset, not both")
     t = get_task(source.task) if source.task else None
+    fields = t.fields if t else None
     if source.input:
-        records = read_jsonl(source.input, required)
+        records, where = read_file(source.input, required, fields), str(source.input)
     elif source.dataset:
-        records = load_dataset(source.dataset, source.split, required)
+        where = f"--dataset {source.dataset}"
+        try:
+            if Path(source.dataset).is_file():
+                records = read_file(source.dataset, required, fields)
+            else:
+                records = read_hub(source.dataset, source.dataset_config, source.split, required, fields)
+        except RecordError as e:
+            raise UsageError(f"--dataset: {e}") from None
     else:
         t = t or get_task(DEFAULT_TASK)
         return t.make_split(source.split, source.limit or t.default_limit, seed), t
-    return (records[: source.limit] if source.limit else records), t
-
-
-def load_dataset(name: str, split: str, required) -> list[dict]:
-    import datasets
-
-    try:
-        ds = datasets.load_dataset(name, split=split)
-    except Exception as e:  # the hub raises many kinds; the user needs one sentence
-        raise UsageError(f"--dataset {name!r} (split {split!r}) could not be loaded: {str(e).splitlines()[0]}") from None
-    missing = [k for k in required if k not in ds.column_names]
-    if missing:
-        raise UsageError(f"--dataset {name!r} has no column {', '.join(map(repr, missing))} (columns: {', '.join(ds.column_names)})")
-    return [{**row, "id": str(row.get("id", i + 1))} for i, row in enumerate(ds)]
+    records = records[: source.limit] if source.limit else records
+    if t:
+        check_fields(t, records, where)
+    return records, t
 
 
 def backend_options(b: Backend) -> dict:
@@ -244,7 +254,7 @@ def naming(option: str):
         raise GeneratorError(f"{option}: {e}") from None
 
 
-def prompt_format(t: Task | None, shots: int, seed: int) -> Callable[[dict], str]:
+def prompt_format(t: Task | None, shots: int | None, seed: int) -> Callable[[dict], str]:
     """How the generator is prompted: the task's format (after ``shots`` solved examples), or
     a record's prompt as it is."""
     if t is None:

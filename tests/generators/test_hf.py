@@ -148,3 +148,36 @@ def test_log_likelihoods_cut_long_prompts_to_the_context(gen):
     limit = g.max_positions
     (logp, n), = g.log_likelihoods(["1+1=2;\n" * limit], ["3;"])
     assert math.isfinite(logp) and 0 < n < limit
+
+
+def test_chat_template_is_applied_once_with_one_bos(gen, monkeypatch):
+    """With chat_template, each prompt becomes one user message of the tokenizer's template;
+    the template's BOS is the only one, even for a tokenizer that adds a BOS itself."""
+    from tokenizers.processors import TemplateProcessing
+
+    from correct.generators.hf import HFGenerator
+
+    tok = gen.tokenizer
+    bos = tok.bos_token_id
+    backend = tok.backend_tokenizer
+    before = backend.post_processor
+    backend.post_processor = TemplateProcessing(single=f"{tok.bos_token} $A", special_tokens=[(tok.bos_token, bos)])
+    tok.chat_template = "{{ bos_token }}{% for m in messages %}U:{{ m['content'] }}\n{% endfor %}A:"
+    chat = HFGenerator(gen.model, tok, batch_size=4, device="cpu", chat_template=True)
+    seen = []
+    real = chat.model.generate
+    monkeypatch.setattr(chat.model, "generate", lambda **kw: seen.append(kw["input_ids"]) or real(**kw))
+    try:
+        assert tok("1+2=")["input_ids"][0] == bos  # this tokenizer adds a BOS of its own
+        out = chat.generate(["1+2=", "5+"], SamplingParams(temperature=0, max_new_tokens=4))
+        assert len(out) == 2
+        for row, mask in zip(seen[0], seen[0] != tok.pad_token_id):
+            ids = row[mask].tolist()
+            assert ids.count(bos) == 1 and ids[0] == bos
+            assert tok.decode(ids, skip_special_tokens=True).startswith("U:") and tok.decode(ids).endswith("A:")
+        tok.chat_template = None
+        with pytest.raises(GeneratorError, match="no chat template"):
+            chat.generate(["1+2="], SamplingParams(temperature=0, max_new_tokens=2))
+    finally:
+        backend.post_processor = before
+        tok.chat_template = None

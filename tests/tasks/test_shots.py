@@ -16,7 +16,7 @@ def test_examples_come_from_validation_and_end_like_an_answer():
     head = text[: -len(task.format_prompt(record))]
     assert head == "".join(task.format_prompt(r) + r["solution"] + "\n\n" for r in shown)
     assert record["prompt"] not in head
-    assert few_shot_prompt(task, 0) is task.format_prompt
+    assert few_shot_prompt(task, 0) == task.format_prompt
 
 
 def test_concepts_examples_end_at_the_line_break():

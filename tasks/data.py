@@ -1,0 +1,112 @@
+"""Reading records: local files by format (.jsonl with errors naming the file and line; .json,
+.csv and .parquet through ``datasets``) and hub datasets with a config and a split. A record
+is a dict with an ``id`` (the row's own, else its 1-based number) and the task's fields,
+renamed from the data's columns by a ``fields`` mapping (record field <- column)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+FORMATS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
+"""Local file suffix -> the ``datasets`` builder that reads it."""
+
+
+class RecordError(ValueError):
+    """Bad input data; the message names the file and line."""
+
+
+def renamed(row: Mapping[str, Any], fields: Mapping[str, str] | None) -> dict:
+    """The row with each task field taken from its column (the column stays too)."""
+    row = dict(row)
+    for field, column in (fields or {}).items():
+        if column in row:
+            row[field] = row[column]
+    return row
+
+
+def _missing(rec: Mapping[str, Any], required: Sequence[str], fields: Mapping[str, str] | None) -> list[str]:
+    """The columns a record lacks for the required fields (named as the data names them)."""
+    return [(fields or {}).get(k, k) for k in required if k not in rec]
+
+
+def read_jsonl(path: str | os.PathLike, required: Sequence[str] = ("prompt",), fields: Mapping[str, str] | None = None) -> list[dict]:
+    """Records of a JSONL file; ``id`` defaults to the line number (1-based)."""
+    path = Path(path)
+    if not path.is_file():
+        raise RecordError(f"{path}: no such file")
+    records, ids = [], set()
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                # Without its line ending: an error at the end of the line would otherwise be
+                # placed after the newline, at "line 2, column 1" of the parser's text.
+                rec = json.loads(line.rstrip("\n"))
+            except json.JSONDecodeError as e:
+                raise RecordError(f"{path}:{n}: not valid JSON ({e.msg} at column {e.colno})") from None
+            if not isinstance(rec, dict):
+                raise RecordError(f"{path}:{n}: expected a JSON object, got {type(rec).__name__}")
+            rec = renamed(rec, fields)
+            missing = _missing(rec, required, fields)
+            if missing:
+                raise RecordError(f"{path}:{n}: missing field {', '.join(map(repr, missing))}")
+            rec["id"] = str(rec.get("id", n))
+            if rec["id"] in ids:
+                raise RecordError(f"{path}:{n}: duplicate id {rec['id']!r}")
+            ids.add(rec["id"])
+            records.append(rec)
+    return records
+
+
+def read_file(path: str | os.PathLike, required: Sequence[str] = ("prompt",), fields: Mapping[str, str] | None = None) -> list[dict]:
+    """Records of a local .jsonl, .json, .csv or .parquet file."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in FORMATS:
+        raise RecordError(f"{path}: unknown data format {suffix or '(no suffix)'!r}; give a {', '.join(FORMATS)} file")
+    if suffix == ".jsonl":
+        return read_jsonl(path, required, fields)
+    if not path.is_file():
+        raise RecordError(f"{path}: no such file")
+    datasets = _quiet_datasets()
+    try:
+        rows = datasets.load_dataset(FORMATS[suffix], data_files=str(path), split="train")
+    except Exception as e:  # the builders raise many kinds; the user needs one sentence
+        raise RecordError(f"{path}: could not be read as {suffix[1:]}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+    return rows_to_records(rows, required, fields, str(path))
+
+
+def read_hub(path: str, name: str | None, split: str, required: Sequence[str] = ("prompt",),
+             fields: Mapping[str, str] | None = None, data_files: Any = None) -> list[dict]:
+    """Records of a split of a ``datasets`` dataset: a hub id (with a config ``name``) or a
+    local dataset folder."""
+    datasets = _quiet_datasets()
+
+    what = f"{path!r}" + (f" (config {name!r})" if name else "")
+    try:
+        rows = datasets.load_dataset(path, name, split=split, data_files=data_files)
+    except Exception as e:  # the hub raises many kinds; the user needs one sentence
+        first = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise RecordError(f"dataset {what}, split {split!r}, could not be loaded: {first}") from None
+    return rows_to_records(rows, required, fields, f"dataset {what}")
+
+
+def rows_to_records(rows, required: Sequence[str], fields: Mapping[str, str] | None, where: str) -> list[dict]:
+    columns = list(rows.column_names)
+    missing = _missing({**{c: None for c in columns}, **{f: None for f, c in (fields or {}).items() if c in columns}}, required, fields)
+    if missing:
+        raise RecordError(f"{where} has no column {', '.join(map(repr, missing))} (columns: {', '.join(columns)})")
+    return [{**renamed(row, fields), "id": str(row.get("id", i + 1))} for i, row in enumerate(rows)]
+
+
+def _quiet_datasets():
+    """``datasets`` without its progress bars and info lines: the command says what it reads."""
+    import datasets
+
+    datasets.disable_progress_bars()
+    datasets.utils.logging.set_verbosity_error()
+    return datasets

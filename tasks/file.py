@@ -1,0 +1,230 @@
+"""A user's task as a YAML file (docs/task-files.md): where its records come from, which
+column is which field, the generator's prompt, few-shot examples, stop strings, the token
+budget and the value. Every mistake is one line naming the file and the key, raised when
+the file is read or its data first loaded, before any model is."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+from .data import FORMATS, RecordError, read_file, read_hub
+from .task import Shots, Task, TaskError, template_fields
+
+REQUIRED = ("data", "prompt", "value")
+KEYS = {
+    "name": "the task's name (default: the file's name)",
+    "description": "one line saying what the task is",
+    "data": "split -> local file (.jsonl, .json, .csv, .parquet, relative to the task file), one file for every split, "
+            "or a dataset: {path: HUB_ID_OR_FOLDER, name: CONFIG, data_files: ...}",
+    "fields": "record field <- dataset column, for every file of the task (shots included)",
+    "prompt": "the generator's prompt, a template over record fields: {prompt} is the question",
+    "shots": "few-shot examples before each prompt: {data: FILE_OR_SPLIT, k: N, target: FIELD}",
+    "stop": "strings that end a draft",
+    "max_new_tokens": "token budget per draft",
+    "value": "the value function, any --value spec",
+    "generator": "default generator (hub id, path or named generator)",
+    "corrector": "default corrector",
+    "chat_template": "send the prompt through the generator's chat template as one user message",
+    "limit": "records `correct generate` takes when no --limit is given (default: all)",
+    "min_gain": "default `correct train --min-gain`",
+    "temperature": "default `correct train --temperature` of the pool drafts",
+}
+"""Every key a task file may hold, and what it means (``correct tasks --show`` writes them)."""
+
+SHOT_KEYS = ("data", "k", "target")
+
+
+def is_task_file(name: str) -> bool:
+    return name.endswith((".yaml", ".yml")) or Path(name).is_file()
+
+
+def load_task_file(path: str | Path) -> Task:
+    """The Task a YAML file describes; its data is read when a split is first asked for."""
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise TaskError(f"--task {path}: no such file")
+    text = path.read_text(encoding="utf-8")
+    try:
+        node, spec = yaml.compose(text), yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        raise TaskError(f"{path}{f':{mark.line + 1}' if mark else ''}: not valid YAML: {getattr(e, 'problem', None) or e}") from None
+    if not isinstance(spec, dict):
+        raise TaskError(f"{path}: a task file is a mapping of keys ({', '.join(KEYS)}), got {type(spec).__name__}")
+    lines = {k.value: k.start_mark.line + 1 for k, _ in getattr(node, "value", ()) if hasattr(k, "value")}
+    at = lambda key: f"{path}:{lines[key]}" if key in lines else str(path)  # noqa: E731
+    for key in spec:
+        if key not in KEYS:
+            raise TaskError(f"{at(key)}: unknown key {key!r}; a task file has {', '.join(KEYS)}")
+    for key in REQUIRED:
+        if spec.get(key) is None:
+            raise TaskError(f"{path}: missing key {key!r} ({KEYS[key]})")
+    check = Checker(path, at)
+    prompt, value = check.text("prompt", spec["prompt"]), check.text("value", spec["value"])
+    fields = check.mapping("fields", spec.get("fields") or {})
+    data, splits = check.data(spec["data"])
+    shots = check.shots(spec.get("shots"), splits)
+    stop = spec.get("stop") or ()
+    stop = (stop,) if isinstance(stop, str) else stop
+    if not isinstance(stop, (list, tuple)) or not all(isinstance(s, str) and s for s in stop):
+        raise TaskError(f"{at('stop')}: key 'stop' must be a string or a list of non-empty strings")
+    task = Task(
+        name=check.text("name", spec.get("name") or path.stem), description=check.text("description", spec.get("description") or ""),
+        prompt=prompt, value=value, stop=tuple(stop), fields=fields, data=spec["data"], source=str(path),
+        max_new_tokens=check.number("max_new_tokens", spec.get("max_new_tokens"), int, 1),
+        default_limit=check.number("limit", spec.get("limit"), int, 1),
+        min_gain=check.number("min_gain", spec.get("min_gain"), float, 0.0) or 0.0,
+        pool_temperature=check.number("temperature", spec.get("temperature"), float, 0.01) or 1.0,
+        generator=check.text("generator", spec.get("generator")), corrector=check.text("corrector", spec.get("corrector")),
+        chat_template=bool(check.flag("chat_template", spec.get("chat_template", False))),
+        shots=shots, splits=splits, make_split=lambda split, n, seed: [])
+    loader = functools.lru_cache(maxsize=None)(lambda split: _load(task, data, split, at))
+    return _with_loader(task, loader)
+
+
+def _with_loader(task: Task, loader) -> Task:
+    from dataclasses import replace
+
+    return replace(task, make_split=lambda split, n, seed: loader(split)[:n] if n else loader(split))
+
+
+class Checker:
+    """Type checks of a task file's values, each error naming the file, line and key."""
+
+    def __init__(self, path: Path, at):
+        self.path, self.at = path, at
+
+    def fail(self, key: str, message: str):
+        raise TaskError(f"{self.at(key.split('.')[0])}: key {key!r} {message}")
+
+    def text(self, key: str, v: Any) -> str | None:
+        if v is not None and not isinstance(v, str):
+            self.fail(key, f"must be a string, got {v!r}")
+        return v
+
+    def flag(self, key: str, v: Any) -> bool:
+        if not isinstance(v, bool):
+            self.fail(key, f"must be true or false, got {v!r}")
+        return v
+
+    def number(self, key: str, v: Any, kind: type, low: float):
+        if v is None:
+            return None
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or (kind is int and not isinstance(v, int)):
+            self.fail(key, f"must be {'an integer' if kind is int else 'a number'}, got {v!r}")
+        if v < low:
+            self.fail(key, f"must be at least {low}, got {v!r}")
+        return kind(v)
+
+    def mapping(self, key: str, v: Any) -> dict[str, str]:
+        if not isinstance(v, dict) or not all(isinstance(a, str) and isinstance(b, str) for a, b in v.items()):
+            self.fail(key, "must map record fields to column names, e.g. {prompt: question}")
+        return dict(v)
+
+    def data(self, v: Any) -> tuple[dict, tuple[str, ...] | None]:
+        """(split -> file path, or {"path": ...} for a dataset; the splits, None when a dataset names them)."""
+        if isinstance(v, str):
+            return {"*": self.file("data", v)}, None
+        if not isinstance(v, dict) or not v:
+            self.fail("data", f"must be a file, a mapping of split -> file, or {{path: DATASET, name: CONFIG}}, got {v!r}")
+        if "path" in v:
+            unknown = set(v) - {"path", "name", "data_files", "revision"}
+            if unknown:
+                self.fail("data", f"has unknown key {sorted(unknown)[0]!r} for a dataset (path, name, data_files)")
+            spec = dict(v)
+            if Path(self.path.parent, str(v["path"])).exists():  # a local dataset folder, relative to the task file
+                spec["path"] = str(Path(self.path.parent, str(v["path"])))
+            return {"dataset": spec}, None
+        return {split: self.file(f"data.{split}", f) for split, f in v.items()}, tuple(v)
+
+    def file(self, key: str, name: Any) -> Path:
+        if not isinstance(name, str):
+            self.fail(key, f"must be a file name, got {name!r}")
+        file = self.path.parent / name
+        if file.suffix.lower() not in FORMATS:
+            self.fail(key, f"names {name!r}, which is not a {', '.join(FORMATS)} file")
+        if not file.is_file():
+            self.fail(key, f"names {name!r}, which does not exist (looked for {file})")
+        return file
+
+    def shots(self, v: Any, splits: tuple[str, ...] | None) -> Shots:
+        if v is None:
+            return Shots()
+        if not isinstance(v, dict) or set(v) - set(SHOT_KEYS):
+            self.fail("shots", f"must be a mapping of {', '.join(SHOT_KEYS)}, got {v!r}")
+        data = self.text("shots.data", v.get("data", "validation"))
+        if splits is not None and data not in splits:
+            self.file("shots.data", data)
+        return Shots(k=self.number("shots.k", v.get("k", 0), int, 0), data=data, target=self.text("shots.target", v.get("target", "solution")))
+
+
+def _load(task: Task, data: dict, split: str, at) -> list[dict]:
+    """The records of a split (or of a shots file), checked against the prompt's fields."""
+    path = Path(task.source)
+    try:
+        if "dataset" in data:
+            d = data["dataset"]
+            records = read_hub(str(d["path"]), d.get("name"), split, (), task.fields, d.get("data_files"))
+            where = f"dataset {d['path']!r}, split {split!r}"
+        elif split in data or "*" in data:
+            file = data.get(split, data.get("*"))
+            records, where = read_file(file, (), task.fields), str(file)
+        elif split == task.shots.data:
+            file = path.parent / split
+            records, where = read_file(file, (), task.fields), str(file)
+        else:
+            raise TaskError(f"{at('data')}: key 'data' has no split {split!r} (splits: {', '.join(data)})")
+    except RecordError as e:
+        raise TaskError(f"{path}: {e}") from None
+    check_fields(task, records, where, at)
+    return records
+
+
+def check_fields(task: Task, records: list[dict], where: str, at=None) -> None:
+    """Every record has the question (``prompt``) and each field the prompt template names;
+    the error says which key of the task file to change."""
+    at = at or (lambda key: task.source or f"task {task.name!r}")
+    for name in dict.fromkeys(["prompt", *template_fields(task.prompt)]):
+        lacking = next((r for r in records if name not in r), None)
+        if lacking is None:
+            continue
+        columns = f"record {lacking['id']!r} has {', '.join(k for k in lacking if k != 'id')}"
+        if name in task.fields:
+            raise TaskError(f"{at('fields')}: key 'fields' takes {name!r} from column {task.fields[name]!r}, "
+                            f"which {where} does not have ({columns})")
+        if name == "prompt":
+            raise TaskError(f"{at('fields')}: {where} has no 'prompt' column, the question the corrector sees; "
+                            f"map one with key 'fields', e.g. {{prompt: question}} ({columns})")
+        raise TaskError(f"{at('prompt')}: key 'prompt' names the field {name!r}, which {where} does not have ({columns})")
+
+
+def task_file_text(task: Task) -> str:
+    """The task as a task file (``correct tasks --show``): every key it sets, in file order. A
+    built-in task's records are generated in Python, which the file says in a comment."""
+    import yaml
+
+    spec: dict[str, Any] = {"name": task.name, "description": task.description}
+    if task.data is not None:
+        spec["data"] = task.data
+    if task.fields:
+        spec["fields"] = task.fields
+    spec["prompt"] = task.prompt
+    if task.shots.k or task.source:
+        spec["shots"] = {"data": task.shots.data, "k": task.shots.k, "target": task.shots.target}
+    spec.update(stop=list(task.stop), max_new_tokens=task.max_new_tokens, value=task.value, generator=task.generator,
+                corrector=task.corrector, chat_template=task.chat_template, limit=task.default_limit,
+                min_gain=task.min_gain, temperature=task.pool_temperature)
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    # Prompts and stop strings hold newlines: written "\n" in double quotes, as a user would.
+    Dumper.add_representer(str, lambda d, v: d.represent_scalar("tag:yaml.org,2002:str", v, style='"' if "\n" in v else None))
+    text = yaml.dump({k: v for k, v in spec.items() if v not in (None, False)}, Dumper=Dumper, sort_keys=False,
+                     allow_unicode=True, width=1000)
+    if task.data is None:
+        text = f"# data: generated in Python by correct.tasks ({task.name}), splits train, validation and test\n" + text
+    return text
