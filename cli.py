@@ -38,7 +38,10 @@ def generate(source: Source, args: GenerateArgs, models: Models, config: Generat
 def print_metrics(m: dict) -> None:
     """The table of value per round and the summary under it: the command's result, on standard
     output (progress and the files written go to standard error)."""
-    table = Table(title=f"value per round ({m['records']} records, {m['seconds']:.1f} s)")
+    records = f"{m['records']} records"
+    if m.get("unlabeled"):
+        records += f": {m['labeled']} labeled, {m['unlabeled']} unlabeled (value, solved, broken and vote over the labeled)"
+    table = Table(title=f"value per round ({records}, {m['seconds']:.1f} s)")
     columns = {"round": None, "mean value": "mean_value", "solved": "solved", "changed": "changed", "broken": "broken"}
     if any("perplexity" in row for row in m["rounds"]):
         columns.update({"ppl": "perplexity", "empty": "empty"})

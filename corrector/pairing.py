@@ -5,7 +5,8 @@
 over value-improving pairs v(y') − v(y) > ε (``min_gain``, 0 by default) of the same prompt
 x; Z(y) normalises over the
 candidate targets of one source y. Sources are drawn uniformly among drafts that have at
-least one better target. Everything here is pure and seeded.
+least one better target. A draft whose value is unknown (None) is never a source or a
+target. Everything here is pure and seeded.
 """
 
 from __future__ import annotations
@@ -44,7 +45,9 @@ def target_distribution(
     >>> [(d.text, round(p, 4)) for d, p in target_distribution(a, [a, b, c], alpha=1.0, beta=0.0)]
     [('x = 2', 0.6225), ('y = 9', 0.3775)]
     """
-    better = [t for t in candidates if t.value - source.value > min_gain]
+    if source.value is None:
+        return []
+    better = [t for t in candidates if t.value is not None and t.value - source.value > min_gain]
     if not better:
         return []
     logits = [alpha * (t.value - source.value) + beta * similarity(source.text, t.text) for t in better]
@@ -91,8 +94,10 @@ def sample_pairs(
 
 
 def _unique(drafts: Sequence[Draft]) -> list[Draft]:
-    """One draft per distinct text (the pool may hold the same text many times)."""
+    """One draft per distinct text (the pool may hold the same text many times), among those
+    whose value is known."""
     seen: dict[str, Draft] = {}
     for d in drafts:
-        seen.setdefault(d.text, d)
+        if d.value is not None:
+            seen.setdefault(d.text, d)
     return list(seen.values())

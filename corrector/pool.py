@@ -17,7 +17,8 @@ from .records import drop_torn_line, whole_lines
 class Draft:
     prompt_id: str
     text: str
-    value: float
+    value: float | None
+    """None when unknown (a record without references): such a draft is kept, never paired."""
     feedback: str | None = None
     origin: str = "generator"
     """Who wrote it: "generator", or "corrector@<iteration>" for exploration."""
@@ -77,5 +78,6 @@ class Pool:
         return [d for v in self.by_prompt.values() for d in v]
 
     def mean_value(self) -> float:
-        ds = self.drafts()
-        return sum(d.value for d in ds) / len(ds) if ds else 0.0
+        """The mean over the drafts whose value is known (0.0 when there are none)."""
+        known = [d.value for d in self.drafts() if d.value is not None]
+        return sum(known) / len(known) if known else 0.0

@@ -4,7 +4,8 @@ With a reference-free value, drafts that already reach the maximum are not re-co
 their decodes are saved; with a value that needs references (a program judged against a
 hidden answer) every draft is corrected, because at inference nobody knows which are right --
 except that under greedy decoding a draft the corrector left unchanged is a fixed point and
-is not sent again.
+is not sent again. A record without references (its value None, unknown) is refined the same
+way, for all k rounds, with the feedback the value gives without them.
 """
 
 from __future__ import annotations
@@ -84,8 +85,9 @@ def refine(
 
 def _still_open(history: Sequence[Step], value: Value, greedy: bool) -> bool:
     """Whether a draft goes to the corrector again. Not when a reference-free value says it is
-    already at the maximum; not when greedy decoding left it unchanged last round -- the
-    corrector would see the same input (draft and feedback) and write the same text again."""
+    already at the maximum (an unknown value never is); not when greedy decoding left it
+    unchanged last round -- the corrector would see the same input (draft and feedback) and
+    write the same text again."""
     last = history[-1]
     if value.reference_free and last.value is not None and last.value >= value.max_value:
         return False
@@ -96,7 +98,8 @@ def self_consistency(
     records: Sequence[dict], prompts: Sequence[str], generator: Generator, value: Value, samples: int, params: SamplingParams
 ) -> list[dict]:
     """The honest baseline at equal decode count: ``samples`` generator drafts per prompt,
-    majority vote over their answers (the value's ``answer``, else the text itself)."""
+    majority vote over their answers (the value's ``answer``, else the text itself). The vote
+    needs no reference; the winner's ``value`` is None where the value is unknown."""
     outs = generator.generate(prompts, replace(params, n=samples))
     flat_records = [r for r in records for _ in range(samples)]
     flat_scores = value(flat_records, [o for outs_i in outs for o in outs_i])

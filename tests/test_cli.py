@@ -450,9 +450,9 @@ def test_error_message_with_closing_tag_text(tmp_path):
 
 
 def test_value_error_in_first_batch_keeps_earlier_output(tiny_lm_dir, tmp_path, existing_output):
-    inp = write_jsonl(tmp_path / "in.jsonl", [{"prompt": USER_RECORDS[0]["prompt"]}])  # no answer, no tests
-    result = _generate_input(tiny_lm_dir, inp, existing_output)
-    assert_user_error(result, "answer")
+    inp = write_jsonl(tmp_path / "in.jsonl", [{"prompt": USER_RECORDS[0]["prompt"]}])  # no concepts
+    result = _generate_input(tiny_lm_dir, inp, existing_output, "--value", "constraints")
+    assert_user_error(result, "concepts")
     assert_untouched(existing_output)
 
 
@@ -556,3 +556,34 @@ def test_shipped_correctors_carry_cards_with_measured_results(task):
     ev = json.loads((Path(TASKS[task].corrector) / "eval.json").read_text())
     assert f"# Corrector for {task}" in card and ev["records"] == 100
     assert f"{ev['rounds'][-1]['solved']:.1%}" in card
+
+
+# --------------------------------------------------------------------------- records without references
+
+
+def test_generate_unlabeled_records_with_the_tasks_models(tmp_path):
+    """Questions nobody has answered (only `prompt`): `--task` keeps its prompt format, shipped
+    models and value; every record gets its rounds with the sandbox's feedback, value null."""
+    inp = write_jsonl(tmp_path / "unlabeled.jsonl", [{"prompt": r["prompt"]} for r in USER_RECORDS] * 2)
+    out = tmp_path / "out.jsonl"
+    result = invoke("generate", "--input", inp, "--task", "arithmetic", "--rounds", 2, "--no-baseline", "--limit", 5,
+                    "--output", out)
+    assert result.exit_code == 0, (result.output, result.exception)
+    lines = lines_of(out)
+    assert len(lines) == 5
+    for line in lines:
+        assert [s["round"] for s in line["rounds"]] == [0, 1, 2]
+        assert all(s["value"] is None for s in line["rounds"])
+        assert all(s["feedback"].startswith("printed ") or "Error" in s["feedback"] for s in line["rounds"])
+    metrics = json.loads((tmp_path / "out.metrics.json").read_text())
+    assert (metrics["records"], metrics["labeled"], metrics["unlabeled"]) == (5, 0, 5)
+    assert [r["solved"] for r in metrics["rounds"]] == [None] * 3
+    assert all(r["changed"] is not None for r in metrics["rounds"][1:])
+
+
+def test_train_on_records_without_references_is_a_clear_error(tiny_lm_dir, tmp_path):
+    inp = write_jsonl(tmp_path / "unlabeled.jsonl", [{"prompt": r["prompt"]} for r in USER_RECORDS])
+    result = invoke("train", "--input", inp, "--task", "arithmetic", "--generator", tiny_lm_dir, "--samples", 2,
+                    "--max-new-tokens", 8, "--eval-limit", 0, "--output", tmp_path / "model")
+    assert_user_error(result, "value 'program' gave no known score for any of the 8 drafts in the pool",
+                      "training needs records with references (`answer` or `tests` for program)")

@@ -11,6 +11,11 @@ see ``registry.as_scores``) with a few attributes the engine reads:
 
 Feedback text must never reveal the reference (e.g. the expected answer): it is shown to
 the corrector at inference time too.
+
+A value says what it can without references: on a record that lacks what its score needs
+(``program`` without ``answer`` or ``tests``) it still gives feedback, and the answer the
+output arrives at, with ``value=None`` (unknown). Records whose values are unknown are
+refined all the same and left out of the figures that need references (``corrector/metrics.py``).
 """
 
 from __future__ import annotations
@@ -21,8 +26,9 @@ from typing import Any, Callable, Mapping, Protocol, Sequence
 
 @dataclass(frozen=True)
 class Score:
-    value: float
-    """Higher is better."""
+    value: float | None
+    """Higher is better; None when it is unknown: the record lacks the reference the value
+    needs (feedback and answer are still given)."""
     feedback: str | None = None
     """Why the output got this value, in words, without revealing the reference."""
     answer: str | None = None

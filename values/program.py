@@ -2,7 +2,9 @@
 
 A record either carries ``tests`` (Python source run after the output in the same program;
 the output passes if the whole program runs to its end and exits cleanly) or an ``answer``
-(the output passes if the last line it prints equals it, numbers compared as numbers).
+(the output passes if the last line it prints equals it, numbers compared as numbers). A
+record with neither (a question nobody has answered yet) is run all the same: it gets the
+same feedback (what it printed, how it failed) and answer, and the value None (unknown).
 Programs run in a ``SandboxPool`` (see ``sandbox.py``), never in this process.
 """
 
@@ -15,7 +17,7 @@ import signal
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Mapping, Sequence
 
-from .base import Score, ValueError_, record_name
+from .base import Score, ValueError_
 from .sandbox import RunResult, Sandbox, SandboxPool
 
 _FEEDBACK_CHARS = 200  # feedback goes into a prompt: one long printed line must not flood it
@@ -41,8 +43,7 @@ class ProgramValue:
     def __call__(self, records: Sequence[Mapping[str, Any]], outputs: Sequence[str]) -> list[Score]:
         if len(records) != len(outputs):
             raise ValueError_(f"value 'program' got {len(records)} records for {len(outputs)} outputs")
-        # Check every record before running anything, so a bad data set fails fast.
-        checks = [_check(record, i) for i, record in enumerate(records)]
+        checks = [_check(record) for record in records]
         if not checks:
             return []
         # Threads suffice: each one only waits on a sandbox worker.
@@ -69,12 +70,17 @@ class ProgramValue:
                 # sys.exit(0) or os._exit(0) in the output must not skip the tests.
                 failure = "exited before the tests finished"
             return Score(1.0, "tests passed") if failure is None else Score(0.0, failure or "tests failed")
+        # Without an answer the value is unknown, a failure included: whether a record counts
+        # as labeled must not depend on how one of its drafts ran.
+        wrong = None if answer is None else 0.0
         if failure is not None:
-            return Score(0.0, failure or _exit_text(r.returncode), shown)
+            return Score(wrong, failure or _exit_text(r.returncode), shown)
         if r.output_truncated:
-            return Score(0.0, "printed too much output", shown)
+            return Score(wrong, "printed too much output", shown)
         if printed is None:
-            return Score(0.0, "printed nothing", None)
+            return Score(wrong, "printed nothing", None)
+        if answer is None:
+            return Score(None, f"printed {_clip(shown)}", shown)
         right = same_answer(printed, answer)
         # By default the same wording whether right or wrong: feedback must not leak the answer.
         expected = f", expected {_clip(answer)}" if self.reveal_expected and not right else ""
@@ -95,15 +101,14 @@ class ProgramValue:
         return _clip(_error_line(r.stderr) or "")
 
 
-def _check(record: Mapping[str, Any], index: int) -> tuple[str | None, str | None]:
+def _check(record: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """(tests, answer) of a record: tests when it has them, else its answer, else neither."""
     tests, answer = record.get("tests"), record.get("answer")
     if isinstance(tests, (list, tuple)):
         tests = "\n".join(map(str, tests))
     if tests:
         return str(tests), None
-    if answer is not None:
-        return None, str(answer)
-    raise ValueError_(f"value 'program': {record_name(record, index)} has neither `answer` nor `tests`; it needs one of them")
+    return None, (None if answer is None else str(answer))
 
 
 def _exit_text(code: int | None) -> str:

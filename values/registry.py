@@ -58,7 +58,7 @@ def _reward_model(arg: str | None = None) -> Value:
 
 
 VALUES: dict[str, tuple[Callable[..., Value], str]] = {
-    "program": (_program, "runs the output as a Python program in a separate process; 1 if it prints the record's `answer` (or passes its `tests`), else 0"),
+    "program": (_program, "runs the output as a Python program in a separate process; 1 if it prints the record's `answer` (or passes its `tests`), else 0; unknown (null) without either, with the same feedback"),
     "constraints": (_constraints, "share of the record's `concepts` the output uses, inflections counted (dogs, ran, eating); feedback names the missing ones"),
     "toxicity": (_toxicity, "1 - P(toxic) of the output: alt-profanity-check offline by default, or any sequence classifier with toxicity:PATH_OR_HUB_ID"),
     "reward-model": (_reward_model, "a Hugging Face sequence-classification reward model (reward-model:PATH_OR_HUB_ID) scores (prompt, output); `correct train-reward` trains one"),
@@ -88,7 +88,9 @@ class CallableValue:
 
 
 def as_scores(result: Any, n: int, name: str) -> list[Score]:
-    """Normalise what a value returned into ``n`` Scores, or say clearly what is wrong."""
+    """Normalise what a value returned into ``n`` Scores, or say clearly what is wrong. Each
+    item is a float, a ``(float, feedback)`` pair or a ``Score``; None in place of the float
+    means unknown (e.g. a record without the reference the value needs). NaN is an error."""
     if isinstance(result, (str, bytes, Mapping)):
         raise ValueError_(f"value {name!r} returned {type(result).__name__}, expected a list of {n} scores")
     try:
@@ -103,20 +105,25 @@ def as_scores(result: Any, n: int, name: str) -> list[Score]:
             s = item
         elif isinstance(item, (tuple, list)) and len(item) == 2 and isinstance(item[1], (str, type(None))):
             try:
-                s = Score(float(item[0]), item[1])
+                s = Score(_known(item[0]), item[1])
             except (TypeError, ValueError):
                 raise ValueError_(f"value {name!r} returned {item!r} for output {i}, expected (float, feedback)") from None
         elif isinstance(item, (str, bytes)):
             raise ValueError_(f"value {name!r} returned the string {item!r} for output {i}, expected a float")
         else:
             try:
-                s = Score(float(item))
+                s = Score(_known(item))
             except (TypeError, ValueError):
                 raise ValueError_(f"value {name!r} returned {item!r} for output {i}, expected a float") from None
-        if math.isnan(s.value):
+        if s.value is not None and math.isnan(s.value):
             raise ValueError_(f"value {name!r} returned NaN for output {i}")
         scores.append(s)
     return scores
+
+
+def _known(x: Any) -> float | None:
+    """A returned number as a float; None stays None (the value is unknown for that output)."""
+    return None if x is None else float(x)
 
 
 def load_value(spec: str) -> Value:

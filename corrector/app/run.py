@@ -1,6 +1,8 @@
 """``correct generate`` as a Python function: refine records batch by batch, write each
 finished record at once (so a killed run keeps them, and ``resume`` skips them), then
-compute the metrics over the whole output file."""
+compute the metrics over the whole output file. Records without references (no ``answer``
+for ``program``) are refined all the same: their lines carry ``value: null`` where it is
+unknown, and the metrics count them apart (``corrector/metrics.py``)."""
 
 from __future__ import annotations
 

@@ -17,7 +17,9 @@ Beyond the OpenAI fields a request may carry (``extra_body`` in the ``openai`` c
 
 - ``rounds``: corrector rounds for this request (default: the server's ``--rounds``);
 - ``return_rounds``: add every round's ``text``, ``value`` and ``feedback`` to each choice;
-- ``record``: task fields the value needs to score (e.g. ``answer`` or ``tests``).
+- ``record``: task fields the value needs to score (e.g. ``answer`` or ``tests``). Without
+  it a request is refined all the same, with the feedback the value gives without
+  references (``printed 17``), and each round's ``value`` is null where it is unknown.
 """
 
 # No `from __future__ import annotations`: FastAPI reads the request models' annotations

@@ -117,14 +117,15 @@ def relabel(value: float, threshold: float) -> bool:
 
 def outcome_threshold(values: Sequence[float], max_value: float) -> float:
     """The value an output must reach to count as correct: the value's maximum when it has
-    one, else (a reward model) the median of the pool, so half the outputs are good ones.
+    one, else (a reward model) the median of the pool's known values, so half the outputs are
+    good ones.
 
     >>> outcome_threshold([0.0, 1.0], 1.0), outcome_threshold([3.0, -1.0, 0.5, 2.0], math.inf)
     (1.0, 1.25)
     """
     if math.isfinite(max_value):
         return max_value
-    ordered = sorted(values)
+    ordered = sorted(v for v in values if v is not None)
     if not ordered:
         raise ValueError("no values to take a median of")
     mid = len(ordered) // 2
@@ -144,13 +145,15 @@ class Relabelled:
 def sample_relabelled(drafts_by_prompt: Mapping[str, Sequence[Draft]], n: int, threshold: float, seed: int) -> list[Relabelled]:
     """``n`` relabelled refining examples: a prompt at random, a previous draft and an output
     of it at random (the same one an eighth of the time with 8 drafts), and the outcome the
-    output achieved. Nothing is filtered: wrong outputs are kept and labelled wrong."""
+    output achieved. Wrong outputs are kept and labelled wrong; only drafts whose value is
+    unknown (None: no outcome to relabel with) are left out."""
     rng = random.Random(seed)
-    prompts = sorted(pid for pid, drafts in drafts_by_prompt.items() if drafts)
+    known = {pid: [d for d in drafts if d.value is not None] for pid, drafts in drafts_by_prompt.items()}
+    prompts = sorted(pid for pid, drafts in known.items() if drafts)
     out = []
     for _ in range(n if prompts else 0):
         pid = rng.choice(prompts)
-        drafts = drafts_by_prompt[pid]
+        drafts = known[pid]
         source, target = rng.choice(drafts), rng.choice(drafts)
         out.append(Relabelled(pid, source, target, relabel(target.value, threshold)))
     return out

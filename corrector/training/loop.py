@@ -73,11 +73,15 @@ def explore(
     pool: Pool, records: Sequence[dict], corrector: Corrector, value: Value, params: SamplingParams, n: int, rng: random.Random, origin: str
 ) -> float:
     """Step 5: rewrite pool drafts with the corrector and add the results. Drafts below the
-    maximum are preferred: that is where corrections can gain. Returns the mean value gain."""
-    chosen = rng.sample(list(records), min(n, len(records)))
+    maximum are preferred: that is where corrections can gain. Only drafts whose value is
+    known are rewritten (a gain over an unknown value means nothing). Returns the mean value
+    gain over the rewrites whose value is known."""
+    known = {r["id"]: [d for d in pool.by_prompt.get(r["id"], ()) if d.value is not None] for r in records}
+    candidates = [r for r in records if known[r["id"]]]
+    chosen = rng.sample(candidates, min(n, len(candidates)))
     sources = []
     for r in chosen:
-        drafts = pool.by_prompt[r["id"]]
+        drafts = known[r["id"]]
         below = [d for d in drafts if d.value < value.max_value] or drafts
         sources.append(rng.choice(below))
     # Every process chose the same drafts (same rng); each rewrites and scores its share.
@@ -90,7 +94,11 @@ def explore(
         )
     new = distributed.unshard(score_drafts([chosen[i] for i in mine], outs, value, origin), len(chosen))
     pool.add(new)
-    return sum(d.value - s.value for d, s in zip(new, sources)) / max(1, len(new))
+    gains = [d.value - s.value for d, s in zip(new, sources) if d.value is not None]
+    if len(gains) < len(new) and distributed.is_main():
+        log.warning("%d of %d explored drafts got no known value: they stay in the pool but are not paired",
+                    len(new) - len(gains), len(new))
+    return sum(gains) / max(1, len(gains))
 
 
 def pair_examples(pairs: Sequence[Pair], prompts_by_id: dict[str, str], template: str) -> list[tuple[str, str]]:
@@ -133,6 +141,7 @@ def train_corrector(
     params = SamplingParams(temperature=config.temperature, max_new_tokens=config.max_new_tokens, n=config.samples_per_prompt,
                             stop=tuple(config.stop), seed=config.seed)
     init_pool(pool, records, generator_prompts, generator, value, params)
+    check_known(pool, value)
 
     recorded = {"hindsight": {"coh_templates": COH_TEMPLATES},
                 "hir": {"hir_labels": {"correct": HIR_LABELS[True], "wrong": HIR_LABELS[False]}}}.get(config.method, {})
@@ -181,6 +190,20 @@ def train_corrector(
     return corrector
 
 
+def check_known(pool: Pool, value: Value) -> None:
+    """Training needs known values: a draft whose value is unknown (its record has no
+    references) cannot be paired. A pool with none known is an error; some unknown, a warning."""
+    drafts = pool.drafts()
+    unknown = sum(d.value is None for d in drafts)
+    name = f"value {value.name!r}" if getattr(value, "name", None) else "the value"
+    if drafts and unknown == len(drafts):
+        raise TrainError(f"{name} gave no known score for any of the {len(drafts)} drafts in the pool: training needs "
+                         "records with references (`answer` or `tests` for program), and these records have none")
+    if unknown and distributed.is_main():
+        log.warning("%s gave no known score for %d of the %d drafts in the pool (records without references); "
+                    "they are kept out of pairing", name, unknown, len(drafts))
+
+
 def _explores_first(init: str, config: TrainConfig, pool: Pool) -> bool:
     """Whether the initial model is a corrector of this method's template that has not yet
     explored this pool (a resumed run does not explore twice)."""
@@ -212,7 +235,7 @@ def iteration_rows(config: TrainConfig, pool: Pool, max_value: float, similarity
     were built from (one JSON object each, kept as ``pairs-<it>.jsonl``)."""
     seed = config.seed + it
     if config.method == "hir":
-        threshold = outcome_threshold([d.value for d in pool.drafts()], max_value)
+        threshold = outcome_threshold([d.value for d in pool.drafts() if d.value is not None], max_value)
         examples = sample_relabelled(pool.by_prompt, config.pairs, threshold, seed)
         made = [{"prompt_id": e.prompt_id, "source": e.source.text, "target": e.target.text, "outcome": e.outcome} for e in examples]
         return hir_rows(tokenizer, examples, prompts_by_id, max_length), made

@@ -20,3 +20,11 @@ def test_torn_last_line_is_cut_before_appending(tmp_path):
     assert len(pool) == 1
     pool.add([Draft("p", "b", 1.0)])
     assert [d.text for d in Pool(path).drafts()] == ["a", "b"]
+
+
+def test_unknown_values_are_kept_and_left_out_of_the_mean(tmp_path):
+    path = tmp_path / "pool.jsonl"
+    Pool(path).add([Draft("p", "a", None, "printed 1"), Draft("p", "b", 1.0), Draft("q", "c", 0.5)])
+    again = Pool(path)
+    assert [d.value for d in again.drafts()] == [None, 1.0, 0.5]
+    assert again.mean_value() == 0.75

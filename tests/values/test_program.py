@@ -3,7 +3,7 @@ import time
 
 import pytest
 
-from correct.values import Score, ValueError_, load_value
+from correct.values import Score, load_value
 from correct.values.program import ProgramValue, normalise, same_answer
 from correct.values.sandbox import RunResult, Sandbox, SandboxPool
 
@@ -100,11 +100,24 @@ def test_tests_take_precedence_over_answer(value):
     assert score(value, "def f():\n    return 1", tests="assert f() == 1", answer="nope").value == 1.0
 
 
-def test_missing_answer_and_tests_names_the_record(value):
-    with pytest.raises(ValueError_, match=r"'q7'.*`answer`.*`tests`"):
-        value([{"id": "q7", "question": "?"}], ["print(1)"])
-    with pytest.raises(ValueError_, match="index 1"):
-        value([{"answer": "1"}, {}], ["print(1)", "print(1)"])
+def test_a_record_without_answer_or_tests_is_run_with_the_value_unknown(value):
+    """No reference: the program still runs in the sandbox and gets today's feedback (and its
+    answer, for majority voting); only the value is unknown."""
+    scores = value([{"id": "q7", "prompt": "?"}] * 5 + [{"answer": None}, {"tests": []}],
+                   ["print(6*7)", "print(1)\nx = 1 / 0", "while True:\n    pass", "x = 6", "import os\nprint(os.getpid())",
+                    "print(6*7)", "print(6*7)"])
+    assert scores[0] == Score(None, "printed 42", "42")
+    assert scores[1] == Score(None, "ZeroDivisionError: division by zero", "1")
+    assert scores[2] == Score(None, "timed out after 2 s", None)
+    assert scores[3] == Score(None, "printed nothing", None)
+    assert int(scores[4].answer) != os.getpid()  # it ran in another process, not here
+    assert scores[5] == scores[6] == Score(None, "printed 42", "42")  # a null answer or empty tests: no reference
+
+
+def test_labeled_and_unlabeled_records_in_one_batch(value):
+    scores = value([{"answer": "42"}, {}, {"tests": "assert f() == 1"}], ["print(6*7)", "print(6*7)", "def f():\n    return 1"])
+    assert [s.value for s in scores] == [1.0, None, 1.0]
+    assert scores[0].feedback == scores[1].feedback == "printed 42"
 
 
 def test_batch_with_crash_in_the_middle(value):

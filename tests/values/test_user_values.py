@@ -124,3 +124,21 @@ def test_wrong_shapes_are_refused(user_package, fn, needle):
 def test_infinite_values_are_allowed_but_nan_is_not():
     v = CallableValue(lambda r, o: [math.inf, -math.inf], "inf")
     assert [s.value for s in v(RECORDS, ["x", "y"])] == [math.inf, -math.inf]
+
+
+def test_a_user_value_may_say_unknown():
+    """None (alone or in a (None, feedback) pair, or in a Score) is an unknown value, kept as
+    such; NaN is still an error."""
+    def judge(records, outputs):
+        return [float(o == r["answer"]) if "answer" in r else None for r, o in zip(records, outputs)]
+
+    v = CallableValue(judge, "judge")
+    assert v([{"answer": "x"}, {"prompt": "q"}], ["x", "y"]) == [Score(1.0), Score(None)]
+    pairs = CallableValue(lambda records, outputs: [(None, "looks fine"), ("0.5", None)], "pairs")
+    assert pairs(RECORDS, ["x", "y"]) == [Score(None, "looks fine"), Score(0.5)]
+    scores = CallableValue(lambda records, outputs: [Score(None, "?", answer="x"), Score(1.0)], "scores")
+    assert scores(RECORDS, ["x", "y"])[0] == Score(None, "?", answer="x")
+    with pytest.raises(ValueError_, match="returned NaN for output 1"):
+        CallableValue(lambda records, outputs: [None, float("nan")], "nan")(RECORDS, ["x", "y"])
+    with pytest.raises(ValueError_, match=r"returned \(None, 3\) for output 0, expected a float"):
+        CallableValue(lambda records, outputs: [(None, 3), None], "bad")(RECORDS, ["x", "y"])

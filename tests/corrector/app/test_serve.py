@@ -89,7 +89,6 @@ def test_chat_completions(client, problems):
     (dict(n=0), 400, "n: Input should be greater than or equal to 1"),
     (dict(stream=True), 400, "stream is not supported"),
     (dict(extra_body={"rounds": 99}), 400, "rounds: Input should be less than or equal to 16"),
-    (dict(extra_body={"rounds": 2}), 400, r"value 'program': .* has neither `answer` nor `tests`.*\(send the task fields the value needs in the request's `record`\)"),
 ])
 def test_bad_requests_get_a_4xx_that_says_why(client, kwargs, status, message):
     args = {"model": MODEL, "prompt": "Tom has 3 cards. How many cards does Tom have now?", **kwargs}
@@ -98,6 +97,18 @@ def test_bad_requests_get_a_4xx_that_says_why(client, kwargs, status, message):
     assert e.value.status_code == status
     assert e.value.body["param"] is not None
     assert re.search(message, e.value.body["message"]), e.value.body
+
+
+def test_a_plain_chat_without_record_is_refined(client):
+    """No `record`, so no answer: the rounds still run, with the program's feedback, and each
+    round's value is unknown (null)."""
+    out = client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "Tom has 3 cards. He buys 4 more cards. "
+                                                                 "How many cards does Tom have now?"}],
+                                         extra_body={"rounds": 2, "return_rounds": True})
+    rounds = out.choices[0].model_extra["rounds"]
+    assert [r["round"] for r in rounds] == [0, 1, 2]
+    assert all(r["value"] is None and r["feedback"] for r in rounds)
+    assert out.choices[0].message.content == rounds[-1]["text"]
 
 
 def test_malformed_json_is_a_400(server):
@@ -287,3 +298,37 @@ def test_without_a_task_a_chat_is_laid_out_by_the_generators_chat_template():
         assert out["usage"] == {"prompt_tokens": 3, "completion_tokens": 3, "total_tokens": 6}
     finally:
         engine.stop()
+
+
+def test_app_in_process_refines_a_completion_without_record_under_the_default_task():
+    """The arithmetic task's own models and value behind the app: a completion without
+    `record` gets its k rounds, each with the sandbox's feedback and value null; the same
+    question with its answer in `record` gets the same texts, with values."""
+    from fastapi.testclient import TestClient
+
+    from correct.corrector import Corrector
+    from correct.corrector.app.serve import build_app
+    from correct.values import load_value
+
+    task = TASKS["arithmetic"]
+    value = load_value(task.value)
+    params = SamplingParams(temperature=0.0, max_new_tokens=task.max_new_tokens, stop=task.stop)
+    engine = Engine(load_generator(task.generator), Corrector.from_pretrained(task.corrector), value, task.format_prompt,
+                    ServeConfig(model_name="m", rounds=2, params=params)).start()
+    problem = arithmetic.make_split("test", 1, 3)[0]
+    try:
+        with TestClient(build_app(engine)) as c:
+            body = {"model": "m", "prompt": problem["prompt"], "return_rounds": True}
+            unlabeled = c.post("/v1/completions", json=body)
+            labeled = c.post("/v1/completions", json={**body, "record": {"answer": problem["answer"]}})
+    finally:
+        engine.stop()
+        value.close()
+    assert unlabeled.status_code == 200, unlabeled.json()
+    rounds = unlabeled.json()["choices"][0]["rounds"]
+    assert [r["round"] for r in rounds] == [0, 1, 2]  # the server's --rounds
+    assert all(r["value"] is None for r in rounds)
+    assert all(r["feedback"].startswith("printed ") or "Error" in r["feedback"] for r in rounds)
+    known = labeled.json()["choices"][0]["rounds"]
+    assert [(r["text"], r["feedback"]) for r in known] == [(r["text"], r["feedback"]) for r in rounds]
+    assert all(r["value"] in (0.0, 1.0) for r in known)

@@ -156,3 +156,14 @@ def test_a_saved_prompt_format_is_used_at_inference(tmp_path):
     assert saved.correct(["2+2?"], ["5"], [None], None) == [["Q 2+2? D 5 F none ->"]]
     old = Corrector(Echo(), CorrectorConfig(method="hir", template="hir"))
     assert old.correct(["2+2?"], ["5"], ["printed 5"], None) == [[hir_instruction("2+2?", True, "5", "printed 5")]]
+
+
+def test_drafts_with_an_unknown_value_are_not_relabelled():
+    from correct.corrector.pool import Draft
+    from correct.corrector.training.hindsight import outcome_threshold, sample_relabelled
+
+    known = {"p": [Draft("p", "a", 0.0), Draft("p", "b", 1.0)]}
+    mixed = {"p": [Draft("p", "u", None), *known["p"]], "q": [Draft("q", "v", None)]}
+    assert sample_relabelled(mixed, 20, 1.0, seed=3) == sample_relabelled(known, 20, 1.0, seed=3)
+    assert sample_relabelled({"q": mixed["q"]}, 20, 1.0, seed=3) == []
+    assert outcome_threshold([3.0, None, -1.0], float("inf")) == 1.0

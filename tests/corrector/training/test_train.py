@@ -238,3 +238,63 @@ def test_metrics_reach_weights_and_biases_offline(toy, tmp_path, monkeypatch):
     for key in (b"loop/pool", b"loop/pool_mean_value", b"loop/exploration_gain", b"loop/loss", b"loop/train_tokens_per_s",
                 b"train/loss"):
         assert key in data, key
+
+
+# Training needs known values: drafts of records without references cannot be paired.
+
+class Programs:
+    """A generator that writes the same small programs for every prompt."""
+
+    def generate(self, prompts, params):
+        return [[f"print({k} + 1)" for k in range(params.n)] for _ in prompts]
+
+
+def test_training_on_records_without_references_is_a_clear_error(tiny_lm_dir, tmp_path):
+    """`program` on records with neither `answer` nor `tests` runs every draft but knows no
+    value: the loop stops after the pool with one line that says what training needs."""
+    from correct.corrector.training.config import TrainError
+    from correct.values import load_value
+
+    records = [{"id": f"q{i}", "prompt": f"What is {i} + 1?"} for i in range(3)]
+    value = load_value("program")
+    try:
+        with pytest.raises(TrainError) as e:
+            train_corrector(records, [r["prompt"] for r in records], Programs(), value, str(tiny_lm_dir), tmp_path / "c",
+                            replace(TOY_CONFIG, samples_per_prompt=2, iterations=1, steps=1))
+    finally:
+        value.close()
+    assert str(e.value) == ("value 'program' gave no known score for any of the 6 drafts in the pool: training needs records "
+                            "with references (`answer` or `tests` for program), and these records have none")
+    pool = [json.loads(l) for l in (tmp_path / "c" / "pool.jsonl").read_text().splitlines()]
+    assert len(pool) == 6 and all(d["value"] is None and d["feedback"].startswith("printed ") for d in pool)
+
+
+def test_unknown_values_in_part_of_the_pool_are_a_warning_and_are_not_explored(caplog):
+    import logging
+
+    from correct.corrector.pool import Draft, Pool
+    from correct.corrector.training.loop import check_known, explore
+
+    pool = Pool()
+    pool.add([Draft("a", "1", None), Draft("a", "2", None), Draft("b", "0 1", 0.5)])
+    with caplog.at_level(logging.WARNING, logger="correct.corrector.training.loop"):
+        check_known(pool, SortValue())
+    assert "value 'sort' gave no known score for 2 of the 3 drafts in the pool (records without references)" in caplog.text
+
+    class Rewrite:
+        """A corrector whose rewrite is always the sorted answer."""
+
+        def correct(self, prompts, drafts, feedback, params):
+            return [["0 1"] for _ in drafts]
+
+    records = [{"id": "a", "prompt": "sort 1 0"}, {"id": "b", "prompt": "sort 1 0", "answer": "0 1"}]
+
+    def needs_answer(records, outputs):
+        return [None if "answer" not in r else sort_value([r], [o])[0] for r, o in zip(records, outputs)]
+
+    from correct.values import CallableValue
+
+    gain = explore(pool, records, Rewrite(), CallableValue(needs_answer, "needs-answer"), SamplingParams(), 2,
+                   random.Random(0), "corrector@0")
+    assert gain == 0.5  # only b's known draft was rewritten: 0.5 -> 1.0
+    assert [(d.prompt_id, d.value) for d in pool.drafts() if d.origin == "corrector@0"] == [("b", 1.0)]
