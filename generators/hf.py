@@ -9,6 +9,7 @@ from typing import Sequence
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
+from . import chunked, prefix
 from .base import GeneratorError, SamplingParams, chat_prompts, truncate_at_stop
 from .named import resolve_model
 
@@ -24,8 +25,69 @@ def _resolve_dtype(dtype):
     return dtype
 
 
+def _load_pretrained(path: str, name: str, dtype):
+    """(model, tokenizer) of a model folder or hub id. A LoRA adapter (peft's
+    ``adapter_config.json``, as ``correct train --lora-r`` saves a corrector) is loaded on the
+    base it records and merged into it, so it decodes as fast as the base alone."""
+    base = _adapter_base(path, name)
+    if base is None:
+        tokenizer = AutoTokenizer.from_pretrained(path)
+        return _causal_lm(path, name, dtype), tokenizer
+    try:
+        from peft import PeftModel
+    except ImportError:
+        raise GeneratorError(f"'{name}' is a LoRA adapter; loading it needs peft: pip install 'correct[lora]'") from None
+    base_path = os.path.expanduser(resolve_model(base))
+    if not os.path.exists(base_path) and not _HUB_ID.match(base):
+        raise GeneratorError(f"'{name}' is a LoRA adapter of the base model '{base}' (adapter_config.json), which does not exist")
+    try:
+        model, tokenizer = _load_pretrained(base_path, base, dtype)
+    except (OSError, ValueError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise GeneratorError(f"'{name}' is a LoRA adapter of the base model '{base}', which could not be loaded: {first}") from None
+    model = PeftModel.from_pretrained(model, path).merge_and_unload()
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path)  # the one saved with the adapter, if it was
+    except (OSError, ValueError):
+        pass
+    return model, tokenizer
+
+
+def _adapter_base(path: str, name: str) -> str | None:
+    """The base model a LoRA adapter folder or hub repository records; None for a whole model."""
+    import json
+
+    from transformers.utils import find_adapter_config_file
+
+    try:
+        found = find_adapter_config_file(path)
+    except (OSError, ValueError):
+        return None
+    if not found:
+        return None
+    with open(found, encoding="utf-8") as f:
+        base = json.load(f).get("base_model_name_or_path")
+    if not base:
+        raise GeneratorError(f"'{name}' is a LoRA adapter whose adapter_config.json names no base model")
+    return base
+
+
+def _causal_lm(path: str, name: str, dtype):
+    """``AutoModelForCausalLM`` of ``path``; a model of another kind (an encoder, a seq2seq
+    model) is named as such rather than with transformers' list of every causal LM."""
+    from transformers import AutoConfig
+    from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING
+
+    config = AutoConfig.from_pretrained(path)
+    if type(config) not in MODEL_FOR_CAUSAL_LM_MAPPING:
+        raise GeneratorError(f"'{name}' is a {config.model_type} model, not a causal language model (transformers has "
+                             "no AutoModelForCausalLM for it)")
+    return AutoModelForCausalLM.from_pretrained(path, dtype=_resolve_dtype(dtype))
+
+
 class HFGenerator:
-    def __init__(self, model, tokenizer, batch_size: int = 64, device=None, chat_template: bool = False):
+    def __init__(self, model, tokenizer, batch_size: int = 64, device=None, chat_template: bool = False,
+                 prefix_cache: bool = True, drop_finished: bool = True):
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.model = model.to(self.device).eval()
         self.tokenizer = tokenizer
@@ -38,6 +100,12 @@ class HFGenerator:
         self.batch_size = batch_size
         self.chat_template = chat_template
         """Prompts go through the tokenizer's chat template as one user message each."""
+        self.prefix_cache = prefix_cache
+        """Encode the prompts' shared token prefix (a few-shot header) once per call and reuse its
+        keys and values in every batch; off, each batch encodes every prompt whole."""
+        self.drop_finished = drop_finished
+        """Greedy decoding leaves a batch's ended rows out of its later steps (``chunked``); off,
+        every row is decoded until the batch's last one ends."""
         self.tokens_generated = 0
         cfg = model.config
         self.max_positions = getattr(cfg, "max_position_embeddings", None) or getattr(cfg, "n_positions", None)
@@ -50,8 +118,7 @@ class HFGenerator:
         if not is_local and not _HUB_ID.match(name_or_path):
             raise GeneratorError(f"model path '{name_or_path}' does not exist")
         try:
-            tokenizer = AutoTokenizer.from_pretrained(path)
-            model = AutoModelForCausalLM.from_pretrained(path, dtype=_resolve_dtype(dtype))
+            model, tokenizer = _load_pretrained(path, name_or_path, dtype)
         except (OSError, ValueError) as e:
             # Hub/offline failures surface as OSError subclasses (or ValueError for odd ids);
             # the user needs one sentence, not a chain of requests/hub tracebacks.
@@ -82,8 +149,16 @@ class HFGenerator:
             prompts = chat_prompts(self.tokenizer, prompts)
         special = not self.chat_template  # a chat template's text holds its special tokens already
         # Sorting by length keeps padding (wasted compute) low inside each batch.
-        lengths = [len(ids) for ids in self.tokenizer(prompts, add_special_tokens=special)["input_ids"]]
+        token_ids = self.tokenizer(prompts, add_special_tokens=special)["input_ids"]
+        lengths = [len(ids) for ids in token_ids]
         order = sorted(range(len(prompts)), key=lambda i: lengths[i])
+        # Both shortcuts below hand a cache back to generate: only one of transformers' plain kind.
+        reuse = (self.prefix_cache or self.drop_finished) and prefix.supports_reuse(self.model, self.device)
+        fits = max_in is None or max(lengths) <= max_in  # truncated prompts take the plain path
+        # Prompts that share a header (few-shot examples) have its keys and values computed once;
+        # the prefix is taken from the whole prompts' tokens, so no token boundary moves.
+        shared = prefix.shared_length(token_ids) if reuse and self.prefix_cache and fits else 0
+        head = prefix.encode_prefix(self.model, token_ids[0][:shared], self.device) if shared else None
         # Greedy decoding gives identical copies, so generate each prompt once and repeat.
         per_prompt = 1 if greedy else params.n
         pad_id, eos_id = self.tokenizer.pad_token_id, self.tokenizer.eos_token_id
@@ -99,18 +174,24 @@ class HFGenerator:
         results: list[list[str]] = [[] for _ in prompts]
         for b, start in enumerate(range(0, len(order), self.batch_size)):
             idx = order[start : start + self.batch_size]
-            enc = self.tokenizer(
-                [prompts[i] for i in idx],
-                return_tensors="pt",
-                padding=True,
-                truncation=max_in is not None,
-                max_length=max_in,
-                return_attention_mask=True,  # left padding is only right with the mask
-                add_special_tokens=special,
-            ).to(self.device)
+            if head is not None:
+                enc = prefix.suffix_batch([token_ids[i] for i in idx], shared, pad_id, self.device)
+                enc["cache"] = prefix.expand(head, len(idx) * per_prompt)
+            else:
+                enc = self.tokenizer(
+                    [prompts[i] for i in idx],
+                    return_tensors="pt",
+                    padding=True,
+                    truncation=max_in is not None,
+                    max_length=max_in,
+                    return_attention_mask=True,  # left padding is only right with the mask
+                    add_special_tokens=special,
+                ).to(self.device)
             torch.manual_seed(params.seed + b)
-            out = self.model.generate(**enc, **kwargs)
-            new = out[:, enc["input_ids"].shape[1] :]
+            if greedy and reuse and self.drop_finished:
+                new = chunked.generate_dropping_finished(self.model, enc, kwargs)
+            else:
+                new = self.model.generate(**enc, **kwargs)[:, enc["input_ids"].shape[1] :]
             real = new != pad_id
             if eos_id is not None:
                 real &= new != eos_id

@@ -1,0 +1,66 @@
+"""Greedy decoding a few steps at a time, dropping the rows that finished in between.
+
+``model.generate`` keeps every row of a batch until the last one ends, so a draft that met its
+stop string early still costs a row of every later step. Decoding ``EVERY`` steps per call and
+resuming from the returned cache with only the unfinished rows (``Cache.batch_select_indices``)
+makes the later steps cheaper and gives the same greedy tokens: resuming feeds the last token
+against the same keys and values, at the position the attention mask gives it.
+"""
+
+from __future__ import annotations
+
+import torch
+from transformers import StoppingCriteria, StoppingCriteriaList, StopStringCriteria
+
+EVERY = 8
+"""Decoding steps per ``generate`` call; each call costs a little setup, each step a finished
+row stays in the batch costs a row of compute."""
+
+
+class FinishedRows(StoppingCriteria):
+    """Remembers which rows ``generate`` has ended (end of text or a stop string), the same
+    test its own criteria make; it stops nothing itself."""
+
+    def __init__(self, rows: int, eos: torch.Tensor | None, stop: StopStringCriteria | None, device):
+        self.done = torch.zeros(rows, dtype=torch.bool, device=device)
+        self.eos, self.stop = eos, stop
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs) -> torch.BoolTensor:
+        if self.eos is not None:
+            self.done |= torch.isin(input_ids[:, -1], self.eos)
+        if self.stop is not None:
+            self.done |= self.stop(input_ids, scores)
+        return torch.zeros_like(self.done)
+
+
+def generate_dropping_finished(model, enc: dict, kwargs: dict, every: int | None = None) -> torch.Tensor:
+    """The new tokens ``model.generate(**enc, **kwargs)`` returns for a greedy ``kwargs`` (rows
+    that ended padded with ``pad_token_id``, as wide as the steps run), decoded ``every`` steps
+    per call (default ``EVERY``) with the ended rows left out of the next call. ``enc`` holds
+    ``input_ids``, the ``attention_mask`` and optionally a ``cache`` of the first tokens."""
+    every = every or EVERY
+    ids, mask, cache = enc["input_ids"], enc["attention_mask"], enc.get("cache")
+    budget, device = kwargs["max_new_tokens"], ids.device
+    eos = model.generation_config.eos_token_id
+    eos = None if eos is None else torch.tensor(eos, device=device).reshape(-1)
+    strings = kwargs.get("stop_strings")
+    stop = StopStringCriteria(kwargs["tokenizer"], strings) if strings else None
+    new = torch.full((ids.shape[0], budget), kwargs["pad_token_id"], dtype=ids.dtype, device=device)
+    rows, steps = torch.arange(ids.shape[0], device=device), 0
+    while True:
+        finished = FinishedRows(len(rows), eos, stop, device)
+        out = model.generate(
+            input_ids=ids, attention_mask=mask, cache=cache, return_dict_in_generate=True,
+            stopping_criteria=StoppingCriteriaList([finished]), **{**kwargs, "max_new_tokens": min(every, budget - steps)},
+        )
+        got = out.sequences[:, ids.shape[1] :]
+        new[rows, steps : steps + got.shape[1]] = got
+        steps += got.shape[1]
+        keep = ~finished.done
+        if steps >= budget or not keep.any():
+            return new[:, :steps]
+        # The cache holds every token but the last one generated, which the next call feeds.
+        cache = out.cache
+        cache.batch_select_indices(keep.nonzero()[:, 0])
+        ids, rows = out.sequences[keep], rows[keep]
+        mask = torch.cat([mask, mask.new_ones(got.shape)], dim=1)[keep]
