@@ -21,6 +21,7 @@ _HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*/[A-Za-z0-9_.\-]+$")
 # The training settings a reader needs first; the rest follow in the full table.
 _MAIN_SETTINGS = ("method", "samples_per_prompt", "iterations", "steps", "pairs", "batch_size", "learning_rate",
                   "lr_scheduler", "temperature", "explore_prompts", "similarity", "seed")
+_LORA_SETTINGS = ("lora_r", "lora_alpha", "lora_dropout", "lora_target_modules", "merge_lora")
 METHOD_NAMES = {
     "pairing": "self-corrective learning (value-improving pairs; Welleck et al., 2023)",
     "hindsight": "Chain of Hindsight (Liu et al., 2023)",
@@ -55,8 +56,9 @@ def write_model_card(folder: str | Path, config: CorrectorConfig, log: Sequence[
     t = config.training
     init, generator = str(t.get("init", "")), str(t.get("generator") or (evaluation or {}).get("generator") or t.get("init", ""))
     default_generator = config.task in TASKS and Path(generator).resolve() == Path(TASKS[config.task].generator).resolve()
+    adapter = bool(t.get("lora_r")) and not t.get("merge_lora")
     data = ModelCardData(
-        library_name="transformers",
+        library_name="peft" if adapter else "transformers",
         pipeline_tag="text-generation",
         base_model=init if _HUB_ID.match(init) and not Path(init).exists() else None,
         tags=["correct", "self-correction", "corrector", config.method] + ([config.task] if config.task else []),
@@ -66,7 +68,8 @@ def write_model_card(folder: str | Path, config: CorrectorConfig, log: Sequence[
         data, template_path=TEMPLATE, config=config, training=t,
         method_name=METHOD_NAMES.get(config.method, config.method),
         generator_flag=None if default_generator else generator, init=_shown(init), generator=_shown(generator),
-        settings=[[k, t[k]] for k in _MAIN_SETTINGS if k in t], last_iteration=trained[-1] if trained else None,
+        settings=[[k, _setting(t[k])] for k in _MAIN_SETTINGS + (_LORA_SETTINGS if t.get("lora_r") else ()) if k in t],
+        adapter=adapter, last_iteration=trained[-1] if trained else None,
         log_rows=_log_rows(log), results=_results(evaluation) if evaluation else None,
     )
     path = folder / CARD_NAME
@@ -96,6 +99,10 @@ def _results(ev: dict) -> dict:
     return {"records": ev["records"], "split": ev.get("split", "held-out"), "corrector_rounds": len(ev["rounds"]) - 1,
             "generator": _shown(str(ev.get("generator", "?"))), "columns": columns, "rows": rows, "fluent": fluent,
             "net_fixed": None if net_fixed is None else percent(net_fixed), "broken_of_right": percent(ev.get("broken_of_right"))}
+
+
+def _setting(x):
+    return ",".join(map(str, x)) if isinstance(x, (list, tuple)) else x
 
 
 def _num(x) -> str:

@@ -57,6 +57,7 @@ def train(source: Source, args: TrainArgs, config: TrainConfig, backend: Backend
         raise UsageError(f"--no-feedback is for the pairing corrector; --method {config.method} has its own template")
     records, t = load_records(source, config.seed, ("prompt", "solution") if config.method == "sft" else ("prompt",))
     config = with_task_defaults(config, t)
+    config.check()  # precision, dtype, accumulation: after the cheap checks, before anything is loaded
     fmt = prompt_format(t, backend.shots, config.seed)
     if config.method == "sft":
         return _train_sft(records, fmt, t, args, backend, config)
@@ -99,13 +100,15 @@ def _train_sft(records, fmt, t, args: TrainArgs, backend: Backend, config: Train
 
     if backend.shots:
         raise UsageError("--method sft trains a base generator on the task's own format; --shots is for drafting")
-    if args.init not in (None, "tiny"):
-        raise UsageError("--method sft builds a tiny model from scratch; give --init tiny or leave it out")
+    check_local("--init", args.init)
     quiet_libraries()
-    from ..training.base import train_base_generator
+    from ..training.base import fine_tune, train_base_generator
 
+    steps = config.steps * config.iterations
+    if args.init not in (None, "tiny"):  # a pretrained model, fine-tuned on the reference solutions
+        return f"base generator {fine_tune(args.init, records, fmt, args.output, steps, config)}"
     texts = [fmt(r) + r["solution"] for r in (t.make_split("train", 5000, 0) if t else records)]
-    stats = train_base_generator(records, fmt, texts, args.output, config.steps * config.iterations, config)
+    stats = train_base_generator(records, fmt, texts, args.output, steps, config)
     return f"base generator {stats}"
 
 

@@ -75,6 +75,32 @@ class TrainConfig:
     """transformers scheduler, applied within each iteration (default: cosine, which ends each
     iteration on a settled model; constant_with_warmup for sft, the setting that reproduces the
     shipped base generators)."""
+    gradient_accumulation_steps: int = field(default=1, metadata={"min": 1})
+    """Split each optimizer step's --batch-size rows into this many forward/backward passes:
+    the same step in less memory (it must divide the batch of each process)."""
+    gradient_checkpointing: bool = False
+    """Recompute activations in the backward pass instead of keeping them: less memory for a
+    bigger base, at the cost of another forward pass per step."""
+    bf16: bool = False
+    """Train in bfloat16 mixed precision (GPU only)."""
+    fp16: bool = False
+    """Train in float16 mixed precision (GPU only)."""
+    dtype: str | None = None
+    """dtype the --init weights are loaded in: float32 | bfloat16 | float16 | auto (default:
+    transformers' own)."""
+    lora_r: int | None = field(default=None, metadata={"min": 1})
+    """Train a LoRA adapter of this rank (peft: pip install 'correct[lora]') on the frozen --init
+    base instead of every weight; the corrector is saved as the adapter plus the name of its base."""
+    lora_alpha: float | None = field(default=None, metadata={"min": 0.0})
+    """LoRA scaling α (the update is scaled by α / r; default: 2 × --lora-r)."""
+    lora_dropout: float = field(default=0.05, metadata={"min": 0.0, "max": 0.99})
+    """Dropout on the LoRA path."""
+    lora_target_modules: tuple[str, ...] | None = None
+    """Names of the modules the adapter wraps, comma-separated, or all-linear (default: peft's
+    for the architecture, e.g. c_attn for GPT-2, q_proj,v_proj for Llama)."""
+    merge_lora: bool = False
+    """With --lora-r: save the base's weights with the adapter merged in (a plain model folder)
+    instead of the adapter."""
     report_to: tuple[str, ...] = ()
     """Also send the metrics to: none | all | tensorboard | wandb (comma-separated), as
     transformers' report_to; log.jsonl is always written."""
@@ -105,8 +131,35 @@ class TrainConfig:
             stop=tuple(self.stop or ()),
             report_to=tuple(parse_report_to(self.report_to)),
             lr_scheduler=self.lr_scheduler or ("constant_with_warmup" if self.method == "sft" else "cosine"),
+            lora_alpha=2.0 * self.lora_r if self.lora_r and self.lora_alpha is None else self.lora_alpha,
         )
 
+    def check(self) -> None:
+        """A TrainError for settings that cannot work on this machine, raised before anything
+        slow: mixed precision without a GPU, an unknown dtype, accumulation steps that do not
+        divide the batch."""
+        import torch
+
+        from . import distributed
+
+        for flag in ("bf16", "fp16"):
+            if getattr(self, flag) and not torch.cuda.is_available():
+                raise TrainError(f"--{flag} is mixed precision on a GPU, and there is none here; leave it out on a CPU")
+        if self.bf16 and self.fp16:
+            raise TrainError("--bf16 and --fp16 are two kinds of mixed precision; give one")
+        if self.dtype is not None and self.dtype not in DTYPES:
+            raise TrainError(f"unknown --dtype {self.dtype!r}; choose {', '.join(DTYPES)}")
+        if self.fp16 and self.dtype == "float16" and not self.lora_r:
+            raise TrainError("--fp16 cannot train weights that are themselves float16 (--dtype float16); "
+                             "load them in float32 or bfloat16, or train a LoRA adapter (--lora-r)")
+        batch = distributed.per_process_batch(self.batch_size)
+        if batch % self.gradient_accumulation_steps:
+            raise TrainError(f"--gradient-accumulation-steps {self.gradient_accumulation_steps} does not divide the batch of "
+                             f"{batch} rows{' per process' if distributed.world() > 1 else ''} (--batch-size {self.batch_size})")
+
+
+DTYPES = ("float32", "bfloat16", "float16", "auto")
+"""What --dtype accepts."""
 
 DEFAULT_MAX_NEW_TOKENS = SamplingParams.max_new_tokens
 """The token budget when neither an option nor the task gives one: the sampling default."""

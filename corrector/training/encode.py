@@ -9,12 +9,25 @@ from typing import Sequence
 
 def encode(tokenizer, source: str, target: str, max_length: int) -> dict | None:
     """Token ids of source+target+eos with labels only on the target (and eos): the loss is
-    −log p(y' | context), never on the context itself. None if it does not fit."""
-    src = tokenizer(source, add_special_tokens=False)["input_ids"]
+    −log p(y' | context), never on the context itself. None if it does not fit.
+
+    The source is tokenized as inference tokenizes a prompt (generators/hf.py), with the
+    tokenizer's own special tokens (a Llama-like tokenizer's BOS; GPT-2's adds none), so the
+    corrector is trained on exactly the ids it is later given; the target follows without any."""
+    src = tokenizer(source)["input_ids"]
     tgt = tokenizer(target, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
     if len(src) + len(tgt) > max_length:
         return None
     return {"input_ids": src + tgt, "labels": [-100] * len(src) + tgt}
+
+
+def leading_special_ids(tokenizer) -> list[int]:
+    """The special tokens the tokenizer puts before a text when it adds its own (a BOS), for
+    rows built piece by piece (Chain of Hindsight) to start as a tokenized prompt starts."""
+    bare = tokenizer("a", add_special_tokens=False)["input_ids"]
+    full = tokenizer("a")["input_ids"]
+    starts = [i for i in range(len(full) - len(bare) + 1) if full[i : i + len(bare)] == bare]
+    return full[: starts[0]] if starts else []
 
 
 def encode_examples(tokenizer, examples: Sequence[tuple[str, str]], max_length: int) -> list[dict]:
@@ -27,12 +40,19 @@ def context_size(model) -> int:
 
 
 def training_arguments(output_dir: str | Path, steps: int, batch_size: int, learning_rate: float, lr_scheduler: str,
-                       seed: int, report_to: Sequence[str] = (), save_steps: int = 0, save_total_limit: int | None = None, **extra):
+                       seed: int, report_to: Sequence[str] = (), save_steps: int = 0, save_total_limit: int | None = None,
+                       gradient_checkpointing: bool = False, **extra):
     """transformers ``TrainingArguments`` as every trainer here uses them: ``steps`` optimizer
-    steps, short warm-up, no checkpoints, no reporting, on the GPU when there is one."""
+    steps, short warm-up, no checkpoints, no reporting, on the GPU when there is one;
+    ``extra`` passes more through (accumulation steps, bf16/fp16)."""
+    import dataclasses
+
     import torch
     from transformers import TrainingArguments
 
+    if gradient_checkpointing:  # transformers 5 renamed it; the old name is a deprecated alias there
+        names = {f.name for f in dataclasses.fields(TrainingArguments)}
+        extra["activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing"] = True
     return TrainingArguments(
         output_dir=str(output_dir),
         max_steps=steps,

@@ -31,6 +31,7 @@ def train_rows(model, tokenizer, rows: Sequence[dict], n_examples: int, steps: i
     from .objectives import CorrectorTrainer, PadCollator
 
     config = config.resolved()
+    config.check()
     max_length = context_size(model)
     rows = [r for r in rows if all(len(v) <= max_length for k, v in r.items() if k.endswith("input_ids"))]
     if len(rows) < n_examples:
@@ -43,9 +44,12 @@ def train_rows(model, tokenizer, rows: Sequence[dict], n_examples: int, steps: i
     last = resume.last_step_checkpoint(Path(output_dir)) if checkpoints and config.resume else None
     if checkpoints and not config.resume:
         resume.drop_step_checkpoints(Path(output_dir))  # a fresh run never continues an old one
-    args = training_arguments(output_dir, steps, distributed.per_process_batch(config.batch_size), config.learning_rate,
-                              config.lr_scheduler, config.seed, config.report_to,
-                              save_steps=config.save_steps if checkpoints else 0, save_total_limit=config.save_total_limit,
+    # --batch-size rows per optimizer step, whatever the processes and accumulation steps.
+    micro_batch = distributed.per_process_batch(config.batch_size) // config.gradient_accumulation_steps
+    args = training_arguments(output_dir, steps, micro_batch, config.learning_rate, config.lr_scheduler, config.seed,
+                              config.report_to, save_steps=config.save_steps if checkpoints else 0,
+                              save_total_limit=config.save_total_limit, gradient_checkpointing=config.gradient_checkpointing,
+                              gradient_accumulation_steps=config.gradient_accumulation_steps, bf16=config.bf16, fp16=config.fp16,
                               remove_unused_columns=False)  # HIR's opp_* columns are not model arguments
     trainer = CorrectorTrainer(
         model=model,
@@ -68,7 +72,7 @@ def train_rows(model, tokenizer, rows: Sequence[dict], n_examples: int, steps: i
     per_row = sum(len(r["input_ids"]) for r in rows) / len(rows)
     seconds = result.metrics.get("train_runtime") or float("nan")
     stats = {"loss": result.training_loss, "steps": steps, "examples": len(rows), "processes": args.world_size,
-             "train_tokens_per_s": steps * args.per_device_train_batch_size * args.world_size * per_row / seconds}
+             "train_tokens_per_s": steps * micro_batch * args.gradient_accumulation_steps * args.world_size * per_row / seconds}
     if last:  # a resumed run continued this iteration from a step checkpoint
         stats["resumed_from_step"] = int(Path(last).name.split("-")[1])
     return stats

@@ -43,7 +43,7 @@ from typing import Callable, Mapping, Sequence
 
 from ..layouts import COH_TEMPLATES, Segment, coh_segments, hir_instruction
 from ..pool import Draft
-from .encode import encode
+from .encode import encode, leading_special_ids
 
 def coh_rows(tokenizer, pairs: Sequence[tuple[str, str, str | None, str]], rng: random.Random, loss_on: str = "last",
              mask_share: float = 0.15, mask_scope: str = "outputs") -> list[dict[str, list[int]]]:
@@ -52,8 +52,9 @@ def coh_rows(tokenizer, pairs: Sequence[tuple[str, str, str | None, str]], rng: 
     def tokenize(text: str) -> list[int]:
         return tokenizer(text, add_special_tokens=False)["input_ids"]
 
+    start = leading_special_ids(tokenizer)  # a BOS, as inference's tokenized input starts with it
     return [encode_coh(tokenize, coh_segments(prompt, [(worse, feedback), (better, None)], rng.choice(COH_TEMPLATES)),
-                       tokenizer.eos_token_id, loss_on, mask_share, rng, mask_scope)
+                       tokenizer.eos_token_id, loss_on, mask_share, rng, mask_scope, start)
             for prompt, worse, feedback, better in pairs]
 
 
@@ -76,6 +77,7 @@ def encode_coh(
     mask_share: float = 0.15,
     rng: random.Random | None = None,
     mask_scope: str = "outputs",
+    start: Sequence[int] = (),
 ) -> dict[str, list[int]]:
     """``input_ids``, ``labels`` (-100 where there is no loss) and ``attention_mask`` (0 for
     the past tokens hidden against copying) of one Chain-of-Hindsight sequence.
@@ -84,11 +86,12 @@ def encode_coh(
     output (``"all"``). ``round(mask_share · n)`` of the n maskable past tokens, chosen at
     random, are hidden from attention: with ``mask_scope="outputs"`` the tokens of the earlier
     outputs (what the model could copy), with ``"all"`` every token before the last output
-    but the first (so every position still attends to something)."""
+    but the first (so every position still attends to something). ``start``: special ids
+    before the first segment (the tokenizer's BOS), never learned nor hidden."""
     check_coh_options(loss_on, mask_share, mask_scope)
     last = max(i for i, s in enumerate(segments) if s.output)
-    ids: list[int] = []
-    labels: list[int] = []
+    ids: list[int] = list(start)
+    labels: list[int] = [-100] * len(start)
     maskable: list[int] = []
     for i, s in enumerate(segments):
         piece = tokenize(s.text)

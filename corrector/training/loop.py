@@ -28,6 +28,7 @@ from .fit import train_rows
 from .hindsight import coh_rows, hir_rows, outcome_threshold, sample_relabelled
 from .logs import RunLog
 from .objectives import lm_blocks
+from .trainee import load_trainee, save_weights
 
 log = logging.getLogger(__name__)
 
@@ -126,12 +127,13 @@ def train_corrector(
         raise TrainError(f"{distributed.sharded_parameters()} shards the weights, but each process explores with a whole "
                          "copy of them between iterations; launch with DDP or DeepSpeed ZeRO-1/2")
     config = config.resolved()
+    config.check()
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     # Everything that can fail on a bad option fails before the slow pool is drawn.
     similarity = load_similarity(config.similarity)
     checkpoint = resume.latest(out) if config.resume else None
-    hf = HFGenerator.from_pretrained(str(checkpoint[1]) if checkpoint else init, device=distributed.device())
+    hf, config = load_trainee(init, config, checkpoint[1] if checkpoint else None, device=distributed.device())
     max_length = context_size(hf.model)
     lm_rows = lm_blocks(config.lm_corpus, hf.tokenizer, min(128, max_length)) if config.lm_corpus else None
     pool = Pool(out / "pool.jsonl", writer=distributed.is_main())
@@ -254,6 +256,6 @@ def iteration_rows(config: TrainConfig, pool: Pool, max_value: float, similarity
 
 
 def save_model(hf: HFGenerator, config: CorrectorConfig, folder: Path) -> None:
-    hf.model.save_pretrained(folder)
+    save_weights(hf, folder, merge=config.training.get("merge_lora", False))
     hf.tokenizer.save_pretrained(folder)
     config.save(folder)
