@@ -3,7 +3,7 @@
 Each worker is a separate interpreter (``sandbox_worker.py``, standard library only) that
 sets up its isolation once and then forks a fresh child per program, so scoring does not pay
 an interpreter start-up per program. What is isolated depends on what the machine allows;
-``SandboxPool.isolation`` says which mode is in force (the README's security model spells
+``SandboxPool.isolation`` says which mode is in force (docs/sandbox.md spells
 out each one):
 
 - ``namespaces`` (running as root): network, PID, mount, IPC and UTS namespaces; programs
@@ -180,8 +180,8 @@ class SandboxPool:
         if self._isolation is None:
             self._isolation = worker.isolation
             if self.requested == "auto" and worker.isolation != "namespaces":
-                log.warning("sandbox: running programs in %r mode (%s); see the README's security "
-                            "model for what that does not isolate", worker.isolation, "; ".join(worker.why))
+                log.warning("sandbox: running programs in %r mode (%s); see docs/sandbox.md for what "
+                            "that does not isolate", worker.isolation, "; ".join(worker.why))
         return worker
 
     def _release(self, worker: "_Worker") -> None:

@@ -3,7 +3,7 @@
 Run as ``python -S -B sandbox_worker.py CONFIG_JSON`` (standard library only; never
 imported by the engine). Requests and replies are length-prefixed JSON frames on fds 0/1.
 
-Isolation modes, strongest first (see the README's security model):
+Isolation modes, strongest first (see docs/sandbox.md):
 
 - ``namespaces`` (root): new network, PID, mount, IPC and UTS namespaces; every program
   runs under a uid of its own worker (no capabilities), on a file system that is read-only

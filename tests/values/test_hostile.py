@@ -26,6 +26,7 @@ import signal
 import socket
 import string
 import subprocess
+import sys
 import tempfile
 import textwrap
 import time
@@ -39,7 +40,8 @@ from correct.values.sandbox import SandboxError
 
 MODES = ("namespaces", "userns", "rlimits")
 TIMEOUT = 1.0
-RETURNS_WITHIN = TIMEOUT + 15  # the pool's own limit is the timeout + 10 s of grace
+LONG_TIMEOUT = 30.0  # for the few kinds whose expected outcome must not race the time limit
+RETURNS_WITHIN = LONG_TIMEOUT + 15  # the pool's own limit is the timeout + 10 s of grace
 ENGINE_PID = os.getpid()
 TOKEN = f"correct-hostile-{ENGINE_PID}"  # the name of every file an attack tries to create
 SECRET = f"s3cret-{os.urandom(6).hex()}"
@@ -47,6 +49,11 @@ REPO = Path(__file__).resolve().parents[2]
 HOME = str(Path.home())
 TMPDIR = tempfile.gettempdir()
 NSENTER = shutil.which("nsenter")
+# Isolation modes that must be available: a comma-separated list, or `all` (CI sets it, as root).
+# A required mode that cannot start fails the suite instead of skipping it, and so does a
+# missing tool that a leftover check needs.
+REQUIRED = os.environ.get("CORRECT_REQUIRE_ISOLATION", "")
+REQUIRED_MODES = set(MODES) if REQUIRED.strip() == "all" else {m.strip() for m in REQUIRED.split(",") if m.strip()}
 with open("/etc/passwd", "rb") as _f:
     PASSWD = _f.read()
 
@@ -67,7 +74,7 @@ CANNOT_WRITE = (EACCES, EROFS)
 # A checkout under /tmp or a home is hidden inside the sandbox (ENOENT); elsewhere it is read-only.
 REPO_REFUSED = (EROFS, ENOENT)
 
-# Why a kind is not run in rlimits mode (what the README's security model says it leaves open)
+# Why a kind is not run in rlimits mode (what docs/sandbox.md says it leaves open)
 R_FILES = "rlimits mode: a program may write anything the caller may (root here)"
 R_READ = "rlimits mode: a program may read anything the caller may (root here)"
 R_NET = "rlimits mode has no network isolation"
@@ -85,14 +92,16 @@ def py(text: str) -> str:
 
 
 def kind(id: str, source: str, expected, *, rlimits: str | None = None, slow: bool = False,
-         xfail: str | None = None, marks=(), **record):
+         xfail: str | None = None, marks=(), timeout: float = TIMEOUT, **record):
     """One kind of attack. ``expected``: a substring of the feedback, a tuple of acceptable
     ones, or a dict of either by mode; ``rlimits``: why the kind is skipped in that mode;
-    ``record``: what it is scored against (by default an answer it never prints)."""
+    ``timeout``: the sandbox's time limit for a kind whose expected outcome (a memory kill, say)
+    must not race the default 1 s on a loaded machine; ``record``: what it is scored against
+    (by default an answer it never prints)."""
     marks = list(marks) + ([pytest.mark.slow] if slow else [])
     if xfail:
         marks.append(pytest.mark.xfail(strict=True, reason=xfail))
-    return pytest.param(py(source), expected, rlimits, record or {"answer": "6"}, id=id, marks=marks)
+    return pytest.param(py(source), expected, rlimits, record or {"answer": "6"}, timeout, id=id, marks=marks)
 
 
 # ---------------------------------------------------------------------------------------
@@ -194,16 +203,22 @@ TIME_AND_PROCESSES = [
 MEMORY_AND_OUTPUT = [
     kind("big_allocation", "data = bytearray(2 ** 30)\nprint(6)", MEMORY),
     kind("growing_list", "chunks = []\nwhile True:\n    chunks.append(' ' * 10 ** 6)", MEMORY),
+    # The parent waits for every child, so the outcome depends on memory alone, never on how
+    # fast a loaded machine forks: hence a time limit far above what the children need.
     kind("memory_in_many_children", """
         import os, time
+        children = []
         for _ in range(16):
-            if os.fork() == 0:
+            pid = os.fork()
+            if pid == 0:
                 block = bytearray(200 * 2 ** 20)  # each under the per-process limit
-                time.sleep(5)
+                time.sleep(1)
                 os._exit(0)
-        time.sleep(0.8)
+            children.append(pid)
+        for pid in children:
+            os.waitpid(pid, 0)
         print(6)
-        """, MEMORY, marks=[pytest.mark.skipif(
+        """, MEMORY, timeout=LONG_TIMEOUT, marks=[pytest.mark.skipif(
             os.geteuid() != 0, reason="one memory limit for a whole process tree needs cgroups (root here)")]),
     kind("deep_python_recursion", """
         import sys
@@ -444,10 +459,46 @@ SIGNALS_AND_NETWORK = [
         """, "ConnectionRefusedError: [Errno 111] Connection refused", rlimits=R_NET),
 ]
 
+# What every mode promises each program (docs/sandbox.md, "What every mode does"), attacked.
+INHERITANCE = [
+    # stdin is /dev/null: nothing of the worker's request pipe (other programs, references).
+    kind("read_stdin_for_requests", """
+        import os, sys
+        print(os.readlink('/proc/self/fd/0') + ':' + str(len(sys.stdin.buffer.read())))
+        """, "printed /dev/null:0"),
+    # No descriptor beyond stdin, stdout, stderr and the done marker (3) survives into a program.
+    kind("use_inherited_descriptors", """
+        import os
+        def is_open(fd):
+            try:
+                os.fstat(fd)
+                return True
+            except OSError:
+                return False
+        print([fd for fd in range(4096) if is_open(fd)])
+        """, "printed [0, 1, 2, 3]"),
+    # no_new_privs is set and cannot be unset (prctl refuses with EINVAL).
+    kind("unset_no_new_privs", """
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        PR_SET_NO_NEW_PRIVS, PR_GET_NO_NEW_PRIVS = 38, 39
+        libc.prctl(PR_SET_NO_NEW_PRIVS, 0, 0, 0, 0)
+        print(libc.prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0))
+        """, "printed 1"),
+    # POSIX message queues are refused in every mode (RLIMIT_MSGQUEUE 0): none can be created,
+    # so none is left on the host for the next program or the host to find.
+    kind("posix_message_queue", """
+        import ctypes, os
+        libc = ctypes.CDLL(None, use_errno=True)
+        fd = libc.mq_open(b'/$token', os.O_CREAT | os.O_RDWR, 0o600, None)
+        print(fd, os.strerror(ctypes.get_errno()))
+        """, "printed -1 Too many open files"),
+]
+
 # Scored with tests that a wrong `add` fails: none of these may pass.
 WRONG_ADD = "def add(a, b):\n    return a - b\n"
 TESTS = "assert add(2, 3) == 5"
-HARNESS = ('documented in the README: "a program written to inspect and subvert the test harness '
+HARNESS = ('documented in docs/sandbox.md: "a program written to inspect and subvert the test harness '
            'from inside can fake a pass"')
 
 
@@ -489,7 +540,7 @@ EXIT_TRICKS = [
           tests="import sys\nif add(2, 3) != 5:\n    sys.exit(1)", xfail=HARNESS),
 ]
 
-KINDS = TIME_AND_PROCESSES + MEMORY_AND_OUTPUT + FILES + SIGNALS_AND_NETWORK + EXIT_TRICKS
+KINDS = TIME_AND_PROCESSES + MEMORY_AND_OUTPUT + FILES + SIGNALS_AND_NETWORK + INHERITANCE + EXIT_TRICKS
 
 
 # ---------------------------------------------------------------------------------------
@@ -503,6 +554,9 @@ def value(request):
         assert v.sandbox.isolation == request.param
     except SandboxError as e:
         v.close()
+        if request.param in REQUIRED_MODES:
+            pytest.fail(f"{request.param} isolation is required here (CORRECT_REQUIRE_ISOLATION={REQUIRED}) "
+                        f"but not available: {e}")
         pytest.skip(f"{request.param} isolation is not available here: {e}")
     yield v
     v.close()
@@ -575,13 +629,15 @@ def host(tmp_path):
 
 
 def inner_pids(pool) -> list[int]:
-    """Host pids of each worker's pid 1 (namespace modes: the only child of the pool's pid)."""
+    """Host pids of each worker's pid 1 (namespace modes: the only child of the pool's pid). A
+    worker that is gone took its namespaces with it; any other error reading its children
+    fails, rather than leaving its sandbox unchecked."""
     pids = []
     for outer in pool.worker_pids():
         try:
             with open(f"/proc/{outer}/task/{outer}/children") as f:
                 pids += map(int, f.read().split())
-        except OSError:
+        except FileNotFoundError:
             pass
     return pids
 
@@ -614,10 +670,13 @@ def residue(pool, workers: list[int], sweep: bool = False) -> list[str]:
 
 
 def sysv_objects(pid: int) -> list[str]:
-    if NSENTER is None:
-        return []
-    out = subprocess.run([NSENTER, "-t", str(pid), "-i", "cat", "/proc/sysvipc/shm", "/proc/sysvipc/msg",
-                          "/proc/sysvipc/sem"], capture_output=True, text=True).stdout
+    """The System V objects in ``pid``'s IPC namespace. Without nsenter (util-linux) they cannot
+    be seen, which fails rather than reporting none."""
+    assert NSENTER, "nsenter (util-linux) is needed to look inside the sandbox's IPC namespace"
+    done = subprocess.run([NSENTER, "-t", str(pid), "-i", "cat", "/proc/sysvipc/shm", "/proc/sysvipc/msg",
+                           "/proc/sysvipc/sem"], capture_output=True, text=True)
+    assert done.returncode == 0, f"nsenter into pid {pid}'s IPC namespace failed: {done.stderr.strip()}"
+    out = done.stdout
     sections, found = iter(("shm", "msg", "sem")), []
     for line in out.splitlines():
         fields = line.split()
@@ -629,9 +688,11 @@ def sysv_objects(pid: int) -> list[str]:
 
 
 def _listdir(path: str) -> list[str]:
+    """A directory's entries; none when it does not exist (a scratch directory between programs).
+    Any other error (permission, a vanished process) fails rather than hiding what is there."""
     try:
         return os.listdir(path)
-    except OSError:
+    except FileNotFoundError:
         return []
 
 
@@ -657,10 +718,19 @@ def benign_still_passes(value) -> None:
 
 @pytest.fixture
 def attack(value, leftovers, host):
-    """Run one hostile program through ``value`` and check all five points; returns its Score."""
-    pool = value.sandbox
+    """Run one hostile program through ``value`` (or, for a kind with its own ``timeout``, through
+    a sandbox of the same mode with that limit) and check all five points; returns its Score."""
 
-    def attack(source: str, expected, *, worth: float = 0.0, **record) -> Score:
+    def attack(source: str, expected, *, worth: float = 0.0, timeout: float = TIMEOUT, **record) -> Score:
+        program = value if timeout == TIMEOUT else ProgramValue(timeout=timeout, memory_mb=256, workers=1, isolation=mode_of(value))
+        pool = program.sandbox
+        try:
+            return _attack(program, pool, source, expected, worth, record)
+        finally:
+            if program is not value:
+                program.close()
+
+    def _attack(value, pool, source, expected, worth, record) -> Score:
         workers = pool.worker_pids()
         start = time.monotonic()
         s = value([{"id": "hostile", **(record or {"answer": "6"})}], [host.render(source)])[0]
@@ -685,12 +755,12 @@ def attack(value, leftovers, host):
 # The suite
 
 
-@pytest.mark.parametrize("source, expected, rlimits, record", KINDS)
-def test_hostile(value, attack, source, expected, rlimits, record):
+@pytest.mark.parametrize("source, expected, rlimits, record, timeout", KINDS)
+def test_hostile(value, attack, source, expected, rlimits, record, timeout):
     mode = mode_of(value)
     if mode == "rlimits" and rlimits:
         pytest.skip(rlimits)
-    attack(source, expected[mode] if isinstance(expected, dict) else expected, **record)
+    attack(source, expected[mode] if isinstance(expected, dict) else expected, timeout=timeout, **record)
 
 
 def _engine_environment() -> list[str]:
@@ -813,3 +883,35 @@ def test_killing_the_worker_takes_the_programs_daemons_along(value, attack, tmp_
 def test_defences_spare_ordinary_programs(value, source):
     """What a normal ``python main.py`` allows must work in every mode too."""
     assert value([{"answer": "6"}], [source])[0] == Score(1.0, "printed 6", "6")
+
+
+AUTO_PROBE = """
+import logging
+logging.basicConfig(format="%(levelname)s %(message)s")
+from correct.values.program import ProgramValue
+v = ProgramValue(isolation="auto", workers=1)
+print(v.sandbox.isolation, v([{"answer": "6"}], ["print(6)"])[0].value)
+v.close()
+"""
+
+
+@pytest.mark.parametrize("capabilities", ["all", "none"])
+def test_auto_says_when_it_falls_back(capabilities, tmp_path):
+    """``auto`` takes the strongest mode the machine allows, and says so in a warning when that
+    is not ``namespaces``. The same probe runs as root with every capability, then with none
+    (setpriv empties the bounding set): there the namespace modes cannot start, programs
+    still run, and the warning names the mode and why."""
+    setpriv = shutil.which("setpriv")
+    if os.geteuid() != 0 or setpriv is None:
+        pytest.skip("needs root and setpriv (util-linux) to run a probe without capabilities")
+    drop = [setpriv, "--bounding-set=-all", "--inh-caps=-all"] if capabilities == "none" else []
+    done = subprocess.run([*drop, sys.executable, "-c", AUTO_PROBE], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert done.returncode == 0, done.stderr
+    mode, worth = done.stdout.split()
+    assert worth == "1.0"
+    if capabilities == "all":
+        assert mode == "namespaces" and "WARNING" not in done.stderr, done.stderr
+    else:
+        assert mode in ("userns", "rlimits")
+        assert f"WARNING sandbox: running programs in '{mode}' mode (" in done.stderr, done.stderr
+        assert "namespaces: " in done.stderr  # why the stronger mode could not start
