@@ -101,13 +101,26 @@ def serve(args: ServeArgs, models: Models, config: ServeConfig, backend: Backend
     from .corrector.app.commands import serve_engine
     from .corrector.app.serve import build_app
 
+    sock = listen(args.host, args.port)  # before the models load: a taken port is a one-line error
     engine, value, name = serve_engine(args, models, config, backend)
-    say(f"serving {name!r} ({config.rounds} rounds) on http://{args.host}:{args.port}/v1")
+    host, port = sock.getsockname()[:2]
+    say(f"serving {name!r} ({config.rounds} rounds) on http://{host if ':' not in host else f'[{host}]'}:{port}/v1")
     try:
-        uvicorn.run(build_app(engine), host=args.host, port=args.port, log_level="warning")
+        uvicorn.Server(uvicorn.Config(build_app(engine), log_level="warning")).run(sockets=[sock])
     finally:
         engine.stop()
         getattr(value, "close", lambda: None)()
+
+
+def listen(host: str, port: int):
+    """A listening socket on ``host:port`` (port 0: one the system picks, reported once bound)."""
+    import socket
+
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        return socket.create_server((host, port), family=family, backlog=2048)
+    except OSError as e:
+        raise UsageError(f"--host {host} --port {port}: cannot listen there: {e.strerror or e}") from None
 
 
 @dataclass(frozen=True)

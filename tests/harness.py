@@ -1,25 +1,24 @@
-"""Support for tests and benchmarks that need a live ``correct serve``: a free loopback port
-and a server in a child process, stopped on exit. Not part of the library (the server is
-never started by the engine itself); ``bench/`` scripts put this folder on their path."""
+"""Support for tests and benchmarks that need a live server: ``correct serve`` in a child
+process, or an ASGI app in a thread, each on a loopback port that the server itself bound
+(port 0), so no other process can take it between choosing and listening. Not part of the
+library (the server is never started by the engine itself); ``bench/`` scripts put this
+folder on their path."""
 
 from __future__ import annotations
 
+import re
+import threading
 import time
+from contextlib import contextmanager
 from typing import Sequence
 
-
-def free_port() -> int:
-    """A loopback port nobody listens on now."""
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+LISTENING = re.compile(r"serving .* on (http://\S+)/v1")
 
 
 class Launched:
-    """``correct serve ARGS`` in a child process on a free loopback port, stopped on exit:
-    for tests, benchmarks and scripts that need a live endpoint.
+    """``correct serve ARGS --port 0`` in a child process, stopped on exit: for tests,
+    benchmarks and scripts that need a live endpoint. The port is the one the server reports
+    once it has bound it.
 
     >>> with Launched(["--task", "arithmetic"]) as server:  # doctest: +SKIP
     ...     openai.OpenAI(base_url=server.url, api_key="none")
@@ -30,26 +29,39 @@ class Launched:
         import subprocess
         import sys
 
-        port = free_port()
-        self.root = f"http://127.0.0.1:{port}"
-        self.url = self.root + "/v1"
         env = {**os.environ, "TOKENIZERS_PARALLELISM": "false", **(env or {})}
-        self.process = subprocess.Popen([sys.executable, "-m", "correct.cli", "serve", "--port", str(port), *args],
+        self.output: list[str] = []
+        self._bound = threading.Event()
+        self.process = subprocess.Popen([sys.executable, "-m", "correct.cli", "serve", *args, "--port", "0"],
                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+        threading.Thread(target=self._read, daemon=True).start()  # drained always: a full pipe would block the server
         try:
             self._wait(timeout)
         except BaseException:
             self.stop()
             raise
 
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            self.output.append(line)
+            if not self._bound.is_set() and (m := LISTENING.search(line)):
+                self.root = m.group(1)
+                self.url = self.root + "/v1"
+                self._bound.set()
+        self._bound.set()  # the process ended
+
     def _wait(self, timeout: float) -> None:
         import json
         import urllib.request
 
         deadline = time.monotonic() + timeout
+        if not self._bound.wait(timeout) or not hasattr(self, "root"):
+            self.process.poll()
+            raise RuntimeError(f"correct serve did not report a port within {timeout:g} s (status {self.process.returncode}): "
+                               f"{''.join(self.output).strip()}")
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"correct serve exited with status {self.process.returncode}: {self.process.stdout.read().strip()}")
+                raise RuntimeError(f"correct serve exited with status {self.process.returncode}: {''.join(self.output).strip()}")
             try:
                 with urllib.request.urlopen(self.root + "/health", timeout=1) as r:
                     if json.load(r).get("status") == "ok":
@@ -74,3 +86,25 @@ class Launched:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+@contextmanager
+def serving(asgi_app, timeout: float = 30.0):
+    """An ASGI app served by uvicorn in a thread of this process on a loopback port it bound
+    itself; yields the root URL (``http://127.0.0.1:PORT``)."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(asgi_app, host="127.0.0.1", port=0, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.02)
+    try:
+        port = server.servers[0].sockets[0].getsockname()[1]
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout)

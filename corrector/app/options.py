@@ -110,7 +110,7 @@ class ServeArgs:
     host: str = "127.0.0.1"
     """Address to listen on."""
     port: int = field(default=8000, metadata={"min": 0, "max": 65535})
-    """Port to listen on."""
+    """Port to listen on (0: one the system picks, printed once bound)."""
     model_name: str | None = None
     """Model id the server answers to (default: correct-TASK, or the generator's name)."""
     temperature: float = field(default=0.0, metadata={"min": 0.0})

@@ -10,7 +10,9 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -21,7 +23,7 @@ pytest.importorskip("uvicorn")
 
 from correct.tasks import arithmetic  # noqa: E402
 from correct.corrector.app.serve import Busy, Engine, ServeConfig  # noqa: E402
-from harness import Launched, free_port  # noqa: E402
+from harness import Launched, serving  # noqa: E402
 from correct.tasks import TASKS  # noqa: E402
 from correct.generators import SamplingParams, load_generator  # noqa: E402
 from correct.values import Score  # noqa: E402
@@ -202,6 +204,43 @@ def test_engine_batches_concurrent_requests_and_bounds_them():
         engine.stop()
 
 
+def test_over_http_concurrent_requests_share_a_batch_and_the_excess_gets_429():
+    """The engine's batching and its bound, seen by real clients over a loopback socket: while
+    the generator holds its first batch, four concurrent completions queue and then run as one
+    batch, and one more beyond --max-pending gets 429 with Retry-After in OpenAI's error shape."""
+    from correct.corrector.app.serve import build_app
+
+    gen = Gated()
+    engine = Engine(gen, None, Length(), None, ServeConfig(rounds=0, batch_size=8, max_pending=5, batch_wait=0.5,
+                                                          model_name="m", params=SamplingParams(temperature=0.0))).start()
+    try:
+        with serving(build_app(engine)) as root:
+            client = openai.OpenAI(base_url=root + "/v1", api_key="none", max_retries=0, timeout=60)
+            ask = lambda p: client.completions.create(model="m", prompt=p, max_tokens=8).choices[0].text  # noqa: E731
+            with ThreadPoolExecutor(5) as pool:
+                first = pool.submit(ask, "a")
+                assert gen.started.wait(30)
+                rest = [pool.submit(ask, p) for p in "bcde"]
+                deadline = time.monotonic() + 30
+                while engine._pending < 5 and time.monotonic() < deadline:  # all four are in the queue
+                    time.sleep(0.01)
+                request = urllib.request.Request(root + "/v1/completions", method="POST", headers={"Content-Type": "application/json"},
+                                                 data=json.dumps({"model": "m", "prompt": "x", "max_tokens": 8}).encode())
+                with pytest.raises(urllib.error.HTTPError) as refused:
+                    urllib.request.urlopen(request, timeout=30)
+                assert refused.value.code == 429
+                assert refused.value.headers["Retry-After"] == "1"
+                body = json.loads(refused.value.read())
+                assert body["error"]["type"] == "rate_limit_error" and "--max-pending" in body["error"]["message"]
+                gen.release.set()
+                assert [first.result(30)] + [f.result(30) for f in rest] == ["A", "B", "C", "D", "E"]
+            assert gen.batches[0] == ["a"] and sorted(gen.batches[1]) == ["b", "c", "d", "e"] and len(gen.batches) == 2
+            assert ask("y") == "Y"  # finished work freed its places
+    finally:
+        gen.release.set()
+        engine.stop()
+
+
 def test_engine_keeps_different_settings_apart_and_one_bad_record_fails_alone():
     class Picky(Length):
         def __call__(self, records, outputs):
@@ -229,7 +268,7 @@ def test_engine_keeps_different_settings_apart_and_one_bad_record_fails_alone():
 
 def test_serve_without_fastapi_extras_or_corrector_is_a_clear_error(tmp_path):
     done = subprocess.run([sys.executable, "-m", "correct.cli", "serve", "--generator", TASKS["arithmetic"].generator,
-                           "--value", "program", "--port", str(free_port())], capture_output=True, text=True, timeout=120)
+                           "--value", "program", "--port", "0"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
     assert "--rounds > 0 needs --corrector" in done.stderr
 
