@@ -33,6 +33,15 @@ def one_torch_thread():
         yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _every_test_on_one_torch_thread():
+    """Every test runs torch on one thread (the CLI's in-process runs too; subprocesses get
+    OMP_NUM_THREADS=1 where they train): a learning test's figures then do not depend on
+    how many cores the machine has, and a busy machine does not slow it by spinning threads."""
+    with torch_threads(1):
+        yield
+
+
 @pytest.fixture(scope="session")
 def tiny_lm_dir(tmp_path_factory):
     """A folder with a tiny GPT-2 + tokenizer trained ~60 steps on arithmetic programs.

@@ -1,5 +1,7 @@
 """The refinement loop, metrics and the self-consistency baseline, on scripted models."""
 
+import math
+
 import pytest
 
 from correct.corrector.model import Corrector
@@ -91,6 +93,17 @@ def test_round_metrics_and_summary_by_hand():
     s = summary(histories, 1.0)
     assert s["net_fixed"] == pytest.approx((2 - 2) / 2)  # one fixed, one broken
     assert s["broken_of_right"] == pytest.approx(1 / 2)
+
+
+def test_round_metrics_of_an_unbounded_value():
+    """A raw reward has no maximum: nothing is solved or broken, so those figures are left out
+    rather than computed against infinity; the mean and the changed share remain."""
+    h = lambda *vals: [{"round": i, "text": f"{v}", "value": v} for i, v in enumerate(vals)]  # noqa: E731
+    rows = round_metrics([h(-1.5, 0.5, 0.5), h(2.0, 2.0, 3.0)], math.inf)
+    assert [r["mean_value"] for r in rows] == [0.25, 1.25, 1.75]
+    assert [r.get("changed") for r in rows] == [None, 0.5, 0.5]
+    assert all("solved" not in r and "broken" not in r for r in rows)
+    assert summary([h(-1.5, 0.5)], math.inf) == {}
 
 
 def test_self_consistency_majority_vote():

@@ -87,6 +87,23 @@ def test_long_prompt_is_truncated_not_crashing(gen):
     assert len(out) == 2 and all(len(c) == 1 for c in out)
 
 
+@pytest.mark.parametrize("temperature", [0.0, 1.0])
+def test_an_over_long_prompt_keeps_its_end(gen, monkeypatch, temperature):
+    """A prompt longer than the model's window loses its oldest tokens, not its newest: the
+    question comes last, after any examples. What the model is first fed must be exactly the
+    end of the prompt's tokens (greedy and sampled paths alike). The prefill is the longest
+    input the model is fed."""
+    fed = []
+    forward = gen.model.forward
+    monkeypatch.setattr(gen.model, "forward", lambda *a, **kw: fed.append(kw["input_ids"]) or forward(*a, **kw))
+    long = "".join(_lines(200))  # far more than n_positions=256 tokens
+    gen.generate([long], SamplingParams(temperature=temperature, max_new_tokens=16))
+    ids = gen.tokenizer(long)["input_ids"]
+    kept = max(fed, key=lambda x: x.shape[1])[0].tolist()
+    assert 0 < len(kept) < len(ids)
+    assert kept == ids[-len(kept):]
+
+
 def test_missing_local_path(tmp_path):
     missing = tmp_path / "no-such-model"
     with pytest.raises(GeneratorError) as e:

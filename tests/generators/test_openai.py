@@ -146,12 +146,14 @@ def test_bad_key(endpoint):
         _gen(endpoint).generate(["ab"], SamplingParams())
 
 
-@pytest.mark.parametrize("endpoint", [{"delay": 2.0}], indirect=True)
+@pytest.mark.parametrize("endpoint", [{"delay": 60.0}], indirect=True)
 def test_timeout(endpoint):
+    """An endpoint that would answer only after a minute: the client gives up after its 0.3 s,
+    far sooner (the bound leaves room for a loaded machine, not for waiting out the delay)."""
     start = time.monotonic()
     with pytest.raises(GeneratorError, match=r"did not answer within 0.3 s"):
         _gen(endpoint, timeout=0.3, max_retries=0).generate(["ab"], SamplingParams())
-    assert time.monotonic() - start < 1.5
+    assert time.monotonic() - start < 20
 
 
 @pytest.mark.parametrize("endpoint", [{"delay": 0.1}], indirect=True)

@@ -113,7 +113,7 @@ def test_missing_concepts_without_id(value):
 
 
 def test_length_mismatch(value):
-    with pytest.raises(ValueError_):
+    with pytest.raises(ValueError_, match="value 'constraints' got 1 records for 2 outputs"):
         value([{"concepts": ["dog"]}], ["a", "b"])
 
 

@@ -49,7 +49,9 @@ def test_printed_nothing(value):
 def test_infinite_loop_is_killed(value):
     t = time.monotonic()
     s = score(value, "while True:\n    pass", answer="6")
-    assert time.monotonic() - t < 2.0 + 1.5
+    # Killed, not waited out: within the pool's own limit (the timeout + 10 s of grace), which a
+    # loaded machine meets; the feedback is the sandbox's own measure of the 2 s.
+    assert time.monotonic() - t < 2.0 + 10
     assert s.value == 0.0 and s.feedback == "timed out after 2 s"
 
 

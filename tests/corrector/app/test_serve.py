@@ -5,6 +5,7 @@ batching engine behind it, in-process."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -266,11 +267,23 @@ def test_engine_keeps_different_settings_apart_and_one_bad_record_fails_alone():
         engine.stop()
 
 
-def test_serve_without_fastapi_extras_or_corrector_is_a_clear_error(tmp_path):
+def test_serve_with_rounds_but_no_corrector_is_a_clear_error():
     done = subprocess.run([sys.executable, "-m", "correct.cli", "serve", "--generator", TASKS["arithmetic"].generator,
                            "--value", "program", "--port", "0"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
     assert "--rounds > 0 needs --corrector" in done.stderr
+
+
+def test_serve_without_the_serve_extras_says_what_to_install(tmp_path):
+    """Where FastAPI is not installed (hidden here by a package that fails to import), the
+    command says which extra to install, in one line, before any model loads."""
+    (tmp_path / "fastapi").mkdir()
+    (tmp_path / "fastapi" / "__init__.py").write_text("raise ImportError(\"No module named 'fastapi'\")\n")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-m", "correct.cli", "serve", "--task", "arithmetic", "--port", "0"],
+                          capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip() == "error: correct serve needs FastAPI and uvicorn: pip install 'correct[serve]'"
 
 
 def test_app_in_process_plain_prompts_chat_parts_and_failures():

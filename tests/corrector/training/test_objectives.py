@@ -88,7 +88,7 @@ def test_outcome_threshold_and_sampled_labels_match_values():
     drafts = {"a": [Draft("a", "x", 1.0), Draft("a", "y", 0.0)], "b": [Draft("b", "z", 0.5)], "c": []}
     assert outcome_threshold([d.value for ds in drafts.values() for d in ds], 1.0) == 1.0
     assert outcome_threshold([1.0, 0.0, 0.5], math.inf) == 0.5
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="no values to take a median of"):
         outcome_threshold([], math.inf)
     examples = sample_relabelled(drafts, 200, threshold=1.0, seed=0)
     assert len(examples) == 200 and {e.prompt_id for e in examples} == {"a", "b"}
