@@ -153,7 +153,7 @@ TIME_AND_PROCESSES = [
     kind("daemon_thread_prints_after_main", """
         import threading, time
         def late():
-            time.sleep(0.1)
+            time.sleep(1)  # long after the main thread has printed and returned
             print(6, flush=True)
         threading.Thread(target=late, daemon=True).start()
         print(5)
@@ -176,20 +176,22 @@ TIME_AND_PROCESSES = [
         print('forked')
         """, "printed forked"),
     kind("setsid_in_place", "import os, time\nos.setsid()\ntime.sleep(30)", EPERM),
-    # The background job prints the answer 0.1 s later, within the 0.2 s the worker drains
-    # the pipes: it is seen only if it outlives the program.
-    kind("shell_background_job", "import os\nos.system('(sleep 0.1; echo 6) &')", "printed nothing"),
+    # The background job would print the answer 1 s after the program ends. It must die with
+    # the program: a survivor is caught by the leftover check, whatever it prints. (It used to
+    # print after 0.1 s, inside the 0.2 s the worker drains the pipes, which a loaded machine
+    # could turn into a race between the kill and the echo.)
+    kind("shell_background_job", "import os\nos.system('(sleep 1; echo 6) &')", "printed nothing"),
     kind("sh_c_background_job", """
         import subprocess
-        subprocess.run(['sh', '-c', '(sleep 0.1; echo 6) &'])
+        subprocess.run(['sh', '-c', '(sleep 1; echo 6) &'])
         """, "printed nothing"),
     kind("setsid_background_job", """
         import subprocess
-        subprocess.Popen(['setsid', 'sh', '-c', 'sleep 0.1; echo 6'])
+        subprocess.Popen(['setsid', 'sh', '-c', 'sleep 1; echo 6'])
         """, "printed nothing"),
     kind("nohup_background_job", """
         import subprocess
-        subprocess.run(['sh', '-c', 'nohup sh -c "sleep 0.1; echo 6" &'])
+        subprocess.run(['sh', '-c', 'nohup sh -c "sleep 1; echo 6" &'])
         """, "printed nothing"),
     kind("long_sleeping_escapees", """
         import subprocess
