@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .corrector.app.args import UsageError, command
-from .corrector.app.options import TRAIN_SOURCE, Backend, GenerateArgs, Models, ServeArgs, Source, TrainArgs
+from .corrector.app.options import SERVE_FLAGS, TRAIN_SOURCE, Backend, GenerateArgs, Models, ServeArgs, Source, TrainArgs
 from .corrector.app.run import GenerateConfig
 from .corrector.app.serve import ServeConfig
 from .corrector.training.config import TrainConfig
@@ -93,34 +93,28 @@ def print_evaluation(folder: Path) -> None:
         say(f"held-out {key} per round ({ev['records']} {ev['split']} records): {per_round}")
 
 
-@command(app, ServeArgs, Models, ServeConfig, Backend)
+@command(app, ServeArgs, Models, ServeConfig, Backend, flags=SERVE_FLAGS)
 def serve(args: ServeArgs, models: Models, config: ServeConfig, backend: Backend):
     """Serve refined completions over an OpenAI-compatible HTTP API."""
+    import os
+
     import uvicorn
 
-    from .corrector.app.commands import serve_engine
-    from .corrector.app.serve import build_app
+    from .corrector.app.api import build_app
+    from .corrector.app.commands import listen, serve_engine
 
+    key = args.server_api_key or os.environ.get("CORRECT_API_KEY") or None
     sock = listen(args.host, args.port)  # before the models load: a taken port is a one-line error
     engine, value, name = serve_engine(args, models, config, backend)
     host, port = sock.getsockname()[:2]
-    say(f"serving {name!r} ({config.rounds} rounds) on http://{host if ':' not in host else f'[{host}]'}:{port}/v1")
+    say(f"serving {name!r} ({config.rounds} rounds) on http://{host if ':' not in host else f'[{host}]'}:{port}/v1"
+        + ("" if key else " without an API key" + ("" if host in ("127.0.0.1", "::1") else
+                                                     ": anyone who reaches this address may use it (--api-key)")))
     try:
-        uvicorn.Server(uvicorn.Config(build_app(engine), log_level="warning")).run(sockets=[sock])
+        uvicorn.Server(uvicorn.Config(build_app(engine, key), log_level="warning")).run(sockets=[sock])
     finally:
         engine.stop()
         getattr(value, "close", lambda: None)()
-
-
-def listen(host: str, port: int):
-    """A listening socket on ``host:port`` (port 0: one the system picks, reported once bound)."""
-    import socket
-
-    try:
-        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
-        return socket.create_server((host, port), family=family, backlog=2048)
-    except OSError as e:
-        raise UsageError(f"--host {host} --port {port}: cannot listen there: {e.strerror or e}") from None
 
 
 @dataclass(frozen=True)

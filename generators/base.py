@@ -58,3 +58,16 @@ def chat_prompts(tokenizer, prompts: Sequence[str]) -> list[str]:
                              "use a chat (instruct) model or leave chat_template out")
     return [tokenizer.apply_chat_template([{"role": "user", "content": p}], tokenize=False, add_generation_prompt=True)
             for p in prompts]
+
+
+def without_doubled_bos(tokenizer, prompts: Sequence[str]) -> list[str]:
+    """Prompts whose text already starts with the tokenizer's BOS (a chat template's output,
+    e.g. a whole conversation laid out by ``correct serve``) lose that text when the tokenizer
+    adds a BOS of its own, so the model sees exactly one."""
+    bos = getattr(tokenizer, "bos_token", None)
+    if not bos or not any(p.startswith(bos) for p in prompts):
+        return list(prompts)
+    ids = tokenizer("x")["input_ids"]
+    if not ids or ids[0] != tokenizer.bos_token_id:  # it adds none: the text's own is the only one
+        return list(prompts)
+    return [p[len(bos):] if p.startswith(bos) else p for p in prompts]

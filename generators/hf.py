@@ -10,7 +10,7 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from . import chunked, prefix
-from .base import GeneratorError, SamplingParams, chat_prompts, truncate_at_stop
+from .base import GeneratorError, SamplingParams, chat_prompts, truncate_at_stop, without_doubled_bos
 from .named import resolve_model
 
 # What a hub id looks like ("name" or "org/name"); anything else that is not on disk is a
@@ -148,6 +148,8 @@ class HFGenerator:
         if self.chat_template:
             prompts = chat_prompts(self.tokenizer, prompts)
         special = not self.chat_template  # a chat template's text holds its special tokens already
+        if special:
+            prompts = without_doubled_bos(self.tokenizer, prompts)
         # Sorting by length keeps padding (wasted compute) low inside each batch.
         token_ids = self.tokenizer(prompts, add_special_tokens=special)["input_ids"]
         lengths = [len(ids) for ids in token_ids]

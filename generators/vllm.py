@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from .base import GeneratorError, SamplingParams, chat_prompts, truncate_at_stop
+from .base import GeneratorError, SamplingParams, chat_prompts, truncate_at_stop, without_doubled_bos
 from .named import resolve_model
 
 
@@ -63,6 +63,8 @@ class VLLMGenerator:
         if self.chat_template:  # token ids, so that the template's BOS is not added a second time
             prompts = [{"prompt_token_ids": self.tokenizer(p, add_special_tokens=False)["input_ids"]}
                        for p in chat_prompts(self.tokenizer, prompts)]
+        else:  # vLLM adds the tokenizer's special tokens to a text prompt, as hf does
+            prompts = without_doubled_bos(self.tokenizer, prompts)
         outputs = self.llm.generate(prompts, self.sampling_params(params), use_tqdm=False)
         results = []
         for out in outputs:

@@ -587,3 +587,41 @@ def test_train_on_records_without_references_is_a_clear_error(tiny_lm_dir, tmp_p
                     "--max-new-tokens", 8, "--eval-limit", 0, "--output", tmp_path / "model")
     assert_user_error(result, "value 'program' gave no known score for any of the 8 drafts in the pool",
                       "training needs records with references (`answer` or `tests` for program)")
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--dtype", "float8"], "unknown --dtype 'float8'; choose float32, bfloat16, float16, auto"),
+    (["--device", "cuda"], "--device cuda: there is no GPU here"),
+    (["--backend", "vllm", "--device", "cpu"], "--device is for the hf backend"),
+])
+def test_model_placement_mistakes_are_one_line(tiny_lm_dir, tmp_path, extra, message):
+    import torch
+
+    if "cuda" in extra and torch.cuda.is_available():
+        pytest.skip("a GPU is here")
+    result = invoke("generate", "--task", "arithmetic", *models(tiny_lm_dir), "--limit", "2", "--rounds", "1", "--no-baseline",
+                    "--output", tmp_path / "o.jsonl", *extra)
+    assert result.exit_code == 2, result.output
+    assert message in flat(result.stderr) or flat(message) in flat(result.stderr)
+
+
+def test_dtype_and_device_place_both_models(tiny_lm_dir, tmp_path, monkeypatch):
+    """--dtype bfloat16 --device cpu: the generator and the corrector are both loaded so, and the run completes."""
+    from correct.corrector.app import options
+
+    loaded = {}
+    real = options.load_models
+
+    def spy(*args, **kwargs):
+        g, c = real(*args, **kwargs)
+        loaded.update(generator=g, corrector=c)
+        return g, c
+
+    monkeypatch.setattr(options, "load_models", spy)
+    monkeypatch.setattr("correct.corrector.app.commands.load_models", spy)
+    result = invoke("generate", "--task", "arithmetic", *models(tiny_lm_dir), *GEN_FLAGS, "--limit", "2", "--rounds", "1",
+                    "--no-baseline", "--output", tmp_path / "o.jsonl", "--dtype", "bfloat16", "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    for model in (loaded["generator"].model, loaded["corrector"].generator.model):
+        assert model.dtype.is_floating_point and str(model.dtype) == "torch.bfloat16" and model.device.type == "cpu"
+    assert len(lines_of(tmp_path / "o.jsonl")) == 2

@@ -103,10 +103,11 @@ def field_docs(cls: type) -> dict[str, str]:
     return docs
 
 
-def options_of(classes: Sequence[type], defaults: dict[str, Any] | None = None) -> list[Option]:
+def options_of(classes: Sequence[type], defaults: dict[str, Any] | None = None, flags: dict[str, str] | None = None) -> list[Option]:
     """The options of these dataclasses, in field order; ``defaults`` overrides a default for
-    one command (``correct train`` reads the train split, ``generate`` the test split)."""
-    defaults = defaults or {}
+    one command (``correct train`` reads the train split, ``generate`` the test split), and
+    ``flags`` a field's flag (``correct serve``'s own ``--api-key``)."""
+    defaults, flags = defaults or {}, flags or {}
     seen: dict[str, Option] = {}
     for cls in classes:
         hints = typing.get_type_hints(cls)
@@ -118,7 +119,7 @@ def options_of(classes: Sequence[type], defaults: dict[str, Any] | None = None) 
                 raise TypeError(f"{cls.__name__}.{f.name} is also a field of {seen[f.name].owner.__name__}")
             default = f.default if f.default_factory is dataclasses.MISSING else f.default_factory()
             seen[f.name] = Option(f.name, cls, hints[f.name], defaults.get(f.name, default), docs.get(f.name, ""),
-                                  f.metadata.get("flag", f.name).replace("_", "-"), f.metadata.get("min"),
+                                  flags.get(f.name, f.metadata.get("flag", f.name)).replace("_", "-"), f.metadata.get("min"),
                                   f.metadata.get("max"), f.metadata.get("positional", False), f.metadata.get("required", False))
     return list(seen.values())
 
@@ -155,12 +156,12 @@ def _typer_parameter(o: Option) -> inspect.Parameter:
 
 
 def command(app, *classes: type, name: str | None = None, defaults: dict[str, Any] | None = None,
-            config_file: bool = True) -> Callable:
+            flags: dict[str, str] | None = None, config_file: bool = True) -> Callable:
     """Register the decorated ``body(*instances)`` as a typer command whose options are the
     fields of ``classes``."""
     import typer
 
-    options = options_of(classes, defaults)
+    options = options_of(classes, defaults, flags)
 
     def decorate(body: Callable) -> Callable:
         def run(ctx: typer.Context, **given: Any) -> Any:

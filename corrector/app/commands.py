@@ -28,7 +28,8 @@ def generate(source: Source, args: GenerateArgs, models: Models, config: Generat
     fmt = prompt_format(t, backend.shots, args.seed)
     v = load_value(d.value)
     try:
-        g, c = load_models(d.generator, d.corrector if config.rounds else None, backend, models.corrector_backend, **d.generator_options)
+        g, c = load_models(d.generator, d.corrector if config.rounds else None, backend, models.corrector_backend,
+                           models.dtype, models.device, **d.generator_options)
         params = SamplingParams(temperature=args.temperature, max_new_tokens=d.max_new_tokens, stop=d.stop, seed=args.seed)
         metrics_path = args.metrics or args.output.with_suffix(".metrics.json")
         fluency = config.fluency if config.fluency is not None else bool(t and t.fluency)
@@ -130,7 +131,8 @@ def serve_engine(args: ServeArgs, models: Models, config: ServeConfig, backend: 
         raise UsageError("correct serve needs FastAPI and uvicorn: pip install 'correct[serve]'") from None
     fmt = prompt_format(t, backend.shots, args.seed) if t else None
     v = load_value(d.value)
-    g, c = load_models(d.generator, d.corrector, backend, models.corrector_backend, **d.generator_options)  # a request may ask for rounds
+    g, c = load_models(d.generator, d.corrector, backend, models.corrector_backend, models.dtype, models.device,
+                       key_flag="--backend-api-key", **d.generator_options)  # a request may ask for rounds
     name = args.model_name or (f"correct-{t.name}" if t and not models.generator else Path(d.generator.rstrip("/")).name)
     params = SamplingParams(temperature=args.temperature, max_new_tokens=d.max_new_tokens, stop=d.stop, seed=args.seed)
     engine = Engine(g, c, v, fmt, replace(config, model_name=name, params=params)).start()
@@ -180,3 +182,14 @@ def score_lines(value, records, batch_size: int):
         batch = records[b : b + batch_size]
         for r, s in zip(batch, value(batch, [r["output"] for r in batch])):
             yield {"id": r["id"], "value": s.value, "feedback": s.feedback}
+
+
+def listen(host: str, port: int):
+    """A listening socket on ``host:port`` (port 0: one the system picks, reported once bound)."""
+    import socket
+
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        return socket.create_server((host, port), family=family, backlog=2048)
+    except OSError as e:
+        raise UsageError(f"--host {host} --port {port}: cannot listen there: {e.strerror or e}") from None

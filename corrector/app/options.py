@@ -49,6 +49,15 @@ class Models:
     value: str | None = None
     """Value function that scores drafts and gives the corrector feedback (see `correct values`),
     or module:function (default: the task's)."""
+    dtype: str | None = None
+    """dtype the local models (generator and corrector) are loaded in: float32 | bfloat16 |
+    float16 | auto (default: the backend's own; an endpoint's model is the endpoint's business)."""
+    device: str | None = None
+    """Device of the local models under the hf backend: cpu, cuda, cuda:1, ... (default: cuda
+    when there is one, else cpu; vLLM places its own)."""
+
+
+MODEL_DTYPES = ("float32", "bfloat16", "float16", "auto")
 
 
 @dataclass(frozen=True)
@@ -119,6 +128,9 @@ class ServeArgs:
     """Token budget when a request does not give max_tokens (default: the task's, else 128)."""
     seed: int = 0
     """Seed of sampling when a request does not give one."""
+    server_api_key: str | None = None
+    """Key every request but /health must bear as 'Authorization: Bearer KEY' (default:
+    $CORRECT_API_KEY; none: anyone who reaches the port may use it)."""
 
 
 @dataclass(frozen=True)
@@ -201,12 +213,16 @@ def load_records(source: Source, seed: int, required=("prompt",)) -> tuple[list[
     return records, t
 
 
-def backend_options(b: Backend) -> dict:
+SERVE_FLAGS = {"server_api_key": "api-key", "api_key": "backend-api-key"}
+"""``correct serve``'s --api-key is its own key, as in vLLM; the endpoint's is --backend-api-key."""
+
+
+def backend_options(b: Backend, key_flag: str = "--api-key") -> dict:
     """Keyword options of the generator backend; the endpoint options only mean something to
     the openai backend, and saying them to another is a mistake worth a clear error."""
     if b.backend == "openai":
         return dict(base_url=b.base_url, api_key=b.api_key, api=b.api, concurrency=b.concurrency)
-    given = [name for name, v in (("--base-url", b.base_url), ("--api-key", b.api_key)) if v] + (["--api"] if b.api != "completions" else [])
+    given = [name for name, v in (("--base-url", b.base_url), (key_flag, b.api_key)) if v] + (["--api"] if b.api != "completions" else [])
     if given:
         raise UsageError(f"{', '.join(given)} {'is' if len(given) == 1 else 'are'} for --backend openai, not {b.backend}")
     return {}
@@ -224,19 +240,38 @@ def quiet_libraries() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
 
 
-def load_models(generator: str, corrector: str | None, b: Backend, corrector_backend: str | None, **generator_options):
+def placement(backend: str, dtype: str | None, device: str | None) -> dict:
+    """The --dtype/--device keyword options of one local model's backend (none for an endpoint)."""
+    if dtype is not None and dtype not in MODEL_DTYPES:
+        raise UsageError(f"unknown --dtype {dtype!r}; choose {', '.join(MODEL_DTYPES)}")
+    if backend == "openai":
+        return {}
+    if device is not None and backend == "vllm":
+        raise UsageError("--device is for the hf backend; vLLM places the model on its GPU itself")
+    return {k: v for k, v in (("dtype", dtype), ("device", device)) if v is not None}
+
+
+def load_models(generator: str, corrector: str | None, b: Backend, corrector_backend: str | None,
+                dtype: str | None = None, device: str | None = None, **generator_options):
     """(generator, corrector or None). The corrector decodes with ``corrector_backend``, by
-    default the generator's backend (hf when that is an endpoint)."""
+    default the generator's backend (hf when that is an endpoint). ``dtype`` and ``device``
+    apply to every model loaded here, the generator unless it is an endpoint's."""
     from ...generators import load_generator
     from ..model import Corrector
 
-    options = {**backend_options(b), **generator_options}
-    quiet_libraries()
     corr_backend = corrector_backend or ("hf" if b.backend == "openai" else b.backend)
-    corr_options = {}
+    key_flag = generator_options.pop("key_flag", "--api-key")
+    options = {**backend_options(b, key_flag), **placement(b.backend, dtype, device), **generator_options}
+    corr_options = placement(corr_backend, dtype, device) if corrector else {}
+    if device is not None and device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise UsageError(f"--device {device}: there is no GPU here (torch sees no CUDA device)")
+    quiet_libraries()
     if b.backend == corr_backend == "vllm" and corrector:
         # Two vLLM engines share the GPU: each takes part of its memory, not 90% each.
-        options, corr_options = {**options, "gpu_memory_utilization": 0.45}, {"gpu_memory_utilization": 0.4}
+        options, corr_options = {**options, "gpu_memory_utilization": 0.45}, {**corr_options, "gpu_memory_utilization": 0.4}
     with naming("--generator"):
         g = load_generator(generator, b.backend, **options)
     with naming("--corrector"):

@@ -23,6 +23,7 @@ pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
 
 from correct.tasks import arithmetic  # noqa: E402
+from correct.corrector.app.api import build_app  # noqa: E402
 from correct.corrector.app.serve import Busy, Engine, ServeConfig  # noqa: E402
 from harness import Launched, serving  # noqa: E402
 from correct.tasks import TASKS  # noqa: E402
@@ -90,7 +91,8 @@ def test_chat_completions(client, problems):
 @pytest.mark.parametrize("kwargs, status, message", [
     (dict(model="gpt-9"), 404, "model 'gpt-9' is not served here; this server serves 'correct-arithmetic'"),
     (dict(n=0), 400, "n: Input should be greater than or equal to 1"),
-    (dict(stream=True), 400, "stream is not supported"),
+    (dict(logprobs=2), 400, "logprobs are not supported: the answer is rewritten by the corrector"),
+    (dict(temperature=9), 400, "temperature: Input should be less than or equal to 2"),
     (dict(extra_body={"rounds": 99}), 400, "rounds: Input should be less than or equal to 16"),
 ])
 def test_bad_requests_get_a_4xx_that_says_why(client, kwargs, status, message):
@@ -209,7 +211,6 @@ def test_over_http_concurrent_requests_share_a_batch_and_the_excess_gets_429():
     """The engine's batching and its bound, seen by real clients over a loopback socket: while
     the generator holds its first batch, four concurrent completions queue and then run as one
     batch, and one more beyond --max-pending gets 429 with Retry-After in OpenAI's error shape."""
-    from correct.corrector.app.serve import build_app
 
     gen = Gated()
     engine = Engine(gen, None, Length(), None, ServeConfig(rounds=0, batch_size=8, max_pending=5, batch_wait=0.5,
@@ -289,7 +290,6 @@ def test_serve_without_the_serve_extras_says_what_to_install(tmp_path):
 def test_app_in_process_plain_prompts_chat_parts_and_failures():
     from fastapi.testclient import TestClient
 
-    from correct.corrector.app.serve import build_app
     from correct.generators import GeneratorError
 
     engine = Engine(SlowEcho(0.0), None, Length(), None, ServeConfig(model_name="m", rounds=0)).start()
@@ -298,9 +298,12 @@ def test_app_in_process_plain_prompts_chat_parts_and_failures():
             # No task: completion prompts reach the generator as they are, n copies each.
             r = c.post("/v1/completions", json={"model": "m", "prompt": ["ab", "cd"], "n": 2})
             assert [ch["text"] for ch in r.json()["choices"]] == ["AB", "AB", "CD", "CD"]
-            chat = {"model": "m", "messages": [{"role": "system", "content": "be brief"},
-                                               {"role": "user", "content": [{"type": "text", "text": "hi"}]}]}
+            chat = {"model": "m", "messages": [{"role": "user", "content": [{"type": "text", "text": "hi"}]}]}
             assert c.post("/v1/chat/completions", json=chat).json()["choices"][0]["message"]["content"] == "HI"
+            # A generator without a chat template cannot lay out a conversation: refused, not cut to its last message.
+            chat["messages"].insert(0, {"role": "system", "content": "be brief"})
+            r = c.post("/v1/chat/completions", json=chat)
+            assert r.status_code == 400 and "no chat template to lay out a conversation" in r.json()["error"]["message"]
             r = c.post("/v1/chat/completions", json={"model": "m", "messages": [{"role": "assistant", "content": "x"}]})
             assert r.status_code == 400 and "no message with role 'user'" in r.json()["error"]["message"]
             r = c.post("/v1/completions", json={"model": "m", "prompt": "x", "rounds": 1})
@@ -326,7 +329,6 @@ def test_app_in_process_plain_prompts_chat_parts_and_failures():
 def test_without_a_task_a_chat_is_laid_out_by_the_generators_chat_template():
     from fastapi.testclient import TestClient
 
-    from correct.corrector.app.serve import build_app
 
     class Tokenizer:
         chat_template = "{% for m in messages %}...{% endfor %}"
@@ -335,7 +337,7 @@ def test_without_a_task_a_chat_is_laid_out_by_the_generators_chat_template():
             assert tokenize is False and add_generation_prompt is True
             return "".join(f"<{m['role']}>{m['content']}" for m in messages) + "<assistant>"
 
-        def __call__(self, text):
+        def __call__(self, text, add_special_tokens=True):
             return {"input_ids": text.split()}
 
     gen = SlowEcho(0.0)
@@ -359,7 +361,6 @@ def test_app_in_process_refines_a_completion_without_record_under_the_default_ta
     from fastapi.testclient import TestClient
 
     from correct.corrector import Corrector
-    from correct.corrector.app.serve import build_app
     from correct.values import load_value
 
     task = TASKS["arithmetic"]
@@ -384,3 +385,130 @@ def test_app_in_process_refines_a_completion_without_record_under_the_default_ta
     known = labeled.json()["choices"][0]["rounds"]
     assert [(r["text"], r["feedback"]) for r in known] == [(r["text"], r["feedback"]) for r in rounds]
     assert all(r["value"] in (0.0, 1.0) for r in known)
+
+
+# -- for real clients: streaming, keys, conversations, OpenAI's fields -----------------------------
+
+def _sse(root, path, body, key=None) -> list[str]:
+    """The raw `data:` payloads of a streamed response, [DONE] included."""
+    headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {key}"} if key else {})}
+    request = urllib.request.Request(root + path, method="POST", headers=headers, data=json.dumps(body).encode())
+    with urllib.request.urlopen(request, timeout=60) as r:
+        assert r.headers["Content-Type"].startswith("text/event-stream")
+        return [line[len("data: "):] for line in r.read().decode().splitlines() if line.startswith("data: ")]
+
+
+def test_streaming_gives_the_last_rounds_text_in_openais_chunks(server, client, problems):
+    """stream=True with rounds: the chunks carry the refined text (the same as without
+    streaming), the last chunk of a choice its finish_reason and, asked for, its rounds; the
+    stream ends with [DONE]; include_usage adds the usage."""
+    p = problems[0]
+    extra = {"rounds": 2, "return_rounds": True, "record": {"answer": p["answer"]}}
+    plain = client.completions.create(model=MODEL, prompt=p["prompt"], max_tokens=48, extra_body=extra)
+    chunks = list(client.completions.create(model=MODEL, prompt=p["prompt"], max_tokens=48, stream=True, extra_body=extra))
+    assert "".join(c.choices[0].text for c in chunks) == plain.choices[0].text
+    assert chunks[-1].choices[0].finish_reason == plain.choices[0].finish_reason
+    assert chunks[-1].choices[0].model_extra["rounds"] == plain.choices[0].model_extra["rounds"]
+    assert all(c.choices[0].finish_reason is None for c in chunks[:-1])
+    raw = _sse(server.removesuffix("/v1"), "/v1/chat/completions",
+               {"model": MODEL, "messages": [{"role": "user", "content": p["prompt"]}], "max_tokens": 48, "stream": True,
+                "stream_options": {"include_usage": True}, "rounds": 0})
+    assert raw[-1] == "[DONE]"
+    events = [json.loads(x) for x in raw[:-1]]
+    assert {e["object"] for e in events} == {"chat.completion.chunk"}
+    assert events[0]["choices"][0]["delta"] == {"role": "assistant", "content": ""}
+    assert events[-1]["choices"] == [] and events[-1]["usage"]["completion_tokens"] > 0
+    text = "".join(e["choices"][0]["delta"].get("content", "") for e in events[:-1])
+    direct = client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": p["prompt"]}], max_tokens=48,
+                                            extra_body={"rounds": 0})
+    assert text == direct.choices[0].message.content
+
+
+def test_finish_reason_length_and_usage_over_every_round(client, problems):
+    p = problems[1]
+    cut = client.completions.create(model=MODEL, prompt=p["prompt"], max_tokens=3)
+    assert cut.choices[0].finish_reason == "length"
+    whole = client.completions.create(model=MODEL, prompt=p["prompt"], max_tokens=48,
+                                      extra_body={"rounds": 2, "return_rounds": True, "record": {"answer": p["answer"]}})
+    assert whole.choices[0].finish_reason == "stop"
+    rounds = whole.choices[0].model_extra["rounds"]
+    from correct.generators import load_generator
+
+    tok = load_generator(TASKS["arithmetic"].generator).tokenizer
+    rewritten = [r["text"] for k, r in enumerate(rounds) if k == 0 or r["text"] != rounds[k - 1]["text"]]
+    assert whole.usage.completion_tokens == sum(len(tok(t, add_special_tokens=False)["input_ids"]) for t in rewritten)
+    assert whole.usage.total_tokens == whole.usage.prompt_tokens + whole.usage.completion_tokens > 0
+
+
+def test_a_task_server_refuses_earlier_turns_rather_than_dropping_them(client):
+    turns = [{"role": "user", "content": "Tom has 3 cards."}, {"role": "assistant", "content": "ok"},
+             {"role": "user", "content": "He buys 4 more. How many cards does Tom have now?"}]
+    with pytest.raises(openai.BadRequestError) as e:
+        client.chat.completions.create(model=MODEL, messages=turns)
+    assert e.value.body["param"] == "messages"
+    assert "a chat must be one user message (got 3: user, assistant, user)" in e.value.body["message"]
+
+
+def test_the_api_key_guards_every_endpoint_but_health():
+    """--api-key (here through $CORRECT_API_KEY): 401 in OpenAI's shape without the key or with
+    another, 200 with it; /health stays open."""
+    with Launched(["--task", "arithmetic", "--rounds", "0"], env={"OMP_NUM_THREADS": "1", "CORRECT_API_KEY": "sekret"}) as s:
+        assert "without an API key" not in "".join(s.output)
+        with urllib.request.urlopen(s.root + "/health") as r:
+            assert json.load(r)["status"] == "ok"
+        for key in ("none", "sekret-not"):
+            with pytest.raises(openai.AuthenticationError) as e:
+                openai.OpenAI(base_url=s.url, api_key=key, max_retries=0).models.list()
+            assert e.value.status_code == 401 and e.value.body["code"] == "invalid_api_key"
+        with pytest.raises(urllib.error.HTTPError) as bare:
+            urllib.request.urlopen(s.url + "/models")
+        assert bare.value.code == 401 and json.loads(bare.value.read())["error"]["type"] == "invalid_request_error"
+        good = openai.OpenAI(base_url=s.url, api_key="sekret", max_retries=0)
+        assert [m.id for m in good.models.list()] == [MODEL]
+        assert good.completions.create(model=MODEL, prompt="Tom has 3 cards. How many cards does Tom have now?").choices[0].text
+
+
+def test_unknown_fields_are_ignored_and_named_in_the_log(caplog):
+    from fastapi.testclient import TestClient
+
+    engine = Engine(SlowEcho(0.0), None, Length(), None, ServeConfig(model_name="m", rounds=0)).start()
+    try:
+        with TestClient(build_app(engine)) as c, caplog.at_level("WARNING", logger="correct.serve"):
+            r = c.post("/v1/completions", json={"model": "m", "prompt": "abc", "frequency_penalty": 0.5, "guided_json": {}})
+        assert r.status_code == 200 and r.json()["choices"][0]["text"] == "ABC"
+        assert "request fields ignored: frequency_penalty, guided_json" in caplog.text
+    finally:
+        engine.stop()
+
+
+def test_a_conversation_is_laid_out_once_with_one_bos(tmp_path):
+    """Without a task, a two-turn chat goes through the generator's chat template as a whole;
+    the template writes the BOS and the tokenizer would add another: the model is fed one."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from correct.generators.hf import HFGenerator
+    from models import bos_tokenizer
+
+    tok = bos_tokenizer(["hello there, how are you", "fine thanks and you", "<|user|> <|assistant|>"] * 20)
+    tok.chat_template = "{{ bos_token }}{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}\n{% endfor %}<|assistant|>"
+    model = LlamaForCausalLM(LlamaConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+                                         num_attention_heads=2, num_key_value_heads=2, bos_token_id=tok.bos_token_id,
+                                         eos_token_id=tok.eos_token_id))
+    gen = HFGenerator(model, tok, device="cpu", prefix_cache=False, drop_finished=False)  # the prompt is fed whole, once
+    fed = []
+    forward = gen.model.forward
+    gen.model.forward = lambda *a, **kw: fed.append(kw["input_ids"]) or forward(*a, **kw)
+    engine = Engine(gen, None, Length(), None, ServeConfig(model_name="m", rounds=0)).start()
+    turns = [{"role": "user", "content": "hello there"}, {"role": "assistant", "content": "fine thanks"},
+             {"role": "user", "content": "and you"}]
+    try:
+        with serving(build_app(engine)) as root:
+            c = openai.OpenAI(base_url=root + "/v1", api_key="none", max_retries=0)
+            out = c.chat.completions.create(model="m", messages=turns, max_tokens=4)
+        prefill = max(fed, key=lambda x: x.shape[1])[0].tolist()
+        laid_out = tok.apply_chat_template(turns, tokenize=False, add_generation_prompt=True)
+        assert prefill == tok(laid_out, add_special_tokens=False)["input_ids"]  # the whole conversation, as the template wrote it
+        assert prefill.count(tok.bos_token_id) == 1 and prefill[0] == tok.bos_token_id
+        assert out.usage.prompt_tokens == len(prefill)
+    finally:
+        engine.stop()

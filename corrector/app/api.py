@@ -1,0 +1,291 @@
+"""The OpenAI-compatible HTTP API of ``correct serve`` around a started ``Engine`` (serve.py).
+
+Endpoints: ``POST /v1/completions``, ``POST /v1/chat/completions``, ``GET /v1/models``,
+``GET /health``. With an API key every endpoint but ``/health`` needs ``Authorization: Bearer
+KEY``; a request without it gets 401 in OpenAI's error shape.
+
+What the models see: with a task, a completion's ``prompt`` (or a chat's one user message) is
+the task's question -- the server lays out the generator's prompt in the task's format, and
+the corrector sees the question, as in ``correct generate``. A task answers one question, so
+a chat under a task must be that one user message: earlier turns, assistant messages and
+system messages are refused with a 400 rather than dropped. Without a task, a completion
+prompt goes to the generator as it is, and a chat's whole message list is laid out once by the
+generator's chat template (the template's BOS is not doubled when the prompt is tokenized).
+
+``stream: true`` answers in server-sent events in OpenAI's chunk format, ending with
+``data: [DONE]``. The corrector rewrites whole drafts, so what streams is the text of the last
+round once it is done (one content chunk per choice, then its ``finish_reason``, with the
+``rounds`` when ``return_rounds`` is set); ``stream_options.include_usage`` adds a last chunk
+with the usage.
+
+``usage`` counts the generator's prompt tokens and, as completion tokens, the text of every
+round that was rewritten (the draft, and each correction that changed it), so a refined
+answer costs what its rounds decoded; the corrector's own inputs are not counted.
+``finish_reason`` is ``"length"`` when the answer used the whole token budget, else
+``"stop"``. ``logprobs`` are refused (the answer is rewritten by the corrector, so the
+generator's token probabilities do not describe it). Fields the server does not know are
+ignored, as vLLM does, and named in a warning in the server's log.
+
+Beyond the OpenAI fields a request may carry (``extra_body`` in the ``openai`` client):
+
+- ``rounds``: corrector rounds for this request (default: the server's ``--rounds``);
+- ``return_rounds``: add every round's ``text``, ``value`` and ``feedback`` to each choice;
+- ``record``: task fields the value needs to score (e.g. ``answer`` or ``tests``). Without
+  it a request is refined all the same, with the feedback the value gives without
+  references (``printed 17``), and each round's ``value`` is null where it is unknown.
+"""
+
+# No `from __future__ import annotations`: FastAPI reads the request models' annotations
+# at run time, and those models are local to build_app.
+import asyncio
+import hmac
+import json
+import logging
+import time
+import uuid
+from dataclasses import asdict, replace
+from typing import Any, Sequence
+
+from ...generators import GeneratorError, SamplingParams
+from .serve import MAX_ROUNDS, BadRequest, Busy, Engine
+
+log = logging.getLogger("correct.serve")
+
+OPEN_PATHS = ("/health",)
+"""What answers without the API key."""
+
+
+def build_app(engine: Engine, api_key: str | None = None):
+    """The FastAPI application around a started ``Engine``; ``api_key``: the key every request
+    but ``/health`` must bear."""
+    from fastapi import FastAPI, Request
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import JSONResponse, StreamingResponse
+    from pydantic import BaseModel, ConfigDict, Field
+
+    config = engine.config
+
+    class Common(BaseModel):
+        model_config = ConfigDict(extra="allow")
+        model: str
+        max_tokens: int | None = Field(None, ge=1)
+        max_completion_tokens: int | None = Field(None, ge=1)
+        temperature: float | None = Field(None, ge=0.0, le=2.0)
+        top_p: float | None = Field(None, gt=0.0, le=1.0)
+        n: int = Field(1, ge=1, le=64)
+        stop: str | list[str] | None = None
+        seed: int | None = None
+        stream: bool = False
+        stream_options: dict[str, Any] | None = None
+        logprobs: bool | int | None = None
+        top_logprobs: int | None = None
+        user: str | None = None
+        rounds: int | None = Field(None, ge=0, le=MAX_ROUNDS)
+        return_rounds: bool = False
+        record: dict[str, Any] | None = None
+
+    class CompletionRequest(Common):
+        prompt: str | list[str]
+
+    class Message(BaseModel):
+        model_config = ConfigDict(extra="allow")
+        role: str
+        content: str | list[dict[str, Any]] | None = None
+
+    class ChatRequest(Common):
+        messages: list[Message] = Field(min_length=1)
+
+    app = FastAPI(title="correct serve")
+
+    def error(status: int, message: str, param: str | None = None, kind: str = "invalid_request_error", code=None):
+        return JSONResponse({"error": {"message": message, "type": kind, "param": param, "code": code or status}}, status_code=status)
+
+    if api_key:
+        expected = f"Bearer {api_key}".encode()
+
+        @app.middleware("http")
+        async def _key(request: Request, call_next):
+            given = request.headers.get("authorization", "").encode()
+            if request.url.path not in OPEN_PATHS and not hmac.compare_digest(given, expected):
+                return error(401, "missing or wrong API key: send the server's key as 'Authorization: Bearer KEY'",
+                             code="invalid_api_key")
+            return await call_next(request)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError):
+        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+        param = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or None
+        return error(400, f"{param}: {first.get('msg')}" if param else str(first.get("msg")), param)
+
+    @app.exception_handler(BadRequest)
+    async def _bad(request: Request, exc: BadRequest):
+        return error(exc.status, str(exc), exc.param)
+
+    @app.exception_handler(Busy)
+    async def _busy(request: Request, exc: Busy):
+        response = error(429, str(exc), kind="rate_limit_error")
+        response.headers["Retry-After"] = "1"
+        return response
+
+    @app.exception_handler(Exception)
+    async def _failed(request: Request, exc: Exception):
+        # The generator or value failed (an endpoint behind the openai backend, a crashed
+        # model): the client still gets the OpenAI error shape, with what went wrong.
+        return error(502 if isinstance(exc, GeneratorError) else 500, f"{type(exc).__name__}: {exc}", kind="server_error")
+
+    @app.get("/health")
+    async def health():
+        return {"status": "ok", "model": config.model_name, "rounds": config.rounds}
+
+    @app.get("/v1/models")
+    async def models():
+        return {"object": "list", "data": [{"id": config.model_name, "object": "model", "created": 0, "owned_by": "correct"}]}
+
+    def admit(body: Common, questions: list[str], prompts: list[str]) -> tuple[list, SamplingParams]:
+        """Check the request and queue its completions: (futures, sampling settings). Every
+        refusal happens here, before a streamed response has started."""
+        ignored = sorted(body.model_extra or {}) + [f"messages.{k}" for m in getattr(body, "messages", ()) for k in (m.model_extra or {})]
+        if ignored:
+            log.warning("request fields ignored: %s", ", ".join(dict.fromkeys(ignored)))
+        if body.model != config.model_name:
+            raise BadRequest(f"model {body.model!r} is not served here; this server serves {config.model_name!r}", "model", 404)
+        if body.logprobs or body.top_logprobs:
+            raise BadRequest("logprobs are not supported: the answer is rewritten by the corrector, so the generator's "
+                             "token probabilities do not describe it", "logprobs" if body.logprobs else "top_logprobs")
+        rounds = config.rounds if body.rounds is None else body.rounds
+        if rounds and engine.corrector is None:
+            raise BadRequest("this server has no corrector: only rounds=0 can be asked for", "rounds")
+        params = _params(config.params, body)
+        records = [{**(body.record or {}), "id": f"{q_i}", "prompt": q} for q_i, q in enumerate(questions)]
+        records = [r for r in records for _ in range(body.n)]
+        prompts = [p for p in prompts for _ in range(body.n)]
+        return engine.submit(records, prompts, params, rounds), params
+
+    async def answer(kind: str, body: Common, questions: list[str], prompts: list[str], counted: list[str]):
+        futures, params = admit(body, questions, prompts)
+        rid = f"{'chatcmpl' if kind == 'chat.completion' else 'cmpl'}-{uuid.uuid4().hex[:24]}"
+        chat = kind == "chat.completion"
+
+        def finished(i: int, history) -> dict:
+            reason = _finish_reason(engine.generator, history[-1].text, params)
+            extras = {"rounds": [asdict(step) for step in history]} if body.return_rounds else {}
+            return {"index": i, "finish_reason": reason, **extras}
+
+        if not body.stream:
+            histories = list(await asyncio.gather(*(asyncio.wrap_future(f) for f in futures)))
+            choices = [{**({"message": {"role": "assistant", "content": h[-1].text}} if chat else {"text": h[-1].text}),
+                        "logprobs": None, **finished(i, h)} for i, h in enumerate(histories)]
+            return _response(rid, kind, config.model_name, choices, _usage(engine.generator, counted, histories))
+
+        async def events():
+            chunk_kind = "chat.completion.chunk" if chat else "text_completion"
+
+            def chunk(choices, **more) -> str:
+                return "data: " + json.dumps({"id": rid, "object": chunk_kind, "created": int(time.time()),
+                                              "model": config.model_name, "choices": choices, **more}) + "\n\n"
+
+            histories = []
+            try:
+                for i, future in enumerate(futures):  # in order: each choice streams once it is done
+                    history = await asyncio.wrap_future(future)
+                    histories.append(history)
+                    text = history[-1].text
+                    if chat:
+                        yield chunk([{"index": i, "delta": {"role": "assistant", "content": ""}, "logprobs": None, "finish_reason": None}])
+                        yield chunk([{"index": i, "delta": {"content": text}, "logprobs": None, "finish_reason": None}])
+                        yield chunk([{"delta": {}, "logprobs": None, **finished(i, history)}])
+                    else:
+                        yield chunk([{"index": i, "text": text, "logprobs": None, "finish_reason": None}])
+                        yield chunk([{"text": "", "logprobs": None, **finished(i, history)}])
+                if (body.stream_options or {}).get("include_usage"):
+                    yield chunk([], usage=_usage(engine.generator, counted, histories))
+            except Exception as e:  # the status line is sent: the error goes in the stream, as vLLM does
+                status = 502 if isinstance(e, GeneratorError) else 500
+                yield "data: " + json.dumps({"error": {"message": f"{type(e).__name__}: {e}", "type": "server_error",
+                                                       "param": None, "code": status}}) + "\n\n"
+            yield "data: [DONE]\n\n"
+
+        return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+
+    @app.post("/v1/completions")
+    async def completions(body: CompletionRequest):
+        questions = [body.prompt] if isinstance(body.prompt, str) else list(body.prompt)
+        if not questions:
+            raise BadRequest("prompt: give at least one prompt", "prompt")
+        fmt = engine.format_prompt or (lambda record: record["prompt"])
+        prompts = [fmt({"prompt": q}) for q in questions]
+        return await answer("text_completion", body, questions, prompts, [p for p in prompts for _ in range(body.n)])
+
+    @app.post("/v1/chat/completions")
+    async def chat(body: ChatRequest):
+        messages = [{"role": m.role, "content": _text(m.content)} for m in body.messages]
+        question, prompt = _chat_prompt(engine, messages)
+        return await answer("chat.completion", body, [question], [prompt], [prompt] * body.n)
+
+    return app
+
+
+def _params(defaults: SamplingParams, body) -> SamplingParams:
+    stop = [body.stop] if isinstance(body.stop, str) else list(body.stop or [])
+    return replace(
+        defaults,
+        temperature=defaults.temperature if body.temperature is None else body.temperature,
+        top_p=defaults.top_p if body.top_p is None else body.top_p,
+        max_new_tokens=body.max_completion_tokens or body.max_tokens or defaults.max_new_tokens,
+        stop=tuple(dict.fromkeys([*defaults.stop, *stop])),
+        seed=defaults.seed if body.seed is None else body.seed,
+        n=1,
+    )
+
+
+def _text(content) -> str:
+    if isinstance(content, list):  # [{"type": "text", "text": ...}, ...]
+        return "".join(part.get("text", "") for part in content if part.get("type") == "text")
+    return content or ""
+
+
+def _chat_prompt(engine: Engine, messages: list[dict]) -> tuple[str, str]:
+    """(the question, the generator's prompt). A task server answers one question laid out in
+    its task's format: the chat must be that one user message. Otherwise the generator's chat
+    template lays out the whole conversation, when it has one."""
+    users = [m for m in messages if m["role"] == "user"]
+    if not users:
+        raise BadRequest("messages: no message with role 'user'", "messages")
+    if engine.format_prompt is not None:
+        if len(messages) != 1:
+            roles = ", ".join(m["role"] for m in messages)
+            raise BadRequest(f"messages: this server answers one question in its task's format, so a chat must be one user "
+                             f"message (got {len(messages)}: {roles}); earlier turns and system messages would not be seen",
+                             "messages")
+        return users[0]["content"], engine.format_prompt({"prompt": users[0]["content"]})
+    tokenizer = getattr(engine.generator, "tokenizer", None)
+    if tokenizer is not None and getattr(tokenizer, "chat_template", None):
+        return users[-1]["content"], tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    if len(messages) != 1:
+        raise BadRequest("messages: the generator has no chat template to lay out a conversation; send one user message "
+                         "or use /v1/completions", "messages")
+    return users[0]["content"], users[0]["content"]
+
+
+def _count(tokenizer, text: str) -> int:
+    return len(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+
+def _finish_reason(generator, text: str, params: SamplingParams) -> str:
+    tokenizer = getattr(generator, "tokenizer", None)
+    return "length" if tokenizer is not None and _count(tokenizer, text) >= params.max_new_tokens else "stop"
+
+
+def _usage(generator, prompts: Sequence[str], histories) -> dict:
+    """Prompt tokens of the generator's prompts; completion tokens of every round's text that
+    was rewritten (round 0, and each round whose text differs from the round before)."""
+    tokenizer = getattr(generator, "tokenizer", None)
+    if tokenizer is None:
+        return {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
+    prompt_tokens = sum(_count(tokenizer, p) for p in prompts)
+    completion = sum(_count(tokenizer, step.text) for h in histories for k, step in enumerate(h) if k == 0 or step.text != h[k - 1].text)
+    return {"prompt_tokens": prompt_tokens, "completion_tokens": completion, "total_tokens": prompt_tokens + completion}
+
+
+def _response(rid: str, kind: str, model: str, choices: list[dict], usage: dict) -> dict:
+    return {"id": rid, "object": kind, "created": int(time.time()), "model": model, "choices": choices, "usage": usage}
