@@ -512,3 +512,18 @@ def test_a_conversation_is_laid_out_once_with_one_bos(tmp_path):
         assert out.usage.prompt_tokens == len(prefill)
     finally:
         engine.stop()
+
+
+def test_langchain_chat_model_streams_and_invokes(server, client, problems):
+    """A second widely used client: LangChain's ChatOpenAI, streaming and not, gets the answer
+    the openai client gets."""
+    import langchain_openai  # in the test extras: never skipped
+    p = problems[2]
+    chat = langchain_openai.ChatOpenAI(base_url=server, api_key="none", model=MODEL, max_retries=0, temperature=0,
+                                       max_tokens=48, extra_body={"rounds": 2})
+    expected = client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": p["prompt"]}], max_tokens=48,
+                                              temperature=0, extra_body={"rounds": 2}).choices[0].message.content
+    assert chat.invoke(p["prompt"]).content == expected
+    chunks = list(chat.stream(p["prompt"]))
+    assert len(chunks) >= 2 and "".join(c.content for c in chunks) == expected
+    assert [c.response_metadata["finish_reason"] for c in chunks if c.response_metadata.get("finish_reason")] == ["stop"]
