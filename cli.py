@@ -98,10 +98,8 @@ def serve(args: ServeArgs, models: Models, config: ServeConfig, backend: Backend
     """Serve refined completions over an OpenAI-compatible HTTP API."""
     import os
 
-    import uvicorn
-
     from .corrector.app.api import build_app
-    from .corrector.app.commands import listen, serve_engine
+    from .corrector.app.commands import graceful_server, listen, serve_engine
 
     key = args.server_api_key or os.environ.get("CORRECT_API_KEY") or None
     sock = listen(args.host, args.port)  # before the models load: a taken port is a one-line error
@@ -111,7 +109,7 @@ def serve(args: ServeArgs, models: Models, config: ServeConfig, backend: Backend
         + ("" if key else " without an API key" + ("" if host in ("127.0.0.1", "::1") else
                                                      ": anyone who reaches this address may use it (--api-key)")))
     try:
-        uvicorn.Server(uvicorn.Config(build_app(engine, key), log_level="warning")).run(sockets=[sock])
+        graceful_server(build_app(engine, key), engine, config.drain_timeout).run(sockets=[sock])
     finally:
         engine.stop()
         getattr(value, "close", lambda: None)()

@@ -47,7 +47,7 @@ from dataclasses import asdict, replace
 from typing import Any, Sequence
 
 from ...generators import GeneratorError, SamplingParams
-from .serve import MAX_ROUNDS, BadRequest, Busy, Engine
+from .serve import MAX_ROUNDS, BadRequest, Busy, Draining, Engine
 
 log = logging.getLogger("correct.serve")
 
@@ -127,6 +127,12 @@ def build_app(engine: Engine, api_key: str | None = None):
         response.headers["Retry-After"] = "1"
         return response
 
+    @app.exception_handler(Draining)
+    async def _draining(request: Request, exc: Draining):
+        response = error(503, str(exc), kind="server_error")
+        response.headers["Retry-After"] = "5"
+        return response
+
     @app.exception_handler(Exception)
     async def _failed(request: Request, exc: Exception):
         # The generator or value failed (an endpoint behind the openai backend, a crashed
@@ -135,7 +141,9 @@ def build_app(engine: Engine, api_key: str | None = None):
 
     @app.get("/health")
     async def health():
-        return {"status": "ok", "model": config.model_name, "rounds": config.rounds}
+        if engine.draining.is_set():  # a load balancer stops sending requests here
+            return JSONResponse({"status": "draining", "model": config.model_name, "pending": engine.pending}, status_code=503)
+        return {"status": "ok", "model": config.model_name, "rounds": config.rounds, "pending": engine.pending}
 
     @app.get("/v1/models")
     async def models():
@@ -144,6 +152,8 @@ def build_app(engine: Engine, api_key: str | None = None):
     def admit(body: Common, questions: list[str], prompts: list[str]) -> tuple[list, SamplingParams]:
         """Check the request and queue its completions: (futures, sampling settings). Every
         refusal happens here, before a streamed response has started."""
+        if engine.draining.is_set():
+            raise Draining("server shutting down: it finishes the requests it has and takes no new ones")
         ignored = sorted(body.model_extra or {}) + [f"messages.{k}" for m in getattr(body, "messages", ()) for k in (m.model_extra or {})]
         if ignored:
             log.warning("request fields ignored: %s", ", ".join(dict.fromkeys(ignored)))

@@ -193,3 +193,23 @@ def listen(host: str, port: int):
         return socket.create_server((host, port), family=family, backlog=2048)
     except OSError as e:
         raise UsageError(f"--host {host} --port {port}: cannot listen there: {e.strerror or e}") from None
+
+
+def graceful_server(app, engine, drain_timeout: float):
+    """A uvicorn server whose first SIGTERM or Ctrl-C drains the engine: requests already
+    admitted finish (within ``drain_timeout`` s) while new ones get 503, then it exits; a
+    second signal exits at once."""
+    import threading
+
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig, frame):
+            if engine.draining.is_set():
+                return super().handle_exit(sig, frame)  # a second signal: uvicorn's own (forced) exit
+            def drain():
+                engine.drain(drain_timeout)
+                self.should_exit = True
+            threading.Thread(target=drain, name="correct-serve-drain", daemon=True).start()
+
+    return Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=drain_timeout))

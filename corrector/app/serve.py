@@ -30,6 +30,10 @@ class Busy(Exception):
     """More completions asked for than the server admits at once."""
 
 
+class Draining(Exception):
+    """The server is shutting down: it finishes what it admitted and takes nothing new."""
+
+
 class BadRequest(Exception):
     """A request the server cannot answer as asked: 400 with this message."""
 
@@ -50,6 +54,9 @@ class ServeConfig:
     """Completions admitted at once (queued or running); requests beyond get 429."""
     batch_wait: float = field(default=0.01, metadata={"min": 0.0})
     """Seconds the worker waits for more requests to fill a batch once it has one."""
+    drain_timeout: float = field(default=60.0, metadata={"min": 0.0})
+    """On SIGTERM (or Ctrl-C): seconds completions already admitted may take to finish while
+    new requests get 503; then the server exits (a second signal exits at once)."""
     params: SamplingParams = field(default=SamplingParams(temperature=0.0), metadata={"cli": False})
     """Defaults for what a request leaves out (its stop strings are always applied)."""
 
@@ -83,6 +90,23 @@ class Engine:
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._work, name="correct-serve-engine", daemon=True)
         self.batches = 0
+        self.draining = threading.Event()
+        """Set when shutdown begins: new completions are refused (503), admitted ones finish."""
+
+    @property
+    def pending(self) -> int:
+        """Completions admitted and not yet answered."""
+        with self._lock:
+            return self._pending
+
+    def drain(self, timeout: float) -> bool:
+        """Refuse new completions and wait up to ``timeout`` s for the admitted ones; whether
+        they all finished."""
+        self.draining.set()
+        deadline = time.monotonic() + timeout
+        while self.pending and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return not self.pending
 
     def start(self) -> "Engine":
         self._thread.start()
@@ -94,6 +118,8 @@ class Engine:
 
     def submit(self, records: Sequence[dict], prompts: Sequence[str], params: SamplingParams, rounds: int) -> list[Future]:
         with self._lock:
+            if self.draining.is_set():
+                raise Draining("server shutting down: it finishes the requests it has and takes no new ones")
             if self._pending + len(records) > self.config.max_pending:
                 raise Busy(f"server busy: {self._pending} completions in progress, at most {self.config.max_pending} "
                            "(option --max-pending); retry later")

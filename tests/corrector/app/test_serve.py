@@ -52,7 +52,7 @@ def problems():
 
 def test_health_and_models(server, client):
     with urllib.request.urlopen(server.removesuffix("/v1") + "/health") as r:
-        assert json.load(r) == {"status": "ok", "model": MODEL, "rounds": 0}
+        assert json.load(r) == {"status": "ok", "model": MODEL, "rounds": 0, "pending": 0}
     assert [m.id for m in client.models.list()] == [MODEL]
 
 
@@ -527,3 +527,56 @@ def test_langchain_chat_model_streams_and_invokes(server, client, problems):
     chunks = list(chat.stream(p["prompt"]))
     assert len(chunks) >= 2 and "".join(c.content for c in chunks) == expected
     assert [c.response_metadata["finish_reason"] for c in chunks if c.response_metadata.get("finish_reason")] == ["stop"]
+
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def _health(root: str) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(root + "/health", timeout=10) as r:
+            return r.status, json.load(r)
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def test_sigterm_finishes_what_was_admitted_refuses_new_work_and_leaves_no_workers(problems):
+    """SIGTERM while a long completion runs: /health turns 503 "draining", a new request gets
+    503 with Retry-After, the running one still gets its 200 answer, the server exits with
+    status 0 within its drain bound, and the sandbox workers it started are gone."""
+    import signal
+
+    with Launched(["--task", "arithmetic", "--drain-timeout", "60"], env={"OMP_NUM_THREADS": "1"}) as s:
+        c = openai.OpenAI(base_url=s.url, api_key="none", max_retries=0, timeout=120)
+        c.completions.create(model=MODEL, prompt=problems[0]["prompt"], extra_body={"rounds": 1})  # the sandbox is up
+        with ThreadPoolExecutor(1) as pool:
+            running = pool.submit(c.completions.create, model=MODEL, prompt=[p["prompt"] for p in problems], max_tokens=48,
+                                  extra_body={"rounds": 3})
+            deadline = time.monotonic() + 60
+            while _health(s.root)[1].get("pending", 0) == 0 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            workers = _children(s.process.pid)
+            s.process.send_signal(signal.SIGTERM)
+            while _health(s.root)[0] != 503 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert _health(s.root)[1]["status"] == "draining"
+            with pytest.raises(openai.APIStatusError) as refused:
+                c.completions.create(model=MODEL, prompt="Tom has 3 cards. How many cards does Tom have now?")
+            assert refused.value.status_code == 503 and refused.value.response.headers["Retry-After"] == "5"
+            assert "shutting down" in refused.value.body["message"]
+            answer = running.result(timeout=120)
+        assert len(answer.choices) == len(problems) and all(ch.text for ch in answer.choices)
+        assert s.process.wait(timeout=90) == 0
+        assert workers, "the program value's sandbox workers were running"
+        assert [pid for pid in workers if Path(f"/proc/{pid}").exists()] == []
