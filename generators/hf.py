@@ -11,6 +11,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from . import chunked, prefix
 from .base import GeneratorError, SamplingParams, chat_prompts, truncate_at_stop, without_doubled_bos
+from .streaming import OnText, RowStreamer
 from .named import resolve_model
 
 # What a hub id looks like ("name" or "org/name"); anything else that is not on disk is a
@@ -138,9 +139,18 @@ class HFGenerator:
         max_new = max(1, min(params.max_new_tokens, self.max_positions - 1))
         return max_new, self.max_positions - max_new
 
+    streams = True
+    """``generate`` takes ``on_text``: text handed out as it is decoded (``correct serve``)."""
+
     @torch.inference_mode()
-    def generate(self, prompts: Sequence[str], params: SamplingParams) -> list[list[str]]:
+    def generate(self, prompts: Sequence[str], params: SamplingParams, on_text: OnText | None = None) -> list[list[str]]:
+        """``params.n`` completions of every prompt. ``on_text(i, delta)``, with ``params.n``
+        1, receives prompt i's text as it is decoded (only ever a prefix of its final text);
+        such a call decodes on the plain path, without the shared-prefix and finished-row
+        shortcuts, whose steps do not map to rows one to one."""
         prompts = list(prompts)
+        if on_text is not None and params.n != 1:
+            raise ValueError("on_text streams one completion per prompt; params.n must be 1")
         if not prompts:
             return []
         max_new, max_in = self._max_new_and_input(params)
@@ -155,7 +165,7 @@ class HFGenerator:
         lengths = [len(ids) for ids in token_ids]
         order = sorted(range(len(prompts)), key=lambda i: lengths[i])
         # Both shortcuts below hand a cache back to generate: only one of transformers' plain kind.
-        reuse = (self.prefix_cache or self.drop_finished) and prefix.supports_reuse(self.model, self.device)
+        reuse = on_text is None and (self.prefix_cache or self.drop_finished) and prefix.supports_reuse(self.model, self.device)
         fits = max_in is None or max(lengths) <= max_in  # truncated prompts take the plain path
         # Prompts that share a header (few-shot examples) have its keys and values computed once;
         # the prefix is taken from the whole prompts' tokens, so no token boundary moves.
@@ -190,7 +200,12 @@ class HFGenerator:
                     add_special_tokens=special,
                 ).to(self.device)
             torch.manual_seed(params.seed + b)
-            if greedy and reuse and self.drop_finished:
+            if on_text is not None:
+                eos = self.model.generation_config.eos_token_id
+                eos_ids = [] if eos is None else ([eos] if isinstance(eos, int) else list(eos))
+                streamer = RowStreamer(self.tokenizer, idx, params.stop, on_text, eos_ids)
+                new = self.model.generate(**enc, **kwargs, streamer=streamer)[:, enc["input_ids"].shape[1] :]
+            elif greedy and reuse and self.drop_finished:
                 new = chunked.generate_dropping_finished(self.model, enc, kwargs)
             else:
                 new = self.model.generate(**enc, **kwargs)[:, enc["input_ids"].shape[1] :]

@@ -13,10 +13,11 @@ prompt goes to the generator as it is, and a chat's whole message list is laid o
 generator's chat template (the template's BOS is not doubled when the prompt is tokenized).
 
 ``stream: true`` answers in server-sent events in OpenAI's chunk format, ending with
-``data: [DONE]``. The corrector rewrites whole drafts, so what streams is the text of the last
-round once it is done (one content chunk per choice, then its ``finish_reason``, with the
-``rounds`` when ``return_rounds`` is set); ``stream_options.include_usage`` adds a last chunk
-with the usage.
+``data: [DONE]``. With ``rounds: 0`` the draft streams as the generator decodes it (a
+backend that can: ``hf``). The corrector rewrites whole drafts after their feedback, so a
+refined answer streams once its last round is done (one content chunk per choice). Each
+choice ends with a chunk holding its ``finish_reason`` (and its ``rounds`` when
+``return_rounds`` is set); ``stream_options.include_usage`` adds a last chunk with the usage.
 
 ``usage`` counts the generator's prompt tokens and, as completion tokens, the text of every
 round that was rewritten (the draft, and each correction that changed it), so a refined
@@ -149,7 +150,7 @@ def build_app(engine: Engine, api_key: str | None = None):
     async def models():
         return {"object": "list", "data": [{"id": config.model_name, "object": "model", "created": 0, "owned_by": "correct"}]}
 
-    def admit(body: Common, questions: list[str], prompts: list[str]) -> tuple[list, SamplingParams]:
+    def admit(body: Common, questions: list[str], prompts: list[str], on_text=None) -> tuple[list, SamplingParams]:
         """Check the request and queue its completions: (futures, sampling settings). Every
         refusal happens here, before a streamed response has started."""
         if engine.draining.is_set():
@@ -169,12 +170,20 @@ def build_app(engine: Engine, api_key: str | None = None):
         records = [{**(body.record or {}), "id": f"{q_i}", "prompt": q} for q_i, q in enumerate(questions)]
         records = [r for r in records for _ in range(body.n)]
         prompts = [p for p in prompts for _ in range(body.n)]
-        return engine.submit(records, prompts, params, rounds), params
+        return engine.submit(records, prompts, params, rounds, on_text), params
 
     async def answer(kind: str, body: Common, questions: list[str], prompts: list[str], counted: list[str]):
-        futures, params = admit(body, questions, prompts)
-        rid = f"{'chatcmpl' if kind == 'chat.completion' else 'cmpl'}-{uuid.uuid4().hex[:24]}"
         chat = kind == "chat.completion"
+        rid = f"{'chatcmpl' if chat else 'cmpl'}-{uuid.uuid4().hex[:24]}"
+        # Streamed drafts (rounds 0) come as the generator decodes them: each choice's deltas
+        # go to its own queue from the engine's thread; None marks the choice done.
+        loop = asyncio.get_running_loop()
+        queues = [asyncio.Queue() for _ in range(len(prompts) * body.n)] if body.stream else []
+        on_text = [lambda delta, q=q: loop.call_soon_threadsafe(q.put_nowait, delta) for q in queues] or None
+        drafts_only = (config.rounds if body.rounds is None else body.rounds) == 0
+        futures, params = admit(body, questions, prompts, on_text if drafts_only else None)
+        for q, f in zip(queues, futures):
+            f.add_done_callback(lambda _, q=q: loop.call_soon_threadsafe(q.put_nowait, None))
 
         def finished(i: int, history) -> dict:
             reason = _finish_reason(engine.generator, history[-1].text, params)
@@ -194,19 +203,25 @@ def build_app(engine: Engine, api_key: str | None = None):
                 return "data: " + json.dumps({"id": rid, "object": chunk_kind, "created": int(time.time()),
                                               "model": config.model_name, "choices": choices, **more}) + "\n\n"
 
+            def content(i: int, text: str) -> str:
+                delta = {"delta": {"content": text}} if chat else {"text": text}
+                return chunk([{"index": i, **delta, "logprobs": None, "finish_reason": None}])
+
             histories = []
             try:
-                for i, future in enumerate(futures):  # in order: each choice streams once it is done
+                for i, future in enumerate(futures):  # in order: a refined choice streams once its last round is done
+                    if chat:
+                        yield chunk([{"index": i, "delta": {"role": "assistant", "content": ""}, "logprobs": None, "finish_reason": None}])
+                    sent = ""
+                    while (delta := await queues[i].get()) is not None:  # the draft's text as it is decoded (rounds 0)
+                        sent += delta
+                        yield content(i, delta)
                     history = await asyncio.wrap_future(future)
                     histories.append(history)
                     text = history[-1].text
-                    if chat:
-                        yield chunk([{"index": i, "delta": {"role": "assistant", "content": ""}, "logprobs": None, "finish_reason": None}])
-                        yield chunk([{"index": i, "delta": {"content": text}, "logprobs": None, "finish_reason": None}])
-                        yield chunk([{"delta": {}, "logprobs": None, **finished(i, history)}])
-                    else:
-                        yield chunk([{"index": i, "text": text, "logprobs": None, "finish_reason": None}])
-                        yield chunk([{"text": "", "logprobs": None, **finished(i, history)}])
+                    if len(text) > len(sent):  # the rest (all of it after correction rounds)
+                        yield content(i, text[len(sent):] if text.startswith(sent) else text)
+                    yield chunk([{**({"delta": {}} if chat else {"text": ""}), "logprobs": None, **finished(i, history)}])
                 if (body.stream_options or {}).get("include_usage"):
                     yield chunk([], usage=_usage(engine.generator, counted, histories))
             except Exception as e:  # the status line is sent: the error goes in the stream, as vLLM does

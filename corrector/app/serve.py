@@ -68,6 +68,8 @@ class _Item:
     params: SamplingParams
     rounds: int
     future: Future
+    on_text: Callable[[str], None] | None = None
+    """With rounds 0 and a generator that streams: receives the draft's text as it is decoded."""
 
     def key(self):
         # Requests that differ only in their seed still share a batch (one sampler seeds a
@@ -116,7 +118,8 @@ class Engine:
         self._queue.put(None)
         self._thread.join(timeout=30)
 
-    def submit(self, records: Sequence[dict], prompts: Sequence[str], params: SamplingParams, rounds: int) -> list[Future]:
+    def submit(self, records: Sequence[dict], prompts: Sequence[str], params: SamplingParams, rounds: int,
+               on_text: Sequence[Callable[[str], None] | None] | None = None) -> list[Future]:
         with self._lock:
             if self.draining.is_set():
                 raise Draining("server shutting down: it finishes the requests it has and takes no new ones")
@@ -124,7 +127,8 @@ class Engine:
                 raise Busy(f"server busy: {self._pending} completions in progress, at most {self.config.max_pending} "
                            "(option --max-pending); retry later")
             self._pending += len(records)
-        items = [_Item(r, p, params, rounds, Future()) for r, p in zip(records, prompts)]
+        on_text = list(on_text) if on_text is not None else [None] * len(records)
+        items = [_Item(r, p, params, rounds, Future(), t) for r, p, t in zip(records, prompts, on_text)]
         for item in items:
             self._queue.put(item)
         return [i.future for i in items]
@@ -164,7 +168,14 @@ class Engine:
         self.batches += 1
         try:
             if first.rounds == 0:  # drafts only: nothing needs their value or feedback
-                drafts = self.generator.generate([i.prompt for i in batch], params)
+                streamed = [i.on_text for i in batch]
+                if any(streamed) and getattr(self.generator, "streams", False):
+                    def on_text(k: int, delta: str) -> None:
+                        if streamed[k]:
+                            streamed[k](delta)
+                    drafts = self.generator.generate([i.prompt for i in batch], params, on_text=on_text)
+                else:
+                    drafts = self.generator.generate([i.prompt for i in batch], params)
                 histories = [[Step(0, d[0], None, None)] for d in drafts]
             else:
                 histories = refine([i.record for i in batch], [i.prompt for i in batch], self.generator,

@@ -198,3 +198,27 @@ def test_chat_template_is_applied_once_with_one_bos(gen, monkeypatch):
     finally:
         backend.post_processor = before
         tok.chat_template = None
+
+
+@pytest.mark.parametrize("temperature, stop", [(0.0, ()), (0.0, (";",)), (1.0, ("\n",))])
+def test_text_streams_as_it_is_decoded_and_adds_up_to_the_draft(gen, temperature, stop):
+    """``on_text`` gets each prompt's text in pieces, as it is decoded; the pieces of a prompt
+    add up to exactly its draft (never past a stop string), and the drafts are those of a
+    call without streaming."""
+    prompts = ["12+7=", "3+4=19;\n5+5=", "88+1="]
+    params = SamplingParams(temperature=temperature, max_new_tokens=24, stop=stop, seed=3)
+    pieces: dict[int, list[str]] = {i: [] for i in range(len(prompts))}
+    streamed = gen.generate(prompts, params, on_text=lambda i, delta: pieces[i].append(delta))
+    assert streamed == gen.generate(prompts, params)
+    for i, (draft,) in enumerate(streamed):
+        assert "".join(pieces[i]) == draft
+        assert all(pieces[i])
+    assert max(len(p) for p in pieces.values()) >= 2, pieces  # in pieces, not one piece at the end
+    with pytest.raises(ValueError, match="params.n must be 1"):
+        gen.generate(prompts, SamplingParams(n=2), on_text=lambda i, d: None)
+
+
+def test_streaming_doctests():
+    from correct.generators import streaming
+
+    assert doctest.testmod(streaming).failed == 0

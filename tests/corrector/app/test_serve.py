@@ -580,3 +580,21 @@ def test_sigterm_finishes_what_was_admitted_refuses_new_work_and_leaves_no_worke
         assert s.process.wait(timeout=90) == 0
         assert workers, "the program value's sandbox workers were running"
         assert [pid for pid in workers if Path(f"/proc/{pid}").exists()] == []
+
+
+def test_with_rounds_0_the_draft_streams_as_it_is_decoded(client, problems):
+    """No correction rounds: the draft comes in several chunks while the generator decodes it,
+    adding up to the draft a non-streamed request gets; a refined answer (rounds 2) comes in
+    one piece once its last round is done."""
+    p = problems[3]
+    direct = client.completions.create(model=MODEL, prompt=p["prompt"], max_tokens=48).choices[0].text
+    chunks = list(client.completions.create(model=MODEL, prompt=p["prompt"], max_tokens=48, stream=True))
+    pieces = [c.choices[0].text for c in chunks if c.choices[0].text]
+    assert len(pieces) >= 3 and "".join(pieces) == direct
+    chat = list(client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": p["prompt"]}], max_tokens=48,
+                                               stream=True, n=2))
+    for i in (0, 1):
+        texts = [c.choices[0].delta.content for c in chat if c.choices and c.choices[0].index == i and c.choices[0].delta.content]
+        assert len(texts) >= 3 and "".join(texts) == direct
+    refined = list(client.completions.create(model=MODEL, prompt=p["prompt"], max_tokens=48, stream=True, extra_body={"rounds": 2}))
+    assert len([c for c in refined if c.choices[0].text]) == 1
