@@ -12,9 +12,12 @@ copied into each run) with the same optimizer steps and batch size:
   tiny              today's recipe: a tiny GPT-2 trained from scratch on the task's reference
                     solutions (``--method sft --init tiny``), then trained as a corrector
   self-consistency  the generator sampled rounds+1 times, majority vote (equal decodes)
+  rft+lora          the two together: the fine-tuned generator's drafts, corrected by the
+                    LoRA corrector (trained on the plain generator's drafts)
   rft               rejection-sampling fine-tuning: the generator fine-tuned (LoRA) on its
-                    own right drafts from the pool, then sampled once (greedy; 0-shot and
-                    with the same few-shot header)
+                    own right drafts from the pool, in the prompts it drafted them from (the
+                    task's, with its solved examples), then sampled once (greedy; with the
+                    same few-shot header, and with none)
 
 Run from the repository's root:
 
@@ -39,7 +42,7 @@ import sys
 import time
 from pathlib import Path
 
-ROWS = ("lora", "shipped", "self-consistency", "rft", "full", "tiny")
+ROWS = ("lora", "shipped", "self-consistency", "rft", "full", "tiny", "rft+lora")
 
 
 def _child_cpu() -> float:
@@ -151,6 +154,12 @@ class Bench:
                 m, gen = self.evaluate(f"rft-{shots}shot", "--generator", str(folder), "--shots", str(shots), "--rounds", "0", "--no-baseline")
                 rows.append(_row(f"rejection-sampling fine-tuned generator, {shots}-shot, sampled once", m, cmd, gen, sec, cpu))
             return rows
+        if name == "rft+lora":
+            self.row("rft")  # both are trained (or found done) first
+            self.row("lora")
+            m, gen = self.evaluate("rft+lora", "--generator", str(self.out / "rft"), "--shots", str(a.shots), "--corrector",
+                                   str(self.out / "lora"), "--rounds", str(a.rounds), "--no-baseline")
+            return [_row("fine-tuned generator's drafts, corrected by the LoRA corrector", m, None, gen, 0.0, 0.0)]
         raise ValueError(name)
 
     def right_drafts(self) -> Path:
