@@ -98,6 +98,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--batch-size", type=int, default=16, help="Server batch, openai-backend concurrency and direct hf batch.")
     ap.add_argument("--max-pending", type=int, default=None, help="The server's --max-pending (default: at least --clients).")
+    ap.add_argument("--batch-wait", type=float, default=None, help="The server's --batch-wait (default: its own).")
     ap.add_argument("--skip-load", action="store_true", help="Only the backend comparison.")
     ap.add_argument("--out", default=None, help="Also write the results as JSON here.")
     args = ap.parse_args()
@@ -111,6 +112,8 @@ def main() -> None:
     results = {}
     serve_args = ["--task", args.task, "--generator", generator, "--model-name", model, "--rounds", "0", "--shots", str(args.shots),
                   "--batch-size", str(args.batch_size), "--max-pending", str(args.max_pending or max(64, args.clients))]
+    if args.batch_wait is not None:
+        serve_args += ["--batch-wait", str(args.batch_wait)]
     if task.corrector and args.generator is None:
         serve_args += ["--corrector", task.corrector]
     with Launched(serve_args) as server:
