@@ -671,6 +671,12 @@ def _shutdown(status):
 def main():
     cfg = json.loads(sys.argv[1])
     site.setquit()  # exit() and quit(), which -S leaves out
+    # A program runs as `python main.py` would from a terminal, whatever the engine's own
+    # signal state: an engine started in the background of a shell has SIGINT ignored, which
+    # this interpreter inherited, and a program's Ctrl-C would then do nothing.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2, signal.SIGALRM, signal.SIGCHLD):
+        signal.signal(sig, signal.SIG_DFL)
     del sys.path[0]  # the directory of this file: nothing of the engine is importable
     # Our own protocol descriptors move out of the way; 0/1 become /dev/null.
     fin, fout = os.dup(0), os.dup(1)

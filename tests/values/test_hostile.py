@@ -917,3 +917,24 @@ def test_auto_says_when_it_falls_back(capabilities, tmp_path):
         assert mode in ("userns", "rlimits")
         assert f"WARNING sandbox: running programs in '{mode}' mode (" in done.stderr, done.stderr
         assert "namespaces: " in done.stderr  # why the stronger mode could not start
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_programs_get_a_default_sigint_whatever_the_engines(mode):
+    """An engine started in the background of a shell has SIGINT ignored, and its sandbox
+    workers would inherit that: a program's own Ctrl-C must still raise KeyboardInterrupt."""
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    v = ProgramValue(timeout=5, memory_mb=256, workers=1, isolation=mode)
+    try:
+        try:
+            v.sandbox.isolation  # the worker starts now, with SIGINT ignored in this process
+        except SandboxError as e:
+            if mode in REQUIRED_MODES:
+                pytest.fail(f"{mode} isolation is required here but not available: {e}")
+            pytest.skip(f"{mode} isolation is not available here: {e}")
+        finally:
+            signal.signal(signal.SIGINT, before)
+        source = "import os, signal, time\nos.kill(os.getpid(), signal.SIGINT)\ntime.sleep(3)\nprint(6)"
+        assert "KeyboardInterrupt" in v([{"answer": "6"}], [source])[0].feedback
+    finally:
+        v.close()
