@@ -154,7 +154,7 @@ def build_app(engine: Engine, api_key: str | None = None):
         """Check the request and queue its completions: (futures, sampling settings). Every
         refusal happens here, before a streamed response has started."""
         if engine.draining.is_set():
-            raise Draining("server shutting down: it finishes the requests it has and takes no new ones")
+            raise Draining()
         ignored = sorted(body.model_extra or {}) + [f"messages.{k}" for m in getattr(body, "messages", ()) for k in (m.model_extra or {})]
         if ignored:
             log.warning("request fields ignored: %s", ", ".join(dict.fromkeys(ignored)))

@@ -57,9 +57,6 @@ class Models:
     when there is one, else cpu; vLLM places its own)."""
 
 
-MODEL_DTYPES = ("float32", "bfloat16", "float16", "auto")
-
-
 @dataclass(frozen=True)
 class Source:
     """Where the records come from; shared by generate and train (train reads the train split,
@@ -242,8 +239,10 @@ def quiet_libraries() -> None:
 
 def placement(backend: str, dtype: str | None, device: str | None) -> dict:
     """The --dtype/--device keyword options of one local model's backend (none for an endpoint)."""
-    if dtype is not None and dtype not in MODEL_DTYPES:
-        raise UsageError(f"unknown --dtype {dtype!r}; choose {', '.join(MODEL_DTYPES)}")
+    from ..training.config import DTYPES  # the --dtype of correct train accepts the same
+
+    if dtype is not None and dtype not in DTYPES:
+        raise UsageError(f"unknown --dtype {dtype!r}; choose {', '.join(DTYPES)}")
     if backend == "openai":
         return {}
     if device is not None and backend == "vllm":
@@ -252,15 +251,15 @@ def placement(backend: str, dtype: str | None, device: str | None) -> dict:
 
 
 def load_models(generator: str, corrector: str | None, b: Backend, corrector_backend: str | None,
-                dtype: str | None = None, device: str | None = None, **generator_options):
+                dtype: str | None = None, device: str | None = None, key_flag: str = "--api-key", **generator_options):
     """(generator, corrector or None). The corrector decodes with ``corrector_backend``, by
     default the generator's backend (hf when that is an endpoint). ``dtype`` and ``device``
-    apply to every model loaded here, the generator unless it is an endpoint's."""
+    apply to every model loaded here, the generator unless it is an endpoint's; ``key_flag``
+    is how the command spells the endpoint's key, for the error that it is out of place."""
     from ...generators import load_generator
     from ..model import Corrector
 
     corr_backend = corrector_backend or ("hf" if b.backend == "openai" else b.backend)
-    key_flag = generator_options.pop("key_flag", "--api-key")
     options = {**backend_options(b, key_flag), **placement(b.backend, dtype, device), **generator_options}
     corr_options = placement(corr_backend, dtype, device) if corrector else {}
     if device is not None and device.startswith("cuda"):

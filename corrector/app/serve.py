@@ -33,6 +33,9 @@ class Busy(Exception):
 class Draining(Exception):
     """The server is shutting down: it finishes what it admitted and takes nothing new."""
 
+    def __init__(self):
+        super().__init__("server shutting down: it finishes the requests it has and takes no new ones")
+
 
 class BadRequest(Exception):
     """A request the server cannot answer as asked: 400 with this message."""
@@ -122,7 +125,7 @@ class Engine:
                on_text: Sequence[Callable[[str], None] | None] | None = None) -> list[Future]:
         with self._lock:
             if self.draining.is_set():
-                raise Draining("server shutting down: it finishes the requests it has and takes no new ones")
+                raise Draining()
             if self._pending + len(records) > self.config.max_pending:
                 raise Busy(f"server busy: {self._pending} completions in progress, at most {self.config.max_pending} "
                            "(option --max-pending); retry later")

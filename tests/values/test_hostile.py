@@ -549,6 +549,13 @@ KINDS = TIME_AND_PROCESSES + MEMORY_AND_OUTPUT + FILES + SIGNALS_AND_NETWORK + I
 # Fixtures and checks
 
 
+def unavailable(mode: str, e: Exception):
+    """A mode that cannot start here: a failure where CORRECT_REQUIRE_ISOLATION names it, else a skip."""
+    if mode in REQUIRED_MODES:
+        pytest.fail(f"{mode} isolation is required here (CORRECT_REQUIRE_ISOLATION={REQUIRED}) but not available: {e}")
+    pytest.skip(f"{mode} isolation is not available here: {e}")
+
+
 @pytest.fixture(scope="module", params=MODES)
 def value(request):
     v = ProgramValue(timeout=TIMEOUT, memory_mb=256, workers=2, isolation=request.param)
@@ -556,10 +563,7 @@ def value(request):
         assert v.sandbox.isolation == request.param
     except SandboxError as e:
         v.close()
-        if request.param in REQUIRED_MODES:
-            pytest.fail(f"{request.param} isolation is required here (CORRECT_REQUIRE_ISOLATION={REQUIRED}) "
-                        f"but not available: {e}")
-        pytest.skip(f"{request.param} isolation is not available here: {e}")
+        unavailable(request.param, e)
     yield v
     v.close()
 
@@ -929,9 +933,7 @@ def test_programs_get_a_default_sigint_whatever_the_engines(mode):
         try:
             v.sandbox.isolation  # the worker starts now, with SIGINT ignored in this process
         except SandboxError as e:
-            if mode in REQUIRED_MODES:
-                pytest.fail(f"{mode} isolation is required here but not available: {e}")
-            pytest.skip(f"{mode} isolation is not available here: {e}")
+            unavailable(mode, e)
         finally:
             signal.signal(signal.SIGINT, before)
         source = "import os, signal, time\nos.kill(os.getpid(), signal.SIGINT)\ntime.sleep(3)\nprint(6)"
