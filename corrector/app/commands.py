@@ -105,11 +105,17 @@ def _train_sft(records, fmt, t, args: TrainArgs, backend: Backend, config: Train
     quiet_libraries()
     from ..training.base import fine_tune, train_base_generator
 
+    from ..records import write_json_atomic
+    from ..training.budget import cpu_seconds
+
     steps = config.steps * config.iterations
     if args.init not in (None, "tiny"):  # a pretrained model, fine-tuned on the reference solutions
-        return f"base generator {fine_tune(args.init, records, fmt, args.output, steps, config)}"
-    texts = [fmt(r) + r["solution"] for r in (t.make_split("train", 5000, 0) if t else records)]
-    stats = train_base_generator(records, fmt, texts, args.output, steps, config)
+        stats = fine_tune(args.init, records, fmt, args.output, steps, config)
+    else:
+        texts = [fmt(r) + r["solution"] for r in (t.make_split("train", 5000, 0) if t else records)]
+        stats = train_base_generator(records, fmt, texts, args.output, steps, config)
+    # What the run did and cost, beside the weights (as transformers' train_results.json)
+    write_json_atomic(Path(args.output) / "train_results.json", {**stats, "cpu_seconds": cpu_seconds()})
     return f"base generator {stats}"
 
 

@@ -113,6 +113,10 @@ class TrainConfig:
     steps for --resume (0: never; a resumed run then redoes the iteration)."""
     seed: int = 0
     """Seed of the problems, the pool, the pairs and training."""
+    cpu_budget: float | None = field(default=None, metadata={"min": 0.0})
+    """Stop once the training process has used this many CPU-seconds (every thread; loading and
+    drafting included): the optimizer step under way finishes, no further exploration or
+    iteration starts, and what was trained is saved. For comparing methods at equal compute."""
 
     @property
     def template(self) -> str:

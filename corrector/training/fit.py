@@ -63,16 +63,23 @@ def train_rows(model, tokenizer, rows: Sequence[dict], n_examples: int, steps: i
     trainer.remove_callback(PrinterCallback)  # losses go to our log, not as raw dicts to stdout
     for callback in resume.step_callbacks():
         trainer.add_callback(callback)
+    if config.cpu_budget is not None:
+        from .budget import CpuBudget
+
+        trainer.add_callback(CpuBudget(config.cpu_budget))
     try:
         result = trainer.train(resume_from_checkpoint=last)
     finally:
         tokenizer.padding_side = side
     model.eval()
-    # Tokens the optimiser saw per second: each step takes a global batch of rows.
+    # Tokens the optimiser saw (and per second): each step takes a global batch of rows. A
+    # --cpu-budget may have ended the run before ``steps``.
     per_row = sum(len(r["input_ids"]) for r in rows) / len(rows)
     seconds = result.metrics.get("train_runtime") or float("nan")
-    stats = {"loss": result.training_loss, "steps": steps, "examples": len(rows), "processes": args.world_size,
-             "train_tokens_per_s": steps * micro_batch * args.gradient_accumulation_steps * args.world_size * per_row / seconds}
+    done = result.global_step
+    tokens = done * micro_batch * args.gradient_accumulation_steps * args.world_size * per_row
+    stats = {"loss": result.training_loss, "steps": done, "examples": len(rows), "processes": args.world_size,
+             "train_tokens": round(tokens), "train_tokens_per_s": tokens / seconds}
     if last:  # a resumed run continued this iteration from a step checkpoint
         stats["resumed_from_step"] = int(Path(last).name.split("-")[1])
     return stats

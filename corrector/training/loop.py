@@ -22,6 +22,7 @@ from ..pool import Draft, Pool
 from ..progress import progress
 from ..similarity import load_similarity
 from . import distributed, resume
+from .budget import cpu_seconds, spent
 from .config import METHODS, TrainConfig, TrainError
 from .encode import context_size, encode_examples
 from .fit import train_rows
@@ -142,7 +143,9 @@ def train_corrector(
         resume.forget_after(out, pool, checkpoint[0] if checkpoint else -2, write_log=distributed.is_main())
     params = SamplingParams(temperature=config.temperature, max_new_tokens=config.max_new_tokens, n=config.samples_per_prompt,
                             stop=tuple(config.stop), seed=config.seed)
+    drafted = getattr(generator, "tokens_generated", 0)
     init_pool(pool, records, generator_prompts, generator, value, params)
+    pool_tokens = getattr(generator, "tokens_generated", 0) - drafted  # what this run drafted (a resumed one: the rest)
     check_known(pool, value)
 
     recorded = {"hindsight": {"coh_templates": COH_TEMPLATES},
@@ -163,7 +166,8 @@ def train_corrector(
         _log_row(runlog, {"iteration": -1, "pool": len(pool), "pool_mean_value": pool.mean_value(), "exploration_gain": gain},
                  on_iteration)
         _checkpoint(out, -1, hf, rng, config)
-    for it in range(checkpoint[0] + 1 if checkpoint else 0, config.iterations):
+    first = checkpoint[0] + 1 if checkpoint else 0
+    for it in range(first, config.iterations):
         if hasattr(similarity, "prepare") and config.method != "hir":  # embed the whole pool in batches, once per text
             similarity.prepare(d.text for drafts in pool.by_prompt.values() for d in drafts)
         rows, made = iteration_rows(config, pool, value.max_value, similarity, prompts_by_id, hf.tokenizer, max_length, it)
@@ -172,18 +176,25 @@ def train_corrector(
                 f.writelines(json.dumps(m) + "\n" for m in made)
         steps_dir = out / "trainer" / f"iteration-{it}"
         stats = train_rows(hf.model, hf.tokenizer, rows, len(made), config.steps, config, steps_dir, lm_rows, checkpoints=True)
+        last = spent(config.cpu_budget)  # the budget is used up: no exploration, no further iteration
         explore_params = replace(params, n=1, seed=config.seed + it)
         start, tokens = time.perf_counter(), hf.tokens_generated
-        gain = explore(pool, records, corrector, value, explore_params, config.explore_prompts, rng, f"corrector@{it}") if config.explore_prompts else None
-        explore_rate = (hf.tokens_generated - tokens) / (time.perf_counter() - start) if config.explore_prompts else None
+        explores = bool(config.explore_prompts) and not last
+        gain = explore(pool, records, corrector, value, explore_params, config.explore_prompts, rng, f"corrector@{it}") if explores else None
+        explored = hf.tokens_generated - tokens
         row = {"iteration": it, "pool": len(pool), "pool_mean_value": pool.mean_value(), "pairs": len(made),
                "identity_pairs": sum(m["source"] == m["target"] for m in made), "exploration_gain": gain, **stats,
-               "explore_tokens_per_s": explore_rate}
+               "explore_tokens": explored, "explore_tokens_per_s": explored / (time.perf_counter() - start) if explores else None,
+               "cpu_seconds": cpu_seconds(), **({"pool_tokens": pool_tokens} if it == first else {})}
         failpoint("explore")
         _log_row(runlog, row, on_iteration)
         _checkpoint(out, it, hf, rng, config)
         if distributed.is_main():
             resume.drop_step_checkpoints(steps_dir)
+        if last and it + 1 < config.iterations:
+            log.warning("--cpu-budget %s spent after iteration %d of %d: the corrector is saved as it is", config.cpu_budget,
+                        it + 1, config.iterations)
+            break
     if runlog is not None:
         runlog.close()
     if distributed.is_main():

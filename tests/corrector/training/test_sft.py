@@ -79,3 +79,19 @@ def test_records_without_a_solution_are_named(tmp_path):
     result = runner.invoke(app, ["train", "--method", "sft", "--input", str(data), *STEPS, "--output", str(tmp_path / "out")])
     assert result.exit_code == 2, (result.output, result.exception)
     assert "solution" in result.stderr and str(data) in " ".join(result.stderr.split())
+
+
+def test_train_results_record_what_the_run_did(runs):
+    results = json.loads((runs / "a" / "train_results.json").read_text())
+    assert results["steps"] == 40 and results["train_tokens"] > 40 * 16  # 16 rows a step, each longer than a token
+    assert results["cpu_seconds"] > 0
+
+
+def test_a_cpu_budget_ends_training_after_the_step_that_spends_it(tmp_path):
+    """--cpu-budget: this process's CPU-seconds (loading included) are already past 1 when
+    training starts, so the first optimizer step is the last; the model is saved as usual."""
+    result = sft(tmp_path / "out", "--cpu-budget", 1)
+    assert result.exit_code == 0, result.output
+    results = json.loads((tmp_path / "out" / "train_results.json").read_text())
+    assert results["steps"] == 1 and results["train_tokens"] > 0
+    assert (tmp_path / "out" / "model.safetensors").is_file()

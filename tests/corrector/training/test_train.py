@@ -192,18 +192,37 @@ def test_metrics_reach_the_log_and_tensorboard(toy, tmp_path):
 
     train, _, gen, gen_dir = toy
     config = replace(TOY_CONFIG, iterations=2, steps=3, explore_prompts=10, samples_per_prompt=2, report_to=("tensorboard",))
+    drafted = gen.tokens_generated
     train_corrector(train[:20], [fmt(r) for r in train[:20]], gen, SortValue(), str(gen_dir), tmp_path / "c", config)
     log = [json.loads(l) for l in (tmp_path / "c" / "log.jsonl").read_text().splitlines()]
     assert [row["iteration"] for row in log] == [0, 1]
     for row in log:
         assert {"pool", "pairs", "pool_mean_value", "exploration_gain", "loss"} <= set(row)
         assert row["train_tokens_per_s"] > 0 and row["explore_tokens_per_s"] > 0
+        # compute on one scale: tokens trained on (3 steps of 32 rows, each longer than 2 tokens), tokens explored, CPU
+        assert row["train_tokens"] > 3 * 32 * 2 and 0 < row["explore_tokens"] <= 10 * 12 and row["cpu_seconds"] > 0
+    assert log[0]["pool_tokens"] == gen.tokens_generated - drafted > 0 and "pool_tokens" not in log[1]
+    assert log[1]["cpu_seconds"] > log[0]["cpu_seconds"]
     events = EventAccumulator(str(tmp_path / "c" / "tensorboard" / "loop"))
     events.Reload()
     assert {"loop/pool", "loop/loss", "loop/exploration_gain", "loop/train_tokens_per_s"} <= set(events.Tags()["scalars"])
     assert [(e.step, e.value) for e in events.Scalars("loop/pool")] == [(0, log[0]["pool"]), (1, log[1]["pool"])]
     # The Trainer's own step-level curves go to the same integration.
     assert list((tmp_path / "c" / "trainer").glob("iteration-*/runs/*/events.out.tfevents.*"))
+
+
+def test_a_cpu_budget_spent_ends_the_loop_after_the_iteration_that_spent_it(toy, tmp_path, caplog):
+    """--cpu-budget already spent when training starts: the first optimizer step is the last,
+    no exploration follows and no second iteration; the corrector is saved as it is."""
+    train, _, gen, gen_dir = toy
+    config = replace(TOY_CONFIG, iterations=3, steps=50, explore_prompts=10, samples_per_prompt=2, cpu_budget=0.5)
+    with caplog.at_level("WARNING"):
+        train_corrector(train[:20], [fmt(r) for r in train[:20]], gen, SortValue(), str(gen_dir), tmp_path / "c", config)
+    log = [json.loads(l) for l in (tmp_path / "c" / "log.jsonl").read_text().splitlines()]
+    assert len(log) == 1 and log[0]["steps"] == 1
+    assert log[0]["exploration_gain"] is None and log[0]["explore_tokens"] == 0
+    assert "--cpu-budget 0.5 spent after iteration 1 of 3" in caplog.text
+    assert (tmp_path / "c" / "correct_config.json").is_file()
 
 
 @pytest.mark.parametrize("spec, message", [("tensorbored", "unknown --report-to tensorbored"),
