@@ -35,6 +35,9 @@ class GenerateConfig:
     per prompt, majority vote): it multiplies the drafting time by rounds+1."""
     baseline_temperature: float = field(default=0.7, metadata={"min": 0.0})
     """Sampling temperature of the self-consistency baseline's samples."""
+    baseline_samples: int | None = field(default=None, metadata={"min": 1})
+    """Generator samples the self-consistency baseline votes over (default: rounds+1, the
+    decodes of the corrected answer): e.g. --rounds 0 --baseline-samples 16 for the vote alone."""
     fluency: bool | None = None
     """Report the generator's perplexity of each round's texts (given the generator's prompt):
     a corrector that raises the value by writing less, or nonsense, shows up as a rise
@@ -56,6 +59,8 @@ def generate_run(
     done = finished_ids(output) if config.resume else set()
     todo = [r for r in records if r["id"] not in done]
     sc_params = replace(params, temperature=config.baseline_temperature)
+    sc_samples = config.baseline_samples or config.rounds + 1
+    sc_tokens = 0
     steps = len(todo) * (config.rounds + 1 + config.baseline)  # records drafted, corrected per round, voted on
     with JsonlWriter(output, append=config.resume) as out, counter(f"generate + {config.rounds} rounds", steps) as advance:
         cost = RoundCost(on_round=lambda r, n: advance(n))
@@ -64,7 +69,10 @@ def generate_run(
             prompts = [format_prompt(r) for r in batch]
             seeded = replace(params, seed=params.seed + b)
             rounds = refined_rounds(batch, prompts, generator, corrector, value, config.rounds, seeded, cost, bool(config.fluency))
-            sc = self_consistency(batch, prompts, generator, value, config.rounds + 1, sc_params) if config.baseline else [None] * len(batch)
+            sc, before = [None] * len(batch), _generated(generator)
+            if config.baseline:
+                sc = self_consistency(batch, prompts, generator, value, sc_samples, sc_params)
+                sc_tokens += _generated(generator) - before
             advance(len(batch) if config.baseline else 0)
             for r, h, s in zip(batch, rounds, sc):
                 line = {"id": r["id"], "prompt": r["prompt"], "rounds": h, "final": h[-1]["text"]}
@@ -73,9 +81,11 @@ def generate_run(
                 out.write(line)
             failpoint("generate-batch")
     metrics = compute_metrics(read_all_jsonl(output), value.max_value)
-    tokens = sum(getattr(g, "tokens_generated", 0) for g in (generator, getattr(corrector, "generator", None)) if g is not None)
+    tokens = sum(_generated(g) for g in (generator, getattr(corrector, "generator", None)) if g is not None)
     metrics.update(seconds=time.perf_counter() - start, tokens=tokens,
                    round_seconds=cost.seconds, round_decodes=cost.decoded)
+    if "self_consistency" in metrics:  # the part of ``tokens`` the baseline's samples took
+        metrics["self_consistency"]["tokens"] = sc_tokens
     if metrics_path:
         write_json_atomic(metrics_path, metrics)
     return metrics
@@ -90,6 +100,11 @@ def refined_rounds(records: Sequence[dict], prompts: Sequence[str], generator: G
     if fluency:
         add_perplexity(generator, prompts, histories)
     return histories
+
+
+def _generated(generator) -> int:
+    """Tokens a generator has decoded so far (0 for one that does not count them)."""
+    return getattr(generator, "tokens_generated", 0)
 
 
 EVAL_ROUNDS = 3

@@ -26,10 +26,24 @@ def arithmetic():
     value.close()
 
 
-def run(arithmetic, records, out, rounds=2, baseline=False):
+def run(arithmetic, records, out, rounds=2, baseline=False, **options):
     task, gen, corr, value, params = arithmetic
     return generate_run(records, task.format_prompt, gen, corr, value, params, out, None,
-                        GenerateConfig(rounds=rounds, baseline=baseline))
+                        GenerateConfig(rounds=rounds, baseline=baseline, **options))
+
+
+def test_baseline_samples_sets_the_vote_apart_from_the_rounds(arithmetic, tmp_path):
+    """--rounds 0 --baseline-samples N: the greedy draft and a vote of N samples, whose tokens
+    are counted apart from the draft's."""
+    records = TASKS["arithmetic"].make_split("test", 4, 0)
+    gen = arithmetic[1]
+    before = gen.tokens_generated
+    m = run(arithmetic, records, tmp_path / "out.jsonl", rounds=0, baseline=True, baseline_samples=5)
+    lines = read_all_jsonl(tmp_path / "out.jsonl")
+    assert all(len(l["rounds"]) == 1 and l["self_consistency"]["samples"] == 5 for l in lines)
+    assert m["self_consistency"]["samples"] == 5 and m["round_decodes"] == [4]
+    # five samples per record against one greedy draft: most of the tokens are the vote's
+    assert gen.tokens_generated - before >= m["self_consistency"]["tokens"] > 3 * (gen.tokens_generated - before) / 6
 
 
 def test_unlabeled_records_get_k_rounds_with_feedback_and_null_values(arithmetic, tmp_path):
@@ -46,8 +60,9 @@ def test_unlabeled_records_get_k_rounds_with_feedback_and_null_values(arithmetic
     assert (m["records"], m["labeled"], m["unlabeled"]) == (6, 0, 6)
     assert [r["solved"] for r in m["rounds"]] == [None] * 3 and m["net_fixed"] is None
     assert all(0.0 <= r["changed"] <= 1.0 for r in m["rounds"][1:])
+    sc_tokens = m["self_consistency"].pop("tokens")
     assert m["self_consistency"] == {"samples": 3, "mean_value": None, "solved": None}
-    assert len(m["round_seconds"]) == 3 and all(t > 0 for t in m["round_seconds"]) and m["tokens"] > 0
+    assert len(m["round_seconds"]) == 3 and all(t > 0 for t in m["round_seconds"]) and m["tokens"] > sc_tokens > 0
     # Round 0 drafts every record; a later round corrects only those greedy decoding changed
     # the round before (an unknown value is never at its maximum).
     still_open = [6] + [sum(r == 1 or l["rounds"][r - 1]["text"] != l["rounds"][r - 2]["text"] for l in lines) for r in (1, 2)]
