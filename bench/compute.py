@@ -1,0 +1,127 @@
+"""What each row of bench/new_task.py cost, on one scale, and the table and picture of it.
+
+Training compute: CPU-seconds of the training processes (``correct train``, bench/grpo.py and
+the sandbox processes they ran, as the operating system counts them for their parent), the
+pool's drafting included wherever a row learns from the pool; and tokens, those the training
+generated (pool drafts, exploration, GRPO's samples) and those it trained on (rows times their
+length, per optimizer step). Inference compute: decodes and generated tokens per held-out
+problem (a vote of n samples is n decodes)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+
+
+def pool_cost(folder: Path, tokenizer_of=None) -> dict:
+    """Drafting the shared pool: CPU and wall seconds of its run, and the tokens it drafted (as
+    logged; a pool drawn by an older run is counted by tokenizing its drafts, ``tokenizer_of``)."""
+    cost = json.loads((folder / "cost.json").read_text())
+    logged = [r["pool_tokens"] for r in read_jsonl(folder / "log.jsonl") if "pool_tokens" in r]
+    if logged:
+        tokens = sum(logged)
+    else:
+        tok = tokenizer_of() if tokenizer_of else None
+        drafts = [d["text"] for d in read_jsonl(folder / "pool.jsonl") if d["origin"] == "generator"]
+        tokens = sum(len(tok(t)["input_ids"]) for t in drafts) if tok else 0
+    return {"cpu_seconds": cost["cpu_seconds"], "seconds": cost["seconds"], "generated_tokens": tokens, "trained_tokens": 0}
+
+
+def corrector_cost(folder: Path) -> dict:
+    """A ``correct train`` corrector run: its CPU, and the tokens its log counted (training
+    rows, exploration); the pool it started from is counted apart."""
+    t = json.loads((folder / "train.json").read_text())
+    log = read_jsonl(folder / "log.jsonl")
+    return {"cpu_seconds": t["cpu_seconds"], "seconds": t["seconds"],
+            "generated_tokens": sum(r.get("explore_tokens") or 0 for r in log),
+            "trained_tokens": sum(r.get("train_tokens") or 0 for r in log)}
+
+
+def sft_cost(folder: Path) -> dict:
+    """A ``correct train --method sft`` run (rejection-sampling fine-tuning)."""
+    t = json.loads((folder / "train.json").read_text())
+    results = json.loads((folder / "train_results.json").read_text())
+    return {"cpu_seconds": t["cpu_seconds"], "seconds": t["seconds"], "generated_tokens": 0,
+            "trained_tokens": results.get("train_tokens", 0)}
+
+
+def grpo_cost(folder: Path) -> dict:
+    """A bench/grpo.py run: TRL counts every prompt and completion token it trained on."""
+    t = json.loads((folder / "train.json").read_text())
+    stats = json.loads((folder / "stats.json").read_text())
+    return {"cpu_seconds": t["cpu_seconds"], "seconds": t["seconds"], "generated_tokens": stats["generated_tokens"],
+            "trained_tokens": stats["tokens"]}
+
+
+def add(*costs: dict) -> dict:
+    return {k: sum(c[k] for c in costs) for k in ("cpu_seconds", "seconds", "generated_tokens", "trained_tokens")}
+
+
+NO_TRAINING = {"cpu_seconds": 0.0, "seconds": 0.0, "generated_tokens": 0, "trained_tokens": 0}
+
+
+def inference_cost(metrics: dict, vote: bool) -> dict:
+    """Decodes and generated tokens per problem: the rounds' (the draft and each correction
+    still open), or the vote's samples."""
+    n = metrics["records"]
+    if vote:
+        sc = metrics["self_consistency"]
+        return {"decodes": sc["samples"], "tokens": sc.get("tokens", 0) / n}
+    return {"decodes": sum(metrics.get("round_decodes") or [n]) / n, "tokens": metrics["tokens"] / n}
+
+
+def _pct(v: float | None) -> str:
+    return "-" if v is None else f"{v:.1%}"
+
+
+def _k(n: float) -> str:
+    return "-" if not n else f"{n / 1e6:.2f} M" if n >= 1e5 else f"{n / 1e3:.0f} k"
+
+
+def table(results: list[dict], budget: float | None) -> str:
+    """Markdown: one line per row, then the commands that made each."""
+    head = ("| | solved | net fixed | broken | decodes / problem | generated tokens / problem | training CPU-s "
+            "| of the budget | training tokens generated | trained on |")
+    lines = [head, "|" + "---|" * 10]
+    for r in results:
+        c = r["train"]
+        share = f"{c['cpu_seconds'] / budget:.2f}" if budget and c["cpu_seconds"] else "-"
+        solved = _pct(r["solved"][-1]) + (f" (draft {_pct(r['solved'][0])})" if len(r["solved"]) > 1 and not r["vote"] else "")
+        lines.append(f"| {r['row']} | {solved} | {_pct(r.get('net_fixed'))} | {_pct(r.get('broken'))} | {r['infer']['decodes']:.2f} | {r['infer']['tokens']:.0f} "
+                     f"| {c['cpu_seconds']:.0f} | {share} | {_k(c['generated_tokens'])} | {_k(c['trained_tokens'])} |")
+    lines.append("")
+    for r in results:
+        lines.append(f"- {r['row']}:")
+        for command in r["commands"]:
+            lines.append(f"  `{command}`")
+    return "\n".join(lines)
+
+
+def picture(results: list[dict], path: Path, title: str) -> None:
+    """Solved against inference decodes (left) and against training CPU-hours (right), one point
+    per row, each labelled."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5.5), sharey=True)
+    for r in results:
+        y = 100 * r["solved"][-1]
+        for ax, x in ((left, r["infer"]["decodes"]), (right, r["train"]["cpu_seconds"] / 3600)):
+            ax.scatter([x], [y], s=30)
+            ax.annotate(r["short"], (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
+    left.set_xscale("log", base=2)
+    left.set_xlabel("decodes per problem (log scale)")
+    right.set_xlabel("training compute, CPU-hours (pool drafting included)")
+    left.set_ylabel("solved, held-out problems (%)")
+    for ax in (left, right):
+        ax.grid(alpha=0.3)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,63 @@
+"""bench/compute.py: every row of bench/new_task.py on one scale of compute, from the files the
+runs leave behind, checked on figures worked out by hand."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+import compute  # noqa: E402
+
+
+def test_inference_cost_counts_open_drafts_or_the_vote():
+    # 4 problems: all drafted, 3 corrected in round 1, 1 in round 2
+    rounds = {"records": 4, "round_decodes": [4, 3, 1], "tokens": 200}
+    assert compute.inference_cost(rounds, vote=False) == {"decodes": 2.0, "tokens": 50.0}
+    vote = {"records": 4, "round_decodes": [4], "tokens": 300, "self_consistency": {"samples": 8, "tokens": 256}}
+    assert compute.inference_cost(vote, vote=True) == {"decodes": 8, "tokens": 64.0}
+
+
+def test_training_costs_come_from_the_runs_files(tmp_path):
+    pool = tmp_path / "pool"
+    pool.mkdir()
+    (pool / "cost.json").write_text(json.dumps({"seconds": 10.0, "cpu_seconds": 18.0, "command": "c"}))
+    (pool / "log.jsonl").write_text(json.dumps({"iteration": 0, "pool_tokens": 900, "train_tokens": 5}) + "\n")
+    lora = tmp_path / "lora"
+    lora.mkdir()
+    (lora / "train.json").write_text(json.dumps({"seconds": 20.0, "cpu_seconds": 30.0, "command": "c"}))
+    (lora / "log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in [
+        {"iteration": 0, "train_tokens": 100, "explore_tokens": 40, "pool_tokens": 0},
+        {"iteration": 1, "train_tokens": 100, "explore_tokens": None}]))
+    total = compute.add(compute.pool_cost(pool), compute.corrector_cost(lora))
+    assert total == {"cpu_seconds": 48.0, "seconds": 30.0, "generated_tokens": 940, "trained_tokens": 200}
+
+
+def test_a_pool_without_logged_tokens_is_counted_by_tokenizing_its_drafts(tmp_path):
+    (tmp_path / "cost.json").write_text(json.dumps({"seconds": 1.0, "cpu_seconds": 2.0, "command": "c"}))
+    (tmp_path / "pool.jsonl").write_text("".join(json.dumps(d) + "\n" for d in [
+        {"text": "a b c", "origin": "generator"}, {"text": "a", "origin": "corrector@0"}, {"text": "d e", "origin": "generator"}]))
+    words = lambda text: {"input_ids": text.split()}  # noqa: E731
+    assert compute.pool_cost(tmp_path, lambda: words)["generated_tokens"] == 5
+
+
+def row(name, solved, cpu, decodes, vote=False):
+    return {"row": name, "short": name, "solved": solved, "vote": vote, "net_fixed": None, "broken": None, "commands": [f"cmd {name}"],
+            "train": {"cpu_seconds": cpu, "seconds": cpu, "generated_tokens": 2e6, "trained_tokens": 3e4},
+            "infer": {"decodes": decodes, "tokens": 40.0}}
+
+
+def test_table_gives_each_row_its_share_of_the_budget_and_its_commands(tmp_path):
+    rows = [row("lora", [0.1, 0.4], 100.0, 2.5), row("rft", [0.45], 95.0, 1.0), row("vote", [0.1, 0.2], 0.0, 8, vote=True)]
+    text = compute.table(rows, budget=100.0)
+    lines = text.splitlines()
+    assert lines[2].startswith("| lora | 40.0% (draft 10.0%) |") and "| 2.50 | 40 | 100 | 1.00 | 2.00 M | 30 k |" in lines[2]
+    assert "| rft | 45.0% |" in lines[3] and "| 95 | 0.95 |" in lines[3]
+    assert "| vote | 20.0% |" in lines[4] and "| 0 | - |" in lines[4]
+    assert "  `cmd rft`" in lines
+    pytest.importorskip("matplotlib")
+    compute.picture(rows, tmp_path / "c.png", "t")
+    assert (tmp_path / "c.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
