@@ -1,0 +1,110 @@
+"""Writes the data files of the example task `multi-step.yaml` (kept in the repository; run
+again only to change them): everyday word problems that take two or three steps (change
+after a purchase, the length of a span of clock time, rates over several batches, savings
+towards a price, scaling a recipe, the cost of covering a floor), each with its answer and a
+reference program. A small generator shown three solved examples rarely gets these right:
+this is the hard task that the corrector benchmarks measure beside the word problems.
+
+    python docs/examples/multi-step/make_data.py
+
+train.jsonl and validation.jsonl use the columns `question`, `answer`, `solution`, `kind`;
+test.csv has `id`, `question`, `answer`, `kind`; shots.jsonl holds three solved examples.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+from pathlib import Path
+
+HERE = Path(__file__).parent
+NAMES = ["Ana", "Ben", "Chen", "Dara", "Eli", "Fatima", "Gus", "Hana", "Ivan", "Jo", "Kofi", "Lena", "Mia", "Noor", "Omar", "Pia"]
+
+
+def change(rng: random.Random) -> tuple[str, int, str]:
+    (a, pa), (b, pb) = rng.sample([("notebooks", 4), ("pens", 2), ("folders", 3), ("rulers", 1), ("markers", 5), ("erasers", 1)], 2)
+    pa, pb = pa + rng.randint(0, 3), pb + rng.randint(0, 3)
+    na, nb = rng.randint(2, 6), rng.randint(2, 6)
+    paid = rng.choice([bill for bill in (20, 50, 100) if bill > na * pa + nb * pb])
+    q = (f"{rng.choice(NAMES)} buys {na} {a} at {pa} dollars each and {nb} {b} at {pb} dollars each, "
+         f"and pays with a {paid} dollar bill. How many dollars of change does she get?")
+    return q, paid - (na * pa + nb * pb), f"cost = {na} * {pa} + {nb} * {pb}\nprint({paid} - cost)"
+
+
+def clock(rng: random.Random) -> tuple[str, int, str]:
+    h1, m1 = rng.randint(7, 11), rng.choice(range(0, 60, 5))
+    h2, m2 = h1 + rng.randint(1, 5), rng.choice(range(0, 60, 5))
+    what = rng.choice(["class", "match", "meeting", "trip", "concert"])
+    q = f"A {what} starts at {h1}:{m1:02d} and ends at {h2}:{m2:02d} the same day. How many minutes does it last?"
+    return q, (h2 * 60 + m2) - (h1 * 60 + m1), f"start = {h1} * 60 + {m1}\nend = {h2} * 60 + {m2}\nprint(end - start)"
+
+
+def batches(rng: random.Random) -> tuple[str, int, str]:
+    rate = rng.choice([4, 5, 6, 8, 10, 12, 15])
+    size = rate * rng.randint(2, 6)
+    n = rng.randint(2, 7)
+    q = f"A printer prints {rate} pages per minute. How many minutes does it take to print {n} reports of {size} pages each?"
+    return q, n * size // rate, f"pages = {n} * {size}\nprint(pages // {rate})"
+
+
+def savings(rng: random.Random) -> tuple[str, int, str]:
+    weekly, has = rng.choice([5, 10, 15, 20, 25]), rng.choice(range(10, 100, 10))
+    price = has + weekly * rng.randint(3, 12) - rng.randint(0, weekly - 1)
+    thing = rng.choice(["bike", "guitar", "game console", "tent", "camera"])
+    q = (f"{rng.choice(NAMES)} has {has} dollars and saves {weekly} dollars every week. "
+         f"How many weeks until she has enough for a {thing} that costs {price} dollars?")
+    return q, -(-(price - has) // weekly), f"need = {price} - {has}\nprint((need + {weekly} - 1) // {weekly})"
+
+
+def recipe(rng: random.Random) -> tuple[str, int, str]:
+    people = rng.choice([2, 3, 4, 5, 6])
+    per = rng.choice([40, 50, 60, 75, 80, 100, 120])
+    grams, more = per * people, rng.randint(2, 12)
+    food = rng.choice(["rice", "flour", "pasta", "oats", "sugar"])
+    q = f"A recipe for {people} people uses {grams} grams of {food}. How many grams of {food} are needed for {more} people?"
+    return q, per * more, f"per_person = {grams} // {people}\nprint(per_person * {more})"
+
+
+def floor(rng: random.Random) -> tuple[str, int, str]:
+    w, l, price = rng.randint(2, 9), rng.randint(2, 12), rng.choice([5, 8, 10, 12, 15, 20, 25])
+    q = f"A room is {w} meters wide and {l} meters long. Tiles cost {price} dollars per square meter. How many dollars do the tiles cost?"
+    return q, w * l * price, f"area = {w} * {l}\nprint(area * {price})"
+
+
+FAMILIES = [change, clock, batches, savings, recipe, floor]
+
+
+def problems(n: int, seed: int) -> list[dict]:
+    rng = random.Random(seed)
+    out, seen = [], set()
+    while len(out) < n:
+        family = rng.choice(FAMILIES)
+        q, answer, solution = family(rng)
+        if q not in seen:
+            seen.add(q)
+            out.append({"question": q, "answer": str(answer), "solution": solution, "kind": family.__name__})
+    return out
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> None:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def main() -> None:
+    pool = problems(1300 + 20, seed=2027)  # one pool, so no question is in two files
+    train, validation, test, reserve = pool[:800], pool[800:1000], pool[1000:1300], pool[1300:]
+    kinds = ["change", "clock", "floor"]  # examples of three kinds; the model must generalise to the rest
+    shots = [next(r for r in reserve if r["kind"] == kind) for kind in kinds]
+    write_jsonl(HERE / "train.jsonl", train)
+    write_jsonl(HERE / "validation.jsonl", validation)
+    write_jsonl(HERE / "shots.jsonl", shots)
+    with open(HERE / "test.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=["id", "question", "answer", "kind"])
+        w.writeheader()
+        for i, r in enumerate(test, 1):
+            w.writerow({"id": f"t{i}", "question": r["question"], "answer": r["answer"], "kind": r["kind"]})
+
+
+if __name__ == "__main__":
+    main()
