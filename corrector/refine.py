@@ -20,6 +20,11 @@ from ..values import Score, Value
 from .model import Corrector
 
 
+MAX_ROUNDS = 16
+"""The most corrector rounds any command or request may ask for: the same bound in generate,
+train's measurement and serve (each round rewrites every draft once more)."""
+
+
 @dataclass(frozen=True)
 class Step:
     round: int

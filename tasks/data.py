@@ -18,6 +18,18 @@ class RecordError(ValueError):
     """Bad input data; the message names the file and line."""
 
 
+def read_text(path: Path, what: str) -> str:
+    """A text file's contents; bytes that are not UTF-8 are one error naming the file, line and column."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        column = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
+        raise RecordError(f"{path}:{line}: {what} is not UTF-8 text (byte {data[e.start]:#04x} at column {column}); "
+                          "save it as UTF-8") from None
+
+
 def renamed(row: Mapping[str, Any], fields: Mapping[str, str] | None) -> dict:
     """The row with each task field taken from its column (the column stays too)."""
     row = dict(row)
@@ -38,8 +50,13 @@ def read_jsonl(path: str | os.PathLike, required: Sequence[str] = ("prompt",), f
     if not path.is_file():
         raise RecordError(f"{path}: no such file")
     records, ids = [], set()
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
+    with open(path, "rb") as f:
+        for n, raw in enumerate(f, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise RecordError(f"{path}:{n}: not UTF-8 text (byte {raw[e.start]:#04x} at column {e.start + 1}); "
+                                  "save the file as UTF-8") from None
             if not line.strip():
                 continue
             try:

@@ -22,6 +22,8 @@ import hashlib
 import random
 from dataclasses import dataclass
 
+from .task import TaskError
+
 RUDE_SHARE = 0.5
 """Share of records whose ``solution`` is the rude continuation."""
 
@@ -227,7 +229,7 @@ def make_split(split: str, n: int, seed: int = 0) -> list[dict]:
         if prompt in seen or _split_of(prompt) != split:
             misses += 1
             if misses > 100_000:
-                raise ValueError(f"split {split!r} has only about {len(records)} distinct prompts; asked for {n}")
+                raise TaskError(f"task 'detox': split {split!r} has only about {len(records)} distinct prompts; asked for {n}")
             continue
         misses = 0
         seen.add(prompt)

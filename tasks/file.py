@@ -9,7 +9,7 @@ import functools
 from pathlib import Path
 from typing import Any
 
-from .data import FORMATS, RecordError, read_file, read_hub
+from .data import FORMATS, RecordError, read_file, read_hub, read_text
 from .task import Shots, Task, TaskError, template_fields
 
 REQUIRED = ("data", "prompt", "value")
@@ -36,6 +36,19 @@ KEYS = {
 SHOT_KEYS = ("data", "k", "target")
 
 
+def key_at(path: str | Path, key: str) -> str:
+    """``FILE:LINE`` of a top-level key of a task file (``FILE`` alone if it cannot be placed),
+    for an error found after the file was read, such as its value failing to load."""
+    import yaml
+
+    try:
+        node = yaml.compose(Path(path).read_text(encoding="utf-8"))
+        line = next(k.start_mark.line + 1 for k, _ in node.value if getattr(k, "value", None) == key)
+    except Exception:  # noqa: BLE001 - the file was read once already; this only places the key
+        return str(path)
+    return f"{path}:{line}"
+
+
 def is_task_file(name: str) -> bool:
     return name.endswith((".yaml", ".yml")) or Path(name).is_file()
 
@@ -47,7 +60,10 @@ def load_task_file(path: str | Path) -> Task:
     path = Path(path)
     if not path.is_file():
         raise TaskError(f"--task {path}: no such file")
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = read_text(path, "a task file")
+    except RecordError as e:
+        raise TaskError(str(e)) from None
     try:
         node, spec = yaml.compose(text), yaml.safe_load(text)
     except yaml.YAMLError as e:
@@ -65,6 +81,7 @@ def load_task_file(path: str | Path) -> Task:
             raise TaskError(f"{path}: missing key {key!r} ({KEYS[key]})")
     check = Checker(path, at)
     prompt, value = check.text("prompt", spec["prompt"]), check.text("value", spec["value"])
+    check.template("prompt", prompt)
     fields = check.mapping("fields", spec.get("fields") or {})
     data, splits = check.data(spec["data"])
     shots = check.shots(spec.get("shots"), splits)
@@ -105,6 +122,12 @@ class Checker:
         if v is not None and not isinstance(v, str):
             self.fail(key, f"must be a string, got {v!r}")
         return v
+
+    def template(self, key: str, v: str) -> None:
+        try:
+            template_fields(v)
+        except ValueError as e:
+            self.fail(key, f"is not a valid template ({e}); a field is written {{name}}, a literal brace {{{{ or }}}}")
 
     def flag(self, key: str, v: Any) -> bool:
         if not isinstance(v, bool):

@@ -10,6 +10,9 @@ from .task import Task, TaskError
 
 MODELS = Path(__file__).parent / "models"
 
+MAX_RECORDS = 100_000
+"""The most records a split of a built-in task makes (about 50 MB of records in memory)."""
+
 TASKS: dict[str, Task] = {
     "arithmetic": Task(
         name="arithmetic",
@@ -20,6 +23,7 @@ TASKS: dict[str, Task] = {
         generator=str(MODELS / "arithmetic-generator"),
         corrector=str(MODELS / "arithmetic-corrector"),
         default_limit=100,
+        max_records=MAX_RECORDS,
         stop=("\n\n", "Question:"),
         max_new_tokens=48,
     ),
@@ -32,6 +36,7 @@ TASKS: dict[str, Task] = {
         generator=str(MODELS / "concepts-generator"),
         corrector=str(MODELS / "concepts-corrector"),
         default_limit=100,
+        max_records=MAX_RECORDS,
         stop=("\n", "Concepts:"),
         max_new_tokens=40,
     ),
@@ -45,6 +50,7 @@ TASKS: dict[str, Task] = {
         generator=str(MODELS / "detox-generator"),
         corrector=str(MODELS / "detox-corrector"),
         default_limit=100,
+        max_records=MAX_RECORDS,
         stop=("\n",),
         max_new_tokens=24,
         # Toxicity is continuous: without a floor most "improving" pairs rewrite one insult

@@ -55,6 +55,9 @@ class Task:
     """Default `correct train --min-gain`: the least value gain of a training pair."""
     pool_temperature: float = 1.0
     """Default `correct train --temperature` of the pool drafts and exploration."""
+    max_records: int | None = None
+    """The most records a split holds, for a task that makes its records in Python (None: the
+    data's own size); a larger --limit is refused rather than filling memory."""
     fluency: bool = False
     """Report the generator's perplexity of each round's outputs (where a corrector could win
     the value by writing less, e.g. toxicity)."""
@@ -100,6 +103,9 @@ def few_shot_prompt(task: Task, shots: int | None = None, seed: int = 0) -> Call
     if k == 0:
         return task.format_prompt
     examples = task.make_split(task.shots.data, k, seed)
+    if len(examples) < k:
+        where = f"{task.source}: key 'shots.k' or --shots" if task.source else f"task {task.name!r}: --shots"
+        raise TaskError(f"{where} asks for {k} solved examples, but {task.shots.data!r} has only {len(examples)}")
     target = task.shots.target
     if any(target not in r for r in examples):
         raise TaskError(f"task {task.name!r} has no reference solutions (`{target}`) to show (option --shots)")

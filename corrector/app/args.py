@@ -225,7 +225,12 @@ def read_config(path: Path, options: Sequence[Option], command: str | None = Non
     where = f"--config {path}"
     if not path.is_file():
         raise UsageError(f"{where}: no such file")
-    text = path.read_text(encoding="utf-8")
+    from ...tasks.data import RecordError, read_text
+
+    try:
+        text = read_text(path, "a config file")
+    except RecordError as e:
+        raise UsageError(str(e)) from None
     try:
         node = yaml.compose(text)
         data = yaml.safe_load(text)
@@ -238,18 +243,40 @@ def read_config(path: Path, options: Sequence[Option], command: str | None = Non
     if not isinstance(data, dict):
         raise UsageError(f"{path}: a config file holds option names and values, got {type(data).__name__}")
     lines = {k.value: k.start_mark.line + 1 for k, _ in getattr(node, "value", ()) if hasattr(k, "value")}
-    if isinstance(data.get("training"), dict) and "method" in data:
+    saved = isinstance(data.get("training"), dict) and "method" in data
+    if saved:  # its paths were written as the training run was given them
         data = _saved_corrector(data)
     by_name = {o.name: o for o in options}
     by_name.update({o.flag.replace("-", "_"): o for o in options})
     values: dict[str, Any] = {}
     for key, value in data.items():
         at = f"{path}:{lines[key]}" if key in lines else str(path)
-        o = by_name.get(str(key).replace("-", "_"))
+        name = str(key).replace("-", "_")
+        o = by_name.get(name)
+        negated = o is None and name.startswith("no_") and _inner(getattr(by_name.get(name[3:]), "type", None))[0] is bool
+        if negated:  # `no-baseline: true`, as the flag --no-baseline is spelled
+            o = by_name[name[3:]]
         if o is None:
             raise UsageError(f"{at}: unknown key {key!r}; {'correct ' + command if command else 'this command'} has no such option")
-        values[o.name] = coerce(value, o.type, f"{at}: {key}")
-    return values
+        if o.name in values:
+            raise UsageError(f"{at}: key {key!r} sets {o.spelled} a second time")
+        value = coerce(value, o.type, f"{at}: {key}")
+        values[o.name] = (not value) if negated else value
+    return values if saved else relative_to(path.parent, values, options)
+
+
+def relative_to(folder: Path, values: dict[str, Any], options: Sequence[Option]) -> dict[str, Any]:
+    """A config file's relative paths are relative to its folder, as a task file's are: a path
+    option (--input, --output, ...) always, a name that may be a path (--task, --generator,
+    --corrector, --lm-corpus, ...) when that file or folder exists there."""
+    types_ = {o.name: _inner(o.type)[0] for o in options}
+    out = dict(values)
+    for name, v in values.items():
+        if types_.get(name) is Path and v is not None and not v.is_absolute():
+            out[name] = folder / v
+        elif isinstance(v, str) and v and not Path(v).is_absolute() and (folder / v).exists():
+            out[name] = str(folder / v)
+    return out
 
 
 def _saved_corrector(data: dict) -> dict:

@@ -12,21 +12,20 @@ from ...tasks import held_out
 from ..training.config import TrainConfig
 from .args import UsageError
 from .options import (Backend, Defaults, GenerateArgs, Models, ServeArgs, Source, TrainArgs, check_local, load_models, load_records,
-                      prompt_format)
+                      prompt_format, within)
 from .run import GenerateConfig
 from .serve import ServeConfig
 
 
 def generate(source: Source, args: GenerateArgs, models: Models, config: GenerateConfig, backend: Backend) -> tuple[dict, Path]:
     """Refine the records for ``config.rounds`` rounds into ``args.output``; (metrics, metrics path)."""
-    from ...values import load_value
     from .run import generate_run
 
     records, t = load_records(source, args.seed)
     d = Defaults.of(t, models, args.max_new_tokens)
     d.require(config.rounds)
     fmt = prompt_format(t, backend.shots, args.seed)
-    v = load_value(d.value)
+    v = d.load_value()
     try:
         g, c = load_models(d.generator, d.corrector if config.rounds else None, backend, models.corrector_backend,
                            models.dtype, models.device, **d.generator_options)
@@ -43,7 +42,6 @@ def train(source: Source, args: TrainArgs, config: TrainConfig, backend: Backend
           on_iteration: Callable[[dict], None] | None = None) -> str:
     """Train a corrector (or with ``method="sft"`` a tiny base generator) into ``args.output``;
     returns what was saved ("corrector" or "base generator")."""
-    from ...values import load_value
     from ..training.hindsight import check_coh_options
 
     if config.method not in ("pairing", "hindsight", "hir", "sft"):
@@ -67,9 +65,11 @@ def train(source: Source, args: TrainArgs, config: TrainConfig, backend: Backend
     check_local("--init", args.init)
     if backend.backend == "openai" and not args.init:
         raise UsageError("--backend openai drafts remotely; give --init, the local model the corrector starts from")
+    if t:
+        within(t, args.eval_limit, "--eval-limit")
     measured = t and args.eval_limit and t.has_split("validation")  # a task file may have no validation split
     evaluation = held_out(t, args.eval_limit, backend.shots, config.seed) if measured else []
-    v = load_value(d.value)
+    v = d.load_value()
     try:
         from ..training import distributed
         from .train import train_run
@@ -122,7 +122,6 @@ def _train_sft(records, fmt, t, args: TrainArgs, backend: Backend, config: Train
 def serve_engine(args: ServeArgs, models: Models, config: ServeConfig, backend: Backend):
     """(engine started, value, model name): everything ``correct serve`` needs but the HTTP server."""
     from ...tasks import DEFAULT_TASK, get_task
-    from ...values import load_value
     from .serve import Engine
 
     t = get_task(args.task) if args.task else (None if models.generator else get_task(DEFAULT_TASK))
@@ -136,7 +135,7 @@ def serve_engine(args: ServeArgs, models: Models, config: ServeConfig, backend: 
     except ImportError:
         raise UsageError("correct serve needs FastAPI and uvicorn: pip install 'correct[serve]'") from None
     fmt = prompt_format(t, backend.shots, args.seed) if t else None
-    v = load_value(d.value)
+    v = d.load_value()
     g, c = load_models(d.generator, d.corrector, backend, models.corrector_backend, models.dtype, models.device,
                        key_flag="--backend-api-key", **d.generator_options)  # a request may ask for rounds
     name = args.model_name or (f"correct-{t.name}" if t and not models.generator else Path(d.generator.rstrip("/")).name)
@@ -166,6 +165,7 @@ def measure_and_write(folder: Path, task: str | None, generator: str | None, val
         t = get_task(task or config.task) if (task or config.task) else None
         if t is None:
             raise UsageError("--task is needed to measure a corrector trained on custom records (or --eval-limit 0)")
+        within(t, eval_limit, "--eval-limit")
         gen_path = generator or config.training.get("generator") or t.generator
         records = held_out(t, eval_limit, shots, seed)
         fmt = prompt_format(t, shots, seed)

@@ -140,6 +140,8 @@ class Defaults:
     value: str | None
     max_new_tokens: int
     stop: tuple[str, ...]
+    value_from_task: bool = False
+    """Whether the value is the task file's (its errors then name the file and line)."""
 
     @classmethod
     def of(cls, task: Task | None, models, max_new_tokens: int | None = None) -> "Defaults":
@@ -151,7 +153,28 @@ class Defaults:
             value=models.value or (task.value if task else None),
             max_new_tokens=max_new_tokens or (task and task.max_new_tokens) or SamplingParams.max_new_tokens,
             stop=task.stop if task else (),
+            value_from_task=bool(task and task.source and not models.value),
         )
+
+    def load_value(self):
+        """The value. One a task file names is imported with the file's folder importable (a
+        ``values.py`` beside it), and its errors name the file and line, not ``--value``."""
+        import sys
+
+        from ...values import ValueError_, load_value
+
+        if not self.value_from_task:
+            return load_value(self.value)
+        from ...tasks.file import key_at
+
+        folder = str(Path(self.task.source).resolve().parent)
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
+        try:
+            return load_value(self.value)
+        except ValueError_ as e:
+            why = str(e).replace(f"--value {self.value!r}:", f"{self.value!r}:").replace(" (option --value)", "")
+            raise ValueError_(f"{key_at(self.task.source, 'value')}: key 'value': {why}") from None
 
     @property
     def generator_options(self) -> dict:
@@ -203,11 +226,44 @@ def load_records(source: Source, seed: int, required=("prompt",)) -> tuple[list[
             raise UsageError(f"--dataset: {e}") from None
     else:
         t = t or get_task(DEFAULT_TASK)
-        return t.make_split(source.split, source.limit or t.default_limit, seed), t
+        n = source.limit or t.default_limit
+        within(t, n, "--limit")
+        records = t.make_split(source.split, n, seed)
+        if not records:
+            raise UsageError(f"{t.source or f'task {t.name!r}'}: split {source.split!r} has no records")
+        note_unlabeled(records, f"{t.source or f'task {t.name!r}'}, split {source.split!r}")
+        return records, t
+    if not records:
+        raise UsageError(f"{where}: no records (the file is empty)")
     records = records[: source.limit] if source.limit else records
     if t:
         check_fields(t, records, where)
+    note_unlabeled(records, where)
     return records, t
+
+
+def within(t: Task, n: int | None, option: str) -> None:
+    """A task that makes its records in Python holds at most ``max_records`` per split: asking
+    for more is refused at once, rather than filling memory for minutes."""
+    if n is not None and t.max_records is not None and n > t.max_records:
+        raise UsageError(f"{option} {n}: task {t.name!r} makes at most {t.max_records:,} records per split")
+
+
+def note_unlabeled(records: list[dict], where: str) -> None:
+    """Say it when some records lack a field that the others have (a CSV's empty ``answer``
+    cells): they are refined all the same, but count as unlabeled in the metrics."""
+    import logging
+
+    have: dict[str, int] = {}
+    for r in records:
+        for k, v in r.items():
+            if v is not None and v != "":
+                have[k] = have.get(k, 0) + 1
+    for k, n in have.items():
+        if 0 < n < len(records) and k not in ("id", "prompt"):
+            logging.getLogger("correct").warning(
+                f"{where}: {len(records) - n} of {len(records)} records have no {k!r}; they are refined all the same "
+                "and count as unlabeled where the value needs it")
 
 
 SERVE_FLAGS = {"server_api_key": "api-key", "api_key": "backend-api-key"}

@@ -19,12 +19,17 @@ from ..metrics import compute_metrics
 from ..model import Corrector
 from ..progress import counter
 from ..records import JsonlWriter, finished_ids, read_all_jsonl, write_json_atomic
-from ..refine import RoundCost, refine, self_consistency
+from ..refine import MAX_ROUNDS, RoundCost, refine, self_consistency
+
+
+MAX_SAMPLES = 64
+"""The most generator samples the self-consistency baseline may vote over (as a request's ``n``
+in ``correct serve``)."""
 
 
 @dataclass(frozen=True)
 class GenerateConfig:
-    rounds: int = field(default=3, metadata={"min": 0})
+    rounds: int = field(default=3, metadata={"min": 0, "max": MAX_ROUNDS})
     """k: corrector rounds after the generator's draft."""
     batch_size: int = field(default=64, metadata={"min": 1})
     """Records refined together (and written together)."""
@@ -35,7 +40,7 @@ class GenerateConfig:
     per prompt, majority vote): it multiplies the drafting time by rounds+1."""
     baseline_temperature: float = field(default=0.7, metadata={"min": 0.0})
     """Sampling temperature of the self-consistency baseline's samples."""
-    baseline_samples: int | None = field(default=None, metadata={"min": 1})
+    baseline_samples: int | None = field(default=None, metadata={"min": 1, "max": MAX_SAMPLES})
     """Generator samples the self-consistency baseline votes over (default: rounds+1, the
     decodes of the corrected answer): e.g. --rounds 0 --baseline-samples 16 for the vote alone."""
     fluency: bool | None = None

@@ -20,10 +20,8 @@ from typing import Callable, Sequence
 from ...generators import Generator, GeneratorError, SamplingParams
 from ...values import Value, ValueError_
 from ..model import Corrector
-from ..refine import Step, refine
+from ..refine import MAX_ROUNDS, Step, refine  # noqa: F401  (api.py reads MAX_ROUNDS here)
 
-MAX_ROUNDS = 16
-"""The most corrector rounds a request may ask for."""
 
 
 class Busy(Exception):

@@ -51,7 +51,7 @@ def test_flags_override_the_config_file(tmp_path):
     source, args, cfg, backend = build(TRAIN, options, values)
     assert (source.split, source.limit) == ("train", 2000)  # train's own defaults
     assert (cfg.steps, cfg.learning_rate, cfg.samples_per_prompt, cfg.stop) == (9, 0.01, 3, ("\n\n",))
-    assert args.output == Path("out") and backend == Backend()
+    assert args.output == tmp_path / "out" and backend == Backend()  # relative to the config file's folder
 
 
 @pytest.mark.parametrize("text, message", [

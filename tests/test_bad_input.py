@@ -1,0 +1,160 @@
+"""Bad data and config files, and runaway bounds (issue 26): each is one line naming the file,
+line, key or option, exit code 2, before any model loads -- never a traceback, a hang, or a
+run that quietly answers something else than was asked."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from correct.cli import app
+from correct.corrector.app.args import options_of, read_config
+from correct.corrector.app.options import Defaults, GenerateArgs, Models, ServeArgs, Source, load_records
+from correct.corrector.app.run import GenerateConfig
+from correct.corrector.app.serve import ServeConfig
+from correct.tasks import get_task
+
+runner = CliRunner()
+GENERATE = (Source, GenerateArgs, Models, GenerateConfig)
+# A generator that cannot be loaded: every error below must come before anything tries to.
+NO_MODEL = ["--generator", "/nonexistent/generator", "--rounds", "0", "--no-baseline"]
+
+
+def invoke(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def assert_one_line(result, *needles: str) -> str:
+    """Exit 2, one line on stderr beginning 'error:', holding each needle, no traceback."""
+    flat = " ".join(result.stderr.split())
+    assert result.exit_code == 2, (result.exit_code, result.output, result.exception)
+    assert isinstance(result.exception, SystemExit), result.exception
+    assert "Traceback" not in result.output and flat.startswith("error:"), result.output
+    for needle in needles:
+        assert needle in flat, (needle, flat)
+    return flat
+
+
+def task_file(folder: Path, text: str, rows=({"question": "What is 2 plus 3?", "answer": 5},)) -> Path:
+    (folder / "test.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (folder / "task.yaml").write_text(text)
+    return folder / "task.yaml"
+
+
+TASK = "data: {test: test.jsonl}\nfields: {prompt: question}\nprompt: 'Q: {prompt}'\nvalue: program\n"
+
+
+# --------------------------------------------------------------------------- data and task files
+
+
+def test_a_byte_that_is_not_utf8_in_a_jsonl_file_names_its_line(tmp_path):
+    (tmp_path / "in.jsonl").write_bytes(b'{"prompt": "fine"}\n{"prompt": "caf\xe9"}\n')
+    assert_one_line(invoke("generate", "--input", tmp_path / "in.jsonl", "--value", "program", *NO_MODEL),
+                    "in.jsonl:2: not UTF-8 text (byte 0xe9 at column 16)")
+
+
+def test_a_byte_that_is_not_utf8_in_a_task_or_config_file_names_its_line(tmp_path):
+    task = task_file(tmp_path, TASK)
+    task.write_bytes(TASK.encode() + b"description: na\xefve\n")
+    assert_one_line(invoke("generate", "--task", task, *NO_MODEL), "task.yaml:5: a task file is not UTF-8 text (byte 0xef")
+    (tmp_path / "run.yaml").write_bytes(b"rounds: 0\n# caf\xe9\n")
+    assert_one_line(invoke("generate", "--config", tmp_path / "run.yaml", *NO_MODEL),
+                    "run.yaml:2: a config file is not UTF-8 text (byte 0xe9 at column 6)")
+
+
+def test_a_prompt_with_an_unbalanced_brace_names_the_key(tmp_path):
+    task = task_file(tmp_path, TASK.replace("'Q: {prompt}'", "'Q: {prompt'"))
+    assert_one_line(invoke("generate", "--task", task, *NO_MODEL),
+                    "task.yaml:3: key 'prompt' is not a valid template", "a literal brace {{ or }}")
+
+
+def test_an_empty_data_set_is_an_error(tmp_path):
+    (tmp_path / "empty.jsonl").write_text("\n")
+    assert_one_line(invoke("generate", "--input", tmp_path / "empty.jsonl", "--value", "program", *NO_MODEL),
+                    "empty.jsonl: no records")
+    task = task_file(tmp_path, TASK, rows=())
+    assert_one_line(invoke("generate", "--task", task, *NO_MODEL), "task.yaml: split 'test' has no records")
+
+
+def test_more_shots_than_there_are_is_an_error(tmp_path):
+    task = task_file(tmp_path, TASK + "shots: {data: shots.jsonl, k: 10}\n")
+    (tmp_path / "shots.jsonl").write_text("".join(json.dumps({"question": f"{i} plus 1?", "solution": "print(2)"}) + "\n"
+                                                  for i in range(3)))
+    assert_one_line(invoke("generate", "--task", task, *NO_MODEL),
+                    "task.yaml: key 'shots.k' or --shots asks for 10 solved examples, but 'shots.jsonl' has only 3")
+    assert_one_line(invoke("generate", "--task", task, "--shots", 4, *NO_MODEL), "asks for 4 solved examples")
+
+
+def test_unlabeled_rows_of_a_labeled_file_are_counted_in_a_line(tmp_path, caplog):
+    (tmp_path / "q.csv").write_text("prompt,answer\nMia has 2 apples.,2\nTom has 3 cards.,\nAva has 4 pens.,\n")
+    with caplog.at_level(logging.WARNING, logger="correct"):
+        records, _ = load_records(Source(input=tmp_path / "q.csv"), 0)
+    assert len(records) == 3
+    said = [r.getMessage() for r in caplog.records]
+    assert any("q.csv: 2 of 3 records have no 'answer'" in m for m in said), said
+
+
+def test_a_task_files_unknown_value_names_the_file_and_line(tmp_path):
+    task = task_file(tmp_path, TASK.replace("value: program", "value: nonexistent"))
+    flat = assert_one_line(invoke("generate", "--task", task, *NO_MODEL),
+                           "task.yaml:4: key 'value': unknown value 'nonexistent'")
+    assert "--value" not in flat
+
+
+def test_a_task_files_folder_is_importable_for_its_value(tmp_path):
+    (tmp_path / "issue26_beside_values.py").write_text(
+        "def shortness(records, outputs):\n    return [1.0 / (1 + len(o)) for o in outputs]\n")
+    task = get_task(str(task_file(tmp_path, TASK.replace("value: program", "value: issue26_beside_values:shortness"))))
+    value = Defaults.of(task, Models()).load_value()
+    assert [s.value for s in value([{"id": "1", "prompt": "q"}], ["abc"])] == [0.25]
+
+
+# --------------------------------------------------------------------------- config files
+
+
+def test_a_config_files_relative_paths_are_relative_to_its_folder(tmp_path, monkeypatch):
+    (tmp_path / "conf").mkdir()
+    task = task_file(tmp_path / "conf", TASK)
+    (tmp_path / "conf" / "run.yaml").write_text("task: task.yaml\ninput: test.jsonl\noutput: out/gen.jsonl\ngenerator: smollm2\n")
+    monkeypatch.chdir(tmp_path)  # elsewhere than the config file
+    values = read_config(Path("conf/run.yaml"), options_of(GENERATE), "generate")
+    assert values["task"] == str(Path("conf") / "task.yaml") and Path(values["task"]).resolve() == task.resolve()
+    assert values["input"] == Path("conf/test.jsonl") and values["output"] == Path("conf/out/gen.jsonl")
+    assert values["generator"] == "smollm2"  # a name, not a path there
+
+
+@pytest.mark.parametrize("text, baseline", [("no-baseline: true\n", False), ("no_baseline: false\n", True), ("baseline: false\n", False)])
+def test_a_negated_flag_works_in_a_config_file(tmp_path, text, baseline):
+    (tmp_path / "run.yaml").write_text(text)
+    assert read_config(tmp_path / "run.yaml", options_of(GENERATE), "generate") == {"baseline": baseline}
+
+
+def test_an_unknown_negated_key_names_itself(tmp_path):
+    (tmp_path / "run.yaml").write_text("rounds: 1\nno-limit: true\n")
+    assert_one_line(invoke("generate", "--config", tmp_path / "run.yaml", *NO_MODEL),
+                    "run.yaml:2: unknown key 'no-limit'; correct generate has no such option")
+
+
+# --------------------------------------------------------------------------- bounds
+
+
+def test_rounds_have_one_bound_in_every_command():
+    highs = {cmd: next(o.high for o in options_of(classes) if o.name == "rounds")
+             for cmd, classes in {"generate": GENERATE, "serve": (ServeArgs, Models, ServeConfig)}.items()}
+    assert highs == {"generate": 16, "serve": 16}
+    assert_one_line(invoke("generate", "--task", "arithmetic", "--rounds", 1000000, "--generator", "/nonexistent"),
+                    "--rounds must be at most 16, got 1000000")
+    assert_one_line(invoke("serve", "--rounds", 17, "--generator", "/nonexistent"), "--rounds must be at most 16, got 17")
+    assert_one_line(invoke("generate", "--task", "arithmetic", "--baseline-samples", 100000, "--generator", "/nonexistent"),
+                    "--baseline-samples must be at most 64")
+
+
+@pytest.mark.parametrize("command", ["generate", "train"])
+def test_a_limit_beyond_a_built_in_tasks_size_is_refused_at_once(command, tmp_path):
+    extra = ["--output", tmp_path / "out"] if command == "train" else ["--rounds", "0"]
+    result = invoke(command, "--task", "arithmetic", "--limit", "99999999999999999999999", "--generator", "/nonexistent", *extra)
+    assert_one_line(result, "--limit 99999999999999999999999: task 'arithmetic' makes at most 100,000 records per split")
