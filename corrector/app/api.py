@@ -63,11 +63,13 @@ def build_app(engine: Engine, api_key: str | None = None):
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse, StreamingResponse
     from pydantic import BaseModel, ConfigDict, Field
+    from starlette.exceptions import HTTPException as StarletteHTTPException
 
     config = engine.config
 
     class Common(BaseModel):
-        model_config = ConfigDict(extra="allow")
+        # NaN and infinities are JSON to Python's parser, but no setting: refused as such.
+        model_config = ConfigDict(extra="allow", allow_inf_nan=False)
         model: str
         max_tokens: int | None = Field(None, ge=1)
         max_completion_tokens: int | None = Field(None, ge=1)
@@ -97,6 +99,7 @@ def build_app(engine: Engine, api_key: str | None = None):
         messages: list[Message] = Field(min_length=1)
 
     app = FastAPI(title="correct serve")
+    app.add_middleware(BodyLimit, limit=config.max_request_bytes)
 
     def error(status: int, message: str, param: str | None = None, kind: str = "invalid_request_error", code=None):
         return JSONResponse({"error": {"message": message, "type": kind, "param": param, "code": code or status}}, status_code=status)
@@ -115,8 +118,31 @@ def build_app(engine: Engine, api_key: str | None = None):
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError):
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
-        param = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or None
+        loc, kind = tuple(first.get("loc", ())), first.get("type")
+        if kind == "json_invalid":  # loc is ("body", character offset), not a field
+            why = (first.get("ctx") or {}).get("error", "JSON decode error")
+            return error(400, f"request body is not valid JSON: {why} at character {loc[-1]}")
+        if loc == ("body",):
+            return error(400, "request body is empty: send a JSON object with 'model' and 'prompt' ('messages' for a chat)"
+                         if kind == "missing" else
+                         "request body must be a JSON object, sent with 'Content-Type: application/json'")
+        param = ".".join(str(p) for p in loc if p != "body") or None
         return error(400, f"{param}: {first.get('msg')}" if param else str(first.get("msg")), param)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException):
+        # FastAPI's own refusals (an unreadable body, a route or method that is not there) in
+        # OpenAI's shape too, saying what to send instead.
+        if exc.status_code == 404:
+            message = (f"no endpoint {request.url.path}: this server answers POST /v1/completions, POST /v1/chat/completions, "
+                       "GET /v1/models and GET /health")
+        elif exc.status_code == 405:
+            message = f"{request.url.path} does not take {request.method}"
+        elif exc.status_code == 400:
+            message = "request body could not be read: send UTF-8 JSON text"
+        else:
+            message = str(exc.detail)
+        return error(exc.status_code, message, kind="invalid_request_error" if exc.status_code < 500 else "server_error")
 
     @app.exception_handler(BadRequest)
     async def _bad(request: Request, exc: BadRequest):
@@ -248,6 +274,48 @@ def build_app(engine: Engine, api_key: str | None = None):
         return await answer("chat.completion", body, [question], [prompt], [prompt] * body.n)
 
     return app
+
+
+class BodyLimit:
+    """ASGI middleware: a request body over ``limit`` bytes gets 413 in OpenAI's shape, whether
+    it says its length or not, before any of it is parsed (``--max-request-bytes``)."""
+
+    def __init__(self, app, limit: int):
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        length = dict(scope.get("headers") or ()).get(b"content-length", b"")
+        if length.isdigit() and int(length) > self.limit:
+            return await self._refuse(scope, receive, send)
+        body, more = b"", True
+        while more:  # FastAPI reads the whole body anyway: read it here, counting
+            message = await receive()
+            if message["type"] != "http.request":
+                return
+            body += message.get("body", b"")
+            if len(body) > self.limit:
+                return await self._refuse(scope, receive, send)
+            more = message.get("more_body", False)
+        replayed = False
+
+        async def replay():
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        return await self.app(scope, replay, send)
+
+    async def _refuse(self, scope, receive, send):
+        from fastapi.responses import JSONResponse
+
+        message = (f"request body over {self.limit:,} bytes; send a shorter prompt, or start the server with a larger "
+                   "--max-request-bytes")
+        await JSONResponse({"error": {"message": message, "type": "invalid_request_error", "param": None, "code": 413}},
+                           status_code=413)(scope, receive, send)
 
 
 def _params(defaults: SamplingParams, body) -> SamplingParams:

@@ -205,16 +205,26 @@ def graceful_server(app, engine, drain_timeout: float):
     """A uvicorn server whose first SIGTERM or Ctrl-C drains the engine: requests already
     admitted finish (within ``drain_timeout`` s) while new ones get 503, then it exits; a
     second signal exits at once."""
+    import logging
     import threading
 
     import uvicorn
 
+    log = logging.getLogger("correct.serve")
+
     class Server(uvicorn.Server):
         def handle_exit(self, sig, frame):
             if engine.draining.is_set():
-                return super().handle_exit(sig, frame)  # a second signal: uvicorn's own (forced) exit
+                log.warning("second signal: exiting now, %d completions unanswered", engine.pending)
+                return super().handle_exit(sig, frame)  # uvicorn's own (forced) exit
+            log.warning("draining: %d completions in progress may take up to %g s to finish; new requests get 503 "
+                        "(a second signal exits at once)", engine.pending, drain_timeout)
+
             def drain():
-                engine.drain(drain_timeout)
+                if engine.drain(drain_timeout):
+                    log.warning("drained: every admitted completion was answered; exiting")
+                else:
+                    log.warning("drain timeout: %d completions unanswered after %g s; exiting", engine.pending, drain_timeout)
                 self.should_exit = True
             threading.Thread(target=drain, name="correct-serve-drain", daemon=True).start()
 

@@ -58,6 +58,8 @@ class ServeConfig:
     drain_timeout: float = field(default=60.0, metadata={"min": 0.0})
     """On SIGTERM (or Ctrl-C): seconds completions already admitted may take to finish while
     new requests get 503; then the server exits (a second signal exits at once)."""
+    max_request_bytes: int = field(default=1 << 20, metadata={"min": 1})
+    """The largest request body taken, in bytes; a larger one gets 413 before it is parsed."""
     params: SamplingParams = field(default=SamplingParams(temperature=0.0), metadata={"cli": False})
     """Defaults for what a request leaves out (its stop strings are always applied)."""
 

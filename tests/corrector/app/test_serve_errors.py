@@ -1,0 +1,148 @@
+"""What ``correct serve`` answers to requests that are not what it expects (issue 26): always
+OpenAI's error shape with a message a person can act on, never a 500 or FastAPI's own
+``{"detail": ...}``; a body over the limit is a 413 before it is parsed; draining is logged.
+In-process, on an echoing generator: no model is needed to refuse a request."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import time
+
+import pytest
+
+pytest.importorskip("fastapi")
+pytest.importorskip("uvicorn")
+
+from fastapi.testclient import TestClient  # noqa: E402
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from correct.corrector.app.api import build_app  # noqa: E402
+from correct.corrector.app.serve import Engine, ServeConfig  # noqa: E402
+from correct.values import Score  # noqa: E402
+
+
+class Echo:
+    def generate(self, prompts, params):
+        return [[p.upper()] * params.n for p in prompts]
+
+
+class Length:
+    name, max_value, min_value, reference_free = "length", 1.0, 0.0, True
+
+    def __call__(self, records, outputs):
+        return [Score(1.0 if len(o) > 3 else 0.0, f"{len(o)} characters") for o in outputs]
+
+
+@pytest.fixture(scope="module")
+def client():
+    engine = Engine(Echo(), None, Length(), None, ServeConfig(model_name="m", rounds=0, max_request_bytes=4096)).start()
+    try:
+        with TestClient(build_app(engine), raise_server_exceptions=False) as c:
+            yield c
+    finally:
+        engine.stop()
+
+
+def openai_error(r, status: int) -> dict:
+    """The response is ``status`` with OpenAI's error object, and only that."""
+    assert r.status_code == status, (r.status_code, r.text)
+    body = r.json()
+    assert set(body) == {"error"} and set(body["error"]) == {"message", "type", "param", "code"}, body
+    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
+    return body["error"]
+
+
+def post(client, body: bytes, path: str = "/v1/completions", **headers):
+    return client.post(path, content=body, headers={"content-type": "application/json", **headers})
+
+
+@pytest.mark.parametrize("body, message", [
+    (b"{not json", "request body is not valid JSON: Expecting property name enclosed in double quotes at character 1"),
+    (b"", "request body is empty: send a JSON object with 'model' and 'prompt'"),
+    (b'{"model": "m", "prompt": "caf\xe9"}', "request body could not be read: send UTF-8 JSON text"),
+    (b"[1, 2]", "request body must be a JSON object"),
+])
+def test_unreadable_bodies_get_openais_error_shape_and_say_what_to_send(client, body, message):
+    for path in ("/v1/completions", "/v1/chat/completions"):
+        error = openai_error(post(client, body, path), 400)
+        assert message in error["message"] and error["param"] is None, error
+
+
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity"])
+def test_a_temperature_that_is_not_a_number_is_named_as_such(client, value):
+    error = openai_error(post(client, f'{{"model": "m", "prompt": "x", "temperature": {value}}}'.encode()), 400)
+    assert error == {"message": "temperature: Input should be a finite number", "type": "invalid_request_error",
+                     "param": "temperature", "code": 400}
+
+
+def test_routes_and_methods_that_are_not_there_get_openais_error_shape(client):
+    assert "this server answers POST /v1/completions" in openai_error(client.get("/v1/nope"), 404)["message"]
+    assert openai_error(client.get("/v1/completions"), 405)["message"] == "/v1/completions does not take GET"
+
+
+def test_a_body_over_the_limit_is_a_413_with_or_without_its_length(client):
+    big = json.dumps({"model": "m", "prompt": "x" * 5000}).encode()
+    error = openai_error(post(client, big), 413)
+    assert "request body over 4,096 bytes" in error["message"] and "--max-request-bytes" in error["message"]
+    # Sent in chunks, without a Content-Length: counted as it arrives.
+    openai_error(client.post("/v1/completions", content=iter([big[:3000], big[3000:]]),
+                             headers={"content-type": "application/json"}), 413)
+    small = post(client, json.dumps({"model": "m", "prompt": "ab"}).encode())
+    assert small.status_code == 200 and small.json()["choices"][0]["text"] == "AB"
+
+
+def test_draining_and_exit_are_logged(caplog):
+    from correct.corrector.app.commands import graceful_server
+
+    engine = Engine(Echo(), None, Length(), None, ServeConfig(model_name="m", rounds=0)).start()
+    try:
+        server = graceful_server(build_app(engine), engine, 5.0)
+        with caplog.at_level(logging.WARNING, logger="correct.serve"):
+            server.handle_exit(signal.SIGTERM, None)
+            for _ in range(500):  # the drain runs in its own thread; nothing is pending, so it ends at once
+                if server.should_exit:
+                    break
+                time.sleep(0.01)
+        said = [r.getMessage() for r in caplog.records]
+        assert server.should_exit and engine.draining.is_set()
+        assert said[0].startswith("draining: 0 completions in progress may take up to 5 s"), said
+        assert said[1] == "drained: every admitted completion was answered; exiting", said
+    finally:
+        engine.stop()
+
+
+# --------------------------------------------------------------------------- properties
+
+JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+                    max_leaves=8)
+FIELDS = ["prompt", "messages", "max_tokens", "max_completion_tokens", "temperature", "top_p", "n", "stop", "seed", "stream",
+          "stream_options", "logprobs", "top_logprobs", "user", "rounds", "return_rounds", "record"]
+MESSAGES = st.lists(st.fixed_dictionaries({"role": st.sampled_from(["user", "system", "assistant"]) | JSON},
+                                          optional={"content": st.text(max_size=8) | JSON}), max_size=3)
+BODIES = st.fixed_dictionaries({}, optional={"model": st.just("m") | JSON, "prompt": st.text(max_size=8) | JSON,
+                                             "messages": MESSAGES | JSON, **{k: JSON for k in FIELDS[2:]}})
+
+
+def check_answer(client, r) -> None:
+    """Never a 500; an error is OpenAI's shape; and the server still answers afterwards."""
+    assert r.status_code < 500, (r.status_code, r.text)
+    if r.status_code >= 400:
+        openai_error(r, r.status_code)
+    assert client.get("/health").status_code == 200
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(body=BODIES, chat=st.booleans())
+def test_random_json_bodies_never_get_a_500_and_errors_are_openais_shape(client, body, chat):
+    r = post(client, json.dumps(body).encode(), "/v1/chat/completions" if chat else "/v1/completions")
+    check_answer(client, r)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=st.binary(max_size=64) | JSON.map(lambda v: json.dumps(v).encode()), chat=st.booleans())
+def test_random_bytes_never_get_a_500(client, body, chat):
+    check_answer(client, post(client, body, "/v1/chat/completions" if chat else "/v1/completions"))
