@@ -44,7 +44,8 @@ def imports(name: str, path: Path, known: set[str]) -> set[str]:
             elif node.level == 0:
                 continue
             module = ".".join(base)
-            targets = [f"{module}.{a.name}" if f"{module}.{a.name}" in known else module for a in node.names]
+            # `from .. import corrector` and `from correct import cli` import the module named, not ''
+            targets = [sub if (sub := f"{module}.{a.name}".lstrip(".")) in known else module for a in node.names]
         else:
             continue
         for t in targets:
@@ -103,6 +104,13 @@ def test_cycle_finder_finds_a_deferred_cycle(tmp_path):
     assert edges == {"p.a": {"p.b"}, "p.b": {"p.a"}}
     assert cycles(edges) == [["p.a", "p.b"]]
     assert cycles({"p.a": {"p.b"}, "p.b": set()}) == []
+
+
+def test_imports_of_a_package_or_the_root_are_seen(tmp_path):
+    """`from .. import corrector` (relative, no module) and `from correct import cli` (the root
+    package by name) import those modules: the checker must see both."""
+    (tmp_path / "file.py").write_text("from .. import corrector\n\ndef f():\n    from correct import cli\n")
+    assert imports("tasks.file", tmp_path / "file.py", {"tasks.file", "corrector", "cli"}) == {"corrector", "cli"}
 
 
 def test_no_import_cycles():

@@ -158,3 +158,30 @@ def test_show_prints_any_task_as_a_task_file(task_dir):
     shown = runner.invoke(app, ["tasks", "--show", str(task_dir / "task.yaml")]).stdout
     (task_dir / "again.yaml").write_text(shown)
     assert task_file_text(get_task(str(task_dir / "again.yaml"))) == task_file_text(get_task(str(task_dir / "task.yaml")))
+
+
+@pytest.mark.parametrize("flag, sent", [("chat_template: true\n", {"chat_template": True}), ("", {})])
+def test_the_chat_template_key_reaches_the_generator(task_dir, monkeypatch, flag, sent):
+    """`chat_template: true` is parsed and handed to the generator's backend (the hf backend
+    then lays each prompt out as one user message; tests/generators/test_hf.py)."""
+    import correct.generators
+    from correct.generators import GeneratorError
+
+    (task_dir / "task.yaml").write_text(TASK + flag)
+    assert get_task(str(task_dir / "task.yaml")).chat_template is bool(sent)
+    asked = {}
+
+    def load_generator(name, backend="hf", **options):
+        asked.update(options)
+        raise GeneratorError("stopped before loading")
+
+    monkeypatch.setattr(correct.generators, "load_generator", load_generator)
+    result = runner.invoke(app, ["generate", "--task", str(task_dir / "task.yaml"), "--rounds", "0", "--no-baseline"])
+    assert result.exit_code == 2 and "stopped before loading" in result.output, result.output
+    assert {k: v for k, v in asked.items() if k == "chat_template"} == sent
+
+
+def test_a_chat_template_that_is_not_a_flag_names_the_key(task_dir):
+    (task_dir / "task.yaml").write_text(TASK + "chat_template: yes please\n")
+    with pytest.raises(TaskError, match=r"task.yaml:\d+: key 'chat_template' must be true or false"):
+        get_task(str(task_dir / "task.yaml"))

@@ -202,7 +202,8 @@ def test_an_adapter_resumes_within_an_iteration_from_a_trainer_checkpoint(gen_di
     assert whole.keys() == resumed.keys() and all(torch.allclose(whole[k], resumed[k], atol=1e-5) for k in whole)
 
 
-def test_accumulation_and_checkpointing_reach_the_trainer(gen_dir, tmp_path):
+def test_accumulation_and_checkpointing_reach_the_trainer(gen_dir, tmp_path, monkeypatch):
+    from correct.corrector.training import fit
     from correct.corrector.training.encode import training_arguments
     from correct.corrector.training.trainee import load_trainee
 
@@ -211,8 +212,16 @@ def test_accumulation_and_checkpointing_reach_the_trainer(gen_dir, tmp_path):
     config = replace(QUICK, gradient_accumulation_steps=2, gradient_checkpointing=True)
     hf, config = load_trainee(str(gen_dir), config)
     rows = [{"input_ids": [1, 2, 3, 4, 5, 6], "labels": [-100, -100, 3, 4, 5, 6]}] * 16
+    made = []
+    monkeypatch.setattr(fit, "training_arguments", lambda *a, **k: made.append(training_arguments(*a, **k)) or made[-1])
     stats = train_rows(hf.model, hf.tokenizer, rows, len(rows), 2, config, tmp_path / "t")
     assert stats["loss"] == stats["loss"] and stats["train_tokens_per_s"] > 0
+    # What the Trainer was given: half the batch per pass, two passes a step, activations recomputed.
+    (used,) = made
+    assert (used.gradient_accumulation_steps, used.per_device_train_batch_size) == (2, config.batch_size // 2)
+    assert getattr(used, "activation_checkpointing", used.gradient_checkpointing)
+    model = hf.model  # transformers 5 renamed is_gradient_checkpointing as it did the argument
+    assert model.is_activation_checkpointing if hasattr(model, "is_activation_checkpointing") else model.is_gradient_checkpointing
     with pytest.raises(TrainError, match="--gradient-accumulation-steps 3 does not divide the batch of 8 rows"):
         replace(QUICK, gradient_accumulation_steps=3).check()
 
