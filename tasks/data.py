@@ -30,6 +30,16 @@ def read_text(path: Path, what: str) -> str:
                           "save it as UTF-8") from None
 
 
+def yaml_error(e: Exception, text: str, with_column: bool = False) -> str:
+    """``:LINE: not valid YAML: why`` of a PyYAML error, on one line (a reader error, such as a
+    control character, has a position rather than a mark)."""
+    mark = getattr(e, "problem_mark", None)
+    line = mark.line + 1 if mark else (text.count("\n", 0, e.position) + 1 if isinstance(getattr(e, "position", None), int) else None)
+    why = getattr(e, "problem", None) or str(e)
+    column = f":{mark.column + 1}" if mark and with_column else ""
+    return f"{f':{line}{column}' if line else ''}: not valid YAML: {' '.join(str(why).split())}"
+
+
 def renamed(row: Mapping[str, Any], fields: Mapping[str, str] | None) -> dict:
     """The row with each task field taken from its column (the column stays too)."""
     row = dict(row)

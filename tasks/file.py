@@ -9,7 +9,7 @@ import functools
 from pathlib import Path
 from typing import Any
 
-from .data import FORMATS, RecordError, read_file, read_hub, read_text
+from .data import FORMATS, RecordError, read_file, read_hub, read_text, yaml_error
 from .task import Shots, Task, TaskError, template_fields
 
 REQUIRED = ("data", "prompt", "value")
@@ -67,8 +67,7 @@ def load_task_file(path: str | Path) -> Task:
     try:
         node, spec = yaml.compose(text), yaml.safe_load(text)
     except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        raise TaskError(f"{path}{f':{mark.line + 1}' if mark else ''}: not valid YAML: {getattr(e, 'problem', None) or e}") from None
+        raise TaskError(f"{path}{yaml_error(e, text)}") from None
     if not isinstance(spec, dict):
         raise TaskError(f"{path}: a task file is a mapping of keys ({', '.join(KEYS)}), got {type(spec).__name__}")
     lines = {k.value: k.start_mark.line + 1 for k, _ in getattr(node, "value", ()) if hasattr(k, "value")}

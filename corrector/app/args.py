@@ -225,7 +225,7 @@ def read_config(path: Path, options: Sequence[Option], command: str | None = Non
     where = f"--config {path}"
     if not path.is_file():
         raise UsageError(f"{where}: no such file")
-    from ...tasks.data import RecordError, read_text
+    from ...tasks.data import RecordError, read_text, yaml_error
 
     try:
         text = read_text(path, "a config file")
@@ -235,9 +235,7 @@ def read_config(path: Path, options: Sequence[Option], command: str | None = Non
         node = yaml.compose(text)
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        at = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
-        raise UsageError(f"{path}{at}: not valid YAML: {getattr(e, 'problem', None) or e}") from None
+        raise UsageError(f"{path}{yaml_error(e, text, with_column=True)}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
