@@ -36,6 +36,9 @@ def yaml_error(e: Exception, text: str, with_column: bool = False) -> str:
     mark = getattr(e, "problem_mark", None)
     line = mark.line + 1 if mark else (text.count("\n", 0, e.position) + 1 if isinstance(getattr(e, "position", None), int) else None)
     why = getattr(e, "problem", None) or str(e)
+    if isinstance(getattr(e, "reason", None), str) and getattr(e, "character", None) is not None:  # the reader's
+        ch = e.character if isinstance(e.character, int) else ord(e.character)
+        why = f"character {ch:#06x}: {e.reason}"
     column = f":{mark.column + 1}" if mark and with_column else ""
     return f"{f':{line}{column}' if line else ''}: not valid YAML: {' '.join(str(why).split())}"
 

@@ -60,7 +60,7 @@ def test_flags_override_the_config_file(tmp_path):
     ("alpha: true\n", "run.yaml:1: alpha must be float, got True"),
     ("- steps\n", "run.yaml: a config file holds option names and values, got list"),
     ("steps: [1\n", "run.yaml:2:1: not valid YAML"),
-    ("steps: 1\n\x1f\n", "run.yaml:2: not valid YAML: unacceptable character #x001f: special characters are not allowed in"),
+    ("steps: 1\n\x1f\n", "run.yaml:2: not valid YAML: character 0x001f: special characters are not allowed"),
 ])
 def test_bad_config_files_name_file_line_and_key(tmp_path, text, message):
     config = tmp_path / "run.yaml"
