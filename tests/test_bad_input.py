@@ -153,6 +153,12 @@ def test_rounds_have_one_bound_in_every_command():
                     "--baseline-samples must be at most 64")
 
 
+@pytest.mark.parametrize("command", ["generate", "serve"])
+def test_a_seed_beyond_64_bits_is_refused_before_models_load(command):
+    assert_one_line(invoke(command, "--seed", 2**64, "--generator", "/nonexistent", "--rounds", 0),
+                    f"--seed must be at most {2**63 - 1}, got {2**64}")
+
+
 @pytest.mark.parametrize("command", ["generate", "train"])
 def test_a_limit_beyond_a_built_in_tasks_size_is_refused_at_once(command, tmp_path):
     extra = ["--output", tmp_path / "out"] if command == "train" else ["--rounds", "0"]

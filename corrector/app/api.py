@@ -77,7 +77,7 @@ def build_app(engine: Engine, api_key: str | None = None):
         top_p: float | None = Field(None, gt=0.0, le=1.0)
         n: int = Field(1, ge=1, le=64)
         stop: str | list[str] | None = None
-        seed: int | None = None
+        seed: int | None = Field(None, ge=-(2**63), le=2**63 - 1)  # 64-bit, as torch and vLLM take it
         stream: bool = False
         stream_options: dict[str, Any] | None = None
         logprobs: bool | int | None = None
@@ -181,7 +181,9 @@ def build_app(engine: Engine, api_key: str | None = None):
         refusal happens here, before a streamed response has started."""
         if engine.draining.is_set():
             raise Draining()
-        ignored = sorted(body.model_extra or {}) + [f"messages.{k}" for m in getattr(body, "messages", ()) for k in (m.model_extra or {})]
+        # A completion's unknown `messages` is a plain extra field, not the chat's Message models.
+        messages = body.messages if isinstance(body, ChatRequest) else ()
+        ignored = sorted(body.model_extra or {}) + [f"messages.{k}" for m in messages for k in (m.model_extra or {})]
         if ignored:
             log.warning("request fields ignored: %s", ", ".join(dict.fromkeys(ignored)))
         if body.model != config.model_name:

@@ -16,6 +16,10 @@ from ...tasks import DEFAULT_TASK, Task, few_shot_prompt, get_task, plain_prompt
 from .args import UsageError
 
 
+SEED_RANGE = {"min": -(2**63), "max": 2**63 - 1}
+"""Seeds are 64-bit, as torch's generator takes them (a larger one overflows deep in decoding)."""
+
+
 @dataclass(frozen=True)
 class Backend:
     """How the generator is reached; shared by generate, train and serve."""
@@ -89,7 +93,7 @@ class GenerateArgs:
     """Sampling temperature of generator and corrector (0: greedy)."""
     max_new_tokens: int | None = field(default=None, metadata={"min": 1})
     """Token budget per draft (default: the task's, else 128)."""
-    seed: int = 0
+    seed: int = field(default=0, metadata=SEED_RANGE)
     """Seed for problem generation and sampling."""
 
 
@@ -123,7 +127,7 @@ class ServeArgs:
     """Sampling temperature when a request does not give one (0: greedy)."""
     max_new_tokens: int | None = field(default=None, metadata={"min": 1})
     """Token budget when a request does not give max_tokens (default: the task's, else 128)."""
-    seed: int = 0
+    seed: int = field(default=0, metadata=SEED_RANGE)
     """Seed of sampling when a request does not give one."""
     server_api_key: str | None = None
     """Key every request but /health must bear as 'Authorization: Bearer KEY' (default:

@@ -29,6 +29,16 @@ class Echo:
         return [[p.upper()] * params.n for p in prompts]
 
 
+class Seeded(Echo):
+    """Seeds torch with the request's seed first, as the hf backend does."""
+
+    def generate(self, prompts, params):
+        import torch
+
+        torch.manual_seed(params.seed)
+        return super().generate(prompts, params)
+
+
 class Length:
     name, max_value, min_value, reference_free = "length", 1.0, 0.0, True
 
@@ -38,7 +48,7 @@ class Length:
 
 @pytest.fixture(scope="module")
 def client():
-    engine = Engine(Echo(), None, Length(), None, ServeConfig(model_name="m", rounds=0, max_request_bytes=4096)).start()
+    engine = Engine(Seeded(), None, Length(), None, ServeConfig(model_name="m", rounds=0, max_request_bytes=4096)).start()
     try:
         with TestClient(build_app(engine), raise_server_exceptions=False) as c:
             yield c
@@ -76,6 +86,27 @@ def test_a_temperature_that_is_not_a_number_is_named_as_such(client, value):
     error = openai_error(post(client, f'{{"model": "m", "prompt": "x", "temperature": {value}}}'.encode()), 400)
     assert error == {"message": "temperature: Input should be a finite number", "type": "invalid_request_error",
                      "param": "temperature", "code": 400}
+
+
+def test_a_seed_beyond_64_bits_is_a_400_not_a_500():
+    """torch takes 64-bit seeds; a larger one would overflow inside the generator (a 500)."""
+    engine = Engine(Seeded(), None, Length(), None, ServeConfig(model_name="m", rounds=0)).start()
+    try:
+        with TestClient(build_app(engine), raise_server_exceptions=False) as c:
+            error = openai_error(c.post("/v1/completions", json={"model": "m", "prompt": "x", "seed": 2**64}), 400)
+            assert error["param"] == "seed" and "less than or equal to 9223372036854775807" in error["message"]
+            assert c.post("/v1/completions", json={"model": "m", "prompt": "x", "seed": -5}).status_code == 200
+    finally:
+        engine.stop()
+
+
+def test_a_completion_with_a_messages_field_is_answered_and_the_field_named(client, caplog):
+    """Found by the random bodies below: a completion's unknown `messages` (a plain extra field)
+    was read as the chat's Message models, a 500."""
+    with caplog.at_level(logging.WARNING, logger="correct.serve"):
+        r = post(client, json.dumps({"model": "m", "prompt": "ab", "messages": [{"role": "user"}]}).encode())
+    assert r.status_code == 200 and r.json()["choices"][0]["text"] == "AB", r.text
+    assert "request fields ignored: messages" in caplog.text
 
 
 def test_routes_and_methods_that_are_not_there_get_openais_error_shape(client):
@@ -123,8 +154,12 @@ FIELDS = ["prompt", "messages", "max_tokens", "max_completion_tokens", "temperat
           "stream_options", "logprobs", "top_logprobs", "user", "rounds", "return_rounds", "record"]
 MESSAGES = st.lists(st.fixed_dictionaries({"role": st.sampled_from(["user", "system", "assistant"]) | JSON},
                                           optional={"content": st.text(max_size=8) | JSON}), max_size=3)
-BODIES = st.fixed_dictionaries({}, optional={"model": st.just("m") | JSON, "prompt": st.text(max_size=8) | JSON,
-                                             "messages": MESSAGES | JSON, **{k: JSON for k in FIELDS[2:]}})
+# Numbers at the edges of the machine's integers too, which hypothesis draws rarely by itself.
+EDGES = st.sampled_from([2**31, 2**32, 2**53 + 1, 2**63 - 1, 2**63, 2**64, -(2**63) - 1, 10**30])
+NUMBERS = st.integers() | EDGES | st.floats() | JSON
+BODIES = st.fixed_dictionaries({"model": st.just("m") | JSON},  # mostly the served model, so requests get past it
+                               optional={"prompt": st.text(max_size=8) | JSON, "messages": MESSAGES | JSON,
+                                         **{k: NUMBERS for k in FIELDS[2:]}})
 
 
 def check_answer(client, r) -> None:
@@ -146,3 +181,11 @@ def test_random_json_bodies_never_get_a_500_and_errors_are_openais_shape(client,
 @given(body=st.binary(max_size=64) | JSON.map(lambda v: json.dumps(v).encode()), chat=st.booleans())
 def test_random_bytes_never_get_a_500(client, body, chat):
     check_answer(client, post(client, body, "/v1/chat/completions" if chat else "/v1/completions"))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(field=st.sampled_from(["max_tokens", "max_completion_tokens", "temperature", "top_p", "n", "seed", "rounds",
+                              "top_logprobs"]), value=NUMBERS, chat=st.booleans())
+def test_any_number_in_a_numeric_field_never_gets_a_500(client, field, value, chat):
+    body = {"model": "m", field: value, **({"messages": [{"role": "user", "content": "x"}]} if chat else {"prompt": "x"})}
+    check_answer(client, post(client, json.dumps(body).encode(), "/v1/chat/completions" if chat else "/v1/completions"))
