@@ -194,6 +194,12 @@ def build_app(engine: Engine, api_key: str | None = None):
         rounds = config.rounds if body.rounds is None else body.rounds
         if rounds and engine.corrector is None:
             raise BadRequest("this server has no corrector: only rounds=0 can be asked for", "rounds")
+        if "" in ([body.stop] if isinstance(body.stop, str) else body.stop or []):
+            raise BadRequest("stop: an empty stop string would end every answer at its first token; leave it out", "stop")
+        if len(questions) * body.n > config.max_pending:  # would be a 429 forever: no retry can fit it
+            raise BadRequest(f"this request asks for {len(questions) * body.n} completions ({len(questions)} prompts, n {body.n}); "
+                             f"the server takes at most {config.max_pending} at once (--max-pending): send fewer per request",
+                             "n" if body.n > 1 else "prompt")
         params = _params(config.params, body)
         records = [{**(body.record or {}), "id": f"{q_i}", "prompt": q} for q_i, q in enumerate(questions)]
         records = [r for r in records for _ in range(body.n)]

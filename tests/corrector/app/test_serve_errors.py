@@ -109,6 +109,19 @@ def test_a_completion_with_a_messages_field_is_answered_and_the_field_named(clie
     assert "request fields ignored: messages" in caplog.text
 
 
+@pytest.mark.parametrize("stop", ["", ["Question:", ""]])
+def test_an_empty_stop_string_is_refused_not_an_answer_cut_at_its_first_token(client, stop):
+    error = openai_error(post(client, json.dumps({"model": "m", "prompt": "ab", "stop": stop}).encode()), 400)
+    assert error["param"] == "stop" and "empty stop string" in error["message"]
+
+
+def test_more_completions_than_the_server_ever_takes_is_a_400_not_a_429_to_retry(client):
+    error = openai_error(post(client, json.dumps({"model": "m", "prompt": ["a"] * 40, "n": 2}).encode()), 400)
+    assert error["param"] == "n" and "asks for 80 completions (40 prompts, n 2)" in error["message"]
+    assert "at most 64 at once (--max-pending)" in error["message"]
+    assert post(client, json.dumps({"model": "m", "prompt": ["a"] * 32, "n": 2}).encode()).status_code == 200
+
+
 def test_routes_and_methods_that_are_not_there_get_openais_error_shape(client):
     assert "this server answers POST /v1/completions" in openai_error(client.get("/v1/nope"), 404)["message"]
     assert openai_error(client.get("/v1/completions"), 405)["message"] == "/v1/completions does not take GET"
