@@ -49,7 +49,7 @@ def load_run(path: str | Path) -> Run:
             raise ReportError(f"{path}: neither log.jsonl nor eval.json; not a `correct train` folder")
         run = Run(path.name, source=str(path))
         if log_path.exists():
-            run.log = [_json(line, log_path, i) for i, line in enumerate(log_path.read_text().splitlines(), 1) if line.strip()]
+            run.log = [_json(line, log_path, i) for i, line in enumerate(_text(log_path).splitlines(), 1) if line.strip()]
         if eval_path.exists():
             run.rounds = _metrics(eval_path)["rounds"]
         return run
@@ -65,6 +65,15 @@ def load_run(path: str | Path) -> Run:
     return Run(name, rounds=m["rounds"], baseline=m.get("self_consistency"), source=str(path))
 
 
+def _text(path: Path) -> str:
+    from ...tasks.data import RecordError, read_text
+
+    try:
+        return read_text(path, "a run's file")
+    except RecordError as e:  # not UTF-8: a file that is not what correct wrote
+        raise ReportError(str(e)) from None
+
+
 def _json(text: str, path: Path, line: int | None = None):
     try:
         return json.loads(text)
@@ -74,7 +83,7 @@ def _json(text: str, path: Path, line: int | None = None):
 
 
 def _metrics(path: Path) -> dict:
-    m = _json(path.read_text(), path)
+    m = _json(_text(path), path)
     if not isinstance(m, dict) or not isinstance(m.get("rounds"), list) or not m["rounds"]:
         raise ReportError(f"{path}: no `rounds` list; not metrics written by `correct generate` or `correct train`")
     return m

@@ -74,6 +74,7 @@ def _file(path: Path, text: str) -> Path:
     (lambda d: _file(d / "x.json", "{oops"), "not JSON"),
     (lambda d: _file(d / "x.json", '{"records": 3}'), "no `rounds` list"),
     (lambda d: _file(d / "g.jsonl", ""), "no g.metrics.json beside it"),
+    (lambda d: (d / "x.json").write_bytes(b'{"rounds": "caf\xe9"}') and d / "x.json", "x.json:1: a run's file is not UTF-8 text"),
 ])
 def test_unreadable_inputs_are_named(tmp_path, make, needle):
     path = make(tmp_path)
