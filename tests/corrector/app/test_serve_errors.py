@@ -202,3 +202,37 @@ def test_random_bytes_never_get_a_500(client, body, chat):
 def test_any_number_in_a_numeric_field_never_gets_a_500(client, field, value, chat):
     body = {"model": "m", field: value, **({"messages": [{"role": "user", "content": "x"}]} if chat else {"prompt": "x"})}
     check_answer(client, post(client, json.dumps(body).encode(), "/v1/chat/completions" if chat else "/v1/completions"))
+
+
+@pytest.fixture(scope="module")
+def live():
+    """The same app behind uvicorn on a loopback socket: what a client really talks to."""
+    from harness import serving
+
+    engine = Engine(Seeded(), None, Length(), None, ServeConfig(model_name="m", rounds=0, max_request_bytes=4096)).start()
+    try:
+        with serving(build_app(engine)) as root:
+            yield root
+    finally:
+        engine.stop()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(body=BODIES.map(lambda b: json.dumps(b).encode()) | st.binary(max_size=64), chat=st.booleans())
+def test_random_bodies_over_a_real_socket_never_get_a_500(live, body, chat):
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(live + ("/v1/chat/completions" if chat else "/v1/completions"), data=body,
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as r:
+            status, text = r.status, r.read()
+    except urllib.error.HTTPError as e:
+        status, text = e.code, e.read()
+    assert status < 500, (status, text)
+    if status >= 400:
+        error = json.loads(text)["error"]
+        assert set(error) == {"message", "type", "param", "code"} and error["message"]
+    with urllib.request.urlopen(live + "/health", timeout=30) as r:
+        assert r.status == 200
