@@ -243,9 +243,12 @@ def score(args: ScoreArgs):
     from .corrector.records import JsonlWriter, read_jsonl
     from .values import load_value
 
+    records = read_jsonl(args.input, ("output",))
+    if not records:
+        raise UsageError(f"{args.input}: no records (the file is empty)")
     v = load_value(args.value)
     try:
-        lines = score_lines(v, read_jsonl(args.input, ("output",)), args.batch_size)
+        lines = score_lines(v, records, args.batch_size)
         if args.output:
             with JsonlWriter(args.output, append=False) as sink:
                 for line in lines:

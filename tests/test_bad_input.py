@@ -78,6 +78,7 @@ def test_an_empty_data_set_is_an_error(tmp_path):
                     "empty.jsonl: no records")
     task = task_file(tmp_path, TASK, rows=())
     assert_one_line(invoke("generate", "--task", task, *NO_MODEL), "task.yaml: split 'test' has no records")
+    assert_one_line(invoke("score", "--value", "program", "--input", tmp_path / "empty.jsonl"), "empty.jsonl: no records")
 
 
 def test_more_shots_than_there_are_is_an_error(tmp_path):
