@@ -81,6 +81,19 @@ def test_an_empty_data_set_is_an_error(tmp_path):
     assert_one_line(invoke("score", "--value", "program", "--input", tmp_path / "empty.jsonl"), "empty.jsonl: no records")
 
 
+@pytest.mark.parametrize("prompt, message", [(None, "record '2' has a 'prompt' that is null, not text"),
+                                             (["a"], "record '2' has a 'prompt' that is a list, not text")])
+def test_a_prompt_that_is_not_text_names_its_record(tmp_path, prompt, message):
+    (tmp_path / "in.jsonl").write_text(json.dumps({"prompt": "fine"}) + "\n" + json.dumps({"prompt": prompt}) + "\n")
+    assert_one_line(invoke("generate", "--input", tmp_path / "in.jsonl", "--value", "program", *NO_MODEL), "in.jsonl: " + message)
+
+
+def test_a_numeric_prompt_is_its_digits(tmp_path):
+    (tmp_path / "q.csv").write_text("prompt,answer\n12,12\n7,7\n")
+    records, _ = load_records(Source(input=tmp_path / "q.csv"), 0)
+    assert [r["prompt"] for r in records] == ["12", "7"]
+
+
 def test_more_shots_than_there_are_is_an_error(tmp_path):
     task = task_file(tmp_path, TASK + "shots: {data: shots.jsonl, k: 10}\n")
     (tmp_path / "shots.jsonl").write_text("".join(json.dumps({"question": f"{i} plus 1?", "solution": "print(2)"}) + "\n"

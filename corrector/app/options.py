@@ -235,15 +235,32 @@ def load_records(source: Source, seed: int, required=("prompt",)) -> tuple[list[
         records = t.make_split(source.split, n, seed)
         if not records:
             raise UsageError(f"{t.source or f'task {t.name!r}'}: split {source.split!r} has no records")
-        note_unlabeled(records, f"{t.source or f'task {t.name!r}'}, split {source.split!r}")
+        where = f"{t.source or f'task {t.name!r}'}, split {source.split!r}"
+        note_unlabeled(as_text(records, where), where)
         return records, t
     if not records:
         raise UsageError(f"{where}: no records (the file is empty)")
     records = records[: source.limit] if source.limit else records
     if t:
         check_fields(t, records, where)
-    note_unlabeled(records, where)
+    note_unlabeled(as_text(records, where), where)
     return records, t
+
+
+def as_text(records: list[dict], where: str) -> list[dict]:
+    """Every question is text: a number (a CSV's numeric column) becomes its digits; anything
+    else (null, a list, an object) is refused, naming the record, before a tokenizer meets it."""
+    for r in records:
+        q = r.get("prompt")
+        if isinstance(q, (int, float)) and not isinstance(q, bool):
+            r["prompt"] = str(q)
+        elif not isinstance(q, str):
+            raise UsageError(f"{where}: record {r['id']!r} has a 'prompt' that is {json_type(q)}, not text")
+    return records
+
+
+def json_type(v) -> str:
+    return {type(None): "null", bool: "true or false", list: "a list", dict: "an object"}.get(type(v), type(v).__name__)
 
 
 def within(t: Task, n: int | None, option: str) -> None:
