@@ -119,6 +119,19 @@ def test_a_task_files_unknown_value_names_the_file_and_line(tmp_path):
     assert "--value" not in flat
 
 
+def test_card_names_the_task_files_value_too(tmp_path):
+    from correct.tasks import MODELS
+
+    task = task_file(tmp_path, TASK.replace("value: program", "value: nonexistent").replace("{test: test.jsonl}",
+                                                                                             "{validation: test.jsonl}"))
+    corrector = tmp_path / "corrector"
+    corrector.mkdir()
+    saved = json.loads((MODELS / "arithmetic-corrector" / "correct_config.json").read_text())
+    (corrector / "correct_config.json").write_text(json.dumps({**saved, "task": str(task), "value": "nonexistent"}))
+    flat = assert_one_line(invoke("card", corrector, "--eval-limit", 1), "task.yaml:4: key 'value': unknown value 'nonexistent'")
+    assert "--value" not in flat
+
+
 def test_a_task_files_folder_is_importable_for_its_value(tmp_path):
     (tmp_path / "issue26_beside_values.py").write_text(
         "def shortness(records, outputs):\n    return [1.0 / (1 + len(o)) for o in outputs]\n")

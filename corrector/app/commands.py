@@ -150,7 +150,6 @@ def measure_and_write(folder: Path, task: str | None, generator: str | None, val
     task (``eval.json``), then write its model card; returns the card's path."""
     from ...generators import load_generator
     from ...tasks import get_task
-    from ...values import load_value
     from ..model import CONFIG_NAME, CorrectorConfig
     from ..records import write_json_atomic
     from .card import EVAL_NAME, write_model_card
@@ -169,7 +168,8 @@ def measure_and_write(folder: Path, task: str | None, generator: str | None, val
         gen_path = generator or config.training.get("generator") or t.generator
         records = held_out(t, eval_limit, shots, seed)
         fmt = prompt_format(t, shots, seed)
-        v = load_value(value or config.value or t.value)
+        spec = value or config.value or t.value  # the task file's own: its folder importable, its errors its line
+        v = Defaults.of(t, Models(value=None if spec == t.value else spec)).load_value()
         try:
             quiet_libraries()
             from ..model import Corrector
