@@ -252,7 +252,8 @@ def placement(backend: str, dtype: str | None, device: str | None) -> dict:
 
 def load_models(generator: str, corrector: str | None, b: Backend, corrector_backend: str | None,
                 dtype: str | None = None, device: str | None = None, key_flag: str = "--api-key", **generator_options):
-    """(generator, corrector or None). The corrector decodes with ``corrector_backend``, by
+    """(generator, corrector or None; ``SELF`` for ``--corrector self``, which ``self_corrector``
+    makes from the generator once the task's layout is known). The corrector decodes with ``corrector_backend``, by
     default the generator's backend (hf when that is an endpoint). ``dtype`` and ``device``
     apply to every model loaded here, the generator unless it is an endpoint's; ``key_flag``
     is how the command spells the endpoint's key, for the error that it is out of place."""
@@ -273,8 +274,21 @@ def load_models(generator: str, corrector: str | None, b: Backend, corrector_bac
         options, corr_options = {**options, "gpu_memory_utilization": 0.45}, {**corr_options, "gpu_memory_utilization": 0.4}
     with naming("--generator"):
         g = load_generator(generator, b.backend, **options)
+    if corrector == SELF:  # the generator itself rewrites: nothing more to load (``self_corrector``)
+        return g, SELF
     with naming("--corrector"):
         return g, (Corrector.from_pretrained(corrector, corr_backend, **corr_options) if corrector else None)
+
+
+SELF = "self"
+"""``--corrector self``: the generator rewrites its own drafts (corrector/self_refine.py)."""
+
+
+def self_corrector(generator, t: Task | None, fmt: Callable[[dict], str]):
+    """The generator as its own corrector, shown the task's layout (and its few-shot header)."""
+    from ..self_refine import for_task
+
+    return for_task(generator, t.format_prompt if t else plain_prompt, fmt if t else None, t.correction_prompt if t else None)
 
 
 @contextmanager
