@@ -105,8 +105,8 @@ class HFGenerator:
         """Encode the prompts' shared token prefix (a few-shot header) once per call and reuse its
         keys and values in every batch; off, each batch encodes every prompt whole."""
         self.drop_finished = drop_finished
-        """Greedy decoding leaves a batch's ended rows out of its later steps (``chunked``); off,
-        every row is decoded until the batch's last one ends."""
+        """A batch's ended rows leave its later decoding steps (``chunked``), greedy or sampled;
+        off, every row is decoded until the batch's last one ends."""
         self.tokens_generated = 0
         cfg = model.config
         self.max_positions = getattr(cfg, "max_position_embeddings", None) or getattr(cfg, "n_positions", None)
@@ -205,7 +205,7 @@ class HFGenerator:
                 eos_ids = [] if eos is None else ([eos] if isinstance(eos, int) else list(eos))
                 streamer = RowStreamer(self.tokenizer, idx, params.stop, on_text, eos_ids)
                 new = self.model.generate(**enc, **kwargs, streamer=streamer)[:, enc["input_ids"].shape[1] :]
-            elif greedy and reuse and self.drop_finished:
+            elif reuse and self.drop_finished:
                 new = chunked.generate_dropping_finished(self.model, enc, kwargs)
             else:
                 new = self.model.generate(**enc, **kwargs)[:, enc["input_ids"].shape[1] :]
