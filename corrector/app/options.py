@@ -18,7 +18,7 @@ from .args import UsageError
 
 @dataclass(frozen=True)
 class Backend:
-    """How the generator is reached; shared by generate, train and serve."""
+    """How the generator is reached and run; shared by generate, train and serve."""
 
     backend: str = "hf"
     """Generator backend: hf | vllm | openai (any OpenAI-compatible endpoint)."""
@@ -33,6 +33,14 @@ class Backend:
     shots: int | None = field(default=None, metadata={"min": 0})
     """Solved examples of the task shown before each generator prompt, for a general pretrained
     generator such as `smollm2` (default: the task file's `shots.k`, else 0)."""
+    progress: str = "auto"
+    """Progress on stderr: bar (redrawn; on a terminal) | plain (a line every 30 s with
+    done/total, rate and time left: for nohup, logs and job schedulers) | none | auto (a bar on
+    a terminal, else plain lines)."""
+    threads: int | None = field(default=None, metadata={"min": 1})
+    """torch threads of the models run on this machine's CPU (default: $OMP_NUM_THREADS, else
+    the cores this process may use less those other processes keep busy, looked at again
+    before every batch)."""
 
 
 @dataclass(frozen=True)
@@ -257,9 +265,16 @@ def load_models(generator: str, corrector: str | None, b: Backend, corrector_bac
     default the generator's backend (hf when that is an endpoint). ``dtype`` and ``device``
     apply to every model loaded here, the generator unless it is an endpoint's; ``key_flag``
     is how the command spells the endpoint's key, for the error that it is out of place."""
-    from ...generators import load_generator
+    from ...generators import load_generator, threads
+    from .. import progress
     from ..model import Corrector
 
+    if b.threads:
+        threads.configure(b.threads)
+    try:
+        progress.configure(b.progress)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
     corr_backend = corrector_backend or ("hf" if b.backend == "openai" else b.backend)
     options = {**backend_options(b, key_flag), **placement(b.backend, dtype, device), **generator_options}
     corr_options = placement(corr_backend, dtype, device) if corrector else {}
