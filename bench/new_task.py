@@ -15,6 +15,7 @@ then copied into each run):
                     the budget (the pool's drafting counted in it); then greedy once
   grpo              GRPO (TRL's GRPOTrainer, bench/grpo.py): a LoRA adapter on the generator,
                     rewarded by the task's own value, until it has spent the budget; greedy once
+  self              the generator rewrites its own drafts (``--corrector self``, no training)
   self-consistency  the generator sampled 4, 8 and 16 times, majority vote (no training)
   rft+lora          the fine-tuned generator's drafts, corrected by the LoRA corrector
   grpo+lora         GRPO's drafts, corrected by the LoRA corrector
@@ -28,7 +29,8 @@ training processes and tokens generated and trained on; inference as decodes and
 tokens per problem. The budget is matched by stopping each other method's training once its
 process has spent what the LoRA corrector's did (``correct train --cpu-budget``, bench/grpo.py
 ``--cpu-budget``), less the pool's drafting for the methods that start from the pool; the
-table gives each row's share of the budget.
+table gives each row's share of the budget. Every run gets the same threads (``--threads``, 1 by
+default), so that CPU-seconds count work rather than threads waiting for each other.
 
 Run from the repository's root:
 
@@ -45,6 +47,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import shlex
 import shutil
@@ -55,7 +58,7 @@ from pathlib import Path
 
 import compute
 
-ROWS = ("lora", "full", "rft", "grpo", "self-consistency", "rft+lora", "grpo+lora", "rft+sc", "shipped", "tiny")
+ROWS = ("lora", "rft", "grpo", "self", "self-consistency", "full", "rft+lora", "grpo+lora", "rft+sc", "shipped", "tiny")
 DEFAULT_ROWS = ROWS[:-1]
 
 
@@ -78,7 +81,10 @@ class Bench:
         """Run one command; (wall seconds, CPU seconds of it and its children, the command as a user types it)."""
         print(f"\n$ {shown}", flush=True)
         start, cpu = time.perf_counter(), _child_cpu()
-        subprocess.run(argv, check=True)
+        # Every run on the same threads: CPU-seconds then measure work, not threads waiting for
+        # each other on a shared machine (GRPO's TRL reads OMP_NUM_THREADS as the engine does).
+        env = {**os.environ, "OMP_NUM_THREADS": str(self.args.threads)} if self.args.threads else None
+        subprocess.run(argv, check=True, env=env)
         return time.perf_counter() - start, _child_cpu() - cpu, shown
 
     def correct(self, *argv: str) -> tuple[float, float, str]:
@@ -182,6 +188,10 @@ class Bench:
             m, gen = self.generator_rounds(str(folder), name)
             what = "LoRA" if name == "lora" else "full fine-tuning"
             return [_row(f"corrector from the generator, {what}, {a.rounds} rounds", name, m, cost, [cmd, gen])]
+        if name == "self":
+            m, gen = self.generator_rounds("self", "self")
+            return [_row(f"self-refinement: the generator rewrites its own drafts, {a.rounds} rounds", "self", m,
+                         compute.NO_TRAINING, [gen])]
         if name == "shipped":
             m, gen = self.generator_rounds(str(a.shipped), "shipped")
             return [_row(f"shipped corrector swapped in ({Path(a.shipped).name}), {a.rounds} rounds", "shipped", m,
@@ -327,6 +337,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=Path("runs/new-task"))
     ap.add_argument("--train-args", default="", help="extra `correct train` options for every training run")
+    ap.add_argument("--threads", type=int, default=1, help="OMP_NUM_THREADS of every run (0: each picks its own)")
     args = ap.parse_args()
     args.votes = [int(n) for n in args.votes.split(",")]
     names = args.rows.split(",")

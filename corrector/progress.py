@@ -1,25 +1,107 @@
-"""Progress bars for long work (rich), quiet when output is not a terminal."""
+"""Progress of long work on stderr: a bar (rich) redrawn on a terminal; where stderr is a file
+or a pipe (``nohup``, a job scheduler, ``2> log``) a plain line every ``EVERY`` seconds with
+done/total, the rate and the time left, and one when the work ends; or nothing (``MODES``)."""
 
 from __future__ import annotations
 
+import sys
+import time
 from contextlib import contextmanager
 from typing import Callable, Iterable, Iterator, TypeVar
 
-from rich.progress import track
-
 T = TypeVar("T")
+
+MODES = ("auto", "bar", "plain", "none")
+"""``--progress``: auto (a bar on a terminal, else plain lines) | bar | plain | none."""
+
+EVERY = 30.0
+"""Seconds between plain progress lines."""
+
+_mode = "auto"
+
+
+def configure(mode: str, every: float | None = None) -> None:
+    """How progress is shown from now on; a mode not in ``MODES`` is a ValueError naming them."""
+    global _mode, EVERY
+    if mode not in MODES:
+        raise ValueError(f"--progress {mode!r}: choose {', '.join(MODES)}")
+    _mode = mode
+    EVERY = EVERY if every is None else every
+
+
+def shown_as() -> str:
+    """bar, plain or none: what ``auto`` means here (a bar only where stderr is a terminal)."""
+    if _mode != "auto":
+        return _mode
+    return "bar" if sys.stderr.isatty() else "plain"
 
 
 def progress(items: Iterable[T], description: str, total: int | None = None) -> Iterable[T]:
-    return track(items, description=description, total=total, transient=True)
+    with counter(description, total) as advance:
+        for item in items:
+            yield item
+            advance(1)
 
 
 @contextmanager
-def counter(description: str, total: int) -> Iterator[Callable[[int], None]]:
-    """A progress bar advanced by hand, ``advance(n)``: for work whose steps are not the items
-    of one loop (records drafted, then corrected round by round)."""
-    from rich.progress import Progress
+def counter(description: str, total: int | None) -> Iterator[Callable[[int], None]]:
+    """Progress advanced by hand, ``advance(n)``: for work whose steps are not the items of one
+    loop (records drafted, then corrected round by round)."""
+    how = shown_as()
+    if how == "bar":
+        from rich.progress import Progress
 
-    with Progress(transient=True) as bar:
-        task = bar.add_task(description, total=total)
-        yield lambda n: bar.advance(task, n)
+        with Progress(transient=True) as bar:
+            task = bar.add_task(description, total=total)
+            yield lambda n: bar.advance(task, n)
+    elif how == "plain":
+        lines = PlainLines(description, total)
+        yield lines.advance
+        lines.end()
+    else:
+        yield lambda n: None
+
+
+class PlainLines:
+    """``description: done/total (share), rate/s, time left`` on stderr at most every ``EVERY``
+    seconds, and a last line with the whole time once a line has been written."""
+
+    def __init__(self, description: str, total: int | None, clock: Callable[[], float] = time.monotonic, out=None):
+        self.description, self.total, self.clock, self.out = description, total, clock, out
+        self.done, self.start = 0, clock()
+        self.last = self.start
+        self.written = False
+
+    def advance(self, n: int) -> None:
+        self.done += n
+        now = self.clock()
+        if now - self.last >= EVERY:
+            self.last = now
+            self.write(self.line(now))
+
+    def line(self, now: float) -> str:
+        rate = self.done / max(now - self.start, 1e-9)
+        of = f"{self.done}/{self.total} ({self.done / self.total:.0%})" if self.total else f"{self.done}"
+        left = f", {_duration((self.total - self.done) / rate)} left" if self.total and rate > 0 else ""
+        return f"{self.description}: {of}, {rate:.3g}/s{left}"
+
+    def end(self) -> None:
+        if self.written:
+            self.write(f"{self.description}: {self.done}{f'/{self.total}' if self.total else ''} done in "
+                       f"{_duration(self.clock() - self.start)}")
+
+    def write(self, text: str) -> None:
+        self.written = True
+        print(text, file=self.out or sys.stderr, flush=True)
+
+
+def _duration(seconds: float) -> str:
+    """``1h02m``, ``4m05s``, ``12s``.
+
+    >>> _duration(3725), _duration(245), _duration(12.4)
+    ('1h02m', '4m05s', '12s')
+    """
+    s = int(round(seconds))
+    if s >= 3600:
+        return f"{s // 3600}h{s % 3600 // 60:02d}m"
+    return f"{s // 60}m{s % 60:02d}s" if s >= 60 else f"{s}s"

@@ -1,10 +1,15 @@
-"""Greedy decoding a few steps at a time, dropping the rows that finished in between.
+"""Decoding a few steps at a time, dropping the rows that finished in between.
 
 ``model.generate`` keeps every row of a batch until the last one ends, so a draft that met its
 stop string early still costs a row of every later step. Decoding ``EVERY`` steps per call and
 resuming from the returned cache with only the unfinished rows (``Cache.batch_select_indices``)
 makes the later steps cheaper and gives the same greedy tokens: resuming feeds the last token
 against the same keys and values, at the position the attention mask gives it.
+
+Sampling goes the same way, from the same distribution at every step (each row's next token is
+drawn from its own logits, whichever rows are left beside it); what changes is which random
+number each row gets once rows have left, so a seed gives other samples than the plain path
+from then on. A prompt's ``num_return_sequences`` samples are expanded by the first call.
 """
 
 from __future__ import annotations
@@ -34,24 +39,28 @@ class FinishedRows(StoppingCriteria):
 
 
 def generate_dropping_finished(model, enc: dict, kwargs: dict, every: int | None = None) -> torch.Tensor:
-    """The new tokens ``model.generate(**enc, **kwargs)`` returns for a greedy ``kwargs`` (rows
-    that ended padded with ``pad_token_id``, as wide as the steps run), decoded ``every`` steps
-    per call (default ``EVERY``) with the ended rows left out of the next call. ``enc`` holds
-    ``input_ids``, the ``attention_mask`` and optionally a ``cache`` of the first tokens."""
+    """The new tokens ``model.generate(**enc, **kwargs)`` returns (rows that ended padded with
+    ``pad_token_id``, as wide as the steps run; ``num_return_sequences`` rows a prompt, a
+    prompt's together), decoded ``every`` steps per call (default ``EVERY``) with the ended rows
+    left out of the next call. ``enc`` holds ``input_ids``, the ``attention_mask`` and
+    optionally a ``cache`` of the first tokens (as many rows as there are samples)."""
     every = every or EVERY
     ids, mask, cache = enc["input_ids"], enc["attention_mask"], enc.get("cache")
     budget, device = kwargs["max_new_tokens"], ids.device
+    samples = kwargs.get("num_return_sequences") or 1
     eos = model.generation_config.eos_token_id
     eos = None if eos is None else torch.tensor(eos, device=device).reshape(-1)
     strings = kwargs.get("stop_strings")
     stop = StopStringCriteria(kwargs["tokenizer"], strings) if strings else None
-    new = torch.full((ids.shape[0], budget), kwargs["pad_token_id"], dtype=ids.dtype, device=device)
-    rows, steps = torch.arange(ids.shape[0], device=device), 0
+    new = torch.full((ids.shape[0] * samples, budget), kwargs["pad_token_id"], dtype=ids.dtype, device=device)
+    rows, steps = torch.arange(ids.shape[0] * samples, device=device), 0
+    first_mask, mask = mask, mask.repeat_interleave(samples, dim=0)  # later calls: a row per sample
     while True:
         finished = FinishedRows(len(rows), eos, stop, device)
         out = model.generate(
-            input_ids=ids, attention_mask=mask, cache=cache, return_dict_in_generate=True,
-            stopping_criteria=StoppingCriteriaList([finished]), **{**kwargs, "max_new_tokens": min(every, budget - steps)},
+            input_ids=ids, attention_mask=mask if steps else first_mask, cache=cache,
+            return_dict_in_generate=True, stopping_criteria=StoppingCriteriaList([finished]),
+            **{**kwargs, "max_new_tokens": min(every, budget - steps), "num_return_sequences": 1 if steps else samples},
         )
         got = out.sequences[:, ids.shape[1] :]
         new[rows, steps : steps + got.shape[1]] = got

@@ -9,7 +9,7 @@ from typing import Sequence
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from . import chunked, prefix
+from . import chunked, prefix, threads
 from .base import GeneratorError, SamplingParams, chat_prompts, truncate_at_stop, without_doubled_bos
 from .streaming import OnText, RowStreamer
 from .named import resolve_model
@@ -105,8 +105,8 @@ class HFGenerator:
         """Encode the prompts' shared token prefix (a few-shot header) once per call and reuse its
         keys and values in every batch; off, each batch encodes every prompt whole."""
         self.drop_finished = drop_finished
-        """Greedy decoding leaves a batch's ended rows out of its later steps (``chunked``); off,
-        every row is decoded until the batch's last one ends."""
+        """A batch's ended rows leave its later decoding steps (``chunked``), greedy or sampled;
+        off, every row is decoded until the batch's last one ends."""
         self.tokens_generated = 0
         cfg = model.config
         self.max_positions = getattr(cfg, "max_position_embeddings", None) or getattr(cfg, "n_positions", None)
@@ -153,6 +153,8 @@ class HFGenerator:
             raise ValueError("on_text streams one completion per prompt; params.n must be 1")
         if not prompts:
             return []
+        if self.device.type == "cpu":
+            threads.apply()  # the cores free now: waiting on a busy one would hold every thread up
         max_new, max_in = self._max_new_and_input(params)
         greedy = params.temperature <= 0
         if self.chat_template:
@@ -186,9 +188,11 @@ class HFGenerator:
         results: list[list[str]] = [[] for _ in prompts]
         for b, start in enumerate(range(0, len(order), self.batch_size)):
             idx = order[start : start + self.batch_size]
+            # Sampled drafts of the dropping path encode each prompt once for its n rows.
+            once = reuse and self.drop_finished and per_prompt > 1
             if head is not None:
                 enc = prefix.suffix_batch([token_ids[i] for i in idx], shared, pad_id, self.device)
-                enc["cache"] = prefix.expand(head, len(idx) * per_prompt)
+                enc["cache"] = prefix.expand(head, len(idx) * (1 if once else per_prompt))
             else:
                 enc = self.tokenizer(
                     [prompts[i] for i in idx],
@@ -205,7 +209,10 @@ class HFGenerator:
                 eos_ids = [] if eos is None else ([eos] if isinstance(eos, int) else list(eos))
                 streamer = RowStreamer(self.tokenizer, idx, params.stop, on_text, eos_ids)
                 new = self.model.generate(**enc, **kwargs, streamer=streamer)[:, enc["input_ids"].shape[1] :]
-            elif greedy and reuse and self.drop_finished:
+            elif once:
+                enc = prefix.encode_once_for_samples(self.model, enc, per_prompt)
+                new = chunked.generate_dropping_finished(self.model, enc, {**kwargs, "num_return_sequences": 1})
+            elif reuse and self.drop_finished:
                 new = chunked.generate_dropping_finished(self.model, enc, kwargs)
             else:
                 new = self.model.generate(**enc, **kwargs)[:, enc["input_ids"].shape[1] :]

@@ -103,3 +103,23 @@ def suffix_batch(seqs: Sequence[Sequence[int]], shared: int, pad_id: int, device
         ids.append(list(s[:shared]) + [pad_id] * pads + list(s[shared:]))
         mask.append([1] * shared + [0] * pads + [1] * (len(s) - shared))
     return {"input_ids": torch.tensor(ids, device=device), "attention_mask": torch.tensor(mask, device=device)}
+
+
+def encode_once_for_samples(model, enc: dict, samples: int) -> dict:
+    """``enc`` (``input_ids``, ``attention_mask``, optionally a ``cache`` of the first tokens,
+    a row a prompt) made ready to draw ``samples`` completions of each prompt, with every
+    prompt's tokens encoded once: one forward pass over what the cache lacks but the last
+    token, then the cache, ids and mask repeated row by row (a prompt's samples together).
+    ``generate`` then feeds each row its last token, numbered as it numbers positions (the
+    attention mask's running sum), so the draws are those of the plain path's layout."""
+    ids, mask, cache = enc["input_ids"], enc["attention_mask"], enc.get("cache")
+    done = cache.get_seq_length() if cache is not None else 0
+    if ids.shape[1] - 1 > done:
+        positions = (mask.long().cumsum(-1) - 1).masked_fill(mask == 0, 0)
+        only_last = {"logits_to_keep": 1} if "logits_to_keep" in inspect.signature(model.forward).parameters else {}
+        cache = model(input_ids=ids[:, done:-1], attention_mask=mask[:, :-1], position_ids=positions[:, done:-1],
+                      cache=cache if cache is not None else DynamicCache(), use_cache=True, **only_last).cache
+    if cache is not None:
+        cache.batch_repeat_interleave(samples)
+    out = {"input_ids": ids.repeat_interleave(samples, dim=0), "attention_mask": mask.repeat_interleave(samples, dim=0)}
+    return {**out, "cache": cache} if cache is not None else out

@@ -27,6 +27,8 @@ KEYS = {
     "generator": "default generator (hub id, path or named generator)",
     "corrector": "default corrector",
     "chat_template": "send the prompt through the generator's chat template as one user message",
+    "correction_prompt": "what `--corrector self` sends the generator to rewrite a draft: a template over {prompt} "
+                         "(the question as the task lays it out), {draft} and {feedback}",
     "limit": "records `correct generate` takes when no --limit is given (default: all)",
     "min_gain": "default `correct train --min-gain`",
     "temperature": "default `correct train --temperature` of the pool drafts",
@@ -97,6 +99,7 @@ def load_task_file(path: str | Path) -> Task:
         pool_temperature=check.number("temperature", spec.get("temperature"), float, 0.01) or 1.0,
         generator=check.text("generator", spec.get("generator")), corrector=check.text("corrector", spec.get("corrector")),
         chat_template=bool(check.flag("chat_template", spec.get("chat_template", False))),
+        correction_prompt=check.correction_prompt(spec.get("correction_prompt")),
         shots=shots, splits=splits, make_split=lambda split, n, seed: [])
     loader = functools.lru_cache(maxsize=None)(lambda split: _load(task, data, split, at))
     return _with_loader(task, loader)
@@ -127,6 +130,17 @@ class Checker:
             template_fields(v)
         except ValueError as e:
             self.fail(key, f"is not a valid template ({e}); a field is written {{name}}, a literal brace {{{{ or }}}}")
+
+    def correction_prompt(self, v) -> str | None:
+        """A ``correction_prompt``: text whose fields are among {prompt}, {draft} and {feedback}."""
+        if v is None:
+            return None
+        text = self.text("correction_prompt", v)
+        self.template("correction_prompt", text)
+        names = set(template_fields(text))
+        if names - {"prompt", "draft", "feedback"} or "draft" not in names:
+            self.fail("correction_prompt", f"must name {{draft}} and may name {{prompt}} and {{feedback}}, got {sorted(names)}")
+        return text
 
     def flag(self, key: str, v: Any) -> bool:
         if not isinstance(v, bool):
@@ -238,7 +252,8 @@ def task_file_text(task: Task) -> str:
     if task.shots.k or task.source:
         spec["shots"] = {"data": task.shots.data, "k": task.shots.k, "target": task.shots.target}
     spec.update(stop=list(task.stop), max_new_tokens=task.max_new_tokens, value=task.value, generator=task.generator,
-                corrector=task.corrector, chat_template=task.chat_template, limit=task.default_limit,
+                corrector=task.corrector, chat_template=task.chat_template, correction_prompt=task.correction_prompt,
+                limit=task.default_limit,
                 min_gain=task.min_gain, temperature=task.pool_temperature)
     class Dumper(yaml.SafeDumper):
         pass

@@ -41,6 +41,10 @@ class Task:
     """Default corrector."""
     chat_template: bool = False
     """Send the prompt through the generator's chat template as one user message."""
+    correction_prompt: str | None = None
+    """What ``--corrector self`` sends the generator to rewrite a draft: a template over
+    ``{prompt}`` (the question as the task lays it out), ``{draft}`` and ``{feedback}``
+    (None: corrector/self_refine.py's own)."""
     splits: tuple[str, ...] | None = None
     """The splits there are (None: any, as for procedural tasks)."""
     fields: dict[str, str] = field(default_factory=dict)

@@ -19,12 +19,16 @@ def torch_threads(n: int = 1):
     busy machine two spinning OpenMP threads can make a 1 s loop take 40 s."""
     import torch
 
-    before = torch.get_num_threads()
+    from correct.generators import threads
+
+    before, fixed = torch.get_num_threads(), threads._fixed
     torch.set_num_threads(n)
+    threads.configure(n)  # the engine would otherwise pick its own before each batch
     try:
         yield
     finally:
         torch.set_num_threads(before)
+        threads.configure(fixed)
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,10 @@ from ...generators.base import SamplingParams
 from ...tasks import held_out
 from ..training.config import TrainConfig
 from .args import UsageError
-from .options import (Backend, Defaults, GenerateArgs, Models, ServeArgs, Source, TrainArgs, check_local, load_models, load_records,
-                      prompt_format, within)
+from ..self_refine import NAME as SELF
+from ..self_refine import of_task as self_corrector
+from .options import (Backend, Defaults, GenerateArgs, Models, ServeArgs, Source, TrainArgs, check_local, load_models,
+                      load_records, prompt_format, within)
 from .run import GenerateConfig
 from .serve import ServeConfig
 
@@ -29,6 +31,7 @@ def generate(source: Source, args: GenerateArgs, models: Models, config: Generat
     try:
         g, c = load_models(d.generator, d.corrector if config.rounds else None, backend, models.corrector_backend,
                            models.dtype, models.device, **d.generator_options)
+        c = self_corrector(g, t, fmt) if c == SELF else c
         params = SamplingParams(temperature=args.temperature, max_new_tokens=d.max_new_tokens, stop=d.stop, seed=args.seed)
         metrics_path = args.metrics or args.output.with_suffix(".metrics.json")
         fluency = config.fluency if config.fluency is not None else bool(t and t.fluency)
@@ -138,6 +141,7 @@ def serve_engine(args: ServeArgs, models: Models, config: ServeConfig, backend: 
     v = d.load_value()
     g, c = load_models(d.generator, d.corrector, backend, models.corrector_backend, models.dtype, models.device,
                        key_flag="--backend-api-key", **d.generator_options)  # a request may ask for rounds
+    c = self_corrector(g, t, fmt) if c == SELF else c
     name = args.model_name or (f"correct-{t.name}" if t and not models.generator else Path(d.generator.rstrip("/")).name)
     params = SamplingParams(temperature=args.temperature, max_new_tokens=d.max_new_tokens, stop=d.stop, seed=args.seed)
     engine = Engine(g, c, v, fmt, replace(config, model_name=name, params=params)).start()

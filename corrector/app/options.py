@@ -22,7 +22,7 @@ SEED_RANGE = {"min": -(2**63), "max": 2**63 - 1}
 
 @dataclass(frozen=True)
 class Backend:
-    """How the generator is reached; shared by generate, train and serve."""
+    """How the generator is reached and run; shared by generate, train and serve."""
 
     backend: str = "hf"
     """Generator backend: hf | vllm | openai (any OpenAI-compatible endpoint)."""
@@ -37,6 +37,14 @@ class Backend:
     shots: int | None = field(default=None, metadata={"min": 0})
     """Solved examples of the task shown before each generator prompt, for a general pretrained
     generator such as `smollm2` (default: the task file's `shots.k`, else 0)."""
+    progress: str = "auto"
+    """Progress on stderr: bar (redrawn; on a terminal) | plain (a line every 30 s with
+    done/total, rate and time left: for nohup, logs and job schedulers) | none | auto (a bar on
+    a terminal, else plain lines)."""
+    threads: int | None = field(default=None, metadata={"min": 1})
+    """torch threads of the models run on this machine's CPU (default: $OMP_NUM_THREADS, else
+    the cores this process may use less those other processes keep busy, looked at again
+    before every batch)."""
 
 
 @dataclass(frozen=True)
@@ -329,13 +337,22 @@ def placement(backend: str, dtype: str | None, device: str | None) -> dict:
 
 def load_models(generator: str, corrector: str | None, b: Backend, corrector_backend: str | None,
                 dtype: str | None = None, device: str | None = None, key_flag: str = "--api-key", **generator_options):
-    """(generator, corrector or None). The corrector decodes with ``corrector_backend``, by
+    """(generator, corrector or None; ``SELF`` for ``--corrector self``, which
+    ``self_refine.of_task`` makes from the generator once the task's layout is known). The corrector decodes with ``corrector_backend``, by
     default the generator's backend (hf when that is an endpoint). ``dtype`` and ``device``
     apply to every model loaded here, the generator unless it is an endpoint's; ``key_flag``
     is how the command spells the endpoint's key, for the error that it is out of place."""
-    from ...generators import load_generator
+    from ...generators import load_generator, threads
+    from .. import progress
     from ..model import Corrector
+    from ..self_refine import NAME as SELF
 
+    if b.threads:
+        threads.configure(b.threads)
+    try:
+        progress.configure(b.progress)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
     corr_backend = corrector_backend or ("hf" if b.backend == "openai" else b.backend)
     options = {**backend_options(b, key_flag), **placement(b.backend, dtype, device), **generator_options}
     corr_options = placement(corr_backend, dtype, device) if corrector else {}
@@ -350,8 +367,11 @@ def load_models(generator: str, corrector: str | None, b: Backend, corrector_bac
         options, corr_options = {**options, "gpu_memory_utilization": 0.45}, {**corr_options, "gpu_memory_utilization": 0.4}
     with naming("--generator"):
         g = load_generator(generator, b.backend, **options)
+    if corrector == SELF:  # the generator itself rewrites: nothing more to load (self_refine.of_task)
+        return g, SELF
     with naming("--corrector"):
         return g, (Corrector.from_pretrained(corrector, corr_backend, **corr_options) if corrector else None)
+
 
 
 @contextmanager

@@ -86,7 +86,9 @@ def generate_run(
                 out.write(line)
             failpoint("generate-batch")
     metrics = compute_metrics(read_all_jsonl(output), value.max_value)
-    tokens = sum(_generated(g) for g in (generator, getattr(corrector, "generator", None)) if g is not None)
+    # A corrector that is the generator itself (``--corrector self``) is counted once.
+    models = {id(g): g for g in (generator, getattr(corrector, "generator", None)) if g is not None}
+    tokens = sum(_generated(g) for g in models.values())
     metrics.update(seconds=time.perf_counter() - start, tokens=tokens,
                    round_seconds=cost.seconds, round_decodes=cost.decoded)
     if "self_consistency" in metrics:  # the part of ``tokens`` the baseline's samples took

@@ -28,6 +28,7 @@ def train_rows(model, tokenizer, rows: Sequence[dict], n_examples: int, steps: i
     from datasets import Dataset
     from transformers.trainer_callback import PrinterCallback
 
+    from ...generators import threads
     from .objectives import CorrectorTrainer, PadCollator
 
     config = config.resolved()
@@ -38,6 +39,8 @@ def train_rows(model, tokenizer, rows: Sequence[dict], n_examples: int, steps: i
         log.warning("dropped %d of %d examples longer than %d tokens", n_examples - len(rows), n_examples, max_length)
     if not rows:
         raise TrainError("no training examples fit the model's context")
+    if not distributed.launched():
+        threads.apply()  # the cores free as this iteration starts (a launcher sets its own)
     side, tokenizer.padding_side = tokenizer.padding_side, "right"  # training pads on the right
     # With ``checkpoints``, the Trainer saves its whole state every config.save_steps steps into
     # output_dir, and a resumed run continues from the newest complete one.

@@ -19,7 +19,7 @@ from ..layouts import COH_TEMPLATES, HIR_LABELS, TEMPLATES, corrector_input
 from ..model import CONFIG_NAME, Corrector, CorrectorConfig
 from ..pairing import Pair, sample_pairs
 from ..pool import Draft, Pool
-from ..progress import progress
+from ..progress import counter
 from ..similarity import load_similarity
 from . import distributed, resume
 from .budget import cpu_seconds, spent
@@ -42,7 +42,7 @@ def score_drafts(records: Sequence[dict], outputs: Sequence[Sequence[str]], valu
 
 
 def init_pool(
-    pool: Pool, records: Sequence[dict], prompts: Sequence[str], generator: Generator, value: Value, params: SamplingParams, chunk: int = 256
+    pool: Pool, records: Sequence[dict], prompts: Sequence[str], generator: Generator, value: Value, params: SamplingParams, chunk: int = 64
 ) -> None:
     """Step 1: N generator drafts per prompt. Prompts already in the pool (a resumed run) are
     skipped; a prompt whose drafts were only partly written when a run was killed is drafted anew."""
@@ -54,13 +54,16 @@ def init_pool(
         pool.drop(lambda d: d.prompt_id in partial and d.origin == "generator")
     todo = [i for i, r in enumerate(records) if not drafted(r["id"])]
     # Under a launcher each process drafts its share of every chunk; all add the whole chunk.
+    # A chunk is written as soon as it is scored: a killed run keeps it, progress counts it.
     step = chunk * distributed.world()
-    for start in progress(range(0, len(todo), step), "initial pool", total=(len(todo) + step - 1) // step):
-        idx = todo[start : start + step]
-        mine = distributed.shard(idx)
-        outs = generator.generate([prompts[i] for i in mine], params) if mine else []
-        drafts = _per_prompt(score_drafts([records[i] for i in mine], outs, value, "generator"), [len(o) for o in outs])
-        pool.add([d for ds in distributed.unshard(drafts, len(idx)) for d in ds])
+    with counter("initial pool (prompts)", len(todo)) as advance:
+        for start in range(0, len(todo), step):
+            idx = todo[start : start + step]
+            mine = distributed.shard(idx)
+            outs = generator.generate([prompts[i] for i in mine], params) if mine else []
+            drafts = _per_prompt(score_drafts([records[i] for i in mine], outs, value, "generator"), [len(o) for o in outs])
+            pool.add([d for ds in distributed.unshard(drafts, len(idx)) for d in ds])
+            advance(len(idx))
 
 
 def _per_prompt(drafts: list[Draft], counts: Sequence[int]) -> list[list[Draft]]:
@@ -89,11 +92,13 @@ def explore(
     # Every process chose the same drafts (same rng); each rewrites and scores its share.
     mine = distributed.shard(range(len(chosen)))
     outs = []
-    for start in progress(range(0, len(mine), 256), "explore", total=(len(mine) + 255) // 256):
-        part = mine[start : start + 256]
-        outs += corrector.correct(
-            [chosen[i]["prompt"] for i in part], [sources[i].text for i in part], [sources[i].feedback for i in part], params
-        )
+    with counter("explore (drafts)", len(mine)) as advance:
+        for start in range(0, len(mine), 64):
+            part = mine[start : start + 64]
+            outs += corrector.correct(
+                [chosen[i]["prompt"] for i in part], [sources[i].text for i in part], [sources[i].feedback for i in part], params
+            )
+            advance(len(part))
     new = distributed.unshard(score_drafts([chosen[i] for i in mine], outs, value, origin), len(chosen))
     pool.add(new)
     gains = [d.value - s.value for d, s in zip(new, sources) if d.value is not None]

@@ -1,0 +1,102 @@
+"""``--corrector self``: the generator rewrites its own draft, shown the question, the draft and
+the value's feedback (Self-Refine, Madaan et al. 2023; Reflexion with test feedback, Shinn et al.
+2023). No training: it works from the first minute on any task, with any backend, a remote API
+model included, and it is the zero-training baseline beside every trained corrector.
+
+A completion model is shown the task's own layout, so it answers in the task's form: the
+generator's few-shot header (the task's solved examples), the question as the task lays it
+out, the draft, its feedback, a line asking for a better answer, and the question again. A chat
+model (a chat template, or ``--api chat``) is sent one user message saying the same in words.
+A task file may give its own ``correction_prompt`` (fields ``{prompt}``, the question as the
+task lays it out, ``{draft}`` and ``{feedback}``), which then replaces the layout after the
+header (completion) or the message (chat).
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+from ..generators import Generator, SamplingParams
+from .layouts import fill
+from .model import CorrectorConfig
+
+NAME = "self"
+"""What ``--corrector`` says for this corrector."""
+
+COMPLETION = "{prompt}{draft}\nFeedback: {feedback}\nA better answer, after that feedback:\n{prompt}"
+"""The completion layout after the few-shot header: the draft continues the question as the
+generator wrote it, and the question is asked again for the answer."""
+
+CHAT = ("{prompt}\n\nYour previous answer:\n{draft}\n\nFeedback on it: {feedback}\n\n"
+        "Write a better answer in the same form, and nothing else.")
+"""The one user message a chat model is sent."""
+
+
+class SelfRefine:
+    """A corrector that is the generator itself, prompted to rewrite its draft."""
+
+    def __init__(self, generator: Generator, layout: Callable[[str], str] = str, header: str = "",
+                 template: str | None = None, chat: bool = False):
+        self.generator = generator
+        self.layout, self.header, self.chat = layout, header, chat
+        """``layout``: the question as the task lays it out (its prompt template filled in);
+        ``header``: what precedes it in the generator's prompts (the few-shot examples)."""
+        self.template = template or (CHAT if chat else COMPLETION)
+        self.config = CorrectorConfig(method=NAME, template=NAME, prompt_format=self.template)
+
+    def input(self, question: str, draft: str, feedback: str | None) -> str:
+        """What the generator is sent to rewrite ``draft``.
+
+        >>> s = SelfRefine(None, layout=lambda q: f"Q: {q}\\nA: ", header="Q: 1+1\\nA: 2\\n\\n")
+        >>> print(s.input("2+3", "6", "printed 6"))
+        Q: 1+1
+        A: 2
+        <BLANKLINE>
+        Q: 2+3
+        A: 6
+        Feedback: printed 6
+        A better answer, after that feedback:
+        Q: 2+3
+        A: 
+        """
+        text = fill(self.template, self.layout(question), draft, feedback)
+        return text if self.chat else self.header + text
+
+    def correct(self, prompts: Sequence[str], drafts: Sequence[str], feedbacks: Sequence[str | None],
+                params: SamplingParams) -> list[list[str]]:
+        return self.generator.generate([self.input(p, d, f) for p, d, f in zip(prompts, drafts, feedbacks)], params)
+
+
+def for_task(generator: Generator, format_prompt: Callable[[dict], str], few_shot: Callable[[dict], str] | None,
+             template: str | None = None) -> SelfRefine:
+    """The self corrector of a task: ``format_prompt`` lays a question out, ``few_shot`` (the
+    generator's prompt) puts the header before it. A question is laid out from a record that has
+    only ``prompt``; a template that names other fields gets the question as it is."""
+    def layout(question: str) -> str:
+        try:
+            return format_prompt({"prompt": question})
+        except (KeyError, ValueError):
+            return question
+
+    header = ""
+    if few_shot is not None:
+        probe = {"prompt": "\x00"}
+        try:
+            whole, own = few_shot(probe), format_prompt(probe)
+            header = whole[: len(whole) - len(own)] if whole.endswith(own) else ""
+        except (KeyError, ValueError):
+            header = ""
+    return SelfRefine(generator, layout, header, template, _chat(generator))
+
+
+def of_task(generator: Generator, task, few_shot: Callable[[dict], str]) -> SelfRefine:
+    """The self corrector for ``task`` (a ``tasks.Task``; None: records given as they are),
+    whose generator prompts are ``few_shot``."""
+    if task is None:
+        return SelfRefine(generator, chat=_chat(generator))
+    return for_task(generator, task.format_prompt, few_shot, task.correction_prompt)
+
+
+def _chat(generator: Generator) -> bool:
+    """Whether the generator is sent chat messages: a chat template, or an endpoint's chat API."""
+    return bool(getattr(generator, "chat_template", False)) or getattr(generator, "api", None) == "chat"

@@ -1,0 +1,82 @@
+"""Progress where stderr is not a terminal (nohup, a scheduler's log): plain lines with
+done/total, rate and time left, every EVERY seconds; a bar on a terminal; or nothing."""
+
+from __future__ import annotations
+
+import doctest
+import io
+
+import pytest
+from typer.testing import CliRunner
+
+from correct.cli import app
+from correct.corrector import progress
+
+
+class Clock:
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_plain_lines_say_done_total_rate_and_time_left(monkeypatch):
+    monkeypatch.setattr(progress, "EVERY", 30.0)
+    clock, out = Clock(), io.StringIO()
+    lines = progress.PlainLines("initial pool (prompts)", 600, clock=clock, out=out)
+    clock.now += 10
+    lines.advance(64)  # before 30 s: nothing yet
+    assert out.getvalue() == ""
+    clock.now += 30
+    lines.advance(64)  # 128 in 40 s: 3.2/s, 472 left: 2m28s
+    clock.now += 5
+    lines.advance(64)
+    clock.now += 40
+    lines.end()
+    assert out.getvalue().splitlines() == ["initial pool (prompts): 128/600 (21%), 3.2/s, 2m28s left",
+                                           "initial pool (prompts): 192/600 done in 1m25s"]
+
+
+def test_a_short_job_writes_nothing():
+    out = io.StringIO()
+    lines = progress.PlainLines("x", 3, clock=Clock(), out=out)
+    lines.advance(3)
+    lines.end()
+    assert out.getvalue() == ""
+
+
+def test_modes(monkeypatch):
+    try:
+        progress.configure("none")
+        assert progress.shown_as() == "none"
+        progress.configure("auto")
+        assert progress.shown_as() == "plain"  # pytest's stderr is no terminal
+        with pytest.raises(ValueError, match="--progress 'fancy': choose auto, bar, plain, none"):
+            progress.configure("fancy")
+    finally:
+        progress.configure("auto")
+
+
+def test_generate_under_nohup_reports_progress_in_plain_lines(tiny_lm_dir, tmp_path, monkeypatch):
+    monkeypatch.setattr(progress, "EVERY", 0.0)  # a line at every step
+    result = CliRunner().invoke(app, ["generate", "--task", "arithmetic", "--generator", tiny_lm_dir, "--corrector", tiny_lm_dir,
+                                      "--rounds", "1", "--limit", "4", "--batch-size", "2", "--no-baseline",
+                                      "--output", str(tmp_path / "o.jsonl")])
+    assert result.exit_code == 0, result.output
+    lines = [l for l in result.stderr.splitlines() if l.startswith("generate + 1 rounds")]
+    assert lines[0].startswith("generate + 1 rounds: 2/8 (25%), ") and lines[-1].startswith("generate + 1 rounds: 8/8 done in ")
+    result = CliRunner().invoke(app, ["generate", "--task", "arithmetic", "--generator", tiny_lm_dir, "--rounds", "0",
+                                      "--limit", "2", "--progress", "none", "--output", str(tmp_path / "p.jsonl")])
+    assert result.exit_code == 0 and "generate + 0 rounds" not in result.stderr
+
+
+def test_an_unknown_mode_is_one_line(tmp_path):
+    result = CliRunner().invoke(app, ["generate", "--rounds", "0", "--limit", "1", "--progress", "fancy",
+                                      "--output", str(tmp_path / "o.jsonl")])
+    assert result.exit_code == 2 and "--progress 'fancy': choose auto, bar, plain, none" in result.stderr
+
+
+def test_doctests():
+    result = doctest.testmod(progress)
+    assert result.attempted > 0 and result.failed == 0

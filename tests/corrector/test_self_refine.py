@@ -1,0 +1,138 @@
+"""``--corrector self``: the generator rewrites its own drafts, shown the question as the task
+lays it out, its few-shot header, the draft and the feedback (or a chat message saying so), in
+`correct generate` with the hf backend, through an OpenAI endpoint, and in `correct serve`."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from correct.cli import app
+from correct.corrector.self_refine import CHAT, COMPLETION, SelfRefine, for_task
+from correct.generators import SamplingParams
+from correct.tasks import few_shot_prompt, get_task
+
+ROOT = Path(__file__).resolve().parents[2]
+WORD_PROBLEMS = str(ROOT / "docs" / "examples" / "word-problems" / "word-problems.yaml")
+
+
+class Recording:
+    """A generator that answers 'print(1)' and keeps what it was sent."""
+
+    tokens_generated = 0
+
+    def __init__(self, **attrs):
+        self.sent = []
+        self.__dict__.update(attrs)
+
+    def generate(self, prompts, params):
+        self.sent += list(prompts)
+        return [["print(1)"] * params.n for _ in prompts]
+
+
+def test_a_completion_model_sees_the_tasks_header_layout_draft_and_feedback():
+    task = get_task(WORD_PROBLEMS)
+    fmt = few_shot_prompt(task, 3)
+    gen = Recording()
+    corrector = for_task(gen, task.format_prompt, fmt)
+    question = "Ana has 3 apples and buys 4 more. How many apples does she have?"
+    assert corrector.correct([question, question], ["print(3 - 4)", "print(7"], ["printed -1", None], SamplingParams()) == \
+        [["print(1)"], ["print(1)"]]
+    laid_out = task.format_prompt({"prompt": question})
+    header = fmt({"prompt": question})[: -len(laid_out)]
+    assert header.count("Question:") == 3 and header.endswith("\n\n")  # the three solved examples, as the generator saw them
+    assert gen.sent[0] == header + laid_out + "print(3 - 4)\nFeedback: printed -1\nA better answer, after that feedback:\n" + laid_out
+    assert "Feedback: none\n" in gen.sent[1]  # no feedback is shown as none
+    assert corrector.config.method == "self" and corrector.config.prompt_format == COMPLETION
+
+
+def test_a_chat_model_gets_one_message_without_the_header():
+    task = get_task(WORD_PROBLEMS)
+    for gen in (Recording(chat_template=True), Recording(api="chat")):
+        corrector = for_task(gen, task.format_prompt, few_shot_prompt(task, 3))
+        corrector.correct(["How many?"], ["print(2)"], ["printed 2"], SamplingParams())
+        assert gen.sent == [CHAT.format(prompt="Question: How many?\nProgram:\n", draft="print(2)", feedback="printed 2")]
+
+
+def test_a_task_files_own_correction_prompt_and_a_template_with_other_fields(tmp_path):
+    task = get_task(WORD_PROBLEMS)
+    gen = Recording()
+    for_task(gen, task.format_prompt, None, template="Fix this:\n{draft}\n({feedback})\n{prompt}").correct(
+        ["Q?"], ["x"], ["NameError"], SamplingParams())
+    assert gen.sent == ["Fix this:\nx\n(NameError)\nQuestion: Q?\nProgram:\n"]
+    # a prompt template naming a field the corrector is not given: the question as it is
+    other = SelfRefine(Recording(), layout=lambda q: q)
+    unit = for_task(other.generator, lambda r: f"{r['prompt']} in {r['unit']}", None)
+    assert unit.layout("How far?") == "How far?"
+
+
+def _task_file(tmp_path, extra: str) -> Path:
+    spec = (ROOT / "docs" / "examples" / "word-problems" / "word-problems.yaml").read_text()
+    folder = ROOT / "docs" / "examples" / "word-problems"
+    spec = spec.replace("train: train.jsonl", f"train: {folder}/train.jsonl").replace("validation: validation.jsonl",
+                        f"validation: {folder}/validation.jsonl").replace("test: test.csv", f"test: {folder}/test.csv")
+    spec = spec.replace("data: shots.jsonl", f"data: {folder}/shots.jsonl")
+    path = tmp_path / "t.yaml"
+    path.write_text(spec + extra)
+    return path
+
+
+def test_task_file_correction_prompt_is_read_and_checked(tmp_path):
+    good = _task_file(tmp_path, 'correction_prompt: "{prompt}{draft}\\nError: {feedback}\\nFixed:\\n"\n')
+    assert get_task(str(good)).correction_prompt == "{prompt}{draft}\nError: {feedback}\nFixed:\n"
+    bad = _task_file(tmp_path, 'correction_prompt: "{prompt} {answer}"\n')
+    result = CliRunner().invoke(app, ["generate", "--task", str(bad), "--rounds", "0"])
+    assert result.exit_code == 2
+    line = " ".join(result.stderr.split())
+    assert f"{bad}:20" in line and "correction_prompt" in line and "must name {draft}" in line
+
+
+def test_generate_with_self_counts_each_token_once(tiny_lm_dir, tmp_path):
+    out = tmp_path / "o.jsonl"
+    result = CliRunner().invoke(app, ["generate", "--task", "arithmetic", "--generator", tiny_lm_dir, "--corrector", "self",
+                                      "--rounds", "2", "--limit", "4", "--no-baseline", "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(l) for l in out.read_text().splitlines()]
+    assert len(lines) == 4 and all(len(l["rounds"]) == 3 for l in lines)
+    metrics = json.loads(out.with_suffix(".metrics.json").read_text())
+    # one model drafted and rewrote: every token it decoded is counted, none twice
+    assert 0 < metrics["tokens"] <= 48 * sum(metrics["round_decodes"])
+
+
+@pytest.mark.slow
+def test_self_through_an_endpoint_and_in_serve(tmp_path):
+    """`correct serve --corrector self` answers with rounds; `correct generate --backend openai
+    --corrector self` drafts and rewrites through that endpoint (no local model at all)."""
+    pytest.importorskip("fastapi")
+    openai = pytest.importorskip("openai")
+    from harness import Launched
+
+    with Launched(["--task", "arithmetic", "--corrector", "self", "--rounds", "1"], env={"OMP_NUM_THREADS": "1"}) as server:
+        client = openai.OpenAI(base_url=server.url, api_key="none", max_retries=0, timeout=60)
+        out = client.completions.create(model="correct-arithmetic", prompt="Tom has 3 cards. He buys 4 more. How many now?",
+                                        extra_body={"return_rounds": True})
+        rounds = out.choices[0].model_extra["rounds"]
+        assert [r["round"] for r in rounds] == [0, 1] and out.choices[0].text == rounds[-1]["text"]
+        records = tmp_path / "in.jsonl"
+        records.write_text(json.dumps({"id": "a", "prompt": "Tom has 3 cards. He buys 4 more. How many now?", "answer": "7"}) + "\n")
+        done = subprocess.run([sys.executable, "-m", "correct.cli", "generate", "--backend", "openai", "--base-url", server.url,
+                               "--generator", "correct-arithmetic", "--input", str(records), "--value", "program",
+                               "--corrector", "self", "--rounds", "1", "--no-baseline", "--max-new-tokens", "48",
+                               "--output", str(tmp_path / "out.jsonl")], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    line = json.loads((tmp_path / "out.jsonl").read_text())
+    assert [r["round"] for r in line["rounds"]] == [0, 1]
+
+
+def test_doctests():
+    import doctest
+
+    from correct.corrector import self_refine
+
+    result = doctest.testmod(self_refine)
+    assert result.attempted > 0 and result.failed == 0
