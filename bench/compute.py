@@ -17,6 +17,16 @@ def read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
 
 
+def logged_cpu(folder: Path) -> float:
+    """The CPU-seconds a killed training run in ``folder`` had spent by its last checkpoint, as its
+    logs recorded them (``correct train``'s log.jsonl, a TRL checkpoint's trainer_state.json): the
+    part of the work a resumed run does not do again. 0 for a folder no run has logged in."""
+    logged = [r.get("cpu_seconds") or 0.0 for r in read_jsonl(folder / "log.jsonl")]
+    for state in folder.glob("checkpoint-*/trainer_state.json"):
+        logged += [h.get("cpu_seconds") or 0.0 for h in json.loads(state.read_text()).get("log_history", [])]
+    return max(logged, default=0.0)
+
+
 def pool_cost(folder: Path, tokenizer_of=None) -> dict:
     """Drafting the shared pool: CPU and wall seconds of its run, and the tokens it drafted (as
     logged; a pool drawn by an older run is counted by tokenizing its drafts, ``tokenizer_of``)."""

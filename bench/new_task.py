@@ -95,11 +95,13 @@ class Bench:
         timing = folder / "train.json"
         if not timing.exists():
             folder.mkdir(parents=True, exist_ok=True)
+            earlier = compute.logged_cpu(folder)  # what a killed run had done by its last checkpoint, which this one resumes
             if script:
                 seconds, cpu, shown = self.run([sys.executable, script, *argv], f"python {script} {shlex.join(argv)}")
             else:
                 seconds, cpu, shown = self.correct(*argv)
-            timing.write_text(json.dumps({"seconds": seconds, "cpu_seconds": cpu, "command": shown}) + "\n")
+            timing.write_text(json.dumps({"seconds": seconds, "cpu_seconds": cpu + earlier, "earlier_cpu_seconds": earlier,
+                                          "command": shown}) + "\n")
         return json.loads(timing.read_text())
 
     def pool(self) -> Path:

@@ -61,3 +61,12 @@ def test_table_gives_each_row_its_share_of_the_budget_and_its_commands(tmp_path)
     pytest.importorskip("matplotlib")
     compute.picture(rows, tmp_path / "c.png", "t")
     assert (tmp_path / "c.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_killed_runs_logged_cpu_is_what_a_resumed_run_adds_to_its_own(tmp_path):
+    assert compute.logged_cpu(tmp_path) == 0.0
+    (tmp_path / "log.jsonl").write_text("".join(json.dumps({"iteration": i, "cpu_seconds": c}) + "\n" for i, c in [(0, 700.0), (1, 1300.5)]))
+    assert compute.logged_cpu(tmp_path) == 1300.5
+    (tmp_path / "checkpoint-20").mkdir()
+    (tmp_path / "checkpoint-20" / "trainer_state.json").write_text(json.dumps({"log_history": [{"loss": 1, "cpu_seconds": 2000.0}, {"loss": 0}]}))
+    assert compute.logged_cpu(tmp_path) == 2000.0
