@@ -33,6 +33,10 @@ class GeneratorError(RuntimeError):
     """A user-facing problem with a generator (missing model, bad backend)."""
 
 
+class ContextError(GeneratorError):
+    """A prompt and its token budget do not fit the model's context: refused, not mangled."""
+
+
 def truncate_at_stop(text: str, stop: Sequence[str]) -> str:
     """Cut ``text`` before the earliest stop string.
 

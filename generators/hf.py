@@ -10,7 +10,7 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from . import chunked, prefix, threads
-from .base import GeneratorError, SamplingParams, chat_prompts, truncate_at_stop, without_doubled_bos
+from .base import ContextError, GeneratorError, SamplingParams, chat_prompts, truncate_at_stop, without_doubled_bos
 from .streaming import OnText, RowStreamer
 from .named import resolve_model
 
@@ -108,6 +108,8 @@ class HFGenerator:
         """A batch's ended rows leave its later decoding steps (``chunked``), greedy or sampled;
         off, every row is decoded until the batch's last one ends."""
         self.tokens_generated = 0
+        self.truncated_prompts = 0
+        """Prompts cut to fit the context (their oldest tokens dropped), over every call."""
         cfg = model.config
         self.max_positions = getattr(cfg, "max_position_embeddings", None) or getattr(cfg, "n_positions", None)
 
@@ -133,11 +135,26 @@ class HFGenerator:
         return cls(model, tokenizer, batch_size=batch_size, device=device, chat_template=chat_template)
 
     def _max_new_and_input(self, params: SamplingParams) -> tuple[int, int | None]:
-        # Learned position embeddings crash past max_positions: keep room for the completion.
+        """(new tokens, room left for the prompt). A budget that leaves no room for a prompt
+        is refused: cutting every prompt to its last token only makes garbage."""
         if not self.max_positions:
             return params.max_new_tokens, None
-        max_new = max(1, min(params.max_new_tokens, self.max_positions - 1))
-        return max_new, self.max_positions - max_new
+        if params.max_new_tokens >= self.max_positions:
+            raise ContextError(f"max_new_tokens {params.max_new_tokens} leaves no room for a prompt in this model's context of "
+                               f"{self.max_positions} tokens; ask for fewer (--max-new-tokens, or a request's max_tokens)")
+        return params.max_new_tokens, self.max_positions - params.max_new_tokens
+
+    def check_fits(self, prompts: Sequence[str], params: SamplingParams) -> None:
+        """A ContextError naming the numbers when a prompt and ``params.max_new_tokens`` do not
+        fit the context together (``correct serve`` refuses such a request, as OpenAI does)."""
+        _, room = self._max_new_and_input(params)
+        if room is None:
+            return
+        for n in map(len, self.tokenizer(list(prompts))["input_ids"]):
+            if n > room:
+                raise ContextError(f"this model's context is {self.max_positions} tokens; the prompt has {n} and max_tokens asks "
+                                   f"for {params.max_new_tokens}: ask for at most {self.max_positions - n} new tokens, or send a "
+                                   "shorter prompt")
 
     streams = True
     """``generate`` takes ``on_text``: text handed out as it is decoded (``correct serve``)."""
@@ -169,6 +186,8 @@ class HFGenerator:
         # Both shortcuts below hand a cache back to generate: only one of transformers' plain kind.
         reuse = on_text is None and (self.prefix_cache or self.drop_finished) and prefix.supports_reuse(self.model, self.device)
         fits = max_in is None or max(lengths) <= max_in  # truncated prompts take the plain path
+        # Prompts longer than the room left lose their oldest tokens; counted, for the run to report.
+        self.truncated_prompts += 0 if fits else sum(n > max_in for n in lengths)
         # Prompts that share a header (few-shot examples) have its keys and values computed once;
         # the prefix is taken from the whole prompts' tokens, so no token boundary moves.
         shared = prefix.shared_length(token_ids) if reuse and self.prefix_cache and fits else 0

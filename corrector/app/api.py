@@ -48,6 +48,7 @@ from dataclasses import asdict, replace
 from typing import Any, Sequence
 
 from ...generators import GeneratorError, SamplingParams
+from ...generators.base import ContextError
 from .serve import MAX_ROUNDS, BadRequest, Busy, Draining, Engine
 
 log = logging.getLogger("correct.serve")
@@ -201,6 +202,10 @@ def build_app(engine: Engine, api_key: str | None = None):
                              f"the server takes at most {config.max_pending} at once (--max-pending): send fewer per request",
                              "n" if body.n > 1 else "prompt")
         params = _params(config.params, body)
+        try:  # a prompt that cannot fit with max_tokens is refused before it joins a batch
+            getattr(engine.generator, "check_fits", lambda *_: None)(prompts, params)
+        except ContextError as e:
+            raise BadRequest(str(e), "max_tokens") from None
         records = [{**(body.record or {}), "id": f"{q_i}", "prompt": q} for q_i, q in enumerate(questions)]
         records = [r for r in records for _ in range(body.n)]
         prompts = [p for p in prompts for _ in range(body.n)]

@@ -6,6 +6,7 @@ unknown, and the metrics count them apart (``corrector/metrics.py``)."""
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -25,6 +26,9 @@ from ..refine import MAX_ROUNDS, RoundCost, refine, self_consistency
 MAX_SAMPLES = 64
 """The most generator samples the self-consistency baseline may vote over (as a request's ``n``
 in ``correct serve``)."""
+
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,11 @@ def generate_run(
     tokens = sum(_generated(g) for g in models.values())
     metrics.update(seconds=time.perf_counter() - start, tokens=tokens,
                    round_seconds=cost.seconds, round_decodes=cost.decoded)
+    cut = sum(getattr(g, "truncated_prompts", 0) for g in models.values())
+    if cut:  # kept for generate (a long few-shot prompt may lose its oldest examples), but said
+        metrics["truncated_prompts"] = cut
+        log.warning("%d prompts were longer than the model's context leaves room for (with --max-new-tokens %d): "
+                    "their oldest tokens were dropped", cut, params.max_new_tokens)
     if "self_consistency" in metrics:  # the part of ``tokens`` the baseline's samples took
         metrics["self_consistency"]["tokens"] = sc_tokens
     if metrics_path:
