@@ -180,6 +180,22 @@ def test_rounds_have_one_bound_in_every_command():
                     "--baseline-samples must be at most 64")
 
 
+@pytest.mark.parametrize("option, value, message", [
+    ("--samples", 100000, "--samples must be at most 256, got 100000"),
+    ("--iterations", 10**6, "--iterations must be at most 1000"),
+    ("--steps", 10**12, "--steps must be at most 10000000"),
+    ("--pairs", 10**12, "--pairs must be at most 10000000"),
+    ("--explore", 10**12, "--explore must be at most 10000000"),
+    ("--batch-size", 10**9, "--batch-size must be at most 65536"),
+])
+def test_train_counts_are_bounded_before_anything_loads(option, value, message, tmp_path):
+    """A training run's counts (drafts, iterations, steps, pairs, explored prompts, rows a step)
+    are bounded: a typo of a few zeros is one line, not hours of drafting or memory for
+    billions of pairs."""
+    assert_one_line(invoke("train", "--task", "arithmetic", option, value, "--output", tmp_path / "o"), message)
+    assert not (tmp_path / "o").exists()
+
+
 @pytest.mark.parametrize("command", ["generate", "serve"])
 def test_a_seed_beyond_64_bits_is_refused_before_models_load(command):
     assert_one_line(invoke(command, "--seed", 2**64, "--generator", "/nonexistent", "--rounds", 0),

