@@ -255,7 +255,7 @@ class Bench:
         t = self.timed(folder, "--task", self.task, "--generator", a.generator, "--shots", str(a.shots), "--limit", str(a.train_limit),
                        "--temperature", str(a.temperature), "--lora-r", str(a.lora_r), "--steps", str(a.max_steps),
                        "--cpu-budget", f"{self.budget_cpu():.0f}", "--seed", str(a.seed), *shlex.split(a.grpo_args),
-                       "--output", str(folder), *resume, script=str(Path(__file__).with_name("grpo.py")))
+                       "--output", str(folder), *resume, script=os.path.relpath(Path(__file__).with_name("grpo.py")))
         return folder, compute.grpo_cost(folder), t["command"]
 
     def right_drafts(self) -> Path:
