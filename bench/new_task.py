@@ -76,6 +76,7 @@ class Bench:
         self.budget = ["--steps", str(args.steps), "--iterations", str(args.iterations), "--batch-size", str(args.batch_size)]
         self.extra = shlex.split(args.train_args)
         self.done: dict[str, list[dict]] = {}
+        self._pool_cost: dict | None = None
 
     def run(self, argv: list[str], shown: str) -> tuple[float, float, str]:
         """Run one command; (wall seconds, CPU seconds of it and its children, the command as a user types it)."""
@@ -118,8 +119,11 @@ class Bench:
         return folder / "pool.jsonl"
 
     def pool_cost(self) -> dict:
-        self.pool()
-        return compute.pool_cost(self.out / "pool", self.tokenizer)
+        """What drafting the pool cost, read once (an old pool's tokens are counted by tokenizing it)."""
+        if self._pool_cost is None:
+            self.pool()
+            self._pool_cost = compute.pool_cost(self.out / "pool", self.tokenizer)
+        return self._pool_cost
 
     def tokenizer(self):
         from transformers import AutoTokenizer
@@ -144,10 +148,7 @@ class Bench:
 
     def budget_cpu(self) -> float:
         """The training compute every trained row gets: the LoRA corrector's, pool included."""
-        return self.row_cost("lora")
-
-    def row_cost(self, name: str) -> float:
-        return self.row(name)[0]["train"]["cpu_seconds"]
+        return self.row("lora")[0]["train"]["cpu_seconds"]
 
     def evaluate(self, name: str, *options: str) -> tuple[dict, str]:
         """3 rounds (or what ``options`` say) on the held-out problems; the metrics and the command."""

@@ -7,9 +7,7 @@ from __future__ import annotations
 import sys
 import time
 from contextlib import contextmanager
-from typing import Callable, Iterable, Iterator, TypeVar
-
-T = TypeVar("T")
+from typing import Callable, Iterator
 
 MODES = ("auto", "bar", "plain", "none")
 """``--progress``: auto (a bar on a terminal, else plain lines) | bar | plain | none."""
@@ -34,13 +32,6 @@ def shown_as() -> str:
     if _mode != "auto":
         return _mode
     return "bar" if sys.stderr.isatty() else "plain"
-
-
-def progress(items: Iterable[T], description: str, total: int | None = None) -> Iterable[T]:
-    with counter(description, total) as advance:
-        for item in items:
-            yield item
-            advance(1)
 
 
 @contextmanager
