@@ -39,6 +39,19 @@ def _shown(path: str) -> str:
         return path
 
 
+def _lora_modules(folder: Path, t: dict) -> str:
+    """The modules a LoRA adapter was put on: as asked, else as peft chose them for the model
+    (its adapter_config.json), else said to be peft's defaults."""
+    if t.get("lora_target_modules"):
+        return ", ".join(t["lora_target_modules"])
+    adapter_config = folder / "adapter_config.json"
+    if adapter_config.is_file():
+        modules = json.loads(adapter_config.read_text()).get("target_modules")
+        if modules:
+            return ", ".join(sorted(modules) if isinstance(modules, (list, tuple, set)) else [str(modules)])
+    return "peft's default modules for the model"
+
+
 def read_log(folder: str | Path) -> list[dict]:
     path = Path(folder, "log.jsonl")
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
@@ -69,7 +82,7 @@ def write_model_card(folder: str | Path, config: CorrectorConfig, log: Sequence[
         method_name=METHOD_NAMES.get(config.method, config.method),
         generator_flag=None if default_generator else generator, init=_shown(init), generator=_shown(generator),
         settings=[[k, _setting(t[k])] for k in _MAIN_SETTINGS + (_LORA_SETTINGS if t.get("lora_r") else ()) if k in t],
-        adapter=adapter, last_iteration=trained[-1] if trained else None,
+        adapter=adapter, lora_modules=_lora_modules(folder, t), last_iteration=trained[-1] if trained else None,
         log_rows=_log_rows(log), results=_results(evaluation) if evaluation else None,
     )
     path = folder / CARD_NAME

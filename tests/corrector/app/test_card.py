@@ -85,3 +85,18 @@ def test_a_card_that_fails_half_way_leaves_the_old_one(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="disk full"):
         write_model_card(tmp_path, _config("gpt2"), LOG, EVAL)
     assert [p.name for p in tmp_path.iterdir()] == ["README.md"] and (tmp_path / "README.md").read_text() == "the old card\n"
+
+
+def test_a_lora_card_names_the_modules_peft_chose_when_none_were_asked(tmp_path):
+    """A LoRA run without --lora-target-modules (peft picks the model's own): the card names the
+    modules from adapter_config.json, or says they were peft's defaults; it used to crash there."""
+    import json
+
+    config = _config("smollm2")
+    config.training.update(lora_r=16, lora_alpha=32.0, lora_dropout=0.05, lora_target_modules=None)
+    text = ModelCard.load(write_model_card(tmp_path, config, LOG, EVAL)).text
+    assert "a LoRA adapter (peft) of rank 16" in text and "on `peft's default modules for the model`" in text
+    (tmp_path / "adapter_config.json").write_text(json.dumps({"target_modules": ["v_proj", "q_proj"]}))
+    assert "on `q_proj, v_proj`" in ModelCard.load(write_model_card(tmp_path, config, LOG, EVAL)).text
+    config.training.update(lora_target_modules=["c_attn"])
+    assert "on `c_attn`" in ModelCard.load(write_model_card(tmp_path, config, LOG, EVAL)).text
