@@ -12,7 +12,7 @@ import json
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from ..generators import NAMED, Generator, GeneratorError, SamplingParams, load_generator
 from .layouts import TEMPLATES, corrector_input, fill
@@ -31,6 +31,11 @@ class CorrectorConfig:
     saved corrector keeps its input format even if the built-in templates change."""
     task: str | None = None
     value: str | None = None
+    question: str = "prompt"
+    """What the corrector is shown as the question: ``"task"``, the task's prompt template
+    filled in with the record (no few-shot examples, no chat template), which is how it is
+    trained now; ``"prompt"``, a record's raw ``prompt`` field, which is how correctors saved
+    before this was recorded were trained (and what a task-less record shows either way)."""
     training: dict = field(default_factory=dict)
     """The training settings, recorded for reproduction."""
 
@@ -48,12 +53,21 @@ class CorrectorConfig:
 class Corrector:
     """Rewrites drafts into (hopefully) better ones; decodes through any generator backend."""
 
-    def __init__(self, generator: Generator, config: CorrectorConfig = CorrectorConfig()):
+    def __init__(self, generator: Generator, config: CorrectorConfig = CorrectorConfig(),
+                 layout: Callable[[dict], str] | None = None):
         self.generator, self.config = generator, config
+        self.layout = layout
+        """The task's layout of a record (``Task.format_prompt``); None: records have no task."""
+
+    def question(self, record: dict) -> str:
+        """The question of ``record`` as this corrector was trained to see it (``config.question``)."""
+        return question_of(record, self.layout if self.config.question == "task" else None)
 
     @classmethod
-    def from_pretrained(cls, path: str, backend: str = "hf", **kwargs) -> "Corrector":
-        """A local folder, a hub id or a named generator, decoded with ``backend``."""
+    def from_pretrained(cls, path: str, backend: str = "hf", layout: Callable[[dict], str] | None = None,
+                        **kwargs) -> "Corrector":
+        """A local folder, a hub id or a named generator, decoded with ``backend``; ``layout``:
+        the task's layout of a question."""
         config = _find_config(path, backend)
         # Loaded first: a hub id that cannot be reached is reported as for any model.
         generator = load_generator(path, backend, **kwargs)
@@ -61,7 +75,7 @@ class Corrector:
             raise GeneratorError(f"corrector '{path}': its {CONFIG_NAME} is not in the local cache and the "
                                  "Hugging Face hub cannot be reached (offline?), so its input template is "
                                  "unknown; connect once, or give the downloaded folder's path")
-        return cls(generator, config)
+        return cls(generator, config, layout)
 
     def correct(
         self, prompts: Sequence[str], drafts: Sequence[str], feedbacks: Sequence[str | None], params: SamplingParams
@@ -70,6 +84,17 @@ class Corrector:
         inputs = [fill(fmt, p, d, f) if fmt else corrector_input(self.config.template, p, d, f)
                   for p, d, f in zip(prompts, drafts, feedbacks)]
         return self.generator.generate(inputs, params)
+
+
+def question_of(record: dict, layout: Callable[[dict], str] | None) -> str:
+    """``record``'s question laid out by ``layout`` (its generator prompt without the few-shot
+    examples), its trailing line break dropped so that the corrector's own layout follows; the
+    raw ``prompt`` without a layout.
+
+    >>> question_of({"prompt": "100"}, "Convert {prompt} degrees Celsius to Fahrenheit.\\n".format_map)
+    'Convert 100 degrees Celsius to Fahrenheit.'
+    """
+    return layout(record).rstrip("\n") if layout is not None else record["prompt"]
 
 
 def _find_config(path: str, backend: str) -> CorrectorConfig | None:

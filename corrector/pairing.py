@@ -67,9 +67,13 @@ def sample_pairs(
     max_value: float | None = None,
     identity_share: float = 0.0,
     min_gain: float = 0.0,
+    group: Callable[[str], str] | None = None,
 ) -> list[Pair]:
     """Draw ``n`` improving pairs, plus ``identity_share·n`` identity pairs (y*, y*) of drafts
-    that reach ``max_value`` -- they teach the corrector to leave a good draft alone."""
+    that reach ``max_value`` -- they teach the corrector to leave a good draft alone. With
+    ``group`` (prompt id -> its task, in a mixture of tasks), each pair first draws a group
+    uniformly among those that have a pair, then a source in it: a task whose generator is
+    seldom right is not drowned by one where it often is."""
     rng = random.Random(seed)
     dists = []
     for pid in sorted(drafts_by_prompt):
@@ -79,18 +83,28 @@ def sample_pairs(
             if dist:
                 dists.append((pid, d, dist))
     pairs = []
+    groups = _groups(dists, group)
     if dists:
         for _ in range(n):
-            pid, source, dist = rng.choice(dists)
+            pid, source, dist = rng.choice(groups[rng.choice(sorted(groups))] if groups else dists)
             target = rng.choices([t for t, _ in dist], weights=[p for _, p in dist])[0]
             pairs.append(Pair(pid, source, target))
     if identity_share > 0 and max_value is not None:
         tops = [d for pid in sorted(drafts_by_prompt) for d in _unique(drafts_by_prompt[pid]) if d.value >= max_value]
+        top_groups = _groups([(d.prompt_id, d) for d in tops], group)
         for _ in range(round(identity_share * n) if tops else 0):
-            d = rng.choice(tops)
+            d = rng.choice(top_groups[rng.choice(sorted(top_groups))])[1] if top_groups else rng.choice(tops)
             pairs.append(Pair(d.prompt_id, d, d))
     rng.shuffle(pairs)
     return pairs
+
+
+def _groups(items: Sequence[tuple], group: Callable[[str], str] | None) -> dict[str, list[tuple]]:
+    """``items`` (each starting with its prompt id) by group; empty without ``group``."""
+    out: dict[str, list[tuple]] = {}
+    for item in items if group else ():
+        out.setdefault(group(item[0]), []).append(item)
+    return out
 
 
 def _unique(drafts: Sequence[Draft]) -> list[Draft]:

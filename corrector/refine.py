@@ -76,7 +76,7 @@ def refine(
         if active:
             last = [history[i][-1] for i in active]
             fixed = corrector.correct(
-                [records[i]["prompt"] for i in active], [s.text for s in last], [s.feedback for s in last], params
+                [corrector.question(records[i]) for i in active], [s.text for s in last], [s.feedback for s in last], params
             )
             new_scores = value([records[i] for i in active], [c[0] for c in fixed])
             for i, c, s in zip(active, fixed, new_scores):

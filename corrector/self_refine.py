@@ -14,6 +14,7 @@ header (completion) or the message (chat).
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Callable, Sequence
 
 from ..generators import Generator, SamplingParams
@@ -35,20 +36,25 @@ CHAT = ("{prompt}\n\nYour previous answer:\n{draft}\n\nFeedback on it: {feedback
 class SelfRefine:
     """A corrector that is the generator itself, prompted to rewrite its draft."""
 
-    def __init__(self, generator: Generator, layout: Callable[[str], str] = str, header: str = "",
+    def __init__(self, generator: Generator, layout: Callable[[dict], str] | None = None, header: str = "",
                  template: str | None = None, chat: bool = False):
         self.generator = generator
         self.layout, self.header, self.chat = layout, header, chat
-        """``layout``: the question as the task lays it out (its prompt template filled in);
-        ``header``: what precedes it in the generator's prompts (the few-shot examples)."""
+        """``layout``: the question as the task lays it out (its prompt template filled in with
+        the record; None: the record's prompt as it is); ``header``: what precedes it in the
+        generator's prompts (the few-shot examples)."""
         self.template = template or (CHAT if chat else COMPLETION)
-        self.config = CorrectorConfig(method=NAME, template=NAME, prompt_format=self.template)
+        self.config = CorrectorConfig(method=NAME, template=NAME, prompt_format=self.template, question="task")
+
+    def question(self, record: dict) -> str:
+        """The question of ``record`` as the generator was asked it, without the header."""
+        return self.layout(record) if self.layout is not None else record["prompt"]
 
     def input(self, question: str, draft: str, feedback: str | None) -> str:
-        """What the generator is sent to rewrite ``draft``.
+        """What the generator is sent to rewrite ``draft`` of ``question`` (laid out by ``question``).
 
-        >>> s = SelfRefine(None, layout=lambda q: f"Q: {q}\\nA: ", header="Q: 1+1\\nA: 2\\n\\n")
-        >>> print(s.input("2+3", "6", "printed 6"))
+        >>> s = SelfRefine(None, layout=lambda r: f"Q: {r['prompt']}\\nA: ", header="Q: 1+1\\nA: 2\\n\\n")
+        >>> print(s.input(s.question({"prompt": "2+3"}), "6", "printed 6"))
         Q: 1+1
         A: 2
         <BLANKLINE>
@@ -59,34 +65,25 @@ class SelfRefine:
         Q: 2+3
         A: 
         """
-        text = fill(self.template, self.layout(question), draft, feedback)
+        text = fill(self.template, question, draft, feedback)
         return text if self.chat else self.header + text
 
-    def correct(self, prompts: Sequence[str], drafts: Sequence[str], feedbacks: Sequence[str | None],
+    def correct(self, questions: Sequence[str], drafts: Sequence[str], feedbacks: Sequence[str | None],
                 params: SamplingParams) -> list[list[str]]:
-        return self.generator.generate([self.input(p, d, f) for p, d, f in zip(prompts, drafts, feedbacks)], params)
+        return self.generator.generate([self.input(q, d, f) for q, d, f in zip(questions, drafts, feedbacks)], params)
 
 
 def for_task(generator: Generator, format_prompt: Callable[[dict], str], few_shot: Callable[[dict], str] | None,
              template: str | None = None) -> SelfRefine:
-    """The self corrector of a task: ``format_prompt`` lays a question out, ``few_shot`` (the
-    generator's prompt) puts the header before it. A question is laid out from a record that has
-    only ``prompt``; a template that names other fields gets the question as it is."""
-    def layout(question: str) -> str:
-        try:
-            return format_prompt({"prompt": question})
-        except (KeyError, ValueError):
-            return question
-
+    """The self corrector of a task: ``format_prompt`` lays a record's question out, ``few_shot``
+    (the generator's prompt) puts the header before it. The header is what ``few_shot`` writes
+    before the layout, whatever fields the task's template names."""
     header = ""
     if few_shot is not None:
-        probe = {"prompt": "\x00"}
-        try:
-            whole, own = few_shot(probe), format_prompt(probe)
-            header = whole[: len(whole) - len(own)] if whole.endswith(own) else ""
-        except (KeyError, ValueError):
-            header = ""
-    return SelfRefine(generator, layout, header, template, _chat(generator))
+        probe = defaultdict(lambda: "\x00", prompt="\x00")  # any field the template names
+        whole, own = few_shot(probe), format_prompt(probe)
+        header = whole[: len(whole) - len(own)] if whole.endswith(own) else ""
+    return SelfRefine(generator, format_prompt, header, template, _chat(generator))
 
 
 def of_task(generator: Generator, task, few_shot: Callable[[dict], str]) -> SelfRefine:

@@ -74,6 +74,9 @@ def load_task_file(path: str | Path) -> Task:
         raise TaskError(f"{path}: a task file is a mapping of keys ({', '.join(KEYS)}), got {type(spec).__name__}")
     lines = {k.value: k.start_mark.line + 1 for k, _ in getattr(node, "value", ()) if hasattr(k, "value")}
     at = lambda key: f"{path}:{lines[key]}" if key in lines else str(path)  # noqa: E731
+    if "mixture" in spec:
+        raise TaskError(f"{at('mixture')}: a mixture of tasks trains one corrector (`correct train --task {path}`); "
+                        "to draft or correct, give one of its tasks")
     for key in spec:
         if key not in KEYS:
             raise TaskError(f"{at(key)}: unknown key {key!r}; a task file has {', '.join(KEYS)}")

@@ -374,6 +374,7 @@ def test_train_each_method_saves_a_corrector_generate_uses(tiny_lm_dir, tmp_path
     assert config["template"] == {"pairing": "default", "hindsight": "hindsight", "hir": "hir"}[method]
     assert config["training"]["lm_corpus"] == str(corpus) and config["training"]["lm_weight"] == 1.5
     assert config["prompt_format"].startswith("Question: {prompt}\n")
+    assert config["question"] == "task" and "the question as the task lays it out" in card  # the layout filled in
     assert ("coh_templates" in config["training"]) == (method == "hindsight")
     assert ("hir_labels" in config["training"]) == (method == "hir")
     made = [json.loads(line) for line in (out / "pairs-0.jsonl").read_text().splitlines()]

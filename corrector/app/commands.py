@@ -9,6 +9,7 @@ from typing import Callable
 
 from ...generators.base import SamplingParams
 from ...tasks import held_out
+from ...tasks.mixture import is_mixture
 from ..training.config import TrainConfig
 from .args import UsageError
 from ..self_refine import NAME as SELF
@@ -17,6 +18,16 @@ from .options import (Backend, Defaults, GenerateArgs, Models, ServeArgs, Source
                       load_records, prompt_format, within)
 from .run import GenerateConfig
 from .serve import ServeConfig
+
+
+def for_task(generator, corrector, task, few_shot: Callable[[dict], str]):
+    """The loaded corrector made ready for ``task``: ``self`` made from the generator, a trained
+    one given the task's layout of a question (which it uses if it was trained with it)."""
+    if corrector == SELF:
+        return self_corrector(generator, task, few_shot)
+    if corrector is not None and task is not None:
+        corrector.layout = task.format_prompt
+    return corrector
 
 
 def generate(source: Source, args: GenerateArgs, models: Models, config: GenerateConfig, backend: Backend) -> tuple[dict, Path]:
@@ -31,7 +42,7 @@ def generate(source: Source, args: GenerateArgs, models: Models, config: Generat
     try:
         g, c = load_models(d.generator, d.corrector if config.rounds else None, backend, models.corrector_backend,
                            models.dtype, models.device, **d.generator_options)
-        c = self_corrector(g, t, fmt) if c == SELF else c
+        c = for_task(g, c, t, fmt)
         params = SamplingParams(temperature=args.temperature, max_new_tokens=d.max_new_tokens, stop=d.stop, seed=args.seed)
         metrics_path = args.metrics or args.output.with_suffix(".metrics.json")
         fluency = config.fluency if config.fluency is not None else bool(t and t.fluency)
@@ -57,6 +68,8 @@ def train(source: Source, args: TrainArgs, config: TrainConfig, backend: Backend
         raise UsageError(f"--lm-corpus {config.lm_corpus}: no such file")
     if not config.feedback and config.method in ("hindsight", "hir"):
         raise UsageError(f"--no-feedback is for the pairing corrector; --method {config.method} has its own template")
+    if is_mixture(source.task):
+        return _train_mixture(source, args, config, backend, on_iteration)
     records, t = load_records(source, config.seed, ("prompt", "solution") if config.method == "sft" else ("prompt",))
     config = with_task_defaults(config, t)
     config.check()  # precision, dtype, accumulation: after the cheap checks, before anything is loaded
@@ -82,9 +95,57 @@ def train(source: Source, args: TrainArgs, config: TrainConfig, backend: Backend
         train_run(records, [fmt(r) for r in records], g, v, args.init or d.generator, args.output, config,
                   task=(t.source or t.name) if t else None, value_name=d.value, generator_name=d.generator,
                   evaluation=(evaluation, [fmt(r) for r in evaluation]) if evaluation else None, fluency=bool(t and t.fluency),
+                  layout=t.format_prompt if t else None,
                   on_iteration=on_iteration)
     finally:
         getattr(v, "close", lambda: None)()
+    return "corrector"
+
+
+def _train_mixture(source: Source, args: TrainArgs, config: TrainConfig, backend: Backend,
+                   on_iteration: Callable[[dict], None] | None) -> str:
+    """One corrector trained on several tasks (a mixture file, tasks/mixture.py): each record
+    drafted with its own task's prompt, stop strings and token budget, scored by its own task's
+    value and shown to the corrector in its own task's layout; the tasks balanced in pairing."""
+    from ...tasks import get_task
+    from ...tasks.mixture import MixtureValue, group, load_mixture
+    from ..training.config import DEFAULT_MAX_NEW_TOKENS
+
+    where = f"--task {source.task}"
+    for given, flag in ((source.input or source.dataset, "--input/--dataset"), (args.value, "--value"),
+                        (config.method == "sft", "--method sft")):
+        if given:
+            raise UsageError(f"{where} is a mixture of tasks, each with its records and value; {flag} is for one task")
+    m = load_mixture(source.task, get_task)
+    generators = {t.generator for t in m.tasks}
+    generator = args.generator or (generators.pop() if len(generators) == 1 else None)
+    if not generator:
+        raise UsageError(f"{where}: its tasks name different generators (or none); give --generator")
+    check_local("--init", args.init)
+    records = m.records(source.split, source.limit, config.seed)
+    formats = [prompt_format(t, backend.shots, config.seed) for t in m.tasks]
+    prompts = [formats[m.index(r["id"])](r) for r in records]
+
+    def settings_of(record: dict) -> dict:  # what the user typed holds for every task
+        t = m.task_of(record)
+        return {"stop": tuple(config.stop if config.stop is not None else t.stop),
+                "max_new_tokens": config.max_new_tokens or t.max_new_tokens or DEFAULT_MAX_NEW_TOKENS}
+
+    values = []
+    try:
+        for t in m.tasks:
+            values.append(Defaults.of(t, Models()).load_value())
+        v = MixtureValue(m, values)
+        resolved = with_task_defaults(config, None)
+        resolved.check()
+        from .train import train_run
+
+        g, _ = load_models(generator, None, backend, None)
+        train_run(records, prompts, g, v, args.init or generator, args.output, resolved, task=source.task, value_name=v.name,
+                  generator_name=generator, on_iteration=on_iteration, layout=m.layout, settings_of=settings_of, group=group)
+    finally:
+        for value in values:
+            getattr(value, "close", lambda: None)()
     return "corrector"
 
 
@@ -141,7 +202,7 @@ def serve_engine(args: ServeArgs, models: Models, config: ServeConfig, backend: 
     v = d.load_value()
     g, c = load_models(d.generator, d.corrector, backend, models.corrector_backend, models.dtype, models.device,
                        key_flag="--backend-api-key", **d.generator_options)  # a request may ask for rounds
-    c = self_corrector(g, t, fmt) if c == SELF else c
+    c = for_task(g, c, t, fmt)
     name = args.model_name or (f"correct-{t.name}" if t and not models.generator else Path(d.generator.rstrip("/")).name)
     params = SamplingParams(temperature=args.temperature, max_new_tokens=d.max_new_tokens, stop=d.stop, seed=args.seed)
     engine = Engine(g, c, v, fmt, replace(config, model_name=name, params=params)).start()
@@ -178,7 +239,7 @@ def measure_and_write(folder: Path, task: str | None, generator: str | None, val
             quiet_libraries()
             from ..model import Corrector
 
-            c = Corrector.from_pretrained(str(folder))
+            c = Corrector.from_pretrained(str(folder), layout=t.format_prompt)
             results = evaluate(c, load_generator(gen_path), v, records, [fmt(r) for r in records], gen_path, fluency=t.fluency)
         finally:
             getattr(v, "close", lambda: None)()

@@ -41,8 +41,29 @@ def score_drafts(records: Sequence[dict], outputs: Sequence[Sequence[str]], valu
     return [Draft(r["id"], o, s.value, s.feedback, origin) for (r, o), s in zip(flat, scores)]
 
 
+Settings = Callable[[dict], dict]
+"""A record's own sampling settings (``stop``, ``max_new_tokens``: each task's in a mixture)."""
+
+
+def each_with_settings(call: Callable[[list[int], SamplingParams], list], records: Sequence[dict], params: SamplingParams,
+                       settings_of: Settings | None) -> list:
+    """``call(indices, params)`` for the records that share sampling settings, one call a group;
+    the outputs in the records' order."""
+    if settings_of is None:
+        return call(list(range(len(records))), params) if records else []
+    groups: dict[tuple, list[int]] = {}
+    for i, r in enumerate(records):
+        groups.setdefault(tuple(sorted(settings_of(r).items())), []).append(i)
+    outs: list = [None] * len(records)
+    for key, idx in groups.items():
+        for i, o in zip(idx, call(idx, replace(params, **dict(key)))):
+            outs[i] = o
+    return outs
+
+
 def init_pool(
-    pool: Pool, records: Sequence[dict], prompts: Sequence[str], generator: Generator, value: Value, params: SamplingParams, chunk: int = 64
+    pool: Pool, records: Sequence[dict], prompts: Sequence[str], generator: Generator, value: Value, params: SamplingParams, chunk: int = 64,
+    settings_of: Settings | None = None,
 ) -> None:
     """Step 1: N generator drafts per prompt. Prompts already in the pool (a resumed run) are
     skipped; a prompt whose drafts were only partly written when a run was killed is drafted anew."""
@@ -60,7 +81,8 @@ def init_pool(
         for start in range(0, len(todo), step):
             idx = todo[start : start + step]
             mine = distributed.shard(idx)
-            outs = generator.generate([prompts[i] for i in mine], params) if mine else []
+            outs = each_with_settings(lambda idx, p: generator.generate([prompts[mine[i]] for i in idx], p),
+                                      [records[i] for i in mine], params, settings_of)
             drafts = _per_prompt(score_drafts([records[i] for i in mine], outs, value, "generator"), [len(o) for o in outs])
             pool.add([d for ds in distributed.unshard(drafts, len(idx)) for d in ds])
             advance(len(idx))
@@ -75,7 +97,8 @@ def _per_prompt(drafts: list[Draft], counts: Sequence[int]) -> list[list[Draft]]
 
 
 def explore(
-    pool: Pool, records: Sequence[dict], corrector: Corrector, value: Value, params: SamplingParams, n: int, rng: random.Random, origin: str
+    pool: Pool, records: Sequence[dict], corrector: Corrector, value: Value, params: SamplingParams, n: int, rng: random.Random, origin: str,
+    settings_of: Settings | None = None,
 ) -> float:
     """Step 5: rewrite pool drafts with the corrector and add the results. Drafts below the
     maximum are preferred: that is where corrections can gain. Only drafts whose value is
@@ -95,9 +118,10 @@ def explore(
     with counter("explore (drafts)", len(mine)) as advance:
         for start in range(0, len(mine), 64):
             part = mine[start : start + 64]
-            outs += corrector.correct(
-                [chosen[i]["prompt"] for i in part], [sources[i].text for i in part], [sources[i].feedback for i in part], params
-            )
+            outs += each_with_settings(
+                lambda idx, p: corrector.correct([corrector.question(chosen[part[i]]) for i in idx], [sources[part[i]].text for i in idx],
+                                                 [sources[part[i]].feedback for i in idx], p),
+                [chosen[i] for i in part], params, settings_of)
             advance(len(part))
     new = distributed.unshard(score_drafts([chosen[i] for i in mine], outs, value, origin), len(chosen))
     pool.add(new)
@@ -124,9 +148,16 @@ def train_corrector(
     value_name: str | None = None,
     on_iteration: Callable[[dict], None] | None = None,
     generator_name: str | None = None,
+    layout: Callable[[dict], str] | None = None,
+    settings_of: Settings | None = None,
+    group: Callable[[str], str] | None = None,
 ) -> Corrector:
     """The self-corrective learning loop; everything it makes is kept in ``output_dir``, the
-    trained corrector last (``corrector/app/train.py`` then measures it and writes its card)."""
+    trained corrector last (``corrector/app/train.py`` then measures it and writes its card).
+    ``layout``: the task's layout of a record's question (``Task.format_prompt``), which the
+    corrector is shown and recorded to be shown (None: the raw ``prompt``). A mixture of tasks
+    (tasks/mixture.py) also gives ``settings_of``, each record's stop strings and token budget,
+    and ``group``, the task of a prompt id, by which the pairing sampler balances the tasks."""
     if config.method not in METHODS:
         raise TrainError(f"unknown training method {config.method!r}; choose {', '.join(METHODS)}")
     if distributed.sharded_parameters():
@@ -149,17 +180,19 @@ def train_corrector(
     params = SamplingParams(temperature=config.temperature, max_new_tokens=config.max_new_tokens, n=config.samples_per_prompt,
                             stop=tuple(config.stop), seed=config.seed)
     drafted = getattr(generator, "tokens_generated", 0)
-    init_pool(pool, records, generator_prompts, generator, value, params)
+    init_pool(pool, records, generator_prompts, generator, value, params, settings_of=settings_of)
     pool_tokens = getattr(generator, "tokens_generated", 0) - drafted  # what this run drafted (a resumed one: the rest)
     check_known(pool, value)
 
+    # The corrector sees each question as the task lays it out (``layout``); a resumed run as it began.
+    question = resume.question_layout(checkpoint[1]) if checkpoint else "task"
     recorded = {"hindsight": {"coh_templates": COH_TEMPLATES},
                 "hir": {"hir_labels": {"correct": HIR_LABELS[True], "wrong": HIR_LABELS[False]}}}.get(config.method, {})
     corrector = Corrector(hf, CorrectorConfig(method=config.method, template=config.template, prompt_format=TEMPLATES.get(config.template),
-                                               task=task, value=value_name,
+                                               task=task, value=value_name, question=question,
                                                training={**asdict(config), **recorded, "init": init, "generator": generator_name or init,
-                          "train_prompts": len(records)}))
-    prompts_by_id = {r["id"]: r["prompt"] for r in records}
+                          "train_prompts": len(records)}), layout)
+    prompts_by_id = {r["id"]: corrector.question(r) for r in records}
     rng = checkpoint[2] if checkpoint else random.Random(config.seed)
     runlog = RunLog(out, config.report_to) if distributed.is_main() else None
     if _explores_first(init, config, pool):
@@ -167,15 +200,15 @@ def train_corrector(
         # rewrite this generator's drafts first, so a pool in which the generator is hardly
         # ever right still holds improving pairs to adapt it on.
         gain = explore(pool, records, corrector, value, replace(params, n=1, seed=config.seed - 1), config.explore_prompts,
-                       rng, "corrector@init")
+                       rng, "corrector@init", settings_of)
         _log_row(runlog, {"iteration": -1, "pool": len(pool), "pool_mean_value": pool.mean_value(), "exploration_gain": gain},
                  on_iteration)
-        _checkpoint(out, -1, hf, rng, config)
+        _checkpoint(out, -1, hf, rng, config, question)
     first = checkpoint[0] + 1 if checkpoint else 0
     for it in range(first, config.iterations):
         if hasattr(similarity, "prepare") and config.method != "hir":  # embed the whole pool in batches, once per text
             similarity.prepare(d.text for drafts in pool.by_prompt.values() for d in drafts)
-        rows, made = iteration_rows(config, pool, value.max_value, similarity, prompts_by_id, hf.tokenizer, max_length, it)
+        rows, made = iteration_rows(config, pool, value.max_value, similarity, prompts_by_id, hf.tokenizer, max_length, it, group)
         if distributed.is_main():
             with open(out / f"pairs-{it}.jsonl", "w") as f:
                 f.writelines(json.dumps(m) + "\n" for m in made)
@@ -185,7 +218,8 @@ def train_corrector(
         explore_params = replace(params, n=1, seed=config.seed + it)
         start, tokens = time.perf_counter(), hf.tokens_generated
         explores = bool(config.explore_prompts) and not last
-        gain = explore(pool, records, corrector, value, explore_params, config.explore_prompts, rng, f"corrector@{it}") if explores else None
+        gain = explore(pool, records, corrector, value, explore_params, config.explore_prompts, rng, f"corrector@{it}",
+                       settings_of) if explores else None
         explored = hf.tokens_generated - tokens
         row = {"iteration": it, "pool": len(pool), "pool_mean_value": pool.mean_value(), "pairs": len(made),
                "identity_pairs": sum(m["source"] == m["target"] for m in made), "exploration_gain": gain, **stats,
@@ -193,7 +227,7 @@ def train_corrector(
                "cpu_seconds": cpu_seconds(), **({"pool_tokens": pool_tokens} if it == first else {})}
         failpoint("explore")
         _log_row(runlog, row, on_iteration)
-        _checkpoint(out, it, hf, rng, config)
+        _checkpoint(out, it, hf, rng, config, question)
         if distributed.is_main():
             resume.drop_step_checkpoints(steps_dir)
         if last and it + 1 < config.iterations:
@@ -234,9 +268,9 @@ def _explores_first(init: str, config: TrainConfig, pool: Pool) -> bool:
     return not any(d.origin == "corrector@init" for d in pool.drafts())
 
 
-def _checkpoint(out: Path, iteration: int, hf: HFGenerator, rng: random.Random, config: TrainConfig) -> None:
+def _checkpoint(out: Path, iteration: int, hf: HFGenerator, rng: random.Random, config: TrainConfig, question: str) -> None:
     if distributed.is_main():
-        resume.save_checkpoint(out, iteration, hf, rng, config.save_total_limit)
+        resume.save_checkpoint(out, iteration, hf, rng, config.save_total_limit, question)
     distributed.barrier()
 
 
@@ -248,7 +282,7 @@ def _log_row(runlog: RunLog | None, row: dict, on_iteration: Callable[[dict], No
 
 
 def iteration_rows(config: TrainConfig, pool: Pool, max_value: float, similarity, prompts_by_id: dict[str, str], tokenizer,
-                   max_length: int, it: int) -> tuple[list[dict], list[dict]]:
+                   max_length: int, it: int, group: Callable[[str], str] | None = None) -> tuple[list[dict], list[dict]]:
     """Step 2-3 of one iteration for each method: the encoded training rows, and what they
     were built from (one JSON object each, kept as ``pairs-<it>.jsonl``)."""
     seed = config.seed + it
@@ -258,7 +292,7 @@ def iteration_rows(config: TrainConfig, pool: Pool, max_value: float, similarity
         made = [{"prompt_id": e.prompt_id, "source": e.source.text, "target": e.target.text, "outcome": e.outcome} for e in examples]
         return hir_rows(tokenizer, examples, prompts_by_id, max_length), made
     pairs = sample_pairs(pool.by_prompt, config.pairs, config.alpha, config.beta, seed=seed, similarity=similarity,
-                         max_value=max_value, identity_share=config.identity_share, min_gain=config.min_gain)
+                         max_value=max_value, identity_share=config.identity_share, min_gain=config.min_gain, group=group)
     if not pairs:
         raise TrainError("no value-improving pairs in the pool: every prompt's drafts have equal values "
                          "(a generator that is never or always right gives nothing to learn from; try more --samples or a higher --temperature)")

@@ -37,8 +37,9 @@ def _stage_name(iteration: int) -> str:
     return "init" if iteration < 0 else str(iteration)
 
 
-def save_checkpoint(out: Path, iteration: int, hf, rng: random.Random, keep: int) -> Path:
-    """Model, tokenizer and RNG state after ``iteration`` (-1: the initial exploration)."""
+def save_checkpoint(out: Path, iteration: int, hf, rng: random.Random, keep: int, question: str = "task") -> Path:
+    """Model, tokenizer and RNG state after ``iteration`` (-1: the initial exploration), and how
+    the corrector was shown the question (``CorrectorConfig.question``)."""
     root = out / CHECKPOINTS
     final = root / f"stage-{_stage_name(iteration)}"
     tmp = root / f".tmp-stage-{_stage_name(iteration)}"
@@ -48,7 +49,7 @@ def save_checkpoint(out: Path, iteration: int, hf, rng: random.Random, keep: int
     hf.model.save_pretrained(tmp)
     hf.tokenizer.save_pretrained(tmp)
     version, internal, gauss = rng.getstate()
-    (tmp / STATE).write_text(json.dumps({"iteration": iteration, "rng": [version, list(internal), gauss]}))
+    (tmp / STATE).write_text(json.dumps({"iteration": iteration, "rng": [version, list(internal), gauss], "question": question}))
     failpoint("checkpoint")
     if final.exists():
         shutil.rmtree(final)
@@ -83,6 +84,12 @@ def latest(out: Path) -> tuple[int, Path, random.Random] | None:
     rng = random.Random()
     rng.setstate((version, tuple(internal), gauss))
     return iteration, path, rng
+
+
+def question_layout(checkpoint: Path) -> str:
+    """How the checkpointed corrector was shown the question: a run resumes as it began
+    (checkpoints from before this was recorded were shown the raw prompt)."""
+    return json.loads((checkpoint / STATE).read_text()).get("question", "prompt")
 
 
 def forget_after(out: Path, pool, iteration: int, write_log: bool = True) -> None:

@@ -155,3 +155,39 @@ def test_a_local_folder_is_read_and_the_hub_never_asked(hub, loads, tmp_path, mo
 def test_named_generators_and_endpoints_are_no_hub_repositories(hub, loads, name, backend):
     assert Corrector.from_pretrained(name, backend).config == CorrectorConfig()
     assert hub.calls == [] and loads == [(name, backend, {})]
+
+
+CELSIUS = "Convert {prompt} degrees Celsius to {unit}.\n"
+
+
+def test_a_corrector_trained_on_the_tasks_layout_is_shown_it(tmp_path):
+    """A corrector records how it saw the question in training and is shown it so: the task's
+    template filled in with the record (without few-shot examples); one saved before that was
+    recorded still gets the raw prompt."""
+    record = {"id": "a", "prompt": "100", "unit": "Fahrenheit"}
+    trained = Corrector(Recording(), CorrectorConfig(question="task"), layout=CELSIUS.format_map)
+    assert trained.question(record) == "Convert 100 degrees Celsius to Fahrenheit."
+    trained.correct([trained.question(record)], ["print(0)"], ["printed 0"], SamplingParams())
+    assert trained.generator.inputs[0].startswith("Question: Convert 100 degrees Celsius to Fahrenheit.\nDraft:\nprint(0)\n")
+    assert Corrector(Recording(), CorrectorConfig(question="task")).question(record) == "100"  # no task: the record as it is
+
+    old = dict(HIR_CONFIG)  # a correct_config.json written before the layout was recorded
+    (tmp_path / CONFIG_NAME).write_text(json.dumps(old))
+    loaded = CorrectorConfig.load(tmp_path)
+    assert loaded.question == "prompt"
+    assert Corrector(Recording(), loaded, layout=CELSIUS.format_map).question(record) == "100"
+    CorrectorConfig(question="task").save(tmp_path)
+    assert CorrectorConfig.load(tmp_path).question == "task"
+
+
+def test_refine_shows_the_corrector_the_question_it_was_trained_with():
+    from correct.corrector.refine import refine
+    from correct.values import CallableValue
+
+    records = [{"id": "a", "prompt": "100", "unit": "Kelvin"}]
+    value = CallableValue(lambda rs, outs: [0.0 for _ in outs], "zero")
+    for question, shown in (("task", "Question: Convert 100 degrees Celsius to Kelvin.\n"), ("prompt", "Question: 100\n")):
+        corrector = Corrector(Recording(), CorrectorConfig(question=question), layout=CELSIUS.format_map)
+        refine(records, ["<few-shot> " + CELSIUS.format_map(records[0])], Recording(), corrector, value, 1, SamplingParams())
+        assert corrector.generator.inputs[0].startswith(shown)
+        assert "<few-shot>" not in corrector.generator.inputs[0]

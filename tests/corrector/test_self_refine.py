@@ -41,9 +41,10 @@ def test_a_completion_model_sees_the_tasks_header_layout_draft_and_feedback():
     gen = Recording()
     corrector = for_task(gen, task.format_prompt, fmt)
     question = "Ana has 3 apples and buys 4 more. How many apples does she have?"
-    assert corrector.correct([question, question], ["print(3 - 4)", "print(7"], ["printed -1", None], SamplingParams()) == \
-        [["print(1)"], ["print(1)"]]
     laid_out = task.format_prompt({"prompt": question})
+    assert corrector.question({"id": "x", "prompt": question}) == laid_out
+    assert corrector.correct([laid_out, laid_out], ["print(3 - 4)", "print(7"], ["printed -1", None], SamplingParams()) == \
+        [["print(1)"], ["print(1)"]]
     header = fmt({"prompt": question})[: -len(laid_out)]
     assert header.count("Question:") == 3 and header.endswith("\n\n")  # the three solved examples, as the generator saw them
     assert gen.sent[0] == header + laid_out + "print(3 - 4)\nFeedback: printed -1\nA better answer, after that feedback:\n" + laid_out
@@ -55,20 +56,22 @@ def test_a_chat_model_gets_one_message_without_the_header():
     task = get_task(WORD_PROBLEMS)
     for gen in (Recording(chat_template=True), Recording(api="chat")):
         corrector = for_task(gen, task.format_prompt, few_shot_prompt(task, 3))
-        corrector.correct(["How many?"], ["print(2)"], ["printed 2"], SamplingParams())
+        corrector.correct([corrector.question({"prompt": "How many?"})], ["print(2)"], ["printed 2"], SamplingParams())
         assert gen.sent == [CHAT.format(prompt="Question: How many?\nProgram:\n", draft="print(2)", feedback="printed 2")]
 
 
 def test_a_task_files_own_correction_prompt_and_a_template_with_other_fields(tmp_path):
     task = get_task(WORD_PROBLEMS)
     gen = Recording()
-    for_task(gen, task.format_prompt, None, template="Fix this:\n{draft}\n({feedback})\n{prompt}").correct(
-        ["Q?"], ["x"], ["NameError"], SamplingParams())
+    own = for_task(gen, task.format_prompt, None, template="Fix this:\n{draft}\n({feedback})\n{prompt}")
+    own.correct([own.question({"prompt": "Q?"})], ["x"], ["NameError"], SamplingParams())
     assert gen.sent == ["Fix this:\nx\n(NameError)\nQuestion: Q?\nProgram:\n"]
-    # a prompt template naming a field the corrector is not given: the question as it is
-    other = SelfRefine(Recording(), layout=lambda q: q)
-    unit = for_task(other.generator, lambda r: f"{r['prompt']} in {r['unit']}", None)
-    assert unit.layout("How far?") == "How far?"
+    # a prompt template naming other fields: the record lays them out, and the header is still found
+    layout = "How far is {prompt} in {unit}?\n".format_map
+    unit = for_task(Recording(), layout, lambda r: "Q: example\n\n" + layout(r))
+    assert unit.header == "Q: example\n\n"
+    assert unit.question({"prompt": "Paris", "unit": "km"}) == "How far is Paris in km?\n"
+    assert SelfRefine(Recording()).question({"prompt": "as it is"}) == "as it is"
 
 
 def _task_file(tmp_path, extra: str) -> Path:

@@ -63,6 +63,16 @@ def test_checkpoints_are_renamed_into_place_and_pruned(tmp_path):
     assert resume.latest(tmp_path / "nothing") is None
 
 
+def test_a_checkpoint_says_how_its_corrector_saw_the_question(tmp_path):
+    stage = resume.save_checkpoint(tmp_path, 0, Model("m"), random.Random(0), keep=2, question="task")
+    assert resume.question_layout(stage) == "task"
+    # one saved before the layout was recorded was trained on the raw prompt, and resumes so
+    state = json.loads((stage / resume.STATE).read_text())
+    del state["question"]
+    (stage / resume.STATE).write_text(json.dumps(state))
+    assert resume.question_layout(stage) == "prompt"
+
+
 def test_forget_after_removes_what_unfinished_stages_wrote(tmp_path):
     pool = Pool(tmp_path / "pool.jsonl")
     pool.add([Draft("a", "x", 0.0), Draft("a", "y", 1.0, origin="corrector@init"), Draft("a", "z", 1.0, origin="corrector@0"),

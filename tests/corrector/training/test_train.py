@@ -306,6 +306,9 @@ def test_unknown_values_in_part_of_the_pool_are_a_warning_and_are_not_explored(c
     class Rewrite:
         """A corrector whose rewrite is always the sorted answer."""
 
+        def question(self, record):
+            return record["prompt"]
+
         def correct(self, prompts, drafts, feedback, params):
             return [["0 1"] for _ in drafts]
 

@@ -1,0 +1,138 @@
+"""A mixture of tasks (tasks/mixture.py): the file and its errors, records of every task under
+ids that say whose they are, each scored by its own value, the pairing sampler balancing the
+tasks, and `correct train` on a mixture end to end on the tiny generator."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from correct.cli import app
+from correct.corrector.pairing import sample_pairs
+from correct.corrector.pool import Draft
+from correct.corrector.training.loop import each_with_settings
+from correct.generators import SamplingParams
+from correct.tasks import TaskError, get_task
+from correct.tasks.mixture import MixtureValue, group, is_mixture, load_mixture
+from correct.values import CallableValue, Score
+
+QUESTIONS = ["x = 1", "y = 2", "z = 3", "w = 4", "v = 5", "u = 6"]
+
+
+def task_file(folder: Path, name: str, prompt: str, stop: str, max_new_tokens: int, value: str = "toxicity:max_value=0.9") -> Path:
+    """A task file of six questions in every split, with its own layout, stop and budget."""
+    rows = "".join(json.dumps({"id": f"q{i}", "prompt": q}) + "\n" for i, q in enumerate(QUESTIONS))
+    (folder / f"{name}.jsonl").write_text(rows)
+    path = folder / f"{name}.yaml"
+    path.write_text(f"name: {name}\ndata:\n  train: {name}.jsonl\n  validation: {name}.jsonl\n  test: {name}.jsonl\n"
+                    f"prompt: {json.dumps(prompt)}\nstop: [{json.dumps(stop)}]\nmax_new_tokens: {max_new_tokens}\nvalue: {value}\n")
+    return path
+
+
+@pytest.fixture
+def mixture(tmp_path) -> Path:
+    task_file(tmp_path, "short", "Question: {prompt}\nProgram:\n", "\n\n", 4)
+    task_file(tmp_path, "long", "Tell me about {prompt}\n", "Question:", 20)
+    path = tmp_path / "mix.yaml"
+    path.write_text("mixture:\n  - short.yaml\n  - task: long.yaml\n    limit: 4\nlimit: 6\n")
+    return path
+
+
+def test_a_mixture_file_gives_every_tasks_records_under_its_name(mixture):
+    assert is_mixture(str(mixture)) and not is_mixture(str(mixture.parent / "short.yaml"))
+    m = load_mixture(mixture, get_task)
+    records = m.records("train", 100, 0)
+    assert Counter(group(r["id"]) for r in records) == {"short": 6, "long": 4}  # the mixture's limit, then the entry's
+    long = next(r for r in records if r["id"] == "long/q0")
+    assert m.layout(long) == "Tell me about x = 1\n" and m.task_of(long).max_new_tokens == 20
+
+
+def test_each_record_is_scored_by_its_own_tasks_value(mixture):
+    m = load_mixture(mixture, get_task)
+    a = CallableValue(lambda rs, outs: [Score(1.0, "a")] * len(outs), "a")
+    b = CallableValue(lambda rs, outs: [Score(0.0, f"b:{r['id']}") for r in rs], "b")
+    v = MixtureValue(m, [a, b])
+    scores = v([{"id": "long/q1"}, {"id": "short/q0"}, {"id": "long/q2"}], ["", "", ""])
+    assert [(s.value, s.feedback) for s in scores] == [(0.0, "b:long/q1"), (1.0, "a"), (0.0, "b:long/q2")]
+    assert v.max_value == 1.0 and v.name == "mixture(a, b)"
+    worse = CallableValue(lambda rs, outs: [0.0] * len(outs), "c")
+    worse.max_value = 0.5
+    with pytest.raises(TaskError, match="different best scores .*short: 1, long: 0.5"):
+        MixtureValue(m, [a, worse])
+
+
+@pytest.mark.parametrize("text, message", [
+    ("mixture: [short.yaml]\n", "at least two tasks"),
+    ("mixture: [short.yaml, short.yaml]\n", "'short' appears twice"),
+    ("mixture: [short.yaml, nowhere]\n", "mixture entry 2: unknown task 'nowhere'"),
+    ("mixture: [short.yaml, long.yaml]\nlimit: 0\n", "key 'limit' is a positive whole number"),
+    ("mixture: [short.yaml, {task: long.yaml, shots: 2}]\n", "entry 2: an entry is a task, or a mapping"),
+    ("mixture: [short.yaml, long.yaml]\nweights: [1, 2]\n", "unknown key 'weights'"),
+])
+def test_a_bad_mixture_file_is_one_line_naming_it(mixture, text, message):
+    bad = mixture.with_name("bad.yaml")
+    bad.write_text(text)
+    with pytest.raises(TaskError, match=message) as e:
+        load_mixture(bad, get_task)
+    assert str(bad) in str(e.value)
+
+
+def test_pairs_are_balanced_across_tasks():
+    """A task with many pairs does not drown one with few: each pair draws its task first."""
+    drafts = {f"easy/{i}": [Draft(f"easy/{i}", "a", 0.0), Draft(f"easy/{i}", "b", 1.0)] for i in range(20)}
+    drafts["hard/0"] = [Draft("hard/0", "c", 0.0), Draft("hard/0", "d", 1.0)]
+    plain = Counter(group(p.prompt_id) for p in sample_pairs(drafts, 400, 1.0, 0.0, seed=0))
+    balanced = Counter(group(p.prompt_id) for p in sample_pairs(drafts, 400, 1.0, 0.0, seed=0, group=group))
+    assert plain["hard"] < 40 and 160 < balanced["hard"] < 240
+    ident = sample_pairs(drafts, 400, 1.0, 0.0, seed=0, group=group, max_value=1.0, identity_share=0.5)
+    assert 60 < Counter(group(p.prompt_id) for p in ident if p.identity)["hard"] < 140
+    # without a group the draws are what they always were
+    assert sample_pairs(drafts, 50, 1.0, 0.0, seed=3) == sample_pairs(drafts, 50, 1.0, 0.0, seed=3, group=None)
+
+
+def test_each_record_is_sampled_with_its_own_settings():
+    records = [{"id": "a/1", "s": 4}, {"id": "b/1", "s": 9}, {"id": "a/2", "s": 4}]
+    calls = []
+
+    def call(idx, params):
+        calls.append((idx, params.max_new_tokens))
+        return [f"{records[i]['id']}@{params.max_new_tokens}" for i in idx]
+
+    out = each_with_settings(call, records, SamplingParams(), lambda r: {"max_new_tokens": r["s"]})
+    assert out == ["a/1@4", "b/1@9", "a/2@4"] and sorted(calls) == [([0, 2], 4), ([1], 9)]
+    assert each_with_settings(call, records, SamplingParams(max_new_tokens=7), None) == ["a/1@7", "b/1@7", "a/2@7"]
+
+
+def test_a_mixture_is_for_training_only(mixture):
+    result = CliRunner().invoke(app, ["generate", "--task", str(mixture), "--rounds", "0"])
+    assert result.exit_code == 2 and "a mixture of tasks trains one corrector" in " ".join(result.stderr.split())
+    result = CliRunner().invoke(app, ["train", "--task", str(mixture), "--value", "program", "--output", str(mixture.parent / "o")])
+    assert result.exit_code == 2 and "--value is for one task" in " ".join(result.stderr.split())
+
+
+def test_train_on_a_mixture(mixture, tiny_lm_dir, tmp_path):
+    """Each task drafted with its own layout, stop and budget, the pairs drawn from both, the
+    corrector shown each question as its own task lays it out; it then corrects either task."""
+    out = tmp_path / "corr"
+    result = CliRunner().invoke(app, [str(a) for a in [
+        "train", "--task", mixture, "--generator", tiny_lm_dir, "--samples", "3", "--iterations", "1", "--steps", "2",
+        "--pairs", "40", "--explore", "4", "--batch-size", "4", "--temperature", "1.0", "--output", out]])
+    assert result.exit_code == 0, result.stderr + result.stdout
+    pool = [json.loads(line) for line in (out / "pool.jsonl").read_text().splitlines()]
+    drafted = [d for d in pool if d["origin"] == "generator"]
+    assert Counter(group(d["prompt_id"]) for d in drafted) == {"short": 18, "long": 12}
+    length = {t: max(len(d["text"]) for d in drafted if group(d["prompt_id"]) == t) for t in ("short", "long")}
+    assert length["short"] <= 24 < 40 < length["long"]  # 4 tokens a draft against 20
+    made = [json.loads(line) for line in (out / "pairs-0.jsonl").read_text().splitlines()]
+    assert {group(m["prompt_id"]) for m in made} == {"short", "long"}
+    config = json.loads((out / "correct_config.json").read_text())
+    assert config["question"] == "task" and config["task"] == str(mixture) and config["value"].startswith("mixture(")
+    result = CliRunner().invoke(app, [str(a) for a in [
+        "generate", "--task", mixture.parent / "long.yaml", "--generator", tiny_lm_dir, "--corrector", out, "--rounds", "1",
+        "--limit", "2", "--output", tmp_path / "g.jsonl"]])
+    assert result.exit_code == 0, result.stderr + result.stdout
