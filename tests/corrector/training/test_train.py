@@ -323,3 +323,33 @@ def test_unknown_values_in_part_of_the_pool_are_a_warning_and_are_not_explored(c
                    random.Random(0), "corrector@0")
     assert gain == 0.5  # only b's known draft was rewritten: 0.5 -> 1.0
     assert [(d.prompt_id, d.value) for d in pool.drafts() if d.origin == "corrector@0"] == [("b", 1.0)]
+
+
+def test_reference_solutions_are_targets_where_the_generator_is_never_right(tiny_lm_dir, tmp_path, caplog):
+    """A pool in which no draft is right has no pair; with --reference-targets each record's
+    own solution joins the pool (scored, not assumed right) and is the target of its wrong drafts."""
+    import logging
+
+    from correct.corrector.pool import Pool
+    from correct.corrector.training.config import TrainError
+    from correct.corrector.training.loop import add_references
+
+    records = [{"id": f"q{i}", "prompt": f"sort {i + 1} {i}", "answer": f"{i} {i + 1}", "solution": f"{i} {i + 1}"} for i in range(3)]
+    records.append({"id": "bad", "prompt": "sort 9 8", "answer": "8 9", "solution": "9 8"})  # a reference that is wrong
+    never = Programs()  # its drafts are never a sorted list
+    with pytest.raises(TrainError, match="no value-improving pairs"):
+        train_corrector(records, [r["prompt"] for r in records], never, SortValue(), str(tiny_lm_dir), tmp_path / "plain",
+                        replace(TOY_CONFIG, samples_per_prompt=2, iterations=1, steps=1, explore_prompts=0))
+    config = replace(TOY_CONFIG, samples_per_prompt=2, iterations=1, steps=1, explore_prompts=0, reference_targets=True)
+    with caplog.at_level(logging.WARNING, logger="correct.corrector.training.loop"):
+        train_corrector(records, [r["prompt"] for r in records], never, SortValue(), str(tiny_lm_dir), tmp_path / "ref", config)
+    assert "1 of 4 reference solutions are below the value's maximum" in caplog.text
+    pool = [json.loads(l) for l in (tmp_path / "ref" / "pool.jsonl").read_text().splitlines()]
+    references = {d["prompt_id"]: d["value"] for d in pool if d["origin"] == "reference"}
+    assert references == {"q0": 1.0, "q1": 1.0, "q2": 1.0, "bad": 0.0}
+    made = [json.loads(l) for l in (tmp_path / "ref" / "pairs-0.jsonl").read_text().splitlines()]
+    solution = {r["id"]: r["solution"] for r in records}
+    assert made and all(m["target"] == solution[m["prompt_id"]] for m in made)
+    # a resumed run finds them there and adds none again
+    again = Pool(tmp_path / "ref" / "pool.jsonl")
+    assert add_references(again, records, SortValue()) == 0
