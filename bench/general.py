@@ -1,0 +1,161 @@
+"""The general corrector: one LoRA corrector on SmolLM2 trained on a mixture of tasks, then
+measured on tasks it never saw (issue 24; docs/training.md, "Several tasks, one corrector").
+
+1. ``OUT/mixture.yaml`` lists every task of ``--tasks`` but the ``--held-out`` ones.
+2. ``correct train --task OUT/mixture.yaml`` trains the corrector from SmolLM2 with a LoRA
+   adapter (the recipe of bench/new_task.py, ``--limit`` prompts a task), into
+   ``OUT/corrector``; a killed run resumes.
+3. On each held-out task, the same ``--limit`` test problems, greedy drafts, then: no
+   correction; the general corrector, 3 rounds; ``--corrector self``, 3 rounds;
+   self-consistency at 4 samples (the decodes of a draft and 3 rounds); and each corrector
+   of ``--per-task TASK=DIR`` (one trained on that task alone), 3 rounds.
+4. ``OUT/table.md`` and ``OUT/results.json``: solved, net fixed and fixed (of the wrong
+   greedy drafts), broken (of the right ones) and decodes per problem, with every command.
+
+Run from the repository's root (hours on a 2-core machine; every step is kept and reused):
+
+    python bench/general.py --out runs/general
+    python bench/general.py --out runs/general --per-task word-problems=runs/new-task/lora
+    python bench/general.py --generator tasks/models/arithmetic-generator --shots 0 --tasks arithmetic,concepts,X.yaml \\
+        --held-out X --limit 8 --train-args '--limit 8 --steps 2 --samples 2 --explore 2' --out runs/general-smoke
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import compute
+from new_task import against_drafts
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "docs" / "examples"
+TASKS = ("arithmetic", "concepts", "word-problems", "multi-step", "functions", "strings-and-lists", "unit-conversions",
+         "constrained-sentences")
+HELD_OUT = ("word-problems", "multi-step", "unit-conversions")
+
+
+def task_path(name: str) -> str:
+    """A built-in task's name as it is; an example's name as its task file; a path as it is."""
+    example = EXAMPLES / name / f"{name}.yaml"
+    return str(example) if example.is_file() else name
+
+
+def task_name(spec: str) -> str:
+    return Path(spec).stem if spec.endswith((".yaml", ".yml")) else spec
+
+
+class General:
+    def __init__(self, args: argparse.Namespace):
+        self.args, self.out = args, args.out
+
+    def run(self, argv: list[str]) -> str:
+        shown = "correct " + shlex.join(argv)
+        print(f"\n$ {shown}", flush=True)
+        env = {**os.environ, "OMP_NUM_THREADS": str(self.args.threads)} if self.args.threads else None
+        subprocess.run([sys.executable, "-m", "correct.cli", *argv], check=True, env=env)
+        return shown
+
+    def mixture(self) -> Path:
+        held = set(self.args.held_out)
+        trained = [task_path(t) for t in self.args.tasks if task_name(t) not in held]
+        path = self.out / "mixture.yaml"
+        entries = "".join(f"  - {json.dumps(str(Path(t).resolve()) if t.endswith('.yaml') else t)}\n" for t in trained)
+        path.write_text(f"# the tasks the general corrector learns from (bench/general.py)\nmixture:\n{entries}")
+        return path
+
+    def train(self) -> tuple[Path, str]:
+        a, folder = self.args, self.out / "corrector"
+        done = folder / "train.json"
+        if not done.exists():
+            resume = ["--resume"] if (folder / "pool.jsonl").exists() else []
+            shown = self.run(["train", "--task", str(self.mixture()), "--generator", a.generator, "--shots", str(a.shots),
+                              "--init", a.generator, "--lora-r", str(a.lora_r), "--learning-rate", str(a.learning_rate),
+                              "--limit", str(a.train_limit), "--samples", "4", "--temperature", "0.5", "--iterations", "2",
+                              "--steps", str(a.steps), "--batch-size", "8", "--explore", "200", "--seed", str(a.seed),
+                              *shlex.split(a.train_args), "--output", str(folder), *resume])
+            done.write_text(json.dumps({"command": shown}) + "\n")
+        return folder, json.loads(done.read_text())["command"]
+
+    def evaluate(self, task: str, name: str, *options: str) -> tuple[dict, str]:
+        a, folder = self.args, self.out / task_name(task) / name
+        folder.mkdir(parents=True, exist_ok=True)
+        metrics, command = folder / "metrics.json", folder / "generate.txt"
+        if not metrics.exists():
+            shown = self.run(["generate", "--task", task_path(task), "--split", "test", "--limit", str(a.limit),
+                              "--generator", a.generator, "--shots", str(a.shots), "--seed", str(a.seed), *options,
+                              "--output", str(folder / "eval.jsonl"), "--metrics", str(metrics)])
+            command.write_text(shown + "\n")
+        return json.loads(metrics.read_text()), command.read_text().strip()
+
+    def rows(self, task: str) -> list[dict]:
+        corrector, train_cmd = self.train()
+        rounds = ["--rounds", "3", "--no-baseline"]
+        runs = [("none", "no correction: greedy drafts", ["--rounds", "0", "--no-baseline"], [], False),
+                ("general", "general corrector (never saw this task), 3 rounds", ["--corrector", str(corrector), *rounds],
+                 [train_cmd], False),
+                ("self", "self-refinement, 3 rounds", ["--corrector", "self", *rounds], [], False),
+                ("vote@4", "self-consistency, 4 samples", ["--rounds", "0", "--baseline-samples", "4",
+                                                           "--baseline-temperature", "0.7"], [], True)]
+        runs += [("per-task", f"corrector trained on this task alone ({d}), 3 rounds", ["--corrector", d, *rounds], [], False)
+                 for t, d in self.args.per_task if t == task_name(task)]
+        out = []
+        for short, name, options, before, vote in runs:
+            m, cmd = self.evaluate(task, short, *options)
+            solved = [r["solved"] for r in m["rounds"]]
+            out.append({"task": task_name(task), "row": name, "short": short, "vote": vote,
+                        "solved": m["self_consistency"]["solved"] if vote else solved[-1],
+                        "decodes": compute.inference_cost(m, vote)["decodes"], "commands": [*before, cmd],
+                        "eval": str(self.out / task_name(task) / short / "eval.jsonl")})
+        against_drafts(out, self.out / task_name(task) / "none" / "eval.jsonl")
+        return out
+
+
+def table(rows: list[dict]) -> str:
+    pct = lambda v: "–" if v is None else f"{100 * v:.1f}%"  # noqa: E731
+    lines = ["| task | | solved | net fixed | fixed | broken | decodes |", "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['task']} | {r['row']} | {pct(r['solved'])} | {pct(r['net_fixed'])} | {pct(r['fixed'])} | "
+                     f"{pct(r['broken'])} | {r['decodes']:.2f} |")
+    commands = list(dict.fromkeys(c for r in rows for c in r["commands"]))  # in the order they ran
+    return "\n".join(lines) + "\n\nCommands:\n\n" + "\n".join(f"    {c}" for c in commands) + "\n"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--tasks", default=",".join(TASKS), help="the tasks: built-in names, example names or task files")
+    ap.add_argument("--held-out", default=",".join(HELD_OUT), help="tasks left out of training and measured")
+    ap.add_argument("--per-task", action="append", default=[], metavar="TASK=DIR", help="a corrector of one task, beside")
+    ap.add_argument("--generator", default="smollm2")
+    ap.add_argument("--shots", type=int, default=3)
+    ap.add_argument("--limit", type=int, default=200, help="held-out problems a task")
+    ap.add_argument("--train-limit", type=int, default=300, help="training prompts a task")
+    ap.add_argument("--steps", type=int, default=150, help="corrector steps an iteration")
+    ap.add_argument("--lora-r", type=int, default=16)
+    ap.add_argument("--learning-rate", type=float, default=5e-4)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=1, help="OMP_NUM_THREADS of every run (0: each picks its own)")
+    ap.add_argument("--train-args", default="", help="extra `correct train` options")
+    ap.add_argument("--out", type=Path, default=Path("runs/general"))
+    args = ap.parse_args()
+    args.tasks, args.held_out = args.tasks.split(","), [task_name(t) for t in args.held_out.split(",")]
+    args.per_task = [tuple(p.split("=", 1)) for p in args.per_task]
+    unknown = set(args.held_out) - {task_name(t) for t in args.tasks}
+    if unknown or len(args.held_out) >= len(args.tasks) - 1:
+        ap.error(f"--held-out names tasks of --tasks and leaves at least two to train on (unknown: {sorted(unknown)})")
+    args.out.mkdir(parents=True, exist_ok=True)
+    bench, rows = General(args), []
+    for task in (t for t in args.tasks if task_name(t) in args.held_out):
+        rows += bench.rows(task)
+        (args.out / "table.md").write_text(table(rows))  # after every task: a killed run keeps its figures
+        (args.out / "results.json").write_text(json.dumps(rows, indent=2) + "\n")
+    print(table(rows))
+
+
+if __name__ == "__main__":
+    main()
