@@ -65,7 +65,8 @@ def every_second(rng):
 
 def join_dash(rng):
     ws = rng.sample(WORDS, rng.randint(3, 5))
-    q = f"Join the words {', '.join(ws[:-1])} and {ws[-1]} in this order with a dash between each pair and print the result."
+    q = (f"Join the words {', '.join(ws[:-1])} and {ws[-1]} in this order with a dash between each pair "
+         "and print the result.")
     return q, "-".join(ws), f"words = {quoted(ws)}\nprint(\"-\".join(words))"
 
 
@@ -91,7 +92,8 @@ def capitalize(rng):
 def initials(rng):
     s = phrase(rng, 3, 5)
     q = f'Print the first letters of the words of "{s}" in upper case, joined with nothing between them.'
-    return q, "".join(w[0] for w in s.split()).upper(), f'text = "{s}"\nprint("".join(w[0] for w in text.split()).upper())'
+    solution = f'text = "{s}"\nprint("".join(w[0] for w in text.split()).upper())'
+    return q, "".join(w[0] for w in s.split()).upper(), solution
 
 
 def longest_word(rng):
@@ -147,7 +149,8 @@ def sort_words(rng):
 def remove_vowels(rng):
     s = phrase(rng, 2, 3)
     q = f'Remove every vowel (a, e, i, o, u) from "{s}" and print what is left, spaces included.'
-    return q, "".join(c for c in s if c not in "aeiou"), f'text = "{s}"\nprint("".join(c for c in text if c not in "aeiou"))'
+    solution = f'text = "{s}"\nprint("".join(c for c in text if c not in "aeiou"))'
+    return q, "".join(c for c in s if c not in "aeiou"), solution
 
 
 def replace_letter(rng):

@@ -1,0 +1,98 @@
+"""The example task files of docs/examples/ that train one general corrector beside the word
+problems: functions (unit tests), strings-and-lists and unit-conversions (a printed answer)
+and constrained-sentences (concepts). Each loads; every reference solution reaches the
+value's maximum; a broken output does not, and its feedback says why; and each make_data.py
+writes exactly the data files kept beside it. Offline, no model."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from correct.tasks import few_shot_prompt, get_task
+from correct.values import load_value
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
+TASKS = ["functions", "strings-and-lists", "unit-conversions", "constrained-sentences"]
+SPLITS = ["train", "validation", "test", "shots.jsonl"]
+N = 20
+
+
+@pytest.fixture(scope="module", params=TASKS)
+def example(request):
+    name = request.param
+    task = get_task(str(EXAMPLES / name / f"{name}.yaml"))
+    value = load_value(task.value)
+    yield task, value
+    close = getattr(value, "close", None)
+    if close is not None:
+        close()
+
+
+def test_the_task_file_reads(example):
+    task, _ = example
+    assert task.generator == "smollm2" and task.shots.k == 3 and task.stop and task.max_new_tokens
+    sizes = {split: len(task.make_split(split, None, 0)) for split in SPLITS}
+    assert sizes == {"train": 2000, "validation": 300, "test": 300, "shots.jsonl": 3}
+    record = task.make_split("test", 1, 0)[0]
+    prompt = few_shot_prompt(task)(record)
+    assert prompt.endswith(task.format_prompt(record)) and prompt.count(task.stop[0]) >= 3
+
+
+@pytest.mark.parametrize("split", SPLITS)
+def test_reference_solutions_reach_the_maximum(example, split):
+    task, value = example
+    records = task.make_split(split, N, 0)
+    scores = value(records, [r["solution"] for r in records])
+    wrong = [(r["id"], s) for r, s in zip(records, scores) if s.value != value.max_value]
+    assert not wrong
+
+
+@pytest.mark.parametrize("output", ["", "print(0)"])
+def test_a_broken_output_falls_short_and_says_why(example, output):
+    task, value = example
+    records = task.make_split("validation", N, 0)
+    scores = value(records, [output] * len(records))
+    assert all(s.value is not None and s.value < value.max_value for s in scores)
+    assert all(s.feedback and s.feedback.strip() for s in scores)
+
+
+def test_a_failing_unit_test_is_named_in_the_feedback():
+    """A function that exists but returns the wrong thing: the feedback is the failing call,
+    what it returned and what was expected, not a bare AssertionError."""
+    task = get_task(str(EXAMPLES / "functions" / "functions.yaml"))
+    value = load_value(task.value)
+    try:
+        records = task.make_split("validation", N, 0)
+        scores = value(records, [f"def {r['signature']}:\n    return None" for r in records])
+    finally:
+        value.close()
+    for r, s in zip(records, scores):
+        name = r["signature"].split("(")[0]
+        assert s.value == 0.0 and s.feedback.startswith(f"AssertionError: {name}(")
+        assert "returned None, expected" in s.feedback
+
+
+def test_a_sentence_missing_words_is_told_which():
+    task = get_task(str(EXAMPLES / "constrained-sentences" / "constrained-sentences.yaml"))
+    record = task.make_split("validation", 1, 0)[0]
+    concepts = [c.strip() for c in record["concepts"].split(",")]
+    [score] = load_value(task.value)([record], [f"The {concepts[0]} was there."])
+    assert 0 < score.value < 1 and score.feedback == "missing: " + ", ".join(concepts[1:])
+
+
+@pytest.mark.parametrize("name", TASKS)
+def test_make_data_writes_the_files_kept(name, tmp_path):
+    """Regenerating the data (seeded) gives the files in the repository, byte for byte."""
+    folder = EXAMPLES / name
+    spec = importlib.util.spec_from_file_location(f"make_data_{name.replace('-', '_')}", folder / "make_data.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.HERE = tmp_path
+    module.main()
+    written = sorted(p.name for p in tmp_path.iterdir())
+    assert written == ["shots.jsonl", "test.jsonl", "train.jsonl", "validation.jsonl"]
+    for file in written:
+        assert (tmp_path / file).read_bytes() == (folder / file).read_bytes(), file
