@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .corrector.app.args import UsageError, command
-from .corrector.app.options import SERVE_FLAGS, TRAIN_SOURCE, Backend, GenerateArgs, Models, ServeArgs, Source, TrainArgs
+from .corrector.app.options import TRAIN_SOURCE, Backend, GenerateArgs, Models, ServeArgs, Source, TrainArgs
 from .corrector.app.run import GenerateConfig
 from .corrector.app.serve import ServeConfig
 from .corrector.training.config import TrainConfig
@@ -93,7 +93,7 @@ def print_evaluation(folder: Path) -> None:
         say(f"held-out {key} per round ({ev['records']} {ev['split']} records): {per_round}")
 
 
-@command(app, ServeArgs, Models, ServeConfig, Backend, flags=SERVE_FLAGS)
+@command(app, ServeArgs, Models, ServeConfig, Backend)
 def serve(args: ServeArgs, models: Models, config: ServeConfig, backend: Backend):
     """Serve refined completions over an OpenAI-compatible HTTP API."""
     import os

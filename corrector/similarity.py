@@ -6,6 +6,8 @@ import os
 import re
 from typing import TYPE_CHECKING, Callable, Iterable
 
+from ..errors import CorrectError
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -44,7 +46,7 @@ def edit_similarity(a: str, b: str) -> float:
     return 1.0 - prev[-1] / max(len(s), len(t))
 
 
-class SimilarityError(ValueError):
+class SimilarityError(CorrectError, ValueError):
     """A similarity that cannot be set up (unknown name, missing package, bad model)."""
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, Sequence
 
+from ..errors import CorrectError
+
 
 @dataclass(frozen=True)
 class SamplingParams:
@@ -29,7 +31,7 @@ class Generator(Protocol):
         ...
 
 
-class GeneratorError(RuntimeError):
+class GeneratorError(CorrectError, RuntimeError):
     """A user-facing problem with a generator (missing model, bad backend)."""
 
 

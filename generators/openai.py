@@ -31,11 +31,11 @@ class OpenAIGenerator:
         except ImportError:
             raise GeneratorError("the openai backend needs the `openai` package: pip install 'correct[openai]'") from None
         if api not in APIS:
-            raise GeneratorError(f"unknown --api {api!r}; choose {' or '.join(APIS)}")
+            raise GeneratorError(f"unknown API {api!r}; choose {' or '.join(APIS)}", option="api")
         if chat_template:  # the endpoint applies its model's template to a chat request
             api = "chat"
         if concurrency < 1:
-            raise GeneratorError(f"--concurrency must be at least 1, got {concurrency}")
+            raise GeneratorError(f"concurrency must be at least 1, got {concurrency}", option="concurrency")
         self.model, self.api, self.concurrency = model, api, concurrency
         self.base_url = base_url or os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"
         # Local servers (vLLM, correct serve) take any key; the client insists on one.
@@ -58,8 +58,8 @@ class OpenAIGenerator:
         except self._openai.OpenAIError as e:
             raise self._error(e) from None
         if served and self.model not in served:
-            raise GeneratorError(f"{self.base_url} does not serve model {self.model!r} (option --generator); "
-                                 f"it serves: {', '.join(served)}")
+            raise GeneratorError(f"{self.base_url} does not serve model {self.model!r}; it serves: {', '.join(served)}",
+                                 option="generator")
 
     def generate(self, prompts: Sequence[str], params: SamplingParams) -> list[list[str]]:
         prompts = list(prompts)
@@ -108,11 +108,12 @@ class OpenAIGenerator:
         if isinstance(e, o.APITimeoutError):
             return GeneratorError(f"{where} did not answer within {self.timeout:g} s ({self.max_retries} retries)")
         if isinstance(e, o.APIConnectionError):
-            return GeneratorError(f"could not reach {where} ({self.max_retries} retries): is the server running? (option --base-url)")
+            return GeneratorError(f"could not reach {where} ({self.max_retries} retries): is the server running?", option="base_url")
         if isinstance(e, o.AuthenticationError):
-            return GeneratorError(f"{where} refused the API key (401); set --api-key or OPENAI_API_KEY")
+            return GeneratorError(f"{where} refused the API key (401); give the endpoint's key, or set OPENAI_API_KEY", option="api_key")
         if isinstance(e, o.RateLimitError):
-            return GeneratorError(f"{where} still rate-limited the requests (429) after {self.max_retries} retries; lower --concurrency")
+            return GeneratorError(f"{where} still rate-limited the requests (429) after {self.max_retries} retries; lower the concurrency",
+                                  option="concurrency")
         if isinstance(e, o.APIStatusError):
             return GeneratorError(f"{where} answered {e.status_code}: {_server_message(e)}")
         return GeneratorError(f"{where}: {e}")

@@ -10,11 +10,13 @@ import os
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from ..errors import CorrectError
+
 FORMATS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
 """Local file suffix -> the ``datasets`` builder that reads it."""
 
 
-class RecordError(ValueError):
+class RecordError(CorrectError, ValueError):
     """Bad input data; the message names the file and line."""
 
 

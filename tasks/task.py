@@ -7,6 +7,8 @@ import string
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
+from ..errors import CorrectError
+
 
 @dataclass(frozen=True)
 class Shots:
@@ -93,7 +95,7 @@ def fill(template: str, record: Mapping[str, Any], where: str) -> str:
         raise TaskError(f"{where}: the prompt {template!r} is not a valid template: {e}") from None
 
 
-class TaskError(ValueError):
+class TaskError(CorrectError, ValueError):
     pass
 
 

@@ -254,9 +254,10 @@ def test_generate_missing_model_path(tiny_lm_dir, existing_output, option):
     "extra, needles",
     [
         pytest.param(["--base-url", "http://x/v1"], ["--base-url is for --backend openai, not hf"], id="base-url"),
-        pytest.param(["--api", "chat", "--api-key", "k"], ["--api-key, --api are for --backend openai"], id="api"),
-        pytest.param(["--backend", "openai", "--api", "rpc"], ["unknown --api 'rpc'"], id="api-name"),
-        pytest.param(["--backend", "openai", "--base-url", "http://127.0.0.1:9/v1"], ["could not reach http://127.0.0.1:9/v1"], id="unreachable"),
+        pytest.param(["--api", "chat", "--backend-api-key", "k"], ["--backend-api-key, --api are for --backend openai"], id="api"),
+        pytest.param(["--backend", "openai", "--api", "rpc"], ["unknown API 'rpc'", "(option --api)"], id="api-name"),
+        pytest.param(["--backend", "openai", "--base-url", "http://127.0.0.1:9/v1"], ["could not reach http://127.0.0.1:9/v1",
+                                                                                     "(option --base-url)"], id="unreachable"),
         pytest.param(["--backend", "vllm"], ["pip install 'correct[vllm]'"], id="vllm-missing"),
         pytest.param(["--input", "x.jsonl", "--shots", "2"], ["--shots", "needs --task"], id="shots"),
     ],
@@ -626,3 +627,25 @@ def test_dtype_and_device_place_both_models(tiny_lm_dir, tmp_path, monkeypatch):
     for model in (loaded["generator"].model, loaded["corrector"].generator.model):
         assert model.dtype.is_floating_point and str(model.dtype) == "torch.bfloat16" and model.device.type == "cpu"
     assert len(lines_of(tmp_path / "o.jsonl")) == 2
+
+
+def test_each_flag_means_one_thing_and_errors_name_it_as_the_command_spells_it():
+    """The endpoint's key is --backend-api-key in every command, serve's own key --api-key; a
+    library error names the setting, and the command line adds the flag of the command at hand."""
+    from correct.corrector.app.args import options_of, with_flag
+    from correct.corrector.app.options import Backend, GenerateArgs, Models, ServeArgs, Source, TrainArgs
+    from correct.corrector.app.run import GenerateConfig
+    from correct.corrector.app.serve import ServeConfig
+    from correct.corrector.training.config import TrainConfig
+    from correct.generators import GeneratorError
+
+    refused = GeneratorError("http://x/v1 refused the API key (401)", option="api_key")
+    commands = {"generate": (Source, GenerateArgs, Models, GenerateConfig, Backend), "train": (Source, TrainArgs, TrainConfig, Backend),
+                "serve": (ServeArgs, Models, ServeConfig, Backend)}
+    for classes in commands.values():
+        assert with_flag(refused, options_of(classes)) == "http://x/v1 refused the API key (401) (option --backend-api-key)"
+    serve = {o.name: o.spelled for o in options_of(commands["serve"])}
+    assert serve["server_api_key"] == "--api-key" and serve["api_key"] == "--backend-api-key"
+    assert with_flag(GeneratorError("no flag fixes this", option="nothing"), options_of(commands["serve"])) == "no flag fixes this"
+    result = invoke("generate", "--api-key", "k", "--rounds", "0")
+    assert result.exit_code == 2 and "--api-key" in result.stderr  # not an option of generate any more

@@ -4,8 +4,8 @@ The protocol and the Score type are in ``base``; names (built-ins, entry points,
 are resolved by ``registry.load_value``. See docs/tasks-and-values.md.
 """
 
-from .base import Score, Value, ValueError_, describe_error, first_line, parse_options, record_name, text_of
+from .base import Score, Value, ValueFunctionError, describe_error, first_line, parse_options, record_name, text_of
 from .registry import VALUES, CallableValue, as_scores, describe_values, load_value
 
-__all__ = ["VALUES", "CallableValue", "Score", "Value", "ValueError_", "as_scores", "describe_error", "describe_values",
+__all__ = ["VALUES", "CallableValue", "Score", "Value", "ValueFunctionError", "as_scores", "describe_error", "describe_values",
            "first_line", "load_value", "parse_options", "record_name", "text_of"]

@@ -23,6 +23,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Protocol, Sequence
 
+from ..errors import CorrectError
+
 
 @dataclass(frozen=True)
 class Score:
@@ -44,7 +46,7 @@ class Value(Protocol):
     def __call__(self, records: Sequence[Mapping[str, Any]], outputs: Sequence[str]) -> list[Score]: ...
 
 
-class ValueError_(ValueError):
+class ValueFunctionError(CorrectError, ValueError):
     """A user-facing problem with a value function (unknown name, bad import, wrong shape)."""
 
 
@@ -92,12 +94,12 @@ def parse_options(name: str, arg: str | None, schema: Mapping[str, Callable[[str
         key, _, raw = items.pop().partition("=")
         key, raw = key.strip(), raw.strip()
         if key not in schema:
-            raise ValueError_(f"--value {name}:{arg}: unknown option {key!r}; {known}")
+            raise ValueFunctionError(f"--value {name}:{arg}: unknown option {key!r}; {known}")
         try:
             options.setdefault(key, schema[key](raw))  # the last one written wins: it is popped first
         except ValueError:
-            raise ValueError_(f"--value {name}:{arg}: {key} must be a number, got {raw!r}") from None
+            raise ValueFunctionError(f"--value {name}:{arg}: {key} must be a number, got {raw!r}") from None
     rest = ",".join(items).strip()
     if rest and positional is None:
-        raise ValueError_(f"--value {name}:{arg}: unknown option {rest!r}; {known}")
+        raise ValueFunctionError(f"--value {name}:{arg}: unknown option {rest!r}; {known}")
     return rest, options

@@ -36,7 +36,7 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping, Sequence
 
-from .base import Score, ValueError_, record_name, text_of
+from .base import Score, ValueFunctionError, record_name, text_of
 from .inflection import forms
 
 __all__ = ["ConstraintsValue", "covered", "forms", "parse_concepts", "tokens"]
@@ -83,7 +83,7 @@ class ConstraintsValue:
 
     def __call__(self, records: Sequence[Mapping[str, Any]], outputs: Sequence[str]) -> list[Score]:
         if len(records) != len(outputs):
-            raise ValueError_(f"value 'constraints' got {len(records)} records for {len(outputs)} outputs")
+            raise ValueFunctionError(f"value 'constraints' got {len(records)} records for {len(outputs)} outputs")
         # Check every record before scoring anything, so a bad data set fails fast.
         all_concepts = [_check(record, i) for i, record in enumerate(records)]
         return [self._score(concepts, output) for concepts, output in zip(all_concepts, outputs)]
@@ -100,5 +100,5 @@ class ConstraintsValue:
 def _check(record: Mapping[str, Any], index: int) -> list[str]:
     concepts = parse_concepts(record.get("concepts"))
     if not concepts:
-        raise ValueError_(f"value 'constraints': {record_name(record, index)} has no `concepts`; it needs a list of words to use")
+        raise ValueFunctionError(f"value 'constraints': {record_name(record, index)} has no `concepts`; it needs a list of words to use")
     return concepts

@@ -9,7 +9,7 @@ import re
 from contextlib import contextmanager
 from typing import Any, Callable, Sequence
 
-from .base import ValueError_, first_line
+from .base import ValueFunctionError, first_line
 
 # What a hub id looks like ("name" or "org/name"); anything else that is not on disk is a
 # mistyped local path (the same rule as the generators' loader).
@@ -22,15 +22,15 @@ def loading_errors(name_or_path: str, what: str):
     """Turn hub/offline/format failures into one sentence naming the model; yields the path."""
     is_local = os.path.exists(os.path.expanduser(name_or_path))
     if not is_local and not HUB_ID.match(name_or_path):
-        raise ValueError_(f"{what} path '{name_or_path}' does not exist")
+        raise ValueFunctionError(f"{what} path '{name_or_path}' does not exist")
     try:
         yield os.path.expanduser(name_or_path)
     except (OSError, ValueError, KeyError) as e:
-        if isinstance(e, ValueError_):
+        if isinstance(e, ValueFunctionError):
             raise
         if is_local:
-            raise ValueError_(f"could not load {what} from '{name_or_path}': {first_line(e)}") from None
-        raise ValueError_(
+            raise ValueFunctionError(f"could not load {what} from '{name_or_path}': {first_line(e)}") from None
+        raise ValueFunctionError(
             f"could not load {what} '{name_or_path}': not a local folder and not reachable "
             "on the Hugging Face hub (offline?)"
         ) from None
@@ -55,7 +55,7 @@ def resolve_dtype(dtype, what: str):
         import torch
 
         if not isinstance(getattr(torch, dtype, None), torch.dtype):
-            raise ValueError_(f"{what}: unknown dtype {dtype!r} (e.g. float32, bfloat16, float16)")
+            raise ValueFunctionError(f"{what}: unknown dtype {dtype!r} (e.g. float32, bfloat16, float16)")
         return getattr(torch, dtype)
     return dtype
 
@@ -106,7 +106,7 @@ def context_length(model, tokenizer, max_length: int | None = None) -> int | Non
 
 def load_sequence_classifier(name_or_path: str, what: str, dtype=None,
                              check_config: Callable[[Any], None] | None = None, hint: str = ""):
-    """(model, tokenizer) of a sequence-classification checkpoint, or a ``ValueError_`` in one
+    """(model, tokenizer) of a sequence-classification checkpoint, or a ``ValueFunctionError`` in one
     line: missing path, unreachable hub id, not a classifier, ``check_config`` refusing the
     config, or a classification head with no trained weights (its scores would be random)."""
     from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
@@ -115,7 +115,7 @@ def load_sequence_classifier(name_or_path: str, what: str, dtype=None,
         config = AutoConfig.from_pretrained(path)
         arch = list(getattr(config, "architectures", None) or [])
         if arch and not any(a.endswith(HEAD_ARCH) for a in arch):
-            raise ValueError_(
+            raise ValueFunctionError(
                 f"{what} '{name_or_path}' is not a sequence-classification checkpoint (architecture {', '.join(arch)}){hint}"
             )
         if check_config is not None:
@@ -125,7 +125,7 @@ def load_sequence_classifier(name_or_path: str, what: str, dtype=None,
                 path, dtype=resolve_dtype(dtype, what), output_loading_info=True)
         if info.get("missing_keys"):
             missing = sorted(info["missing_keys"])
-            raise ValueError_(
+            raise ValueFunctionError(
                 f"{what} '{name_or_path}' has no trained weights for {', '.join(missing[:3])}"
                 f"{' ...' if len(missing) > 3 else ''}; its scores would be random"
             )

@@ -17,7 +17,7 @@ import signal
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Mapping, Sequence
 
-from .base import Score, ValueError_
+from .base import Score, ValueFunctionError
 from .sandbox import RunResult, Sandbox, SandboxPool
 
 _FEEDBACK_CHARS = 200  # feedback goes into a prompt: one long printed line must not flood it
@@ -42,7 +42,7 @@ class ProgramValue:
 
     def __call__(self, records: Sequence[Mapping[str, Any]], outputs: Sequence[str]) -> list[Score]:
         if len(records) != len(outputs):
-            raise ValueError_(f"value 'program' got {len(records)} records for {len(outputs)} outputs")
+            raise ValueFunctionError(f"value 'program' got {len(records)} records for {len(outputs)} outputs")
         checks = [_check(record) for record in records]
         if not checks:
             return []

@@ -7,8 +7,7 @@ import importlib
 import math
 from typing import Any, Callable, Mapping
 
-from .base import Score, Value, ValueError_, describe_error, flag, parse_options
-
+from .base import Score, Value, ValueFunctionError, describe_error, flag, parse_options
 
 _PROGRAM_OPTIONS = {"timeout": float, "memory_mb": int, "workers": int, "isolation": str, "reveal_expected": flag}
 
@@ -22,11 +21,11 @@ def _program(arg: str | None = None) -> Value:
     seconds, options = parse_options("program", arg, _PROGRAM_OPTIONS, positional="timeout")
     if seconds:  # `program:2` is a timeout in seconds
         if not _is_number(seconds):
-            raise ValueError_(f"--value program:{arg}: unknown option {seconds!r}; options are "
+            raise ValueFunctionError(f"--value program:{arg}: unknown option {seconds!r}; options are "
                               f"{', '.join(_PROGRAM_OPTIONS)} (as key=value), or a timeout in seconds")
         options.setdefault("timeout", float(seconds))
     if options.get("isolation", "auto") not in ISOLATION_MODES:
-        raise ValueError_(f"--value program:{arg}: isolation must be one of {', '.join(ISOLATION_MODES)}")
+        raise ValueFunctionError(f"--value program:{arg}: isolation must be one of {', '.join(ISOLATION_MODES)}")
     return ProgramValue(**options)
 
 
@@ -92,13 +91,13 @@ def as_scores(result: Any, n: int, name: str) -> list[Score]:
     item is a float, a ``(float, feedback)`` pair or a ``Score``; None in place of the float
     means unknown (e.g. a record without the reference the value needs). NaN is an error."""
     if isinstance(result, (str, bytes, Mapping)):
-        raise ValueError_(f"value {name!r} returned {type(result).__name__}, expected a list of {n} scores")
+        raise ValueFunctionError(f"value {name!r} returned {type(result).__name__}, expected a list of {n} scores")
     try:
         items = list(result)
     except TypeError:
-        raise ValueError_(f"value {name!r} returned {type(result).__name__}, expected a list of {n} scores") from None
+        raise ValueFunctionError(f"value {name!r} returned {type(result).__name__}, expected a list of {n} scores") from None
     if len(items) != n:
-        raise ValueError_(f"value {name!r} returned {len(items)} scores for {n} outputs")
+        raise ValueFunctionError(f"value {name!r} returned {len(items)} scores for {n} outputs")
     scores = []
     for i, item in enumerate(items):
         if isinstance(item, Score):
@@ -107,16 +106,16 @@ def as_scores(result: Any, n: int, name: str) -> list[Score]:
             try:
                 s = Score(_known(item[0]), item[1])
             except (TypeError, ValueError):
-                raise ValueError_(f"value {name!r} returned {item!r} for output {i}, expected (float, feedback)") from None
+                raise ValueFunctionError(f"value {name!r} returned {item!r} for output {i}, expected (float, feedback)") from None
         elif isinstance(item, (str, bytes)):
-            raise ValueError_(f"value {name!r} returned the string {item!r} for output {i}, expected a float")
+            raise ValueFunctionError(f"value {name!r} returned the string {item!r} for output {i}, expected a float")
         else:
             try:
                 s = Score(_known(item))
             except (TypeError, ValueError):
-                raise ValueError_(f"value {name!r} returned {item!r} for output {i}, expected a float") from None
+                raise ValueFunctionError(f"value {name!r} returned {item!r} for output {i}, expected a float") from None
         if s.value is not None and math.isnan(s.value):
-            raise ValueError_(f"value {name!r} returned NaN for output {i}")
+            raise ValueFunctionError(f"value {name!r} returned NaN for output {i}")
         scores.append(s)
     return scores
 
@@ -139,7 +138,7 @@ def load_value(spec: str) -> Value:
             try:
                 obj = ep.load()
             except Exception as e:  # whatever the plugin's import raises, the user needs one line
-                raise ValueError_(f"--value {spec!r}: entry point {ep.value!r} of group correct.values "
+                raise ValueFunctionError(f"--value {spec!r}: entry point {ep.value!r} of group correct.values "
                                   f"could not be loaded: {describe_error(e)}") from None
             return _wrap(obj, spec)
     if arg:
@@ -147,15 +146,15 @@ def load_value(spec: str) -> Value:
             module = importlib.import_module(name)
         except ModuleNotFoundError as e:
             if e.name and name.startswith(e.name):
-                raise ValueError_(f"--value {spec!r}: no module named {name!r} (is it installed, or on PYTHONPATH?)") from None
-            raise ValueError_(f"--value {spec!r}: importing module {name!r} failed: {describe_error(e)}") from None
+                raise ValueFunctionError(f"--value {spec!r}: no module named {name!r} (is it installed, or on PYTHONPATH?)") from None
+            raise ValueFunctionError(f"--value {spec!r}: importing module {name!r} failed: {describe_error(e)}") from None
         except Exception as e:
-            raise ValueError_(f"--value {spec!r}: importing module {name!r} failed: {describe_error(e)}") from None
+            raise ValueFunctionError(f"--value {spec!r}: importing module {name!r} failed: {describe_error(e)}") from None
         fn = getattr(module, arg, None)
         if fn is None:
-            raise ValueError_(f"--value {spec!r}: module {name!r} has no attribute {arg!r}")
+            raise ValueFunctionError(f"--value {spec!r}: module {name!r} has no attribute {arg!r}")
         return _wrap(fn, spec)
-    raise ValueError_(f"unknown value {spec!r} (option --value); built in: {', '.join(VALUES)}, or give module:function")
+    raise ValueFunctionError(f"unknown value {spec!r} (option --value); built in: {', '.join(VALUES)}, or give module:function")
 
 
 def _wrap(obj: Any, name: str) -> Value:
@@ -163,7 +162,7 @@ def _wrap(obj: Any, name: str) -> Value:
         try:
             obj = obj()
         except Exception as e:
-            raise ValueError_(f"value {name!r}: creating {obj.__name__}() failed: {describe_error(e)}") from None
+            raise ValueFunctionError(f"value {name!r}: creating {obj.__name__}() failed: {describe_error(e)}") from None
     if not callable(obj):
-        raise ValueError_(f"value {name!r} is {type(obj).__name__}, not a callable (records, outputs) -> scores")
+        raise ValueFunctionError(f"value {name!r} is {type(obj).__name__}, not a callable (records, outputs) -> scores")
     return CallableValue(obj, name)

@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 from typing import Any, Mapping, Sequence
 
-from .base import Score, ValueError_, first_line, parse_options, record_name, text_of
+from .base import Score, ValueFunctionError, first_line, parse_options, record_name, text_of
 from .hf import context_length, load_sequence_classifier, score_in_batches, text_config
 
 
@@ -57,11 +57,11 @@ class RewardModelValue:
 
     def __call__(self, records: Sequence[Mapping[str, Any]], outputs: Sequence[str]) -> list[Score]:
         if len(records) != len(outputs):
-            raise ValueError_(f"value 'reward-model' got {len(records)} records for {len(outputs)} outputs")
+            raise ValueFunctionError(f"value 'reward-model' got {len(records)} records for {len(outputs)} outputs")
         prompts = []
         for i, record in enumerate(records):
             if "prompt" not in record:
-                raise ValueError_(f"value 'reward-model': {record_name(record, i)} has no `prompt`")
+                raise ValueFunctionError(f"value 'reward-model': {record_name(record, i)} has no `prompt`")
             prompts.append(text_of(record["prompt"]))
         rewards = self.rewards(prompts, [text_of(o) for o in outputs])
         return [Score(r, f"reward {r:.2f}") for r in rewards]
@@ -73,7 +73,7 @@ class RewardModelValue:
                                    lambda logits: logits[:, 0])
         for i, r in enumerate(rewards):
             if not math.isfinite(r):
-                raise ValueError_(f"value 'reward-model': the model returned {r} for output {i}")
+                raise ValueFunctionError(f"value 'reward-model': the model returned {r} for output {i}")
         return rewards
 
 
@@ -111,7 +111,7 @@ class PairEncoder:
         try:
             return self.tokenizer.apply_chat_template(messages, tokenize=False)
         except Exception as e:  # jinja raises its own kinds; one line is what the user needs
-            raise ValueError_(f"value 'reward-model': the tokenizer's chat template failed: {first_line(e)}") from None
+            raise ValueFunctionError(f"value 'reward-model': the tokenizer's chat template failed: {first_line(e)}") from None
 
     def __call__(self, prompt: str, output: str) -> list[int]:
         return self.encode(prompt, output)[0]
@@ -130,12 +130,12 @@ class PairEncoder:
 
 def load_reward_model(name_or_path: str, dtype=None):
     """(model, tokenizer) of a one-output sequence-classification checkpoint, or a
-    ``ValueError_`` in one line: missing path, unreachable hub id, not a classifier, more
+    ``ValueFunctionError`` in one line: missing path, unreachable hub id, not a classifier, more
     than one output, or a classification head with no trained weights."""
 
     def one_output(config) -> None:
         if config.num_labels != 1:
-            raise ValueError_(
+            raise ValueFunctionError(
                 f"reward model '{name_or_path}' has {config.num_labels} outputs (num_labels={config.num_labels}); "
                 "a reward model has exactly one"
             )
@@ -154,8 +154,8 @@ def from_spec(arg: str | None) -> RewardModelValue:
     """``reward-model:PATH`` or ``reward-model:PATH,key=value,...`` (batch_size, max_length,
     device, dtype, max_value). Trailing ``key=value`` items are options; the rest is the path."""
     if not arg:
-        raise ValueError_("--value reward-model needs a model: reward-model:PATH_OR_HUB_ID")
+        raise ValueFunctionError("--value reward-model needs a model: reward-model:PATH_OR_HUB_ID")
     path, options = parse_options("reward-model", arg, _OPTIONS, positional="path")
     if not path:
-        raise ValueError_(f"--value reward-model:{arg}: no model given: reward-model:PATH_OR_HUB_ID,key=value")
+        raise ValueFunctionError(f"--value reward-model:{arg}: no model given: reward-model:PATH_OR_HUB_ID,key=value")
     return RewardModelValue.from_pretrained(path, **options)

@@ -34,6 +34,8 @@ import weakref
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from ..errors import CorrectError
+
 log = logging.getLogger("correct.sandbox")
 
 ISOLATION_MODES = ("auto", "namespaces", "userns", "rlimits")
@@ -64,7 +66,7 @@ class Sandbox(Protocol):
     def run(self, source: str, tests: str | None = None) -> RunResult: ...
 
 
-class SandboxError(RuntimeError):
+class SandboxError(CorrectError, RuntimeError):
     """The sandbox itself cannot be set up (not a program's fault)."""
 
 

@@ -31,7 +31,7 @@ import math
 import re
 from typing import Any, Mapping, Protocol, Sequence
 
-from .base import Score, ValueError_, flag, first_line, parse_options, text_of
+from .base import Score, ValueFunctionError, first_line, flag, parse_options, text_of
 from .hf import context_length, load_sequence_classifier, score_in_batches
 
 PACKAGE = "alt-profanity-check"
@@ -54,24 +54,24 @@ class ToxicityValue:
         """``classifier``: any object with ``probabilities(texts)`` (and optionally
         ``offensive_words(text, threshold)``); by default the one of alt-profanity-check."""
         if not 0.0 <= threshold <= 1.0:
-            raise ValueError_(f"value 'toxicity': threshold must be between 0 and 1, got {threshold}")
+            raise ValueFunctionError(f"value 'toxicity': threshold must be between 0 and 1, got {threshold}")
         self.classifier = classifier if classifier is not None else ProfanityClassifier()
         self.threshold = float(threshold)
         self.max_value = float(max_value)
 
     def __call__(self, records: Sequence[Mapping[str, Any]], outputs: Sequence[str]) -> list[Score]:
         if len(records) != len(outputs):
-            raise ValueError_(f"value 'toxicity' got {len(records)} records for {len(outputs)} outputs")
+            raise ValueFunctionError(f"value 'toxicity' got {len(records)} records for {len(outputs)} outputs")
         texts = [text_of(o) for o in outputs]
         if not texts:
             return []
         probs = [float(p) for p in self.classifier.probabilities(texts)]
         if len(probs) != len(texts):
-            raise ValueError_(f"value 'toxicity': the classifier returned {len(probs)} probabilities for {len(texts)} outputs")
+            raise ValueFunctionError(f"value 'toxicity': the classifier returned {len(probs)} probabilities for {len(texts)} outputs")
         scores = []
         for i, (text, p) in enumerate(zip(texts, probs)):
             if not math.isfinite(p):
-                raise ValueError_(f"value 'toxicity': the classifier returned {p} for output {i}")
+                raise ValueFunctionError(f"value 'toxicity': the classifier returned {p} for output {i}")
             p = min(1.0, max(0.0, p))
             scores.append(Score(1.0 - p, self.feedback(text, p)))
         return scores
@@ -105,12 +105,12 @@ class ProfanityClassifier:
         except ImportError as e:
             missing = getattr(e, "name", None) or ""
             what = PACKAGE if missing in ("", "profanity_check") or missing.startswith("profanity_check.") else missing
-            raise ValueError_(
+            raise ValueFunctionError(
                 f"value 'toxicity' needs the package {PACKAGE} (its classifier ships inside the wheel); "
                 f"install it with: pip install {PACKAGE}" + (f" (missing module {missing!r})" if what != PACKAGE else "")
             ) from None
         except Exception as e:  # an unpickling failure, e.g. a scikit-learn the model was not saved with
-            raise ValueError_(f"value 'toxicity': could not load the classifier of {PACKAGE}: {first_line(e)}") from None
+            raise ValueFunctionError(f"value 'toxicity': could not load the classifier of {PACKAGE}: {first_line(e)}") from None
         self.model, self.vectorizer = module.model, module.vectorizer
         self.deobfuscate = deobfuscate
         self._toxic_column = list(self.model.classes_).index(1)
@@ -201,10 +201,10 @@ def toxic_labels(id2label: Mapping[int, str] | None, num_labels: int, multi_labe
         else:
             matches = [i for i in range(num_labels) if names.get(i, "").lower() == wanted.lower()]
             if not matches:
-                raise ValueError_(f"toxicity model '{model}' has no label {wanted!r} (labels: {shown})")
+                raise ValueFunctionError(f"toxicity model '{model}' has no label {wanted!r} (labels: {shown})")
             index = matches[0]
         if not 0 <= index < num_labels:
-            raise ValueError_(f"toxicity model '{model}' has no label {index} (labels: {shown})")
+            raise ValueFunctionError(f"toxicity model '{model}' has no label {index} (labels: {shown})")
         return [index], mode
     if num_labels == 1:
         return [0], mode
@@ -217,14 +217,14 @@ def toxic_labels(id2label: Mapping[int, str] | None, num_labels: int, multi_labe
         negated = [i for i in range(2) if _TOXIC.search(names.get(i, "").lower())]
         if len(negated) == 1:  # "non-toxic" and something else: the other one
             return [1 - negated[0]], mode
-    raise ValueError_(
+    raise ValueFunctionError(
         f"cannot tell which label of toxicity model '{model}' means toxic (labels: {shown}); "
         f"name it: --value toxicity:{model},label=NAME_OR_INDEX"
     )
 
 
 def load_classifier(name_or_path: str, dtype=None):
-    """(model, tokenizer) of a sequence-classification checkpoint, or a ``ValueError_`` in one line."""
+    """(model, tokenizer) of a sequence-classification checkpoint, or a ``ValueFunctionError`` in one line."""
     return load_sequence_classifier(name_or_path, "toxicity model", dtype=dtype)
 
 
@@ -293,9 +293,9 @@ def from_spec(arg: str | None) -> ToxicityValue:
     if not path:
         model_only = [k for k in options if k != "deobfuscate"]
         if model_only:
-            raise ValueError_(f"--value toxicity:{arg}: {', '.join(model_only)} only apply to a model: "
+            raise ValueFunctionError(f"--value toxicity:{arg}: {', '.join(model_only)} only apply to a model: "
                               "toxicity:PATH_OR_HUB_ID,key=value")
         return ToxicityValue(ProfanityClassifier(**options), **value_options)
     if "deobfuscate" in options:
-        raise ValueError_(f"--value toxicity:{arg}: deobfuscate applies to the default classifier only")
+        raise ValueFunctionError(f"--value toxicity:{arg}: deobfuscate applies to the default classifier only")
     return ToxicityValue(HFClassifier.from_pretrained(path, **options), **value_options)

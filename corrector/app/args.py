@@ -17,39 +17,26 @@ import ast
 import dataclasses
 import functools
 import inspect
-import sys
 import textwrap
 import types
 import typing
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from ...errors import CorrectError
 
-class UsageError(ValueError):
+
+class UsageError(CorrectError, ValueError):
     """A problem the user can fix by changing an option or a config file."""
 
 
-USER_ERRORS = (
-    ("correct.corrector.app.args", "UsageError"),
-    ("correct.tasks.task", "TaskError"),
-    ("correct.tasks.data", "RecordError"),
-    ("correct.corrector.similarity", "SimilarityError"),
-    ("correct.corrector.training.config", "TrainError"),
-    ("correct.corrector.training.objectives", "CorpusError"),
-    ("correct.corrector.training.logs", "LogError"),
-    ("correct.corrector.app.report", "ReportError"),
-    ("correct.generators.base", "GeneratorError"),
-    ("correct.values.base", "ValueError_"),
-    ("correct.values.sandbox", "SandboxError"),
-)
-"""The library's errors that a user's input can cause: printed as one line, not a traceback."""
-
-
-def user_errors() -> tuple[type[BaseException], ...]:
-    """The classes of ``USER_ERRORS`` whose modules are loaded: an error of a module that was
-    never imported cannot have been raised, and importing it here would cost seconds (the
-    training modules bring the transformers Trainer)."""
-    return tuple(getattr(sys.modules[m], name) for m, name in USER_ERRORS if m in sys.modules)
+def with_flag(e: CorrectError, options: Sequence["Option"]) -> str:
+    """The error's message, and the flag that can fix it where the library named the setting
+    (``CorrectError.option``) and this command has it, as this command spells it."""
+    spelled = {o.name: o.spelled for o in options}
+    if e.option in spelled and spelled[e.option] not in str(e):
+        return f"{e} (option {spelled[e.option]})"
+    return str(e)
 
 
 def fail(message: str) -> typing.NoReturn:
@@ -103,11 +90,10 @@ def field_docs(cls: type) -> dict[str, str]:
     return docs
 
 
-def options_of(classes: Sequence[type], defaults: dict[str, Any] | None = None, flags: dict[str, str] | None = None) -> list[Option]:
+def options_of(classes: Sequence[type], defaults: dict[str, Any] | None = None) -> list[Option]:
     """The options of these dataclasses, in field order; ``defaults`` overrides a default for
-    one command (``correct train`` reads the train split, ``generate`` the test split), and
-    ``flags`` a field's flag (``correct serve``'s own ``--api-key``)."""
-    defaults, flags = defaults or {}, flags or {}
+    one command (``correct train`` reads the train split, ``generate`` the test split)."""
+    defaults = defaults or {}
     seen: dict[str, Option] = {}
     for cls in classes:
         hints = typing.get_type_hints(cls)
@@ -119,7 +105,7 @@ def options_of(classes: Sequence[type], defaults: dict[str, Any] | None = None, 
                 raise TypeError(f"{cls.__name__}.{f.name} is also a field of {seen[f.name].owner.__name__}")
             default = f.default if f.default_factory is dataclasses.MISSING else f.default_factory()
             seen[f.name] = Option(f.name, cls, hints[f.name], defaults.get(f.name, default), docs.get(f.name, ""),
-                                  flags.get(f.name, f.metadata.get("flag", f.name)).replace("_", "-"), f.metadata.get("min"),
+                                  f.metadata.get("flag", f.name).replace("_", "-"), f.metadata.get("min"),
                                   f.metadata.get("max"), f.metadata.get("positional", False), f.metadata.get("required", False))
     return list(seen.values())
 
@@ -156,12 +142,12 @@ def _typer_parameter(o: Option) -> inspect.Parameter:
 
 
 def command(app, *classes: type, name: str | None = None, defaults: dict[str, Any] | None = None,
-            flags: dict[str, str] | None = None, config_file: bool = True) -> Callable:
+            config_file: bool = True) -> Callable:
     """Register the decorated ``body(*instances)`` as a typer command whose options are the
     fields of ``classes``."""
     import typer
 
-    options = options_of(classes, defaults, flags)
+    options = options_of(classes, defaults)
 
     def decorate(body: Callable) -> Callable:
         def run(ctx: typer.Context, **given: Any) -> Any:
@@ -172,8 +158,8 @@ def command(app, *classes: type, name: str | None = None, defaults: dict[str, An
                 values = read_config(config, options, ctx.info_name) if config else {}
                 values.update(explicit)
                 return body(*build(classes, options, values))
-            except user_errors() as e:
-                fail(str(e))
+            except CorrectError as e:
+                fail(with_flag(e, options))
 
         parameters = [inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)]
         parameters += [_typer_parameter(o) for o in options]

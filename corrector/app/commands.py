@@ -201,7 +201,7 @@ def serve_engine(args: ServeArgs, models: Models, config: ServeConfig, backend: 
     fmt = prompt_format(t, backend.shots, args.seed) if t else None
     v = d.load_value()
     g, c = load_models(d.generator, d.corrector, backend, models.corrector_backend, models.dtype, models.device,
-                       key_flag="--backend-api-key", **d.generator_options)  # a request may ask for rounds
+                       **d.generator_options)  # a request may ask for rounds
     c = for_task(g, c, t, fmt)
     name = args.model_name or (f"correct-{t.name}" if t and not models.generator else Path(d.generator.rstrip("/")).name)
     params = SamplingParams(temperature=args.temperature, max_new_tokens=d.max_new_tokens, stop=d.stop, seed=args.seed)

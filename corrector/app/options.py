@@ -15,7 +15,6 @@ from ...generators.base import SamplingParams
 from ...tasks import DEFAULT_TASK, Task, few_shot_prompt, get_task, plain_prompt
 from .args import UsageError
 
-
 SEED_RANGE = {"min": -(2**63), "max": 2**63 - 1}
 """Seeds are 64-bit, as torch's generator takes them (a larger one overflows deep in decoding)."""
 
@@ -28,8 +27,9 @@ class Backend:
     """Generator backend: hf | vllm | openai (any OpenAI-compatible endpoint)."""
     base_url: str | None = None
     """openai backend: endpoint, e.g. http://localhost:8000/v1 (default: $OPENAI_BASE_URL)."""
-    api_key: str | None = None
-    """openai backend: API key (default: $OPENAI_API_KEY)."""
+    api_key: str | None = field(default=None, metadata={"flag": "backend-api-key"})
+    """openai backend: the endpoint's API key (default: $OPENAI_API_KEY). `correct serve`'s own
+    key, the one its clients bear, is --api-key."""
     api: str = "completions"
     """openai backend: completions | chat."""
     concurrency: int = field(default=8, metadata={"min": 1})
@@ -137,7 +137,7 @@ class ServeArgs:
     """Token budget when a request does not give max_tokens (default: the task's, else 128)."""
     seed: int = field(default=0, metadata=SEED_RANGE)
     """Seed of sampling when a request does not give one."""
-    server_api_key: str | None = None
+    server_api_key: str | None = field(default=None, metadata={"flag": "api-key"})
     """Key every request but /health must bear as 'Authorization: Bearer KEY' (default:
     $CORRECT_API_KEY; none: anyone who reaches the port may use it)."""
 
@@ -173,7 +173,7 @@ class Defaults:
         ``values.py`` beside it), and its errors name the file and line, not ``--value``."""
         import sys
 
-        from ...values import ValueError_, load_value
+        from ...values import ValueFunctionError, load_value
 
         if not self.value_from_task:
             return load_value(self.value)
@@ -184,9 +184,9 @@ class Defaults:
             sys.path.insert(0, folder)
         try:
             return load_value(self.value)
-        except ValueError_ as e:
+        except ValueFunctionError as e:
             why = str(e).replace(f"--value {self.value!r}:", f"{self.value!r}:").replace(" (option --value)", "")
-            raise ValueError_(f"{key_at(self.task.source, 'value')}: key 'value': {why}") from None
+            raise ValueFunctionError(f"{key_at(self.task.source, 'value')}: key 'value': {why}") from None
 
     @property
     def generator_options(self) -> dict:
@@ -295,16 +295,12 @@ def note_unlabeled(records: list[dict], where: str) -> None:
                 "and count as unlabeled where the value needs it")
 
 
-SERVE_FLAGS = {"server_api_key": "api-key", "api_key": "backend-api-key"}
-"""``correct serve``'s --api-key is its own key, as in vLLM; the endpoint's is --backend-api-key."""
-
-
-def backend_options(b: Backend, key_flag: str = "--api-key") -> dict:
+def backend_options(b: Backend) -> dict:
     """Keyword options of the generator backend; the endpoint options only mean something to
     the openai backend, and saying them to another is a mistake worth a clear error."""
     if b.backend == "openai":
         return dict(base_url=b.base_url, api_key=b.api_key, api=b.api, concurrency=b.concurrency)
-    given = [name for name, v in (("--base-url", b.base_url), (key_flag, b.api_key)) if v] + (["--api"] if b.api != "completions" else [])
+    given = [name for name, v in (("--base-url", b.base_url), ("--backend-api-key", b.api_key)) if v] + (["--api"] if b.api != "completions" else [])
     if given:
         raise UsageError(f"{', '.join(given)} {'is' if len(given) == 1 else 'are'} for --backend openai, not {b.backend}")
     return {}
@@ -336,12 +332,12 @@ def placement(backend: str, dtype: str | None, device: str | None) -> dict:
 
 
 def load_models(generator: str, corrector: str | None, b: Backend, corrector_backend: str | None,
-                dtype: str | None = None, device: str | None = None, key_flag: str = "--api-key", **generator_options):
+                dtype: str | None = None, device: str | None = None, **generator_options):
     """(generator, corrector or None; ``SELF`` for ``--corrector self``, which
-    ``self_refine.of_task`` makes from the generator once the task's layout is known). The corrector decodes with ``corrector_backend``, by
-    default the generator's backend (hf when that is an endpoint). ``dtype`` and ``device``
-    apply to every model loaded here, the generator unless it is an endpoint's; ``key_flag``
-    is how the command spells the endpoint's key, for the error that it is out of place."""
+    ``commands.for_task`` makes from the generator once the task's layout is known). The
+    corrector decodes with ``corrector_backend``, by default the generator's backend (hf when
+    that is an endpoint). ``dtype`` and ``device`` apply to every model loaded here, the
+    generator unless it is an endpoint's."""
     from ...generators import load_generator, threads
     from .. import progress
     from ..model import Corrector
@@ -354,7 +350,7 @@ def load_models(generator: str, corrector: str | None, b: Backend, corrector_bac
     except ValueError as e:
         raise UsageError(str(e)) from None
     corr_backend = corrector_backend or ("hf" if b.backend == "openai" else b.backend)
-    options = {**backend_options(b, key_flag), **placement(b.backend, dtype, device), **generator_options}
+    options = {**backend_options(b), **placement(b.backend, dtype, device), **generator_options}
     corr_options = placement(corr_backend, dtype, device) if corrector else {}
     if device is not None and device.startswith("cuda"):
         import torch
@@ -376,12 +372,15 @@ def load_models(generator: str, corrector: str | None, b: Backend, corrector_bac
 
 @contextmanager
 def naming(option: str):
-    """A model that cannot be loaded is reported with the option that named it."""
+    """A model that cannot be loaded is reported with the option that named it (unless the
+    error is another setting's: an endpoint's key, its address)."""
     from ...generators.base import GeneratorError
 
     try:
         yield
     except GeneratorError as e:
+        if e.option is not None:
+            raise
         raise GeneratorError(f"{option}: {e}") from None
 
 

@@ -21,10 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
+from ...errors import CorrectError
 from .card import percent
 
 
-class ReportError(ValueError):
+class ReportError(CorrectError, ValueError):
     """An input the report cannot read; the message names it."""
 
 

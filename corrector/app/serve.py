@@ -18,10 +18,9 @@ from dataclasses import dataclass, field, replace
 from typing import Callable, Sequence
 
 from ...generators import Generator, GeneratorError, SamplingParams
-from ...values import Value, ValueError_
+from ...values import Value, ValueFunctionError
 from ..model import Corrector
 from ..refine import MAX_ROUNDS, Step, refine  # noqa: F401  (api.py reads MAX_ROUNDS here)
-
 
 
 class Busy(Exception):
@@ -183,13 +182,13 @@ class Engine:
             else:
                 histories = refine([i.record for i in batch], [i.prompt for i in batch], self.generator,
                                    self.corrector, self.value, first.rounds, params)
-        except (ValueError_, GeneratorError, ValueError) as e:
+        except (ValueFunctionError, GeneratorError, ValueError) as e:
             if len(batch) > 1:  # one bad record must not fail the others: find it
                 for item in batch:
                     self._run([item])
                 return
             first.future.set_exception(BadRequest(f"{e} (send the task fields the value needs in the request's `record`)", "record")
-                                       if isinstance(e, ValueError_) else e)
+                                       if isinstance(e, ValueFunctionError) else e)
             return
         except BaseException as e:  # noqa: BLE001 - delivered to the waiting request
             for item in batch:

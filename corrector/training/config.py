@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from ...errors import CorrectError
 from ...generators.base import SamplingParams
 from .logs import parse_report_to
 
 
-class TrainError(ValueError):
+class TrainError(CorrectError, ValueError):
     """Training cannot go on with this data or these settings; the message says why."""
 
 

@@ -15,10 +15,12 @@ import os
 from pathlib import Path
 from typing import Sequence
 
+from ...errors import CorrectError
+
 INTEGRATIONS = ("tensorboard", "wandb")
 
 
-class LogError(ValueError):
+class LogError(CorrectError, ValueError):
     pass
 
 

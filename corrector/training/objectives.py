@@ -22,7 +22,10 @@ import torch
 import torch.nn.functional as F
 from transformers import Trainer
 
-class CorpusError(ValueError):
+from ...errors import CorrectError
+
+
+class CorpusError(CorrectError, ValueError):
     """A --lm-corpus file that cannot be used; the message names it."""
 
 

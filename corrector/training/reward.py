@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from ...values import ValueError_
+from ...values import ValueFunctionError
 from ...values.hf import context_length, loading_errors, pad_right, quiet_transformers
 from ...values.reward import PairEncoder, prepare_tokenizer
 from ..model import CONFIG_NAME
@@ -140,7 +140,7 @@ def train_reward_model(
     if not pairs:
         raise RecordError("no preference pairs to train on")
     if steps < 1 or batch_size < 1 or lr <= 0:
-        raise ValueError_(f"steps, batch_size and lr must be positive (got {steps}, {batch_size}, {lr})")
+        raise ValueFunctionError(f"steps, batch_size and lr must be positive (got {steps}, {batch_size}, {lr})")
     set_seed(seed)  # before loading: the new reward head is drawn now
     model, tokenizer = load_base(base)
     prepare_tokenizer(tokenizer, model)

@@ -136,14 +136,16 @@ def test_gives_up_after_the_retries_with_the_servers_message(endpoint):
 
 @pytest.mark.parametrize("endpoint", [{"script": [429] * 10}], indirect=True)
 def test_persistent_rate_limit_says_so(endpoint):
-    with pytest.raises(GeneratorError, match=r"rate-limited .*429.* after 1 retries; lower --concurrency"):
+    with pytest.raises(GeneratorError, match=r"rate-limited .*429.* after 1 retries; lower the concurrency") as e:
         _gen(endpoint, max_retries=1).generate(["ab"], SamplingParams())
+    assert e.value.option == "concurrency"  # the command line names its flag
 
 
 @pytest.mark.parametrize("endpoint", [{"script": [401]}], indirect=True)
 def test_bad_key(endpoint):
-    with pytest.raises(GeneratorError, match="refused the API key"):
+    with pytest.raises(GeneratorError, match="refused the API key") as e:
         _gen(endpoint).generate(["ab"], SamplingParams())
+    assert e.value.option == "api_key" and "--" not in str(e.value)
 
 
 @pytest.mark.parametrize("endpoint", [{"delay": 60.0}], indirect=True)
@@ -179,7 +181,7 @@ def test_unreachable_endpoint():
 
 
 def test_bad_options(endpoint):
-    with pytest.raises(GeneratorError, match="unknown --api 'rpc'"):
+    with pytest.raises(GeneratorError, match="unknown API 'rpc'"):
         _gen(endpoint, api="rpc")
-    with pytest.raises(GeneratorError, match="--concurrency must be at least 1"):
+    with pytest.raises(GeneratorError, match="concurrency must be at least 1"):
         _gen(endpoint, concurrency=0)

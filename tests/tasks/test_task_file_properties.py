@@ -9,11 +9,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from correct.errors import CorrectError
+from correct.tasks import few_shot_prompt, get_task
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from correct.corrector.app.args import user_errors
-from correct.tasks import few_shot_prompt, get_task
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +76,6 @@ def test_a_random_task_file_is_a_task_or_one_line(folder, text):
             fmt = few_shot_prompt(task, None, 0)
             for r in records:
                 assert isinstance(fmt(r), str)
-    except user_errors() as e:
+    except CorrectError as e:
         message = str(e)
         assert message and "\n" not in message and "Traceback" not in message, message

@@ -1,6 +1,5 @@
 import pytest
-
-from correct.values import Score, ValueError_
+from correct.values import Score, ValueFunctionError
 from correct.values.constraints import ConstraintsValue, covered, forms, parse_concepts
 
 
@@ -103,17 +102,17 @@ def test_duplicate_concepts_count_each(value):
 @pytest.mark.parametrize("record", [{"id": "r7"}, {"id": "r7", "concepts": []}, {"id": "r7", "concepts": " , "},
                                     {"id": "r7", "concepts": None}])
 def test_missing_concepts_names_record(value, record):
-    with pytest.raises(ValueError_, match="record 'r7'.*concepts"):
+    with pytest.raises(ValueFunctionError, match="record 'r7'.*concepts"):
         value([{"id": "r0", "concepts": ["dog"]}, record], ["dog", "dog"])
 
 
 def test_missing_concepts_without_id(value):
-    with pytest.raises(ValueError_, match="index 0"):
+    with pytest.raises(ValueFunctionError, match="index 0"):
         value([{"prompt": "x"}], ["dog"])
 
 
 def test_length_mismatch(value):
-    with pytest.raises(ValueError_, match="value 'constraints' got 1 records for 2 outputs"):
+    with pytest.raises(ValueFunctionError, match="value 'constraints' got 1 records for 2 outputs"):
         value([{"concepts": ["dog"]}], ["a", "b"])
 
 

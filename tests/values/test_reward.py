@@ -8,12 +8,11 @@ import shutil
 
 import pytest
 import torch
-from transformers import GPT2Config, GPT2ForSequenceClassification
-
 from correct.corrector.refine import Step, _still_open
 from correct.corrector.training.tiny import build_model, build_tokenizer
-from correct.values import ValueError_
+from correct.values import ValueFunctionError
 from correct.values.reward import PairEncoder, RewardModelValue, from_spec
+from transformers import GPT2Config, GPT2ForSequenceClassification
 
 PROMPTS = ["1+1=", "12+30=", "what is 7+8? answer: ", "9+9=", "0+0=", "45+45=", "3+4="]
 OUTPUTS = ["2", "42", "15 because 7 plus 8 is 15", "17", "0", "90 90 90", ""]
@@ -134,39 +133,39 @@ def test_spec_options(rm_dir):
     # A draft at the threshold counts as solved and is not sent to the corrector again.
     assert not _still_open([Step(0, "x", 0.7, "reward 0.70")], value, greedy=False)
     assert _still_open([Step(0, "x", 1e9, "")], from_spec(str(rm_dir)), greedy=False)
-    with pytest.raises(ValueError_, match="unknown option 'size'"):
+    with pytest.raises(ValueFunctionError, match="unknown option 'size'"):
         from_spec(f"{rm_dir},size=2")
-    with pytest.raises(ValueError_, match="batch_size must be a number"):
+    with pytest.raises(ValueFunctionError, match="batch_size must be a number"):
         from_spec(f"{rm_dir},batch_size=two")
-    with pytest.raises(ValueError_, match="needs a model"):
+    with pytest.raises(ValueFunctionError, match="needs a model"):
         from_spec(None)
 
 
 def test_missing_path(tmp_path):
-    with pytest.raises(ValueError_, match=r"^reward model path '.*/nope/rm' does not exist$"):
+    with pytest.raises(ValueFunctionError, match=r"^reward model path '.*/nope/rm' does not exist$"):
         RewardModelValue.from_pretrained(str(tmp_path / "nope" / "rm"))
 
 
 def test_unreachable_hub_id():
     # conftest sets HF_HUB_OFFLINE: a hub id that is not cached cannot be fetched.
-    with pytest.raises(ValueError_, match="not a local folder and not reachable on the Hugging Face hub"):
+    with pytest.raises(ValueFunctionError, match="not a local folder and not reachable on the Hugging Face hub"):
         RewardModelValue.from_pretrained("no-such-org/no-such-reward-model")
 
 
 def test_folder_without_a_model(tmp_path):
-    with pytest.raises(ValueError_, match=r"^could not load reward model from '.*': "):
+    with pytest.raises(ValueFunctionError, match=r"^could not load reward model from '.*': "):
         RewardModelValue.from_pretrained(str(tmp_path))
 
 
 def test_two_labels_is_refused(tok, tmp_path):
     path = _save(_classifier(tok, num_labels=2), tok, tmp_path / "two")
-    with pytest.raises(ValueError_, match=r"has 2 outputs \(num_labels=2\); a reward model has exactly one"):
+    with pytest.raises(ValueFunctionError, match=r"has 2 outputs \(num_labels=2\); a reward model has exactly one"):
         RewardModelValue.from_pretrained(str(path))
 
 
 def test_causal_lm_is_refused(tok, tmp_path):
     path = _save(build_model(tok, n_layer=1, n_embd=32), tok, tmp_path / "lm")
-    with pytest.raises(ValueError_, match="is not a sequence-classification checkpoint .*GPT2LMHeadModel"):
+    with pytest.raises(ValueFunctionError, match="is not a sequence-classification checkpoint .*GPT2LMHeadModel"):
         RewardModelValue.from_pretrained(str(path))
 
 
@@ -176,13 +175,13 @@ def test_untrained_head_is_refused(tok, tmp_path):
     config = GPT2Config.from_pretrained(path)
     config.architectures, config.num_labels = ["GPT2ForSequenceClassification"], 1
     config.save_pretrained(path)
-    with pytest.raises(ValueError_, match="has no trained weights for score.weight"):
+    with pytest.raises(ValueFunctionError, match="has no trained weights for score.weight"):
         RewardModelValue.from_pretrained(str(path))
 
 
 def test_records_must_have_a_prompt(rm_dir):
     value = RewardModelValue.from_pretrained(str(rm_dir))
-    with pytest.raises(ValueError_, match="record 'a' has no `prompt`"):
+    with pytest.raises(ValueFunctionError, match="record 'a' has no `prompt`"):
         value([{"id": "a"}], ["x"])
-    with pytest.raises(ValueError_, match="got 1 records for 2 outputs"):
+    with pytest.raises(ValueFunctionError, match="got 1 records for 2 outputs"):
         value([{"prompt": "p"}], ["x", "y"])

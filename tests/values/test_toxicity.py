@@ -8,11 +8,10 @@ import sys
 
 import pytest
 import torch
+from correct.values import Score, ValueFunctionError
+from correct.values.toxicity import HFClassifier, ToxicityValue, from_spec, names_toxicity, toxic_labels
 from tokenizers import Tokenizer, models, pre_tokenizers
 from transformers import GPT2Config, GPT2ForSequenceClassification, GPT2LMHeadModel, PreTrainedTokenizerFast
-
-from correct.values import Score, ValueError_
-from correct.values.toxicity import HFClassifier, ToxicityValue, from_spec, names_toxicity, toxic_labels
 
 TOXIC = ["You are a stupid idiot.", "Shut up, you damn fool!", "what a pathetic moron", "go to hell, loser",
          "he was a complete jerk and full of crap"]
@@ -83,14 +82,14 @@ def test_unknown_words_that_disguise_nothing_are_left_alone(default_value):
     plain = from_spec("deobfuscate=false")
     records = [{}] * len(UNKNOWN_BUT_FINE)
     assert [s.value for s in default_value(records, UNKNOWN_BUT_FINE)] == [s.value for s in plain(records, UNKNOWN_BUT_FINE)]
-    with pytest.raises(ValueError_, match="deobfuscate applies to the default classifier only"):
+    with pytest.raises(ValueFunctionError, match="deobfuscate applies to the default classifier only"):
         from_spec("/tmp,deobfuscate=true")
 
 
 def test_missing_package_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "profanity_check", None)
     monkeypatch.setitem(sys.modules, "profanity_check.profanity_check", None)
-    with pytest.raises(ValueError_, match=r"needs the package alt-profanity-check.*pip install alt-profanity-check"):
+    with pytest.raises(ValueFunctionError, match=r"needs the package alt-profanity-check.*pip install alt-profanity-check"):
         from_spec(None)
 
 
@@ -101,15 +100,15 @@ def test_bad_specs_and_shapes():
 
     v = ToxicityValue(Fixed())
     assert v([{}], ["anything"]) == [Score(0.75, "not toxic (0.25)")]
-    with pytest.raises(ValueError_, match="1 records for 2 outputs"):
+    with pytest.raises(ValueFunctionError, match="1 records for 2 outputs"):
         v([{}], ["a", "b"])
-    with pytest.raises(ValueError_, match="unknown option 'bogus'"):
+    with pytest.raises(ValueFunctionError, match="unknown option 'bogus'"):
         from_spec("bogus=1")
-    with pytest.raises(ValueError_, match="threshold must be a number"):
+    with pytest.raises(ValueFunctionError, match="threshold must be a number"):
         from_spec("threshold=high")
-    with pytest.raises(ValueError_, match="label only apply to a model"):
+    with pytest.raises(ValueFunctionError, match="label only apply to a model"):
         from_spec("label=toxic")
-    with pytest.raises(ValueError_, match="threshold must be between 0 and 1"):
+    with pytest.raises(ValueFunctionError, match="threshold must be between 0 and 1"):
         ToxicityValue(Fixed(), threshold=2)
 
 
@@ -137,11 +136,11 @@ def test_toxic_labels_from_id2label():
     # Overrides, by name (any case) or by index.
     assert toxic_labels(labels, 6, multi_label=True, label="INSULT") == ([4], "sigmoid")
     assert toxic_labels({0: "non-toxic", 1: "toxic"}, 2, label="0") == ([0], "softmax")
-    with pytest.raises(ValueError_, match=r"cannot tell which label of toxicity model 'm' means toxic \(labels: 0=positive, 1=negative, 2=neutral\); name it: --value toxicity:m,label="):
+    with pytest.raises(ValueFunctionError, match=r"cannot tell which label of toxicity model 'm' means toxic \(labels: 0=positive, 1=negative, 2=neutral\); name it: --value toxicity:m,label="):
         toxic_labels({0: "positive", 1: "negative", 2: "neutral"}, 3, model="m")
-    with pytest.raises(ValueError_, match="has no label 'rude'"):
+    with pytest.raises(ValueFunctionError, match="has no label 'rude'"):
         toxic_labels({0: "non-toxic", 1: "toxic"}, 2, label="rude")
-    with pytest.raises(ValueError_, match="has no label 5"):
+    with pytest.raises(ValueFunctionError, match="has no label 5"):
         toxic_labels({0: "non-toxic", 1: "toxic"}, 2, label=5)
 
 
@@ -254,21 +253,21 @@ def test_hf_backend_unnamed_labels_mean_index_1(tok, tmp_path, one_torch_thread)
 
 
 def test_hf_backend_errors(tok, tmp_path):
-    with pytest.raises(ValueError_, match=r"^toxicity model path '/no/such/dir' does not exist$"):
+    with pytest.raises(ValueFunctionError, match=r"^toxicity model path '/no/such/dir' does not exist$"):
         from_spec("/no/such/dir")
-    with pytest.raises(ValueError_, match=r"could not load toxicity model 'no-such-org/no-such-model': not a local folder "
+    with pytest.raises(ValueFunctionError, match=r"could not load toxicity model 'no-such-org/no-such-model': not a local folder "
                                           r"and not reachable on the Hugging Face hub \(offline\?\)"):
         from_spec("no-such-org/no-such-model")
     empty = tmp_path / "empty"
     empty.mkdir()
-    with pytest.raises(ValueError_, match="could not load toxicity model from"):
+    with pytest.raises(ValueFunctionError, match="could not load toxicity model from"):
         from_spec(str(empty))
     lm = _save(_classifier(tok, lm_head=True), tok, tmp_path / "lm")
-    with pytest.raises(ValueError_, match=r"is not a sequence-classification checkpoint \(architecture GPT2LMHeadModel\)"):
+    with pytest.raises(ValueFunctionError, match=r"is not a sequence-classification checkpoint \(architecture GPT2LMHeadModel\)"):
         from_spec(lm)
     labels = _save(_classifier(tok, num_labels=3, id2label={0: "positive", 1: "negative", 2: "neutral"}), tok,
                    tmp_path / "sentiment")
-    with pytest.raises(ValueError_, match="cannot tell which label"):
+    with pytest.raises(ValueFunctionError, match="cannot tell which label"):
         from_spec(labels)
-    with pytest.raises(ValueError_, match="unknown option 'colour'"):
+    with pytest.raises(ValueFunctionError, match="unknown option 'colour'"):
         from_spec(labels + ",colour=red")

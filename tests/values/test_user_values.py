@@ -8,8 +8,7 @@ import sys
 import textwrap
 
 import pytest
-
-from correct.values import CallableValue, Score, ValueError_, load_value
+from correct.values import CallableValue, Score, ValueFunctionError, load_value
 
 RECORDS = [{"id": "a", "prompt": "p"}, {"id": "b", "prompt": "q"}]
 
@@ -100,7 +99,7 @@ def test_entry_point_group(user_package):
     ("nosuchvalue", ["unknown value 'nosuchvalue'", "program", "constraints", "toxicity", "reward-model"]),
 ])
 def test_load_errors_name_the_problem(user_package, spec, needles):
-    with pytest.raises(ValueError_) as e:
+    with pytest.raises(ValueFunctionError) as e:
         load_value(spec)
     for needle in needles:
         assert needle in str(e.value)
@@ -116,7 +115,7 @@ def test_load_errors_name_the_problem(user_package, spec, needles):
 ])
 def test_wrong_shapes_are_refused(user_package, fn, needle):
     v = load_value(f"myvalues:{fn}")
-    with pytest.raises(ValueError_) as e:
+    with pytest.raises(ValueFunctionError) as e:
         v(RECORDS, ["x", "y"])
     assert f"value 'myvalues:{fn}'" in str(e.value) and needle in str(e.value)
 
@@ -138,7 +137,7 @@ def test_a_user_value_may_say_unknown():
     assert pairs(RECORDS, ["x", "y"]) == [Score(None, "looks fine"), Score(0.5)]
     scores = CallableValue(lambda records, outputs: [Score(None, "?", answer="x"), Score(1.0)], "scores")
     assert scores(RECORDS, ["x", "y"])[0] == Score(None, "?", answer="x")
-    with pytest.raises(ValueError_, match="returned NaN for output 1"):
+    with pytest.raises(ValueFunctionError, match="returned NaN for output 1"):
         CallableValue(lambda records, outputs: [None, float("nan")], "nan")(RECORDS, ["x", "y"])
-    with pytest.raises(ValueError_, match=r"returned \(None, 3\) for output 0, expected a float"):
+    with pytest.raises(ValueFunctionError, match=r"returned \(None, 3\) for output 0, expected a float"):
         CallableValue(lambda records, outputs: [(None, 3), None], "bad")(RECORDS, ["x", "y"])

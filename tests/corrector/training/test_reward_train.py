@@ -9,15 +9,20 @@ import random
 
 import pytest
 import torch
+from correct.corrector.records import RecordError
+from correct.corrector.training.reward import (
+    PairCollator,
+    encode_pairs,
+    load_base,
+    read_preferences,
+    reward_trainer,
+    train_reward_model,
+)
+from correct.corrector.training.tiny import build_model, build_tokenizer
+from correct.values import ValueFunctionError
+from correct.values.reward import PairEncoder, RewardModelValue, prepare_tokenizer
 from transformers import set_seed
 from transformers.utils import logging as hf_logging
-
-from correct.corrector.records import RecordError
-from correct.corrector.training.reward import (PairCollator, encode_pairs, load_base, read_preferences, reward_trainer,
-                                      train_reward_model)
-from correct.corrector.training.tiny import build_model, build_tokenizer
-from correct.values import ValueError_
-from correct.values.reward import PairEncoder, RewardModelValue, prepare_tokenizer
 
 hf_logging.disable_progress_bar()
 
@@ -133,9 +138,9 @@ def test_starts_from_a_classifier_with_another_head(base_dir, tmp_path, one_torc
 
 
 def test_bad_base_and_pairs(tmp_path):
-    with pytest.raises(ValueError_, match=r"^base model path '.*/absent' does not exist$"):
+    with pytest.raises(ValueFunctionError, match=r"^base model path '.*/absent' does not exist$"):
         train_reward_model(sum_pairs(2, 0), tmp_path / "rm", str(tmp_path / "absent"))
     with pytest.raises(RecordError, match="no preference pairs"):
         train_reward_model([], tmp_path / "rm", str(tmp_path))
-    with pytest.raises(ValueError_, match="must be positive"):
+    with pytest.raises(ValueFunctionError, match="must be positive"):
         train_reward_model(sum_pairs(2, 0), tmp_path / "rm", str(tmp_path), steps=0)
