@@ -112,7 +112,7 @@ def serve(args: ServeArgs, models: Models, config: ServeConfig, backend: Backend
         graceful_server(build_app(engine, key), engine, config.drain_timeout).run(sockets=[sock])
     finally:
         engine.stop()
-        getattr(value, "close", lambda: None)()
+        value.close()
 
 
 @dataclass(frozen=True)
@@ -246,8 +246,7 @@ def score(args: ScoreArgs):
     records = read_jsonl(args.input, ("output",))
     if not records:
         raise UsageError(f"{args.input}: no records (the file is empty)")
-    v = load_value(args.value)
-    try:
+    with load_value(args.value) as v:
         lines = score_lines(v, records, args.batch_size)
         if args.output:
             with JsonlWriter(args.output, append=False) as sink:
@@ -256,8 +255,6 @@ def score(args: ScoreArgs):
         else:
             for line in lines:
                 print(json.dumps(line), flush=True)
-    finally:
-        getattr(v, "close", lambda: None)()  # e.g. the program value's sandbox workers
 
 
 @dataclass(frozen=True)

@@ -103,7 +103,7 @@ def train(args: argparse.Namespace) -> dict:
     try:
         result = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     finally:
-        getattr(value, "close", lambda: None)()
+        value.close()
     hf.model = trainer.model
     save_weights(hf, args.output)
     hf.tokenizer.save_pretrained(args.output)

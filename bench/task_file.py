@@ -62,7 +62,7 @@ def main() -> None:
             if name == "without stops":
                 rows[name]["ran_past_a_stop"] = sum(any(s in t for s in task.stop) for t in texts) / len(texts)
     finally:
-        getattr(value, "close", lambda: None)()
+        value.close()
     rows["draft_time_ratio_without_over_with"] = rows["without stops"]["seconds_per_prompt"] / rows["with stops"]["seconds_per_prompt"]
     print(json.dumps({"task": task.name, "prompts": len(prompts), "shots": args.shots if args.shots is not None else task.shots.k,
                       "generator": args.generator or task.generator, **rows}, indent=2))

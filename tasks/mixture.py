@@ -27,6 +27,7 @@ from typing import Any, Mapping, Sequence
 import yaml
 
 from ..values import Score, as_scores
+from ..values.base import ValueBase
 from .task import Task, TaskError
 
 KEY = "mixture"
@@ -133,7 +134,7 @@ def _count(path: Path, key: str, v: Any) -> int | None:
     return v
 
 
-class MixtureValue:
+class MixtureValue(ValueBase):
     """Each record scored by its own task's value. The values must agree on the best score (a
     record is solved at the same mark whatever its task); a draft of any task needs references
     unless every value is reference-free."""
@@ -162,4 +163,4 @@ class MixtureValue:
 
     def close(self) -> None:
         for v in self.values:
-            getattr(v, "close", lambda: None)()
+            v.close()

@@ -45,6 +45,31 @@ class Value(Protocol):
 
     def __call__(self, records: Sequence[Mapping[str, Any]], outputs: Sequence[str]) -> list[Score]: ...
 
+    def close(self) -> None:
+        """Let go of what it holds (the program value's sandbox workers)."""
+
+    def __enter__(self) -> "Value": ...
+
+    def __exit__(self, *exc) -> None: ...
+
+
+class ValueBase:
+    """What every value the engine loads derives from: a context manager whose ``close`` lets go
+    of what it holds (nothing, unless a value says otherwise)::
+
+        with load_value("program") as value:
+            scores = value(records, outputs)
+    """
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
 
 class ValueFunctionError(CorrectError, ValueError):
     """A user-facing problem with a value function (unknown name, bad import, wrong shape)."""

@@ -36,7 +36,7 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping, Sequence
 
-from .base import Score, ValueFunctionError, record_name, text_of
+from .base import Score, ValueBase, ValueFunctionError, record_name, text_of
 from .inflection import forms
 
 __all__ = ["ConstraintsValue", "covered", "forms", "parse_concepts", "tokens"]
@@ -75,7 +75,7 @@ def covered(concepts: Any, text: str | None) -> list[bool]:
     return [_find(tokens(c), words) for c in parse_concepts(concepts)]
 
 
-class ConstraintsValue:
+class ConstraintsValue(ValueBase):
     name = "constraints"
     max_value = 1.0
     min_value = 0.0

@@ -17,13 +17,13 @@ import signal
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Mapping, Sequence
 
-from .base import Score, ValueFunctionError
+from .base import Score, ValueBase, ValueFunctionError
 from .sandbox import RunResult, Sandbox, SandboxPool
 
 _FEEDBACK_CHARS = 200  # feedback goes into a prompt: one long printed line must not flood it
 
 
-class ProgramValue:
+class ProgramValue(ValueBase):
     name = "program"
     max_value = 1.0
     min_value = 0.0

@@ -7,7 +7,7 @@ import importlib
 import math
 from typing import Any, Callable, Mapping
 
-from .base import Score, Value, ValueFunctionError, describe_error, flag, parse_options
+from .base import Score, Value, ValueBase, ValueFunctionError, describe_error, flag, parse_options
 
 _PROGRAM_OPTIONS = {"timeout": float, "memory_mb": int, "workers": int, "isolation": str, "reveal_expected": flag}
 
@@ -69,7 +69,7 @@ def describe_values() -> dict[str, str]:
     return {name: doc for name, (_, doc) in VALUES.items()}
 
 
-class CallableValue:
+class CallableValue(ValueBase):
     """Adapts a plain user callable ``f(records, outputs) -> floats | Scores``."""
 
     reference_free = False
@@ -84,6 +84,12 @@ class CallableValue:
 
     def __call__(self, records, outputs):
         return as_scores(self.fn(records, outputs), len(outputs), self.name)
+
+    def close(self) -> None:
+        """A user's value object that holds something (a model, a pool) may say so with ``close``."""
+        close = getattr(self.fn, "close", None)
+        if callable(close):
+            close()
 
 
 def as_scores(result: Any, n: int, name: str) -> list[Score]:

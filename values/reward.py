@@ -25,11 +25,11 @@ from __future__ import annotations
 import math
 from typing import Any, Mapping, Sequence
 
-from .base import Score, ValueFunctionError, first_line, parse_options, record_name, text_of
+from .base import Score, ValueBase, ValueFunctionError, first_line, parse_options, record_name, text_of
 from .hf import context_length, load_sequence_classifier, score_in_batches, text_config
 
 
-class RewardModelValue:
+class RewardModelValue(ValueBase):
     name = "reward-model"
     reference_free = True
     max_value = float("inf")

@@ -31,7 +31,7 @@ import math
 import re
 from typing import Any, Mapping, Protocol, Sequence
 
-from .base import Score, ValueFunctionError, first_line, flag, parse_options, text_of
+from .base import Score, ValueBase, ValueFunctionError, first_line, flag, parse_options, text_of
 from .hf import context_length, load_sequence_classifier, score_in_batches
 
 PACKAGE = "alt-profanity-check"
@@ -44,7 +44,7 @@ class Classifier(Protocol):
         ...
 
 
-class ToxicityValue:
+class ToxicityValue(ValueBase):
     name = "toxicity"
     max_value = 1.0
     min_value = 0.0

@@ -3,6 +3,7 @@ command line fills: inputs checked first, then the value, then the models (the s
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
 from typing import Callable
@@ -38,8 +39,7 @@ def generate(source: Source, args: GenerateArgs, models: Models, config: Generat
     d = Defaults.of(t, models, args.max_new_tokens)
     d.require(config.rounds)
     fmt = prompt_format(t, backend.shots, args.seed)
-    v = d.load_value()
-    try:
+    with d.load_value() as v:  # closed at the end: the program value's sandbox workers
         g, c = load_models(d.generator, d.corrector if config.rounds else None, backend, models.corrector_backend,
                            models.dtype, models.device, **d.generator_options)
         c = for_task(g, c, t, fmt)
@@ -47,8 +47,6 @@ def generate(source: Source, args: GenerateArgs, models: Models, config: Generat
         metrics_path = args.metrics or args.output.with_suffix(".metrics.json")
         fluency = config.fluency if config.fluency is not None else bool(t and t.fluency)
         m = generate_run(records, fmt, g, c, v, params, args.output, metrics_path, replace(config, fluency=fluency))
-    finally:
-        getattr(v, "close", lambda: None)()  # e.g. the program value's sandbox workers
     return m, metrics_path
 
 
@@ -85,8 +83,7 @@ def train(source: Source, args: TrainArgs, config: TrainConfig, backend: Backend
         within(t, args.eval_limit, "--eval-limit")
     measured = t and args.eval_limit and t.has_split("validation")  # a task file may have no validation split
     evaluation = held_out(t, args.eval_limit, backend.shots, config.seed) if measured else []
-    v = d.load_value()
-    try:
+    with d.load_value() as v:
         from ..training import distributed
         from .train import train_run
 
@@ -97,8 +94,6 @@ def train(source: Source, args: TrainArgs, config: TrainConfig, backend: Backend
                   evaluation=(evaluation, [fmt(r) for r in evaluation]) if evaluation else None, fluency=bool(t and t.fluency),
                   layout=t.format_prompt if t else None,
                   on_iteration=on_iteration)
-    finally:
-        getattr(v, "close", lambda: None)()
     return "corrector"
 
 
@@ -131,11 +126,8 @@ def _train_mixture(source: Source, args: TrainArgs, config: TrainConfig, backend
         return {"stop": tuple(config.stop if config.stop is not None else t.stop),
                 "max_new_tokens": config.max_new_tokens or t.max_new_tokens or DEFAULT_MAX_NEW_TOKENS}
 
-    values = []
-    try:
-        for t in m.tasks:
-            values.append(Defaults.of(t, Models()).load_value())
-        v = MixtureValue(m, values)
+    with ExitStack() as stack:  # every task's value closed, however far loading them got
+        v = MixtureValue(m, [stack.enter_context(Defaults.of(t, Models()).load_value()) for t in m.tasks])
         resolved = with_task_defaults(config, None)
         resolved.check()
         from .train import train_run
@@ -143,9 +135,6 @@ def _train_mixture(source: Source, args: TrainArgs, config: TrainConfig, backend
         g, _ = load_models(generator, None, backend, None)
         train_run(records, prompts, g, v, args.init or generator, args.output, resolved, task=source.task, value_name=v.name,
                   generator_name=generator, on_iteration=on_iteration, layout=m.layout, settings_of=settings_of, group=group)
-    finally:
-        for value in values:
-            getattr(value, "close", lambda: None)()
     return "corrector"
 
 
@@ -234,15 +223,12 @@ def measure_and_write(folder: Path, task: str | None, generator: str | None, val
         records = held_out(t, eval_limit, shots, seed)
         fmt = prompt_format(t, shots, seed)
         spec = value or config.value or t.value  # the task file's own: its folder importable, its errors its line
-        v = Defaults.of(t, Models(value=None if spec == t.value else spec)).load_value()
-        try:
+        with Defaults.of(t, Models(value=None if spec == t.value else spec)).load_value() as v:
             quiet_libraries()
             from ..model import Corrector
 
             c = Corrector.from_pretrained(str(folder), layout=t.format_prompt)
             results = evaluate(c, load_generator(gen_path), v, records, [fmt(r) for r in records], gen_path, fluency=t.fluency)
-        finally:
-            getattr(v, "close", lambda: None)()
         write_json_atomic(folder / EVAL_NAME, results)
     return write_model_card(folder, config, evaluation=results)
 

@@ -35,7 +35,7 @@ def test_shipped_corrector_improves_its_task(name, n, gain, tmp_path):
         m = generate_run(records, task.format_prompt, load_generator(task.generator), Corrector.from_pretrained(task.corrector),
                          value, params, out, None, GenerateConfig(rounds=3, baseline=False, fluency=task.fluency))
     finally:
-        getattr(value, "close", lambda: None)()
+        value.close()
     first, last = m["rounds"][0], m["rounds"][-1]
     assert last["mean_value"] >= first["mean_value"] + gain, m["rounds"]
     assert last["solved"] > first["solved"]

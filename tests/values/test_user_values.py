@@ -141,3 +141,27 @@ def test_a_user_value_may_say_unknown():
         CallableValue(lambda records, outputs: [None, float("nan")], "nan")(RECORDS, ["x", "y"])
     with pytest.raises(ValueFunctionError, match=r"returned \(None, 3\) for output 0, expected a float"):
         CallableValue(lambda records, outputs: [(None, 3), None], "bad")(RECORDS, ["x", "y"])
+
+
+def test_every_loaded_value_is_a_context_manager_that_closes_what_it_holds():
+    """`with load_value(...) as v` stops the program value's sandbox workers and closes a user's
+    value object that has a close of its own; one without closes as a no-op."""
+    from correct.values import load_value
+    from correct.values.registry import CallableValue
+
+    with load_value("program") as program:
+        assert program([{"answer": 1}], ["print(1)"])[0].value == 1.0
+        assert not program.sandbox._closed
+    assert program.sandbox._closed
+    closed = []
+
+    class Holding:
+        def __call__(self, records, outputs):
+            return [0.0] * len(outputs)
+
+        def close(self):
+            closed.append(True)
+
+    with CallableValue(Holding(), "holding"), CallableValue(lambda records, outputs: [1.0] * len(outputs), "plain"):
+        assert not closed
+    assert closed == [True]
