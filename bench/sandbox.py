@@ -38,7 +38,6 @@ import math
 import os
 import resource
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -49,6 +48,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from correct.values.sandbox import ISOLATION_MODES, SandboxPool
+from correct.values.sandbox_worker import kill_group
 
 Program = tuple[str, "str | None"]  # (source, tests)
 
@@ -310,20 +310,13 @@ class Baseline:
                     try:
                         out, err = proc.communicate(timeout=self.timeout)
                     except subprocess.TimeoutExpired:
-                        _killpg(proc.pid)
+                        kill_group(proc.pid)
                         out, err = proc.communicate()
                 finally:
-                    _killpg(proc.pid)  # whatever the program left in its group goes too
+                    kill_group(proc.pid)  # whatever the program left in its group goes too
             return proc.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
-
-
-def _killpg(pgid: int) -> None:
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 # ---------------------------------------------------------------------------------------

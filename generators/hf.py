@@ -9,10 +9,11 @@ from typing import Sequence
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
+from ..errors import first_line
 from . import chunked, prefix, threads
 from .base import ContextError, GeneratorError, SamplingParams, chat_prompts, truncate_at_stop, without_doubled_bos
-from .streaming import OnText, RowStreamer
 from .named import resolve_model
+from .streaming import OnText, RowStreamer
 
 # What a hub id looks like ("name" or "org/name"); anything else that is not on disk is a
 # mistyped local path, which deserves a better message than a hub lookup failure.
@@ -44,7 +45,7 @@ def _load_pretrained(path: str, name: str, dtype):
     try:
         model, tokenizer = _load_pretrained(base_path, base, dtype)
     except (OSError, ValueError) as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        first = first_line(e)
         raise GeneratorError(f"'{name}' is a LoRA adapter of the base model '{base}', which could not be loaded: {first}") from None
     model = PeftModel.from_pretrained(model, path).merge_and_unload()
     try:
@@ -126,7 +127,7 @@ class HFGenerator:
             # Hub/offline failures surface as OSError subclasses (or ValueError for odd ids);
             # the user needs one sentence, not a chain of requests/hub tracebacks.
             if is_local:
-                first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+                first = first_line(e)
                 raise GeneratorError(f"could not load model from '{name_or_path}': {first}") from None
             raise GeneratorError(
                 f"could not load model '{name_or_path}': not a local folder and not reachable "

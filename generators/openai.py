@@ -15,6 +15,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Sequence
 
+from ..errors import first_line
 from .base import GeneratorError, SamplingParams, truncate_at_stop
 
 APIS = ("completions", "chat")
@@ -128,5 +129,4 @@ def _server_message(e) -> str:
             return str(inner["message"])
         if isinstance(body.get("detail"), str):
             return body["detail"]
-    text = str(getattr(e, "message", "") or e).strip()
-    return text.splitlines()[0] if text else type(e).__name__
+    return first_line(getattr(e, "message", "") or e) or type(e).__name__

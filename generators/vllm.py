@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from ..errors import first_line
 from .base import GeneratorError, SamplingParams, chat_prompts, truncate_at_stop, without_doubled_bos
 from .named import resolve_model
 
@@ -33,7 +34,7 @@ class VLLMGenerator:
             llm = LLM(model=resolve_model(name_or_path), dtype=dtype, seed=seed, gpu_memory_utilization=gpu_memory_utilization,
                       tensor_parallel_size=tensor_parallel_size, max_model_len=max_model_len, **kwargs)
         except (OSError, ValueError) as e:
-            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            first = first_line(e)
             raise GeneratorError(f"vLLM could not load '{name_or_path}': {first}") from None
         engine_config = getattr(getattr(llm, "llm_engine", None), "model_config", None)
         return cls(llm, max_model_len or getattr(engine_config, "max_model_len", None), chat_template)

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from ..errors import CorrectError
+from ..errors import CorrectError, first_line
 
 FORMATS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
 """Local file suffix -> the ``datasets`` builder that reads it."""
@@ -43,6 +43,23 @@ def yaml_error(e: Exception, text: str, with_column: bool = False) -> str:
         why = f"character {ch:#06x}: {e.reason}"
     column = f":{mark.column + 1}" if mark and with_column else ""
     return f"{f':{line}{column}' if line else ''}: not valid YAML: {' '.join(str(why).split())}"
+
+
+def read_yaml(path: Path, what: str, error: type[Exception], with_column: bool = False) -> tuple[Any, dict[str, int]]:
+    """(contents, the line of each top-level key) of a YAML file, for errors that name the line
+    of a key; a file that is not UTF-8 or not valid YAML raises ``error`` naming its line."""
+    import yaml
+
+    try:
+        text = read_text(path, what)
+    except RecordError as e:
+        raise error(str(e)) from None
+    try:
+        node, data = yaml.compose(text), yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise error(f"{path}{yaml_error(e, text, with_column)}") from None
+    pairs = node.value if isinstance(node, yaml.MappingNode) else ()  # a file of another shape has no keys to place
+    return data, {k.value: k.start_mark.line + 1 for k, _ in pairs if isinstance(k, yaml.ScalarNode)}
 
 
 def renamed(row: Mapping[str, Any], fields: Mapping[str, str] | None) -> dict:
@@ -108,7 +125,7 @@ def read_file(path: str | os.PathLike, required: Sequence[str] = ("prompt",), fi
     try:
         rows = datasets.load_dataset(FORMATS[suffix], data_files=str(path), split="train")
     except Exception as e:  # the builders raise many kinds; the user needs one sentence
-        raise RecordError(f"{path}: could not be read as {suffix[1:]}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+        raise RecordError(f"{path}: could not be read as {suffix[1:]}: {first_line(e)}") from None
     return rows_to_records(rows, required, fields, str(path))
 
 
@@ -122,7 +139,7 @@ def read_hub(path: str, name: str | None, split: str, required: Sequence[str] = 
     try:
         rows = datasets.load_dataset(path, name, split=split, data_files=data_files)
     except Exception as e:  # the hub raises many kinds; the user needs one sentence
-        first = str(e).splitlines()[0] if str(e) else type(e).__name__
+        first = first_line(e)
         raise RecordError(f"dataset {what}, split {split!r}, could not be loaded: {first}") from None
     return rows_to_records(rows, required, fields, f"dataset {what}")
 

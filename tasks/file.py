@@ -9,7 +9,7 @@ import functools
 from pathlib import Path
 from typing import Any
 
-from .data import FORMATS, RecordError, read_file, read_hub, read_text, yaml_error
+from .data import FORMATS, RecordError, read_file, read_hub, read_yaml
 from .task import Shots, Task, TaskError, template_fields
 
 REQUIRED = ("data", "prompt", "value")
@@ -41,14 +41,11 @@ SHOT_KEYS = ("data", "k", "target")
 def key_at(path: str | Path, key: str) -> str:
     """``FILE:LINE`` of a top-level key of a task file (``FILE`` alone if it cannot be placed),
     for an error found after the file was read, such as its value failing to load."""
-    import yaml
-
     try:
-        node = yaml.compose(Path(path).read_text(encoding="utf-8"))
-        line = next(k.start_mark.line + 1 for k, _ in node.value if getattr(k, "value", None) == key)
-    except Exception:  # noqa: BLE001 - the file was read once already; this only places the key
+        _, lines = read_yaml(Path(path), "a task file", TaskError)
+    except TaskError:  # the file was read once already; this only places the key
         return str(path)
-    return f"{path}:{line}"
+    return f"{path}:{lines[key]}" if key in lines else str(path)
 
 
 def is_task_file(name: str) -> bool:
@@ -57,22 +54,13 @@ def is_task_file(name: str) -> bool:
 
 def load_task_file(path: str | Path) -> Task:
     """The Task a YAML file describes; its data is read when a split is first asked for."""
-    import yaml
 
     path = Path(path)
     if not path.is_file():
         raise TaskError(f"--task {path}: no such file")
-    try:
-        text = read_text(path, "a task file")
-    except RecordError as e:
-        raise TaskError(str(e)) from None
-    try:
-        node, spec = yaml.compose(text), yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        raise TaskError(f"{path}{yaml_error(e, text)}") from None
+    spec, lines = read_yaml(path, "a task file", TaskError)
     if not isinstance(spec, dict):
         raise TaskError(f"{path}: a task file is a mapping of keys ({', '.join(KEYS)}), got {type(spec).__name__}")
-    lines = {k.value: k.start_mark.line + 1 for k, _ in getattr(node, "value", ()) if hasattr(k, "value")}
     at = lambda key: f"{path}:{lines[key]}" if key in lines else str(path)  # noqa: E731
     if "mixture" in spec:
         raise TaskError(f"{at('mixture')}: a mixture of tasks trains one corrector (`correct train --task {path}`); "

@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Protocol, Sequence
 
-from ..errors import CorrectError
+from ..errors import CorrectError, describe_error, first_line  # noqa: F401  (re-exported)
 
 
 @dataclass(frozen=True)
@@ -78,17 +78,6 @@ class ValueFunctionError(CorrectError, ValueError):
 def text_of(x: Any) -> str:
     """An output as a string (None is the empty output)."""
     return x if isinstance(x, str) else ("" if x is None else str(x))
-
-
-def first_line(e: BaseException) -> str:
-    """The first line of an exception's message, or its type's name when it has none."""
-    text = str(e).strip()
-    return text.splitlines()[0] if text else type(e).__name__
-
-
-def describe_error(e: BaseException) -> str:
-    """``Type: first line of the message`` (just ``Type`` when there is no message)."""
-    return f"{type(e).__name__}: {str(e).strip().splitlines()[0]}" if str(e).strip() else type(e).__name__
 
 
 def record_name(record: Mapping[str, Any], index: int) -> str:

@@ -409,7 +409,7 @@ class Worker:
                         status = st
                     elif now >= deadline:
                         timed_out = True
-                        _killpg(pid)
+                        kill_group(pid)
                         status = os.waitpid(pid, 0)[1]
                     if status is not None:
                         ended = now
@@ -437,7 +437,7 @@ class Worker:
 
     def _kill_all(self, pgid):
         """Kill everything the program started, and reap it all (the program itself is reaped)."""
-        _killpg(pgid)
+        kill_group(pgid)
         for _ in range(10000):
             if self.is_init:
                 # pid 1 of the namespace: every other process in it is the program's.
@@ -522,7 +522,9 @@ def _children():
     return found
 
 
-def _killpg(pgid):
+def kill_group(pgid):
+    """SIGKILL every process of a process group; one already gone is no error (bench/sandbox.py
+    kills its plain-subprocess baseline's groups with it too)."""
     try:
         os.killpg(pgid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):

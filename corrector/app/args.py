@@ -206,27 +206,17 @@ def read_config(path: Path, options: Sequence[Option], command: str | None = Non
     """Field name -> value from a YAML or JSON file, every key checked against ``options``
     and every value against its field's type; a saved corrector's ``correct_config.json``
     gives its training settings, task and value."""
-    import yaml
 
     where = f"--config {path}"
     if not path.is_file():
         raise UsageError(f"{where}: no such file")
-    from ...tasks.data import RecordError, read_text, yaml_error
+    from ...tasks.data import read_yaml
 
-    try:
-        text = read_text(path, "a config file")
-    except RecordError as e:
-        raise UsageError(str(e)) from None
-    try:
-        node = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        raise UsageError(f"{path}{yaml_error(e, text, with_column=True)}") from None
+    data, lines = read_yaml(path, "a config file", UsageError, with_column=True)
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise UsageError(f"{path}: a config file holds option names and values, got {type(data).__name__}")
-    lines = {k.value: k.start_mark.line + 1 for k, _ in getattr(node, "value", ()) if hasattr(k, "value")}
     saved = isinstance(data.get("training"), dict) and "method" in data
     if saved:  # its paths were written as the training run was given them
         data = _saved_corrector(data)

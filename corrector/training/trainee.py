@@ -10,6 +10,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from ...errors import first_line
 from ...generators.base import GeneratorError
 from ...generators.hf import HFGenerator
 from .config import TrainConfig, TrainError
@@ -86,7 +87,7 @@ def _no_match(model, init: str, targets, error: ValueError) -> str:
     kind = getattr(model.config, "model_type", type(model).__name__)
     linear = sorted({n.rsplit(".", 1)[-1] for n, m in model.named_modules() if isinstance(m, (torch.nn.Linear, Conv1D))} - {"lm_head"})
     if "target" not in str(error).lower():
-        return f"--lora-r: peft could not put a LoRA adapter on --init {init} ({kind}): {str(error).splitlines()[0]}"
+        return f"--lora-r: peft could not put a LoRA adapter on --init {init} ({kind}): {first_line(error)}"
     if targets is None:
         return (f"--lora-r: peft knows no default modules to adapt in a {kind} model (--init {init}); name them with "
                 f"--lora-target-modules (its linear layers: {', '.join(linear)})")
