@@ -76,9 +76,9 @@ def train(source: Source, args: TrainArgs, config: TrainConfig, backend: Backend
     from .corrector.training import distributed
 
     made = run(source, args, config, backend, on_iteration=lambda row: say(json.dumps(row)))
-    if made != "corrector":
-        say(made.removeprefix("base generator "))
-        say(f"saved base generator to {args.output}")
+    if made.kind == "base generator":
+        say(str(made.stats))
+        say(f"saved base generator to {made.folder}")
     elif distributed.is_main():
         print_evaluation(args.output)
         say(f"saved corrector to {args.output} (model card: {args.output / 'README.md'})")

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from ..generators import NAMED, Generator, GeneratorError, SamplingParams, load_generator
-from .layouts import TEMPLATES, corrector_input, fill
+from .layouts import corrector_input, fill
 
 CONFIG_NAME = "correct_config.json"
 

@@ -4,9 +4,14 @@ type users see, and cutting completions at stop strings."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, Sequence
+from typing import Literal, Protocol, Sequence, get_args
 
 from ..errors import CorrectError
+
+
+Dtype = Literal["float32", "bfloat16", "float16", "auto"]
+"""What a local model's weights are loaded in (``--dtype``)."""
+DTYPES: tuple[str, ...] = get_args(Dtype)
 
 
 @dataclass(frozen=True)

@@ -287,6 +287,11 @@ def coerce(value: Any, tp: Any, what: str) -> Any:
     elif base in (str, Path):
         ok = isinstance(value, str)
         value = base(value) if ok else value
+    elif typing.get_origin(base) is typing.Literal:
+        choices = typing.get_args(base)
+        if value not in choices:
+            raise UsageError(f"{what} is one of {', '.join(map(str, choices))}, got {value!r}")
+        ok = True
     else:
         ok = True
     if not ok:

@@ -4,14 +4,14 @@ command line fills: inputs checked first, then the value, then the models (the s
 from __future__ import annotations
 
 from contextlib import ExitStack
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Literal
 
 from ...generators.base import SamplingParams
 from ...tasks import held_out
 from ...tasks.mixture import is_mixture
-from ..training.config import TrainConfig
+from ..training.config import METHODS, TrainConfig
 from .args import UsageError
 from ..self_refine import NAME as SELF
 from ..self_refine import of_task as self_corrector
@@ -50,18 +50,24 @@ def generate(source: Source, args: GenerateArgs, models: Models, config: Generat
     return m, metrics_path
 
 
+@dataclass(frozen=True)
+class Trained:
+    """What ``train`` saved, and where."""
+
+    kind: Literal["corrector", "base generator"]
+    folder: Path
+    stats: dict = field(default_factory=dict)
+    """A base generator's training figures (a corrector's are in its folder's log.jsonl)."""
+
+
 def train(source: Source, args: TrainArgs, config: TrainConfig, backend: Backend,
-          on_iteration: Callable[[dict], None] | None = None) -> str:
-    """Train a corrector (or with ``method="sft"`` a tiny base generator) into ``args.output``;
-    returns what was saved ("corrector" or "base generator")."""
+          on_iteration: Callable[[dict], None] | None = None) -> Trained:
+    """Train a corrector (or with ``method="sft"`` a tiny base generator) into ``args.output``."""
     from ..training.hindsight import check_coh_options
 
-    if config.method not in ("pairing", "hindsight", "hir", "sft"):
-        raise UsageError(f"unknown --method {config.method!r}; choose pairing, hindsight, hir or sft")
-    try:
-        check_coh_options(config.loss_on, config.mask_share, config.mask_scope, spell=lambda name: "--" + name.replace("_", "-"))
-    except ValueError as e:
-        raise UsageError(str(e)) from None
+    if config.method not in METHODS:  # the command line lets no other through; a Python caller may
+        raise UsageError(f"unknown --method {config.method!r}; choose {', '.join(METHODS)}")
+    check_coh_options(config.loss_on, config.mask_share, config.mask_scope)
     if config.lm_corpus is not None and not Path(config.lm_corpus).is_file():
         raise UsageError(f"--lm-corpus {config.lm_corpus}: no such file")
     if not config.feedback and config.method in ("hindsight", "hir"):
@@ -94,11 +100,11 @@ def train(source: Source, args: TrainArgs, config: TrainConfig, backend: Backend
                   evaluation=(evaluation, [fmt(r) for r in evaluation]) if evaluation else None, fluency=bool(t and t.fluency),
                   layout=t.format_prompt if t else None,
                   on_iteration=on_iteration)
-    return "corrector"
+    return Trained("corrector", args.output)
 
 
 def _train_mixture(source: Source, args: TrainArgs, config: TrainConfig, backend: Backend,
-                   on_iteration: Callable[[dict], None] | None) -> str:
+                   on_iteration: Callable[[dict], None] | None) -> Trained:
     """One corrector trained on several tasks (a mixture file, tasks/mixture.py): each record
     drafted with its own task's prompt, stop strings and token budget, scored by its own task's
     value and shown to the corrector in its own task's layout; the tasks balanced in pairing."""
@@ -135,7 +141,7 @@ def _train_mixture(source: Source, args: TrainArgs, config: TrainConfig, backend
         g, _ = load_models(generator, None, backend, None)
         train_run(records, prompts, g, v, args.init or generator, args.output, resolved, task=source.task, value_name=v.name,
                   generator_name=generator, on_iteration=on_iteration, layout=m.layout, settings_of=settings_of, group=group)
-    return "corrector"
+    return Trained("corrector", args.output)
 
 
 def with_task_defaults(config: TrainConfig, t) -> TrainConfig:
@@ -149,7 +155,7 @@ def with_task_defaults(config: TrainConfig, t) -> TrainConfig:
     return config.resolved()
 
 
-def _train_sft(records, fmt, t, args: TrainArgs, backend: Backend, config: TrainConfig) -> str:
+def _train_sft(records, fmt, t, args: TrainArgs, backend: Backend, config: TrainConfig) -> Trained:
     from .options import quiet_libraries
 
     if backend.shots:
@@ -169,7 +175,7 @@ def _train_sft(records, fmt, t, args: TrainArgs, backend: Backend, config: Train
         stats = train_base_generator(records, fmt, texts, args.output, steps, config)
     # What the run did and cost, beside the weights (as transformers' train_results.json)
     write_json_atomic(Path(args.output) / "train_results.json", {**stats, "cpu_seconds": cpu_seconds()})
-    return f"base generator {stats}"
+    return Trained("base generator", args.output, stats)
 
 
 def serve_engine(args: ServeArgs, models: Models, config: ServeConfig, backend: Backend):

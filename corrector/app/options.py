@@ -9,9 +9,9 @@ import os
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Literal
 
-from ...generators.base import SamplingParams
+from ...generators.base import DTYPES, Dtype, SamplingParams
 from ...tasks import DEFAULT_TASK, Task, few_shot_prompt, get_task, plain_prompt
 from .args import UsageError
 
@@ -23,21 +23,21 @@ SEED_RANGE = {"min": -(2**63), "max": 2**63 - 1}
 class Backend:
     """How the generator is reached and run; shared by generate, train and serve."""
 
-    backend: str = "hf"
+    backend: Literal["hf", "vllm", "openai"] = "hf"
     """Generator backend: hf | vllm | openai (any OpenAI-compatible endpoint)."""
     base_url: str | None = None
     """openai backend: endpoint, e.g. http://localhost:8000/v1 (default: $OPENAI_BASE_URL)."""
     api_key: str | None = field(default=None, metadata={"flag": "backend-api-key"})
     """openai backend: the endpoint's API key (default: $OPENAI_API_KEY). `correct serve`'s own
     key, the one its clients bear, is --api-key."""
-    api: str = "completions"
+    api: Literal["completions", "chat"] = "completions"
     """openai backend: completions | chat."""
     concurrency: int = field(default=8, metadata={"min": 1})
     """openai backend: requests in flight at once."""
     shots: int | None = field(default=None, metadata={"min": 0})
     """Solved examples of the task shown before each generator prompt, for a general pretrained
     generator such as `smollm2` (default: the task file's `shots.k`, else 0)."""
-    progress: str = "auto"
+    progress: Literal["auto", "bar", "plain", "none"] = "auto"
     """Progress on stderr: bar (redrawn; on a terminal) | plain (a line every 30 s with
     done/total, rate and time left: for nohup, logs and job schedulers) | none | auto (a bar on
     a terminal, else plain lines)."""
@@ -56,12 +56,12 @@ class Models:
     for --backend openai (default: the task's)."""
     corrector: str | None = None
     """Corrector model folder or hub id (default: the task's)."""
-    corrector_backend: str | None = None
+    corrector_backend: Literal["hf", "vllm", "openai"] | None = None
     """Backend the corrector decodes with (default: --backend; hf when that is openai)."""
     value: str | None = None
     """Value function that scores drafts and gives the corrector feedback (see `correct values`),
     or module:function (default: the task's)."""
-    dtype: str | None = None
+    dtype: Dtype | None = None
     """dtype the local models (generator and corrector) are loaded in: float32 | bfloat16 |
     float16 | auto (default: the backend's own; an endpoint's model is the endpoint's business)."""
     device: str | None = None
@@ -320,7 +320,6 @@ def quiet_libraries() -> None:
 
 def placement(backend: str, dtype: str | None, device: str | None) -> dict:
     """The --dtype/--device keyword options of one local model's backend (none for an endpoint)."""
-    from ..training.config import DTYPES  # the --dtype of correct train accepts the same
 
     if dtype is not None and dtype not in DTYPES:
         raise UsageError(f"unknown --dtype {dtype!r}; choose {', '.join(DTYPES)}")

@@ -4,9 +4,10 @@ under each) are the command line's options and a config file's keys too (correct
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Literal, get_args
 
 from ...errors import CorrectError
-from ...generators.base import SamplingParams
+from ...generators.base import DTYPES, Dtype, SamplingParams
 from .logs import parse_report_to
 
 
@@ -14,13 +15,16 @@ class TrainError(CorrectError, ValueError):
     """Training cannot go on with this data or these settings; the message says why."""
 
 
-METHODS = ("pairing", "hindsight", "hir")
-"""Each hindsight method trains and infers with the corrector template of its own name."""
+Method = Literal["pairing", "hindsight", "hir", "sft"]
+METHODS: tuple[str, ...] = get_args(Method)
+"""Every way `correct train` trains: the first three a corrector (each hindsight method trains
+and infers with the corrector template of its own name), sft a base generator."""
+CORRECTOR_METHODS = METHODS[:3]
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    method: str = "pairing"
+    method: Method = "pairing"
     """pairing (self-corrective learning: x, y, f(y) -> y') | hindsight (Chain of Hindsight
     sequences from the same pairs) | hir (Hindsight Instruction Relabeling: pool outputs under
     the instruction of their outcome) | sft (train a tiny base generator on reference
@@ -60,11 +64,11 @@ class TrainConfig:
     goes on to write the next question unless it is cut where its answer ends."""
     feedback: bool = True
     """Show the value's feedback to the pairing corrector (the hindsight methods have their own layouts)."""
-    loss_on: str = "last"
+    loss_on: Literal["last", "all"] = "last"
     """hindsight: loss on the last (better) output only, or on `all` outputs."""
     mask_share: float = 0.15
     """hindsight: share of past tokens hidden from attention against copying."""
-    mask_scope: str = "outputs"
+    mask_scope: Literal["outputs", "all"] = "outputs"
     """hindsight: which past tokens may be hidden: the earlier `outputs`, or `all` but the first."""
     contrastive_weight: float = field(default=1.0, metadata={"min": 0.0})
     """hir: weight of the contrastive term against the opposite instruction (0: likelihood only)."""
@@ -90,7 +94,7 @@ class TrainConfig:
     """Train in bfloat16 mixed precision (GPU only)."""
     fp16: bool = False
     """Train in float16 mixed precision (GPU only)."""
-    dtype: str | None = None
+    dtype: Dtype | None = None
     """dtype the --init weights are loaded in: float32 | bfloat16 | float16 | auto (default:
     transformers' own)."""
     lora_r: int | None = field(default=None, metadata={"min": 1})
@@ -166,9 +170,6 @@ class TrainConfig:
             raise TrainError(f"--gradient-accumulation-steps {self.gradient_accumulation_steps} does not divide the batch of "
                              f"{batch} rows{' per process' if distributed.world() > 1 else ''} (--batch-size {self.batch_size})")
 
-
-DTYPES = ("float32", "bfloat16", "float16", "auto")
-"""What --dtype accepts."""
 
 DEFAULT_MAX_NEW_TOKENS = SamplingParams.max_new_tokens
 """The token budget when neither an option nor the task gives one: the sampling default."""

@@ -43,6 +43,7 @@ from typing import Callable, Mapping, Sequence
 
 from ..layouts import COH_TEMPLATES, Segment, coh_segments, hir_instruction
 from ..pool import Draft
+from .config import TrainError
 from .encode import encode, leading_special_ids
 
 def coh_rows(tokenizer, pairs: Sequence[tuple[str, str, str | None, str]], rng: random.Random, loss_on: str = "last",
@@ -58,15 +59,14 @@ def coh_rows(tokenizer, pairs: Sequence[tuple[str, str, str | None, str]], rng: 
             for prompt, worse, feedback, better in pairs]
 
 
-def check_coh_options(loss_on: str, mask_share: float, mask_scope: str, spell: Callable[[str], str] = str) -> None:
-    """A ValueError naming the first bad Chain-of-Hindsight setting, as ``spell`` writes its
-    name (the command line passes one that writes ``--loss-on`` for ``loss_on``)."""
+def check_coh_options(loss_on: str, mask_share: float, mask_scope: str) -> None:
+    """A TrainError naming the first bad Chain-of-Hindsight setting (the command line adds its flag)."""
     if loss_on not in ("last", "all"):
-        raise ValueError(f"unknown {spell('loss_on')} {loss_on!r}; choose last or all")
+        raise TrainError(f"unknown loss_on {loss_on!r}; choose last or all", option="loss_on")
     if mask_scope not in ("outputs", "all"):
-        raise ValueError(f"unknown {spell('mask_scope')} {mask_scope!r}; choose outputs or all")
+        raise TrainError(f"unknown mask_scope {mask_scope!r}; choose outputs or all", option="mask_scope")
     if not 0.0 <= mask_share < 1.0:
-        raise ValueError(f"{spell('mask_share')} must be in [0, 1), got {mask_share}")
+        raise TrainError(f"the share of past tokens hidden must be in [0, 1), got {mask_share}", option="mask_share")
 
 
 def encode_coh(

@@ -23,7 +23,7 @@ from ..progress import counter
 from ..similarity import load_similarity
 from . import distributed, resume
 from .budget import cpu_seconds, spent
-from .config import METHODS, TrainConfig, TrainError
+from .config import CORRECTOR_METHODS, TrainConfig, TrainError
 from .encode import context_size, encode_examples
 from .fit import train_rows
 from .hindsight import coh_rows, hir_rows, outcome_threshold, sample_relabelled
@@ -175,8 +175,8 @@ def train_corrector(
     corrector is shown and recorded to be shown (None: the raw ``prompt``). A mixture of tasks
     (tasks/mixture.py) also gives ``settings_of``, each record's stop strings and token budget,
     and ``group``, the task of a prompt id, by which the pairing sampler balances the tasks."""
-    if config.method not in METHODS:
-        raise TrainError(f"unknown training method {config.method!r}; choose {', '.join(METHODS)}")
+    if config.method not in CORRECTOR_METHODS:
+        raise TrainError(f"training method {config.method!r} trains no corrector; choose {', '.join(CORRECTOR_METHODS)}")
     if distributed.sharded_parameters():
         raise TrainError(f"{distributed.sharded_parameters()} shards the weights, but each process explores with a whole "
                          "copy of them between iterations; launch with DDP or DeepSpeed ZeRO-1/2")
