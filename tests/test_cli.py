@@ -592,7 +592,7 @@ def test_train_on_records_without_references_is_a_clear_error(tiny_lm_dir, tmp_p
 
 
 @pytest.mark.parametrize("extra, message", [
-    (["--dtype", "float8"], "'float8' is not one of 'float32', 'bfloat16', 'float16', 'auto'"),
+    (["--dtype", "float8"], "'float8' is not one of"),
     (["--device", "cuda"], "--device cuda: there is no GPU here"),
     (["--backend", "vllm", "--device", "cpu"], "--device is for the hf backend"),
 ])

@@ -36,8 +36,8 @@ Beyond the OpenAI fields a request may carry (``extra_body`` in the ``openai`` c
   references (``printed 17``), and each round's ``value`` is null where it is unknown.
 """
 
-# No `from __future__ import annotations`: FastAPI reads the request models' annotations
-# at run time, and those models are local to build_app.
+# No `from __future__ import annotations`: FastAPI reads the route functions' annotations
+# at run time.
 import asyncio
 import hmac
 import json
@@ -45,11 +45,11 @@ import logging
 import time
 import uuid
 from dataclasses import asdict, replace
-from typing import Any, Sequence
+from typing import Sequence
 
 from ...generators import GeneratorError, SamplingParams
 from ...generators.base import ContextError
-from .serve import MAX_ROUNDS, BadRequest, Busy, Draining, Engine
+from .serve import BadRequest, Busy, Draining, Engine
 
 log = logging.getLogger("correct.serve")
 
@@ -63,41 +63,11 @@ def build_app(engine: Engine, api_key: str | None = None):
     from fastapi import FastAPI, Request
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse, StreamingResponse
-    from pydantic import BaseModel, ConfigDict, Field
     from starlette.exceptions import HTTPException as StarletteHTTPException
 
+    from .protocol import ChatRequest, Common, CompletionRequest
+
     config = engine.config
-
-    class Common(BaseModel):
-        # NaN and infinities are JSON to Python's parser, but no setting: refused as such.
-        model_config = ConfigDict(extra="allow", allow_inf_nan=False)
-        model: str
-        max_tokens: int | None = Field(None, ge=1)
-        max_completion_tokens: int | None = Field(None, ge=1)
-        temperature: float | None = Field(None, ge=0.0, le=2.0)
-        top_p: float | None = Field(None, gt=0.0, le=1.0)
-        n: int = Field(1, ge=1, le=64)
-        stop: str | list[str] | None = None
-        seed: int | None = Field(None, ge=-(2**63), le=2**63 - 1)  # 64-bit, as torch and vLLM take it
-        stream: bool = False
-        stream_options: dict[str, Any] | None = None
-        logprobs: bool | int | None = None
-        top_logprobs: int | None = None
-        user: str | None = None
-        rounds: int | None = Field(None, ge=0, le=MAX_ROUNDS)
-        return_rounds: bool = False
-        record: dict[str, Any] | None = None
-
-    class CompletionRequest(Common):
-        prompt: str | list[str]
-
-    class Message(BaseModel):
-        model_config = ConfigDict(extra="allow")
-        role: str
-        content: str | list[dict[str, Any]] | None = None
-
-    class ChatRequest(Common):
-        messages: list[Message] = Field(min_length=1)
 
     app = FastAPI(title="correct serve")
     app.add_middleware(BodyLimit, limit=config.max_request_bytes)

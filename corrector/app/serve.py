@@ -20,7 +20,7 @@ from typing import Callable, Sequence
 from ...generators import Generator, GeneratorError, SamplingParams
 from ...values import Value, ValueFunctionError
 from ..model import Corrector
-from ..refine import MAX_ROUNDS, Step, refine  # noqa: F401  (api.py reads MAX_ROUNDS here)
+from ..refine import MAX_ROUNDS, Step, refine
 
 
 class Busy(Exception):
