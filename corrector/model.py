@@ -9,12 +9,12 @@ Hugging Face hub carries the same file, fetched like its weights.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
 from ..generators import NAMED, Generator, GeneratorError, SamplingParams, load_generator
+from ..generators.named import missing_path
 from .layouts import corrector_input, fill
 
 CONFIG_NAME = "correct_config.json"
@@ -107,7 +107,7 @@ def _find_config(path: str, backend: str) -> CorrectorConfig | None:
     # generator's to judge.
     if backend == "openai" or path in NAMED or local.exists():
         return CorrectorConfig()
-    if path.startswith(("/", "./", "../", "~")) or path.count(os.sep) > 1:
+    if missing_path(path):
         raise GeneratorError(f"corrector path '{path}' does not exist")
     from huggingface_hub import _CACHED_NO_EXIST, hf_hub_download, try_to_load_from_cache
     from huggingface_hub.errors import EntryNotFoundError, LocalEntryNotFoundError

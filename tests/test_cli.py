@@ -255,7 +255,7 @@ def test_generate_missing_model_path(tiny_lm_dir, existing_output, option):
     [
         pytest.param(["--base-url", "http://x/v1"], ["--base-url is for --backend openai, not hf"], id="base-url"),
         pytest.param(["--api", "chat", "--backend-api-key", "k"], ["--backend-api-key, --api are for --backend openai"], id="api"),
-        pytest.param(["--backend", "openai", "--api", "rpc"], ["unknown API 'rpc'", "(option --api)"], id="api-name"),
+        pytest.param(["--backend", "openai", "--api", "rpc"], ["'--api'", "'rpc' is not one of"], id="api-name"),
         pytest.param(["--backend", "openai", "--base-url", "http://127.0.0.1:9/v1"], ["could not reach http://127.0.0.1:9/v1",
                                                                                      "(option --base-url)"], id="unreachable"),
         pytest.param(["--backend", "vllm"], ["pip install 'correct[vllm]'"], id="vllm-missing"),

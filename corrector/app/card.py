@@ -7,17 +7,16 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from pathlib import Path
 from typing import Sequence
 
+from ...generators.named import is_hub_id
 from ..model import CorrectorConfig
 
 CARD_NAME = "README.md"
 EVAL_NAME = "eval.json"
 TEMPLATE = Path(__file__).with_name("card_template.md")
 
-_HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*/[A-Za-z0-9_.\-]+$")
 # The training settings a reader needs first; the rest follow in the full table.
 _MAIN_SETTINGS = ("method", "samples_per_prompt", "iterations", "steps", "pairs", "batch_size", "learning_rate",
                   "lr_scheduler", "temperature", "explore_prompts", "similarity", "seed")
@@ -73,7 +72,7 @@ def write_model_card(folder: str | Path, config: CorrectorConfig, log: Sequence[
     data = ModelCardData(
         library_name="peft" if adapter else "transformers",
         pipeline_tag="text-generation",
-        base_model=init if _HUB_ID.match(init) and not Path(init).exists() else None,
+        base_model=init if "/" in init and is_hub_id(init) and not Path(init).exists() else None,  # owner/name on the hub
         tags=["correct", "self-correction", "corrector", config.method] + ([config.task] if config.task else []),
     )
     trained = [row for row in log if row.get("iteration", -1) >= 0]

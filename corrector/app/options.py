@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Callable, Literal
 
 from ...generators.base import DTYPES, Dtype, SamplingParams
+from ...generators.named import missing_path
 from ...tasks import DEFAULT_TASK, Task, few_shot_prompt, get_task, plain_prompt
 from .args import UsageError
 
@@ -206,7 +207,7 @@ class Defaults:
 def check_local(option: str, path: str | None) -> None:
     """A model given as a path (not a hub id or a named generator) must exist, and the error
     names the option, before anything is loaded."""
-    if path and not os.path.exists(path) and (os.path.isabs(path) or path.startswith((".", "~")) or path.count("/") > 1):
+    if path and missing_path(path):
         raise UsageError(f"{option} {path}: no such folder")
 
 
