@@ -66,7 +66,7 @@ def check_coh_options(loss_on: str, mask_share: float, mask_scope: str) -> None:
     if mask_scope not in ("outputs", "all"):
         raise TrainError(f"unknown mask_scope {mask_scope!r}; choose outputs or all", option="mask_scope")
     if not 0.0 <= mask_share < 1.0:
-        raise TrainError(f"the share of past tokens hidden must be in [0, 1), got {mask_share}", option="mask_share")
+        raise TrainError(f"mask_share must be in [0, 1), got {mask_share}", option="mask_share")
 
 
 def encode_coh(

@@ -71,10 +71,11 @@ def test_generate_under_nohup_reports_progress_in_plain_lines(tiny_lm_dir, tmp_p
     assert result.exit_code == 0 and "generate + 0 rounds" not in result.stderr
 
 
-def test_an_unknown_mode_is_one_line(tmp_path):
-    result = CliRunner().invoke(app, ["generate", "--rounds", "0", "--limit", "1", "--progress", "fancy",
-                                      "--output", str(tmp_path / "o.jsonl")])
-    assert result.exit_code == 2 and "--progress 'fancy': choose auto, bar, plain, none" in result.stderr
+def test_an_unknown_mode_is_refused_with_the_choices(tmp_path):
+    result = CliRunner(env={"COLUMNS": "200"}).invoke(app, ["generate", "--rounds", "0", "--limit", "1", "--progress", "fancy",
+                                                            "--output", str(tmp_path / "o.jsonl")])
+    assert result.exit_code == 2 and "'fancy' is not one of 'auto', 'bar', 'plain', 'none'" in result.stderr
+    assert not (tmp_path / "o.jsonl").exists()
 
 
 def test_doctests():
