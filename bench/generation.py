@@ -28,9 +28,9 @@ from transformers.utils import logging as hf_logging
 
 from correct.corrector.model import Corrector
 from correct.corrector.refine import RoundCost, refine
-from correct.tasks import few_shot_prompt, get_task
 from correct.generators import SamplingParams, load_generator, prefix, truncate_at_stop
 from correct.generators.hf import HFGenerator
+from correct.tasks import few_shot_prompt, get_task
 from correct.values import load_value
 
 

@@ -19,7 +19,6 @@ from ..generators import Generator, SamplingParams
 from ..values import Score, Value
 from .model import Corrector
 
-
 MAX_ROUNDS = 16
 """The most corrector rounds any command or request may ask for: the same bound in generate,
 train's measurement and serve (each round rewrites every draft once more)."""

@@ -8,7 +8,6 @@ from typing import Literal, Protocol, Sequence, get_args
 
 from ..errors import CorrectError
 
-
 Dtype = Literal["float32", "bfloat16", "float16", "auto"]
 """What a local model's weights are loaded in (``--dtype``)."""
 DTYPES: tuple[str, ...] = get_args(Dtype)

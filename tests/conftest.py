@@ -56,8 +56,8 @@ def tiny_lm_dir(tmp_path_factory):
     import torch
     from transformers.utils import logging as hf_logging
 
-    from correct.tasks.arithmetic import generator_prompt, make_split
     from correct.corrector.training.tiny import build_model, build_tokenizer
+    from correct.tasks.arithmetic import generator_prompt, make_split
 
     hf_logging.disable_progress_bar()
     hf_logging.set_verbosity_error()

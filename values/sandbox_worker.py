@@ -17,10 +17,13 @@ throw-away directory, a scrubbed environment and no inherited descriptors; after
 process it left is killed and reaped before the next program starts.
 """
 
+# Warm imports: programs commonly use these, and a forked child gets them for free.
+import bisect  # noqa: E401,F401,I001
 import builtins
 import ctypes
 import errno
 import gc
+import itertools  # noqa: E401,F401
 import json
 import linecache
 import os
@@ -35,10 +38,6 @@ import sys
 import time
 import traceback
 import types
-
-# Warm imports: programs commonly use these, and a forked child gets them for free.
-import bisect, collections, copy, dataclasses, decimal, fractions, functools, heapq  # noqa: E401,F401,I001
-import itertools, math, operator, statistics, string, typing  # noqa: E401,F401
 
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
 CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000

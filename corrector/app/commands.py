@@ -11,12 +11,24 @@ from typing import Callable, Literal
 from ...generators.base import SamplingParams
 from ...tasks import held_out
 from ...tasks.mixture import is_mixture
-from ..training.config import METHODS, TrainConfig
-from .args import UsageError
 from ..self_refine import NAME as SELF
 from ..self_refine import of_task as self_corrector
-from .options import (Backend, Defaults, GenerateArgs, Models, ServeArgs, Source, TrainArgs, check_local, load_models,
-                      load_records, prompt_format, within)
+from ..training.config import METHODS, TrainConfig
+from .args import UsageError
+from .options import (
+    Backend,
+    Defaults,
+    GenerateArgs,
+    Models,
+    ServeArgs,
+    Source,
+    TrainArgs,
+    check_local,
+    load_models,
+    load_records,
+    prompt_format,
+    within,
+)
 from .run import GenerateConfig
 from .serve import ServeConfig
 
@@ -162,9 +174,8 @@ def _train_sft(records, fmt, t, args: TrainArgs, backend: Backend, config: Train
         raise UsageError("--method sft trains a base generator on the task's own format; --shots is for drafting")
     check_local("--init", args.init)
     quiet_libraries()
-    from ..training.base import fine_tune, train_base_generator
-
     from ..records import write_json_atomic
+    from ..training.base import fine_tune, train_base_generator
     from ..training.budget import cpu_seconds
 
     steps = config.steps * config.iterations

@@ -22,7 +22,6 @@ from ..progress import counter
 from ..records import JsonlWriter, finished_ids, read_all_jsonl, write_json_atomic
 from ..refine import MAX_ROUNDS, RoundCost, refine, self_consistency
 
-
 MAX_SAMPLES = 64
 """The most generator samples the self-consistency baseline may vote over (as a request's ``n``
 in ``correct serve``)."""

@@ -46,6 +46,7 @@ from ..pool import Draft
 from .config import TrainError
 from .encode import encode, leading_special_ids
 
+
 def coh_rows(tokenizer, pairs: Sequence[tuple[str, str, str | None, str]], rng: random.Random, loss_on: str = "last",
              mask_share: float = 0.15, mask_scope: str = "outputs") -> list[dict[str, list[int]]]:
     """Encoded training rows of (prompt, worse draft, its feedback, better draft) pairs, each

@@ -7,7 +7,14 @@ import os
 
 import pytest
 
-from correct.corrector.records import JsonlWriter, RecordError, finished_ids, read_all_jsonl, read_jsonl, write_json_atomic
+from correct.corrector.records import (
+    JsonlWriter,
+    RecordError,
+    finished_ids,
+    read_all_jsonl,
+    read_jsonl,
+    write_json_atomic,
+)
 
 
 def _write(path, text: str):

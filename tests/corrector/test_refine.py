@@ -4,8 +4,8 @@ import math
 
 import pytest
 
-from correct.corrector.model import Corrector
 from correct.corrector.metrics import compute_metrics, round_metrics, summary
+from correct.corrector.model import Corrector
 from correct.corrector.refine import RoundCost, refine, self_consistency
 from correct.generators import SamplingParams
 from correct.values import Score

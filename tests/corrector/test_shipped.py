@@ -10,9 +10,9 @@ import pytest
 
 from correct.corrector import Corrector
 from correct.corrector.app.run import GenerateConfig, generate_run
-from correct.tasks import TASKS
-from correct.generators import SamplingParams, load_generator
 from correct.corrector.records import read_all_jsonl
+from correct.generators import SamplingParams, load_generator
+from correct.tasks import TASKS
 from correct.values import load_value
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_torch_thread")]

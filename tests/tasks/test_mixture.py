@@ -5,7 +5,6 @@ tasks, and `correct train` on a mixture end to end on the tiny generator."""
 from __future__ import annotations
 
 import json
-import random
 from collections import Counter
 from pathlib import Path
 

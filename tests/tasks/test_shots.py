@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from correct.tasks import TASKS, TaskError, Task, few_shot_prompt
+from correct.tasks import TASKS, Task, TaskError, few_shot_prompt
 
 
 def test_examples_come_from_validation_and_end_like_an_answer():

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from correct.errors import CorrectError
-from correct.tasks import few_shot_prompt, get_task
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from correct.errors import CorrectError
+from correct.tasks import few_shot_prompt, get_task
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,5 @@
 import pytest
+
 from correct.values import Score, ValueFunctionError
 from correct.values.constraints import ConstraintsValue, covered, forms, parse_concepts
 

@@ -8,11 +8,12 @@ import shutil
 
 import pytest
 import torch
+from transformers import GPT2Config, GPT2ForSequenceClassification
+
 from correct.corrector.refine import Step, _still_open
 from correct.corrector.training.tiny import build_model, build_tokenizer
 from correct.values import ValueFunctionError
 from correct.values.reward import PairEncoder, RewardModelValue, from_spec
-from transformers import GPT2Config, GPT2ForSequenceClassification
 
 PROMPTS = ["1+1=", "12+30=", "what is 7+8? answer: ", "9+9=", "0+0=", "45+45=", "3+4="]
 OUTPUTS = ["2", "42", "15 because 7 plus 8 is 15", "17", "0", "90 90 90", ""]

@@ -8,10 +8,11 @@ import sys
 
 import pytest
 import torch
-from correct.values import Score, ValueFunctionError
-from correct.values.toxicity import HFClassifier, ToxicityValue, from_spec, names_toxicity, toxic_labels
 from tokenizers import Tokenizer, models, pre_tokenizers
 from transformers import GPT2Config, GPT2ForSequenceClassification, GPT2LMHeadModel, PreTrainedTokenizerFast
+
+from correct.values import Score, ValueFunctionError
+from correct.values.toxicity import HFClassifier, ToxicityValue, from_spec, names_toxicity, toxic_labels
 
 TOXIC = ["You are a stupid idiot.", "Shut up, you damn fool!", "what a pathetic moron", "go to hell, loser",
          "he was a complete jerk and full of crap"]

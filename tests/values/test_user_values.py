@@ -8,6 +8,7 @@ import sys
 import textwrap
 
 import pytest
+
 from correct.values import CallableValue, Score, ValueFunctionError, load_value
 
 RECORDS = [{"id": "a", "prompt": "p"}, {"id": "b", "prompt": "q"}]

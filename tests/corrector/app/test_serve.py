@@ -22,15 +22,13 @@ openai = pytest.importorskip("openai")
 pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
 
+from harness import Launched, serving  # noqa: E402
+
 from correct.corrector.app.api import build_app  # noqa: E402
 from correct.corrector.app.serve import Busy, Engine, ServeConfig  # noqa: E402
 from correct.generators import SamplingParams, load_generator  # noqa: E402
-from correct.tasks import (
-    TASKS,  # noqa: E402
-    arithmetic,  # noqa: E402
-)
+from correct.tasks import TASKS, arithmetic  # noqa: E402
 from correct.values import Score  # noqa: E402
-from harness import Launched, serving  # noqa: E402
 
 MODEL = "correct-arithmetic"
 
@@ -290,8 +288,9 @@ def test_serve_without_the_serve_extras_says_what_to_install(tmp_path):
 
 
 def test_app_in_process_plain_prompts_chat_parts_and_failures():
-    from correct.generators import GeneratorError
     from fastapi.testclient import TestClient
+
+    from correct.generators import GeneratorError
 
     engine = Engine(SlowEcho(0.0), None, Length(), None, ServeConfig(model_name="m", rounds=0)).start()
     try:
@@ -359,9 +358,10 @@ def test_app_in_process_refines_a_completion_without_record_under_the_default_ta
     """The arithmetic task's own models and value behind the app: a completion without
     `record` gets its k rounds, each with the sandbox's feedback and value null; the same
     question with its answer in `record` gets the same texts, with values."""
+    from fastapi.testclient import TestClient
+
     from correct.corrector import Corrector
     from correct.values import load_value
-    from fastapi.testclient import TestClient
 
     task = TASKS["arithmetic"]
     value = load_value(task.value)
@@ -484,9 +484,10 @@ def test_unknown_fields_are_ignored_and_named_in_the_log(caplog):
 def test_a_conversation_is_laid_out_once_with_one_bos(tmp_path):
     """Without a task, a two-turn chat goes through the generator's chat template as a whole;
     the template writes the BOS and the tokenizer would add another: the model is fed one."""
-    from correct.generators.hf import HFGenerator
     from models import bos_tokenizer
     from transformers import LlamaConfig, LlamaForCausalLM
+
+    from correct.generators.hf import HFGenerator
 
     tok = bos_tokenizer(["hello there, how are you", "fine thanks and you", "<|user|> <|assistant|>"] * 20)
     tok.chat_template = "{{ bos_token }}{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}\n{% endfor %}<|assistant|>"

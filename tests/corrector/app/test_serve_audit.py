@@ -5,9 +5,6 @@ real HTTP; ``correct serve --dtype/--device`` place the models."""
 
 from __future__ import annotations
 
-import json
-import urllib.request
-
 import pytest
 
 openai = pytest.importorskip("openai")
@@ -15,6 +12,7 @@ pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
 
 from fastapi.testclient import TestClient  # noqa: E402
+from harness import serving  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
 from correct.cli import app as cli  # noqa: E402
@@ -23,7 +21,6 @@ from correct.corrector.app.serve import Engine, ServeConfig  # noqa: E402
 from correct.generators import load_generator  # noqa: E402
 from correct.tasks import MODELS  # noqa: E402
 from correct.values import Score  # noqa: E402
-from harness import serving  # noqa: E402
 
 
 class Echo:

@@ -8,8 +8,8 @@ import random
 
 import pytest
 
-from correct.corrector.training import hindsight
 from correct.corrector.layouts import COH_TEMPLATES, Segment, coh_inference_input, coh_segments, hir_instruction
+from correct.corrector.training import hindsight
 from correct.corrector.training.hindsight import encode_coh, relabel
 
 EOS = 0

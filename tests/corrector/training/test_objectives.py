@@ -10,9 +10,16 @@ import pytest
 import torch
 
 from correct.corrector.layouts import hir_instruction
-from correct.corrector.training.hindsight import Relabelled, hir_rows, outcome_threshold, sample_relabelled
-from correct.corrector.training.objectives import CorpusError, PadCollator, contrastive_loss, hir_loss, lm_blocks, sequence_logprobs
 from correct.corrector.pool import Draft
+from correct.corrector.training.hindsight import Relabelled, hir_rows, outcome_threshold, sample_relabelled
+from correct.corrector.training.objectives import (
+    CorpusError,
+    PadCollator,
+    contrastive_loss,
+    hir_loss,
+    lm_blocks,
+    sequence_logprobs,
+)
 
 # A bigram "model": row i holds P(next token | token i).
 P = torch.tensor([[0.5, 0.25, 0.25], [0.1, 0.6, 0.3], [0.2, 0.2, 0.6]])
@@ -159,9 +166,9 @@ class _Tok:
 def test_lm_regularisation_pulls_the_model_towards_the_corpus(tmp_path):
     """Same corrector rows, same seed: with λ > 0 the model ends with a lower loss on the
     user's text than without; with λ = 0 the corpus changes nothing."""
-    from correct.corrector.training.tiny import build_model, build_tokenizer
     from correct.corrector.training.config import TrainConfig
     from correct.corrector.training.fit import train_rows
+    from correct.corrector.training.tiny import build_model, build_tokenizer
 
     task = [f"sort {a} {b} => {min(a, b)} {max(a, b)}" for a in range(10) for b in range(10)]
     corpus_text = ["the quick brown fox jumps over the lazy dog"] * 50

@@ -13,6 +13,7 @@ from dataclasses import replace
 
 import pytest
 import torch
+from models import bos_tokenizer
 from transformers.utils import logging as hf_logging
 from typer.testing import CliRunner
 
@@ -25,7 +26,6 @@ from correct.corrector.training.loop import train_corrector
 from correct.corrector.training.tiny import build_model, build_tokenizer
 from correct.generators import GeneratorError, SamplingParams
 from correct.generators.hf import HFGenerator
-from models import bos_tokenizer
 
 hf_logging.disable_progress_bar()
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

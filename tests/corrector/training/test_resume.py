@@ -16,8 +16,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from correct.corrector.training import resume
 from correct.corrector.pool import Draft, Pool
+from correct.corrector.training import resume
 from correct.tasks import TASKS
 
 TASK = TASKS["arithmetic"]

@@ -9,6 +9,9 @@ import random
 
 import pytest
 import torch
+from transformers import set_seed
+from transformers.utils import logging as hf_logging
+
 from correct.corrector.records import RecordError
 from correct.corrector.training.reward import (
     PairCollator,
@@ -21,8 +24,6 @@ from correct.corrector.training.reward import (
 from correct.corrector.training.tiny import build_model, build_tokenizer
 from correct.values import ValueFunctionError
 from correct.values.reward import PairEncoder, RewardModelValue, prepare_tokenizer
-from transformers import set_seed
-from transformers.utils import logging as hf_logging
 
 hf_logging.disable_progress_bar()
 

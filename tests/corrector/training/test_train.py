@@ -9,11 +9,11 @@ from transformers.utils import logging as hf_logging
 
 from correct.corrector.model import Corrector
 from correct.corrector.refine import refine
-from correct.corrector.training.tiny import build_model, build_tokenizer
 from correct.corrector.training.config import TrainConfig
 from correct.corrector.training.encode import encode
 from correct.corrector.training.fit import train_lm
 from correct.corrector.training.loop import train_corrector
+from correct.corrector.training.tiny import build_model, build_tokenizer
 from correct.generators import SamplingParams
 from correct.generators.hf import HFGenerator
 
