@@ -194,6 +194,10 @@ def train_corrector(
     distributed.barrier()  # every process has read the pool before the main one appends to it
     if config.resume:  # what an unfinished stage wrote goes; that stage runs again
         resume.forget_after(out, pool, checkpoint[0] if checkpoint else -2, write_log=distributed.is_main())
+    # CPU the run spent before this process, by its last checkpoint: the log counts the whole run,
+    # and --cpu-budget is the whole run's, however often it was resumed.
+    earlier = resume.logged_cpu(out) if checkpoint else 0.0
+    budget = None if config.cpu_budget is None else config.cpu_budget - earlier
     params = SamplingParams(temperature=config.temperature, max_new_tokens=config.max_new_tokens, n=config.samples_per_prompt,
                             stop=tuple(config.stop), seed=config.seed)
     drafted = getattr(generator, "tokens_generated", 0)
@@ -232,8 +236,9 @@ def train_corrector(
             with open(out / f"pairs-{it}.jsonl", "w") as f:
                 f.writelines(json.dumps(m) + "\n" for m in made)
         steps_dir = out / "trainer" / f"iteration-{it}"
-        stats = train_rows(hf.model, hf.tokenizer, rows, len(made), config.steps, config, steps_dir, lm_rows, checkpoints=True)
-        last = spent(config.cpu_budget)  # the budget is used up: no exploration, no further iteration
+        stats = train_rows(hf.model, hf.tokenizer, rows, len(made), config.steps, replace(config, cpu_budget=budget), steps_dir,
+                           lm_rows, checkpoints=True)
+        last = spent(budget)  # the budget is used up: no exploration, no further iteration
         explore_params = replace(params, n=1, seed=config.seed + it)
         start, tokens = time.perf_counter(), hf.tokens_generated
         explores = bool(config.explore_prompts) and not last
@@ -243,7 +248,7 @@ def train_corrector(
         row = {"iteration": it, "pool": len(pool), "pool_mean_value": pool.mean_value(), "pairs": len(made),
                "identity_pairs": sum(m["source"] == m["target"] for m in made), "exploration_gain": gain, **stats,
                "explore_tokens": explored, "explore_tokens_per_s": explored / (time.perf_counter() - start) if explores else None,
-               "cpu_seconds": cpu_seconds(), **({"pool_tokens": pool_tokens} if it == first else {})}
+               "cpu_seconds": earlier + cpu_seconds(), **({"pool_tokens": pool_tokens} if it == first else {})}
         failpoint("explore")
         _log_row(runlog, row, on_iteration)
         _checkpoint(out, it, hf, rng, config, question)

@@ -86,6 +86,14 @@ def latest(out: Path) -> tuple[int, Path, random.Random] | None:
     return iteration, path, rng
 
 
+def logged_cpu(out: Path) -> float:
+    """The CPU-seconds the run in ``out`` had spent by its last logged iteration (the log counts
+    the whole run, every resumed process added to those before it); 0 before any."""
+    log = out / "log.jsonl"
+    rows = [json.loads(line) for line in log.read_text().splitlines() if line.strip()] if log.exists() else []
+    return max((r.get("cpu_seconds") or 0.0 for r in rows), default=0.0)
+
+
 def question_layout(checkpoint: Path) -> str:
     """How the checkpointed corrector was shown the question: a run resumes as it began
     (checkpoints from before this was recorded were shown the raw prompt)."""

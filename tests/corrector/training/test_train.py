@@ -225,6 +225,25 @@ def test_a_cpu_budget_spent_ends_the_loop_after_the_iteration_that_spent_it(toy,
     assert (tmp_path / "c" / "correct_config.json").is_file()
 
 
+def test_a_resumed_run_counts_the_cpu_of_the_processes_before_it(toy, tmp_path, caplog, monkeypatch):
+    """Each process of a run resumed from a checkpoint adds its CPU to what the log already
+    counted, and --cpu-budget is the whole run's: a bench that resumes a killed run neither
+    loses the first process's CPU nor grants the budget a second time."""
+    from correct.corrector.training import budget, loop
+
+    for module in (loop, budget):  # every process has spent 100 CPU-s by its iteration's end
+        monkeypatch.setattr(module, "cpu_seconds", lambda: 100.0)
+    train, _, gen, gen_dir = toy
+    config = replace(TOY_CONFIG, iterations=1, steps=2, explore_prompts=0, samples_per_prompt=2)
+    args = (train[:20], [fmt(r) for r in train[:20]], gen, SortValue(), str(gen_dir), tmp_path / "c")
+    train_corrector(*args, config)
+    with caplog.at_level("WARNING"):
+        train_corrector(*args, replace(config, iterations=3, resume=True, cpu_budget=150.0))
+    log = [json.loads(l) for l in (tmp_path / "c" / "log.jsonl").read_text().splitlines()]
+    assert [r["cpu_seconds"] for r in log] == [100.0, 200.0]  # not [100, 100]
+    assert "--cpu-budget 150.0 spent after iteration 2 of 3" in caplog.text  # 200 of 150: no third iteration
+
+
 @pytest.mark.parametrize("spec, message", [("tensorbored", "unknown --report-to tensorbored"),
                                            ("wandb", "--report-to wandb is not installed")])
 def test_report_to_mistakes_are_named(spec, message, monkeypatch):
