@@ -21,7 +21,9 @@ def logged_cpu(folder: Path) -> float:
     """The CPU-seconds a killed training run in ``folder`` had spent by its last checkpoint, as its
     logs recorded them (``correct train``'s log.jsonl, a TRL checkpoint's trainer_state.json): the
     part of the work a resumed run does not do again. 0 for a folder no run has logged in."""
-    logged = [r.get("cpu_seconds") or 0.0 for r in read_jsonl(folder / "log.jsonl")]
+    from correct.corrector.training.resume import logged_cpu as corrector_logged
+
+    logged = [corrector_logged(folder)]  # correct train's log.jsonl: the whole run, resumes included
     for state in folder.glob("checkpoint-*/trainer_state.json"):
         logged += [h.get("cpu_seconds") or 0.0 for h in json.loads(state.read_text()).get("log_history", [])]
     return max(logged, default=0.0)

@@ -153,12 +153,14 @@ class MixtureValue(ValueBase):
 
     def __call__(self, records: Sequence[Mapping[str, Any]], outputs: Sequence[str]) -> list[Score]:
         scores: list[Score | None] = [None] * len(records)
-        for i, value in enumerate(self.values):
-            mine = [j for j, r in enumerate(records) if self.mixture.index(r["id"]) == i]
-            if mine:
-                got = as_scores(value([records[j] for j in mine], [outputs[j] for j in mine]), len(mine), value.name)
-                for j, s in zip(mine, got):
-                    scores[j] = s
+        by_task: dict[int, list[int]] = {}
+        for j, r in enumerate(records):  # each record's task found once, then one call a task
+            by_task.setdefault(self.mixture.index(r["id"]), []).append(j)
+        for i, mine in by_task.items():
+            value = self.values[i]
+            got = as_scores(value([records[j] for j in mine], [outputs[j] for j in mine]), len(mine), value.name)
+            for j, s in zip(mine, got):
+                scores[j] = s
         return scores  # type: ignore[return-value]
 
     def close(self) -> None:
