@@ -18,14 +18,16 @@ def read_jsonl(path: Path) -> list[dict]:
 
 
 def logged_cpu(folder: Path) -> float:
-    """The CPU-seconds a killed training run in ``folder`` had spent by its last checkpoint, as its
-    logs recorded them (``correct train``'s log.jsonl, a TRL checkpoint's trainer_state.json): the
-    part of the work a resumed run does not do again. 0 for a folder no run has logged in."""
+    """The CPU-seconds a killed training run in ``folder`` had spent by its last checkpoint, as it
+    recorded them (``correct train``'s log.jsonl; a Trainer step checkpoint's trainer_state.json,
+    TRL's in ``folder``, the sft and corrector iterations' under ``folder/trainer``): the part of
+    the work a resumed run does not do again. 0 for a folder no run has logged in."""
+    from correct.corrector.training.budget import spent_at
     from correct.corrector.training.resume import logged_cpu as corrector_logged
 
     logged = [corrector_logged(folder)]  # correct train's log.jsonl: the whole run, resumes included
-    for state in folder.glob("checkpoint-*/trainer_state.json"):
-        logged += [h.get("cpu_seconds") or 0.0 for h in json.loads(state.read_text()).get("log_history", [])]
+    for pattern in ("checkpoint-*", "trainer/checkpoint-*", "trainer/iteration-*/checkpoint-*"):
+        logged += [spent_at(c) for c in folder.glob(pattern) if (c / "trainer_state.json").is_file()]
     return max(logged, default=0.0)
 
 

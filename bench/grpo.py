@@ -61,18 +61,10 @@ def last_checkpoint(output: Path) -> Path | None:
     return folders[-1] if folders else None
 
 
-def spent_before(checkpoint: Path | None) -> float:
-    """The CPU-seconds a resumed run had spent, as its last log line recorded them."""
-    if checkpoint is None:
-        return 0.0
-    history = json.loads((checkpoint / "trainer_state.json").read_text())["log_history"]
-    return max((h.get("cpu_seconds", 0.0) for h in history), default=0.0)
-
-
 def train(args: argparse.Namespace) -> dict:
     from trl import GRPOConfig, GRPOTrainer
 
-    from correct.corrector.training.budget import CpuBudget, cpu_seconds
+    from correct.corrector.training.budget import CpuBudget, cpu_seconds, spent_at
     from correct.corrector.training.config import TrainConfig
     from correct.corrector.training.trainee import load_trainee, save_weights
     from correct.tasks import get_task
@@ -87,7 +79,7 @@ def train(args: argparse.Namespace) -> dict:
     eos = [eos] if isinstance(eos, int) else list(eos or [hf.tokenizer.eos_token_id])
     hf.model.generation_config.eos_token_id = eos + [i for i in stop_token_ids(hf.tokenizer, stops) if i not in eos]
     checkpoint = last_checkpoint(args.output) if args.resume else None
-    before = spent_before(checkpoint)
+    before = spent_at(checkpoint)
     budget = CpuBudget(args.cpu_budget - before if args.cpu_budget else float("inf"), offset=before)
     config = GRPOConfig(
         output_dir=str(args.output), max_steps=args.steps, per_device_train_batch_size=args.prompts * args.num_generations,

@@ -185,7 +185,9 @@ def _train_sft(records, fmt, t, args: TrainArgs, backend: Backend, config: Train
         texts = [fmt(r) + r["solution"] for r in (t.make_split("train", 5000, 0) if t else records)]
         stats = train_base_generator(records, fmt, texts, args.output, steps, config)
     # What the run did and cost, beside the weights (as transformers' train_results.json)
-    write_json_atomic(Path(args.output) / "train_results.json", {**stats, "cpu_seconds": cpu_seconds()})
+    # (cpu_seconds: the whole run's, a resumed one's with what its killed process spent by its step checkpoint)
+    before = stats.pop("cpu_before", 0.0)
+    write_json_atomic(Path(args.output) / "train_results.json", {**stats, "cpu_seconds": before + cpu_seconds()})
     return Trained("base generator", args.output, stats)
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from ..layouts import TEMPLATES
+from . import resume
 from .config import TrainConfig, TrainError
 from .fit import train_lm
 from .tiny import build_model, build_tokenizer
@@ -51,8 +52,10 @@ def fine_tune(init: str, records: Sequence[dict], format_prompt: Callable[[dict]
     from .trainee import load_trainee, save_weights
 
     hf, config = load_trainee(init, config)
+    steps_dir = Path(output_dir) / "trainer"  # step checkpoints every --save-steps, for --resume
     stats = train_lm(hf.model, hf.tokenizer, [(format_prompt(r), r["solution"]) for r in records], steps, config,
-                     Path(output_dir) / "trainer")
+                     steps_dir, checkpoints=True)
     save_weights(hf, Path(output_dir), config.merge_lora)
     hf.tokenizer.save_pretrained(output_dir)
+    resume.drop_step_checkpoints(steps_dir)
     return stats

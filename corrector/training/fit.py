@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from pathlib import Path
 from typing import Sequence
 
@@ -14,21 +15,27 @@ from .encode import context_size, encode_examples, training_arguments
 log = logging.getLogger(__name__)
 
 
-def train_lm(model, tokenizer, examples: Sequence[tuple[str, str]], steps: int, config: TrainConfig, output_dir: Path) -> dict:
+def train_lm(model, tokenizer, examples: Sequence[tuple[str, str]], steps: int, config: TrainConfig, output_dir: Path,
+             checkpoints: bool = False) -> dict:
     """``steps`` optimizer steps of target-only cross-entropy with transformers' Trainer."""
     rows = encode_examples(tokenizer, examples, context_size(model))
-    return train_rows(model, tokenizer, rows, len(examples), steps, config, output_dir)
+    return train_rows(model, tokenizer, rows, len(examples), steps, config, output_dir, checkpoints=checkpoints)
 
 
 def train_rows(model, tokenizer, rows: Sequence[dict], n_examples: int, steps: int, config: TrainConfig, output_dir: Path,
-               lm_rows: Sequence[dict] | None = None, checkpoints: bool = False) -> dict:
+               lm_rows: Sequence[dict] | None = None, checkpoints: bool = False, cpu_before: float = 0.0) -> dict:
     """``steps`` optimizer steps on encoded rows (``input_ids``, ``labels`` with -100 where
     there is no loss, optionally ``attention_mask``; HIR rows also ``opp_*``); rows longer
-    than the model's context are dropped. ``lm_rows`` add λ·LM loss (objectives.py)."""
+    than the model's context are dropped. ``lm_rows`` add λ·LM loss (objectives.py).
+
+    ``config.cpu_budget`` is the whole run's, of which ``cpu_before`` CPU-seconds were spent
+    before this process; a step checkpoint resumed from counts what its process had spent by
+    then. The stats' ``cpu_before`` is what this process found spent."""
     from datasets import Dataset
     from transformers.trainer_callback import PrinterCallback
 
     from ...generators import threads
+    from .budget import CpuBudget, spent_at
     from .objectives import CorrectorTrainer, PadCollator
 
     config = config.resolved()
@@ -66,10 +73,8 @@ def train_rows(model, tokenizer, rows: Sequence[dict], n_examples: int, steps: i
     trainer.remove_callback(PrinterCallback)  # losses go to our log, not as raw dicts to stdout
     for callback in resume.step_callbacks():
         trainer.add_callback(callback)
-    if config.cpu_budget is not None:
-        from .budget import CpuBudget
-
-        trainer.add_callback(CpuBudget(config.cpu_budget))
+    earlier = max(cpu_before, spent_at(last))
+    trainer.add_callback(CpuBudget(math.inf if config.cpu_budget is None else config.cpu_budget - earlier, offset=earlier))
     try:
         result = trainer.train(resume_from_checkpoint=last)
     finally:
@@ -82,7 +87,7 @@ def train_rows(model, tokenizer, rows: Sequence[dict], n_examples: int, steps: i
     done = result.global_step
     tokens = done * micro_batch * args.gradient_accumulation_steps * args.world_size * per_row
     stats = {"loss": result.training_loss, "steps": done, "examples": len(rows), "processes": args.world_size,
-             "train_tokens": round(tokens), "train_tokens_per_s": tokens / seconds}
+             "train_tokens": round(tokens), "train_tokens_per_s": tokens / seconds, "cpu_before": earlier}
     if last:  # a resumed run continued this iteration from a step checkpoint
         stats["resumed_from_step"] = int(Path(last).name.split("-")[1])
     return stats

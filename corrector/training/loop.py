@@ -236,8 +236,10 @@ def train_corrector(
             with open(out / f"pairs-{it}.jsonl", "w") as f:
                 f.writelines(json.dumps(m) + "\n" for m in made)
         steps_dir = out / "trainer" / f"iteration-{it}"
-        stats = train_rows(hf.model, hf.tokenizer, rows, len(made), config.steps, replace(config, cpu_budget=budget), steps_dir,
-                           lm_rows, checkpoints=True)
+        stats = train_rows(hf.model, hf.tokenizer, rows, len(made), config.steps, config, steps_dir, lm_rows, checkpoints=True,
+                           cpu_before=earlier)
+        earlier = stats.pop("cpu_before")  # more, where a killed process had trained on into a step checkpoint
+        budget = None if config.cpu_budget is None else config.cpu_budget - earlier
         last = spent(budget)  # the budget is used up: no exploration, no further iteration
         explore_params = replace(params, n=1, seed=config.seed + it)
         start, tokens = time.perf_counter(), hf.tokens_generated

@@ -70,3 +70,9 @@ def test_a_killed_runs_logged_cpu_is_what_a_resumed_run_adds_to_its_own(tmp_path
     (tmp_path / "checkpoint-20").mkdir()
     (tmp_path / "checkpoint-20" / "trainer_state.json").write_text(json.dumps({"log_history": [{"loss": 1, "cpu_seconds": 2000.0}, {"loss": 0}]}))
     assert compute.logged_cpu(tmp_path) == 2000.0
+    # an sft or corrector iteration's step checkpoint: what CpuBudget saved in it, not its older log lines
+    step = tmp_path / "trainer" / "iteration-1" / "checkpoint-30"
+    step.mkdir(parents=True)
+    (step / "trainer_state.json").write_text(json.dumps({"log_history": [{"cpu_seconds": 2100.0}],
+                                                         "stateful_callbacks": {"CpuBudget": {"args": {}, "attributes": {"cpu_seconds": 2400.0}}}}))
+    assert compute.logged_cpu(tmp_path) == 2400.0

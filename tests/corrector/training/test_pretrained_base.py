@@ -345,3 +345,46 @@ def test_sft_fine_tunes_a_pretrained_init(gen_dir, tmp_path, lora):
     prompts = [r["prompt"] for r in rows]
     right = lambda g: sum(o[0].strip() == r["solution"].strip() for o, r in zip(g.generate(prompts, greedy), rows))  # noqa: E731
     assert right(tuned) > right(base)
+
+
+def test_a_killed_sft_run_resumes_from_its_step_checkpoint(gen_dir, tmp_path):
+    """--method sft --init MODEL saves the Trainer's state every --save-steps: killed after its
+    second step, --resume continues from the step-1 checkpoint to the uninterrupted run's
+    weights, and train_results.json counts the killed process's CPU up to that checkpoint."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from safetensors.torch import load_file
+
+    from correct.corrector.training.budget import spent_at
+
+    rows = [{"id": str(i), "prompt": r["prompt"], "solution": " " + r["answer"]} for i, r in enumerate(TRAIN[:16])]
+    data = tmp_path / "sft.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
+    env.pop("CORRECT_FAILPOINT", None)
+
+    def sft(out, *extra, failpoint=None):
+        argv = ["train", "--method", "sft", "--input", data, "--init", gen_dir, "--lora-r", "4", "--steps", "4",
+                "--iterations", "1", "--learning-rate", "3e-3", "--batch-size", "4", "--save-steps", "1", "--output", out, *extra]
+        return subprocess.run([sys.executable, "-m", "correct.cli", *map(str, argv)], capture_output=True, text=True, timeout=600,
+                              env={**env, **({"CORRECT_FAILPOINT": failpoint} if failpoint else {})})
+
+    whole = sft(tmp_path / "whole")
+    assert whole.returncode == 0, whole.stderr[-2000:]
+    killed = sft(tmp_path / "run", failpoint="train-step")
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    checkpoints = sorted((tmp_path / "run" / "trainer").glob("checkpoint-*"))
+    assert [c.name for c in checkpoints] == ["checkpoint-1"]
+    before = spent_at(checkpoints[0])
+    assert before > 0  # the killed process's CPU, saved in the checkpoint
+    done = sft(tmp_path / "run", "--resume")
+    assert done.returncode == 0, done.stderr[-2000:]
+    results = json.loads((tmp_path / "run" / "train_results.json").read_text())
+    assert results["resumed_from_step"] == 1 and results["steps"] == 4
+    assert results["cpu_seconds"] > before and "cpu_before" not in results  # both processes', not the second's alone
+    a, b = load_file(tmp_path / "run" / "adapter_model.safetensors"), load_file(tmp_path / "whole" / "adapter_model.safetensors")
+    assert all(torch.allclose(a[k], b[k], atol=1e-5) for k in a)
+    assert not list((tmp_path / "run" / "trainer").glob("checkpoint-*"))  # the finished run drops them
