@@ -246,7 +246,8 @@ class Bench:
         resume = ["--resume"] if any(folder.glob("trainer/checkpoint-*")) else []
         t = self.timed(folder, "train", "--method", "sft", "--task", self.task, "--input", str(right), "--init", a.generator,
                        "--lora-r", str(a.lora_r), "--learning-rate", str(a.lora_lr), "--steps", str(a.max_steps), "--iterations", "1",
-                       "--batch-size", str(a.batch_size), "--cpu-budget", f"{own:.0f}", "--save-steps", str(a.save_steps),
+                       "--batch-size", str(a.batch_size), "--warmup-steps", str(a.warmup_steps), "--cpu-budget", f"{own:.0f}",
+                       "--save-steps", str(a.save_steps),
                        "--seed", str(a.seed), *self.extra, "--output", str(folder), *resume)
         return folder, compute.add(self.pool_cost(), compute.sft_cost(folder)), t["command"]
 
@@ -331,6 +332,7 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--explore", type=int, default=200)
     ap.add_argument("--max-steps", type=int, default=5000, help="RFT and GRPO steps at most (the budget ends them first)")
+    ap.add_argument("--warmup-steps", type=int, default=10, help="RFT's warm-up (the corrector's: a tenth of --steps)")
     ap.add_argument("--save-steps", type=int, default=10, help="RFT's step checkpoints (a killed run resumes from the last)")
     ap.add_argument("--lora-r", type=int, default=16)
     ap.add_argument("--lora-lr", type=float, default=5e-4)

@@ -84,6 +84,9 @@ class TrainConfig:
     """transformers scheduler, applied within each iteration (default: cosine, which ends each
     iteration on a settled model; constant_with_warmup for sft, the setting that reproduces the
     shipped base generators)."""
+    warmup_steps: int | None = field(default=None, metadata={"min": 0})
+    """Steps of linear learning-rate warm-up at the start of each iteration's schedule (default:
+    a tenth of --steps, at most 50)."""
     gradient_accumulation_steps: int = field(default=1, metadata={"min": 1})
     """Split each optimizer step's --batch-size rows into this many forward/backward passes:
     the same step in less memory (it must divide the batch of each process)."""

@@ -41,10 +41,11 @@ def context_size(model) -> int:
 
 def training_arguments(output_dir: str | Path, steps: int, batch_size: int, learning_rate: float, lr_scheduler: str,
                        seed: int, report_to: Sequence[str] = (), save_steps: int = 0, save_total_limit: int | None = None,
-                       gradient_checkpointing: bool = False, **extra):
+                       gradient_checkpointing: bool = False, warmup_steps: int | None = None, **extra):
     """transformers ``TrainingArguments`` as every trainer here uses them: ``steps`` optimizer
-    steps, short warm-up, no checkpoints, no reporting, on the GPU when there is one;
-    ``extra`` passes more through (accumulation steps, bf16/fp16)."""
+    steps, a short warm-up (``warmup_steps``; by default a tenth, at most 50), no checkpoints,
+    no reporting, on the GPU when there is one; ``extra`` passes more through (accumulation
+    steps, bf16/fp16)."""
     import dataclasses
 
     import torch
@@ -59,7 +60,7 @@ def training_arguments(output_dir: str | Path, steps: int, batch_size: int, lear
         per_device_train_batch_size=batch_size,
         learning_rate=learning_rate,
         lr_scheduler_type=lr_scheduler,
-        warmup_steps=min(50, steps // 10),
+        warmup_steps=min(50, steps // 10) if warmup_steps is None else warmup_steps,
         weight_decay=0.0,
         logging_steps=max(1, steps // 10),
         save_strategy="steps" if save_steps else "no",

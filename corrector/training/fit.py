@@ -60,6 +60,7 @@ def train_rows(model, tokenizer, rows: Sequence[dict], n_examples: int, steps: i
                               config.report_to, save_steps=config.save_steps if checkpoints else 0,
                               save_total_limit=config.save_total_limit, gradient_checkpointing=config.gradient_checkpointing,
                               gradient_accumulation_steps=config.gradient_accumulation_steps, bf16=config.bf16, fp16=config.fp16,
+                              warmup_steps=config.warmup_steps,
                               remove_unused_columns=False)  # HIR's opp_* columns are not model arguments
     trainer = CorrectorTrainer(
         model=model,

@@ -209,7 +209,7 @@ def test_accumulation_and_checkpointing_reach_the_trainer(gen_dir, tmp_path, mon
 
     args = training_arguments(tmp_path, 2, 4, 1e-3, "constant", 0, gradient_checkpointing=True, gradient_accumulation_steps=2)
     assert args.gradient_accumulation_steps == 2 and getattr(args, "activation_checkpointing", args.gradient_checkpointing)
-    config = replace(QUICK, gradient_accumulation_steps=2, gradient_checkpointing=True)
+    config = replace(QUICK, gradient_accumulation_steps=2, gradient_checkpointing=True, warmup_steps=1)
     hf, config = load_trainee(str(gen_dir), config)
     rows = [{"input_ids": [1, 2, 3, 4, 5, 6], "labels": [-100, -100, 3, 4, 5, 6]}] * 16
     made = []
@@ -219,6 +219,7 @@ def test_accumulation_and_checkpointing_reach_the_trainer(gen_dir, tmp_path, mon
     # What the Trainer was given: half the batch per pass, two passes a step, activations recomputed.
     (used,) = made
     assert (used.gradient_accumulation_steps, used.per_device_train_batch_size) == (2, config.batch_size // 2)
+    assert used.warmup_steps == 1  # --warmup-steps, not the default tenth of the steps (0 of 2)
     assert getattr(used, "activation_checkpointing", used.gradient_checkpointing)
     model = hf.model  # transformers 5 renamed is_gradient_checkpointing as it did the argument
     assert model.is_activation_checkpointing if hasattr(model, "is_activation_checkpointing") else model.is_gradient_checkpointing
