@@ -96,4 +96,4 @@ def of_task(generator: Generator, task, few_shot: Callable[[dict], str]) -> Self
 
 def _chat(generator: Generator) -> bool:
     """Whether the generator is sent chat messages: a chat template, or an endpoint's chat API."""
-    return bool(getattr(generator, "chat_template", False)) or getattr(generator, "api", None) == "chat"
+    return generator.chat_template

@@ -1,10 +1,10 @@
-"""What every generator backend shares: sampling settings, the Generator protocol, the error
-type users see, and cutting completions at stop strings."""
+"""What every generator backend shares: sampling settings, the Generator protocol and the base
+class with its defaults, the error type users see, and cutting completions at stop strings."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Protocol, Sequence, get_args
+from typing import Any, Literal, Protocol, Sequence, get_args
 
 from ..errors import CorrectError
 
@@ -30,9 +30,60 @@ class SamplingParams:
 
 
 class Generator(Protocol):
+    """What the engine asks of a generator: ``generate``, and the capabilities below, which a
+    backend without them has as ``GeneratorBase`` gives them (callers never probe)."""
+
+    tokenizer: Any
+    """The local tokenizer, or None (an endpoint's): token counts, a chat template's layout."""
+    chat_template: bool
+    """Prompts are sent as chat messages: the tokenizer's chat template, or an endpoint's chat API."""
+    streams: bool
+    """``generate`` takes ``on_text(i, delta)``: text handed out as it is decoded."""
+    scores: bool
+    """``log_likelihoods`` scores text under the model."""
+    tokens_generated: int
+    """Tokens decoded so far, over every call."""
+    truncated_prompts: int
+    """Prompts cut to fit the model's context (their oldest tokens dropped), over every call."""
+
     def generate(self, prompts: Sequence[str], params: SamplingParams) -> list[list[str]]:
         """Return ``params.n`` completions (prompt excluded) for every prompt."""
         ...
+
+    def check_fits(self, prompts: Sequence[str], params: SamplingParams) -> None:
+        """Raise ContextError when a prompt and ``params.max_new_tokens`` do not fit together."""
+        ...
+
+    def log_likelihoods(self, prompts: Sequence[str], continuations: Sequence[str]) -> list[tuple[float, int]]:
+        """(summed log-probability, tokens) of each continuation after its prompt, its end included."""
+        ...
+
+
+class GeneratorBase:
+    """What every generator derives from: the defaults of a backend that has none of the
+    optional capabilities (no local tokenizer, no streaming, no scoring, counts at 0, no
+    context to check). A generator of your own derives from it and writes ``generate``::
+
+        class Echo(GeneratorBase):
+            def generate(self, prompts, params):
+                return [[p[-10:]] * params.n for p in prompts]
+    """
+
+    tokenizer: Any = None
+    chat_template: bool = False
+    streams: bool = False
+    scores: bool = False
+    tokens_generated: int = 0
+    truncated_prompts: int = 0
+
+    def generate(self, prompts: Sequence[str], params: SamplingParams) -> list[list[str]]:
+        raise NotImplementedError(f"{type(self).__name__} must define generate(prompts, params)")
+
+    def check_fits(self, prompts: Sequence[str], params: SamplingParams) -> None:
+        """Nothing to check here: the backend (an endpoint) refuses what does not fit itself."""
+
+    def log_likelihoods(self, prompts: Sequence[str], continuations: Sequence[str]) -> list[tuple[float, int]]:
+        raise GeneratorError(f"{type(self).__name__} does not score text")
 
 
 class GeneratorError(CorrectError, RuntimeError):

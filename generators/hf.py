@@ -10,7 +10,15 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from ..errors import first_line
 from . import chunked, prefix, threads
-from .base import ContextError, GeneratorError, SamplingParams, chat_prompts, truncate_at_stop, without_doubled_bos
+from .base import (
+    ContextError,
+    GeneratorBase,
+    GeneratorError,
+    SamplingParams,
+    chat_prompts,
+    truncate_at_stop,
+    without_doubled_bos,
+)
 from .named import is_hub_id, missing_path, resolve_model
 from .streaming import OnText, RowStreamer
 
@@ -82,7 +90,7 @@ def _causal_lm(path: str, name: str, dtype):
     return AutoModelForCausalLM.from_pretrained(path, dtype=_resolve_dtype(dtype))
 
 
-class HFGenerator:
+class HFGenerator(GeneratorBase):
     def __init__(self, model, tokenizer, batch_size: int = 64, device=None, chat_template: bool = False,
                  prefix_cache: bool = True, drop_finished: bool = True):
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
@@ -154,6 +162,8 @@ class HFGenerator:
 
     streams = True
     """``generate`` takes ``on_text``: text handed out as it is decoded (``correct serve``)."""
+    scores = True
+    """``log_likelihoods`` scores text (``--fluency``)."""
 
     @torch.inference_mode()
     def generate(self, prompts: Sequence[str], params: SamplingParams, on_text: OnText | None = None) -> list[list[str]]:

@@ -16,14 +16,14 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Sequence
 
 from ..errors import first_line
-from .base import GeneratorError, SamplingParams, truncate_at_stop
+from .base import GeneratorBase, GeneratorError, SamplingParams, truncate_at_stop
 
 APIS = ("completions", "chat")
 MAX_STOP = 4
 """OpenAI's endpoints take at most four stop strings; further ones are applied locally."""
 
 
-class OpenAIGenerator:
+class OpenAIGenerator(GeneratorBase):
     def __init__(self, model: str, base_url: str | None = None, api_key: str | None = None, api: str = "completions",
                  concurrency: int = 8, max_retries: int = 4, timeout: float = 60.0, check_model: bool = True,
                  chat_template: bool = False):
@@ -38,6 +38,7 @@ class OpenAIGenerator:
         if concurrency < 1:
             raise GeneratorError(f"concurrency must be at least 1, got {concurrency}", option="concurrency")
         self.model, self.api, self.concurrency = model, api, concurrency
+        self.chat_template = api == "chat"  # the endpoint lays out chat messages with its model's template
         self.base_url = base_url or os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"
         # Local servers (vLLM, correct serve) take any key; the client insists on one.
         key = api_key or os.environ.get("OPENAI_API_KEY") or "EMPTY"

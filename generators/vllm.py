@@ -10,11 +10,11 @@ from __future__ import annotations
 from typing import Sequence
 
 from ..errors import first_line
-from .base import GeneratorError, SamplingParams, chat_prompts, truncate_at_stop, without_doubled_bos
+from .base import GeneratorBase, GeneratorError, SamplingParams, chat_prompts, truncate_at_stop, without_doubled_bos
 from .named import resolve_model
 
 
-class VLLMGenerator:
+class VLLMGenerator(GeneratorBase):
     def __init__(self, llm, max_model_len: int | None = None, chat_template: bool = False):
         self.llm = llm
         self.tokenizer = llm.get_tokenizer()

@@ -173,7 +173,7 @@ def build_app(engine: Engine, api_key: str | None = None):
                              "n" if body.n > 1 else "prompt")
         params = _params(config.params, body)
         try:  # a prompt that cannot fit with max_tokens is refused before it joins a batch
-            getattr(engine.generator, "check_fits", lambda *_: None)(prompts, params)
+            engine.generator.check_fits(prompts, params)
         except ContextError as e:
             raise BadRequest(str(e), "max_tokens") from None
         records = [{**(body.record or {}), "id": f"{q_i}", "prompt": q} for q_i, q in enumerate(questions)]
@@ -334,7 +334,7 @@ def _chat_prompt(engine: Engine, messages: list[dict]) -> tuple[str, str]:
                              f"message (got {len(messages)}: {roles}); earlier turns and system messages would not be seen",
                              "messages")
         return users[0]["content"], engine.format_prompt({"prompt": users[0]["content"]})
-    tokenizer = getattr(engine.generator, "tokenizer", None)
+    tokenizer = engine.generator.tokenizer
     if tokenizer is not None and getattr(tokenizer, "chat_template", None):
         return users[-1]["content"], tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
     if len(messages) != 1:
@@ -348,14 +348,14 @@ def _count(tokenizer, text: str) -> int:
 
 
 def _finish_reason(generator, text: str, params: SamplingParams) -> str:
-    tokenizer = getattr(generator, "tokenizer", None)
+    tokenizer = generator.tokenizer
     return "length" if tokenizer is not None and _count(tokenizer, text) >= params.max_new_tokens else "stop"
 
 
 def _usage(generator, prompts: Sequence[str], histories) -> dict:
     """Prompt tokens of the generator's prompts; completion tokens of every round's text that
     was rewritten (round 0, and each round whose text differs from the round before)."""
-    tokenizer = getattr(generator, "tokenizer", None)
+    tokenizer = generator.tokenizer
     if tokenizer is None:
         return {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
     prompt_tokens = sum(_count(tokenizer, p) for p in prompts)

@@ -77,10 +77,10 @@ def generate_run(
             prompts = [format_prompt(r) for r in batch]
             seeded = replace(params, seed=params.seed + b)
             rounds = refined_rounds(batch, prompts, generator, corrector, value, config.rounds, seeded, cost, bool(config.fluency))
-            sc, before = [None] * len(batch), _generated(generator)
+            sc, before = [None] * len(batch), generator.tokens_generated
             if config.baseline:
                 sc = self_consistency(batch, prompts, generator, value, sc_samples, sc_params)
-                sc_tokens += _generated(generator) - before
+                sc_tokens += generator.tokens_generated - before
             advance(len(batch) if config.baseline else 0)
             for r, h, s in zip(batch, rounds, sc):
                 line = {"id": r["id"], "prompt": r["prompt"], "rounds": h, "final": h[-1]["text"]}
@@ -90,11 +90,11 @@ def generate_run(
             failpoint("generate-batch")
     metrics = compute_metrics(read_all_jsonl(output), value.max_value)
     # A corrector that is the generator itself (``--corrector self``) is counted once.
-    models = {id(g): g for g in (generator, getattr(corrector, "generator", None)) if g is not None}
-    tokens = sum(_generated(g) for g in models.values())
+    models = {id(g): g for g in (generator, corrector.generator if corrector else None) if g is not None}
+    tokens = sum(g.tokens_generated for g in models.values())
     metrics.update(seconds=time.perf_counter() - start, tokens=tokens,
                    round_seconds=cost.seconds, round_decodes=cost.decoded)
-    cut = sum(getattr(g, "truncated_prompts", 0) for g in models.values())
+    cut = sum(g.truncated_prompts for g in models.values())
     if cut:  # kept for generate (a long few-shot prompt may lose its oldest examples), but said
         metrics["truncated_prompts"] = cut
         log.warning("%d prompts were longer than the model's context leaves room for (with --max-new-tokens %d): "
@@ -115,11 +115,6 @@ def refined_rounds(records: Sequence[dict], prompts: Sequence[str], generator: G
     if fluency:
         add_perplexity(generator, prompts, histories)
     return histories
-
-
-def _generated(generator) -> int:
-    """Tokens a generator has decoded so far (0 for one that does not count them)."""
-    return getattr(generator, "tokens_generated", 0)
 
 
 EVAL_ROUNDS = 3
@@ -143,9 +138,8 @@ def evaluate(corrector: Corrector, generator: Generator, value: Value, records: 
 def add_perplexity(generator: Generator, prompts: Sequence[str], rounds: Sequence[list[dict]]) -> None:
     """Set ``perplexity`` on every round of every record: exp of the mean negative
     log-likelihood per token of the text (and its end) under the generator."""
-    score = getattr(generator, "log_likelihoods", None)
-    if score is None:
+    if not generator.scores:
         raise GeneratorError(f"--fluency needs a generator that scores text; {type(generator).__name__} does not")
     flat = [(p, step) for p, steps in zip(prompts, rounds) for step in steps]
-    for (_, step), (logp, n) in zip(flat, score([p for p, _ in flat], [step["text"] for _, step in flat])):
+    for (_, step), (logp, n) in zip(flat, generator.log_likelihoods([p for p, _ in flat], [step["text"] for _, step in flat])):
         step["perplexity"] = math.exp(-logp / n) if n else None

@@ -171,7 +171,7 @@ class Engine:
         try:
             if first.rounds == 0:  # drafts only: nothing needs their value or feedback
                 streamed = [i.on_text for i in batch]
-                if any(streamed) and getattr(self.generator, "streams", False):
+                if any(streamed) and self.generator.streams:
                     def on_text(k: int, delta: str) -> None:
                         if streamed[k]:
                             streamed[k](delta)

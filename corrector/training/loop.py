@@ -200,9 +200,9 @@ def train_corrector(
     budget = None if config.cpu_budget is None else config.cpu_budget - earlier
     params = SamplingParams(temperature=config.temperature, max_new_tokens=config.max_new_tokens, n=config.samples_per_prompt,
                             stop=tuple(config.stop), seed=config.seed)
-    drafted = getattr(generator, "tokens_generated", 0)
+    drafted = generator.tokens_generated
     init_pool(pool, records, generator_prompts, generator, value, params, settings_of=settings_of)
-    pool_tokens = getattr(generator, "tokens_generated", 0) - drafted  # what this run drafted (a resumed one: the rest)
+    pool_tokens = generator.tokens_generated - drafted  # what this run drafted (a resumed one: the rest)
     if config.reference_targets:
         add_references(pool, records, value)
     check_known(pool, value)

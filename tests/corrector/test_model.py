@@ -13,12 +13,13 @@ from huggingface_hub.errors import EntryNotFoundError, RemoteEntryNotFoundError,
 from correct.corrector import model
 from correct.corrector.model import CONFIG_NAME, Corrector, CorrectorConfig
 from correct.generators import GeneratorError, SamplingParams
+from correct.generators.base import GeneratorBase
 
 HUB_ID = "someone/corrector"
 HIR_CONFIG = {"method": "hir", "template": "hir", "task": "arithmetic", "value": "program", "training": {"iterations": 2}}
 
 
-class Recording:
+class Recording(GeneratorBase):
     """A generator that writes "fixed" and remembers every input it was given."""
 
     def __init__(self):

@@ -8,10 +8,11 @@ from correct.corrector.metrics import compute_metrics, round_metrics, summary
 from correct.corrector.model import Corrector
 from correct.corrector.refine import RoundCost, refine, self_consistency
 from correct.generators import SamplingParams
+from correct.generators.base import GeneratorBase
 from correct.values import Score
 
 
-class Scripted:
+class Scripted(GeneratorBase):
     """A generator whose completion for a prompt is looked up in a table (one per call)."""
 
     def __init__(self, table):

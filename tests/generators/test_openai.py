@@ -108,9 +108,11 @@ def test_completions_n_stop_and_token_count(endpoint):
 
 
 def test_chat_api_sends_messages(endpoint):
-    out = _gen(endpoint, api="chat").generate(["hello"], SamplingParams(temperature=0, max_new_tokens=4))
+    g = _gen(endpoint, api="chat")
+    out = g.generate(["hello"], SamplingParams(temperature=0, max_new_tokens=4))
     assert out == [["olleh|tail"]]
     assert endpoint.bodies[0]["messages"] == [{"role": "user", "content": "hello"}]
+    assert g.chat_template and not _gen(endpoint).chat_template  # what --corrector self asks before laying out a prompt
 
 
 @pytest.mark.parametrize("endpoint", [{"honour_n": False}], indirect=True)

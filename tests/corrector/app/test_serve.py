@@ -27,6 +27,7 @@ from harness import Launched, serving  # noqa: E402
 from correct.corrector.app.api import build_app  # noqa: E402
 from correct.corrector.app.serve import Busy, Engine, ServeConfig  # noqa: E402
 from correct.generators import SamplingParams, load_generator  # noqa: E402
+from correct.generators.base import GeneratorBase  # noqa: E402
 from correct.tasks import TASKS, arithmetic  # noqa: E402
 from correct.values import Score  # noqa: E402
 
@@ -153,7 +154,7 @@ def test_generate_wraps_an_endpoint_with_a_local_corrector(server, problems, tmp
 
 # The engine in-process: batching across requests and the bound on what it admits.
 
-class SlowEcho:
+class SlowEcho(GeneratorBase):
     """A generator that echoes prompts upper-cased, slowly, and records its batches."""
 
     def __init__(self, delay: float = 0.2):
@@ -311,7 +312,7 @@ def test_app_in_process_plain_prompts_chat_parts_and_failures():
     finally:
         engine.stop()
 
-    class Down:
+    class Down(GeneratorBase):
         def generate(self, prompts, params):
             raise GeneratorError("http://upstream/v1 answered 503: overloaded")
 

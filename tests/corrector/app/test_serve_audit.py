@@ -19,11 +19,12 @@ from correct.cli import app as cli  # noqa: E402
 from correct.corrector.app.api import build_app  # noqa: E402
 from correct.corrector.app.serve import Engine, ServeConfig  # noqa: E402
 from correct.generators import load_generator  # noqa: E402
+from correct.generators.base import GeneratorBase  # noqa: E402
 from correct.tasks import MODELS  # noqa: E402
 from correct.values import Score  # noqa: E402
 
 
-class Echo:
+class Echo(GeneratorBase):
     def generate(self, prompts, params):
         return [[p.upper()] * params.n for p in prompts]
 

@@ -21,10 +21,11 @@ from hypothesis import strategies as st  # noqa: E402
 
 from correct.corrector.app.api import build_app  # noqa: E402
 from correct.corrector.app.serve import Engine, ServeConfig  # noqa: E402
+from correct.generators.base import GeneratorBase  # noqa: E402
 from correct.values import Score  # noqa: E402
 
 
-class Echo:
+class Echo(GeneratorBase):
     def generate(self, prompts, params):
         return [[p.upper()] * params.n for p in prompts]
 

@@ -11,6 +11,7 @@ import pytest
 from correct.corrector.layouts import COH_TEMPLATES, Segment, coh_inference_input, coh_segments, hir_instruction
 from correct.corrector.training import hindsight
 from correct.corrector.training.hindsight import encode_coh, relabel
+from correct.generators.base import GeneratorBase
 
 EOS = 0
 
@@ -147,7 +148,7 @@ def test_a_saved_prompt_format_is_used_at_inference(tmp_path):
     of that name has changed since; an old config without one uses the built-in."""
     from correct.corrector.model import Corrector, CorrectorConfig
 
-    class Echo:
+    class Echo(GeneratorBase):
         def generate(self, prompts, params):
             return [[p] for p in prompts]
 

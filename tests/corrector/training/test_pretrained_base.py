@@ -25,6 +25,7 @@ from correct.corrector.training.fit import train_lm, train_rows
 from correct.corrector.training.loop import train_corrector
 from correct.corrector.training.tiny import build_model, build_tokenizer
 from correct.generators import GeneratorError, SamplingParams
+from correct.generators.base import GeneratorBase
 from correct.generators.hf import HFGenerator
 
 hf_logging.disable_progress_bar()
@@ -55,7 +56,7 @@ class SortValue:
         return as_scores(scores, len(outputs), self.name)
 
 
-class Scripted:
+class Scripted(GeneratorBase):
     """A generator whose drafts are the prompt's digits partly sorted: values from 0.2 to 1."""
 
     def generate(self, prompts, params):

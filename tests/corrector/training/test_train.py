@@ -15,6 +15,7 @@ from correct.corrector.training.fit import train_lm
 from correct.corrector.training.loop import train_corrector
 from correct.corrector.training.tiny import build_model, build_tokenizer
 from correct.generators import SamplingParams
+from correct.generators.base import GeneratorBase
 from correct.generators.hf import HFGenerator
 
 hf_logging.disable_progress_bar()
@@ -174,7 +175,7 @@ def test_pool_drafts_are_cut_at_the_tasks_stop_strings(toy, tmp_path):
     train, _, gen, gen_dir = toy
     seen = []
 
-    class Recording:
+    class Recording(GeneratorBase):
         def generate(self, prompts, params):
             seen.append(params)
             return gen.generate(prompts, params)
@@ -283,7 +284,7 @@ def test_metrics_reach_weights_and_biases_offline(toy, tmp_path, monkeypatch):
 
 # Training needs known values: drafts of records without references cannot be paired.
 
-class Programs:
+class Programs(GeneratorBase):
     """A generator that writes the same small programs for every prompt."""
 
     def generate(self, prompts, params):
