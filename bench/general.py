@@ -65,7 +65,8 @@ class General:
         held = set(self.args.held_out)
         trained = [task_path(t) for t in self.args.tasks if task_name(t) not in held]
         path = self.out / "mixture.yaml"
-        entries = "".join(f"  - {json.dumps(str(Path(t).resolve()) if t.endswith('.yaml') else t)}\n" for t in trained)
+        # task files relative to the mixture file, so that a committed run resumes on another machine
+        entries = "".join(f"  - {json.dumps(os.path.relpath(t, self.out) if t.endswith('.yaml') else t)}\n" for t in trained)
         path.write_text(f"# the tasks the general corrector learns from (bench/general.py)\nmixture:\n{entries}")
         return path
 
