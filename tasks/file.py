@@ -57,7 +57,7 @@ def load_task_file(path: str | Path) -> Task:
 
     path = Path(path)
     if not path.is_file():
-        raise TaskError(f"--task {path}: no such file")
+        raise TaskError(f"task file {path}: no such file", option="task")
     spec, lines = read_yaml(path, "a task file", TaskError)
     if not isinstance(spec, dict):
         raise TaskError(f"{path}: a task file is a mapping of keys ({', '.join(KEYS)}), got {type(spec).__name__}")

@@ -72,4 +72,4 @@ def get_task(name: str) -> Task:
         return TASKS[name]
     if is_task_file(name):
         return load_task_file(name)
-    raise TaskError(f"unknown task {name!r} (option --task); built in: {', '.join(TASKS)}; or give a task file (.yaml)")
+    raise TaskError(f"unknown task {name!r}; built in: {', '.join(TASKS)}; or give a task file (.yaml)", option="task")

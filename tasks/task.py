@@ -110,11 +110,11 @@ def few_shot_prompt(task: Task, shots: int | None = None, seed: int = 0) -> Call
         return task.format_prompt
     examples = task.make_split(task.shots.data, k, seed)
     if len(examples) < k:
-        where = f"{task.source}: key 'shots.k' or --shots" if task.source else f"task {task.name!r}: --shots"
-        raise TaskError(f"{where} asks for {k} solved examples, but {task.shots.data!r} has only {len(examples)}")
+        where = f"{task.source}: key 'shots.k'" if task.source and shots is None else f"task {task.name!r}"
+        raise TaskError(f"{where} asks for {k} solved examples, but {task.shots.data!r} has only {len(examples)}", option="shots")
     target = task.shots.target
     if any(target not in r for r in examples):
-        raise TaskError(f"task {task.name!r} has no reference solutions (`{target}`) to show (option --shots)")
+        raise TaskError(f"task {task.name!r} has no reference solutions (`{target}`) to show", option="shots")
     end = task.stop[0] if task.stop else "\n\n"
     head = "".join(task.format_prompt(r) + str(r[target]) + end for r in examples)
     return lambda record: head + task.format_prompt(record)

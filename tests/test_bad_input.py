@@ -99,7 +99,7 @@ def test_more_shots_than_there_are_is_an_error(tmp_path):
     (tmp_path / "shots.jsonl").write_text("".join(json.dumps({"question": f"{i} plus 1?", "solution": "print(2)"}) + "\n"
                                                   for i in range(3)))
     assert_one_line(invoke("generate", "--task", task, *NO_MODEL),
-                    "task.yaml: key 'shots.k' or --shots asks for 10 solved examples, but 'shots.jsonl' has only 3")
+                    "task.yaml: key 'shots.k' asks for 10 solved examples, but 'shots.jsonl' has only 3 (option --shots)")
     assert_one_line(invoke("generate", "--task", task, "--shots", 4, *NO_MODEL), "asks for 4 solved examples")
 
 

@@ -108,12 +108,12 @@ def parse_options(name: str, arg: str | None, schema: Mapping[str, Callable[[str
         key, _, raw = items.pop().partition("=")
         key, raw = key.strip(), raw.strip()
         if key not in schema:
-            raise ValueFunctionError(f"--value {name}:{arg}: unknown option {key!r}; {known}")
+            raise ValueFunctionError(f"value {name}:{arg}: unknown option {key!r}; {known}")
         try:
             options.setdefault(key, schema[key](raw))  # the last one written wins: it is popped first
         except ValueError:
-            raise ValueFunctionError(f"--value {name}:{arg}: {key} must be a number, got {raw!r}") from None
+            raise ValueFunctionError(f"value {name}:{arg}: {key} must be a number, got {raw!r}") from None
     rest = ",".join(items).strip()
     if rest and positional is None:
-        raise ValueFunctionError(f"--value {name}:{arg}: unknown option {rest!r}; {known}")
+        raise ValueFunctionError(f"value {name}:{arg}: unknown option {rest!r}; {known}")
     return rest, options

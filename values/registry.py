@@ -21,11 +21,11 @@ def _program(arg: str | None = None) -> Value:
     seconds, options = parse_options("program", arg, _PROGRAM_OPTIONS, positional="timeout")
     if seconds:  # `program:2` is a timeout in seconds
         if not _is_number(seconds):
-            raise ValueFunctionError(f"--value program:{arg}: unknown option {seconds!r}; options are "
+            raise ValueFunctionError(f"value program:{arg}: unknown option {seconds!r}; options are "
                               f"{', '.join(_PROGRAM_OPTIONS)} (as key=value), or a timeout in seconds")
         options.setdefault("timeout", float(seconds))
     if options.get("isolation", "auto") not in ISOLATION_MODES:
-        raise ValueFunctionError(f"--value program:{arg}: isolation must be one of {', '.join(ISOLATION_MODES)}")
+        raise ValueFunctionError(f"value program:{arg}: isolation must be one of {', '.join(ISOLATION_MODES)}")
     return ProgramValue(**options)
 
 
@@ -133,7 +133,15 @@ def _known(x: Any) -> float | None:
 
 def load_value(spec: str) -> Value:
     """``name``, ``name:arg`` for a built-in, a name in the ``correct.values`` entry-point
-    group, or ``package.module:function`` for user code."""
+    group, or ``package.module:function`` for user code. Its errors are the value setting's."""
+    try:
+        return _load(spec)
+    except ValueFunctionError as e:
+        e.option = e.option or "value"
+        raise
+
+
+def _load(spec: str) -> Value:
     name, _, arg = spec.partition(":")
     if name in VALUES:
         return VALUES[name][0](arg or None)
@@ -144,7 +152,7 @@ def load_value(spec: str) -> Value:
             try:
                 obj = ep.load()
             except Exception as e:  # whatever the plugin's import raises, the user needs one line
-                raise ValueFunctionError(f"--value {spec!r}: entry point {ep.value!r} of group correct.values "
+                raise ValueFunctionError(f"value {spec!r}: entry point {ep.value!r} of group correct.values "
                                   f"could not be loaded: {describe_error(e)}") from None
             return _wrap(obj, spec)
     if arg:
@@ -152,15 +160,15 @@ def load_value(spec: str) -> Value:
             module = importlib.import_module(name)
         except ModuleNotFoundError as e:
             if e.name and name.startswith(e.name):
-                raise ValueFunctionError(f"--value {spec!r}: no module named {name!r} (is it installed, or on PYTHONPATH?)") from None
-            raise ValueFunctionError(f"--value {spec!r}: importing module {name!r} failed: {describe_error(e)}") from None
+                raise ValueFunctionError(f"value {spec!r}: no module named {name!r} (is it installed, or on PYTHONPATH?)") from None
+            raise ValueFunctionError(f"value {spec!r}: importing module {name!r} failed: {describe_error(e)}") from None
         except Exception as e:
-            raise ValueFunctionError(f"--value {spec!r}: importing module {name!r} failed: {describe_error(e)}") from None
+            raise ValueFunctionError(f"value {spec!r}: importing module {name!r} failed: {describe_error(e)}") from None
         fn = getattr(module, arg, None)
         if fn is None:
-            raise ValueFunctionError(f"--value {spec!r}: module {name!r} has no attribute {arg!r}")
+            raise ValueFunctionError(f"value {spec!r}: module {name!r} has no attribute {arg!r}")
         return _wrap(fn, spec)
-    raise ValueFunctionError(f"unknown value {spec!r} (option --value); built in: {', '.join(VALUES)}, or give module:function")
+    raise ValueFunctionError(f"unknown value {spec!r}; built in: {', '.join(VALUES)}, or give module:function")
 
 
 def _wrap(obj: Any, name: str) -> Value:

@@ -154,8 +154,8 @@ def from_spec(arg: str | None) -> RewardModelValue:
     """``reward-model:PATH`` or ``reward-model:PATH,key=value,...`` (batch_size, max_length,
     device, dtype, max_value). Trailing ``key=value`` items are options; the rest is the path."""
     if not arg:
-        raise ValueFunctionError("--value reward-model needs a model: reward-model:PATH_OR_HUB_ID")
+        raise ValueFunctionError("value reward-model needs a model: reward-model:PATH_OR_HUB_ID")
     path, options = parse_options("reward-model", arg, _OPTIONS, positional="path")
     if not path:
-        raise ValueFunctionError(f"--value reward-model:{arg}: no model given: reward-model:PATH_OR_HUB_ID,key=value")
+        raise ValueFunctionError(f"value reward-model:{arg}: no model given: reward-model:PATH_OR_HUB_ID,key=value")
     return RewardModelValue.from_pretrained(path, **options)

@@ -219,7 +219,7 @@ def toxic_labels(id2label: Mapping[int, str] | None, num_labels: int, multi_labe
             return [1 - negated[0]], mode
     raise ValueFunctionError(
         f"cannot tell which label of toxicity model '{model}' means toxic (labels: {shown}); "
-        f"name it: --value toxicity:{model},label=NAME_OR_INDEX"
+        f"name it: toxicity:{model},label=NAME_OR_INDEX"
     )
 
 
@@ -293,9 +293,9 @@ def from_spec(arg: str | None) -> ToxicityValue:
     if not path:
         model_only = [k for k in options if k != "deobfuscate"]
         if model_only:
-            raise ValueFunctionError(f"--value toxicity:{arg}: {', '.join(model_only)} only apply to a model: "
+            raise ValueFunctionError(f"value toxicity:{arg}: {', '.join(model_only)} only apply to a model: "
                               "toxicity:PATH_OR_HUB_ID,key=value")
         return ToxicityValue(ProfanityClassifier(**options), **value_options)
     if "deobfuscate" in options:
-        raise ValueFunctionError(f"--value toxicity:{arg}: deobfuscate applies to the default classifier only")
+        raise ValueFunctionError(f"value toxicity:{arg}: deobfuscate applies to the default classifier only")
     return ToxicityValue(HFClassifier.from_pretrained(path, **options), **value_options)

@@ -348,7 +348,7 @@ def load_models(generator: str, corrector: str | None, b: Backend, corrector_bac
     try:
         progress.configure(b.progress)
     except ValueError as e:
-        raise UsageError(str(e)) from None
+        raise UsageError(str(e), option="progress") from None
     corr_backend = corrector_backend or ("hf" if b.backend == "openai" else b.backend)
     options = {**backend_options(b), **placement(b.backend, dtype, device), **generator_options}
     corr_options = placement(corr_backend, dtype, device) if corrector else {}

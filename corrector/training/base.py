@@ -34,7 +34,8 @@ def train_base_generator(
     n_positions: int = 256,
 ) -> dict:
     if config.lora_r:
-        raise TrainError("--lora-r trains an adapter on a pretrained --init; --method sft builds a tiny model from scratch")
+        raise TrainError("a LoRA adapter is trained on a pretrained model; sft without one builds a tiny model from scratch",
+                         option="lora_r")
     tokenizer = build_tokenizer(list(tokenizer_texts) + _EXTRA_TEXT * 10)
     model = build_model(tokenizer, n_layer=n_layer, n_embd=n_embd, n_head=n_head, n_positions=n_positions, seed=config.seed)
     stats = train_lm(model, tokenizer, [(format_prompt(r), r["solution"]) for r in records], steps, config, Path(output_dir) / "trainer")

@@ -34,10 +34,11 @@ def parse_report_to(spec: str | Sequence[str] | None) -> list[str]:
         return [n for n in INTEGRATIONS if _installed(n)]
     unknown = [n for n in names if n not in INTEGRATIONS]
     if unknown:
-        raise LogError(f"unknown --report-to {', '.join(unknown)}; choose none, all, or {', '.join(INTEGRATIONS)}")
+        raise LogError(f"unknown report_to {', '.join(unknown)}; choose none, all, or {', '.join(INTEGRATIONS)}",
+                       option="report_to")
     missing = [n for n in names if not _installed(n)]
     if missing:
-        raise LogError(f"--report-to {', '.join(missing)} is not installed: pip install {' '.join(missing)}")
+        raise LogError(f"report_to {', '.join(missing)}: not installed; pip install {' '.join(missing)}", option="report_to")
     return names
 
 

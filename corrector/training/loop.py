@@ -320,8 +320,9 @@ def iteration_rows(config: TrainConfig, pool: Pool, max_value: float, similarity
     pairs = sample_pairs(pool.by_prompt, config.pairs, config.alpha, config.beta, seed=seed, similarity=similarity,
                          max_value=max_value, identity_share=config.identity_share, min_gain=config.min_gain, group=group)
     if not pairs:
-        raise TrainError("no value-improving pairs in the pool: every prompt's drafts have equal values "
-                         "(a generator that is never or always right gives nothing to learn from; try more --samples or a higher --temperature)")
+        raise TrainError("no value-improving pairs in the pool: every prompt's drafts have equal values (a generator that is "
+                         "never or always right gives nothing to learn from; try more samples a prompt or a higher temperature)",
+                         option="samples_per_prompt")
     made = [{"prompt_id": p.prompt_id, "source": p.source.text, "target": p.target.text} for p in pairs]
     if config.method == "hindsight":
         rows = coh_rows(tokenizer, [(prompts_by_id[p.prompt_id], p.source.text, p.source.feedback, p.target.text) for p in pairs],

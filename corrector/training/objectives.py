@@ -85,12 +85,13 @@ def lm_blocks(path: str | Path, tokenizer, block_size: int) -> list[dict[str, li
     try:
         lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     except (OSError, UnicodeDecodeError) as e:
-        raise CorpusError(f"--lm-corpus {path}: cannot read it ({e.__class__.__name__}: {e})") from None
+        raise CorpusError(f"language-modelling corpus {path}: cannot read it ({e.__class__.__name__}: {e})",
+                          option="lm_corpus") from None
     ids: list[int] = []
     for line in lines:
         ids += tokenizer(line, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
     if len(ids) < 2:
-        raise CorpusError(f"--lm-corpus {path}: no text in it")
+        raise CorpusError(f"language-modelling corpus {path}: no text in it", option="lm_corpus")
     return [{"input_ids": ids[i : i + block_size], "labels": ids[i : i + block_size]} for i in range(0, len(ids) - 1, block_size)
             if len(ids[i : i + block_size]) > 1]
 

@@ -52,7 +52,7 @@ def test_modes(monkeypatch):
         assert progress.shown_as() == "none"
         progress.configure("auto")
         assert progress.shown_as() == "plain"  # pytest's stderr is no terminal
-        with pytest.raises(ValueError, match="--progress 'fancy': choose auto, bar, plain, none"):
+        with pytest.raises(ValueError, match="unknown progress mode 'fancy'; choose auto, bar, plain, none"):
             progress.configure("fancy")
     finally:
         progress.configure("auto")

@@ -128,8 +128,9 @@ def test_unreachable_hub_id(monkeypatch):
 
 
 def test_unknown_backend():
-    with pytest.raises(GeneratorError, match="--backend"):
+    with pytest.raises(GeneratorError, match="unknown backend 'nope'; choose one of: hf, vllm, openai") as e:
         load_generator("whatever", backend="nope")
+    assert e.value.option == "backend"
 
 
 def test_truncate_at_stop_doctest():

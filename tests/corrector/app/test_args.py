@@ -127,6 +127,28 @@ def test_every_error_class_of_the_library_is_one_the_command_line_catches():
     assert [c.__qualname__ for c in found if not issubclass(c, CorrectError)] == []
 
 
+def test_library_messages_name_settings_not_flags():
+    """Outside the command line's own modules, an error's message never spells a flag (the same
+    setting is a task-file key, a config key or an argument elsewhere): it says which setting
+    through ``CorrectError.option`` and the command line adds the flag as that command spells
+    it. A whole command quoted in backticks is fine."""
+    import ast
+    import re
+
+    root = Path(__file__).resolve().parents[3]
+    flag = re.compile(r"(?<![\w-])--[a-z][a-z-]+")
+    spelled = []
+    for path in sorted(p for d in ("tasks", "generators", "values", "corrector") for p in (root / d).rglob("*.py")):
+        if "app" in path.relative_to(root).parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call) and node.exc.args:
+                text = "".join(c.value for c in ast.walk(node.exc.args[0]) if isinstance(c, ast.Constant) and isinstance(c.value, str))
+                if flag.search(re.sub(r"`[^`]*`", "", text)):
+                    spelled.append(f"{path.relative_to(root)}:{node.lineno}: {text[:80]}")
+    assert spelled == []
+
+
 def test_bad_input_is_reported_before_heavy_imports(tmp_path):
     """A missing input file or a malformed line is reported without importing torch or
     transformers (which takes seconds), so the answer comes at once."""

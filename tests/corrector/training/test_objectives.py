@@ -146,7 +146,7 @@ def test_lm_blocks_cut_the_file_and_name_it_when_unusable(tmp_path):
     assert [b["input_ids"] for b in blocks] == [[97, 98, 99, 0], [100, 101, 0]]
     assert all(b["labels"] == b["input_ids"] for b in blocks)
     corpus.write_text("\n \n")
-    with pytest.raises(CorpusError, match=f"--lm-corpus {corpus}: no text"):
+    with pytest.raises(CorpusError, match=f"language-modelling corpus {corpus}: no text"):
         lm_blocks(corpus, _Tok(tokenize), 4)
     corpus.write_bytes(b"\xff\xfe\xfa")
     with pytest.raises(CorpusError, match="cannot read"):

@@ -179,7 +179,7 @@ def test_an_adapter_run_resumes_from_its_checkpoint(gen_dir, tmp_path):
     quick_train(gen_dir, out, replace(QUICK, iterations=2, resume=True))
     assert [json.loads(l)["iteration"] for l in (out / "log.jsonl").read_text().splitlines()] == [0, 1]
     assert (out / "adapter_config.json").is_file()
-    with pytest.raises(TrainError, match="holds a LoRA adapter; resume with the same --lora-r"):
+    with pytest.raises(TrainError, match="holds a LoRA adapter; resume with the same LoRA rank"):
         quick_train(gen_dir, out, replace(QUICK, iterations=3, resume=True, lora_r=None))
 
 
@@ -224,7 +224,7 @@ def test_accumulation_and_checkpointing_reach_the_trainer(gen_dir, tmp_path, mon
     assert getattr(used, "activation_checkpointing", used.gradient_checkpointing)
     model = hf.model  # transformers 5 renamed is_gradient_checkpointing as it did the argument
     assert model.is_activation_checkpointing if hasattr(model, "is_activation_checkpointing") else model.is_gradient_checkpointing
-    with pytest.raises(TrainError, match="--gradient-accumulation-steps 3 does not divide the batch of 8 rows"):
+    with pytest.raises(TrainError, match="3 gradient accumulation steps do not divide the batch of 8 rows"):
         replace(QUICK, gradient_accumulation_steps=3).check()
 
 
@@ -304,11 +304,14 @@ def train_cli(tmp_path, gen_dir, *extra):
 
 @pytest.mark.parametrize("extra, message", [
     (["--lora-r", "4", "--lora-target-modules", "q_proj,v_proj"],
-     "--lora-target-modules q_proj,v_proj: {gen} (gpt2) has no such module; its linear layers are c_attn, c_fc, c_proj"),
-    (["--init", "{encoder}"], "--init: '{encoder}' is a distilbert model, not a causal language model"),
+     "LoRA target modules q_proj,v_proj: {gen} (gpt2) has no such module; its linear layers are c_attn, c_fc, c_proj "
+     "(option --lora-target-modules)"),
+    (["--init", "{encoder}"], "'{encoder}' is a distilbert model, not a causal language model (transformers has no "
+                              "AutoModelForCausalLM for it) (option --init)"),
     (["--init", "./no/such/base"], "--init ./no/such/base: no such folder"),
-    (["--init", "no-such/base"], "--init: could not load model 'no-such/base': not a local folder and not reachable"),
-    (["--bf16"], "--bf16 is mixed precision on a GPU, and there is none here; leave it out on a CPU"),
+    (["--init", "no-such/base"], "could not load model 'no-such/base': not a local folder and not reachable on the Hugging Face hub "
+                                 "(offline?) (option --init)"),
+    (["--bf16"], "bf16 is mixed precision on a GPU, and there is none here; leave it out on a CPU (option --bf16)"),
     (["--dtype", "float8"], "'float8' is not one of"),
 ])
 def test_bad_base_settings_are_one_line_before_drafting(tmp_path, gen_dir, encoder_dir, extra, message):

@@ -62,7 +62,8 @@ def test_the_base_generator_has_learnt_the_task_format(runs):
 
 @pytest.mark.parametrize("extra, message", [
     (["--shots", "3"], "--method sft trains a base generator on the task's own format; --shots is for drafting"),
-    (["--lora-r", "4"], "--lora-r trains an adapter on a pretrained --init; --method sft builds a tiny model from scratch"),
+    (["--lora-r", "4"], "a LoRA adapter is trained on a pretrained model; sft without one builds a tiny model from scratch "
+                        "(option --lora-r)"),
     (["--init", "./no/such/base"], "--init ./no/such/base: no such folder"),
 ])
 def test_mistakes_are_one_line(tmp_path, extra, message):

@@ -245,8 +245,8 @@ def test_a_resumed_run_counts_the_cpu_of_the_processes_before_it(toy, tmp_path, 
     assert "--cpu-budget 150.0 spent after iteration 2 of 3" in caplog.text  # 200 of 150: no third iteration
 
 
-@pytest.mark.parametrize("spec, message", [("tensorbored", "unknown --report-to tensorbored"),
-                                           ("wandb", "--report-to wandb is not installed")])
+@pytest.mark.parametrize("spec, message", [("tensorbored", "unknown report_to tensorbored"),
+                                           ("wandb", "report_to wandb: not installed")])
 def test_report_to_mistakes_are_named(spec, message, monkeypatch):
     import importlib.util
 
