@@ -12,9 +12,9 @@ from rich.console import Console
 from rich.table import Table
 
 from .corrector.app.args import UsageError, command
+from .corrector.app.engine import ServeConfig
+from .corrector.app.generate import GenerateConfig
 from .corrector.app.options import TRAIN_SOURCE, Backend, GenerateArgs, Models, ServeArgs, Source, TrainArgs
-from .corrector.app.run import GenerateConfig
-from .corrector.app.serve import ServeConfig
 from .corrector.training.config import TrainConfig
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Self-correction: generate drafts, score them, refine them with a trained corrector.")
@@ -98,8 +98,8 @@ def serve(args: ServeArgs, models: Models, config: ServeConfig, backend: Backend
     """Serve refined completions over an OpenAI-compatible HTTP API."""
     import os
 
-    from .corrector.app.api import build_app
     from .corrector.app.commands import graceful_server, listen, serve_engine
+    from .corrector.app.server import build_app
 
     key = args.server_api_key or os.environ.get("CORRECT_API_KEY") or None
     sock = listen(args.host, args.port)  # before the models load: a taken port is a one-line error
@@ -240,7 +240,7 @@ class ScoreArgs:
 def score(args: ScoreArgs):
     """Score outputs with a value function."""
     from .corrector.app.commands import score_lines
-    from .corrector.records import JsonlWriter, read_jsonl
+    from .corrector.outputs import JsonlWriter, read_jsonl
     from .values import load_value
 
     records = read_jsonl(args.input, ("output",))

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .failpoints import torn_write
-from .records import drop_torn_line, whole_lines
+from .outputs import drop_torn_line, whole_lines
 
 
 @dataclass(frozen=True)

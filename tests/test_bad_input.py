@@ -13,9 +13,9 @@ from typer.testing import CliRunner
 
 from correct.cli import app
 from correct.corrector.app.args import options_of, read_config
+from correct.corrector.app.engine import ServeConfig
+from correct.corrector.app.generate import GenerateConfig
 from correct.corrector.app.options import Defaults, GenerateArgs, Models, ServeArgs, Source, load_records
-from correct.corrector.app.run import GenerateConfig
-from correct.corrector.app.serve import ServeConfig
 from correct.tasks import get_task
 
 runner = CliRunner()

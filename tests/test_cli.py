@@ -633,9 +633,9 @@ def test_each_flag_means_one_thing_and_errors_name_it_as_the_command_spells_it()
     """The endpoint's key is --backend-api-key in every command, serve's own key --api-key; a
     library error names the setting, and the command line adds the flag of the command at hand."""
     from correct.corrector.app.args import options_of, with_flag
+    from correct.corrector.app.engine import ServeConfig
+    from correct.corrector.app.generate import GenerateConfig
     from correct.corrector.app.options import Backend, GenerateArgs, Models, ServeArgs, Source, TrainArgs
-    from correct.corrector.app.run import GenerateConfig
-    from correct.corrector.app.serve import ServeConfig
     from correct.corrector.training.config import TrainConfig
     from correct.generators import GeneratorError
 

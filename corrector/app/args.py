@@ -61,11 +61,13 @@ class Option:
     low: float | None = None
     high: float | None = None
     positional: bool = False
-    needed: bool = False
+    marked_required: bool = False
+    """``metadata={"required": True}``: required although the field has a default (None)."""
 
     @property
     def required(self) -> bool:
-        return self.needed or self.default is dataclasses.MISSING
+        """Whether a value must be given: marked so, or the field has no default."""
+        return self.marked_required or self.default is dataclasses.MISSING
 
     @property
     def spelled(self) -> str:

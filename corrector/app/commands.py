@@ -15,6 +15,8 @@ from ..self_refine import NAME as SELF
 from ..self_refine import of_task as self_corrector
 from ..training.config import METHODS, TrainConfig
 from .args import UsageError
+from .engine import ServeConfig
+from .generate import GenerateConfig
 from .options import (
     Backend,
     Defaults,
@@ -29,8 +31,6 @@ from .options import (
     prompt_format,
     within,
 )
-from .run import GenerateConfig
-from .serve import ServeConfig
 
 
 def for_task(generator, corrector, task, few_shot: Callable[[dict], str]):
@@ -45,7 +45,7 @@ def for_task(generator, corrector, task, few_shot: Callable[[dict], str]):
 
 def generate(source: Source, args: GenerateArgs, models: Models, config: GenerateConfig, backend: Backend) -> tuple[dict, Path]:
     """Refine the records for ``config.rounds`` rounds into ``args.output``; (metrics, metrics path)."""
-    from .run import generate_run
+    from .generate import generate_run
 
     records, t = load_records(source, args.seed)
     d = Defaults.of(t, models, args.max_new_tokens)
@@ -174,9 +174,9 @@ def _train_sft(records, fmt, t, args: TrainArgs, backend: Backend, config: Train
         raise UsageError("--method sft trains a base generator on the task's own format; --shots is for drafting")
     check_local("--init", args.init)
     quiet_libraries()
-    from ..records import write_json_atomic
-    from ..training.base import fine_tune, train_base_generator
+    from ..outputs import write_json_atomic
     from ..training.budget import cpu_seconds
+    from ..training.sft import fine_tune, train_base_generator
 
     steps = config.steps * config.iterations
     if args.init not in (None, "tiny"):  # a pretrained model, fine-tuned on the reference solutions
@@ -194,7 +194,7 @@ def _train_sft(records, fmt, t, args: TrainArgs, backend: Backend, config: Train
 def serve_engine(args: ServeArgs, models: Models, config: ServeConfig, backend: Backend):
     """(engine started, value, model name): everything ``correct serve`` needs but the HTTP server."""
     from ...tasks import DEFAULT_TASK, get_task
-    from .serve import Engine
+    from .engine import Engine
 
     t = get_task(args.task) if args.task else (None if models.generator else get_task(DEFAULT_TASK))
     d = Defaults.of(t, models, args.max_new_tokens)
@@ -224,10 +224,10 @@ def measure_and_write(folder: Path, task: str | None, generator: str | None, val
     from ...generators import load_generator
     from ...tasks import get_task
     from ..model import CONFIG_NAME, CorrectorConfig
-    from ..records import write_json_atomic
+    from ..outputs import write_json_atomic
     from .card import EVAL_NAME, write_model_card
+    from .generate import evaluate
     from .options import quiet_libraries
-    from .run import evaluate
 
     if not (folder / CONFIG_NAME).is_file():
         raise UsageError(f"{folder} is not a saved corrector (no {CONFIG_NAME})")

@@ -1,7 +1,7 @@
-"""The request bodies of ``correct serve``'s OpenAI-compatible API (api.py), as pydantic
+"""The request bodies of ``correct serve``'s OpenAI-compatible API (server.py), as pydantic
 models: OpenAI's fields with their bounds, and what ``correct`` adds (``rounds``,
 ``return_rounds``, ``record``). Fields the server does not know are kept (``extra="allow"``)
-so that api.py can name them in a warning, as vLLM does."""
+so that server.py can name them in a warning, as vLLM does."""
 
 # No `from __future__ import annotations`: pydantic and FastAPI read these annotations at run time.
 from typing import Any

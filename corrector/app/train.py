@@ -9,12 +9,12 @@ from typing import Sequence
 from ...generators import Generator
 from ...values import Value
 from ..model import Corrector
-from ..records import write_json_atomic
+from ..outputs import write_json_atomic
 from ..training import distributed
 from ..training.config import TrainConfig
 from ..training.loop import train_corrector
 from .card import EVAL_NAME, write_model_card
-from .run import evaluate
+from .generate import evaluate
 
 
 def train_run(records: Sequence[dict], generator_prompts: Sequence[str], generator: Generator, value: Value, init: str,

@@ -25,7 +25,7 @@ from ...values import ValueFunctionError
 from ...values.hf import context_length, loading_errors, pad_right, quiet_transformers
 from ...values.reward import PairEncoder, prepare_tokenizer
 from ..model import CONFIG_NAME
-from ..records import RecordError, read_jsonl, write_json_atomic
+from ..outputs import RecordError, read_jsonl, write_json_atomic
 from .encode import training_arguments
 
 log = logging.getLogger(__name__)

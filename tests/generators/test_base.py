@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from correct.corrector.app.run import GenerateConfig, add_perplexity, generate_run
+from correct.corrector.app.generate import GenerateConfig, add_perplexity, generate_run
 from correct.generators import GeneratorError, SamplingParams
 from correct.generators.base import GeneratorBase
 from correct.values import load_value

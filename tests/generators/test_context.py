@@ -55,8 +55,8 @@ def test_serve_refuses_a_request_that_cannot_fit_with_a_400_naming_max_tokens():
     pytest.importorskip("fastapi")
     from fastapi.testclient import TestClient
 
-    from correct.corrector.app.api import build_app
-    from correct.corrector.app.serve import Engine, ServeConfig
+    from correct.corrector.app.engine import Engine, ServeConfig
+    from correct.corrector.app.server import build_app
     from correct.values import load_value
 
     gen = HFGenerator.from_pretrained(GENERATOR, device="cpu")

@@ -1,6 +1,6 @@
 """The openai backend against a scripted OpenAI-compatible endpoint on a loopback port:
 requests, retries with back-off, timeouts, the concurrency bound and the error messages.
-(Its run against ``correct serve`` itself is in tests/test_serve.py.)"""
+(Its run against ``correct serve`` itself is in tests/corrector/app/test_serve.py.)"""
 
 from __future__ import annotations
 

@@ -17,8 +17,8 @@ from typer.testing import CliRunner
 
 from correct.cli import app
 from correct.corrector.app.args import UsageError, build, field_docs, options_of, read_config
+from correct.corrector.app.generate import GenerateConfig
 from correct.corrector.app.options import TRAIN_SOURCE, Backend, GenerateArgs, Models, Source, TrainArgs
-from correct.corrector.app.run import GenerateConfig
 from correct.corrector.training.config import TrainConfig
 from correct.tasks import MODELS
 

@@ -24,8 +24,8 @@ pytest.importorskip("uvicorn")
 
 from harness import Launched, serving  # noqa: E402
 
-from correct.corrector.app.api import build_app  # noqa: E402
-from correct.corrector.app.serve import Busy, Engine, ServeConfig  # noqa: E402
+from correct.corrector.app.engine import Busy, Engine, ServeConfig  # noqa: E402
+from correct.corrector.app.server import build_app  # noqa: E402
 from correct.generators import SamplingParams, load_generator  # noqa: E402
 from correct.generators.base import GeneratorBase  # noqa: E402
 from correct.tasks import TASKS, arithmetic  # noqa: E402

@@ -16,8 +16,8 @@ from harness import serving  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
 from correct.cli import app as cli  # noqa: E402
-from correct.corrector.app.api import build_app  # noqa: E402
-from correct.corrector.app.serve import Engine, ServeConfig  # noqa: E402
+from correct.corrector.app.engine import Engine, ServeConfig  # noqa: E402
+from correct.corrector.app.server import build_app  # noqa: E402
 from correct.generators import load_generator  # noqa: E402
 from correct.generators.base import GeneratorBase  # noqa: E402
 from correct.tasks import MODELS  # noqa: E402

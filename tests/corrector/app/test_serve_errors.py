@@ -19,8 +19,8 @@ from fastapi.testclient import TestClient  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from correct.corrector.app.api import build_app  # noqa: E402
-from correct.corrector.app.serve import Engine, ServeConfig  # noqa: E402
+from correct.corrector.app.engine import Engine, ServeConfig  # noqa: E402
+from correct.corrector.app.server import build_app  # noqa: E402
 from correct.generators.base import GeneratorBase  # noqa: E402
 from correct.values import Score  # noqa: E402
 

@@ -12,7 +12,7 @@ import torch
 from transformers import set_seed
 from transformers.utils import logging as hf_logging
 
-from correct.corrector.records import RecordError
+from correct.corrector.outputs import RecordError
 from correct.corrector.training.reward import (
     PairCollator,
     encode_pairs,

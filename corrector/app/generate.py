@@ -18,8 +18,8 @@ from ...values import Value
 from ..failpoints import failpoint
 from ..metrics import compute_metrics
 from ..model import Corrector
+from ..outputs import JsonlWriter, finished_ids, read_all_jsonl, write_json_atomic
 from ..progress import counter
-from ..records import JsonlWriter, finished_ids, read_all_jsonl, write_json_atomic
 from ..refine import MAX_ROUNDS, RoundCost, refine, self_consistency
 
 MAX_SAMPLES = 64

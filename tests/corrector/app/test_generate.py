@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 
 from correct.corrector import Corrector
-from correct.corrector.app.run import GenerateConfig, generate_run
+from correct.corrector.app.generate import GenerateConfig, generate_run
 from correct.corrector.metrics import compute_metrics
-from correct.corrector.records import read_all_jsonl
+from correct.corrector.outputs import read_all_jsonl
 from correct.generators import SamplingParams, load_generator
 from correct.tasks import TASKS
 from correct.values import load_value

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from correct.corrector.records import (
+from correct.corrector.outputs import (
     JsonlWriter,
     RecordError,
     finished_ids,

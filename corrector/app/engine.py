@@ -1,4 +1,4 @@
-"""``correct serve``: the engine behind the OpenAI-compatible HTTP server (``api.py``) whose
+"""``correct serve``: the engine behind the OpenAI-compatible HTTP server (``server.py``) whose
 answers are the generator's drafts refined by the corrector.
 
 Requests are gathered into batches by one worker thread (requests that

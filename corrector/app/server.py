@@ -1,4 +1,4 @@
-"""The OpenAI-compatible HTTP API of ``correct serve`` around a started ``Engine`` (serve.py).
+"""The OpenAI-compatible HTTP API of ``correct serve`` around a started ``Engine`` (engine.py).
 
 Endpoints: ``POST /v1/completions``, ``POST /v1/chat/completions``, ``GET /v1/models``,
 ``GET /health``. With an API key every endpoint but ``/health`` needs ``Authorization: Bearer
@@ -49,7 +49,7 @@ from typing import Sequence
 
 from ...generators import GeneratorError, SamplingParams
 from ...generators.base import ContextError
-from .serve import BadRequest, Busy, Draining, Engine
+from .engine import BadRequest, Busy, Draining, Engine
 
 log = logging.getLogger("correct.serve")
 
