@@ -213,7 +213,7 @@ class RewardArgs:
 @command(app, RewardArgs, name="train-reward")
 def train_reward(args: RewardArgs):
     """Train a reward model on preference pairs with the pairwise loss -log sigmoid(r_chosen - r_rejected)."""
-    from .corrector.app.options import quiet_libraries
+    from .corrector.app.loading import quiet_libraries
     from .corrector.training.reward import read_preferences, train_reward_model
 
     pairs = read_preferences(args.input)

@@ -16,7 +16,7 @@ import json
 import time
 from dataclasses import replace
 
-from correct.corrector.app.options import quiet_libraries
+from correct.corrector.app.loading import quiet_libraries
 from correct.generators import SamplingParams, load_generator
 from correct.tasks import few_shot_prompt, get_task
 from correct.values import load_value

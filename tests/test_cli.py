@@ -609,17 +609,17 @@ def test_model_placement_mistakes_are_one_line(tiny_lm_dir, tmp_path, extra, mes
 
 def test_dtype_and_device_place_both_models(tiny_lm_dir, tmp_path, monkeypatch):
     """--dtype bfloat16 --device cpu: the generator and the corrector are both loaded so, and the run completes."""
-    from correct.corrector.app import options
+    from correct.corrector.app import loading
 
     loaded = {}
-    real = options.load_models
+    real = loading.load_models
 
     def spy(*args, **kwargs):
         g, c = real(*args, **kwargs)
         loaded.update(generator=g, corrector=c)
         return g, c
 
-    monkeypatch.setattr(options, "load_models", spy)
+    monkeypatch.setattr(loading, "load_models", spy)
     monkeypatch.setattr("correct.corrector.app.commands.load_models", spy)
     result = invoke("generate", "--task", "arithmetic", *models(tiny_lm_dir), *GEN_FLAGS, "--limit", "2", "--rounds", "1",
                     "--no-baseline", "--output", tmp_path / "o.jsonl", "--dtype", "bfloat16", "--device", "cpu")

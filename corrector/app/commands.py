@@ -17,6 +17,7 @@ from ..training.config import METHODS, TrainConfig
 from .args import UsageError
 from .engine import ServeConfig
 from .generate import GenerateConfig
+from .loading import load_models
 from .options import (
     Backend,
     Defaults,
@@ -26,7 +27,6 @@ from .options import (
     Source,
     TrainArgs,
     check_local,
-    load_models,
     load_records,
     prompt_format,
     within,
@@ -168,7 +168,7 @@ def with_task_defaults(config: TrainConfig, t) -> TrainConfig:
 
 
 def _train_sft(records, fmt, t, args: TrainArgs, backend: Backend, config: TrainConfig) -> Trained:
-    from .options import quiet_libraries
+    from .loading import quiet_libraries
 
     if backend.shots:
         raise UsageError("--method sft trains a base generator on the task's own format; --shots is for drafting")
@@ -227,7 +227,7 @@ def measure_and_write(folder: Path, task: str | None, generator: str | None, val
     from ..outputs import write_json_atomic
     from .card import EVAL_NAME, write_model_card
     from .generate import evaluate
-    from .options import quiet_libraries
+    from .loading import quiet_libraries
 
     if not (folder / CONFIG_NAME).is_file():
         raise UsageError(f"{folder} is not a saved corrector (no {CONFIG_NAME})")

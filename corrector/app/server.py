@@ -44,12 +44,13 @@ import json
 import logging
 import time
 import uuid
-from dataclasses import asdict, replace
-from typing import Sequence
+from dataclasses import asdict
 
 from ...generators import GeneratorError, SamplingParams
 from ...generators.base import ContextError
 from .engine import BadRequest, Busy, Draining, Engine
+from .middleware import BodyLimit
+from .protocol import finish_reason, response_body, sampling_params, text_of, usage_of
 
 log = logging.getLogger("correct.serve")
 
@@ -171,7 +172,7 @@ def build_app(engine: Engine, api_key: str | None = None):
             raise BadRequest(f"this request asks for {len(questions) * body.n} completions ({len(questions)} prompts, n {body.n}); "
                              f"the server takes at most {config.max_pending} at once (--max-pending): send fewer per request",
                              "n" if body.n > 1 else "prompt")
-        params = _params(config.params, body)
+        params = sampling_params(config.params, body)
         try:  # a prompt that cannot fit with max_tokens is refused before it joins a batch
             engine.generator.check_fits(prompts, params)
         except ContextError as e:
@@ -195,7 +196,7 @@ def build_app(engine: Engine, api_key: str | None = None):
             f.add_done_callback(lambda _, q=q: loop.call_soon_threadsafe(q.put_nowait, None))
 
         def finished(i: int, history) -> dict:
-            reason = _finish_reason(engine.generator, history[-1].text, params)
+            reason = finish_reason(engine.generator, history[-1].text, params)
             extras = {"rounds": [asdict(step) for step in history]} if body.return_rounds else {}
             return {"index": i, "finish_reason": reason, **extras}
 
@@ -203,7 +204,7 @@ def build_app(engine: Engine, api_key: str | None = None):
             histories = list(await asyncio.gather(*(asyncio.wrap_future(f) for f in futures)))
             choices = [{**({"message": {"role": "assistant", "content": h[-1].text}} if chat else {"text": h[-1].text}),
                         "logprobs": None, **finished(i, h)} for i, h in enumerate(histories)]
-            return _response(rid, kind, config.model_name, choices, _usage(engine.generator, counted, histories))
+            return response_body(rid, kind, config.model_name, choices, usage_of(engine.generator, counted, histories))
 
         async def events():
             chunk_kind = "chat.completion.chunk" if chat else "text_completion"
@@ -232,7 +233,7 @@ def build_app(engine: Engine, api_key: str | None = None):
                         yield content(i, text[len(sent):] if text.startswith(sent) else text)
                     yield chunk([{**({"delta": {}} if chat else {"text": ""}), "logprobs": None, **finished(i, history)}])
                 if (body.stream_options or {}).get("include_usage"):
-                    yield chunk([], usage=_usage(engine.generator, counted, histories))
+                    yield chunk([], usage=usage_of(engine.generator, counted, histories))
             except Exception as e:  # the status line is sent: the error goes in the stream, as vLLM does
                 status = 502 if isinstance(e, GeneratorError) else 500
                 yield "data: " + json.dumps({"error": {"message": f"{type(e).__name__}: {e}", "type": "server_error",
@@ -252,72 +253,11 @@ def build_app(engine: Engine, api_key: str | None = None):
 
     @app.post("/v1/chat/completions")
     async def chat(body: ChatRequest):
-        messages = [{"role": m.role, "content": _text(m.content)} for m in body.messages]
+        messages = [{"role": m.role, "content": text_of(m.content)} for m in body.messages]
         question, prompt = _chat_prompt(engine, messages)
         return await answer("chat.completion", body, [question], [prompt], [prompt] * body.n)
 
     return app
-
-
-class BodyLimit:
-    """ASGI middleware: a request body over ``limit`` bytes gets 413 in OpenAI's shape, whether
-    it says its length or not, before any of it is parsed (``--max-request-bytes``)."""
-
-    def __init__(self, app, limit: int):
-        self.app, self.limit = app, limit
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        length = dict(scope.get("headers") or ()).get(b"content-length", b"")
-        if length.isdigit() and int(length) > self.limit:
-            return await self._refuse(scope, receive, send)
-        body, more = b"", True
-        while more:  # FastAPI reads the whole body anyway: read it here, counting
-            message = await receive()
-            if message["type"] != "http.request":
-                return
-            body += message.get("body", b"")
-            if len(body) > self.limit:
-                return await self._refuse(scope, receive, send)
-            more = message.get("more_body", False)
-        replayed = False
-
-        async def replay():
-            nonlocal replayed
-            if replayed:
-                return await receive()
-            replayed = True
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        return await self.app(scope, replay, send)
-
-    async def _refuse(self, scope, receive, send):
-        from fastapi.responses import JSONResponse
-
-        message = (f"request body over {self.limit:,} bytes; send a shorter prompt, or start the server with a larger "
-                   "--max-request-bytes")
-        await JSONResponse({"error": {"message": message, "type": "invalid_request_error", "param": None, "code": 413}},
-                           status_code=413)(scope, receive, send)
-
-
-def _params(defaults: SamplingParams, body) -> SamplingParams:
-    stop = [body.stop] if isinstance(body.stop, str) else list(body.stop or [])
-    return replace(
-        defaults,
-        temperature=defaults.temperature if body.temperature is None else body.temperature,
-        top_p=defaults.top_p if body.top_p is None else body.top_p,
-        max_new_tokens=body.max_completion_tokens or body.max_tokens or defaults.max_new_tokens,
-        stop=tuple(dict.fromkeys([*defaults.stop, *stop])),
-        seed=defaults.seed if body.seed is None else body.seed,
-        n=1,
-    )
-
-
-def _text(content) -> str:
-    if isinstance(content, list):  # [{"type": "text", "text": ...}, ...]
-        return "".join(part.get("text", "") for part in content if part.get("type") == "text")
-    return content or ""
 
 
 def _chat_prompt(engine: Engine, messages: list[dict]) -> tuple[str, str]:
@@ -341,27 +281,3 @@ def _chat_prompt(engine: Engine, messages: list[dict]) -> tuple[str, str]:
         raise BadRequest("messages: the generator has no chat template to lay out a conversation; send one user message "
                          "or use /v1/completions", "messages")
     return users[0]["content"], users[0]["content"]
-
-
-def _count(tokenizer, text: str) -> int:
-    return len(tokenizer(text, add_special_tokens=False)["input_ids"])
-
-
-def _finish_reason(generator, text: str, params: SamplingParams) -> str:
-    tokenizer = generator.tokenizer
-    return "length" if tokenizer is not None and _count(tokenizer, text) >= params.max_new_tokens else "stop"
-
-
-def _usage(generator, prompts: Sequence[str], histories) -> dict:
-    """Prompt tokens of the generator's prompts; completion tokens of every round's text that
-    was rewritten (round 0, and each round whose text differs from the round before)."""
-    tokenizer = generator.tokenizer
-    if tokenizer is None:
-        return {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
-    prompt_tokens = sum(_count(tokenizer, p) for p in prompts)
-    completion = sum(_count(tokenizer, step.text) for h in histories for k, step in enumerate(h) if k == 0 or step.text != h[k - 1].text)
-    return {"prompt_tokens": prompt_tokens, "completion_tokens": completion, "total_tokens": prompt_tokens + completion}
-
-
-def _response(rid: str, kind: str, model: str, choices: list[dict], usage: dict) -> dict:
-    return {"id": rid, "object": kind, "created": int(time.time()), "model": model, "choices": choices, "usage": usage}

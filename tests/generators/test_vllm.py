@@ -91,7 +91,8 @@ def test_missing_vllm_is_a_clear_error(monkeypatch):
 def test_dtype_option_reaches_vllm_and_device_is_refused(fake_vllm):
     """`--dtype` of generate and serve reaches vLLM's engine; `--device` is for hf (vLLM places its own GPU)."""
     from correct.corrector.app.args import UsageError
-    from correct.corrector.app.options import Backend, load_models
+    from correct.corrector.app.loading import load_models
+    from correct.corrector.app.options import Backend
 
     g, c = load_models("some/model", None, Backend(backend="vllm"), None, dtype="bfloat16")
     assert c is None and FakeLLM.instances[-1].kwargs["dtype"] == "bfloat16"

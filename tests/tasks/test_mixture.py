@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from correct.cli import app
 from correct.corrector.pairing import sample_pairs
 from correct.corrector.pool import Draft
-from correct.corrector.training.loop import each_with_settings
+from correct.corrector.training.drafts import each_with_settings
 from correct.generators import SamplingParams
 from correct.tasks import TaskError, get_task
 from correct.tasks.mixture import MixtureValue, group, is_mixture, load_mixture

@@ -315,7 +315,7 @@ def test_unknown_values_in_part_of_the_pool_are_a_warning_and_are_not_explored(c
     import logging
 
     from correct.corrector.pool import Draft, Pool
-    from correct.corrector.training.loop import check_known, explore
+    from correct.corrector.training.drafts import check_known, explore
 
     pool = Pool()
     pool.add([Draft("a", "1", None), Draft("a", "2", None), Draft("b", "0 1", 0.5)])
@@ -352,7 +352,7 @@ def test_reference_solutions_are_targets_where_the_generator_is_never_right(tiny
 
     from correct.corrector.pool import Pool
     from correct.corrector.training.config import TrainError
-    from correct.corrector.training.loop import add_references
+    from correct.corrector.training.drafts import add_references
 
     records = [{"id": f"q{i}", "prompt": f"sort {i + 1} {i}", "answer": f"{i} {i + 1}", "solution": f"{i} {i + 1}"} for i in range(3)]
     records.append({"id": "bad", "prompt": "sort 9 8", "answer": "8 9", "solution": "9 8"})  # a reference that is wrong

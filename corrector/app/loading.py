@@ -1,0 +1,99 @@
+"""The models of a run, loaded from its options: the generator on its backend (an endpoint's
+options checked against it), the corrector (or ``self``), each placed by --dtype/--device,
+and a model that cannot be loaded reported with the option that named it."""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+
+from ...generators.base import DTYPES
+from .args import UsageError
+from .options import Backend
+
+
+def backend_options(b: Backend) -> dict:
+    """Keyword options of the generator backend; the endpoint options only mean something to
+    the openai backend, and saying them to another is a mistake worth a clear error."""
+    if b.backend == "openai":
+        return dict(base_url=b.base_url, api_key=b.api_key, api=b.api, concurrency=b.concurrency)
+    given = [name for name, v in (("--base-url", b.base_url), ("--backend-api-key", b.api_key)) if v] + (["--api"] if b.api != "completions" else [])
+    if given:
+        raise UsageError(f"{', '.join(given)} {'is' if len(given) == 1 else 'are'} for --backend openai, not {b.backend}")
+    return {}
+
+
+def quiet_libraries() -> None:
+    """transformers' warnings and progress bars off: the command line says what matters."""
+    import logging
+
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+
+
+def placement(backend: str, dtype: str | None, device: str | None) -> dict:
+    """The --dtype/--device keyword options of one local model's backend (none for an endpoint)."""
+
+    if dtype is not None and dtype not in DTYPES:
+        raise UsageError(f"unknown --dtype {dtype!r}; choose {', '.join(DTYPES)}")
+    if backend == "openai":
+        return {}
+    if device is not None and backend == "vllm":
+        raise UsageError("--device is for the hf backend; vLLM places the model on its GPU itself")
+    return {k: v for k, v in (("dtype", dtype), ("device", device)) if v is not None}
+
+
+def load_models(generator: str, corrector: str | None, b: Backend, corrector_backend: str | None,
+                dtype: str | None = None, device: str | None = None, **generator_options):
+    """(generator, corrector or None; ``SELF`` for ``--corrector self``, which
+    ``commands.for_task`` makes from the generator once the task's layout is known). The
+    corrector decodes with ``corrector_backend``, by default the generator's backend (hf when
+    that is an endpoint). ``dtype`` and ``device`` apply to every model loaded here, the
+    generator unless it is an endpoint's."""
+    from ...generators import load_generator, threads
+    from .. import progress
+    from ..model import Corrector
+    from ..self_refine import NAME as SELF
+
+    if b.threads:
+        threads.configure(b.threads)
+    try:
+        progress.configure(b.progress)
+    except ValueError as e:
+        raise UsageError(str(e), option="progress") from None
+    corr_backend = corrector_backend or ("hf" if b.backend == "openai" else b.backend)
+    options = {**backend_options(b), **placement(b.backend, dtype, device), **generator_options}
+    corr_options = placement(corr_backend, dtype, device) if corrector else {}
+    if device is not None and device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise UsageError(f"--device {device}: there is no GPU here (torch sees no CUDA device)")
+    quiet_libraries()
+    if b.backend == corr_backend == "vllm" and corrector:
+        # Two vLLM engines share the GPU: each takes part of its memory, not 90% each.
+        options, corr_options = {**options, "gpu_memory_utilization": 0.45}, {**corr_options, "gpu_memory_utilization": 0.4}
+    with naming("--generator"):
+        g = load_generator(generator, b.backend, **options)
+    if corrector == SELF:  # the generator itself rewrites: nothing more to load (self_refine.of_task)
+        return g, SELF
+    with naming("--corrector"):
+        return g, (Corrector.from_pretrained(corrector, corr_backend, **corr_options) if corrector else None)
+
+
+@contextmanager
+def naming(option: str):
+    """A model that cannot be loaded is reported with the option that named it (unless the
+    error is another setting's: an endpoint's key, its address)."""
+    from ...generators.base import GeneratorError
+
+    try:
+        yield
+    except GeneratorError as e:
+        if e.option is not None:
+            raise
+        raise GeneratorError(f"{option}: {e}") from None
