@@ -17,7 +17,11 @@ from .corrector.app.generate import GenerateConfig
 from .corrector.app.options import TRAIN_SOURCE, Backend, GenerateArgs, Models, ServeArgs, Source, TrainArgs
 from .corrector.training.config import TrainConfig
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Self-correction: generate drafts, score them, refine them with a trained corrector.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Self-correction: generate drafts, score them, refine them with a trained corrector.",
+)
 console = Console(stderr=True)
 
 
@@ -40,7 +44,9 @@ def print_metrics(m: dict) -> None:
     output (progress and the files written go to standard error)."""
     records = f"{m['records']} records"
     if m.get("unlabeled"):
-        records += f": {m['labeled']} labeled, {m['unlabeled']} unlabeled (value, solved, broken and vote over the labeled)"
+        records += (
+            f": {m['labeled']} labeled, {m['unlabeled']} unlabeled (value, solved, broken and vote over the labeled)"
+        )
     table = Table(title=f"value per round ({records}, {m['seconds']:.1f} s)")
     columns = {"round": None, "mean value": "mean_value", "solved": "solved", "changed": "changed", "broken": "broken"}
     if any("perplexity" in row for row in m["rounds"]):
@@ -55,12 +61,19 @@ def print_metrics(m: dict) -> None:
     sc = m.get("self_consistency")
     if sc:
         table.add_section()
-        table.add_row(f"vote@{sc['samples']}", cell("mean_value", sc["mean_value"]), cell("solved", sc.get("solved")),
-                      *["-"] * (len(columns) - 2))
+        table.add_row(
+            f"vote@{sc['samples']}",
+            cell("mean_value", sc["mean_value"]),
+            cell("solved", sc.get("solved")),
+            *["-"] * (len(columns) - 2),
+        )
     out = Console()
     out.print(table)
     if m.get("net_fixed") is not None:
-        out.print(f"net fixed (of wrong drafts): {m['net_fixed']:.1%}   broken (of right drafts): {m['broken_of_right'] or 0:.1%}", highlight=False)
+        out.print(
+            f"net fixed (of wrong drafts): {m['net_fixed']:.1%}   broken (of right drafts): {m['broken_of_right'] or 0:.1%}",
+            highlight=False,
+        )
 
 
 def cell(key: str, x) -> str:
@@ -105,9 +118,15 @@ def serve(args: ServeArgs, models: Models, config: ServeConfig, backend: Backend
     sock = listen(args.host, args.port)  # before the models load: a taken port is a one-line error
     engine, value, name = serve_engine(args, models, config, backend)
     host, port = sock.getsockname()[:2]
-    say(f"serving {name!r} ({config.rounds} rounds) on http://{host if ':' not in host else f'[{host}]'}:{port}/v1"
-        + ("" if key else " without an API key" + ("" if host in ("127.0.0.1", "::1") else
-                                                     ": anyone who reaches this address may use it (--api-key)")))
+    say(
+        f"serving {name!r} ({config.rounds} rounds) on http://{host if ':' not in host else f'[{host}]'}:{port}/v1"
+        + (
+            ""
+            if key
+            else " without an API key"
+            + ("" if host in ("127.0.0.1", "::1") else ": anyone who reaches this address may use it (--api-key)")
+        )
+    )
     try:
         graceful_server(build_app(engine, key), engine, config.drain_timeout).run(sockets=[sock])
     finally:
@@ -157,7 +176,9 @@ def card(args: CardArgs):
     measuring it on held-out records first (eval.json)."""
     from .corrector.app.commands import measure_and_write
 
-    path = measure_and_write(args.corrector, args.task, args.generator, args.value, args.shots, args.eval_limit, args.seed)
+    path = measure_and_write(
+        args.corrector, args.task, args.generator, args.value, args.shots, args.eval_limit, args.seed
+    )
     print_evaluation(args.corrector)
     say(f"wrote {path}")
 
@@ -218,8 +239,16 @@ def train_reward(args: RewardArgs):
 
     pairs = read_preferences(args.input)
     quiet_libraries()
-    stats = train_reward_model(pairs, args.output, args.base, steps=args.steps, lr=args.learning_rate,
-                               batch_size=args.batch_size, seed=args.seed, max_length=args.max_length)
+    stats = train_reward_model(
+        pairs,
+        args.output,
+        args.base,
+        steps=args.steps,
+        lr=args.learning_rate,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        max_length=args.max_length,
+    )
     say(json.dumps(stats))
     say(f"saved reward model to {args.output}")
 

@@ -45,8 +45,10 @@ def main() -> None:
     env_threads = os.environ.pop("OMP_NUM_THREADS", None)  # the engine's own choice is what is measured
     settings = {"engine's choice (default)": [], f"--threads {cores} (torch's default)": ["--threads", str(cores)]}
     run(base + ["--progress", "none"])  # warm-up: file caches, first imports
-    print(f"{cores} cores, {busy} CPU-bound processes beside; fair share {max(1.0, (busy + 1) / cores):.2f}x; "
-          f"command: correct {' '.join(command)}")
+    print(
+        f"{cores} cores, {busy} CPU-bound processes beside; fair share {max(1.0, (busy + 1) / cores):.2f}x; "
+        f"command: correct {' '.join(command)}"
+    )
     for name, extra in settings.items():
         idle, loaded = [], []
         for _ in range(args.repeat):

@@ -42,7 +42,12 @@ def pool_cost(folder: Path, tokenizer_of=None) -> dict:
         tok = tokenizer_of() if tokenizer_of else None
         drafts = [d["text"] for d in read_jsonl(folder / "pool.jsonl") if d["origin"] == "generator"]
         tokens = sum(len(tok(t)["input_ids"]) for t in drafts) if tok else 0
-    return {"cpu_seconds": cost["cpu_seconds"], "seconds": cost["seconds"], "generated_tokens": tokens, "trained_tokens": 0}
+    return {
+        "cpu_seconds": cost["cpu_seconds"],
+        "seconds": cost["seconds"],
+        "generated_tokens": tokens,
+        "trained_tokens": 0,
+    }
 
 
 def corrector_cost(folder: Path) -> dict:
@@ -50,25 +55,36 @@ def corrector_cost(folder: Path) -> dict:
     rows, exploration); the pool it started from is counted apart."""
     t = json.loads((folder / "train.json").read_text())
     log = read_jsonl(folder / "log.jsonl")
-    return {"cpu_seconds": t["cpu_seconds"], "seconds": t["seconds"],
-            "generated_tokens": sum(r.get("explore_tokens") or 0 for r in log),
-            "trained_tokens": sum(r.get("train_tokens") or 0 for r in log)}
+    return {
+        "cpu_seconds": t["cpu_seconds"],
+        "seconds": t["seconds"],
+        "generated_tokens": sum(r.get("explore_tokens") or 0 for r in log),
+        "trained_tokens": sum(r.get("train_tokens") or 0 for r in log),
+    }
 
 
 def sft_cost(folder: Path) -> dict:
     """A ``correct train --method sft`` run (rejection-sampling fine-tuning)."""
     t = json.loads((folder / "train.json").read_text())
     results = json.loads((folder / "train_results.json").read_text())
-    return {"cpu_seconds": t["cpu_seconds"], "seconds": t["seconds"], "generated_tokens": 0,
-            "trained_tokens": results.get("train_tokens", 0)}
+    return {
+        "cpu_seconds": t["cpu_seconds"],
+        "seconds": t["seconds"],
+        "generated_tokens": 0,
+        "trained_tokens": results.get("train_tokens", 0),
+    }
 
 
 def grpo_cost(folder: Path) -> dict:
     """A bench/grpo.py run: TRL counts every prompt and completion token it trained on."""
     t = json.loads((folder / "train.json").read_text())
     stats = json.loads((folder / "stats.json").read_text())
-    return {"cpu_seconds": t["cpu_seconds"], "seconds": t["seconds"], "generated_tokens": stats["generated_tokens"],
-            "trained_tokens": stats["tokens"]}
+    return {
+        "cpu_seconds": t["cpu_seconds"],
+        "seconds": t["seconds"],
+        "generated_tokens": stats["generated_tokens"],
+        "trained_tokens": stats["tokens"],
+    }
 
 
 def add(*costs: dict) -> dict:
@@ -98,15 +114,21 @@ def _k(n: float) -> str:
 
 def table(results: list[dict], budget: float | None) -> str:
     """Markdown: one line per row, then the commands that made each."""
-    head = ("| | solved | net fixed | broken | decodes / problem | generated tokens / problem | training CPU-s "
-            "| of the budget | training tokens generated | trained on |")
+    head = (
+        "| | solved | net fixed | broken | decodes / problem | generated tokens / problem | training CPU-s "
+        "| of the budget | training tokens generated | trained on |"
+    )
     lines = [head, "|" + "---|" * 10]
     for r in results:
         c = r["train"]
         share = f"{c['cpu_seconds'] / budget:.2f}" if budget and c["cpu_seconds"] else "-"
-        solved = _pct(r["solved"][-1]) + (f" (draft {_pct(r['solved'][0])})" if len(r["solved"]) > 1 and not r["vote"] else "")
-        lines.append(f"| {r['row']} | {solved} | {_pct(r.get('net_fixed'))} | {_pct(r.get('broken'))} | {r['infer']['decodes']:.2f} | {r['infer']['tokens']:.0f} "
-                     f"| {c['cpu_seconds']:.0f} | {share} | {_k(c['generated_tokens'])} | {_k(c['trained_tokens'])} |")
+        solved = _pct(r["solved"][-1]) + (
+            f" (draft {_pct(r['solved'][0])})" if len(r["solved"]) > 1 and not r["vote"] else ""
+        )
+        lines.append(
+            f"| {r['row']} | {solved} | {_pct(r.get('net_fixed'))} | {_pct(r.get('broken'))} | {r['infer']['decodes']:.2f} | {r['infer']['tokens']:.0f} "
+            f"| {c['cpu_seconds']:.0f} | {share} | {_k(c['generated_tokens'])} | {_k(c['trained_tokens'])} |"
+        )
     lines.append("")
     for r in results:
         lines.append(f"- {r['row']}:")

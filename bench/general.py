@@ -35,8 +35,16 @@ from new_task import against_drafts
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "docs" / "examples"
-TASKS = ("arithmetic", "concepts", "word-problems", "multi-step", "functions", "strings-and-lists", "unit-conversions",
-         "constrained-sentences")
+TASKS = (
+    "arithmetic",
+    "concepts",
+    "word-problems",
+    "multi-step",
+    "functions",
+    "strings-and-lists",
+    "unit-conversions",
+    "constrained-sentences",
+)
 HELD_OUT = ("word-problems", "multi-step", "unit-conversions")
 
 
@@ -66,7 +74,9 @@ class General:
         trained = [task_path(t) for t in self.args.tasks if task_name(t) not in held]
         path = self.out / "mixture.yaml"
         # task files relative to the mixture file, so that a committed run resumes on another machine
-        entries = "".join(f"  - {json.dumps(os.path.relpath(t, self.out) if t.endswith('.yaml') else t)}\n" for t in trained)
+        entries = "".join(
+            f"  - {json.dumps(os.path.relpath(t, self.out) if t.endswith('.yaml') else t)}\n" for t in trained
+        )
         path.write_text(f"# the tasks the general corrector learns from (bench/general.py)\nmixture:\n{entries}")
         return path
 
@@ -75,11 +85,43 @@ class General:
         done = folder / "train.json"
         if not done.exists():
             resume = ["--resume"] if (folder / "pool.jsonl").exists() else []
-            shown = self.run(["train", "--task", str(self.mixture()), "--generator", a.generator, "--shots", str(a.shots),
-                              "--init", a.generator, "--lora-r", str(a.lora_r), "--learning-rate", str(a.learning_rate),
-                              "--limit", str(a.train_limit), "--samples", "4", "--temperature", "0.5", "--iterations", "2",
-                              "--steps", str(a.steps), "--batch-size", "8", "--explore", "200", "--seed", str(a.seed),
-                              *shlex.split(a.train_args), "--output", str(folder), *resume])
+            shown = self.run(
+                [
+                    "train",
+                    "--task",
+                    str(self.mixture()),
+                    "--generator",
+                    a.generator,
+                    "--shots",
+                    str(a.shots),
+                    "--init",
+                    a.generator,
+                    "--lora-r",
+                    str(a.lora_r),
+                    "--learning-rate",
+                    str(a.learning_rate),
+                    "--limit",
+                    str(a.train_limit),
+                    "--samples",
+                    "4",
+                    "--temperature",
+                    "0.5",
+                    "--iterations",
+                    "2",
+                    "--steps",
+                    str(a.steps),
+                    "--batch-size",
+                    "8",
+                    "--explore",
+                    "200",
+                    "--seed",
+                    str(a.seed),
+                    *shlex.split(a.train_args),
+                    "--output",
+                    str(folder),
+                    *resume,
+                ]
+            )
             done.write_text(json.dumps({"command": shown}) + "\n")
         return folder, json.loads(done.read_text())["command"]
 
@@ -88,31 +130,79 @@ class General:
         folder.mkdir(parents=True, exist_ok=True)
         metrics, command = folder / "metrics.json", folder / "generate.txt"
         if not metrics.exists():
-            shown = self.run(["generate", "--task", task_path(task), "--split", "test", "--limit", str(a.limit),
-                              "--generator", a.generator, "--shots", str(a.shots), "--seed", str(a.seed), *options,
-                              "--output", str(folder / "eval.jsonl"), "--metrics", str(metrics)])
+            shown = self.run(
+                [
+                    "generate",
+                    "--task",
+                    task_path(task),
+                    "--split",
+                    "test",
+                    "--limit",
+                    str(a.limit),
+                    "--generator",
+                    a.generator,
+                    "--shots",
+                    str(a.shots),
+                    "--seed",
+                    str(a.seed),
+                    *options,
+                    "--output",
+                    str(folder / "eval.jsonl"),
+                    "--metrics",
+                    str(metrics),
+                ]
+            )
             command.write_text(shown + "\n")
         return json.loads(metrics.read_text()), command.read_text().strip()
 
     def rows(self, task: str) -> list[dict]:
         corrector, train_cmd = self.train()
         rounds = ["--rounds", "3", "--no-baseline"]
-        runs = [("none", "no correction: greedy drafts", ["--rounds", "0", "--no-baseline"], [], False),
-                ("general", "general corrector (never saw this task), 3 rounds", ["--corrector", str(corrector), *rounds],
-                 [train_cmd], False),
-                ("self", "self-refinement, 3 rounds", ["--corrector", "self", *rounds], [], False),
-                ("vote@4", "self-consistency, 4 samples", ["--rounds", "0", "--baseline-samples", "4",
-                                                           "--baseline-temperature", "0.7"], [], True)]
-        runs += [("per-task", f"corrector trained on this task alone ({d}), 3 rounds", ["--corrector", d, *rounds], [], False)
-                 for t, d in self.args.per_task if t == task_name(task)]
+        runs = [
+            ("none", "no correction: greedy drafts", ["--rounds", "0", "--no-baseline"], [], False),
+            (
+                "general",
+                "general corrector (never saw this task), 3 rounds",
+                ["--corrector", str(corrector), *rounds],
+                [train_cmd],
+                False,
+            ),
+            ("self", "self-refinement, 3 rounds", ["--corrector", "self", *rounds], [], False),
+            (
+                "vote@4",
+                "self-consistency, 4 samples",
+                ["--rounds", "0", "--baseline-samples", "4", "--baseline-temperature", "0.7"],
+                [],
+                True,
+            ),
+        ]
+        runs += [
+            (
+                "per-task",
+                f"corrector trained on this task alone ({d}), 3 rounds",
+                ["--corrector", d, *rounds],
+                [],
+                False,
+            )
+            for t, d in self.args.per_task
+            if t == task_name(task)
+        ]
         out = []
         for short, name, options, before, vote in runs:
             m, cmd = self.evaluate(task, short, *options)
             solved = [r["solved"] for r in m["rounds"]]
-            out.append({"task": task_name(task), "row": name, "short": short, "vote": vote,
-                        "solved": m["self_consistency"]["solved"] if vote else solved[-1],
-                        "decodes": compute.inference_cost(m, vote)["decodes"], "commands": [*before, cmd],
-                        "eval": str(self.out / task_name(task) / short / "eval.jsonl")})
+            out.append(
+                {
+                    "task": task_name(task),
+                    "row": name,
+                    "short": short,
+                    "vote": vote,
+                    "solved": m["self_consistency"]["solved"] if vote else solved[-1],
+                    "decodes": compute.inference_cost(m, vote)["decodes"],
+                    "commands": [*before, cmd],
+                    "eval": str(self.out / task_name(task) / short / "eval.jsonl"),
+                }
+            )
         against_drafts(out, self.out / task_name(task) / "none" / "eval.jsonl")
         return out
 
@@ -121,8 +211,10 @@ def table(rows: list[dict]) -> str:
     pct = lambda v: "–" if v is None else f"{100 * v:.1f}%"  # noqa: E731
     lines = ["| task | | solved | net fixed | fixed | broken | decodes |", "|---|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r['task']} | {r['row']} | {pct(r['solved'])} | {pct(r['net_fixed'])} | {pct(r['fixed'])} | "
-                     f"{pct(r['broken'])} | {r['decodes']:.2f} |")
+        lines.append(
+            f"| {r['task']} | {r['row']} | {pct(r['solved'])} | {pct(r['net_fixed'])} | {pct(r['fixed'])} | "
+            f"{pct(r['broken'])} | {r['decodes']:.2f} |"
+        )
     commands = list(dict.fromkeys(c for r in rows for c in r["commands"]))  # in the order they ran
     return "\n".join(lines) + "\n\nCommands:\n\n" + "\n".join(f"    {c}" for c in commands) + "\n"
 
@@ -131,7 +223,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--tasks", default=",".join(TASKS), help="the tasks: built-in names, example names or task files")
     ap.add_argument("--held-out", default=",".join(HELD_OUT), help="tasks left out of training and measured")
-    ap.add_argument("--per-task", action="append", default=[], metavar="TASK=DIR", help="a corrector of one task, beside")
+    ap.add_argument(
+        "--per-task", action="append", default=[], metavar="TASK=DIR", help="a corrector of one task, beside"
+    )
     ap.add_argument("--generator", default="smollm2")
     ap.add_argument("--shots", type=int, default=3)
     ap.add_argument("--limit", type=int, default=200, help="held-out problems a task")

@@ -40,9 +40,17 @@ def per_prompt_loop(gen: HFGenerator, prompts: list[str], params: SamplingParams
     with torch.inference_mode():
         for p in prompts:
             enc = tok(p, return_tensors="pt")
-            ids = gen.model.generate(**enc, max_new_tokens=params.max_new_tokens, do_sample=False,
-                                     pad_token_id=tok.pad_token_id, stop_strings=list(params.stop), tokenizer=tok)
-            out.append(truncate_at_stop(tok.decode(ids[0, enc["input_ids"].shape[1]:], skip_special_tokens=True), params.stop))
+            ids = gen.model.generate(
+                **enc,
+                max_new_tokens=params.max_new_tokens,
+                do_sample=False,
+                pad_token_id=tok.pad_token_id,
+                stop_strings=list(params.stop),
+                tokenizer=tok,
+            )
+            out.append(
+                truncate_at_stop(tok.decode(ids[0, enc["input_ids"].shape[1] :], skip_special_tokens=True), params.stop)
+            )
     return out
 
 
@@ -89,14 +97,20 @@ def shared_header(n: int, batch: int, samples: int = 1, temperature: float = 0.0
             tokens[current] += gen.tokens_generated - before
     plain = names[0]
     how = "greedy" if temperature <= 0 else f"{samples} samples a prompt at temperature {temperature}"
-    print(f"shared header ({n} prompts of {min(map(len, ids))}-{max(map(len, ids))} tokens, "
-          f"{prefix.shared_length(ids)} shared; batch {batch}; {how}, {torch.get_num_threads()} threads)")
+    print(
+        f"shared header ({n} prompts of {min(map(len, ids))}-{max(map(len, ids))} tokens, "
+        f"{prefix.shared_length(ids)} shared; batch {batch}; {how}, {torch.get_num_threads()} threads)"
+    )
     print("  path                 drafts/s  vs plain  identical  tokens  row-steps")
     result = {}
     for name in names:
         rate = len(drafts[name]) / seconds[name]
-        same = sum(a == b for a, b in zip(drafts[plain], drafts[name])) / len(drafts[name])  # sampled: same until a row ends
-        print(f"  {name:20s} {rate:8.2f}  {seconds[plain] / seconds[name]:7.2f}x  {same:9.0%}  {tokens[name]:6d}  {row_steps[name]:9d}")
+        same = sum(a == b for a, b in zip(drafts[plain], drafts[name])) / len(
+            drafts[name]
+        )  # sampled: same until a row ends
+        print(
+            f"  {name:20s} {rate:8.2f}  {seconds[plain] / seconds[name]:7.2f}x  {same:9.0%}  {tokens[name]:6d}  {row_steps[name]:9d}"
+        )
         result[name] = {"drafts_per_s": rate, "identical": same}
     return result
 
@@ -111,7 +125,9 @@ def main() -> None:
     ap.add_argument("--smollm2", action="store_true", help="only the shared-header case (3)")
     ap.add_argument("--batch", type=int, default=8, help="batch size of the shared-header case")
     ap.add_argument("--samples", type=int, default=1, help="shared-header case: drafts a prompt (the pool draws 4)")
-    ap.add_argument("--temperature", type=float, default=0.0, help="shared-header case: sampling temperature (the pool's 0.5)")
+    ap.add_argument(
+        "--temperature", type=float, default=0.0, help="shared-header case: sampling temperature (the pool's 0.5)"
+    )
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own)")
     args = ap.parse_args()
     if args.threads:

@@ -82,16 +82,33 @@ def train(args: argparse.Namespace) -> dict:
     before = spent_at(checkpoint)
     budget = CpuBudget(args.cpu_budget - before if args.cpu_budget else float("inf"), offset=before)
     config = GRPOConfig(
-        output_dir=str(args.output), max_steps=args.steps, per_device_train_batch_size=args.prompts * args.num_generations,
-        num_generations=args.num_generations, max_completion_length=args.max_new_tokens or task.max_new_tokens or 128,
-        temperature=args.temperature, learning_rate=args.learning_rate, lr_scheduler_type="constant_with_warmup",
-        warmup_steps=args.warmup_steps, beta=args.beta, seed=args.seed, use_cpu=True, logging_steps=1, report_to="none",
-        save_steps=args.save_steps, save_total_limit=1, disable_tqdm=True,
+        output_dir=str(args.output),
+        max_steps=args.steps,
+        per_device_train_batch_size=args.prompts * args.num_generations,
+        num_generations=args.num_generations,
+        max_completion_length=args.max_new_tokens or task.max_new_tokens or 128,
+        temperature=args.temperature,
+        learning_rate=args.learning_rate,
+        lr_scheduler_type="constant_with_warmup",
+        warmup_steps=args.warmup_steps,
+        beta=args.beta,
+        seed=args.seed,
+        use_cpu=True,
+        logging_steps=1,
+        report_to="none",
+        save_steps=args.save_steps,
+        save_total_limit=1,
+        disable_tqdm=True,
         gradient_checkpointing=False,  # TRL's default recomputes activations: more CPU, and the other rows keep theirs
     )
-    trainer = GRPOTrainer(model=hf.model, reward_funcs=value_reward(value, stops), args=config,
-                          train_dataset=task_dataset(task, args.limit, args.shots, args.seed), processing_class=hf.tokenizer,
-                          callbacks=[budget])
+    trainer = GRPOTrainer(
+        model=hf.model,
+        reward_funcs=value_reward(value, stops),
+        args=config,
+        train_dataset=task_dataset(task, args.limit, args.shots, args.seed),
+        processing_class=hf.tokenizer,
+        callbacks=[budget],
+    )
     try:
         result = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     finally:
@@ -101,11 +118,18 @@ def train(args: argparse.Namespace) -> dict:
     hf.tokenizer.save_pretrained(args.output)
     history = trainer.state.log_history
     steps = [h for h in history if "reward" in h]
-    stats = {"steps": result.global_step, "stopped_by_budget": budget.stopped_at is not None,
-             "cpu_seconds": before + cpu_seconds(), "seconds": time.perf_counter() - start,
-             "tokens": max((h.get("num_tokens", 0) for h in history), default=0),
-             "generated_tokens": round(sum(h.get("completions/mean_length", 0.0) for h in steps) * args.prompts * args.num_generations),
-             "mean_reward_first": _mean([h["reward"] for h in steps[:10]]), "mean_reward_last": _mean([h["reward"] for h in steps[-10:]])}
+    stats = {
+        "steps": result.global_step,
+        "stopped_by_budget": budget.stopped_at is not None,
+        "cpu_seconds": before + cpu_seconds(),
+        "seconds": time.perf_counter() - start,
+        "tokens": max((h.get("num_tokens", 0) for h in history), default=0),
+        "generated_tokens": round(
+            sum(h.get("completions/mean_length", 0.0) for h in steps) * args.prompts * args.num_generations
+        ),
+        "mean_reward_first": _mean([h["reward"] for h in steps[:10]]),
+        "mean_reward_last": _mean([h["reward"] for h in steps[-10:]]),
+    }
     (args.output / "stats.json").write_text(json.dumps(stats) + "\n")
     return stats
 
@@ -118,18 +142,24 @@ def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--task", type=Path, default=Path("docs/examples/word-problems/word-problems.yaml"))
     ap.add_argument("--generator", default="smollm2", help="the generator trained (a LoRA adapter on it)")
-    ap.add_argument("--shots", type=int, default=3, help="solved examples before each training prompt, as when drafting")
+    ap.add_argument(
+        "--shots", type=int, default=3, help="solved examples before each training prompt, as when drafting"
+    )
     ap.add_argument("--limit", type=int, default=600, help="training prompts")
     ap.add_argument("--output", type=Path, required=True)
     ap.add_argument("--steps", type=int, default=1000, help="optimizer steps at most (--cpu-budget may end it first)")
-    ap.add_argument("--cpu-budget", type=float, default=None, help="stop after the step that spends this many CPU-seconds")
+    ap.add_argument(
+        "--cpu-budget", type=float, default=None, help="stop after the step that spends this many CPU-seconds"
+    )
     ap.add_argument("--num-generations", type=int, default=4, help="completions per prompt: GRPO's group")
     ap.add_argument("--prompts", type=int, default=4, help="prompts per optimizer step")
     ap.add_argument("--temperature", type=float, default=0.5)
     ap.add_argument("--max-new-tokens", type=int, default=None, help="default: the task's")
     ap.add_argument("--learning-rate", type=float, default=1e-4)
     ap.add_argument("--warmup-steps", type=int, default=5)
-    ap.add_argument("--beta", type=float, default=0.0, help="KL weight against the starting model (TRL's default 0: none)")
+    ap.add_argument(
+        "--beta", type=float, default=0.0, help="KL weight against the starting model (TRL's default 0: none)"
+    )
     ap.add_argument("--lora-r", type=int, default=16)
     ap.add_argument("--save-steps", type=int, default=20)
     ap.add_argument("--seed", type=int, default=0)

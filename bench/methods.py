@@ -69,9 +69,28 @@ def run(name: str, out: Path, common: list[str], pool: Path, task: str, limit: i
     start, cpu = time.perf_counter(), _child_cpu()
     correct("train", *common, *VARIANTS[name], "--output", str(folder))
     seconds, cpu_seconds = time.perf_counter() - start, _child_cpu() - cpu
-    correct("generate", "--task", task, "--corrector", str(folder), "--rounds", "3", "--limit", str(limit), "--no-baseline",
-            "--output", str(folder / "eval.jsonl"), "--metrics", str(folder / "metrics.json"))
-    result = {"method": name, "train_seconds": seconds, "train_cpu_seconds": cpu_seconds, "metrics": json.loads((folder / "metrics.json").read_text())}
+    correct(
+        "generate",
+        "--task",
+        task,
+        "--corrector",
+        str(folder),
+        "--rounds",
+        "3",
+        "--limit",
+        str(limit),
+        "--no-baseline",
+        "--output",
+        str(folder / "eval.jsonl"),
+        "--metrics",
+        str(folder / "metrics.json"),
+    )
+    result = {
+        "method": name,
+        "train_seconds": seconds,
+        "train_cpu_seconds": cpu_seconds,
+        "metrics": json.loads((folder / "metrics.json").read_text()),
+    }
     done.write_text(json.dumps(result, indent=2) + "\n")
     return result
 
@@ -80,7 +99,11 @@ def table(results: list[dict]) -> str:
     solved = "solved" in results[0]["metrics"]["rounds"][0]
     key = "solved" if solved else "mean_value"
     label = key.replace("_", " ")
-    head = "| method | " + " | ".join(f"{label} r{i}" for i in range(4)) + " | broken | net fixed | training (CPU) | training (wall) |"
+    head = (
+        "| method | "
+        + " | ".join(f"{label} r{i}" for i in range(4))
+        + " | broken | net fixed | training (CPU) | training (wall) |"
+    )
     lines = [head, "|" + "---|" * 9]
     base = results[0]["train_cpu_seconds"]
     for r in results:
@@ -88,9 +111,11 @@ def table(results: list[dict]) -> str:
         cells = [f"{x[key]:.1%}" if solved else f"{x[key]:.3f}" for x in m["rounds"][:4]]
         broken = m.get("broken_of_right")
         fixed = m.get("net_fixed")
-        lines.append(f"| {r['method']} | {' | '.join(cells)} | {'-' if broken is None else f'{broken:.1%}'} | "
-                     f"{'-' if fixed is None else f'{fixed:.1%}'} | {r['train_cpu_seconds'] / 60:.1f} min ({r['train_cpu_seconds'] / base:.2f}×) | "
-                     f"{r['train_seconds'] / 60:.1f} min |")
+        lines.append(
+            f"| {r['method']} | {' | '.join(cells)} | {'-' if broken is None else f'{broken:.1%}'} | "
+            f"{'-' if fixed is None else f'{fixed:.1%}'} | {r['train_cpu_seconds'] / 60:.1f} min ({r['train_cpu_seconds'] / base:.2f}×) | "
+            f"{r['train_seconds'] / 60:.1f} min |"
+        )
     return "\n".join(lines)
 
 
@@ -102,7 +127,11 @@ def main() -> None:
     ap.add_argument("--train-limit", type=int, default=2000, help="training prompts")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path)
-    ap.add_argument("--train-args", default="", help="extra `correct train` options for every method, e.g. '--steps 5' for a smoke run")
+    ap.add_argument(
+        "--train-args",
+        default="",
+        help="extra `correct train` options for every method, e.g. '--steps 5' for a smoke run",
+    )
     args = ap.parse_args()
     names = args.methods.split(",")
     unknown = [n for n in names if n not in VARIANTS]
@@ -110,7 +139,15 @@ def main() -> None:
         ap.error(f"unknown --methods {', '.join(unknown)}; known: {', '.join(VARIANTS)}")
     out = args.out or Path("runs") / f"methods-{args.task}"
     out.mkdir(parents=True, exist_ok=True)
-    common = ["--task", args.task, "--limit", str(args.train_limit), "--seed", str(args.seed), *shlex.split(args.train_args)]
+    common = [
+        "--task",
+        args.task,
+        "--limit",
+        str(args.train_limit),
+        "--seed",
+        str(args.seed),
+        *shlex.split(args.train_args),
+    ]
     pool = shared_pool(out, common)
     results = [run(n, out, common, pool, args.task, args.limit) for n in names]
     text = table(results)

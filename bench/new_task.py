@@ -72,8 +72,24 @@ class Bench:
         self.args = args
         self.out: Path = args.out
         self.task = str(args.task)
-        self.common = ["--task", self.task, "--generator", args.generator, "--shots", str(args.shots), "--seed", str(args.seed)]
-        self.budget = ["--steps", str(args.steps), "--iterations", str(args.iterations), "--batch-size", str(args.batch_size)]
+        self.common = [
+            "--task",
+            self.task,
+            "--generator",
+            args.generator,
+            "--shots",
+            str(args.shots),
+            "--seed",
+            str(args.seed),
+        ]
+        self.budget = [
+            "--steps",
+            str(args.steps),
+            "--iterations",
+            str(args.iterations),
+            "--batch-size",
+            str(args.batch_size),
+        ]
         self.extra = shlex.split(args.train_args)
         self.done: dict[str, list[dict]] = {}
         self._pool_cost: dict | None = None
@@ -96,13 +112,19 @@ class Bench:
         timing = folder / "train.json"
         if not timing.exists():
             folder.mkdir(parents=True, exist_ok=True)
-            earlier = compute.logged_cpu(folder)  # what a killed run had done by its last checkpoint, which this one resumes
+            earlier = compute.logged_cpu(
+                folder
+            )  # what a killed run had done by its last checkpoint, which this one resumes
             if script:
                 seconds, cpu, shown = self.run([sys.executable, script, *argv], f"python {script} {shlex.join(argv)}")
             else:
                 seconds, cpu, shown = self.correct(*argv)
-            timing.write_text(json.dumps({"seconds": seconds, "cpu_seconds": cpu + earlier, "earlier_cpu_seconds": earlier,
-                                          "command": shown}) + "\n")
+            timing.write_text(
+                json.dumps(
+                    {"seconds": seconds, "cpu_seconds": cpu + earlier, "earlier_cpu_seconds": earlier, "command": shown}
+                )
+                + "\n"
+            )
         return json.loads(timing.read_text())
 
     def pool(self) -> Path:
@@ -110,12 +132,35 @@ class Bench:
         folder = self.out / "pool"
         if not (folder / "cost.json").exists():
             seconds, cpu, shown = self.correct(
-                "train", *self.common, "--limit", str(self.args.train_limit), "--samples", str(self.args.samples),
-                "--temperature", str(self.args.temperature), "--init", self.args.generator, "--lora-r", "8",
-                "--iterations", "1", "--steps", "1", "--explore", "0", "--eval-limit", "0", *self.extra,
-                "--output", str(folder), *(["--resume"] if (folder / "pool.jsonl").exists() else []))
+                "train",
+                *self.common,
+                "--limit",
+                str(self.args.train_limit),
+                "--samples",
+                str(self.args.samples),
+                "--temperature",
+                str(self.args.temperature),
+                "--init",
+                self.args.generator,
+                "--lora-r",
+                "8",
+                "--iterations",
+                "1",
+                "--steps",
+                "1",
+                "--explore",
+                "0",
+                "--eval-limit",
+                "0",
+                *self.extra,
+                "--output",
+                str(folder),
+                *(["--resume"] if (folder / "pool.jsonl").exists() else []),
+            )
             # What drafting the pool cost (a resumed run: its last part only); every row that learns from it pays it.
-            (folder / "cost.json").write_text(json.dumps({"seconds": seconds, "cpu_seconds": cpu, "command": shown}) + "\n")
+            (folder / "cost.json").write_text(
+                json.dumps({"seconds": seconds, "cpu_seconds": cpu, "command": shown}) + "\n"
+            )
         return folder / "pool.jsonl"
 
     def pool_cost(self) -> dict:
@@ -140,10 +185,27 @@ class Bench:
         if not resume:
             folder.mkdir(parents=True, exist_ok=True)
             shutil.copy(pool, folder / "pool.jsonl")  # every prompt is already drafted: training starts at once
-        t = self.timed(folder, "train", *self.common, "--limit", str(self.args.train_limit),
-                       "--samples", str(self.args.samples), "--temperature", str(self.args.temperature),
-                       *self.budget, "--explore", str(self.args.explore), "--eval-limit", "0",
-                       *options, *self.extra, "--output", str(folder), *(["--resume"] if resume else []))
+        t = self.timed(
+            folder,
+            "train",
+            *self.common,
+            "--limit",
+            str(self.args.train_limit),
+            "--samples",
+            str(self.args.samples),
+            "--temperature",
+            str(self.args.temperature),
+            *self.budget,
+            "--explore",
+            str(self.args.explore),
+            "--eval-limit",
+            "0",
+            *options,
+            *self.extra,
+            "--output",
+            str(folder),
+            *(["--resume"] if resume else []),
+        )
         return folder, compute.add(self.pool_cost(), compute.corrector_cost(folder)), t["command"]
 
     def budget_cpu(self) -> float:
@@ -157,22 +219,58 @@ class Bench:
         metrics = folder / "metrics.json"
         command = folder / "generate.txt"
         if not metrics.exists():
-            _, _, shown = self.correct("generate", "--task", self.task, "--split", self.args.split, "--limit", str(self.args.limit),
-                                       "--seed", str(self.args.seed), *options, "--output", str(folder / "eval.jsonl"),
-                                       "--metrics", str(metrics))
+            _, _, shown = self.correct(
+                "generate",
+                "--task",
+                self.task,
+                "--split",
+                self.args.split,
+                "--limit",
+                str(self.args.limit),
+                "--seed",
+                str(self.args.seed),
+                *options,
+                "--output",
+                str(folder / "eval.jsonl"),
+                "--metrics",
+                str(metrics),
+            )
             command.write_text(shown + "\n")
         return json.loads(metrics.read_text()), command.read_text().strip()
 
     def generator_rounds(self, corrector: str, name: str, generator: str | None = None) -> tuple[dict, str]:
-        return self.evaluate(name, "--generator", generator or self.args.generator, "--shots", str(self.args.shots),
-                             "--corrector", corrector, "--rounds", str(self.args.rounds), "--no-baseline")
+        return self.evaluate(
+            name,
+            "--generator",
+            generator or self.args.generator,
+            "--shots",
+            str(self.args.shots),
+            "--corrector",
+            corrector,
+            "--rounds",
+            str(self.args.rounds),
+            "--no-baseline",
+        )
 
     def once(self, name: str, generator: str) -> tuple[dict, str]:
-        return self.evaluate(name, "--generator", generator, "--shots", str(self.args.shots), "--rounds", "0", "--no-baseline")
+        return self.evaluate(
+            name, "--generator", generator, "--shots", str(self.args.shots), "--rounds", "0", "--no-baseline"
+        )
 
     def vote(self, name: str, generator: str, samples: int) -> tuple[dict, str]:
-        return self.evaluate(name, "--generator", generator, "--shots", str(self.args.shots), "--rounds", "0",
-                             "--baseline-samples", str(samples), "--baseline-temperature", str(self.args.vote_temperature))
+        return self.evaluate(
+            name,
+            "--generator",
+            generator,
+            "--shots",
+            str(self.args.shots),
+            "--rounds",
+            "0",
+            "--baseline-samples",
+            str(samples),
+            "--baseline-temperature",
+            str(self.args.vote_temperature),
+        )
 
     def row(self, name: str) -> list[dict]:
         """A row's results (more than one for the votes), measured once."""
@@ -193,30 +291,78 @@ class Bench:
             return [_row(f"corrector from the generator, {what}, {a.rounds} rounds", name, m, cost, [cmd, gen])]
         if name == "self":
             m, gen = self.generator_rounds("self", "self")
-            return [_row(f"self-refinement: the generator rewrites its own drafts, {a.rounds} rounds", "self", m,
-                         compute.NO_TRAINING, [gen])]
+            return [
+                _row(
+                    f"self-refinement: the generator rewrites its own drafts, {a.rounds} rounds",
+                    "self",
+                    m,
+                    compute.NO_TRAINING,
+                    [gen],
+                )
+            ]
         if name == "shipped":
             m, gen = self.generator_rounds(str(a.shipped), "shipped")
-            return [_row(f"shipped corrector swapped in ({Path(a.shipped).name}), {a.rounds} rounds", "shipped", m,
-                         compute.NO_TRAINING, [gen])]
+            return [
+                _row(
+                    f"shipped corrector swapped in ({Path(a.shipped).name}), {a.rounds} rounds",
+                    "shipped",
+                    m,
+                    compute.NO_TRAINING,
+                    [gen],
+                )
+            ]
         if name == "tiny":
             base = self.out / "tiny-base"
-            self.timed(base, "train", "--method", "sft", "--init", "tiny", "--task", self.task, "--seed", str(a.seed), *self.extra,
-                       "--output", str(base))
+            self.timed(
+                base,
+                "train",
+                "--method",
+                "sft",
+                "--init",
+                "tiny",
+                "--task",
+                self.task,
+                "--seed",
+                str(a.seed),
+                *self.extra,
+                "--output",
+                str(base),
+            )
             folder, cost, cmd = self.train("tiny", "--init", str(base))
             m, gen = self.generator_rounds(str(folder), "tiny")
             base_cmd = json.loads((base / "train.json").read_text())["command"]
-            return [_row("tiny corrector from scratch", "tiny", m, compute.add(cost, compute.sft_cost(base)), [base_cmd, cmd, gen])]
+            return [
+                _row(
+                    "tiny corrector from scratch",
+                    "tiny",
+                    m,
+                    compute.add(cost, compute.sft_cost(base)),
+                    [base_cmd, cmd, gen],
+                )
+            ]
         if name == "self-consistency":
             rows = []
             for n in a.votes:
                 m, gen = self.vote(f"vote-{n}", a.generator, n)
-                rows.append(_row(f"self-consistency, {n} samples, majority vote", f"vote@{n}", m, compute.NO_TRAINING, [gen], vote=True))
+                rows.append(
+                    _row(
+                        f"self-consistency, {n} samples, majority vote",
+                        f"vote@{n}",
+                        m,
+                        compute.NO_TRAINING,
+                        [gen],
+                        vote=True,
+                    )
+                )
             return rows
         if name == "rft":
             folder, cost, cmd = self.rft()
             m, gen = self.once("rft-once", str(folder))
-            return [_row(f"rejection-sampling fine-tuned generator, {a.shots}-shot, greedy once", "rft", m, cost, [cmd, gen])]
+            return [
+                _row(
+                    f"rejection-sampling fine-tuned generator, {a.shots}-shot, greedy once", "rft", m, cost, [cmd, gen]
+                )
+            ]
         if name == "grpo":
             folder, cost, cmd = self.grpo()
             m, gen = self.once("grpo-once", str(folder))
@@ -230,8 +376,15 @@ class Bench:
             cost = compute.add(base_cost, lora["train"])
             if base == "rft":
                 cost = {k: v - self.pool_cost()[k] for k, v in cost.items()}
-            return [_row(f"{base.upper()} generator's drafts, corrected by the LoRA corrector", name, m, cost,
-                         [base_cmd, *lora["commands"][:1], gen])]
+            return [
+                _row(
+                    f"{base.upper()} generator's drafts, corrected by the LoRA corrector",
+                    name,
+                    m,
+                    cost,
+                    [base_cmd, *lora["commands"][:1], gen],
+                )
+            ]
         if name == "rft+sc":
             folder, cost, cmd = self.rft()
             m, gen = self.vote("rft-vote-4", str(folder), 4)
@@ -244,21 +397,72 @@ class Bench:
         right = self.right_drafts()
         own = self.budget_cpu() - self.pool_cost()["cpu_seconds"]
         resume = ["--resume"] if any(folder.glob("trainer/checkpoint-*")) else []
-        t = self.timed(folder, "train", "--method", "sft", "--task", self.task, "--input", str(right), "--init", a.generator,
-                       "--lora-r", str(a.lora_r), "--learning-rate", str(a.lora_lr), "--steps", str(a.max_steps), "--iterations", "1",
-                       "--batch-size", str(a.batch_size), "--warmup-steps", str(a.warmup_steps), "--cpu-budget", f"{own:.0f}",
-                       "--save-steps", str(a.save_steps),
-                       "--seed", str(a.seed), *self.extra, "--output", str(folder), *resume)
+        t = self.timed(
+            folder,
+            "train",
+            "--method",
+            "sft",
+            "--task",
+            self.task,
+            "--input",
+            str(right),
+            "--init",
+            a.generator,
+            "--lora-r",
+            str(a.lora_r),
+            "--learning-rate",
+            str(a.lora_lr),
+            "--steps",
+            str(a.max_steps),
+            "--iterations",
+            "1",
+            "--batch-size",
+            str(a.batch_size),
+            "--warmup-steps",
+            str(a.warmup_steps),
+            "--cpu-budget",
+            f"{own:.0f}",
+            "--save-steps",
+            str(a.save_steps),
+            "--seed",
+            str(a.seed),
+            *self.extra,
+            "--output",
+            str(folder),
+            *resume,
+        )
         return folder, compute.add(self.pool_cost(), compute.sft_cost(folder)), t["command"]
 
     def grpo(self) -> tuple[Path, dict, str]:
         """GRPO on the generator (bench/grpo.py) until its process has spent the budget."""
         a, folder = self.args, self.out / "grpo"
         resume = ["--resume"] if any(folder.glob("checkpoint-*")) else []
-        t = self.timed(folder, "--task", self.task, "--generator", a.generator, "--shots", str(a.shots), "--limit", str(a.train_limit),
-                       "--temperature", str(a.temperature), "--lora-r", str(a.lora_r), "--steps", str(a.max_steps),
-                       "--cpu-budget", f"{self.budget_cpu():.0f}", "--seed", str(a.seed), *shlex.split(a.grpo_args),
-                       "--output", str(folder), *resume, script=os.path.relpath(Path(__file__).with_name("grpo.py")))
+        t = self.timed(
+            folder,
+            "--task",
+            self.task,
+            "--generator",
+            a.generator,
+            "--shots",
+            str(a.shots),
+            "--limit",
+            str(a.train_limit),
+            "--temperature",
+            str(a.temperature),
+            "--lora-r",
+            str(a.lora_r),
+            "--steps",
+            str(a.max_steps),
+            "--cpu-budget",
+            f"{self.budget_cpu():.0f}",
+            "--seed",
+            str(a.seed),
+            *shlex.split(a.grpo_args),
+            "--output",
+            str(folder),
+            *resume,
+            script=os.path.relpath(Path(__file__).with_name("grpo.py")),
+        )
         return folder, compute.grpo_cost(folder), t["command"]
 
     def right_drafts(self) -> Path:
@@ -278,18 +482,35 @@ class Bench:
             if d["value"] == 1.0 and d["origin"] == "generator" and (d["prompt_id"], d["text"]) not in seen:
                 seen.add((d["prompt_id"], d["text"]))
                 r = records[d["prompt_id"]]
-                rows.append({"id": f"{r['id']}-{len(rows)}", column: r["prompt"], "answer": r.get("answer"), "solution": d["text"]})
+                rows.append(
+                    {
+                        "id": f"{r['id']}-{len(rows)}",
+                        column: r["prompt"],
+                        "answer": r.get("answer"),
+                        "solution": d["text"],
+                    }
+                )
         path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-        print(f"{len(rows)} right drafts of {len({r['id'].rsplit('-', 1)[0] for r in rows})} prompts -> {path}", flush=True)
+        print(
+            f"{len(rows)} right drafts of {len({r['id'].rsplit('-', 1)[0] for r in rows})} prompts -> {path}",
+            flush=True,
+        )
         return path
 
 
 def _row(name: str, short: str, m: dict, train: dict, commands: list[str], vote: bool = False) -> dict:
     command = commands[-1]
     solved = [r["solved"] for r in m["rounds"]]
-    return {"row": name, "short": short, "solved": [solved[0], m["self_consistency"]["solved"]] if vote else solved,
-            "vote": vote, "train": train, "infer": compute.inference_cost(m, vote), "commands": commands,
-            "eval": _shlex_value(command, "--output")}
+    return {
+        "row": name,
+        "short": short,
+        "solved": [solved[0], m["self_consistency"]["solved"]] if vote else solved,
+        "vote": vote,
+        "train": train,
+        "infer": compute.inference_cost(m, vote),
+        "commands": commands,
+        "eval": _shlex_value(command, "--output"),
+    }
 
 
 def _shlex_value(command: str, option: str) -> str:
@@ -331,9 +552,13 @@ def main() -> None:
     ap.add_argument("--iterations", type=int, default=2)
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--explore", type=int, default=200)
-    ap.add_argument("--max-steps", type=int, default=5000, help="RFT and GRPO steps at most (the budget ends them first)")
+    ap.add_argument(
+        "--max-steps", type=int, default=5000, help="RFT and GRPO steps at most (the budget ends them first)"
+    )
     ap.add_argument("--warmup-steps", type=int, default=10, help="RFT's warm-up (the corrector's: a tenth of --steps)")
-    ap.add_argument("--save-steps", type=int, default=10, help="RFT's step checkpoints (a killed run resumes from the last)")
+    ap.add_argument(
+        "--save-steps", type=int, default=10, help="RFT's step checkpoints (a killed run resumes from the last)"
+    )
     ap.add_argument("--lora-r", type=int, default=16)
     ap.add_argument("--lora-lr", type=float, default=5e-4)
     ap.add_argument("--full-lr", type=float, default=5e-5)
@@ -360,7 +585,9 @@ def main() -> None:
         against_drafts(results, args.out / "lora" / "eval.jsonl") if "lora" in bench.done else None
         text = compute.table(results, budget)  # written after every row: a killed run keeps its figures
         (args.out / "table.md").write_text(text + "\n")
-        (args.out / "results.json").write_text(json.dumps({"budget_cpu_seconds": budget, "rows": results}, indent=2) + "\n")
+        (args.out / "results.json").write_text(
+            json.dumps({"budget_cpu_seconds": budget, "rows": results}, indent=2) + "\n"
+        )
         compute.picture(results, args.out / "compute.png", f"{Path(args.task).stem}: {args.limit} held-out problems")
     print(text)
 

@@ -69,52 +69,74 @@ def _realistic(k: int) -> list[Program]:
     d = textwrap.dedent
     return [
         # 0 plain arithmetic, the arithmetic task's typical answer
-        (d(f"""\
+        (
+            d(f"""\
             a = {a}
             b = {b}
             print(a * b + a - b)
-            """), None),
+            """),
+            None,
+        ),
         # 1 math
-        (d(f"""\
+        (
+            d(f"""\
             import math
             x, y = {a * 6}, {b * 4}
             print(math.gcd(x, y), math.lcm(x, y), round(math.sqrt(x * y), 6))
-            """), None),
+            """),
+            None,
+        ),
         # 2 collections.Counter
-        (d(f"""\
+        (
+            d(f"""\
             from collections import Counter
             c = Counter({words!r}.split())
             for w, m in sorted(c.items(), key=lambda t: (-t[1], t[0])):
                 print(w, m)
-            """), None),
+            """),
+            None,
+        ),
         # 3 itertools
-        (d(f"""\
+        (
+            d(f"""\
             import itertools
             nums = list(range(1, {14 + k % 5}))
             print(sum(1 for c in itertools.combinations(nums, 3) if sum(c) == {20 + k % 7}))
-            """), None),
+            """),
+            None,
+        ),
         # 4 fractions
-        (d(f"""\
+        (
+            d(f"""\
             from fractions import Fraction
             s = sum(Fraction(1, i) for i in range(1, {30 + k % 20}))
             print(s.numerator % 1000003, s.denominator % 1000003)
-            """), None),
+            """),
+            None,
+        ),
         # 5 re
-        (d(f"""\
+        (
+            d(f"""\
             import re
             text = 'order {a} costs {b} dollars and {a + b} cents, ref #{k}'
             nums = [int(x) for x in re.findall(r'\\d+', text)]
             print(sum(nums), max(nums))
-            """), None),
+            """),
+            None,
+        ),
         # 6 json
-        (d(f"""\
+        (
+            d(f"""\
             import json
             d = {{'id': {k}, 'items': [{{'n': i, 'sq': i * i}} for i in range({5 + k % 5})], 'ok': True}}
             back = json.loads(json.dumps(d, sort_keys=True))
             print(len(json.dumps(back)), sum(it['sq'] for it in back['items']))
-            """), None),
+            """),
+            None,
+        ),
         # 7 a sieve over a few thousand numbers
-        (d(f"""\
+        (
+            d(f"""\
             N = {n}
             sieve = [True] * (N + 1)
             sieve[0] = sieve[1] = False
@@ -123,9 +145,12 @@ def _realistic(k: int) -> list[Program]:
                     for j in range(i * i, N + 1, i):
                         sieve[j] = False
             print(sum(sieve))
-            """), None),
+            """),
+            None,
+        ),
         # 8 a Collatz loop
-        (d(f"""\
+        (
+            d(f"""\
             best, arg = 0, 1
             for s in range(1, {1000 + 50 * k}):
                 x, steps = s, 0
@@ -135,37 +160,52 @@ def _realistic(k: int) -> list[Program]:
                 if steps > best:
                     best, arg = steps, s
             print(arg, best)
-            """), None),
+            """),
+            None,
+        ),
         # 9 ZeroDivisionError
-        (d(f"""\
+        (
+            d(f"""\
             def average(xs):
                 return sum(xs) / len(xs)
 
             print(average([{a}, {b}]))
             print(average([]))
-            """), None),
+            """),
+            None,
+        ),
         # 10 KeyError after some output
-        (d(f"""\
+        (
+            d(f"""\
             prices = {{'apple': {a}, 'pear': {b}}}
             print(prices['apple'] + prices['pear'])
             print(prices['plum'])
-            """), None),
+            """),
+            None,
+        ),
         # 11 ValueError from int()
-        (d(f"""\
+        (
+            d(f"""\
             line = '{a} {b} x{k}'
             print(sum(int(t) for t in line.split()))
-            """), None),
+            """),
+            None,
+        ),
         # 12 sorting and grouping in a dict
-        (d(f"""\
+        (
+            d(f"""\
             people = [('n%d' % i, (i * {a}) % 97, i % 4) for i in range({40 + k % 10})]
             groups = {{}}
             for name, score, team in people:
                 groups.setdefault(team, []).append((score, name))
             for team in sorted(groups):
                 print(team, [n for _, n in sorted(groups[team], reverse=True)[:3]])
-            """), None),
+            """),
+            None,
+        ),
         # 13 a solution checked by tests-style asserts (they pass)
-        (d("""\
+        (
+            d("""\
             def solve(xs):
                 best = cur = xs[0]
                 for x in xs[1:]:
@@ -175,25 +215,29 @@ def _realistic(k: int) -> list[Program]:
 
             print(solve([3, -4, 5, -1, 2]))
             """),
-         d(f"""\
+            d(f"""\
             assert solve([1, 2, 3]) == 6
             assert solve([-5, -2, -9]) == -2
             assert solve([{a}, -1, {b}]) == {a - 1 + b}
-            """)),
+            """),
+        ),
         # 14 a solution failing its asserts
-        (d("""\
+        (
+            d("""\
             def is_palindrome(s):
                 return s == s[::-1]
 
             print(is_palindrome('level'))
             """),
-         d(f"""\
+            d(f"""\
             assert is_palindrome('abba')
             assert is_palindrome('Abba'), 'case'
             assert is_palindrome('x{k}')
-            """)),
+            """),
+        ),
         # 15 functools.lru_cache recursion
-        (d(f"""\
+        (
+            d(f"""\
             from functools import lru_cache
 
             @lru_cache(maxsize=None)
@@ -201,9 +245,12 @@ def _realistic(k: int) -> list[Program]:
                 return n if n < 2 else fib(n - 1) + fib(n - 2)
 
             print(fib({80 + k % 50}) % 1000000007)
-            """), None),
+            """),
+            None,
+        ),
         # 16 coin-change dynamic programming
-        (d(f"""\
+        (
+            d(f"""\
             coins = [1, 2, 5, 10, 20, 50]
             total = {300 + 7 * k}
             ways = [1] + [0] * total
@@ -211,35 +258,47 @@ def _realistic(k: int) -> list[Program]:
                 for v in range(c, total + 1):
                     ways[v] += ways[v - c]
             print(ways[total])
-            """), None),
+            """),
+            None,
+        ),
         # 17 heapq and bisect
-        (d(f"""\
+        (
+            d(f"""\
             import bisect
             import heapq
             xs = [(i * {a}) % 1009 for i in range({500 + k})]
             print(heapq.nsmallest(5, xs))
             s = sorted(xs)
             print(bisect.bisect_left(s, 500), bisect.bisect_right(s, 500))
-            """), None),
+            """),
+            None,
+        ),
         # 18 sys.exit with a status after some output (odd a: exit 3)
-        (d(f"""\
+        (
+            d(f"""\
             import sys
             n = {a}
             if n % 2:
                 print('odd', n)
                 sys.exit(3)
             print('even', n)
-            """), None),
+            """),
+            None,
+        ),
         # 19 decimal and string formatting
-        (d(f"""\
+        (
+            d(f"""\
             from decimal import Decimal, getcontext
             getcontext().prec = 30
             x = Decimal({a}) / Decimal({b})
             print(f'{{x:.20f}}')
             print('{{:>10}}|{{:<6}}|'.format('ok', 42))
-            """), None),
+            """),
+            None,
+        ),
         # 20 a dataclass
-        (d(f"""\
+        (
+            d(f"""\
             from dataclasses import dataclass
 
             @dataclass(order=True)
@@ -249,16 +308,21 @@ def _realistic(k: int) -> list[Program]:
 
             items = [Item((i * {b}) % 31, 'i%d' % i) for i in range(20)]
             print(min(items), max(items).name)
-            """), None),
+            """),
+            None,
+        ),
         # 21 string processing over a few thousand characters
-        (d(f"""\
+        (
+            d(f"""\
             s = ''.join(chr(97 + (i * {a}) % 26) for i in range({3000 + k}))
             best = cur = 1
             for p, q in zip(s, s[1:]):
                 cur = cur + 1 if q == p else 1
                 best = max(best, cur)
             print(best, s.count('abc'), len(set(s)))
-            """), None),
+            """),
+            None,
+        ),
     ]
 
 
@@ -281,9 +345,14 @@ SETS = {"trivial": trivial_programs, "realistic": realistic_programs}
 def _limits(timeout: float, memory_mb: int, max_file_mb: int, max_processes: int) -> list[tuple[int, int, int]]:
     """The limits ``SandboxPool`` sets with its default arguments for these values."""
     cpu, mb = math.ceil(timeout) + 1, 1024 * 1024
-    return [(resource.RLIMIT_CPU, cpu, cpu + 1), (resource.RLIMIT_AS, memory_mb * mb, memory_mb * mb),
-            (resource.RLIMIT_FSIZE, max_file_mb * mb, max_file_mb * mb), (resource.RLIMIT_NOFILE, 64, 64),
-            (resource.RLIMIT_CORE, 0, 0), (resource.RLIMIT_NPROC, max_processes, max_processes)]
+    return [
+        (resource.RLIMIT_CPU, cpu, cpu + 1),
+        (resource.RLIMIT_AS, memory_mb * mb, memory_mb * mb),
+        (resource.RLIMIT_FSIZE, max_file_mb * mb, max_file_mb * mb),
+        (resource.RLIMIT_NOFILE, 64, 64),
+        (resource.RLIMIT_CORE, 0, 0),
+        (resource.RLIMIT_NPROC, max_processes, max_processes),
+    ]
 
 
 class Baseline:
@@ -301,11 +370,25 @@ class Baseline:
         try:
             with open(os.path.join(workdir, "main.py"), "w", encoding="utf-8") as f:
                 f.write(source if tests is None else source + "\n" + tests)  # one namespace, as in the pool
-            env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONHASHSEED": "0",
-                   "PYTHONDONTWRITEBYTECODE": "1", "HOME": workdir, "TMPDIR": workdir}
-            with subprocess.Popen(self.cmd, cwd=workdir, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, start_new_session=True, close_fds=True,
-                                  preexec_fn=self._preexec) as proc:  # noqa: PLW1509 (what one writes by hand)
+            env = {
+                "PATH": "/usr/bin:/bin",
+                "LANG": "C.UTF-8",
+                "PYTHONHASHSEED": "0",
+                "PYTHONDONTWRITEBYTECODE": "1",
+                "HOME": workdir,
+                "TMPDIR": workdir,
+            }
+            with subprocess.Popen(
+                self.cmd,
+                cwd=workdir,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
+                close_fds=True,
+                preexec_fn=self._preexec,
+            ) as proc:  # noqa: PLW1509 (what one writes by hand)
                 try:
                     try:
                         out, err = proc.communicate(timeout=self.timeout)
@@ -351,8 +434,10 @@ def timed(fn, programs: list[Program], threads: int) -> tuple[float, list[tuple]
 def _check(name: str, programs: list[Program], pool_out: list[tuple], other: str, other_out: list[tuple]) -> None:
     for i, (a, b) in enumerate(zip(pool_out, other_out)):
         if a != b:
-            sys.exit(f"bench/sandbox.py: {name} program {i}: the pool and {other} disagree; refusing to compare.\n"
-                     f"  program:\n{programs[i][0]}\n  tests: {programs[i][1]!r}\n  pool: {a!r}\n  {other}: {b!r}")
+            sys.exit(
+                f"bench/sandbox.py: {name} program {i}: the pool and {other} disagree; refusing to compare.\n"
+                f"  program:\n{programs[i][0]}\n  tests: {programs[i][1]!r}\n  pool: {a!r}\n  {other}: {b!r}"
+            )
 
 
 def _pct(xs: list[float], q: float) -> float:
@@ -362,10 +447,15 @@ def _pct(xs: list[float], q: float) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1,
-                    help="pool workers, and threads feeding both sides (default: the CPU count)")
-    ap.add_argument("--programs", type=int, default=None,
-                    help="programs per pool measurement (default 400 trivial, 200 realistic)")
+    ap.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="pool workers, and threads feeding both sides (default: the CPU count)",
+    )
+    ap.add_argument(
+        "--programs", type=int, default=None, help="programs per pool measurement (default 400 trivial, 200 realistic)"
+    )
     ap.add_argument("--baseline-programs", type=int, default=60, help="programs per baseline measurement")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--sets", default="trivial,realistic")
@@ -385,8 +475,14 @@ def main() -> None:
 
     # Start-up, measured on its own: N threads each running a first program start N workers.
     t = time.perf_counter()
-    pool = SandboxPool(workers=n_workers, timeout=args.timeout, memory_mb=args.memory_mb, max_file_mb=max_file_mb,
-                       max_processes=max_processes, isolation=args.isolation)
+    pool = SandboxPool(
+        workers=n_workers,
+        timeout=args.timeout,
+        memory_mb=args.memory_mb,
+        max_file_mb=max_file_mb,
+        max_processes=max_processes,
+        isolation=args.isolation,
+    )
     barrier = threading.Barrier(n_workers)
 
     def first(_):
@@ -423,14 +519,22 @@ def main() -> None:
 
     site_dir = next((p for p in sys.path if p.endswith("site-packages") and os.path.isdir(p)), None)
     pth = sorted(f for f in os.listdir(site_dir) if f.endswith(".pth")) if site_dir else []
-    print(f"sandbox throughput: pool isolation={pool.isolation}, workers={n_workers}, threads feeding each side={n_workers}, "
-          f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
-    print(f"  same limits on every side: timeout {args.timeout:g}s, CPU {limits[0][1]}s, memory {args.memory_mb} MiB, "
-          f"files {max_file_mb} MiB, 64 fds, no core, {max_processes} processes; new session, fresh dir, scrubbed env")
-    print(f"  'python' imports site ({len(pth)} .pth file(s): {', '.join(pth) or 'none'}); "
-          f"'python -I -S' and the pool's programs do not")
-    print(f"  start-up: {t_start:.3f}s for the pool and its first {n_workers} programs "
-          f"({started} workers started concurrently)")
+    print(
+        f"sandbox throughput: pool isolation={pool.isolation}, workers={n_workers}, threads feeding each side={n_workers}, "
+        f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}"
+    )
+    print(
+        f"  same limits on every side: timeout {args.timeout:g}s, CPU {limits[0][1]}s, memory {args.memory_mb} MiB, "
+        f"files {max_file_mb} MiB, 64 fds, no core, {max_processes} processes; new session, fresh dir, scrubbed env"
+    )
+    print(
+        f"  'python' imports site ({len(pth)} .pth file(s): {', '.join(pth) or 'none'}); "
+        f"'python -I -S' and the pool's programs do not"
+    )
+    print(
+        f"  start-up: {t_start:.3f}s for the pool and its first {n_workers} programs "
+        f"({started} workers started concurrently)"
+    )
 
     report: dict = {"isolation": pool.isolation, "workers": n_workers, "startup_s": t_start, "sets": {}}
     order = list(sides)
@@ -443,7 +547,7 @@ def main() -> None:
         inside.clear()
         for rep in range(args.repeats):
             outs = {}
-            for name in order[rep % 3:] + order[: rep % 3]:  # rotate who goes first
+            for name in order[rep % 3 :] + order[: rep % 3]:  # rotate who goes first
                 progs = programs if name == "pool" else programs[:n_base]
                 wall, outs[name], lat = timed(sides[name], progs, n_workers)
                 rates[name].append(len(progs) / wall)
@@ -453,18 +557,26 @@ def main() -> None:
         med = {s: statistics.median(r) for s, r in rates.items()}
         kinds = len({p for p in programs[:n_base]})
         failing = sum(1 for o in outs["pool"][:n_base] if o[0] != 0)
-        print(f"{set_name} ({n_pool} programs per pool run, {n_base} per baseline run, {kinds} distinct, "
-              f"{failing}/{n_base} exit non-zero; median of {args.repeats}; outputs identical on every side)")
+        print(
+            f"{set_name} ({n_pool} programs per pool run, {n_base} per baseline run, {kinds} distinct, "
+            f"{failing}/{n_base} exit non-zero; median of {args.repeats}; outputs identical on every side)"
+        )
         print("  side             programs/s   (min - max)        latency p50    p90")
         for s in sides:
-            print(f"  {s:<14} {med[s]:10.1f}   ({min(rates[s]):7.1f} - {max(rates[s]):7.1f})   "
-                  f"{1e3 * _pct(lats[s], 0.5):8.1f}ms {1e3 * _pct(lats[s], 0.9):6.1f}ms")
-        print(f"  (pool, inside the worker: p50 {1e3 * _pct(inside, 0.5):.1f}ms p90 {1e3 * _pct(inside, 0.9):.1f}ms "
-              "from request to reply; the rest of its latency is the round trip and waiting for a free worker)")
+            print(
+                f"  {s:<14} {med[s]:10.1f}   ({min(rates[s]):7.1f} - {max(rates[s]):7.1f})   "
+                f"{1e3 * _pct(lats[s], 0.5):8.1f}ms {1e3 * _pct(lats[s], 0.9):6.1f}ms"
+            )
+        print(
+            f"  (pool, inside the worker: p50 {1e3 * _pct(inside, 0.5):.1f}ms p90 {1e3 * _pct(inside, 0.9):.1f}ms "
+            "from request to reply; the rest of its latency is the round trip and waiting for a free worker)"
+        )
         r_plain = med["pool"] / med["python"]
         r_iso = med["pool"] / med["python -I -S"]
         per_rep = [p / b for p, b in zip(rates["pool"], rates["python"])]
-        print(f"  pool vs python        : {r_plain:6.1f}x   (per repeat {min(per_rep):.1f}x - {max(per_rep):.1f}x)   <- headline")
+        print(
+            f"  pool vs python        : {r_plain:6.1f}x   (per repeat {min(per_rep):.1f}x - {max(per_rep):.1f}x)   <- headline"
+        )
         print(f"  pool vs python -I -S  : {r_iso:6.1f}x")
         report["sets"][set_name] = {"programs_per_s": med, "vs_python": r_plain, "vs_python_I_S": r_iso}
     if "trivial" in report["sets"]:

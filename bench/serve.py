@@ -53,8 +53,13 @@ def load(url: str, model: str, problems: list[dict], rounds: int, clients: int, 
         while True:
             try:
                 if k % 2:
-                    text = "".join(c.choices[0].text for c in client.completions.create(model=model, prompt=p["prompt"], stream=True,
-                                                                                        extra_body=extra) if c.choices)
+                    text = "".join(
+                        c.choices[0].text
+                        for c in client.completions.create(
+                            model=model, prompt=p["prompt"], stream=True, extra_body=extra
+                        )
+                        if c.choices
+                    )
                 else:
                     text = client.completions.create(model=model, prompt=p["prompt"], extra_body=extra).choices[0].text
                 error = None if isinstance(text, str) else "no text"
@@ -76,7 +81,11 @@ def load(url: str, model: str, problems: list[dict], rounds: int, clients: int, 
     wall = time.perf_counter() - start
     latencies = sorted(t for t, _, _ in results)
     row = {
-        "rounds": rounds, "requests": len(problems), "clients": clients, "streamed": len(problems) // 2, "seconds": wall,
+        "rounds": rounds,
+        "requests": len(problems),
+        "clients": clients,
+        "streamed": len(problems) // 2,
+        "seconds": wall,
         "requests_per_s": len(problems) / wall,
         "p50_s": statistics.median(latencies),
         "p95_s": latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))],
@@ -96,8 +105,12 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=200)
     ap.add_argument("--clients", type=int, default=8, help="Concurrent client threads (the bounded load).")
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--batch-size", type=int, default=16, help="Server batch, openai-backend concurrency and direct hf batch.")
-    ap.add_argument("--max-pending", type=int, default=None, help="The server's --max-pending (default: at least --clients).")
+    ap.add_argument(
+        "--batch-size", type=int, default=16, help="Server batch, openai-backend concurrency and direct hf batch."
+    )
+    ap.add_argument(
+        "--max-pending", type=int, default=None, help="The server's --max-pending (default: at least --clients)."
+    )
     ap.add_argument("--batch-wait", type=float, default=None, help="The server's --batch-wait (default: its own).")
     ap.add_argument("--skip-load", action="store_true", help="Only the backend comparison.")
     ap.add_argument("--out", default=None, help="Also write the results as JSON here.")
@@ -110,8 +123,22 @@ def main() -> None:
     params = SamplingParams(temperature=0.0, max_new_tokens=task.max_new_tokens, stop=task.stop)
     fmt = few_shot_prompt(task, args.shots, 0)
     results = {}
-    serve_args = ["--task", args.task, "--generator", generator, "--model-name", model, "--rounds", "0", "--shots", str(args.shots),
-                  "--batch-size", str(args.batch_size), "--max-pending", str(args.max_pending or max(64, args.clients))]
+    serve_args = [
+        "--task",
+        args.task,
+        "--generator",
+        generator,
+        "--model-name",
+        model,
+        "--rounds",
+        "0",
+        "--shots",
+        str(args.shots),
+        "--batch-size",
+        str(args.batch_size),
+        "--max-pending",
+        str(args.max_pending or max(64, args.clients)),
+    ]
     if args.batch_wait is not None:
         serve_args += ["--batch-wait", str(args.batch_wait)]
     if task.corrector and args.generator is None:
@@ -119,7 +146,9 @@ def main() -> None:
     with Launched(serve_args) as server:
         load(server.url, model, problems[:16], 0, min(args.clients, 16))  # warm-up
         if not args.skip_load:
-            results["load"] = [load(server.url, model, problems, r, args.clients, server.process.pid) for r in (0, args.rounds)]
+            results["load"] = [
+                load(server.url, model, problems, r, args.clients, server.process.pid) for r in (0, args.rounds)
+            ]
 
         # The same prompts, drafts only: what the server adds to decoding.
         remote = load_generator(model, "openai", base_url=server.url, concurrency=args.batch_size)
@@ -132,20 +161,33 @@ def main() -> None:
     direct.generate([fmt(p) for p in problems], params)
     direct_s = time.perf_counter() - start
     n = len(problems)
-    results["backend"] = {"drafts": n, "generator": generator, "openai_via_serve_per_s": n / remote_s, "direct_hf_per_s": n / direct_s,
-                          "ratio": direct_s / remote_s}
+    results["backend"] = {
+        "drafts": n,
+        "generator": generator,
+        "openai_via_serve_per_s": n / remote_s,
+        "direct_hf_per_s": n / direct_s,
+        "ratio": direct_s / remote_s,
+    }
 
-    print(f"task {task.name}, generator {generator}: {n} requests from {args.clients} client threads (every other one streamed), "
-          f"server batch {args.batch_size}")
+    print(
+        f"task {task.name}, generator {generator}: {n} requests from {args.clients} client threads (every other one streamed), "
+        f"server batch {args.batch_size}"
+    )
     if "load" in results:
-        print("| rounds | requests/s | p50 latency | p95 latency | errors | 429s (retried) | server memory after 100 / after all |")
+        print(
+            "| rounds | requests/s | p50 latency | p95 latency | errors | 429s (retried) | server memory after 100 / after all |"
+        )
         print("|---|---|---|---|---|---|---|")
         for row in results["load"]:
-            print(f"| {row['rounds']} | {row['requests_per_s']:.1f} | {row['p50_s'] * 1000:.0f} ms | {row['p95_s'] * 1000:.0f} ms | "
-                  f"{row['errors']} | {row['refused_429']} | {row.get('after_100_mb', float('nan')):.0f} MB / {row['after_run_mb']:.0f} MB |")
+            print(
+                f"| {row['rounds']} | {row['requests_per_s']:.1f} | {row['p50_s'] * 1000:.0f} ms | {row['p95_s'] * 1000:.0f} ms | "
+                f"{row['errors']} | {row['refused_429']} | {row.get('after_100_mb', float('nan')):.0f} MB / {row['after_run_mb']:.0f} MB |"
+            )
     b = results["backend"]
-    print(f"\nopenai backend through correct serve: {b['openai_via_serve_per_s']:.1f} drafts/s; direct hf: "
-          f"{b['direct_hf_per_s']:.1f} drafts/s; ratio {b['ratio']:.2f}x")
+    print(
+        f"\nopenai backend through correct serve: {b['openai_via_serve_per_s']:.1f} drafts/s; direct hf: "
+        f"{b['direct_hf_per_s']:.1f} drafts/s; ratio {b['ratio']:.2f}x"
+    )
     if args.out:
         with open(args.out, "w") as f:
             json.dump(results, f, indent=2)

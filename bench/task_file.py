@@ -22,7 +22,9 @@ from correct.tasks import few_shot_prompt, get_task
 from correct.values import load_value
 
 
-def draft_both(generator, prompts: list[str], params: SamplingParams, batch_size: int) -> dict[str, tuple[list[str], float]]:
+def draft_both(
+    generator, prompts: list[str], params: SamplingParams, batch_size: int
+) -> dict[str, tuple[list[str], float]]:
     """Each batch drafted with the stop strings, then without them, in turn: a busy machine
     slows both the same way, so their ratio holds."""
     runs = {"with stops": params, "without stops": replace(params, stop=())}
@@ -52,20 +54,36 @@ def main() -> None:
     value = load_value(task.value)
     quiet_libraries()
     generator = load_generator(args.generator or task.generator)
-    params = SamplingParams(temperature=0.0, max_new_tokens=task.max_new_tokens or SamplingParams.max_new_tokens, stop=task.stop)
+    params = SamplingParams(
+        temperature=0.0, max_new_tokens=task.max_new_tokens or SamplingParams.max_new_tokens, stop=task.stop
+    )
     rows = {}
     try:
         for name, (texts, seconds) in draft_both(generator, prompts, params, args.batch_size).items():
             scores = value(records, texts)
-            rows[name] = {"seconds_per_prompt": seconds / len(prompts),
-                          "solved": sum(s.value is not None and s.value >= value.max_value for s in scores) / len(scores)}
+            rows[name] = {
+                "seconds_per_prompt": seconds / len(prompts),
+                "solved": sum(s.value is not None and s.value >= value.max_value for s in scores) / len(scores),
+            }
             if name == "without stops":
                 rows[name]["ran_past_a_stop"] = sum(any(s in t for s in task.stop) for t in texts) / len(texts)
     finally:
         value.close()
-    rows["draft_time_ratio_without_over_with"] = rows["without stops"]["seconds_per_prompt"] / rows["with stops"]["seconds_per_prompt"]
-    print(json.dumps({"task": task.name, "prompts": len(prompts), "shots": args.shots if args.shots is not None else task.shots.k,
-                      "generator": args.generator or task.generator, **rows}, indent=2))
+    rows["draft_time_ratio_without_over_with"] = (
+        rows["without stops"]["seconds_per_prompt"] / rows["with stops"]["seconds_per_prompt"]
+    )
+    print(
+        json.dumps(
+            {
+                "task": task.name,
+                "prompts": len(prompts),
+                "shots": args.shots if args.shots is not None else task.shots.k,
+                "generator": args.generator or task.generator,
+                **rows,
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -123,10 +123,20 @@ def run_plain(model, tokenizer, rows, steps: int, config: TrainConfig, out: Path
 
     config = config.resolved()
     args = TrainingArguments(
-        output_dir=str(out), max_steps=steps, per_device_train_batch_size=config.batch_size,
-        learning_rate=config.learning_rate, lr_scheduler_type=config.lr_scheduler, warmup_steps=min(50, steps // 10),
-        weight_decay=0.0, logging_steps=max(1, steps // 10), save_strategy="no", report_to="none", seed=config.seed,
-        disable_tqdm=False, use_cpu=not torch.cuda.is_available(), dataloader_num_workers=0,
+        output_dir=str(out),
+        max_steps=steps,
+        per_device_train_batch_size=config.batch_size,
+        learning_rate=config.learning_rate,
+        lr_scheduler_type=config.lr_scheduler,
+        warmup_steps=min(50, steps // 10),
+        weight_decay=0.0,
+        logging_steps=max(1, steps // 10),
+        save_strategy="no",
+        report_to="none",
+        seed=config.seed,
+        disable_tqdm=False,
+        use_cpu=not torch.cuda.is_available(),
+        dataloader_num_workers=0,
     )
     side, tokenizer.padding_side = tokenizer.padding_side, "right"
     collator = Counting(DataCollatorForSeq2Seq(tokenizer, model=model, label_pad_token_id=-100), tokenizer.pad_token_id)
@@ -188,10 +198,19 @@ def main() -> None:
         names = list(paths)
         for k in range(args.rounds):
             for name in names[k % 2 :] + names[: k % 2]:
-                runs[name].append(paths[name](copy.deepcopy(base), tokenizer, rows, args.steps, config, Path(tmp) / f"{name}-{k}"))
+                runs[name].append(
+                    paths[name](copy.deepcopy(base), tokenizer, rows, args.steps, config, Path(tmp) / f"{name}-{k}")
+                )
 
-    result = {"model": args.model or "tiny gpt-2", "rows": len(rows), "steps": args.steps, "batch": args.batch,
-              "rounds": args.rounds, "threads": torch.get_num_threads(), "device": "cuda" if torch.cuda.is_available() else "cpu"}
+    result = {
+        "model": args.model or "tiny gpt-2",
+        "rows": len(rows),
+        "steps": args.steps,
+        "batch": args.batch,
+        "rounds": args.rounds,
+        "threads": torch.get_num_threads(),
+        "device": "cuda" if torch.cuda.is_available() else "cpu",
+    }
     for name, rs in runs.items():
         result[name] = {
             "tokens_per_s": sum(r["tokens"] for r in rs) / sum(r["seconds"] for r in rs),

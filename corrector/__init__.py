@@ -6,4 +6,15 @@ from .pairing import Pair, sample_pairs, target_distribution
 from .pool import Draft, Pool
 from .refine import Step, refine, self_consistency
 
-__all__ = ["Corrector", "CorrectorConfig", "Draft", "Pair", "Pool", "Step", "refine", "sample_pairs", "self_consistency", "target_distribution"]
+__all__ = [
+    "Corrector",
+    "CorrectorConfig",
+    "Draft",
+    "Pair",
+    "Pool",
+    "Step",
+    "refine",
+    "sample_pairs",
+    "self_consistency",
+    "target_distribution",
+]

@@ -110,5 +110,3 @@ def corrector_input(template: str, prompt: str, draft: str, feedback: str | None
 def fill(text: str, prompt: str, draft: str, feedback: str | None) -> str:
     """A template's text with its fields filled (``none`` where there is no feedback)."""
     return text.format(prompt=prompt, draft=draft, feedback=feedback or "none")
-
-

@@ -26,8 +26,13 @@ def labeled(history: Sequence[dict]) -> bool:
 def compute_metrics(lines: Sequence[dict], max_value: float) -> dict:
     histories = [l["rounds"] for l in lines]
     n_labeled = sum(map(labeled, histories))
-    metrics = {"records": len(lines), "labeled": n_labeled, "unlabeled": len(lines) - n_labeled,
-               "rounds": round_metrics(histories, max_value), **summary(histories, max_value)}
+    metrics = {
+        "records": len(lines),
+        "labeled": n_labeled,
+        "unlabeled": len(lines) - n_labeled,
+        "rounds": round_metrics(histories, max_value),
+        **summary(histories, max_value),
+    }
     voted = [l for l in lines if "self_consistency" in l]
     if voted:
         sc = [l["self_consistency"]["value"] for l in voted if labeled(l["rounds"])]
@@ -54,8 +59,9 @@ def round_metrics(histories: Sequence[Sequence[dict]], max_value: float) -> list
         if r > 0:
             row["changed"] = _mean([h[r]["text"] != h[r - 1]["text"] for h in histories])
             if bounded:
-                row["broken"] = _mean([_solved(h[r - 1]["value"], max_value) and not _solved(h[r]["value"], max_value)
-                                       for h in known])
+                row["broken"] = _mean(
+                    [_solved(h[r - 1]["value"], max_value) and not _solved(h[r]["value"], max_value) for h in known]
+                )
         ppl = [h[r].get("perplexity") for h in histories]
         if any(p is not None for p in ppl):
             row["perplexity"] = _mean(ppl)

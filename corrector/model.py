@@ -53,8 +53,12 @@ class CorrectorConfig:
 class Corrector:
     """Rewrites drafts into (hopefully) better ones; decodes through any generator backend."""
 
-    def __init__(self, generator: Generator, config: CorrectorConfig = CorrectorConfig(),
-                 layout: Callable[[dict], str] | None = None):
+    def __init__(
+        self,
+        generator: Generator,
+        config: CorrectorConfig = CorrectorConfig(),
+        layout: Callable[[dict], str] | None = None,
+    ):
         self.generator, self.config = generator, config
         self.layout = layout
         """The task's layout of a record (``Task.format_prompt``); None: records have no task."""
@@ -64,25 +68,30 @@ class Corrector:
         return question_of(record, self.layout if self.config.question == "task" else None)
 
     @classmethod
-    def from_pretrained(cls, path: str, backend: str = "hf", layout: Callable[[dict], str] | None = None,
-                        **kwargs) -> "Corrector":
+    def from_pretrained(
+        cls, path: str, backend: str = "hf", layout: Callable[[dict], str] | None = None, **kwargs
+    ) -> "Corrector":
         """A local folder, a hub id or a named generator, decoded with ``backend``; ``layout``:
         the task's layout of a question."""
         config = _find_config(path, backend)
         # Loaded first: a hub id that cannot be reached is reported as for any model.
         generator = load_generator(path, backend, **kwargs)
         if config is None:
-            raise GeneratorError(f"corrector '{path}': its {CONFIG_NAME} is not in the local cache and the "
-                                 "Hugging Face hub cannot be reached (offline?), so its input template is "
-                                 "unknown; connect once, or give the downloaded folder's path")
+            raise GeneratorError(
+                f"corrector '{path}': its {CONFIG_NAME} is not in the local cache and the "
+                "Hugging Face hub cannot be reached (offline?), so its input template is "
+                "unknown; connect once, or give the downloaded folder's path"
+            )
         return cls(generator, config, layout)
 
     def correct(
         self, prompts: Sequence[str], drafts: Sequence[str], feedbacks: Sequence[str | None], params: SamplingParams
     ) -> list[list[str]]:
         fmt = self.config.prompt_format
-        inputs = [fill(fmt, p, d, f) if fmt else corrector_input(self.config.template, p, d, f)
-                  for p, d, f in zip(prompts, drafts, feedbacks)]
+        inputs = [
+            fill(fmt, p, d, f) if fmt else corrector_input(self.config.template, p, d, f)
+            for p, d, f in zip(prompts, drafts, feedbacks)
+        ]
         return self.generator.generate(inputs, params)
 
 

@@ -34,7 +34,11 @@ class Pair:
 
 
 def target_distribution(
-    source: Draft, candidates: Sequence[Draft], alpha: float, beta: float, similarity: Similarity = edit_similarity,
+    source: Draft,
+    candidates: Sequence[Draft],
+    alpha: float,
+    beta: float,
+    similarity: Similarity = edit_similarity,
     min_gain: float = 0.0,
 ) -> list[tuple[Draft, float]]:
     """Probabilities over the candidates better than ``source`` by more than ``min_gain``

@@ -78,8 +78,10 @@ class PlainLines:
 
     def end(self) -> None:
         if self.written:
-            self.write(f"{self.description}: {self.done}{f'/{self.total}' if self.total else ''} done in "
-                       f"{_duration(self.clock() - self.start)}")
+            self.write(
+                f"{self.description}: {self.done}{f'/{self.total}' if self.total else ''} done in "
+                f"{_duration(self.clock() - self.start)}"
+            )
 
     def write(self, text: str) -> None:
         self.written = True

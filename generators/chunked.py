@@ -58,8 +58,11 @@ def generate_dropping_finished(model, enc: dict, kwargs: dict, every: int | None
     while True:
         finished = FinishedRows(len(rows), eos, stop, device)
         out = model.generate(
-            input_ids=ids, attention_mask=mask if steps else first_mask, cache=cache,
-            return_dict_in_generate=True, stopping_criteria=StoppingCriteriaList([finished]),
+            input_ids=ids,
+            attention_mask=mask if steps else first_mask,
+            cache=cache,
+            return_dict_in_generate=True,
+            stopping_criteria=StoppingCriteriaList([finished]),
             **{**kwargs, "max_new_tokens": min(every, budget - steps), "num_return_sequences": 1 if steps else samples},
         )
         got = out.sequences[:, ids.shape[1] :]

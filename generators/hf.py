@@ -41,15 +41,21 @@ def _load_pretrained(path: str, name: str, dtype):
     try:
         from peft import PeftModel
     except ImportError:
-        raise GeneratorError(f"'{name}' is a LoRA adapter; loading it needs peft: pip install 'correct[lora]'") from None
+        raise GeneratorError(
+            f"'{name}' is a LoRA adapter; loading it needs peft: pip install 'correct[lora]'"
+        ) from None
     base_path = os.path.expanduser(resolve_model(base))
     if missing_path(base_path) and not is_hub_id(base):
-        raise GeneratorError(f"'{name}' is a LoRA adapter of the base model '{base}' (adapter_config.json), which does not exist")
+        raise GeneratorError(
+            f"'{name}' is a LoRA adapter of the base model '{base}' (adapter_config.json), which does not exist"
+        )
     try:
         model, tokenizer = _load_pretrained(base_path, base, dtype)
     except (OSError, ValueError) as e:
         first = first_line(e)
-        raise GeneratorError(f"'{name}' is a LoRA adapter of the base model '{base}', which could not be loaded: {first}") from None
+        raise GeneratorError(
+            f"'{name}' is a LoRA adapter of the base model '{base}', which could not be loaded: {first}"
+        ) from None
     model = PeftModel.from_pretrained(model, path).merge_and_unload()
     try:
         tokenizer = AutoTokenizer.from_pretrained(path)  # the one saved with the adapter, if it was
@@ -85,14 +91,24 @@ def _causal_lm(path: str, name: str, dtype):
 
     config = AutoConfig.from_pretrained(path)
     if type(config) not in MODEL_FOR_CAUSAL_LM_MAPPING:
-        raise GeneratorError(f"'{name}' is a {config.model_type} model, not a causal language model (transformers has "
-                             "no AutoModelForCausalLM for it)")
+        raise GeneratorError(
+            f"'{name}' is a {config.model_type} model, not a causal language model (transformers has "
+            "no AutoModelForCausalLM for it)"
+        )
     return AutoModelForCausalLM.from_pretrained(path, dtype=_resolve_dtype(dtype))
 
 
 class HFGenerator(GeneratorBase):
-    def __init__(self, model, tokenizer, batch_size: int = 64, device=None, chat_template: bool = False,
-                 prefix_cache: bool = True, drop_finished: bool = True):
+    def __init__(
+        self,
+        model,
+        tokenizer,
+        batch_size: int = 64,
+        device=None,
+        chat_template: bool = False,
+        prefix_cache: bool = True,
+        drop_finished: bool = True,
+    ):
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.model = model.to(self.device).eval()
         self.tokenizer = tokenizer
@@ -118,8 +134,9 @@ class HFGenerator(GeneratorBase):
         self.max_positions = getattr(cfg, "max_position_embeddings", None) or getattr(cfg, "n_positions", None)
 
     @classmethod
-    def from_pretrained(cls, name_or_path: str, device=None, dtype=None, batch_size: int = 64,
-                        chat_template: bool = False) -> "HFGenerator":
+    def from_pretrained(
+        cls, name_or_path: str, device=None, dtype=None, batch_size: int = 64, chat_template: bool = False
+    ) -> "HFGenerator":
         path = os.path.expanduser(resolve_model(name_or_path))
         is_local = os.path.exists(path)
         if not is_local and missing_path(name_or_path):
@@ -144,8 +161,11 @@ class HFGenerator(GeneratorBase):
         if not self.max_positions:
             return params.max_new_tokens, None
         if params.max_new_tokens >= self.max_positions:
-            raise ContextError(f"max_new_tokens {params.max_new_tokens} leaves no room for a prompt in this model's context of "
-                               f"{self.max_positions} tokens; ask for fewer", option="max_new_tokens")
+            raise ContextError(
+                f"max_new_tokens {params.max_new_tokens} leaves no room for a prompt in this model's context of "
+                f"{self.max_positions} tokens; ask for fewer",
+                option="max_new_tokens",
+            )
         return params.max_new_tokens, self.max_positions - params.max_new_tokens
 
     def check_fits(self, prompts: Sequence[str], params: SamplingParams) -> None:
@@ -156,9 +176,11 @@ class HFGenerator(GeneratorBase):
             return
         for n in map(len, self.tokenizer(list(prompts))["input_ids"]):
             if n > room:
-                raise ContextError(f"this model's context is {self.max_positions} tokens; the prompt has {n} and max_tokens asks "
-                                   f"for {params.max_new_tokens}: ask for at most {self.max_positions - n} new tokens, or send a "
-                                   "shorter prompt")
+                raise ContextError(
+                    f"this model's context is {self.max_positions} tokens; the prompt has {n} and max_tokens asks "
+                    f"for {params.max_new_tokens}: ask for at most {self.max_positions - n} new tokens, or send a "
+                    "shorter prompt"
+                )
 
     streams = True
     """``generate`` takes ``on_text``: text handed out as it is decoded (``correct serve``)."""
@@ -166,7 +188,9 @@ class HFGenerator(GeneratorBase):
     """``log_likelihoods`` scores text (``--fluency``)."""
 
     @torch.inference_mode()
-    def generate(self, prompts: Sequence[str], params: SamplingParams, on_text: OnText | None = None) -> list[list[str]]:
+    def generate(
+        self, prompts: Sequence[str], params: SamplingParams, on_text: OnText | None = None
+    ) -> list[list[str]]:
         """``params.n`` completions of every prompt. ``on_text(i, delta)``, with ``params.n``
         1, receives prompt i's text as it is decoded (only ever a prefix of its final text);
         such a call decodes on the plain path, without the shared-prefix and finished-row
@@ -190,7 +214,11 @@ class HFGenerator(GeneratorBase):
         lengths = [len(ids) for ids in token_ids]
         order = sorted(range(len(prompts)), key=lambda i: lengths[i])
         # Both shortcuts below hand a cache back to generate: only one of transformers' plain kind.
-        reuse = on_text is None and (self.prefix_cache or self.drop_finished) and prefix.supports_reuse(self.model, self.device)
+        reuse = (
+            on_text is None
+            and (self.prefix_cache or self.drop_finished)
+            and prefix.supports_reuse(self.model, self.device)
+        )
         fits = max_in is None or max(lengths) <= max_in  # truncated prompts take the plain path
         # Prompts longer than the room left lose their oldest tokens; counted, for the run to report.
         self.truncated_prompts += 0 if fits else sum(n > max_in for n in lengths)
@@ -263,7 +291,7 @@ class HFGenerator(GeneratorBase):
             cont = self.tokenizer(c, add_special_tokens=False)["input_ids"] + ([eos] if eos is not None else [])
             if self.max_positions:
                 cont = cont[: self.max_positions - 1]
-                ctx = ctx[max(0, len(ctx) - (self.max_positions - len(cont))):]
+                ctx = ctx[max(0, len(ctx) - (self.max_positions - len(cont))) :]
             if not ctx and eos is not None:
                 ctx = [eos]  # the first token needs something to be predicted from
             rows.append((ctx, cont))

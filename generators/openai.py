@@ -24,13 +24,24 @@ MAX_STOP = 4
 
 
 class OpenAIGenerator(GeneratorBase):
-    def __init__(self, model: str, base_url: str | None = None, api_key: str | None = None, api: str = "completions",
-                 concurrency: int = 8, max_retries: int = 4, timeout: float = 60.0, check_model: bool = True,
-                 chat_template: bool = False):
+    def __init__(
+        self,
+        model: str,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        api: str = "completions",
+        concurrency: int = 8,
+        max_retries: int = 4,
+        timeout: float = 60.0,
+        check_model: bool = True,
+        chat_template: bool = False,
+    ):
         try:
             import openai
         except ImportError:
-            raise GeneratorError("the openai backend needs the `openai` package: pip install 'correct[openai]'") from None
+            raise GeneratorError(
+                "the openai backend needs the `openai` package: pip install 'correct[openai]'"
+            ) from None
         if api not in APIS:
             raise GeneratorError(f"unknown API {api!r}; choose {' or '.join(APIS)}", option="api")
         if chat_template:  # the endpoint applies its model's template to a chat request
@@ -60,8 +71,10 @@ class OpenAIGenerator(GeneratorBase):
         except self._openai.OpenAIError as e:
             raise self._error(e) from None
         if served and self.model not in served:
-            raise GeneratorError(f"{self.base_url} does not serve model {self.model!r}; it serves: {', '.join(served)}",
-                                 option="generator")
+            raise GeneratorError(
+                f"{self.base_url} does not serve model {self.model!r}; it serves: {', '.join(served)}",
+                option="generator",
+            )
 
     def generate(self, prompts: Sequence[str], params: SamplingParams) -> list[list[str]]:
         prompts = list(prompts)
@@ -87,8 +100,14 @@ class OpenAIGenerator(GeneratorBase):
         return [truncate_at_stop(t, params.stop) for t in texts[: params.n]]
 
     def _request(self, prompt: str, params: SamplingParams, n: int, seed: int) -> list[str]:
-        kwargs = dict(model=self.model, n=n, max_tokens=params.max_new_tokens, seed=seed,
-                      temperature=params.temperature, top_p=params.top_p if params.temperature > 0 else 1.0)
+        kwargs = dict(
+            model=self.model,
+            n=n,
+            max_tokens=params.max_new_tokens,
+            seed=seed,
+            temperature=params.temperature,
+            top_p=params.top_p if params.temperature > 0 else 1.0,
+        )
         if params.stop:
             kwargs["stop"] = list(params.stop[:MAX_STOP])
         try:
@@ -110,12 +129,18 @@ class OpenAIGenerator(GeneratorBase):
         if isinstance(e, o.APITimeoutError):
             return GeneratorError(f"{where} did not answer within {self.timeout:g} s ({self.max_retries} retries)")
         if isinstance(e, o.APIConnectionError):
-            return GeneratorError(f"could not reach {where} ({self.max_retries} retries): is the server running?", option="base_url")
+            return GeneratorError(
+                f"could not reach {where} ({self.max_retries} retries): is the server running?", option="base_url"
+            )
         if isinstance(e, o.AuthenticationError):
-            return GeneratorError(f"{where} refused the API key (401); give the endpoint's key, or set OPENAI_API_KEY", option="api_key")
+            return GeneratorError(
+                f"{where} refused the API key (401); give the endpoint's key, or set OPENAI_API_KEY", option="api_key"
+            )
         if isinstance(e, o.RateLimitError):
-            return GeneratorError(f"{where} still rate-limited the requests (429) after {self.max_retries} retries; lower the concurrency",
-                                  option="concurrency")
+            return GeneratorError(
+                f"{where} still rate-limited the requests (429) after {self.max_retries} retries; lower the concurrency",
+                option="concurrency",
+            )
         if isinstance(e, o.APIStatusError):
             return GeneratorError(f"{where} answered {e.status_code}: {_server_message(e)}")
         return GeneratorError(f"{where}: {e}")

@@ -70,7 +70,9 @@ def supports_reuse(model, device) -> bool:
     if model not in _REUSABLE:
         out = model(input_ids=torch.zeros((1, 1), dtype=torch.long, device=device), use_cache=True)
         cache = getattr(out, "cache", None)
-        _REUSABLE[model] = isinstance(cache, DynamicCache) and all(type(layer) is DynamicLayer for layer in cache.layers)
+        _REUSABLE[model] = isinstance(cache, DynamicCache) and all(
+            type(layer) is DynamicLayer for layer in cache.layers
+        )
     return _REUSABLE[model]
 
 
@@ -117,8 +119,14 @@ def encode_once_for_samples(model, enc: dict, samples: int) -> dict:
     if ids.shape[1] - 1 > done:
         positions = (mask.long().cumsum(-1) - 1).masked_fill(mask == 0, 0)
         only_last = {"logits_to_keep": 1} if "logits_to_keep" in inspect.signature(model.forward).parameters else {}
-        cache = model(input_ids=ids[:, done:-1], attention_mask=mask[:, :-1], position_ids=positions[:, done:-1],
-                      cache=cache if cache is not None else DynamicCache(), use_cache=True, **only_last).cache
+        cache = model(
+            input_ids=ids[:, done:-1],
+            attention_mask=mask[:, :-1],
+            position_ids=positions[:, done:-1],
+            cache=cache if cache is not None else DynamicCache(),
+            use_cache=True,
+            **only_last,
+        ).cache
     if cache is not None:
         cache.batch_repeat_interleave(samples)
     out = {"input_ids": ids.repeat_interleave(samples, dim=0), "attention_mask": mask.repeat_interleave(samples, dim=0)}

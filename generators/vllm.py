@@ -23,16 +23,31 @@ class VLLMGenerator(GeneratorBase):
         self.tokens_generated = 0
 
     @classmethod
-    def from_pretrained(cls, name_or_path: str, dtype: str = "auto", gpu_memory_utilization: float = 0.9,
-                        tensor_parallel_size: int = 1, max_model_len: int | None = None, seed: int = 0,
-                        chat_template: bool = False, **kwargs) -> "VLLMGenerator":
+    def from_pretrained(
+        cls,
+        name_or_path: str,
+        dtype: str = "auto",
+        gpu_memory_utilization: float = 0.9,
+        tensor_parallel_size: int = 1,
+        max_model_len: int | None = None,
+        seed: int = 0,
+        chat_template: bool = False,
+        **kwargs,
+    ) -> "VLLMGenerator":
         try:
             from vllm import LLM
         except ImportError:
             raise GeneratorError("the vllm backend needs vLLM and a GPU: pip install 'correct[vllm]'") from None
         try:
-            llm = LLM(model=resolve_model(name_or_path), dtype=dtype, seed=seed, gpu_memory_utilization=gpu_memory_utilization,
-                      tensor_parallel_size=tensor_parallel_size, max_model_len=max_model_len, **kwargs)
+            llm = LLM(
+                model=resolve_model(name_or_path),
+                dtype=dtype,
+                seed=seed,
+                gpu_memory_utilization=gpu_memory_utilization,
+                tensor_parallel_size=tensor_parallel_size,
+                max_model_len=max_model_len,
+                **kwargs,
+            )
         except (OSError, ValueError) as e:
             first = first_line(e)
             raise GeneratorError(f"vLLM could not load '{name_or_path}': {first}") from None
@@ -62,8 +77,10 @@ class VLLMGenerator(GeneratorBase):
         if not prompts:
             return []
         if self.chat_template:  # token ids, so that the template's BOS is not added a second time
-            prompts = [{"prompt_token_ids": self.tokenizer(p, add_special_tokens=False)["input_ids"]}
-                       for p in chat_prompts(self.tokenizer, prompts)]
+            prompts = [
+                {"prompt_token_ids": self.tokenizer(p, add_special_tokens=False)["input_ids"]}
+                for p in chat_prompts(self.tokenizer, prompts)
+            ]
         else:  # vLLM adds the tokenizer's special tokens to a text prompt, as hf does
             prompts = without_doubled_bos(self.tokenizer, prompts)
         outputs = self.llm.generate(prompts, self.sampling_params(params), use_tqdm=False)

@@ -3,4 +3,14 @@
 from .registry import DEFAULT_TASK, MODELS, TASKS, get_task
 from .task import Task, TaskError, few_shot_prompt, held_out, plain_prompt
 
-__all__ = ["DEFAULT_TASK", "MODELS", "TASKS", "Task", "TaskError", "few_shot_prompt", "get_task", "held_out", "plain_prompt"]
+__all__ = [
+    "DEFAULT_TASK",
+    "MODELS",
+    "TASKS",
+    "Task",
+    "TaskError",
+    "few_shot_prompt",
+    "get_task",
+    "held_out",
+    "plain_prompt",
+]

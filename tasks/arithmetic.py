@@ -15,10 +15,23 @@ ITEMS = ["apples", "pencils", "stickers", "marbles", "cookies", "cards", "books"
 PRONOUN = {n: ("She" if n in {"Mia", "Ava", "Zoe", "Ivy", "Eva", "Lily"} else "He") for n in NAMES}
 
 # Each operation: (symbol, sentence templates, operand range)
-ADD = ["{P} buys {n} more {items}.", "{P} finds {n} more {items}.", "A friend gives {o} {n} {items}.", "{P} wins {n} {items}."]
-SUB = ["{P} gives away {n} {items}.", "{P} loses {n} {items}.", "{P} sells {n} {items}.", "{P} gives {n} {items} to a friend."]
+ADD = [
+    "{P} buys {n} more {items}.",
+    "{P} finds {n} more {items}.",
+    "A friend gives {o} {n} {items}.",
+    "{P} wins {n} {items}.",
+]
+SUB = [
+    "{P} gives away {n} {items}.",
+    "{P} loses {n} {items}.",
+    "{P} sells {n} {items}.",
+    "{P} gives {n} {items} to a friend.",
+]
 MUL = ["Then the number of {items} is multiplied by {n}.", "{P} ends up with {n} times as many {items}."]
-DIV = ["{P} splits the {items} into {n} equal piles and keeps one pile.", "{P} shares the {items} equally with {m} friend{s} and keeps one share."]
+DIV = [
+    "{P} splits the {items} into {n} equal piles and keeps one pile.",
+    "{P} shares the {items} equally with {m} friend{s} and keeps one share.",
+]
 
 
 def _start(rng: random.Random, name: str, items: str) -> tuple[str, int, str]:
@@ -82,7 +95,9 @@ def make_split(split: str, n: int, seed: int = 0) -> list[dict]:
         p = make_problem(rng)
         if p["question"] in banned:
             continue
-        records.append({"id": f"{split}-{len(records)}", "prompt": p["question"], "answer": p["answer"], "solution": p["solution"]})
+        records.append(
+            {"id": f"{split}-{len(records)}", "prompt": p["question"], "answer": p["answer"], "solution": p["solution"]}
+        )
     return records
 
 

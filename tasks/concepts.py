@@ -33,52 +33,127 @@ import random
 from functools import lru_cache
 
 # Subjects: base -> plural.
-PEOPLE = {"boy": "boys", "girl": "girls", "child": "children", "man": "men", "woman": "women",
-          "farmer": "farmers", "teacher": "teachers", "chef": "chefs", "student": "students",
-          "friend": "friends"}
-ANIMALS = {"dog": "dogs", "cat": "cats", "fox": "foxes", "horse": "horses", "duck": "ducks",
-           "wolf": "wolves", "mouse": "mice", "sheep": "sheep"}
+PEOPLE = {
+    "boy": "boys",
+    "girl": "girls",
+    "child": "children",
+    "man": "men",
+    "woman": "women",
+    "farmer": "farmers",
+    "teacher": "teachers",
+    "chef": "chefs",
+    "student": "students",
+    "friend": "friends",
+}
+ANIMALS = {
+    "dog": "dogs",
+    "cat": "cats",
+    "fox": "foxes",
+    "horse": "horses",
+    "duck": "ducks",
+    "wolf": "wolves",
+    "mouse": "mice",
+    "sheep": "sheep",
+}
 
 # Objects: base -> plural, or None for a mass noun ("some bread", never "two breads").
 OBJECTS = {
-    "apple": "apples", "bread": None, "cake": "cakes", "cherry": "cherries", "fish": "fish",
-    "egg": "eggs", "sandwich": "sandwiches", "potato": "potatoes", "cheese": None,
-    "cookie": "cookies", "ball": "balls", "frisbee": "frisbees", "kite": "kites",
-    "stick": "sticks", "stone": "stones", "bone": "bones", "box": "boxes", "bag": "bags",
-    "basket": "baskets", "knife": "knives", "cup": "cups", "key": "keys", "dish": "dishes",
-    "glass": "glasses", "coin": "coins", "rope": "ropes", "book": "books", "letter": "letters",
-    "map": "maps", "story": "stories", "song": "songs", "picture": "pictures", "bike": "bikes",
-    "boat": "boats", "bus": "buses", "car": "cars", "fence": "fences", "house": "houses",
-    "wall": "walls", "roof": "roofs", "hole": "holes", "tree": "trees", "hill": "hills",
-    "baby": "babies", "door": "doors", "window": "windows",
+    "apple": "apples",
+    "bread": None,
+    "cake": "cakes",
+    "cherry": "cherries",
+    "fish": "fish",
+    "egg": "eggs",
+    "sandwich": "sandwiches",
+    "potato": "potatoes",
+    "cheese": None,
+    "cookie": "cookies",
+    "ball": "balls",
+    "frisbee": "frisbees",
+    "kite": "kites",
+    "stick": "sticks",
+    "stone": "stones",
+    "bone": "bones",
+    "box": "boxes",
+    "bag": "bags",
+    "basket": "baskets",
+    "knife": "knives",
+    "cup": "cups",
+    "key": "keys",
+    "dish": "dishes",
+    "glass": "glasses",
+    "coin": "coins",
+    "rope": "ropes",
+    "book": "books",
+    "letter": "letters",
+    "map": "maps",
+    "story": "stories",
+    "song": "songs",
+    "picture": "pictures",
+    "bike": "bikes",
+    "boat": "boats",
+    "bus": "buses",
+    "car": "cars",
+    "fence": "fences",
+    "house": "houses",
+    "wall": "walls",
+    "roof": "roofs",
+    "hole": "holes",
+    "tree": "trees",
+    "hill": "hills",
+    "baby": "babies",
+    "door": "doors",
+    "window": "windows",
     **{a: p for a, p in ANIMALS.items()},
 }
 
 # Verbs: base -> (third person singular, past, -ing form). Written out here, not derived by
 # the matcher's rules, so that the tests check the grammar and the matcher against each other.
 VERBS = {
-    "eat": ("eats", "ate", "eating"), "cook": ("cooks", "cooked", "cooking"),
-    "bake": ("bakes", "baked", "baking"), "cut": ("cuts", "cut", "cutting"),
-    "buy": ("buys", "bought", "buying"), "sell": ("sells", "sold", "selling"),
-    "catch": ("catches", "caught", "catching"), "throw": ("throws", "threw", "throwing"),
-    "kick": ("kicks", "kicked", "kicking"), "chase": ("chases", "chased", "chasing"),
-    "find": ("finds", "found", "finding"), "carry": ("carries", "carried", "carrying"),
-    "drop": ("drops", "dropped", "dropping"), "wash": ("washes", "washed", "washing"),
-    "ride": ("rides", "rode", "riding"), "fix": ("fixes", "fixed", "fixing"),
-    "paint": ("paints", "painted", "painting"), "draw": ("draws", "drew", "drawing"),
-    "read": ("reads", "read", "reading"), "write": ("writes", "wrote", "writing"),
-    "sing": ("sings", "sang", "singing"), "hold": ("holds", "held", "holding"),
-    "feed": ("feeds", "fed", "feeding"), "steal": ("steals", "stole", "stealing"),
-    "hide": ("hides", "hid", "hiding"), "dig": ("digs", "dug", "digging"),
-    "climb": ("climbs", "climbed", "climbing"), "build": ("builds", "built", "building"),
-    "fly": ("flies", "flew", "flying"), "open": ("opens", "opened", "opening"),
-    "bring": ("brings", "brought", "bringing"), "tie": ("ties", "tied", "tying"),
-    "run": ("runs", "ran", "running"), "walk": ("walks", "walked", "walking"),
-    "sleep": ("sleeps", "slept", "sleeping"), "swim": ("swims", "swam", "swimming"),
-    "sit": ("sits", "sat", "sitting"), "jump": ("jumps", "jumped", "jumping"),
-    "lie": ("lies", "lay", "lying"), "play": ("plays", "played", "playing"),
-    "dance": ("dances", "danced", "dancing"), "cry": ("cries", "cried", "crying"),
-    "laugh": ("laughs", "laughed", "laughing"), "stand": ("stands", "stood", "standing"),
+    "eat": ("eats", "ate", "eating"),
+    "cook": ("cooks", "cooked", "cooking"),
+    "bake": ("bakes", "baked", "baking"),
+    "cut": ("cuts", "cut", "cutting"),
+    "buy": ("buys", "bought", "buying"),
+    "sell": ("sells", "sold", "selling"),
+    "catch": ("catches", "caught", "catching"),
+    "throw": ("throws", "threw", "throwing"),
+    "kick": ("kicks", "kicked", "kicking"),
+    "chase": ("chases", "chased", "chasing"),
+    "find": ("finds", "found", "finding"),
+    "carry": ("carries", "carried", "carrying"),
+    "drop": ("drops", "dropped", "dropping"),
+    "wash": ("washes", "washed", "washing"),
+    "ride": ("rides", "rode", "riding"),
+    "fix": ("fixes", "fixed", "fixing"),
+    "paint": ("paints", "painted", "painting"),
+    "draw": ("draws", "drew", "drawing"),
+    "read": ("reads", "read", "reading"),
+    "write": ("writes", "wrote", "writing"),
+    "sing": ("sings", "sang", "singing"),
+    "hold": ("holds", "held", "holding"),
+    "feed": ("feeds", "fed", "feeding"),
+    "steal": ("steals", "stole", "stealing"),
+    "hide": ("hides", "hid", "hiding"),
+    "dig": ("digs", "dug", "digging"),
+    "climb": ("climbs", "climbed", "climbing"),
+    "build": ("builds", "built", "building"),
+    "fly": ("flies", "flew", "flying"),
+    "open": ("opens", "opened", "opening"),
+    "bring": ("brings", "brought", "bringing"),
+    "tie": ("ties", "tied", "tying"),
+    "run": ("runs", "ran", "running"),
+    "walk": ("walks", "walked", "walking"),
+    "sleep": ("sleeps", "slept", "sleeping"),
+    "swim": ("swims", "swam", "swimming"),
+    "sit": ("sits", "sat", "sitting"),
+    "jump": ("jumps", "jumped", "jumping"),
+    "lie": ("lies", "lay", "lying"),
+    "play": ("plays", "played", "playing"),
+    "dance": ("dances", "danced", "dancing"),
+    "cry": ("cries", "cried", "crying"),
+    "laugh": ("laughs", "laughed", "laughing"),
+    "stand": ("stands", "stood", "standing"),
 }
 
 P, A, PA = "p", "a", "pa"  # who can do it: people, animals, both
@@ -119,20 +194,52 @@ TRANSITIVE = {
     "tie": (P, ["rope"]),
 }
 # Intransitive verbs: base -> subjects. They always come with a place.
-INTRANSITIVE = {"run": PA, "walk": PA, "sleep": PA, "swim": PA, "sit": PA, "jump": PA,
-                "lie": PA, "play": PA, "dance": P, "cry": P, "laugh": P, "stand": P}
+INTRANSITIVE = {
+    "run": PA,
+    "walk": PA,
+    "sleep": PA,
+    "swim": PA,
+    "sit": PA,
+    "jump": PA,
+    "lie": PA,
+    "play": PA,
+    "dance": P,
+    "cry": P,
+    "laugh": P,
+    "stand": P,
+}
 
 # Places: noun -> preposition.
-PLACES = {"park": "in", "beach": "on", "kitchen": "in", "garden": "in", "street": "on",
-          "lake": "by", "river": "near", "forest": "in", "school": "at", "yard": "in",
-          "field": "in", "city": "in", "market": "at", "farm": "on", "library": "in"}
+PLACES = {
+    "park": "in",
+    "beach": "on",
+    "kitchen": "in",
+    "garden": "in",
+    "street": "on",
+    "lake": "by",
+    "river": "near",
+    "forest": "in",
+    "school": "at",
+    "yard": "in",
+    "field": "in",
+    "city": "in",
+    "market": "at",
+    "farm": "on",
+    "library": "in",
+}
 # Where some verbs can happen (default: anywhere), with their own preposition.
-VERB_PLACES = {"swim": {"lake": "in", "river": "in", "beach": "at"},
-               "fly": {"park": "in", "beach": "on", "field": "in", "farm": "on"}}
+VERB_PLACES = {
+    "swim": {"lake": "in", "river": "in", "beach": "at"},
+    "fly": {"park": "in", "beach": "on", "field": "in", "farm": "on"},
+}
 ADVERBS = ["quickly", "slowly", "happily", "quietly", "carefully", "loudly"]
 TENSES = ["past", "present", "progressive", "future"]
-TIME_WORDS = {"past": ["yesterday"], "present": ["every day", "every morning"],
-              "progressive": ["now", "today"], "future": ["tomorrow"]}
+TIME_WORDS = {
+    "past": ["yesterday"],
+    "present": ["every day", "every morning"],
+    "progressive": ["now", "today"],
+    "future": ["tomorrow"],
+}
 
 
 def _article(word: str) -> str:
@@ -236,8 +343,14 @@ def make_split(split: str, n: int, seed: int = 0) -> list[dict]:
         r = make_record(rng)
         if frozenset(r["concepts"]) in banned:
             continue
-        records.append({"id": f"{split}-{len(records)}", "prompt": ", ".join(r["concepts"]),
-                        "concepts": r["concepts"], "solution": " " + r["sentence"]})
+        records.append(
+            {
+                "id": f"{split}-{len(records)}",
+                "prompt": ", ".join(r["concepts"]),
+                "concepts": r["concepts"],
+                "solution": " " + r["sentence"],
+            }
+        )
     return records
 
 

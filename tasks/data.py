@@ -28,15 +28,20 @@ def read_text(path: Path, what: str) -> str:
     except UnicodeDecodeError as e:
         line = data.count(b"\n", 0, e.start) + 1
         column = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
-        raise RecordError(f"{path}:{line}: {what} is not UTF-8 text (byte {data[e.start]:#04x} at column {column}); "
-                          "save it as UTF-8") from None
+        raise RecordError(
+            f"{path}:{line}: {what} is not UTF-8 text (byte {data[e.start]:#04x} at column {column}); save it as UTF-8"
+        ) from None
 
 
 def yaml_error(e: Exception, text: str, with_column: bool = False) -> str:
     """``:LINE: not valid YAML: why`` of a PyYAML error, on one line (a reader error, such as a
     control character, has a position rather than a mark)."""
     mark = getattr(e, "problem_mark", None)
-    line = mark.line + 1 if mark else (text.count("\n", 0, e.position) + 1 if isinstance(getattr(e, "position", None), int) else None)
+    line = (
+        mark.line + 1
+        if mark
+        else (text.count("\n", 0, e.position) + 1 if isinstance(getattr(e, "position", None), int) else None)
+    )
     why = getattr(e, "problem", None) or str(e)
     if isinstance(getattr(e, "reason", None), str) and getattr(e, "character", None) is not None:  # the reader's
         ch = e.character if isinstance(e.character, int) else ord(e.character)
@@ -76,7 +81,9 @@ def _missing(rec: Mapping[str, Any], required: Sequence[str], fields: Mapping[st
     return [(fields or {}).get(k, k) for k in required if k not in rec]
 
 
-def read_jsonl(path: str | os.PathLike, required: Sequence[str] = ("prompt",), fields: Mapping[str, str] | None = None) -> list[dict]:
+def read_jsonl(
+    path: str | os.PathLike, required: Sequence[str] = ("prompt",), fields: Mapping[str, str] | None = None
+) -> list[dict]:
     """Records of a JSONL file; ``id`` defaults to the line number (1-based)."""
     path = Path(path)
     if not path.is_file():
@@ -87,8 +94,10 @@ def read_jsonl(path: str | os.PathLike, required: Sequence[str] = ("prompt",), f
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as e:
-                raise RecordError(f"{path}:{n}: not UTF-8 text (byte {raw[e.start]:#04x} at column {e.start + 1}); "
-                                  "save the file as UTF-8") from None
+                raise RecordError(
+                    f"{path}:{n}: not UTF-8 text (byte {raw[e.start]:#04x} at column {e.start + 1}); "
+                    "save the file as UTF-8"
+                ) from None
             if not line.strip():
                 continue
             try:
@@ -111,7 +120,9 @@ def read_jsonl(path: str | os.PathLike, required: Sequence[str] = ("prompt",), f
     return records
 
 
-def read_file(path: str | os.PathLike, required: Sequence[str] = ("prompt",), fields: Mapping[str, str] | None = None) -> list[dict]:
+def read_file(
+    path: str | os.PathLike, required: Sequence[str] = ("prompt",), fields: Mapping[str, str] | None = None
+) -> list[dict]:
     """Records of a local .jsonl, .json, .csv or .parquet file."""
     path = Path(path)
     suffix = path.suffix.lower()
@@ -129,8 +140,14 @@ def read_file(path: str | os.PathLike, required: Sequence[str] = ("prompt",), fi
     return rows_to_records(rows, required, fields, str(path))
 
 
-def read_hub(path: str, name: str | None, split: str, required: Sequence[str] = ("prompt",),
-             fields: Mapping[str, str] | None = None, data_files: Any = None) -> list[dict]:
+def read_hub(
+    path: str,
+    name: str | None,
+    split: str,
+    required: Sequence[str] = ("prompt",),
+    fields: Mapping[str, str] | None = None,
+    data_files: Any = None,
+) -> list[dict]:
     """Records of a split of a ``datasets`` dataset: a hub id (with a config ``name``) or a
     local dataset folder."""
     datasets = _quiet_datasets()
@@ -146,7 +163,9 @@ def read_hub(path: str, name: str | None, split: str, required: Sequence[str] = 
 
 def rows_to_records(rows, required: Sequence[str], fields: Mapping[str, str] | None, where: str) -> list[dict]:
     columns = list(rows.column_names)
-    missing = _missing({**{c: None for c in columns}, **{f: None for f, c in (fields or {}).items() if c in columns}}, required, fields)
+    missing = _missing(
+        {**{c: None for c in columns}, **{f: None for f, c in (fields or {}).items() if c in columns}}, required, fields
+    )
     if missing:
         raise RecordError(f"{where} has no column {', '.join(map(repr, missing))} (columns: {', '.join(columns)})")
     return [{**renamed(row, fields), "id": str(row.get("id", i + 1))} for i, row in enumerate(rows)]

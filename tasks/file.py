@@ -17,7 +17,7 @@ KEYS = {
     "name": "the task's name (default: the file's name)",
     "description": "one line saying what the task is",
     "data": "split -> local file (.jsonl, .json, .csv, .parquet, relative to the task file), one file for every split, "
-            "or a dataset: {path: HUB_ID_OR_FOLDER, name: CONFIG, data_files: ...}",
+    "or a dataset: {path: HUB_ID_OR_FOLDER, name: CONFIG, data_files: ...}",
     "fields": "record field <- dataset column, for every file of the task (shots included)",
     "prompt": "the generator's prompt, a template over record fields: {prompt} is the question",
     "shots": "few-shot examples before each prompt: {data: FILE_OR_SPLIT, k: N, target: FIELD}",
@@ -28,7 +28,7 @@ KEYS = {
     "corrector": "default corrector",
     "chat_template": "send the prompt through the generator's chat template as one user message",
     "correction_prompt": "what `--corrector self` sends the generator to rewrite a draft: a template over {prompt} "
-                         "(the question as the task lays it out), {draft} and {feedback}",
+    "(the question as the task lays it out), {draft} and {feedback}",
     "limit": "records `correct generate` takes when no --limit is given (default: all)",
     "min_gain": "default `correct train --min-gain`",
     "temperature": "default `correct train --temperature` of the pool drafts",
@@ -63,8 +63,10 @@ def load_task_file(path: str | Path) -> Task:
         raise TaskError(f"{path}: a task file is a mapping of keys ({', '.join(KEYS)}), got {type(spec).__name__}")
     at = lambda key: f"{path}:{lines[key]}" if key in lines else str(path)  # noqa: E731
     if "mixture" in spec:
-        raise TaskError(f"{at('mixture')}: a mixture of tasks trains one corrector (`correct train --task {path}`); "
-                        "to draft or correct, give one of its tasks")
+        raise TaskError(
+            f"{at('mixture')}: a mixture of tasks trains one corrector (`correct train --task {path}`); "
+            "to draft or correct, give one of its tasks"
+        )
     for key in spec:
         if key not in KEYS:
             raise TaskError(f"{at(key)}: unknown key {key!r}; a task file has {', '.join(KEYS)}")
@@ -82,16 +84,26 @@ def load_task_file(path: str | Path) -> Task:
     if not isinstance(stop, (list, tuple)) or not all(isinstance(s, str) and s for s in stop):
         raise TaskError(f"{at('stop')}: key 'stop' must be a string or a list of non-empty strings")
     task = Task(
-        name=check.text("name", spec.get("name") or path.stem), description=check.text("description", spec.get("description") or ""),
-        prompt=prompt, value=value, stop=tuple(stop), fields=fields, data=spec["data"], source=str(path),
+        name=check.text("name", spec.get("name") or path.stem),
+        description=check.text("description", spec.get("description") or ""),
+        prompt=prompt,
+        value=value,
+        stop=tuple(stop),
+        fields=fields,
+        data=spec["data"],
+        source=str(path),
         max_new_tokens=check.number("max_new_tokens", spec.get("max_new_tokens"), int, 1),
         default_limit=check.number("limit", spec.get("limit"), int, 1),
         min_gain=check.number("min_gain", spec.get("min_gain"), float, 0.0) or 0.0,
         pool_temperature=check.number("temperature", spec.get("temperature"), float, 0.01) or 1.0,
-        generator=check.text("generator", spec.get("generator")), corrector=check.text("corrector", spec.get("corrector")),
+        generator=check.text("generator", spec.get("generator")),
+        corrector=check.text("corrector", spec.get("corrector")),
         chat_template=bool(check.flag("chat_template", spec.get("chat_template", False))),
         correction_prompt=check.correction_prompt(spec.get("correction_prompt")),
-        shots=shots, splits=splits, make_split=lambda split, n, seed: [])
+        shots=shots,
+        splits=splits,
+        make_split=lambda split, n, seed: [],
+    )
     loader = functools.lru_cache(maxsize=None)(lambda split: _load(task, data, split, at))
     return _with_loader(task, loader)
 
@@ -130,7 +142,10 @@ class Checker:
         self.template("correction_prompt", text)
         names = set(template_fields(text))
         if names - {"prompt", "draft", "feedback"} or "draft" not in names:
-            self.fail("correction_prompt", f"must name {{draft}} and may name {{prompt}} and {{feedback}}, got {sorted(names)}")
+            self.fail(
+                "correction_prompt",
+                f"must name {{draft}} and may name {{prompt}} and {{feedback}}, got {sorted(names)}",
+            )
         return text
 
     def flag(self, key: str, v: Any) -> bool:
@@ -157,7 +172,9 @@ class Checker:
         if isinstance(v, str):
             return {"*": self.file("data", v)}, None
         if not isinstance(v, dict) or not v:
-            self.fail("data", f"must be a file, a mapping of split -> file, or {{path: DATASET, name: CONFIG}}, got {v!r}")
+            self.fail(
+                "data", f"must be a file, a mapping of split -> file, or {{path: DATASET, name: CONFIG}}, got {v!r}"
+            )
         if "path" in v:
             unknown = set(v) - {"path", "name", "data_files", "revision"}
             if unknown:
@@ -186,7 +203,11 @@ class Checker:
         data = self.text("shots.data", v.get("data", "validation"))
         if splits is not None and data not in splits:
             self.file("shots.data", data)
-        return Shots(k=self.number("shots.k", v.get("k", 0), int, 0), data=data, target=self.text("shots.target", v.get("target", "solution")))
+        return Shots(
+            k=self.number("shots.k", v.get("k", 0), int, 0),
+            data=data,
+            target=self.text("shots.target", v.get("target", "solution")),
+        )
 
 
 def _load(task: Task, data: dict, split: str, at) -> list[dict]:
@@ -221,12 +242,18 @@ def check_fields(task: Task, records: list[dict], where: str, at=None) -> None:
             continue
         columns = f"record {lacking['id']!r} has {', '.join(k for k in lacking if k != 'id')}"
         if name in task.fields:
-            raise TaskError(f"{at('fields')}: key 'fields' takes {name!r} from column {task.fields[name]!r}, "
-                            f"which {where} does not have ({columns})")
+            raise TaskError(
+                f"{at('fields')}: key 'fields' takes {name!r} from column {task.fields[name]!r}, "
+                f"which {where} does not have ({columns})"
+            )
         if name == "prompt":
-            raise TaskError(f"{at('fields')}: {where} has no 'prompt' column, the question the corrector sees; "
-                            f"map one with key 'fields', e.g. {{prompt: question}} ({columns})")
-        raise TaskError(f"{at('prompt')}: key 'prompt' names the field {name!r}, which {where} does not have ({columns})")
+            raise TaskError(
+                f"{at('fields')}: {where} has no 'prompt' column, the question the corrector sees; "
+                f"map one with key 'fields', e.g. {{prompt: question}} ({columns})"
+            )
+        raise TaskError(
+            f"{at('prompt')}: key 'prompt' names the field {name!r}, which {where} does not have ({columns})"
+        )
 
 
 def task_file_text(task: Task) -> str:
@@ -242,17 +269,33 @@ def task_file_text(task: Task) -> str:
     spec["prompt"] = task.prompt
     if task.shots.k or task.source:
         spec["shots"] = {"data": task.shots.data, "k": task.shots.k, "target": task.shots.target}
-    spec.update(stop=list(task.stop), max_new_tokens=task.max_new_tokens, value=task.value, generator=task.generator,
-                corrector=task.corrector, chat_template=task.chat_template, correction_prompt=task.correction_prompt,
-                limit=task.default_limit,
-                min_gain=task.min_gain, temperature=task.pool_temperature)
+    spec.update(
+        stop=list(task.stop),
+        max_new_tokens=task.max_new_tokens,
+        value=task.value,
+        generator=task.generator,
+        corrector=task.corrector,
+        chat_template=task.chat_template,
+        correction_prompt=task.correction_prompt,
+        limit=task.default_limit,
+        min_gain=task.min_gain,
+        temperature=task.pool_temperature,
+    )
+
     class Dumper(yaml.SafeDumper):
         pass
 
     # Prompts and stop strings hold newlines: written "\n" in double quotes, as a user would.
-    Dumper.add_representer(str, lambda d, v: d.represent_scalar("tag:yaml.org,2002:str", v, style='"' if "\n" in v else None))
-    text = yaml.dump({k: v for k, v in spec.items() if v not in (None, False)}, Dumper=Dumper, sort_keys=False,
-                     allow_unicode=True, width=1000)
+    Dumper.add_representer(
+        str, lambda d, v: d.represent_scalar("tag:yaml.org,2002:str", v, style='"' if "\n" in v else None)
+    )
+    text = yaml.dump(
+        {k: v for k, v in spec.items() if v not in (None, False)},
+        Dumper=Dumper,
+        sort_keys=False,
+        allow_unicode=True,
+        width=1000,
+    )
     if task.data is None:
         text = f"# data: generated in Python by correct.tasks ({task.name}), splits train, validation and test\n" + text
     return text

@@ -67,7 +67,9 @@ class Mixture:
         for t, own in zip(self.tasks, self.limits):
             n = own or limit
             if t.max_records is not None and n is not None and n > t.max_records:
-                raise TaskError(f"{self.source}: task {t.name!r} holds at most {t.max_records:,} records a split, asked for {n:,}")
+                raise TaskError(
+                    f"{self.source}: task {t.name!r} holds at most {t.max_records:,} records a split, asked for {n:,}"
+                )
             records = t.make_split(split, n, seed)
             if not records:
                 raise TaskError(f"{self.source}: task {t.name!r} has no records in split {split!r}")
@@ -90,7 +92,9 @@ def load_mixture(path: str | Path, get_task) -> Mixture:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     unknown = set(data) - {KEY, "limit", "description"}
     if unknown:
-        raise TaskError(f"{path}: unknown key {sorted(unknown)[0]!r}; a mixture file has 'mixture', 'limit' and 'description'")
+        raise TaskError(
+            f"{path}: unknown key {sorted(unknown)[0]!r}; a mixture file has 'mixture', 'limit' and 'description'"
+        )
     default = _count(path, "limit", data.get("limit"))
     entries = data[KEY]
     if not isinstance(entries, list) or len(entries) < 2:
@@ -143,8 +147,10 @@ class MixtureValue(ValueBase):
         maxima = {v.max_value for v in values}
         if len(maxima) > 1:
             parts = ", ".join(f"{t.name}: {v.max_value:g}" for t, v in zip(mixture.tasks, values))
-            raise TaskError(f"{mixture.source}: the tasks' values have different best scores ({parts}); "
-                            "a mixture needs one scale (give each task a value whose max_value is the same)")
+            raise TaskError(
+                f"{mixture.source}: the tasks' values have different best scores ({parts}); "
+                "a mixture needs one scale (give each task a value whose max_value is the same)"
+            )
         self.mixture, self.values = mixture, list(values)
         self.name = "mixture(" + ", ".join(v.name for v in values) + ")"
         self.max_value = maxima.pop()

@@ -90,7 +90,9 @@ def fill(template: str, record: Mapping[str, Any], where: str) -> str:
         return template.format_map(record)
     except KeyError as e:
         name = record.get("id", "?")
-        raise TaskError(f"{where}: the prompt names the field {e.args[0]!r}, which record {name!r} does not have") from None
+        raise TaskError(
+            f"{where}: the prompt names the field {e.args[0]!r}, which record {name!r} does not have"
+        ) from None
     except (ValueError, IndexError, AttributeError) as e:
         raise TaskError(f"{where}: the prompt {template!r} is not a valid template: {e}") from None
 
@@ -111,7 +113,9 @@ def few_shot_prompt(task: Task, shots: int | None = None, seed: int = 0) -> Call
     examples = task.make_split(task.shots.data, k, seed)
     if len(examples) < k:
         where = f"{task.source}: key 'shots.k'" if task.source and shots is None else f"task {task.name!r}"
-        raise TaskError(f"{where} asks for {k} solved examples, but {task.shots.data!r} has only {len(examples)}", option="shots")
+        raise TaskError(
+            f"{where} asks for {k} solved examples, but {task.shots.data!r} has only {len(examples)}", option="shots"
+        )
     target = task.shots.target
     if any(target not in r for r in examples):
         raise TaskError(f"task {task.name!r} has no reference solutions (`{target}`) to show", option="shots")

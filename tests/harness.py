@@ -32,8 +32,13 @@ class Launched:
         env = {**os.environ, "TOKENIZERS_PARALLELISM": "false", **(env or {})}
         self.output: list[str] = []
         self._bound = threading.Event()
-        self.process = subprocess.Popen([sys.executable, "-m", "correct.cli", "serve", *args, "--port", "0"],
-                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "correct.cli", "serve", *args, "--port", "0"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+        )
         threading.Thread(target=self._read, daemon=True).start()  # drained always: a full pipe would block the server
         try:
             self._wait(timeout)
@@ -57,11 +62,15 @@ class Launched:
         deadline = time.monotonic() + timeout
         if not self._bound.wait(timeout) or not hasattr(self, "root"):
             self.process.poll()
-            raise RuntimeError(f"correct serve did not report a port within {timeout:g} s (status {self.process.returncode}): "
-                               f"{''.join(self.output).strip()}")
+            raise RuntimeError(
+                f"correct serve did not report a port within {timeout:g} s (status {self.process.returncode}): "
+                f"{''.join(self.output).strip()}"
+            )
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"correct serve exited with status {self.process.returncode}: {''.join(self.output).strip()}")
+                raise RuntimeError(
+                    f"correct serve exited with status {self.process.returncode}: {''.join(self.output).strip()}"
+                )
             try:
                 with urllib.request.urlopen(self.root + "/health", timeout=1) as r:
                     if json.load(r).get("status") == "ok":

@@ -53,39 +53,59 @@ TASK = "data: {test: test.jsonl}\nfields: {prompt: question}\nprompt: 'Q: {promp
 
 def test_a_byte_that_is_not_utf8_in_a_jsonl_file_names_its_line(tmp_path):
     (tmp_path / "in.jsonl").write_bytes(b'{"prompt": "fine"}\n{"prompt": "caf\xe9"}\n')
-    assert_one_line(invoke("generate", "--input", tmp_path / "in.jsonl", "--value", "program", *NO_MODEL),
-                    "in.jsonl:2: not UTF-8 text (byte 0xe9 at column 16)")
+    assert_one_line(
+        invoke("generate", "--input", tmp_path / "in.jsonl", "--value", "program", *NO_MODEL),
+        "in.jsonl:2: not UTF-8 text (byte 0xe9 at column 16)",
+    )
 
 
 def test_a_byte_that_is_not_utf8_in_a_task_or_config_file_names_its_line(tmp_path):
     task = task_file(tmp_path, TASK)
     task.write_bytes(TASK.encode() + b"description: na\xefve\n")
-    assert_one_line(invoke("generate", "--task", task, *NO_MODEL), "task.yaml:5: a task file is not UTF-8 text (byte 0xef")
+    assert_one_line(
+        invoke("generate", "--task", task, *NO_MODEL), "task.yaml:5: a task file is not UTF-8 text (byte 0xef"
+    )
     (tmp_path / "run.yaml").write_bytes(b"rounds: 0\n# caf\xe9\n")
-    assert_one_line(invoke("generate", "--config", tmp_path / "run.yaml", *NO_MODEL),
-                    "run.yaml:2: a config file is not UTF-8 text (byte 0xe9 at column 6)")
+    assert_one_line(
+        invoke("generate", "--config", tmp_path / "run.yaml", *NO_MODEL),
+        "run.yaml:2: a config file is not UTF-8 text (byte 0xe9 at column 6)",
+    )
 
 
 def test_a_prompt_with_an_unbalanced_brace_names_the_key(tmp_path):
     task = task_file(tmp_path, TASK.replace("'Q: {prompt}'", "'Q: {prompt'"))
-    assert_one_line(invoke("generate", "--task", task, *NO_MODEL),
-                    "task.yaml:3: key 'prompt' is not a valid template", "a literal brace {{ or }}")
+    assert_one_line(
+        invoke("generate", "--task", task, *NO_MODEL),
+        "task.yaml:3: key 'prompt' is not a valid template",
+        "a literal brace {{ or }}",
+    )
 
 
 def test_an_empty_data_set_is_an_error(tmp_path):
     (tmp_path / "empty.jsonl").write_text("\n")
-    assert_one_line(invoke("generate", "--input", tmp_path / "empty.jsonl", "--value", "program", *NO_MODEL),
-                    "empty.jsonl: no records")
+    assert_one_line(
+        invoke("generate", "--input", tmp_path / "empty.jsonl", "--value", "program", *NO_MODEL),
+        "empty.jsonl: no records",
+    )
     task = task_file(tmp_path, TASK, rows=())
     assert_one_line(invoke("generate", "--task", task, *NO_MODEL), "task.yaml: split 'test' has no records")
-    assert_one_line(invoke("score", "--value", "program", "--input", tmp_path / "empty.jsonl"), "empty.jsonl: no records")
+    assert_one_line(
+        invoke("score", "--value", "program", "--input", tmp_path / "empty.jsonl"), "empty.jsonl: no records"
+    )
 
 
-@pytest.mark.parametrize("prompt, message", [(None, "record '2' has a 'prompt' that is null, not text"),
-                                             (["a"], "record '2' has a 'prompt' that is a list, not text")])
+@pytest.mark.parametrize(
+    "prompt, message",
+    [
+        (None, "record '2' has a 'prompt' that is null, not text"),
+        (["a"], "record '2' has a 'prompt' that is a list, not text"),
+    ],
+)
 def test_a_prompt_that_is_not_text_names_its_record(tmp_path, prompt, message):
     (tmp_path / "in.jsonl").write_text(json.dumps({"prompt": "fine"}) + "\n" + json.dumps({"prompt": prompt}) + "\n")
-    assert_one_line(invoke("generate", "--input", tmp_path / "in.jsonl", "--value", "program", *NO_MODEL), "in.jsonl: " + message)
+    assert_one_line(
+        invoke("generate", "--input", tmp_path / "in.jsonl", "--value", "program", *NO_MODEL), "in.jsonl: " + message
+    )
 
 
 def test_a_numeric_prompt_is_its_digits(tmp_path):
@@ -96,10 +116,13 @@ def test_a_numeric_prompt_is_its_digits(tmp_path):
 
 def test_more_shots_than_there_are_is_an_error(tmp_path):
     task = task_file(tmp_path, TASK + "shots: {data: shots.jsonl, k: 10}\n")
-    (tmp_path / "shots.jsonl").write_text("".join(json.dumps({"question": f"{i} plus 1?", "solution": "print(2)"}) + "\n"
-                                                  for i in range(3)))
-    assert_one_line(invoke("generate", "--task", task, *NO_MODEL),
-                    "task.yaml: key 'shots.k' asks for 10 solved examples, but 'shots.jsonl' has only 3 (option --shots)")
+    (tmp_path / "shots.jsonl").write_text(
+        "".join(json.dumps({"question": f"{i} plus 1?", "solution": "print(2)"}) + "\n" for i in range(3))
+    )
+    assert_one_line(
+        invoke("generate", "--task", task, *NO_MODEL),
+        "task.yaml: key 'shots.k' asks for 10 solved examples, but 'shots.jsonl' has only 3 (option --shots)",
+    )
     assert_one_line(invoke("generate", "--task", task, "--shots", 4, *NO_MODEL), "asks for 4 solved examples")
 
 
@@ -114,27 +137,33 @@ def test_unlabeled_rows_of_a_labeled_file_are_counted_in_a_line(tmp_path, caplog
 
 def test_a_task_files_unknown_value_names_the_file_and_line(tmp_path):
     task = task_file(tmp_path, TASK.replace("value: program", "value: nonexistent"))
-    flat = assert_one_line(invoke("generate", "--task", task, *NO_MODEL),
-                           "task.yaml:4: key 'value': unknown value 'nonexistent'")
+    flat = assert_one_line(
+        invoke("generate", "--task", task, *NO_MODEL), "task.yaml:4: key 'value': unknown value 'nonexistent'"
+    )
     assert "--value" not in flat
 
 
 def test_card_names_the_task_files_value_too(tmp_path):
     from correct.tasks import MODELS
 
-    task = task_file(tmp_path, TASK.replace("value: program", "value: nonexistent").replace("{test: test.jsonl}",
-                                                                                             "{validation: test.jsonl}"))
+    task = task_file(
+        tmp_path,
+        TASK.replace("value: program", "value: nonexistent").replace("{test: test.jsonl}", "{validation: test.jsonl}"),
+    )
     corrector = tmp_path / "corrector"
     corrector.mkdir()
     saved = json.loads((MODELS / "arithmetic-corrector" / "correct_config.json").read_text())
     (corrector / "correct_config.json").write_text(json.dumps({**saved, "task": str(task), "value": "nonexistent"}))
-    flat = assert_one_line(invoke("card", corrector, "--eval-limit", 1), "task.yaml:4: key 'value': unknown value 'nonexistent'")
+    flat = assert_one_line(
+        invoke("card", corrector, "--eval-limit", 1), "task.yaml:4: key 'value': unknown value 'nonexistent'"
+    )
     assert "--value" not in flat
 
 
 def test_a_task_files_folder_is_importable_for_its_value(tmp_path):
     (tmp_path / "issue26_beside_values.py").write_text(
-        "def shortness(records, outputs):\n    return [1.0 / (1 + len(o)) for o in outputs]\n")
+        "def shortness(records, outputs):\n    return [1.0 / (1 + len(o)) for o in outputs]\n"
+    )
     task = get_task(str(task_file(tmp_path, TASK.replace("value: program", "value: issue26_beside_values:shortness"))))
     value = Defaults.of(task, Models()).load_value()
     assert [s.value for s in value([{"id": "1", "prompt": "q"}], ["abc"])] == [0.25]
@@ -146,7 +175,9 @@ def test_a_task_files_folder_is_importable_for_its_value(tmp_path):
 def test_a_config_files_relative_paths_are_relative_to_its_folder(tmp_path, monkeypatch):
     (tmp_path / "conf").mkdir()
     task = task_file(tmp_path / "conf", TASK)
-    (tmp_path / "conf" / "run.yaml").write_text("task: task.yaml\ninput: test.jsonl\noutput: out/gen.jsonl\ngenerator: smollm2\n")
+    (tmp_path / "conf" / "run.yaml").write_text(
+        "task: task.yaml\ninput: test.jsonl\noutput: out/gen.jsonl\ngenerator: smollm2\n"
+    )
     monkeypatch.chdir(tmp_path)  # elsewhere than the config file
     values = read_config(Path("conf/run.yaml"), options_of(GENERATE), "generate")
     assert values["task"] == str(Path("conf") / "task.yaml") and Path(values["task"]).resolve() == task.resolve()
@@ -154,7 +185,9 @@ def test_a_config_files_relative_paths_are_relative_to_its_folder(tmp_path, monk
     assert values["generator"] == "smollm2"  # a name, not a path there
 
 
-@pytest.mark.parametrize("text, baseline", [("no-baseline: true\n", False), ("no_baseline: false\n", True), ("baseline: false\n", False)])
+@pytest.mark.parametrize(
+    "text, baseline", [("no-baseline: true\n", False), ("no_baseline: false\n", True), ("baseline: false\n", False)]
+)
 def test_a_negated_flag_works_in_a_config_file(tmp_path, text, baseline):
     (tmp_path / "run.yaml").write_text(text)
     assert read_config(tmp_path / "run.yaml", options_of(GENERATE), "generate") == {"baseline": baseline}
@@ -162,32 +195,45 @@ def test_a_negated_flag_works_in_a_config_file(tmp_path, text, baseline):
 
 def test_an_unknown_negated_key_names_itself(tmp_path):
     (tmp_path / "run.yaml").write_text("rounds: 1\nno-limit: true\n")
-    assert_one_line(invoke("generate", "--config", tmp_path / "run.yaml", *NO_MODEL),
-                    "run.yaml:2: unknown key 'no-limit'; correct generate has no such option")
+    assert_one_line(
+        invoke("generate", "--config", tmp_path / "run.yaml", *NO_MODEL),
+        "run.yaml:2: unknown key 'no-limit'; correct generate has no such option",
+    )
 
 
 # --------------------------------------------------------------------------- bounds
 
 
 def test_rounds_have_one_bound_in_every_command():
-    highs = {cmd: next(o.high for o in options_of(classes) if o.name == "rounds")
-             for cmd, classes in {"generate": GENERATE, "serve": (ServeArgs, Models, ServeConfig)}.items()}
+    highs = {
+        cmd: next(o.high for o in options_of(classes) if o.name == "rounds")
+        for cmd, classes in {"generate": GENERATE, "serve": (ServeArgs, Models, ServeConfig)}.items()
+    }
     assert highs == {"generate": 16, "serve": 16}
-    assert_one_line(invoke("generate", "--task", "arithmetic", "--rounds", 1000000, "--generator", "/nonexistent"),
-                    "--rounds must be at most 16, got 1000000")
-    assert_one_line(invoke("serve", "--rounds", 17, "--generator", "/nonexistent"), "--rounds must be at most 16, got 17")
-    assert_one_line(invoke("generate", "--task", "arithmetic", "--baseline-samples", 100000, "--generator", "/nonexistent"),
-                    "--baseline-samples must be at most 64")
+    assert_one_line(
+        invoke("generate", "--task", "arithmetic", "--rounds", 1000000, "--generator", "/nonexistent"),
+        "--rounds must be at most 16, got 1000000",
+    )
+    assert_one_line(
+        invoke("serve", "--rounds", 17, "--generator", "/nonexistent"), "--rounds must be at most 16, got 17"
+    )
+    assert_one_line(
+        invoke("generate", "--task", "arithmetic", "--baseline-samples", 100000, "--generator", "/nonexistent"),
+        "--baseline-samples must be at most 64",
+    )
 
 
-@pytest.mark.parametrize("option, value, message", [
-    ("--samples", 100000, "--samples must be at most 256, got 100000"),
-    ("--iterations", 10**6, "--iterations must be at most 1000"),
-    ("--steps", 10**12, "--steps must be at most 10000000"),
-    ("--pairs", 10**12, "--pairs must be at most 10000000"),
-    ("--explore", 10**12, "--explore must be at most 10000000"),
-    ("--batch-size", 10**9, "--batch-size must be at most 65536"),
-])
+@pytest.mark.parametrize(
+    "option, value, message",
+    [
+        ("--samples", 100000, "--samples must be at most 256, got 100000"),
+        ("--iterations", 10**6, "--iterations must be at most 1000"),
+        ("--steps", 10**12, "--steps must be at most 10000000"),
+        ("--pairs", 10**12, "--pairs must be at most 10000000"),
+        ("--explore", 10**12, "--explore must be at most 10000000"),
+        ("--batch-size", 10**9, "--batch-size must be at most 65536"),
+    ],
+)
 def test_train_counts_are_bounded_before_anything_loads(option, value, message, tmp_path):
     """A training run's counts (drafts, iterations, steps, pairs, explored prompts, rows a step)
     are bounded: a typo of a few zeros is one line, not hours of drafting or memory for
@@ -198,12 +244,18 @@ def test_train_counts_are_bounded_before_anything_loads(option, value, message, 
 
 @pytest.mark.parametrize("command", ["generate", "serve"])
 def test_a_seed_beyond_64_bits_is_refused_before_models_load(command):
-    assert_one_line(invoke(command, "--seed", 2**64, "--generator", "/nonexistent", "--rounds", 0),
-                    f"--seed must be at most {2**63 - 1}, got {2**64}")
+    assert_one_line(
+        invoke(command, "--seed", 2**64, "--generator", "/nonexistent", "--rounds", 0),
+        f"--seed must be at most {2**63 - 1}, got {2**64}",
+    )
 
 
 @pytest.mark.parametrize("command", ["generate", "train"])
 def test_a_limit_beyond_a_built_in_tasks_size_is_refused_at_once(command, tmp_path):
     extra = ["--output", tmp_path / "out"] if command == "train" else ["--rounds", "0"]
-    result = invoke(command, "--task", "arithmetic", "--limit", "99999999999999999999999", "--generator", "/nonexistent", *extra)
-    assert_one_line(result, "--limit 99999999999999999999999: task 'arithmetic' makes at most 100,000 records per split")
+    result = invoke(
+        command, "--task", "arithmetic", "--limit", "99999999999999999999999", "--generator", "/nonexistent", *extra
+    )
+    assert_one_line(
+        result, "--limit 99999999999999999999999: task 'arithmetic' makes at most 100,000 records per split"
+    )

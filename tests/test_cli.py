@@ -83,8 +83,19 @@ def test_values_lists_program():
 
 def test_generate_writes_rounds_and_metrics(tiny_lm_dir, tmp_path):
     out = tmp_path / "out.jsonl"
-    result = invoke("generate", "--task", "arithmetic", *models(tiny_lm_dir), "--rounds", 2, "--limit", 6,
-                    "--output", out, *GEN_FLAGS)
+    result = invoke(
+        "generate",
+        "--task",
+        "arithmetic",
+        *models(tiny_lm_dir),
+        "--rounds",
+        2,
+        "--limit",
+        6,
+        "--output",
+        out,
+        *GEN_FLAGS,
+    )
     assert result.exit_code == 0, (result.output, result.exception)
 
     lines = lines_of(out)
@@ -122,8 +133,23 @@ def test_generate_writes_rounds_and_metrics(tiny_lm_dir, tmp_path):
 def test_generate_metrics_option_and_zero_rounds(tiny_lm_dir, tmp_path):
     """--rounds 0 needs no corrector; --metrics puts the metrics where asked."""
     out, met = tmp_path / "o.jsonl", tmp_path / "sub" / "m.json"
-    result = invoke("generate", "--task", "arithmetic", "--generator", tiny_lm_dir, "--rounds", 0, "--limit", 2,
-                    "--output", out, "--metrics", met, "--no-baseline", *GEN_FLAGS)
+    result = invoke(
+        "generate",
+        "--task",
+        "arithmetic",
+        "--generator",
+        tiny_lm_dir,
+        "--rounds",
+        0,
+        "--limit",
+        2,
+        "--output",
+        out,
+        "--metrics",
+        met,
+        "--no-baseline",
+        *GEN_FLAGS,
+    )
     assert result.exit_code == 0, (result.output, result.exception)
     lines = lines_of(out)
     assert len(lines) == 2
@@ -135,8 +161,22 @@ def test_generate_metrics_option_and_zero_rounds(tiny_lm_dir, tmp_path):
 
 def test_generate_resume_after_kill(tiny_lm_dir, tmp_path):
     out = tmp_path / "out.jsonl"
-    args = ["generate", "--task", "arithmetic", *models(tiny_lm_dir), "--rounds", 1, "--limit", 6,
-            "--batch-size", 2, "--output", out, "--no-baseline", *GEN_FLAGS]
+    args = [
+        "generate",
+        "--task",
+        "arithmetic",
+        *models(tiny_lm_dir),
+        "--rounds",
+        1,
+        "--limit",
+        6,
+        "--batch-size",
+        2,
+        "--output",
+        out,
+        "--no-baseline",
+        *GEN_FLAGS,
+    ]
     result = invoke(*args)
     assert result.exit_code == 0, (result.output, result.exception)
     full = out.read_bytes().splitlines(keepends=True)
@@ -168,8 +208,22 @@ def test_generate_user_input_with_task(tiny_lm_dir, tmp_path):
     """User records (prompt + answer): the task supplies prompt format, stops and value."""
     inp = write_jsonl(tmp_path / "in.jsonl", USER_RECORDS)
     out = tmp_path / "out.jsonl"
-    result = invoke("generate", "--input", inp, "--task", "arithmetic", *models(tiny_lm_dir), "--rounds", 1,
-                    "--limit", 3, "--output", out, "--no-baseline", *GEN_FLAGS)
+    result = invoke(
+        "generate",
+        "--input",
+        inp,
+        "--task",
+        "arithmetic",
+        *models(tiny_lm_dir),
+        "--rounds",
+        1,
+        "--limit",
+        3,
+        "--output",
+        out,
+        "--no-baseline",
+        *GEN_FLAGS,
+    )
     assert result.exit_code == 0, (result.output, result.exception)
     lines = lines_of(out)
     assert [l["id"] for l in lines] == ["1", "2", "3"]  # line numbers when records have no id
@@ -196,20 +250,42 @@ def assert_untouched(out: Path) -> None:
 
 
 def _generate_input(tiny_lm_dir, inp, out, *extra):
-    return invoke("generate", "--input", inp, "--task", "arithmetic", *models(tiny_lm_dir), "--rounds", 1,
-                  "--output", out, "--no-baseline", *GEN_FLAGS, *extra)
+    return invoke(
+        "generate",
+        "--input",
+        inp,
+        "--task",
+        "arithmetic",
+        *models(tiny_lm_dir),
+        "--rounds",
+        1,
+        "--output",
+        out,
+        "--no-baseline",
+        *GEN_FLAGS,
+        *extra,
+    )
 
 
 @pytest.mark.parametrize(
     "lines, needles",
     [
-        pytest.param([USER_RECORDS[0], USER_RECORDS[1], '{"prompt": "x", ', USER_RECORDS[2]],
-                     ["in.jsonl:3", "JSON"], id="malformed-json"),
-        pytest.param([USER_RECORDS[0], {"question": "no prompt here", "answer": 1}],
-                     ["in.jsonl:2", "'prompt'"], id="missing-prompt"),
+        pytest.param(
+            [USER_RECORDS[0], USER_RECORDS[1], '{"prompt": "x", ', USER_RECORDS[2]],
+            ["in.jsonl:3", "JSON"],
+            id="malformed-json",
+        ),
+        pytest.param(
+            [USER_RECORDS[0], {"question": "no prompt here", "answer": 1}],
+            ["in.jsonl:2", "'prompt'"],
+            id="missing-prompt",
+        ),
         pytest.param([USER_RECORDS[0], [1, 2, 3]], ["in.jsonl:2", "object"], id="array-line"),
-        pytest.param([{**USER_RECORDS[0], "id": "a"}, {**USER_RECORDS[1], "id": "b"}, {**USER_RECORDS[2], "id": "a"}],
-                     ["in.jsonl:3", "duplicate", "'a'"], id="duplicate-id"),
+        pytest.param(
+            [{**USER_RECORDS[0], "id": "a"}, {**USER_RECORDS[1], "id": "b"}, {**USER_RECORDS[2], "id": "a"}],
+            ["in.jsonl:3", "duplicate", "'a'"],
+            id="duplicate-id",
+        ),
     ],
 )
 def test_generate_bad_input_file(tiny_lm_dir, tmp_path, existing_output, lines, needles):
@@ -242,8 +318,20 @@ def test_generate_unknown_names(tiny_lm_dir, existing_output, extra, needles):
 @pytest.mark.parametrize("option", ["--generator", "--corrector"])
 def test_generate_missing_model_path(tiny_lm_dir, existing_output, option):
     paths = {"--generator": str(tiny_lm_dir), "--corrector": str(tiny_lm_dir), option: "/nonexistent/path"}
-    result = invoke("generate", "--task", "arithmetic", "--generator", paths["--generator"],
-                    "--corrector", paths["--corrector"], "--limit", 2, "--output", existing_output, *GEN_FLAGS)
+    result = invoke(
+        "generate",
+        "--task",
+        "arithmetic",
+        "--generator",
+        paths["--generator"],
+        "--corrector",
+        paths["--corrector"],
+        "--limit",
+        2,
+        "--output",
+        existing_output,
+        *GEN_FLAGS,
+    )
     assert_user_error(result, "/nonexistent/path")
     message = result.stderr.strip()
     assert len(message.splitlines()) == 1, message  # one clear line
@@ -254,10 +342,15 @@ def test_generate_missing_model_path(tiny_lm_dir, existing_output, option):
     "extra, needles",
     [
         pytest.param(["--base-url", "http://x/v1"], ["--base-url is for --backend openai, not hf"], id="base-url"),
-        pytest.param(["--api", "chat", "--backend-api-key", "k"], ["--backend-api-key, --api are for --backend openai"], id="api"),
+        pytest.param(
+            ["--api", "chat", "--backend-api-key", "k"], ["--backend-api-key, --api are for --backend openai"], id="api"
+        ),
         pytest.param(["--backend", "openai", "--api", "rpc"], ["'--api'", "'rpc' is not one of"], id="api-name"),
-        pytest.param(["--backend", "openai", "--base-url", "http://127.0.0.1:9/v1"], ["could not reach http://127.0.0.1:9/v1",
-                                                                                     "(option --base-url)"], id="unreachable"),
+        pytest.param(
+            ["--backend", "openai", "--base-url", "http://127.0.0.1:9/v1"],
+            ["could not reach http://127.0.0.1:9/v1", "(option --base-url)"],
+            id="unreachable",
+        ),
         pytest.param(["--backend", "vllm"], ["pip install 'correct[vllm]'"], id="vllm-missing"),
         pytest.param(["--input", "x.jsonl", "--shots", "2"], ["--shots", "needs --task"], id="shots"),
     ],
@@ -268,7 +361,10 @@ def test_generate_backend_option_mistakes(tiny_lm_dir, tmp_path, existing_output
         if __import__("importlib").util.find_spec("vllm"):
             pytest.skip("vLLM is installed here")
     if "--input" in extra:
-        extra = [str(write_jsonl(tmp_path / "x.jsonl", USER_RECORDS)) if a == "x.jsonl" else a for a in extra] + ["--value", "program"]
+        extra = [str(write_jsonl(tmp_path / "x.jsonl", USER_RECORDS)) if a == "x.jsonl" else a for a in extra] + [
+            "--value",
+            "program",
+        ]
     else:
         extra = ["--task", "arithmetic", *extra]
     result = invoke("generate", *extra, *models(tiny_lm_dir), "--limit", 2, "--output", existing_output, *GEN_FLAGS)
@@ -277,7 +373,9 @@ def test_generate_backend_option_mistakes(tiny_lm_dir, tmp_path, existing_output
 
 
 def test_train_from_an_endpoint_needs_a_local_init(tmp_path):
-    result = invoke("train", "--task", "arithmetic", "--backend", "openai", "--generator", "big", "--output", tmp_path / "c")
+    result = invoke(
+        "train", "--task", "arithmetic", "--backend", "openai", "--generator", "big", "--output", tmp_path / "c"
+    )
     assert_user_error(result, "--init")
 
 
@@ -291,8 +389,19 @@ def test_generate_input_needs_generator_and_value(tiny_lm_dir, tmp_path, existin
     assert_user_error(result, "--generator")
     result = invoke("generate", "--input", inp, "--generator", tiny_lm_dir, "--output", existing_output)
     assert_user_error(result, "--value")
-    result = invoke("generate", "--input", inp, "--generator", tiny_lm_dir, "--value", "program", "--rounds", 1,
-                    "--output", existing_output)
+    result = invoke(
+        "generate",
+        "--input",
+        inp,
+        "--generator",
+        tiny_lm_dir,
+        "--value",
+        "program",
+        "--rounds",
+        1,
+        "--output",
+        existing_output,
+    )
     assert_user_error(result, "--corrector")
     assert_untouched(existing_output)
 
@@ -300,8 +409,19 @@ def test_generate_input_needs_generator_and_value(tiny_lm_dir, tmp_path, existin
 def test_generate_resume_refuses_a_foreign_output(tiny_lm_dir, tmp_path):
     out = write_jsonl(tmp_path / "out.jsonl", USER_RECORDS)  # records, not output lines
     before = out.read_text()
-    result = invoke("generate", "--task", "arithmetic", *models(tiny_lm_dir), "--limit", 2, "--output", out,
-                    "--resume", "--no-baseline", *GEN_FLAGS)
+    result = invoke(
+        "generate",
+        "--task",
+        "arithmetic",
+        *models(tiny_lm_dir),
+        "--limit",
+        2,
+        "--output",
+        out,
+        "--resume",
+        "--no-baseline",
+        *GEN_FLAGS,
+    )
     assert_user_error(result, "out.jsonl:1", "resume")
     assert out.read_text() == before
 
@@ -319,14 +439,17 @@ def test_train_unknown_method(tmp_path):
     assert not (tmp_path / "model").exists()
 
 
-@pytest.mark.parametrize("extra, needles", [
-    (["--loss-on", "first"], ["--loss-on", "first"]),
-    (["--mask-scope", "question"], ["--mask-scope", "question"]),
-    (["--mask-share", "1.5"], ["--mask-share", "1.5"]),
-    (["--contrastive-weight", "-1"], ["--contrastive-weight"]),
-    (["--lm-corpus", "no/such/corpus.txt"], ["--lm-corpus", "no/such/corpus.txt"]),
-    (["--method", "hir", "--no-feedback"], ["--no-feedback", "hir"]),
-])
+@pytest.mark.parametrize(
+    "extra, needles",
+    [
+        (["--loss-on", "first"], ["--loss-on", "first"]),
+        (["--mask-scope", "question"], ["--mask-scope", "question"]),
+        (["--mask-share", "1.5"], ["--mask-share", "1.5"]),
+        (["--contrastive-weight", "-1"], ["--contrastive-weight"]),
+        (["--lm-corpus", "no/such/corpus.txt"], ["--lm-corpus", "no/such/corpus.txt"]),
+        (["--method", "hir", "--no-feedback"], ["--no-feedback", "hir"]),
+    ],
+)
 def test_train_bad_hindsight_options(tmp_path, extra, needles):
     result = invoke("train", "--method", "hindsight", *extra, "--output", tmp_path / "model")
     assert_user_error(result, *needles)
@@ -335,16 +458,33 @@ def test_train_bad_hindsight_options(tmp_path, extra, needles):
 
 def test_train_without_improving_pairs_is_a_clear_error(tiny_lm_dir, tmp_path):
     # The tiny model never writes a right program: every draft has value 0.
-    result = invoke("train", "--task", "arithmetic", "--generator", tiny_lm_dir, "--limit", "3", "--samples", "2",
-                    "--max-new-tokens", "8", "--output", tmp_path / "model")
+    result = invoke(
+        "train",
+        "--task",
+        "arithmetic",
+        "--generator",
+        tiny_lm_dir,
+        "--limit",
+        "3",
+        "--samples",
+        "2",
+        "--max-new-tokens",
+        "8",
+        "--output",
+        tmp_path / "model",
+    )
     assert_user_error(result, "no value-improving pairs", "--samples")
-    assert len((tmp_path / "model" / "pool.jsonl").read_text().splitlines()) == 6  # the scored pool is kept for a resume
+    assert (
+        len((tmp_path / "model" / "pool.jsonl").read_text().splitlines()) == 6
+    )  # the scored pool is kept for a resume
 
 
 def test_train_empty_lm_corpus_is_named(tiny_lm_dir, tmp_path):
     corpus = tmp_path / "corpus.txt"
     corpus.write_text("\n  \n")
-    result = invoke("train", "--generator", tiny_lm_dir, "--limit", "2", "--lm-corpus", corpus, "--output", tmp_path / "model")
+    result = invoke(
+        "train", "--generator", tiny_lm_dir, "--limit", "2", "--lm-corpus", corpus, "--output", tmp_path / "model"
+    )
     assert_user_error(result, "--lm-corpus", str(corpus), "no text")
     assert not (tmp_path / "model" / "pool.jsonl").exists()  # it failed before drawing the pool
 
@@ -358,9 +498,39 @@ def test_train_each_method_saves_a_corrector_generate_uses(tiny_lm_dir, tmp_path
     out = tmp_path / "corr"
     # The toxicity value scores the tiny model's program-like drafts on a continuous scale, so
     # every prompt has better and worse drafts (the sandboxed program value would mark them all wrong).
-    result = invoke("train", "--task", "arithmetic", "--value", "toxicity:max_value=0.9", "--generator", tiny_lm_dir, "--method", method, "--limit", "6",
-                    "--samples", "3", "--iterations", "1", "--steps", "2", "--pairs", "12", "--explore", "3",
-                    "--max-new-tokens", "24", "--batch-size", "4", "--lm-corpus", corpus, "--eval-limit", "5", "--output", out)
+    result = invoke(
+        "train",
+        "--task",
+        "arithmetic",
+        "--value",
+        "toxicity:max_value=0.9",
+        "--generator",
+        tiny_lm_dir,
+        "--method",
+        method,
+        "--limit",
+        "6",
+        "--samples",
+        "3",
+        "--iterations",
+        "1",
+        "--steps",
+        "2",
+        "--pairs",
+        "12",
+        "--explore",
+        "3",
+        "--max-new-tokens",
+        "24",
+        "--batch-size",
+        "4",
+        "--lm-corpus",
+        corpus,
+        "--eval-limit",
+        "5",
+        "--output",
+        out,
+    )
     assert result.exit_code == 0, result.stderr + result.stdout
     config = json.loads((out / "correct_config.json").read_text())
     assert config["method"] == method
@@ -383,8 +553,25 @@ def test_train_each_method_saves_a_corrector_generate_uses(tiny_lm_dir, tmp_path
     pool = (out / "pool.jsonl").read_text().splitlines()
     assert len(pool) == 6 * 3 + 3  # generator drafts, then the explored ones
 
-    result = invoke("generate", "--task", "arithmetic", "--value", "toxicity:max_value=0.9", "--generator", tiny_lm_dir, "--corrector", out, "--rounds", "1",
-                    "--limit", "3", "--max-new-tokens", "24", "--output", tmp_path / "gen.jsonl")
+    result = invoke(
+        "generate",
+        "--task",
+        "arithmetic",
+        "--value",
+        "toxicity:max_value=0.9",
+        "--generator",
+        tiny_lm_dir,
+        "--corrector",
+        out,
+        "--rounds",
+        "1",
+        "--limit",
+        "3",
+        "--max-new-tokens",
+        "24",
+        "--output",
+        tmp_path / "gen.jsonl",
+    )
     assert result.exit_code == 0, result.stderr + result.stdout
     assert len((tmp_path / "gen.jsonl").read_text().splitlines()) == 3
 
@@ -474,8 +661,20 @@ def test_generate_from_local_dataset_folder(tiny_lm_dir, tmp_path):
     folder.mkdir()
     write_jsonl(folder / "test.jsonl", [{**r, "id": f"d{i}"} for i, r in enumerate(USER_RECORDS)])
     out = tmp_path / "out.jsonl"
-    result = invoke("generate", "--dataset", folder, "--task", "arithmetic", *models(tiny_lm_dir),
-                    "--rounds", "1", "--output", out, "--no-baseline", *GEN_FLAGS)
+    result = invoke(
+        "generate",
+        "--dataset",
+        folder,
+        "--task",
+        "arithmetic",
+        *models(tiny_lm_dir),
+        "--rounds",
+        "1",
+        "--output",
+        out,
+        "--no-baseline",
+        *GEN_FLAGS,
+    )
     assert result.exit_code == 0, result.output
     assert [l["id"] for l in lines_of(out)] == ["d0", "d1", "d2", "d3"]
 
@@ -484,8 +683,9 @@ def test_generate_dataset_without_prompt_column(tiny_lm_dir, tmp_path, existing_
     folder = tmp_path / "ds"
     folder.mkdir()
     write_jsonl(folder / "test.jsonl", [{"question": "x", "answer": 1}])
-    result = invoke("generate", "--dataset", folder, "--task", "arithmetic", *models(tiny_lm_dir),
-                    "--output", existing_output)
+    result = invoke(
+        "generate", "--dataset", folder, "--task", "arithmetic", *models(tiny_lm_dir), "--output", existing_output
+    )
     assert_user_error(result, "--dataset", "'prompt'")
     assert_untouched(existing_output)
 
@@ -493,12 +693,19 @@ def test_generate_dataset_without_prompt_column(tiny_lm_dir, tmp_path, existing_
 def test_score_survives_a_program_that_kills_its_worker(tmp_path):
     # Only the rlimits mode lets a program reach its worker (in the namespace modes the
     # worker is pid 1 of the program's namespace and cannot be killed from inside).
-    inp = write_jsonl(tmp_path / "f.jsonl", [
-        {"id": "a", "answer": 1, "output": "print(1)"},
-        {"id": "b", "answer": 2, "output": "import os, signal\nprint(2, flush=True)\nos.kill(os.getppid(), signal.SIGKILL)"},
-        {"id": "c", "answer": 3, "output": "print(3)"},
-        {"id": "d", "answer": 4, "output": "print(4)"},
-    ])
+    inp = write_jsonl(
+        tmp_path / "f.jsonl",
+        [
+            {"id": "a", "answer": 1, "output": "print(1)"},
+            {
+                "id": "b",
+                "answer": 2,
+                "output": "import os, signal\nprint(2, flush=True)\nos.kill(os.getppid(), signal.SIGKILL)",
+            },
+            {"id": "c", "answer": 3, "output": "print(3)"},
+            {"id": "d", "answer": 4, "output": "print(4)"},
+        ],
+    )
     result = invoke("score", "--value", "program:isolation=rlimits,workers=1", "--input", inp)
     assert result.exit_code == 0, (result.output, result.exception)
     lines = [json.loads(line) for line in result.stdout.splitlines()]
@@ -515,17 +722,21 @@ def test_score_program_options(tmp_path):
     assert json.loads(result.stdout)["feedback"] == "printed 7"  # the default never leaks the answer
 
 
-@pytest.mark.parametrize("spec, needles", [
-    ("program:colour=red", ["program:colour=red", "unknown option 'colour'", "timeout"]),
-    ("program:timeout=soon", ["timeout must be a number", "'soon'"]),
-    ("program:isolation=docker", ["isolation must be one of", "namespaces", "rlimits"]),
-])
+@pytest.mark.parametrize(
+    "spec, needles",
+    [
+        ("program:colour=red", ["program:colour=red", "unknown option 'colour'", "timeout"]),
+        ("program:timeout=soon", ["timeout must be a number", "'soon'"]),
+        ("program:isolation=docker", ["isolation must be one of", "namespaces", "rlimits"]),
+    ],
+)
 def test_score_bad_program_options(tmp_path, spec, needles):
     inp = write_jsonl(tmp_path / "f.jsonl", [{"id": "a", "answer": 6, "output": "print(6)"}])
     assert_user_error(invoke("score", "--value", spec, "--input", inp), *needles)
 
 
 # --------------------------------------------------------------------------- model cards
+
 
 def test_card_measures_a_corrector_and_writes_its_model_card(tmp_path):
     import shutil
@@ -568,8 +779,20 @@ def test_generate_unlabeled_records_with_the_tasks_models(tmp_path):
     models and value; every record gets its rounds with the sandbox's feedback, value null."""
     inp = write_jsonl(tmp_path / "unlabeled.jsonl", [{"prompt": r["prompt"]} for r in USER_RECORDS] * 2)
     out = tmp_path / "out.jsonl"
-    result = invoke("generate", "--input", inp, "--task", "arithmetic", "--rounds", 2, "--no-baseline", "--limit", 5,
-                    "--output", out)
+    result = invoke(
+        "generate",
+        "--input",
+        inp,
+        "--task",
+        "arithmetic",
+        "--rounds",
+        2,
+        "--no-baseline",
+        "--limit",
+        5,
+        "--output",
+        out,
+    )
     assert result.exit_code == 0, (result.output, result.exception)
     lines = lines_of(out)
     assert len(lines) == 5
@@ -585,24 +808,57 @@ def test_generate_unlabeled_records_with_the_tasks_models(tmp_path):
 
 def test_train_on_records_without_references_is_a_clear_error(tiny_lm_dir, tmp_path):
     inp = write_jsonl(tmp_path / "unlabeled.jsonl", [{"prompt": r["prompt"]} for r in USER_RECORDS])
-    result = invoke("train", "--input", inp, "--task", "arithmetic", "--generator", tiny_lm_dir, "--samples", 2,
-                    "--max-new-tokens", 8, "--eval-limit", 0, "--output", tmp_path / "model")
-    assert_user_error(result, "value 'program' gave no known score for any of the 8 drafts in the pool",
-                      "training needs records with references (`answer` or `tests` for program)")
+    result = invoke(
+        "train",
+        "--input",
+        inp,
+        "--task",
+        "arithmetic",
+        "--generator",
+        tiny_lm_dir,
+        "--samples",
+        2,
+        "--max-new-tokens",
+        8,
+        "--eval-limit",
+        0,
+        "--output",
+        tmp_path / "model",
+    )
+    assert_user_error(
+        result,
+        "value 'program' gave no known score for any of the 8 drafts in the pool",
+        "training needs records with references (`answer` or `tests` for program)",
+    )
 
 
-@pytest.mark.parametrize("extra, message", [
-    (["--dtype", "float8"], "'float8' is not one of"),
-    (["--device", "cuda"], "--device cuda: there is no GPU here"),
-    (["--backend", "vllm", "--device", "cpu"], "--device is for the hf backend"),
-])
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--dtype", "float8"], "'float8' is not one of"),
+        (["--device", "cuda"], "--device cuda: there is no GPU here"),
+        (["--backend", "vllm", "--device", "cpu"], "--device is for the hf backend"),
+    ],
+)
 def test_model_placement_mistakes_are_one_line(tiny_lm_dir, tmp_path, extra, message):
     import torch
 
     if "cuda" in extra and torch.cuda.is_available():
         pytest.skip("a GPU is here")
-    result = invoke("generate", "--task", "arithmetic", *models(tiny_lm_dir), "--limit", "2", "--rounds", "1", "--no-baseline",
-                    "--output", tmp_path / "o.jsonl", *extra)
+    result = invoke(
+        "generate",
+        "--task",
+        "arithmetic",
+        *models(tiny_lm_dir),
+        "--limit",
+        "2",
+        "--rounds",
+        "1",
+        "--no-baseline",
+        "--output",
+        tmp_path / "o.jsonl",
+        *extra,
+    )
     assert result.exit_code == 2, result.output
     assert message in flat(result.stderr) or flat(message) in flat(result.stderr)
 
@@ -621,8 +877,24 @@ def test_dtype_and_device_place_both_models(tiny_lm_dir, tmp_path, monkeypatch):
 
     monkeypatch.setattr(loading, "load_models", spy)
     monkeypatch.setattr("correct.corrector.app.commands.load_models", spy)
-    result = invoke("generate", "--task", "arithmetic", *models(tiny_lm_dir), *GEN_FLAGS, "--limit", "2", "--rounds", "1",
-                    "--no-baseline", "--output", tmp_path / "o.jsonl", "--dtype", "bfloat16", "--device", "cpu")
+    result = invoke(
+        "generate",
+        "--task",
+        "arithmetic",
+        *models(tiny_lm_dir),
+        *GEN_FLAGS,
+        "--limit",
+        "2",
+        "--rounds",
+        "1",
+        "--no-baseline",
+        "--output",
+        tmp_path / "o.jsonl",
+        "--dtype",
+        "bfloat16",
+        "--device",
+        "cpu",
+    )
     assert result.exit_code == 0, result.output
     for model in (loaded["generator"].model, loaded["corrector"].generator.model):
         assert model.dtype.is_floating_point and str(model.dtype) == "torch.bfloat16" and model.device.type == "cpu"
@@ -640,12 +912,21 @@ def test_each_flag_means_one_thing_and_errors_name_it_as_the_command_spells_it()
     from correct.generators import GeneratorError
 
     refused = GeneratorError("http://x/v1 refused the API key (401)", option="api_key")
-    commands = {"generate": (Source, GenerateArgs, Models, GenerateConfig, Backend), "train": (Source, TrainArgs, TrainConfig, Backend),
-                "serve": (ServeArgs, Models, ServeConfig, Backend)}
+    commands = {
+        "generate": (Source, GenerateArgs, Models, GenerateConfig, Backend),
+        "train": (Source, TrainArgs, TrainConfig, Backend),
+        "serve": (ServeArgs, Models, ServeConfig, Backend),
+    }
     for classes in commands.values():
-        assert with_flag(refused, options_of(classes)) == "http://x/v1 refused the API key (401) (option --backend-api-key)"
+        assert (
+            with_flag(refused, options_of(classes))
+            == "http://x/v1 refused the API key (401) (option --backend-api-key)"
+        )
     serve = {o.name: o.spelled for o in options_of(commands["serve"])}
     assert serve["server_api_key"] == "--api-key" and serve["api_key"] == "--backend-api-key"
-    assert with_flag(GeneratorError("no flag fixes this", option="nothing"), options_of(commands["serve"])) == "no flag fixes this"
+    assert (
+        with_flag(GeneratorError("no flag fixes this", option="nothing"), options_of(commands["serve"]))
+        == "no flag fixes this"
+    )
     result = invoke("generate", "--api-key", "k", "--rounds", "0")
     assert result.exit_code == 2 and "--api-key" in result.stderr  # not an option of generate any more

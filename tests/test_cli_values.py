@@ -39,11 +39,15 @@ def _score(tmp_path, value, lines):
 
 
 def test_score_constraints(tmp_path):
-    rows = _score(tmp_path, "constraints", [
-        {"id": "all", "concepts": ["dog", "catch", "frisbee"], "output": "The dogs caught a frisbee."},
-        {"id": "two", "concepts": "dog, catch, frisbee", "output": "A dog is catching a ball."},
-        {"id": "none", "concepts": ["child", "swim", "lake"], "output": ""},
-    ])
+    rows = _score(
+        tmp_path,
+        "constraints",
+        [
+            {"id": "all", "concepts": ["dog", "catch", "frisbee"], "output": "The dogs caught a frisbee."},
+            {"id": "two", "concepts": "dog, catch, frisbee", "output": "A dog is catching a ball."},
+            {"id": "none", "concepts": ["child", "swim", "lake"], "output": ""},
+        ],
+    )
     assert [(r["id"], r["value"], r["feedback"]) for r in rows] == [
         ("all", 1.0, "all concepts used"),
         ("two", pytest.approx(2 / 3), "missing: frisbee"),
@@ -58,23 +62,30 @@ def test_score_constraints_needs_concepts(tmp_path):
 
 def test_score_toxicity(tmp_path):
     pytest.importorskip("profanity_check")
-    rows = _score(tmp_path, "toxicity", [
-        {"id": "rude", "output": "you are a stupid idiot, shut up"},
-        {"id": "kind", "output": "thank you for the lovely afternoon in the garden"},
-    ])
+    rows = _score(
+        tmp_path,
+        "toxicity",
+        [
+            {"id": "rude", "output": "you are a stupid idiot, shut up"},
+            {"id": "kind", "output": "thank you for the lovely afternoon in the garden"},
+        ],
+    )
     rude, kind = rows
     assert rude["value"] < 0.2 and "stupid" in rude["feedback"] and "idiot" in rude["feedback"]
     assert kind["value"] > 0.8 and kind["feedback"].startswith("not toxic")
 
 
-@pytest.mark.parametrize("spec, needles", [
-    ("toxicity:threshold=high", ["threshold must be a number, got 'high'"]),
-    ("toxicity:bogus=1", ["unknown option 'bogus'", "threshold"]),
-    ("toxicity:/no/such/classifier", ["toxicity model path '/no/such/classifier' does not exist"]),
-    ("reward-model", ["reward-model needs a model"]),
-    ("reward-model:/no/such/rm,batch_size=4", ["reward model path '/no/such/rm' does not exist"]),
-    ("constraints:strict=1", ["constraints takes no options"]),
-])
+@pytest.mark.parametrize(
+    "spec, needles",
+    [
+        ("toxicity:threshold=high", ["threshold must be a number, got 'high'"]),
+        ("toxicity:bogus=1", ["unknown option 'bogus'", "threshold"]),
+        ("toxicity:/no/such/classifier", ["toxicity model path '/no/such/classifier' does not exist"]),
+        ("reward-model", ["reward-model needs a model"]),
+        ("reward-model:/no/such/rm,batch_size=4", ["reward model path '/no/such/rm' does not exist"]),
+        ("constraints:strict=1", ["constraints takes no options"]),
+    ],
+)
 def test_score_bad_value_specs(tmp_path, spec, needles):
     inp = write_jsonl(tmp_path / "in.jsonl", [{"id": "x", "output": "hi", "concepts": ["hi"]}])
     assert_user_error(invoke("score", "--value", spec, "--input", inp), *needles)
@@ -97,13 +108,29 @@ def test_train_reward_then_score_with_it(lm_base, tmp_path):
     pairs = [{"prompt": f"{a}+{b}=", "chosen": str(a + b), "rejected": "x"} for a in range(10) for b in range(10)]
     inp = write_jsonl(tmp_path / "prefs.jsonl", pairs)
     rm = tmp_path / "rm"
-    result = invoke("train-reward", "--input", inp, "--base", lm_base, "--output", rm, "--steps", 40,
-                    "--learning-rate", 3e-3, "--batch-size", 16)
+    result = invoke(
+        "train-reward",
+        "--input",
+        inp,
+        "--base",
+        lm_base,
+        "--output",
+        rm,
+        "--steps",
+        40,
+        "--learning-rate",
+        3e-3,
+        "--batch-size",
+        16,
+    )
     assert result.exit_code == 0, (result.output, result.exception)
     assert "saved reward model to" in result.stderr
     assert json.loads((rm / "correct_config.json").read_text())["method"] == "reward-model"
-    rows = _score(tmp_path, f"reward-model:{rm}", [
-        {"id": "digit", "prompt": "3+4=", "output": "7"}, {"id": "letter", "prompt": "3+4=", "output": "x"}])
+    rows = _score(
+        tmp_path,
+        f"reward-model:{rm}",
+        [{"id": "digit", "prompt": "3+4=", "output": "7"}, {"id": "letter", "prompt": "3+4=", "output": "x"}],
+    )
     assert rows[0]["value"] > rows[1]["value"]
     assert all(r["feedback"].startswith("reward ") for r in rows)
 
@@ -120,8 +147,25 @@ def test_generate_reports_fluency(tiny_lm_dir, tmp_path):
     """--fluency puts the generator's perplexity on every round and per-round means (and the
     share of empty texts) in the metrics; a raw reward (no maximum) reports no solved share."""
     out = tmp_path / "out.jsonl"
-    result = invoke("generate", "--task", "arithmetic", "--generator", tiny_lm_dir, "--corrector", tiny_lm_dir,
-                    "--rounds", 1, "--limit", 3, "--output", out, "--fluency", "--no-baseline", "--max-new-tokens", 16)
+    result = invoke(
+        "generate",
+        "--task",
+        "arithmetic",
+        "--generator",
+        tiny_lm_dir,
+        "--corrector",
+        tiny_lm_dir,
+        "--rounds",
+        1,
+        "--limit",
+        3,
+        "--output",
+        out,
+        "--fluency",
+        "--no-baseline",
+        "--max-new-tokens",
+        16,
+    )
     assert result.exit_code == 0, (result.output, result.exception)
     lines = lines_of(out)
     for line in lines:

@@ -138,7 +138,13 @@ def test_synopsis_lines_are_not_commands():
     assert is_synopsis("correct report RUN_OR_METRICS... --output DIR")
     assert is_synopsis("correct generate --backend hf|vllm|openai")
     assert not is_synopsis("""correct train --init "$(python -c 'print(TASKS["arithmetic"])')" --output x""")
-    assert arguments("correct score --value program --input a.jsonl | head -3") == ["score", "--value", "program", "--input", "a.jsonl"]
+    assert arguments("correct score --value program --input a.jsonl | head -3") == [
+        "score",
+        "--value",
+        "program",
+        "--input",
+        "a.jsonl",
+    ]
     assert without_comment("correct tasks   # what is built in") == "correct tasks"
 
 

@@ -49,7 +49,7 @@ def imports(name: str, path: Path, known: set[str]) -> set[str]:
         else:
             continue
         for t in targets:
-            t = t[len("correct."):] if t.startswith("correct.") else t
+            t = t[len("correct.") :] if t.startswith("correct.") else t
             if t in known and t != name:
                 found.add(t)
     return found
@@ -122,8 +122,13 @@ def test_no_import_cycles():
 @pytest.mark.parametrize("leaf", ["tasks", "generators", "values"])
 def test_leaves_never_import_the_engine(leaf):
     edges = graph()
-    bad = {(m, t) for m, targets in edges.items() if m.split(".")[0] == leaf
-           for t in targets if t.split(".")[0] in ("corrector", "cli")}
+    bad = {
+        (m, t)
+        for m, targets in edges.items()
+        if m.split(".")[0] == leaf
+        for t in targets
+        if t.split(".")[0] in ("corrector", "cli")
+    }
     assert not bad
 
 

@@ -7,5 +7,18 @@ are resolved by ``registry.load_value``. See docs/tasks-and-values.md.
 from .base import Score, Value, ValueFunctionError, describe_error, first_line, parse_options, record_name, text_of
 from .registry import VALUES, CallableValue, as_scores, describe_values, load_value
 
-__all__ = ["VALUES", "CallableValue", "Score", "Value", "ValueFunctionError", "as_scores", "describe_error", "describe_values",
-           "first_line", "load_value", "parse_options", "record_name", "text_of"]
+__all__ = [
+    "VALUES",
+    "CallableValue",
+    "Score",
+    "Value",
+    "ValueFunctionError",
+    "as_scores",
+    "describe_error",
+    "describe_values",
+    "first_line",
+    "load_value",
+    "parse_options",
+    "record_name",
+    "text_of",
+]

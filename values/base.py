@@ -90,8 +90,9 @@ def flag(text: str) -> bool:
     return text.lower() in ("1", "true", "yes", "")
 
 
-def parse_options(name: str, arg: str | None, schema: Mapping[str, Callable[[str], Any]],
-                  positional: str | None = None) -> tuple[str, dict[str, Any]]:
+def parse_options(
+    name: str, arg: str | None, schema: Mapping[str, Callable[[str], Any]], positional: str | None = None
+) -> tuple[str, dict[str, Any]]:
     """Split the ``arg`` of ``--value NAME:arg`` into (positional part, options).
 
     Trailing ``key=value`` items are options, converted by ``schema[key]``; what comes before

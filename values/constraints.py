@@ -65,8 +65,7 @@ def parse_concepts(concepts: Any) -> list[str]:
 def _find(concept_tokens: Sequence[str], text_tokens: Sequence[str]) -> bool:
     options = [forms(w) for w in concept_tokens]
     n = len(options)
-    return any(all(text_tokens[i + j] in options[j] for j in range(n))
-               for i in range(len(text_tokens) - n + 1))
+    return any(all(text_tokens[i + j] in options[j] for j in range(n)) for i in range(len(text_tokens) - n + 1))
 
 
 def covered(concepts: Any, text: str | None) -> list[bool]:
@@ -100,5 +99,7 @@ class ConstraintsValue(ValueBase):
 def _check(record: Mapping[str, Any], index: int) -> list[str]:
     concepts = parse_concepts(record.get("concepts"))
     if not concepts:
-        raise ValueFunctionError(f"value 'constraints': {record_name(record, index)} has no `concepts`; it needs a list of words to use")
+        raise ValueFunctionError(
+            f"value 'constraints': {record_name(record, index)} has no `concepts`; it needs a list of words to use"
+        )
     return concepts

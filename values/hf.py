@@ -71,8 +71,9 @@ def pad_right(ids: Sequence[Sequence[int]], pad_id: int | None) -> dict:
     return {"input_ids": input_ids, "attention_mask": mask}
 
 
-def score_in_batches(model, ids: Sequence[Sequence[int]], pad_id: int | None, batch_size: int, device,
-                     read: Callable[[Any], Any]) -> list[float]:
+def score_in_batches(
+    model, ids: Sequence[Sequence[int]], pad_id: int | None, batch_size: int, device, read: Callable[[Any], Any]
+) -> list[float]:
     """One number per token sequence from a sequence classifier: sequences sorted by length
     (little padding per batch), right-padded, and ``read`` turning a batch's float logits
     into one value per row; the results come back in the input order."""
@@ -104,8 +105,9 @@ def context_length(model, tokenizer, max_length: int | None = None) -> int | Non
     return min(limits) if limits else None
 
 
-def load_sequence_classifier(name_or_path: str, what: str, dtype=None,
-                             check_config: Callable[[Any], None] | None = None, hint: str = ""):
+def load_sequence_classifier(
+    name_or_path: str, what: str, dtype=None, check_config: Callable[[Any], None] | None = None, hint: str = ""
+):
     """(model, tokenizer) of a sequence-classification checkpoint, or a ``ValueFunctionError`` in one
     line: missing path, unreachable hub id, not a classifier, ``check_config`` refusing the
     config, or a classification head with no trained weights (its scores would be random)."""
@@ -122,7 +124,8 @@ def load_sequence_classifier(name_or_path: str, what: str, dtype=None,
             check_config(config)
         with quiet_transformers():
             model, info = AutoModelForSequenceClassification.from_pretrained(
-                path, dtype=resolve_dtype(dtype, what), output_loading_info=True)
+                path, dtype=resolve_dtype(dtype, what), output_loading_info=True
+            )
         if info.get("missing_keys"):
             missing = sorted(info["missing_keys"])
             raise ValueFunctionError(

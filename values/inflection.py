@@ -60,8 +60,13 @@ def _syllables(word: str) -> int:
 def _ends_cvc(word: str) -> bool:
     """Ends consonant-vowel-consonant, the last not w/x/y: "stop", "plan", "quiz"."""
     n = len(word)
-    return (n >= 3 and word[-1] not in "wxy" and not _is_vowel(word, n - 1)
-            and _is_vowel(word, n - 2) and not _is_vowel(word, n - 3))
+    return (
+        n >= 3
+        and word[-1] not in "wxy"
+        and not _is_vowel(word, n - 1)
+        and _is_vowel(word, n - 2)
+        and not _is_vowel(word, n - 3)
+    )
 
 
 def _s_forms(word: str) -> set[str]:
@@ -79,8 +84,25 @@ def _s_forms(word: str) -> set[str]:
 
 
 # Irregular plurals that compounds inherit: "grandchild", "fireman", "penknife", "bookshelf".
-_COMPOUND_HEADS = ("man", "child", "person", "mouse", "goose", "foot", "tooth", "knife", "wife",
-                   "life", "leaf", "loaf", "wolf", "shelf", "self", "thief", "fish")
+_COMPOUND_HEADS = (
+    "man",
+    "child",
+    "person",
+    "mouse",
+    "goose",
+    "foot",
+    "tooth",
+    "knife",
+    "wife",
+    "life",
+    "leaf",
+    "loaf",
+    "wolf",
+    "shelf",
+    "self",
+    "thief",
+    "fish",
+)
 
 
 def _irregular_plurals(word: str) -> set[str]:
@@ -136,7 +158,7 @@ def _irregular_past(word: str) -> set[str] | None:
     if word in IRREGULAR_VERBS:
         return set(IRREGULAR_VERBS[word])
     for prefix in _VERB_PREFIXES:
-        rest = word[len(prefix):]
+        rest = word[len(prefix) :]
         if word.startswith(prefix) and len(rest) >= 2 and rest in IRREGULAR_VERBS:
             # Regular forms too: "relay -> relayed" is not "re" + "lay".
             return {prefix + f for f in IRREGULAR_VERBS[rest]} | _ed_forms(word)

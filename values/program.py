@@ -29,14 +29,24 @@ class ProgramValue(ValueBase):
     min_value = 0.0
     reference_free = False
 
-    def __init__(self, timeout: float = 5.0, memory_mb: int = 512, workers: int | None = None,
-                 sandbox: Sandbox | None = None, isolation: str = "auto", reveal_expected: bool = False):
+    def __init__(
+        self,
+        timeout: float = 5.0,
+        memory_mb: int = 512,
+        workers: int | None = None,
+        sandbox: Sandbox | None = None,
+        isolation: str = "auto",
+        reveal_expected: bool = False,
+    ):
         """``reveal_expected`` adds "expected Y" to the feedback of a wrong answer: useful when
         scoring for people, harmful when the feedback goes into a corrector's input (it would
         learn to copy the reference, which is absent at inference)."""
         self.workers = workers or os.cpu_count() or 1
-        self.sandbox = sandbox if sandbox is not None else SandboxPool(
-            workers=self.workers, timeout=timeout, memory_mb=memory_mb, isolation=isolation)
+        self.sandbox = (
+            sandbox
+            if sandbox is not None
+            else SandboxPool(workers=self.workers, timeout=timeout, memory_mb=memory_mb, isolation=isolation)
+        )
         self.timeout = float(getattr(self.sandbox, "timeout", timeout))
         self.reveal_expected = reveal_expected
 

@@ -21,8 +21,10 @@ def _program(arg: str | None = None) -> Value:
     seconds, options = parse_options("program", arg, _PROGRAM_OPTIONS, positional="timeout")
     if seconds:  # `program:2` is a timeout in seconds
         if not _is_number(seconds):
-            raise ValueFunctionError(f"value program:{arg}: unknown option {seconds!r}; options are "
-                              f"{', '.join(_PROGRAM_OPTIONS)} (as key=value), or a timeout in seconds")
+            raise ValueFunctionError(
+                f"value program:{arg}: unknown option {seconds!r}; options are "
+                f"{', '.join(_PROGRAM_OPTIONS)} (as key=value), or a timeout in seconds"
+            )
         options.setdefault("timeout", float(seconds))
     if options.get("isolation", "auto") not in ISOLATION_MODES:
         raise ValueFunctionError(f"value program:{arg}: isolation must be one of {', '.join(ISOLATION_MODES)}")
@@ -57,10 +59,22 @@ def _reward_model(arg: str | None = None) -> Value:
 
 
 VALUES: dict[str, tuple[Callable[..., Value], str]] = {
-    "program": (_program, "runs the output as a Python program in a separate process; 1 if it prints the record's `answer` (or passes its `tests`), else 0; unknown (null) without either, with the same feedback"),
-    "constraints": (_constraints, "share of the record's `concepts` the output uses, inflections counted (dogs, ran, eating); feedback names the missing ones"),
-    "toxicity": (_toxicity, "1 - P(toxic) of the output: alt-profanity-check offline by default, or any sequence classifier with toxicity:PATH_OR_HUB_ID"),
-    "reward-model": (_reward_model, "a Hugging Face sequence-classification reward model (reward-model:PATH_OR_HUB_ID) scores (prompt, output); `correct train-reward` trains one"),
+    "program": (
+        _program,
+        "runs the output as a Python program in a separate process; 1 if it prints the record's `answer` (or passes its `tests`), else 0; unknown (null) without either, with the same feedback",
+    ),
+    "constraints": (
+        _constraints,
+        "share of the record's `concepts` the output uses, inflections counted (dogs, ran, eating); feedback names the missing ones",
+    ),
+    "toxicity": (
+        _toxicity,
+        "1 - P(toxic) of the output: alt-profanity-check offline by default, or any sequence classifier with toxicity:PATH_OR_HUB_ID",
+    ),
+    "reward-model": (
+        _reward_model,
+        "a Hugging Face sequence-classification reward model (reward-model:PATH_OR_HUB_ID) scores (prompt, output); `correct train-reward` trains one",
+    ),
 }
 
 
@@ -101,7 +115,9 @@ def as_scores(result: Any, n: int, name: str) -> list[Score]:
     try:
         items = list(result)
     except TypeError:
-        raise ValueFunctionError(f"value {name!r} returned {type(result).__name__}, expected a list of {n} scores") from None
+        raise ValueFunctionError(
+            f"value {name!r} returned {type(result).__name__}, expected a list of {n} scores"
+        ) from None
     if len(items) != n:
         raise ValueFunctionError(f"value {name!r} returned {len(items)} scores for {n} outputs")
     scores = []
@@ -112,7 +128,9 @@ def as_scores(result: Any, n: int, name: str) -> list[Score]:
             try:
                 s = Score(_known(item[0]), item[1])
             except (TypeError, ValueError):
-                raise ValueFunctionError(f"value {name!r} returned {item!r} for output {i}, expected (float, feedback)") from None
+                raise ValueFunctionError(
+                    f"value {name!r} returned {item!r} for output {i}, expected (float, feedback)"
+                ) from None
         elif isinstance(item, (str, bytes)):
             raise ValueFunctionError(f"value {name!r} returned the string {item!r} for output {i}, expected a float")
         else:
@@ -152,15 +170,19 @@ def _load(spec: str) -> Value:
             try:
                 obj = ep.load()
             except Exception as e:  # whatever the plugin's import raises, the user needs one line
-                raise ValueFunctionError(f"value {spec!r}: entry point {ep.value!r} of group correct.values "
-                                  f"could not be loaded: {describe_error(e)}") from None
+                raise ValueFunctionError(
+                    f"value {spec!r}: entry point {ep.value!r} of group correct.values "
+                    f"could not be loaded: {describe_error(e)}"
+                ) from None
             return _wrap(obj, spec)
     if arg:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as e:
             if e.name and name.startswith(e.name):
-                raise ValueFunctionError(f"value {spec!r}: no module named {name!r} (is it installed, or on PYTHONPATH?)") from None
+                raise ValueFunctionError(
+                    f"value {spec!r}: no module named {name!r} (is it installed, or on PYTHONPATH?)"
+                ) from None
             raise ValueFunctionError(f"value {spec!r}: importing module {name!r} failed: {describe_error(e)}") from None
         except Exception as e:
             raise ValueFunctionError(f"value {spec!r}: importing module {name!r} failed: {describe_error(e)}") from None

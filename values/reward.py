@@ -35,8 +35,15 @@ class RewardModelValue(ValueBase):
     max_value = float("inf")
     min_value = float("-inf")
 
-    def __init__(self, model, tokenizer, batch_size: int = 16, max_length: int | None = None, device=None,
-                 max_value: float = float("inf")):
+    def __init__(
+        self,
+        model,
+        tokenizer,
+        batch_size: int = 16,
+        max_length: int | None = None,
+        device=None,
+        max_value: float = float("inf"),
+    ):
         import torch
 
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
@@ -50,8 +57,15 @@ class RewardModelValue(ValueBase):
         self.max_value = float(max_value)
 
     @classmethod
-    def from_pretrained(cls, name_or_path: str, batch_size: int = 16, max_length: int | None = None, device=None,
-                        dtype=None, max_value: float = float("inf")) -> "RewardModelValue":
+    def from_pretrained(
+        cls,
+        name_or_path: str,
+        batch_size: int = 16,
+        max_length: int | None = None,
+        device=None,
+        dtype=None,
+        max_value: float = float("inf"),
+    ) -> "RewardModelValue":
         model, tokenizer = load_reward_model(name_or_path, dtype=dtype)
         return cls(model, tokenizer, batch_size=batch_size, max_length=max_length, device=device, max_value=max_value)
 
@@ -69,8 +83,9 @@ class RewardModelValue(ValueBase):
     def rewards(self, prompts: Sequence[str], outputs: Sequence[str]) -> list[float]:
         """The scalar reward of each (prompt, output) pair, in order."""
         ids = [self.encoder(p, o) for p, o in zip(prompts, outputs)]
-        rewards = score_in_batches(self.model, ids, self.tokenizer.pad_token_id, self.batch_size, self.device,
-                                   lambda logits: logits[:, 0])
+        rewards = score_in_batches(
+            self.model, ids, self.tokenizer.pad_token_id, self.batch_size, self.device, lambda logits: logits[:, 0]
+        )
         for i, r in enumerate(rewards):
             if not math.isfinite(r):
                 raise ValueFunctionError(f"value 'reward-model': the model returned {r} for output {i}")
@@ -111,7 +126,9 @@ class PairEncoder:
         try:
             return self.tokenizer.apply_chat_template(messages, tokenize=False)
         except Exception as e:  # jinja raises its own kinds; one line is what the user needs
-            raise ValueFunctionError(f"value 'reward-model': the tokenizer's chat template failed: {first_line(e)}") from None
+            raise ValueFunctionError(
+                f"value 'reward-model': the tokenizer's chat template failed: {first_line(e)}"
+            ) from None
 
     def __call__(self, prompt: str, output: str) -> list[int]:
         return self.encode(prompt, output)[0]
@@ -141,8 +158,12 @@ def load_reward_model(name_or_path: str, dtype=None):
             )
 
     return load_sequence_classifier(
-        name_or_path, "reward model", dtype=dtype, check_config=one_output,
-        hint=f"; train one from it first (`correct train-reward --base {name_or_path}`)")
+        name_or_path,
+        "reward model",
+        dtype=dtype,
+        check_config=one_output,
+        hint=f"; train one from it first (`correct train-reward --base {name_or_path}`)",
+    )
 
 
 # -- the registry's factory --------------------------------------------------------------------

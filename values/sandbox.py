@@ -75,10 +75,18 @@ class SandboxPool:
     (starting one, up to ``workers``) and gives it back afterwards. A worker that dies — a
     program may manage to kill it — is replaced, and only that program's result says so."""
 
-    def __init__(self, workers: int | None = None, timeout: float = 5.0, memory_mb: int = 512,
-                 max_output_bytes: int = 65536, cpu_seconds: int | None = None,
-                 max_processes: int | None = 64, max_file_mb: int = 8, isolation: str = "auto",
-                 tmp_mb: int = 64):
+    def __init__(
+        self,
+        workers: int | None = None,
+        timeout: float = 5.0,
+        memory_mb: int = 512,
+        max_output_bytes: int = 65536,
+        cpu_seconds: int | None = None,
+        max_processes: int | None = 64,
+        max_file_mb: int = 8,
+        isolation: str = "auto",
+        tmp_mb: int = 64,
+    ):
         if isolation not in ISOLATION_MODES:
             raise SandboxError(f"unknown isolation {isolation!r}; choose one of {', '.join(ISOLATION_MODES)}")
         self.workers = max(1, workers or os.cpu_count() or 1)
@@ -87,17 +95,29 @@ class SandboxPool:
         cpu = cpu_seconds if cpu_seconds is not None else math.ceil(self.timeout) + 1
         mb = 1024 * 1024
         # Hard CPU limit one second above the soft one: SIGXCPU first, SIGKILL if it is caught.
-        limits = [("RLIMIT_CPU", cpu, cpu + 1), ("RLIMIT_AS", memory_mb * mb, memory_mb * mb),
-                  ("RLIMIT_FSIZE", max_file_mb * mb, max_file_mb * mb), ("RLIMIT_NOFILE", 64, 64),
-                  ("RLIMIT_CORE", 0, 0), ("RLIMIT_MSGQUEUE", 0, 0)]  # no POSIX message queues
+        limits = [
+            ("RLIMIT_CPU", cpu, cpu + 1),
+            ("RLIMIT_AS", memory_mb * mb, memory_mb * mb),
+            ("RLIMIT_FSIZE", max_file_mb * mb, max_file_mb * mb),
+            ("RLIMIT_NOFILE", 64, 64),
+            ("RLIMIT_CORE", 0, 0),
+            ("RLIMIT_MSGQUEUE", 0, 0),
+        ]  # no POSIX message queues
         if max_processes is not None:  # counts the processes of the program's uid
             limits.append(("RLIMIT_NPROC", max_processes, max_processes))
-        self._env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONHASHSEED": "0",
-                     "PYTHONDONTWRITEBYTECODE": "1"}
-        self._config = {"isolation": isolation, "limits": limits, "timeout": self.timeout,
-                        "memory_mb": memory_mb, "max_processes": max_processes,
-                        "max_output_bytes": max_output_bytes, "tmp_mb": tmp_mb, "env": self._env,
-                        "home": os.path.expanduser("~"), "tmpdir": _tmpdir()}
+        self._env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"}
+        self._config = {
+            "isolation": isolation,
+            "limits": limits,
+            "timeout": self.timeout,
+            "memory_mb": memory_mb,
+            "max_processes": max_processes,
+            "max_output_bytes": max_output_bytes,
+            "tmp_mb": tmp_mb,
+            "env": self._env,
+            "home": os.path.expanduser("~"),
+            "tmpdir": _tmpdir(),
+        }
         self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()
         self._lock = threading.Lock()
         self._live: set[_Worker] = set()
@@ -182,8 +202,11 @@ class SandboxPool:
         if self._isolation is None:
             self._isolation = worker.isolation
             if self.requested == "auto" and worker.isolation != "namespaces":
-                log.warning("sandbox: running programs in %r mode (%s); see docs/sandbox.md for what "
-                            "that does not isolate", worker.isolation, "; ".join(worker.why))
+                log.warning(
+                    "sandbox: running programs in %r mode (%s); see docs/sandbox.md for what that does not isolate",
+                    worker.isolation,
+                    "; ".join(worker.why),
+                )
         return worker
 
     def _release(self, worker: "_Worker") -> None:
@@ -205,9 +228,15 @@ class _WorkerLost(Exception):
 class _Worker:
     def __init__(self, config: dict, uid: int, env: dict):
         flags = ["-S", "-B"] + (["-P"] if sys.version_info >= (3, 11) else [])
-        self.proc = subprocess.Popen([sys.executable, *flags, _WORKER, json.dumps({**config, "uid": uid})],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     env=env, start_new_session=True, close_fds=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, *flags, _WORKER, json.dumps({**config, "uid": uid})],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            start_new_session=True,
+            close_fds=True,
+        )
         try:
             hello = self._read(time.monotonic() + _START_S)
         except _WorkerLost as e:
@@ -277,6 +306,7 @@ class _Worker:
 
 def _remove_tree(path: str) -> None:
     """rmtree that first gives back permissions a program took away (never via a symlink)."""
+
     def retry(func, p, _):
         try:
             os.chmod(os.path.dirname(p), 0o700)
@@ -322,4 +352,5 @@ def _failed(message: str, start: float, timed_out: bool = False) -> RunResult:
 
 def _tmpdir() -> str:
     import tempfile
+
     return tempfile.gettempdir()

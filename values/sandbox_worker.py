@@ -46,8 +46,15 @@ MS_NOATIME, MS_NODIRATIME, MS_BIND, MS_REC, MS_PRIVATE = 1024, 2048, 4096, 16384
 MS_RELATIME, MS_STRICTATIME = 1 << 21, 1 << 24
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_CAPBSET_DROP = 1, 4, 24
 PR_SET_CHILD_SUBREAPER, PR_SET_NO_NEW_PRIVS = 36, 38
-_MOUNT_FLAGS = {"nosuid": MS_NOSUID, "nodev": MS_NODEV, "noexec": MS_NOEXEC, "noatime": MS_NOATIME,
-                "nodiratime": MS_NODIRATIME, "relatime": MS_RELATIME, "strictatime": MS_STRICTATIME}
+_MOUNT_FLAGS = {
+    "nosuid": MS_NOSUID,
+    "nodev": MS_NODEV,
+    "noexec": MS_NOEXEC,
+    "noatime": MS_NOATIME,
+    "nodiratime": MS_NODIRATIME,
+    "relatime": MS_RELATIME,
+    "strictatime": MS_STRICTATIME,
+}
 _PYTHON_DIR = "/tmp/.python"  # where the standard library is bind-mounted inside the namespaces
 _WORK_DIR = "/tmp/work"  # the programs' working directory inside the namespaces
 _DRAIN_S = 0.2  # after the program's processes are dead, how long to read what is left in the pipes
@@ -70,8 +77,7 @@ def _prctl(option, arg):
 
 def _mount(source, target, fstype, flags, data=None):
     enc = lambda s: None if s is None else s.encode()  # noqa: E731
-    _check(_libc.mount(enc(source), enc(target), enc(fstype), ctypes.c_ulong(flags), enc(data)),
-           f"mount {target}")
+    _check(_libc.mount(enc(source), enc(target), enc(fstype), ctypes.c_ulong(flags), enc(data)), f"mount {target}")
 
 
 def _drop_capabilities():
@@ -99,7 +105,7 @@ def write_frame(fd, obj):
     body = json.dumps(obj).encode()
     data = struct.pack(">I", len(body)) + body
     while data:
-        data = data[os.write(fd, data):]
+        data = data[os.write(fd, data) :]
 
 
 def _read_exact(fd, n):
@@ -169,8 +175,9 @@ def _expose_stdlib():
     """Bind the standard library to a neutral path: the caller's Python may live under a home
     directory that is hidden next, or that the sandbox uid cannot enter."""
     os.mkdir(_PYTHON_DIR, 0o755)
-    roots = sorted({os.path.realpath(p) for p in sys.path if p and os.path.isdir(p)
-                    and os.path.isfile(os.path.join(p, "os.py"))})
+    roots = sorted(
+        {os.path.realpath(p) for p in sys.path if p and os.path.isdir(p) and os.path.isfile(os.path.join(p, "os.py"))}
+    )
     if not roots:
         raise SetupError("cannot find the standard library on sys.path")
     mapping = {}
@@ -179,11 +186,12 @@ def _expose_stdlib():
         os.mkdir(target, 0o755)
         _mount(root, target, None, MS_BIND | MS_REC)
         mapping[root] = target
+
     def moved(path):
         real = os.path.realpath(path) if path else ""
         for root, target in mapping.items():
             if _within(real, root):
-                return target + real[len(root):]
+                return target + real[len(root) :]
         return None
 
     paths = [m for m in map(moved, sys.path) if m]
@@ -255,8 +263,10 @@ class Cgroups:
         pids = cfg.get("max_processes")
         try:
             if all(c in own and os.path.isdir(f"/sys/fs/cgroup/{c}") for c in ("memory", "pids")):  # v1
-                mem = self._make(f"/sys/fs/cgroup/memory{own['memory'].rstrip('/')}/{name}",
-                                 {"memory.limit_in_bytes": memory, "memory.swappiness": 0})
+                mem = self._make(
+                    f"/sys/fs/cgroup/memory{own['memory'].rstrip('/')}/{name}",
+                    {"memory.limit_in_bytes": memory, "memory.swappiness": 0},
+                )
                 self._make(f"/sys/fs/cgroup/pids{own['pids'].rstrip('/')}/{name}", {"pids.max": pids})
                 self.oom_fd = os.open(f"{mem}/memory.oom_control", os.O_RDONLY)
             elif os.path.isfile("/sys/fs/cgroup/cgroup.controllers") and "" in own:  # v2
@@ -379,8 +389,9 @@ class Worker:
             "stdout": bytes(out[:cap]).decode("utf-8", "replace"),
             "stderr": stderr,
             "timed_out": timed_out or returncode == -signal.SIGXCPU,
-            "memory_exceeded": ("MemoryError" in tail[0] or "Cannot allocate memory" in tail[0]
-                                or self.cgroups.oom_kills() > ooms),
+            "memory_exceeded": (
+                "MemoryError" in tail[0] or "Cannot allocate memory" in tail[0] or self.cgroups.oom_kills() > ooms
+            ),
             "output_truncated": len(out) > cap or len(err) > cap,
             "completed": bytes(done) == nonce,
             "seconds": time.monotonic() - start,
@@ -473,8 +484,11 @@ class Worker:
 
 def _remove_ipc_objects():
     """Remove the System V shared memory, queues and semaphores of this IPC namespace."""
-    for kind, call in (("shm", lambda i: _libc.shmctl(i, 0, None)), ("msg", lambda i: _libc.msgctl(i, 0, None)),
-                       ("sem", lambda i: _libc.semctl(i, 0, 0))):  # 0 is IPC_RMID
+    for kind, call in (
+        ("shm", lambda i: _libc.shmctl(i, 0, None)),
+        ("msg", lambda i: _libc.msgctl(i, 0, None)),
+        ("sem", lambda i: _libc.semctl(i, 0, 0)),
+    ):  # 0 is IPC_RMID
         try:
             with open(f"/proc/sysvipc/{kind}") as f:
                 rows = f.read().splitlines()[1:]
@@ -652,6 +666,7 @@ def _shutdown(status):
         if threading is not None:
             threading._shutdown()  # the interpreter waits for non-daemon threads too
         import atexit
+
         atexit._run_exitfuncs()
     except SystemExit as e:
         status = _exit_status(e)
@@ -676,7 +691,15 @@ def main():
     # signal state: an engine started in the background of a shell has SIGINT ignored, which
     # this interpreter inherited, and a program's Ctrl-C would then do nothing.
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2, signal.SIGALRM, signal.SIGCHLD):
+    for sig in (
+        signal.SIGTERM,
+        signal.SIGHUP,
+        signal.SIGQUIT,
+        signal.SIGUSR1,
+        signal.SIGUSR2,
+        signal.SIGALRM,
+        signal.SIGCHLD,
+    ):
         signal.signal(sig, signal.SIG_DFL)
     del sys.path[0]  # the directory of this file: nothing of the engine is importable
     # Our own protocol descriptors move out of the way; 0/1 become /dev/null.
@@ -724,8 +747,10 @@ def main():
     os.environ.clear()
     os.environ.update(cfg["env"], HOME=worker.workdir, TMPDIR=worker.workdir, PWD=worker.workdir)
     gc.freeze()  # a forked child's collector then leaves these objects (and their pages) alone
-    write_frame(fout, {"ready": True, "isolation": mode, "uid": uid, "why": why, "cgroups": cgroups.paths,
-                       "scratch": worker.scratch})
+    write_frame(
+        fout,
+        {"ready": True, "isolation": mode, "uid": uid, "why": why, "cgroups": cgroups.paths, "scratch": worker.scratch},
+    )
     while True:
         req = read_frame(fin)
         if req is None:

@@ -67,7 +67,9 @@ class ToxicityValue(ValueBase):
             return []
         probs = [float(p) for p in self.classifier.probabilities(texts)]
         if len(probs) != len(texts):
-            raise ValueFunctionError(f"value 'toxicity': the classifier returned {len(probs)} probabilities for {len(texts)} outputs")
+            raise ValueFunctionError(
+                f"value 'toxicity': the classifier returned {len(probs)} probabilities for {len(texts)} outputs"
+            )
         scores = []
         for i, (text, p) in enumerate(zip(texts, probs)):
             if not math.isfinite(p):
@@ -107,10 +109,13 @@ class ProfanityClassifier:
             what = PACKAGE if missing in ("", "profanity_check") or missing.startswith("profanity_check.") else missing
             raise ValueFunctionError(
                 f"value 'toxicity' needs the package {PACKAGE} (its classifier ships inside the wheel); "
-                f"install it with: pip install {PACKAGE}" + (f" (missing module {missing!r})" if what != PACKAGE else "")
+                f"install it with: pip install {PACKAGE}"
+                + (f" (missing module {missing!r})" if what != PACKAGE else "")
             ) from None
         except Exception as e:  # an unpickling failure, e.g. a scikit-learn the model was not saved with
-            raise ValueFunctionError(f"value 'toxicity': could not load the classifier of {PACKAGE}: {first_line(e)}") from None
+            raise ValueFunctionError(
+                f"value 'toxicity': could not load the classifier of {PACKAGE}: {first_line(e)}"
+            ) from None
         self.model, self.vectorizer = module.model, module.vectorizer
         self.deobfuscate = deobfuscate
         self._toxic_column = list(self.model.classes_).index(1)
@@ -144,11 +149,13 @@ class ProfanityClassifier:
     def _match(self, w: str) -> str | None:
         if self._offensive is None:
             vocab = [v for v in self.vectorizer.vocabulary_ if v.isalpha() and len(v) >= 4]
-            self._offensive = sorted((v for v, p in zip(vocab, self._raw(vocab)) if p >= 0.5), key=lambda v: (-len(v), v))
+            self._offensive = sorted(
+                (v for v, p in zip(vocab, self._raw(vocab)) if p >= 0.5), key=lambda v: (-len(v), v)
+            )
         vocabulary = self.vectorizer.vocabulary_
         for o in self._offensive:  # longest first: "dumbass..." is read as dumbass, not dumb
             # ... unless the rest is a word of its own: "cockpit" is a compound, not a disguise.
-            if w.startswith(o) and w[len(o):] not in vocabulary:
+            if w.startswith(o) and w[len(o) :] not in vocabulary:
                 return o
         for o in self._offensive:
             if len(o) >= 6 and abs(len(o) - len(w)) <= 3:
@@ -166,7 +173,9 @@ class ProfanityClassifier:
             reading = self.reading(m.group()) if self.deobfuscate else None
             if reading:
                 shown.setdefault(reading, f"{m.group().lower()} ({reading})")
-        words = list(dict.fromkeys(w for w in self._analyzer(self.read(text) if self.deobfuscate else text) if w in vocabulary))
+        words = list(
+            dict.fromkeys(w for w in self._analyzer(self.read(text) if self.deobfuscate else text) if w in vocabulary)
+        )
         new = [w for w in words if w not in self._word_probability]
         self._word_probability.update(zip(new, self._raw(new) if new else []))
         return [shown.get(w, w) for w in words if self._word_probability[w] >= threshold]
@@ -181,14 +190,20 @@ _TOXIC = re.compile(r"toxic|offens|hate|abus")
 _NEGATION = re.compile(r"(?<![a-z])(?:non|not|no)(?![a-z])|(?<![a-z])(?:non|not)(?=toxic|offens|hate|abus)")
 _DEFAULT_NAME = re.compile(r"^label_?\d+$", re.IGNORECASE)
 
+
 def names_toxicity(label: str) -> bool:
     """Whether a label name means toxic: "toxic", "OFFENSIVE", "hate_speech", not "non-toxic"."""
     label = str(label).lower()
     return bool(_TOXIC.search(label)) and not _NEGATION.search(label)
 
 
-def toxic_labels(id2label: Mapping[int, str] | None, num_labels: int, multi_label: bool = False,
-                 label: str | int | None = None, model: str = "model") -> tuple[list[int], str]:
+def toxic_labels(
+    id2label: Mapping[int, str] | None,
+    num_labels: int,
+    multi_label: bool = False,
+    label: str | int | None = None,
+    model: str = "model",
+) -> tuple[list[int], str]:
     """(indices of the toxic labels, how to read them: 'sigmoid' for one output or a
     multi-label head, 'softmax' otherwise), from the label names or the ``label`` override."""
     names = {int(i): str(n) for i, n in (id2label or {}).items()}
@@ -231,8 +246,16 @@ def load_classifier(name_or_path: str, dtype=None):
 class HFClassifier:
     """A Hugging Face sequence classifier read as P(toxic)."""
 
-    def __init__(self, model, tokenizer, label: str | int | None = None, batch_size: int = 32,
-                 max_length: int | None = None, device=None, name: str = "model"):
+    def __init__(
+        self,
+        model,
+        tokenizer,
+        label: str | int | None = None,
+        batch_size: int = 32,
+        max_length: int | None = None,
+        device=None,
+        name: str = "model",
+    ):
         import torch
 
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
@@ -240,8 +263,12 @@ class HFClassifier:
         self.tokenizer = tokenizer
         config = model.config
         self.toxic, self.mode = toxic_labels(
-            getattr(config, "id2label", None), int(config.num_labels),
-            multi_label=getattr(config, "problem_type", None) == "multi_label_classification", label=label, model=name)
+            getattr(config, "id2label", None),
+            int(config.num_labels),
+            multi_label=getattr(config, "problem_type", None) == "multi_label_classification",
+            label=label,
+            model=name,
+        )
         if tokenizer.pad_token is None and tokenizer.eos_token is not None:
             tokenizer.pad_token = tokenizer.eos_token
         if tokenizer.pad_token_id is not None:
@@ -252,15 +279,35 @@ class HFClassifier:
         self.batch_size = max(1, batch_size) if self.pad_id is not None else 1
         self.max_length = context_length(model, tokenizer, max_length)
         # An empty text must still be one token: some models have no token to pool otherwise.
-        self._filler = next((t for t in (tokenizer.eos_token_id, tokenizer.bos_token_id, self.pad_id,
-                                         tokenizer.unk_token_id) if t is not None), 0)
+        self._filler = next(
+            (
+                t
+                for t in (tokenizer.eos_token_id, tokenizer.bos_token_id, self.pad_id, tokenizer.unk_token_id)
+                if t is not None
+            ),
+            0,
+        )
 
     @classmethod
-    def from_pretrained(cls, name_or_path: str, label: str | int | None = None, batch_size: int = 32,
-                        max_length: int | None = None, device=None, dtype=None) -> "HFClassifier":
+    def from_pretrained(
+        cls,
+        name_or_path: str,
+        label: str | int | None = None,
+        batch_size: int = 32,
+        max_length: int | None = None,
+        device=None,
+        dtype=None,
+    ) -> "HFClassifier":
         model, tokenizer = load_classifier(name_or_path, dtype=dtype)
-        return cls(model, tokenizer, label=label, batch_size=batch_size, max_length=max_length, device=device,
-                   name=name_or_path)
+        return cls(
+            model,
+            tokenizer,
+            label=label,
+            batch_size=batch_size,
+            max_length=max_length,
+            device=device,
+            name=name_or_path,
+        )
 
     def encode(self, text: str) -> list[int]:
         kwargs = dict(truncation=True, max_length=self.max_length) if self.max_length else {}
@@ -274,13 +321,23 @@ class HFClassifier:
                 return torch.sigmoid(logits[:, self.toxic]).max(dim=-1).values
             return torch.softmax(logits, dim=-1)[:, self.toxic].sum(dim=-1)
 
-        return score_in_batches(self.model, [self.encode(t) for t in texts], self.pad_id, self.batch_size, self.device, read)
+        return score_in_batches(
+            self.model, [self.encode(t) for t in texts], self.pad_id, self.batch_size, self.device, read
+        )
 
 
 # -- the registry's factory --------------------------------------------------------------------
 
-_OPTIONS = {"threshold": float, "max_value": float, "deobfuscate": flag, "label": str, "batch_size": int, "max_length": int,
-            "device": str, "dtype": str}
+_OPTIONS = {
+    "threshold": float,
+    "max_value": float,
+    "deobfuscate": flag,
+    "label": str,
+    "batch_size": int,
+    "max_length": int,
+    "device": str,
+    "dtype": str,
+}
 
 
 def from_spec(arg: str | None) -> ToxicityValue:
@@ -293,8 +350,10 @@ def from_spec(arg: str | None) -> ToxicityValue:
     if not path:
         model_only = [k for k in options if k != "deobfuscate"]
         if model_only:
-            raise ValueFunctionError(f"value toxicity:{arg}: {', '.join(model_only)} only apply to a model: "
-                              "toxicity:PATH_OR_HUB_ID,key=value")
+            raise ValueFunctionError(
+                f"value toxicity:{arg}: {', '.join(model_only)} only apply to a model: "
+                "toxicity:PATH_OR_HUB_ID,key=value"
+            )
         return ToxicityValue(ProfanityClassifier(**options), **value_options)
     if "deobfuscate" in options:
         raise ValueFunctionError(f"value toxicity:{arg}: deobfuscate applies to the default classifier only")

@@ -86,8 +86,13 @@ def field_docs(cls: type) -> dict[str, str]:
         except (OSError, TypeError):
             continue
         for a, b in zip(body, body[1:]):
-            if (isinstance(a, ast.AnnAssign) and isinstance(a.target, ast.Name) and isinstance(b, ast.Expr)
-                    and isinstance(b.value, ast.Constant) and isinstance(b.value.value, str)):
+            if (
+                isinstance(a, ast.AnnAssign)
+                and isinstance(a.target, ast.Name)
+                and isinstance(b, ast.Expr)
+                and isinstance(b.value, ast.Constant)
+                and isinstance(b.value.value, str)
+            ):
                 docs[a.target.id] = " ".join(inspect.cleandoc(b.value.value).split())
     return docs
 
@@ -106,9 +111,18 @@ def options_of(classes: Sequence[type], defaults: dict[str, Any] | None = None) 
             if f.name in seen:
                 raise TypeError(f"{cls.__name__}.{f.name} is also a field of {seen[f.name].owner.__name__}")
             default = f.default if f.default_factory is dataclasses.MISSING else f.default_factory()
-            seen[f.name] = Option(f.name, cls, hints[f.name], defaults.get(f.name, default), docs.get(f.name, ""),
-                                  f.metadata.get("flag", f.name).replace("_", "-"), f.metadata.get("min"),
-                                  f.metadata.get("max"), f.metadata.get("positional", False), f.metadata.get("required", False))
+            seen[f.name] = Option(
+                f.name,
+                cls,
+                hints[f.name],
+                defaults.get(f.name, default),
+                docs.get(f.name, ""),
+                f.metadata.get("flag", f.name).replace("_", "-"),
+                f.metadata.get("min"),
+                f.metadata.get("max"),
+                f.metadata.get("positional", False),
+                f.metadata.get("required", False),
+            )
     return list(seen.values())
 
 
@@ -138,13 +152,18 @@ def _typer_parameter(o: Option) -> inspect.Parameter:
     elif base is bool:
         info = typer.Option(default, f"--{o.flag}/--no-{o.flag}", help=o.help)
     else:
-        info = typer.Option(default, f"--{o.flag}", help=o.help + (" [required]" if o.required else ""),
-                            show_default=not o.required and o.default not in (None, ()))
+        info = typer.Option(
+            default,
+            f"--{o.flag}",
+            help=o.help + (" [required]" if o.required else ""),
+            show_default=not o.required and o.default not in (None, ()),
+        )
     return inspect.Parameter(o.name, inspect.Parameter.KEYWORD_ONLY, default=info, annotation=annotation)
 
 
-def command(app, *classes: type, name: str | None = None, defaults: dict[str, Any] | None = None,
-            config_file: bool = True) -> Callable:
+def command(
+    app, *classes: type, name: str | None = None, defaults: dict[str, Any] | None = None, config_file: bool = True
+) -> Callable:
     """Register the decorated ``body(*instances)`` as a typer command whose options are the
     fields of ``classes``."""
     import typer
@@ -155,7 +174,9 @@ def command(app, *classes: type, name: str | None = None, defaults: dict[str, An
         def run(ctx: typer.Context, **given: Any) -> Any:
             config = given.pop("config", None)
             # Only what was typed on the command line overrides the config file.
-            explicit = {k: v for k, v in given.items() if ctx.get_parameter_source(k).name not in ("DEFAULT", "DEFAULT_MAP")}
+            explicit = {
+                k: v for k, v in given.items() if ctx.get_parameter_source(k).name not in ("DEFAULT", "DEFAULT_MAP")
+            }
             try:
                 values = read_config(config, options, ctx.info_name) if config else {}
                 values.update(explicit)
@@ -166,10 +187,19 @@ def command(app, *classes: type, name: str | None = None, defaults: dict[str, An
         parameters = [inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)]
         parameters += [_typer_parameter(o) for o in options]
         if config_file:
-            parameters.append(inspect.Parameter(
-                "config", inspect.Parameter.KEYWORD_ONLY, annotation=typing.Optional[Path],
-                default=typer.Option(None, "--config", help="YAML (or JSON) file of these options by name; flags given here "
-                                     "override it. A saved corrector's correct_config.json works too.")))
+            parameters.append(
+                inspect.Parameter(
+                    "config",
+                    inspect.Parameter.KEYWORD_ONLY,
+                    annotation=typing.Optional[Path],
+                    default=typer.Option(
+                        None,
+                        "--config",
+                        help="YAML (or JSON) file of these options by name; flags given here "
+                        "override it. A saved corrector's correct_config.json works too.",
+                    ),
+                )
+            )
         run.__signature__ = inspect.Signature(parameters)
         run.__annotations__ = {p.name: p.annotation for p in parameters}
         run.__doc__ = body.__doc__
@@ -229,11 +259,15 @@ def read_config(path: Path, options: Sequence[Option], command: str | None = Non
         at = f"{path}:{lines[key]}" if key in lines else str(path)
         name = str(key).replace("-", "_")
         o = by_name.get(name)
-        negated = o is None and name.startswith("no_") and _inner(getattr(by_name.get(name[3:]), "type", None))[0] is bool
+        negated = (
+            o is None and name.startswith("no_") and _inner(getattr(by_name.get(name[3:]), "type", None))[0] is bool
+        )
         if negated:  # `no-baseline: true`, as the flag --no-baseline is spelled
             o = by_name[name[3:]]
         if o is None:
-            raise UsageError(f"{at}: unknown key {key!r}; {'correct ' + command if command else 'this command'} has no such option")
+            raise UsageError(
+                f"{at}: unknown key {key!r}; {'correct ' + command if command else 'this command'} has no such option"
+            )
         if o.name in values:
             raise UsageError(f"{at}: key {key!r} sets {o.spelled} a second time")
         value = coerce(value, o.type, f"{at}: {key}")

@@ -18,8 +18,20 @@ EVAL_NAME = "eval.json"
 TEMPLATE = Path(__file__).with_name("card_template.md")
 
 # The training settings a reader needs first; the rest follow in the full table.
-_MAIN_SETTINGS = ("method", "samples_per_prompt", "iterations", "steps", "pairs", "batch_size", "learning_rate",
-                  "lr_scheduler", "temperature", "explore_prompts", "similarity", "seed")
+_MAIN_SETTINGS = (
+    "method",
+    "samples_per_prompt",
+    "iterations",
+    "steps",
+    "pairs",
+    "batch_size",
+    "learning_rate",
+    "lr_scheduler",
+    "temperature",
+    "explore_prompts",
+    "similarity",
+    "seed",
+)
 _LORA_SETTINGS = ("lora_r", "lora_alpha", "lora_dropout", "lora_target_modules", "merge_lora")
 METHOD_NAMES = {
     "pairing": "self-corrective learning (value-improving pairs; Welleck et al., 2023)",
@@ -56,8 +68,9 @@ def read_log(folder: str | Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
 
 
-def write_model_card(folder: str | Path, config: CorrectorConfig, log: Sequence[dict] | None = None,
-                     evaluation: dict | None = None) -> Path:
+def write_model_card(
+    folder: str | Path, config: CorrectorConfig, log: Sequence[dict] | None = None, evaluation: dict | None = None
+) -> Path:
     """Write ``folder/README.md`` from the run's config, log and evaluation; returns its path."""
     from huggingface_hub import ModelCard, ModelCardData
 
@@ -66,23 +79,38 @@ def write_model_card(folder: str | Path, config: CorrectorConfig, log: Sequence[
     folder = Path(folder)
     log = list(log) if log is not None else read_log(folder)
     t = config.training
-    init, generator = str(t.get("init", "")), str(t.get("generator") or (evaluation or {}).get("generator") or t.get("init", ""))
-    default_generator = config.task in TASKS and Path(generator).resolve() == Path(TASKS[config.task].generator).resolve()
+    init, generator = (
+        str(t.get("init", "")),
+        str(t.get("generator") or (evaluation or {}).get("generator") or t.get("init", "")),
+    )
+    default_generator = (
+        config.task in TASKS and Path(generator).resolve() == Path(TASKS[config.task].generator).resolve()
+    )
     adapter = bool(t.get("lora_r")) and not t.get("merge_lora")
     data = ModelCardData(
         library_name="peft" if adapter else "transformers",
         pipeline_tag="text-generation",
-        base_model=init if "/" in init and is_hub_id(init) and not Path(init).exists() else None,  # owner/name on the hub
+        base_model=init
+        if "/" in init and is_hub_id(init) and not Path(init).exists()
+        else None,  # owner/name on the hub
         tags=["correct", "self-correction", "corrector", config.method] + ([config.task] if config.task else []),
     )
     trained = [row for row in log if row.get("iteration", -1) >= 0]
     card = ModelCard.from_template(
-        data, template_path=TEMPLATE, config=config, training=t,
+        data,
+        template_path=TEMPLATE,
+        config=config,
+        training=t,
         method_name=METHOD_NAMES.get(config.method, config.method),
-        generator_flag=None if default_generator else generator, init=_shown(init), generator=_shown(generator),
+        generator_flag=None if default_generator else generator,
+        init=_shown(init),
+        generator=_shown(generator),
         settings=[[k, _setting(t[k])] for k in _MAIN_SETTINGS + (_LORA_SETTINGS if t.get("lora_r") else ()) if k in t],
-        adapter=adapter, lora_modules=_lora_modules(folder, t), last_iteration=trained[-1] if trained else None,
-        log_rows=_log_rows(log), results=_results(evaluation) if evaluation else None,
+        adapter=adapter,
+        lora_modules=_lora_modules(folder, t),
+        last_iteration=trained[-1] if trained else None,
+        log_rows=_log_rows(log),
+        results=_results(evaluation) if evaluation else None,
     )
     path = folder / CARD_NAME
     tmp = path.with_suffix(".md.tmp")
@@ -95,22 +123,46 @@ def write_model_card(folder: str | Path, config: CorrectorConfig, log: Sequence[
 
 
 def _log_rows(log: Sequence[dict]) -> list[list]:
-    return [["before training" if row.get("iteration") == -1 else row.get("iteration"), row.get("pool"),
-             _num(row.get("pool_mean_value")), row.get("pairs", "-"), _num(row.get("loss")), _num(row.get("exploration_gain"))]
-            for row in log]
+    return [
+        [
+            "before training" if row.get("iteration") == -1 else row.get("iteration"),
+            row.get("pool"),
+            _num(row.get("pool_mean_value")),
+            row.get("pairs", "-"),
+            _num(row.get("loss")),
+            _num(row.get("exploration_gain")),
+        ]
+        for row in log
+    ]
 
 
 def _results(ev: dict) -> dict:
     """The held-out evaluation as the card shows it: its table and its shares as text."""
     bounded = any("solved" in r for r in ev["rounds"])
     fluent = any("perplexity" in r for r in ev["rounds"])
-    columns = ["round", "mean value"] + (["solved", "broken"] if bounded else []) + (["perplexity", "empty"] if fluent else [])
-    rows = [[r["round"], _num(r["mean_value"])] + ([percent(r.get("solved")), percent(r.get("broken"))] if bounded else [])
-            + ([_num(r.get("perplexity")), percent(r.get("empty"))] if fluent else []) for r in ev["rounds"]]
+    columns = (
+        ["round", "mean value"]
+        + (["solved", "broken"] if bounded else [])
+        + (["perplexity", "empty"] if fluent else [])
+    )
+    rows = [
+        [r["round"], _num(r["mean_value"])]
+        + ([percent(r.get("solved")), percent(r.get("broken"))] if bounded else [])
+        + ([_num(r.get("perplexity")), percent(r.get("empty"))] if fluent else [])
+        for r in ev["rounds"]
+    ]
     net_fixed = ev.get("net_fixed")
-    return {"records": ev["records"], "split": ev.get("split", "held-out"), "corrector_rounds": len(ev["rounds"]) - 1,
-            "generator": _shown(str(ev.get("generator", "?"))), "columns": columns, "rows": rows, "fluent": fluent,
-            "net_fixed": None if net_fixed is None else percent(net_fixed), "broken_of_right": percent(ev.get("broken_of_right"))}
+    return {
+        "records": ev["records"],
+        "split": ev.get("split", "held-out"),
+        "corrector_rounds": len(ev["rounds"]) - 1,
+        "generator": _shown(str(ev.get("generator", "?"))),
+        "columns": columns,
+        "rows": rows,
+        "fluent": fluent,
+        "net_fixed": None if net_fixed is None else percent(net_fixed),
+        "broken_of_right": percent(ev.get("broken_of_right")),
+    }
 
 
 def _setting(x):
@@ -118,7 +170,11 @@ def _setting(x):
 
 
 def _num(x) -> str:
-    return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else (f"{x:.4g}" if isinstance(x, float) else str(x))
+    return (
+        "-"
+        if x is None or (isinstance(x, float) and math.isnan(x))
+        else (f"{x:.4g}" if isinstance(x, float) else str(x))
+    )
 
 
 def percent(x) -> str:

@@ -43,7 +43,9 @@ def for_task(generator, corrector, task, few_shot: Callable[[dict], str]):
     return corrector
 
 
-def generate(source: Source, args: GenerateArgs, models: Models, config: GenerateConfig, backend: Backend) -> tuple[dict, Path]:
+def generate(
+    source: Source, args: GenerateArgs, models: Models, config: GenerateConfig, backend: Backend
+) -> tuple[dict, Path]:
     """Refine the records for ``config.rounds`` rounds into ``args.output``; (metrics, metrics path)."""
     from .generate import generate_run
 
@@ -52,10 +54,19 @@ def generate(source: Source, args: GenerateArgs, models: Models, config: Generat
     d.require(config.rounds)
     fmt = prompt_format(t, backend.shots, args.seed)
     with d.load_value() as v:  # closed at the end: the program value's sandbox workers
-        g, c = load_models(d.generator, d.corrector if config.rounds else None, backend, models.corrector_backend,
-                           models.dtype, models.device, **d.generator_options)
+        g, c = load_models(
+            d.generator,
+            d.corrector if config.rounds else None,
+            backend,
+            models.corrector_backend,
+            models.dtype,
+            models.device,
+            **d.generator_options,
+        )
         c = for_task(g, c, t, fmt)
-        params = SamplingParams(temperature=args.temperature, max_new_tokens=d.max_new_tokens, stop=d.stop, seed=args.seed)
+        params = SamplingParams(
+            temperature=args.temperature, max_new_tokens=d.max_new_tokens, stop=d.stop, seed=args.seed
+        )
         metrics_path = args.metrics or args.output.with_suffix(".metrics.json")
         fluency = config.fluency if config.fluency is not None else bool(t and t.fluency)
         m = generate_run(records, fmt, g, c, v, params, args.output, metrics_path, replace(config, fluency=fluency))
@@ -72,8 +83,13 @@ class Trained:
     """A base generator's training figures (a corrector's are in its folder's log.jsonl)."""
 
 
-def train(source: Source, args: TrainArgs, config: TrainConfig, backend: Backend,
-          on_iteration: Callable[[dict], None] | None = None) -> Trained:
+def train(
+    source: Source,
+    args: TrainArgs,
+    config: TrainConfig,
+    backend: Backend,
+    on_iteration: Callable[[dict], None] | None = None,
+) -> Trained:
     """Train a corrector (or with ``method="sft"`` a tiny base generator) into ``args.output``."""
     from ..training.hindsight import check_coh_options
 
@@ -106,17 +122,31 @@ def train(source: Source, args: TrainArgs, config: TrainConfig, backend: Backend
         from .train import train_run
 
         options = {"device": distributed.device()} if distributed.launched() and backend.backend != "openai" else {}
-        g, _ = load_models(d.generator, None, backend, None, **options, **d.generator_options)  # each process drafts on its own device
-        train_run(records, [fmt(r) for r in records], g, v, args.init or d.generator, args.output, config,
-                  task=(t.source or t.name) if t else None, value_name=d.value, generator_name=d.generator,
-                  evaluation=(evaluation, [fmt(r) for r in evaluation]) if evaluation else None, fluency=bool(t and t.fluency),
-                  layout=t.format_prompt if t else None,
-                  on_iteration=on_iteration)
+        g, _ = load_models(
+            d.generator, None, backend, None, **options, **d.generator_options
+        )  # each process drafts on its own device
+        train_run(
+            records,
+            [fmt(r) for r in records],
+            g,
+            v,
+            args.init or d.generator,
+            args.output,
+            config,
+            task=(t.source or t.name) if t else None,
+            value_name=d.value,
+            generator_name=d.generator,
+            evaluation=(evaluation, [fmt(r) for r in evaluation]) if evaluation else None,
+            fluency=bool(t and t.fluency),
+            layout=t.format_prompt if t else None,
+            on_iteration=on_iteration,
+        )
     return Trained("corrector", args.output)
 
 
-def _train_mixture(source: Source, args: TrainArgs, config: TrainConfig, backend: Backend,
-                   on_iteration: Callable[[dict], None] | None) -> Trained:
+def _train_mixture(
+    source: Source, args: TrainArgs, config: TrainConfig, backend: Backend, on_iteration: Callable[[dict], None] | None
+) -> Trained:
     """One corrector trained on several tasks (a mixture file, tasks/mixture.py): each record
     drafted with its own task's prompt, stop strings and token budget, scored by its own task's
     value and shown to the corrector in its own task's layout; the tasks balanced in pairing."""
@@ -125,8 +155,11 @@ def _train_mixture(source: Source, args: TrainArgs, config: TrainConfig, backend
     from ..training.config import DEFAULT_MAX_NEW_TOKENS
 
     where = f"--task {source.task}"
-    for given, flag in ((source.input or source.dataset, "--input/--dataset"), (args.value, "--value"),
-                        (config.method == "sft", "--method sft")):
+    for given, flag in (
+        (source.input or source.dataset, "--input/--dataset"),
+        (args.value, "--value"),
+        (config.method == "sft", "--method sft"),
+    ):
         if given:
             raise UsageError(f"{where} is a mixture of tasks, each with its records and value; {flag} is for one task")
     m = load_mixture(source.task, get_task)
@@ -141,8 +174,10 @@ def _train_mixture(source: Source, args: TrainArgs, config: TrainConfig, backend
 
     def settings_of(record: dict) -> dict:  # what the user typed holds for every task
         t = m.task_of(record)
-        return {"stop": tuple(config.stop if config.stop is not None else t.stop),
-                "max_new_tokens": config.max_new_tokens or t.max_new_tokens or DEFAULT_MAX_NEW_TOKENS}
+        return {
+            "stop": tuple(config.stop if config.stop is not None else t.stop),
+            "max_new_tokens": config.max_new_tokens or t.max_new_tokens or DEFAULT_MAX_NEW_TOKENS,
+        }
 
     with ExitStack() as stack:  # every task's value closed, however far loading them got
         v = MixtureValue(m, [stack.enter_context(Defaults.of(t, Models()).load_value()) for t in m.tasks])
@@ -151,19 +186,35 @@ def _train_mixture(source: Source, args: TrainArgs, config: TrainConfig, backend
         from .train import train_run
 
         g, _ = load_models(generator, None, backend, None)
-        train_run(records, prompts, g, v, args.init or generator, args.output, resolved, task=source.task, value_name=v.name,
-                  generator_name=generator, on_iteration=on_iteration, layout=m.layout, settings_of=settings_of, group=group)
+        train_run(
+            records,
+            prompts,
+            g,
+            v,
+            args.init or generator,
+            args.output,
+            resolved,
+            task=source.task,
+            value_name=v.name,
+            generator_name=generator,
+            on_iteration=on_iteration,
+            layout=m.layout,
+            settings_of=settings_of,
+            group=group,
+        )
     return Trained("corrector", args.output)
 
 
 def with_task_defaults(config: TrainConfig, t) -> TrainConfig:
     """The settings left to the task filled from it; then the defaults that hold without one."""
     if t is not None:
-        config = replace(config,
-                         temperature=t.pool_temperature if config.temperature is None else config.temperature,
-                         min_gain=t.min_gain if config.min_gain is None else config.min_gain,
-                         max_new_tokens=config.max_new_tokens or t.max_new_tokens,
-                         stop=t.stop if config.stop is None else config.stop)
+        config = replace(
+            config,
+            temperature=t.pool_temperature if config.temperature is None else config.temperature,
+            min_gain=t.min_gain if config.min_gain is None else config.min_gain,
+            max_new_tokens=config.max_new_tokens or t.max_new_tokens,
+            stop=t.stop if config.stop is None else config.stop,
+        )
     return config.resolved()
 
 
@@ -208,17 +259,21 @@ def serve_engine(args: ServeArgs, models: Models, config: ServeConfig, backend: 
         raise UsageError("correct serve needs FastAPI and uvicorn: pip install 'correct[serve]'") from None
     fmt = prompt_format(t, backend.shots, args.seed) if t else None
     v = d.load_value()
-    g, c = load_models(d.generator, d.corrector, backend, models.corrector_backend, models.dtype, models.device,
-                       **d.generator_options)  # a request may ask for rounds
+    g, c = load_models(
+        d.generator, d.corrector, backend, models.corrector_backend, models.dtype, models.device, **d.generator_options
+    )  # a request may ask for rounds
     c = for_task(g, c, t, fmt)
-    name = args.model_name or (f"correct-{t.name}" if t and not models.generator else Path(d.generator.rstrip("/")).name)
+    name = args.model_name or (
+        f"correct-{t.name}" if t and not models.generator else Path(d.generator.rstrip("/")).name
+    )
     params = SamplingParams(temperature=args.temperature, max_new_tokens=d.max_new_tokens, stop=d.stop, seed=args.seed)
     engine = Engine(g, c, v, fmt, replace(config, model_name=name, params=params)).start()
     return engine, v, name
 
 
-def measure_and_write(folder: Path, task: str | None, generator: str | None, value: str | None, shots: int,
-                      eval_limit: int, seed: int) -> Path:
+def measure_and_write(
+    folder: Path, task: str | None, generator: str | None, value: str | None, shots: int, eval_limit: int, seed: int
+) -> Path:
     """``correct card``: measure a saved corrector on ``eval_limit`` held-out records of its
     task (``eval.json``), then write its model card; returns the card's path."""
     from ...generators import load_generator
@@ -247,7 +302,9 @@ def measure_and_write(folder: Path, task: str | None, generator: str | None, val
             from ..model import Corrector
 
             c = Corrector.from_pretrained(str(folder), layout=t.format_prompt)
-            results = evaluate(c, load_generator(gen_path), v, records, [fmt(r) for r in records], gen_path, fluency=t.fluency)
+            results = evaluate(
+                c, load_generator(gen_path), v, records, [fmt(r) for r in records], gen_path, fluency=t.fluency
+            )
         write_json_atomic(folder / EVAL_NAME, results)
     return write_model_card(folder, config, evaluation=results)
 
@@ -287,15 +344,22 @@ def graceful_server(app, engine, drain_timeout: float):
             if engine.draining.is_set():
                 log.warning("second signal: exiting now, %d completions unanswered", engine.pending)
                 return super().handle_exit(sig, frame)  # uvicorn's own (forced) exit
-            log.warning("draining: %d completions in progress may take up to %g s to finish; new requests get 503 "
-                        "(a second signal exits at once)", engine.pending, drain_timeout)
+            log.warning(
+                "draining: %d completions in progress may take up to %g s to finish; new requests get 503 "
+                "(a second signal exits at once)",
+                engine.pending,
+                drain_timeout,
+            )
 
             def drain():
                 if engine.drain(drain_timeout):
                     log.warning("drained: every admitted completion was answered; exiting")
                 else:
-                    log.warning("drain timeout: %d completions unanswered after %g s; exiting", engine.pending, drain_timeout)
+                    log.warning(
+                        "drain timeout: %d completions unanswered after %g s; exiting", engine.pending, drain_timeout
+                    )
                 self.should_exit = True
+
             threading.Thread(target=drain, name="correct-serve-drain", daemon=True).start()
 
     return Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=drain_timeout))

@@ -82,8 +82,14 @@ class _Item:
 class Engine:
     """Batches completions across requests and runs them through ``refine`` in one thread."""
 
-    def __init__(self, generator: Generator, corrector: Corrector | None, value: Value,
-                 format_prompt: Callable[[dict], str] | None = None, config: ServeConfig = ServeConfig()):
+    def __init__(
+        self,
+        generator: Generator,
+        corrector: Corrector | None,
+        value: Value,
+        format_prompt: Callable[[dict], str] | None = None,
+        config: ServeConfig = ServeConfig(),
+    ):
         """``format_prompt``: how a task prompts the generator with a request's text (None: the
         completion prompt is used as it is, a chat through the generator's chat template)."""
         self.generator, self.corrector, self.value = generator, corrector, value
@@ -120,14 +126,22 @@ class Engine:
         self._queue.put(None)
         self._thread.join(timeout=30)
 
-    def submit(self, records: Sequence[dict], prompts: Sequence[str], params: SamplingParams, rounds: int,
-               on_text: Sequence[Callable[[str], None] | None] | None = None) -> list[Future]:
+    def submit(
+        self,
+        records: Sequence[dict],
+        prompts: Sequence[str],
+        params: SamplingParams,
+        rounds: int,
+        on_text: Sequence[Callable[[str], None] | None] | None = None,
+    ) -> list[Future]:
         with self._lock:
             if self.draining.is_set():
                 raise Draining()
             if self._pending + len(records) > self.config.max_pending:
-                raise Busy(f"server busy: {self._pending} completions in progress, at most {self.config.max_pending} "
-                           "(option --max-pending); retry later")
+                raise Busy(
+                    f"server busy: {self._pending} completions in progress, at most {self.config.max_pending} "
+                    "(option --max-pending); retry later"
+                )
             self._pending += len(records)
         on_text = list(on_text) if on_text is not None else [None] * len(records)
         items = [_Item(r, p, params, rounds, Future(), t) for r, p, t in zip(records, prompts, on_text)]
@@ -172,23 +186,35 @@ class Engine:
             if first.rounds == 0:  # drafts only: nothing needs their value or feedback
                 streamed = [i.on_text for i in batch]
                 if any(streamed) and self.generator.streams:
+
                     def on_text(k: int, delta: str) -> None:
                         if streamed[k]:
                             streamed[k](delta)
+
                     drafts = self.generator.generate([i.prompt for i in batch], params, on_text=on_text)
                 else:
                     drafts = self.generator.generate([i.prompt for i in batch], params)
                 histories = [[Step(0, d[0], None, None)] for d in drafts]
             else:
-                histories = refine([i.record for i in batch], [i.prompt for i in batch], self.generator,
-                                   self.corrector, self.value, first.rounds, params)
+                histories = refine(
+                    [i.record for i in batch],
+                    [i.prompt for i in batch],
+                    self.generator,
+                    self.corrector,
+                    self.value,
+                    first.rounds,
+                    params,
+                )
         except (ValueFunctionError, GeneratorError, ValueError) as e:
             if len(batch) > 1:  # one bad record must not fail the others: find it
                 for item in batch:
                     self._run([item])
                 return
-            first.future.set_exception(BadRequest(f"{e} (send the task fields the value needs in the request's `record`)", "record")
-                                       if isinstance(e, ValueFunctionError) else e)
+            first.future.set_exception(
+                BadRequest(f"{e} (send the task fields the value needs in the request's `record`)", "record")
+                if isinstance(e, ValueFunctionError)
+                else e
+            )
             return
         except BaseException as e:  # noqa: BLE001 - delivered to the waiting request
             for item in batch:

@@ -70,13 +70,18 @@ def generate_run(
     sc_samples = config.baseline_samples or config.rounds + 1
     sc_tokens = 0
     steps = len(todo) * (config.rounds + 1 + config.baseline)  # records drafted, corrected per round, voted on
-    with JsonlWriter(output, append=config.resume) as out, counter(f"generate + {config.rounds} rounds", steps) as advance:
+    with (
+        JsonlWriter(output, append=config.resume) as out,
+        counter(f"generate + {config.rounds} rounds", steps) as advance,
+    ):
         cost = RoundCost(on_round=lambda r, n: advance(n))
         for b in range(0, len(todo), config.batch_size):
             batch = todo[b : b + config.batch_size]
             prompts = [format_prompt(r) for r in batch]
             seeded = replace(params, seed=params.seed + b)
-            rounds = refined_rounds(batch, prompts, generator, corrector, value, config.rounds, seeded, cost, bool(config.fluency))
+            rounds = refined_rounds(
+                batch, prompts, generator, corrector, value, config.rounds, seeded, cost, bool(config.fluency)
+            )
             sc, before = [None] * len(batch), generator.tokens_generated
             if config.baseline:
                 sc = self_consistency(batch, prompts, generator, value, sc_samples, sc_params)
@@ -92,13 +97,18 @@ def generate_run(
     # A corrector that is the generator itself (``--corrector self``) is counted once.
     models = {id(g): g for g in (generator, corrector.generator if corrector else None) if g is not None}
     tokens = sum(g.tokens_generated for g in models.values())
-    metrics.update(seconds=time.perf_counter() - start, tokens=tokens,
-                   round_seconds=cost.seconds, round_decodes=cost.decoded)
+    metrics.update(
+        seconds=time.perf_counter() - start, tokens=tokens, round_seconds=cost.seconds, round_decodes=cost.decoded
+    )
     cut = sum(g.truncated_prompts for g in models.values())
     if cut:  # kept for generate (a long few-shot prompt may lose its oldest examples), but said
         metrics["truncated_prompts"] = cut
-        log.warning("%d prompts were longer than the model's context leaves room for (with --max-new-tokens %d): "
-                    "their oldest tokens were dropped", cut, params.max_new_tokens)
+        log.warning(
+            "%d prompts were longer than the model's context leaves room for (with --max-new-tokens %d): "
+            "their oldest tokens were dropped",
+            cut,
+            params.max_new_tokens,
+        )
     if "self_consistency" in metrics:  # the part of ``tokens`` the baseline's samples took
         metrics["self_consistency"]["tokens"] = sc_tokens
     if metrics_path:
@@ -106,12 +116,23 @@ def generate_run(
     return metrics
 
 
-def refined_rounds(records: Sequence[dict], prompts: Sequence[str], generator: Generator, corrector: Corrector | None,
-                   value: Value, rounds: int, params: SamplingParams, cost: RoundCost | None = None,
-                   fluency: bool = False) -> list[list[dict]]:
+def refined_rounds(
+    records: Sequence[dict],
+    prompts: Sequence[str],
+    generator: Generator,
+    corrector: Corrector | None,
+    value: Value,
+    rounds: int,
+    params: SamplingParams,
+    cost: RoundCost | None = None,
+    fluency: bool = False,
+) -> list[list[dict]]:
     """One batch through ``refine``, each record's rounds as the dicts an output line holds
     (with ``fluency``, each round's perplexity under the generator too)."""
-    histories = [[asdict(step) for step in h] for h in refine(records, prompts, generator, corrector, value, rounds, params, cost)]
+    histories = [
+        [asdict(step) for step in h]
+        for h in refine(records, prompts, generator, corrector, value, rounds, params, cost)
+    ]
     if fluency:
         add_perplexity(generator, prompts, histories)
     return histories
@@ -120,18 +141,36 @@ def refined_rounds(records: Sequence[dict], prompts: Sequence[str], generator: G
 EVAL_ROUNDS = 3
 
 
-def evaluate(corrector: Corrector, generator: Generator, value: Value, records: Sequence[dict], prompts: Sequence[str],
-             generator_name: str, rounds: int = EVAL_ROUNDS, batch_size: int = 64, fluency: bool = False) -> dict:
+def evaluate(
+    corrector: Corrector,
+    generator: Generator,
+    value: Value,
+    records: Sequence[dict],
+    prompts: Sequence[str],
+    generator_name: str,
+    rounds: int = EVAL_ROUNDS,
+    batch_size: int = 64,
+    fluency: bool = False,
+) -> dict:
     """Per-round results of generator + corrector on held-out records (greedy), the metrics of
     ``correct generate`` without writing an output file (with ``fluency``, the generator's
     perplexity of each round's texts too)."""
     t = corrector.config.training
-    params = SamplingParams(temperature=0.0, max_new_tokens=t.get("max_new_tokens") or SamplingParams.max_new_tokens, stop=tuple(t.get("stop", ())), seed=0)
+    params = SamplingParams(
+        temperature=0.0,
+        max_new_tokens=t.get("max_new_tokens") or SamplingParams.max_new_tokens,
+        stop=tuple(t.get("stop", ())),
+        seed=0,
+    )
     lines = []
     for b in range(0, len(records), batch_size):
         part = slice(b, b + batch_size)
-        lines += [{"rounds": h} for h in refined_rounds(records[part], prompts[part], generator, corrector, value, rounds, params,
-                                                         fluency=fluency)]
+        lines += [
+            {"rounds": h}
+            for h in refined_rounds(
+                records[part], prompts[part], generator, corrector, value, rounds, params, fluency=fluency
+            )
+        ]
     return {**compute_metrics(lines, value.max_value), "split": "validation", "generator": generator_name}
 
 
@@ -141,5 +180,7 @@ def add_perplexity(generator: Generator, prompts: Sequence[str], rounds: Sequenc
     if not generator.scores:
         raise GeneratorError(f"--fluency needs a generator that scores text; {type(generator).__name__} does not")
     flat = [(p, step) for p, steps in zip(prompts, rounds) for step in steps]
-    for (_, step), (logp, n) in zip(flat, generator.log_likelihoods([p for p, _ in flat], [step["text"] for _, step in flat])):
+    for (_, step), (logp, n) in zip(
+        flat, generator.log_likelihoods([p for p, _ in flat], [step["text"] for _, step in flat])
+    ):
         step["perplexity"] = math.exp(-logp / n) if n else None

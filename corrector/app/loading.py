@@ -17,9 +17,13 @@ def backend_options(b: Backend) -> dict:
     the openai backend, and saying them to another is a mistake worth a clear error."""
     if b.backend == "openai":
         return dict(base_url=b.base_url, api_key=b.api_key, api=b.api, concurrency=b.concurrency)
-    given = [name for name, v in (("--base-url", b.base_url), ("--backend-api-key", b.api_key)) if v] + (["--api"] if b.api != "completions" else [])
+    given = [name for name, v in (("--base-url", b.base_url), ("--backend-api-key", b.api_key)) if v] + (
+        ["--api"] if b.api != "completions" else []
+    )
     if given:
-        raise UsageError(f"{', '.join(given)} {'is' if len(given) == 1 else 'are'} for --backend openai, not {b.backend}")
+        raise UsageError(
+            f"{', '.join(given)} {'is' if len(given) == 1 else 'are'} for --backend openai, not {b.backend}"
+        )
     return {}
 
 
@@ -47,8 +51,15 @@ def placement(backend: str, dtype: str | None, device: str | None) -> dict:
     return {k: v for k, v in (("dtype", dtype), ("device", device)) if v is not None}
 
 
-def load_models(generator: str, corrector: str | None, b: Backend, corrector_backend: str | None,
-                dtype: str | None = None, device: str | None = None, **generator_options):
+def load_models(
+    generator: str,
+    corrector: str | None,
+    b: Backend,
+    corrector_backend: str | None,
+    dtype: str | None = None,
+    device: str | None = None,
+    **generator_options,
+):
     """(generator, corrector or None; ``SELF`` for ``--corrector self``, which
     ``commands.for_task`` makes from the generator once the task's layout is known). The
     corrector decodes with ``corrector_backend``, by default the generator's backend (hf when
@@ -76,7 +87,10 @@ def load_models(generator: str, corrector: str | None, b: Backend, corrector_bac
     quiet_libraries()
     if b.backend == corr_backend == "vllm" and corrector:
         # Two vLLM engines share the GPU: each takes part of its memory, not 90% each.
-        options, corr_options = {**options, "gpu_memory_utilization": 0.45}, {**corr_options, "gpu_memory_utilization": 0.4}
+        options, corr_options = (
+            {**options, "gpu_memory_utilization": 0.45},
+            {**corr_options, "gpu_memory_utilization": 0.4},
+        )
     with naming("--generator"):
         g = load_generator(generator, b.backend, **options)
     if corrector == SELF:  # the generator itself rewrites: nothing more to load (self_refine.of_task)

@@ -39,7 +39,11 @@ class BodyLimit:
     async def _refuse(self, scope, receive, send):
         from fastapi.responses import JSONResponse
 
-        message = (f"request body over {self.limit:,} bytes; send a shorter prompt, or start the server with a larger "
-                   "--max-request-bytes")
-        await JSONResponse({"error": {"message": message, "type": "invalid_request_error", "param": None, "code": 413}},
-                           status_code=413)(scope, receive, send)
+        message = (
+            f"request body over {self.limit:,} bytes; send a shorter prompt, or start the server with a larger "
+            "--max-request-bytes"
+        )
+        await JSONResponse(
+            {"error": {"message": message, "type": "invalid_request_error", "param": None, "code": 413}},
+            status_code=413,
+        )(scope, receive, send)

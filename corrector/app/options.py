@@ -198,7 +198,9 @@ class Defaults:
         if not self.value:
             raise UsageError(f"--value is needed with {source} when no --task gives a default")
         if rounds and not self.corrector:
-            raise UsageError("--rounds > 0 needs --corrector (or a --task that ships one); use --rounds 0 to keep the drafts")
+            raise UsageError(
+                "--rounds > 0 needs --corrector (or a --task that ships one); use --rounds 0 to keep the drafts"
+            )
         check_local("--corrector", self.corrector if rounds else None)
 
 
@@ -291,7 +293,8 @@ def note_unlabeled(records: list[dict], where: str) -> None:
         if 0 < n < len(records) and k not in ("id", "prompt"):
             logging.getLogger("correct").warning(
                 f"{where}: {len(records) - n} of {len(records)} records have no {k!r}; they are refined all the same "
-                "and count as unlabeled where the value needs it")
+                "and count as unlabeled where the value needs it"
+            )
 
 
 def prompt_format(t: Task | None, shots: int | None, seed: int) -> Callable[[dict], str]:

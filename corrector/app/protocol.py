@@ -85,7 +85,12 @@ def usage_of(generator, prompts: Sequence[str], histories) -> dict:
     if tokenizer is None:
         return {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
     prompt_tokens = sum(count_tokens(tokenizer, p) for p in prompts)
-    completion = sum(count_tokens(tokenizer, step.text) for h in histories for k, step in enumerate(h) if k == 0 or step.text != h[k - 1].text)
+    completion = sum(
+        count_tokens(tokenizer, step.text)
+        for h in histories
+        for k, step in enumerate(h)
+        if k == 0 or step.text != h[k - 1].text
+    )
     return {"prompt_tokens": prompt_tokens, "completion_tokens": completion, "total_tokens": prompt_tokens + completion}
 
 

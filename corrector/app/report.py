@@ -50,7 +50,9 @@ def load_run(path: str | Path) -> Run:
             raise ReportError(f"{path}: neither log.jsonl nor eval.json; not a `correct train` folder")
         run = Run(path.name, source=str(path))
         if log_path.exists():
-            run.log = [_json(line, log_path, i) for i, line in enumerate(_text(log_path).splitlines(), 1) if line.strip()]
+            run.log = [
+                _json(line, log_path, i) for i, line in enumerate(_text(log_path).splitlines(), 1) if line.strip()
+            ]
         if eval_path.exists():
             run.rounds = _metrics(eval_path)["rounds"]
         return run
@@ -142,7 +144,9 @@ def rounds_figure(runs: Sequence[Run]):
     import matplotlib.pyplot as plt
 
     bounded = any("solved" in row for r in runs for row in r.rounds)
-    panels = [("mean_value", "mean value (higher is better)")] + ([("solved", "solved (% of records at the maximum value)")] if bounded else [])
+    panels = [("mean_value", "mean value (higher is better)")] + (
+        [("solved", "solved (% of records at the maximum value)")] if bounded else []
+    )
     fig, axes = plt.subplots(1, len(panels), figsize=(6.2 * len(panels), 4.4), squeeze=False)
     series: dict[str, dict[str, list]] = {}
     for ax, (key, label) in zip(axes[0], panels):
@@ -155,8 +159,13 @@ def rounds_figure(runs: Sequence[Run]):
             series[f"{key}: {run.name}"] = {"x": xs, "y": ys}
             base = (run.baseline or {}).get(key)
             if base is not None:
-                ax.axhline(base * scale, color=colour, linestyle="--", linewidth=1.2,
-                           label=f"{run.name}: self-consistency, vote of {run.baseline.get('samples', '?')} drafts")
+                ax.axhline(
+                    base * scale,
+                    color=colour,
+                    linestyle="--",
+                    linewidth=1.2,
+                    label=f"{run.name}: self-consistency, vote of {run.baseline.get('samples', '?')} drafts",
+                )
                 series[f"{key}: {run.name}: self-consistency"] = {"y": base * scale}
         rounds = sorted({row["round"] for r in runs for row in r.rounds})
         ax.set_xticks(rounds)
@@ -174,9 +183,11 @@ def training_figure(runs: Sequence[Run]):
     """(figure, series): loss, pool mean value and exploration gain per training iteration."""
     import matplotlib.pyplot as plt
 
-    panels = [("loss", "training loss (mean over the iteration's steps)"),
-              ("pool_mean_value", "pool mean value (after exploring)"),
-              ("exploration_gain", "exploration gain (value of rewrite − draft)")]
+    panels = [
+        ("loss", "training loss (mean over the iteration's steps)"),
+        ("pool_mean_value", "pool mean value (after exploring)"),
+        ("exploration_gain", "exploration gain (value of rewrite − draft)"),
+    ]
     fig, axes = plt.subplots(1, 3, figsize=(17, 4.4))
     series: dict[str, dict[str, list]] = {}
     for ax, (key, label) in zip(axes, panels):
@@ -208,20 +219,48 @@ def _html(runs: Sequence[Run], report: dict) -> str:
     rows = []
     for r in runs:
         first, last = (r.rounds[0], r.rounds[-1]) if r.rounds else ({}, {})
-        cells = [r.name, len(r.rounds) - 1 if r.rounds else "-", _fmt(first.get("mean_value")), _fmt(last.get("mean_value")),
-                 percent(first.get("solved")), percent(last.get("solved")), percent((r.baseline or {}).get("solved")),
-                 len([row for row in r.log if row.get("iteration", -1) >= 0]) or "-", html.escape(r.source)]
-        rows.append("<tr>" + "".join(f"<td>{html.escape(str(c)) if not isinstance(c, str) else c}</td>" for c in cells) + "</tr>")
-    head = ["run", "rounds", "mean value, round 0", "mean value, last", "solved, round 0", "solved, last",
-            "self-consistency solved", "training iterations", "source"]
-    images = "".join(f'<h2>{name}</h2><img src="{name}" alt="{name}" style="max-width:100%">' for name in report["files"])
-    return ("<!doctype html><meta charset='utf-8'><title>correct report</title>"
-            "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px}</style>"
-            "<h1>correct report</h1><table><tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr>" + "".join(rows)
-            + "</table>" + images + "\n")
+        cells = [
+            r.name,
+            len(r.rounds) - 1 if r.rounds else "-",
+            _fmt(first.get("mean_value")),
+            _fmt(last.get("mean_value")),
+            percent(first.get("solved")),
+            percent(last.get("solved")),
+            percent((r.baseline or {}).get("solved")),
+            len([row for row in r.log if row.get("iteration", -1) >= 0]) or "-",
+            html.escape(r.source),
+        ]
+        rows.append(
+            "<tr>"
+            + "".join(f"<td>{html.escape(str(c)) if not isinstance(c, str) else c}</td>" for c in cells)
+            + "</tr>"
+        )
+    head = [
+        "run",
+        "rounds",
+        "mean value, round 0",
+        "mean value, last",
+        "solved, round 0",
+        "solved, last",
+        "self-consistency solved",
+        "training iterations",
+        "source",
+    ]
+    images = "".join(
+        f'<h2>{name}</h2><img src="{name}" alt="{name}" style="max-width:100%">' for name in report["files"]
+    )
+    return (
+        "<!doctype html><meta charset='utf-8'><title>correct report</title>"
+        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px}</style>"
+        "<h1>correct report</h1><table><tr>"
+        + "".join(f"<th>{h}</th>" for h in head)
+        + "</tr>"
+        + "".join(rows)
+        + "</table>"
+        + images
+        + "\n"
+    )
 
 
 def _fmt(x) -> str:
     return "-" if x is None else f"{x:.3f}"
-
-

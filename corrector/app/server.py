@@ -74,7 +74,9 @@ def build_app(engine: Engine, api_key: str | None = None):
     app.add_middleware(BodyLimit, limit=config.max_request_bytes)
 
     def error(status: int, message: str, param: str | None = None, kind: str = "invalid_request_error", code=None):
-        return JSONResponse({"error": {"message": message, "type": kind, "param": param, "code": code or status}}, status_code=status)
+        return JSONResponse(
+            {"error": {"message": message, "type": kind, "param": param, "code": code or status}}, status_code=status
+        )
 
     if api_key:
         expected = f"Bearer {api_key}".encode()
@@ -83,8 +85,11 @@ def build_app(engine: Engine, api_key: str | None = None):
         async def _key(request: Request, call_next):
             given = request.headers.get("authorization", "").encode()
             if request.url.path not in OPEN_PATHS and not hmac.compare_digest(given, expected):
-                return error(401, "missing or wrong API key: send the server's key as 'Authorization: Bearer KEY'",
-                             code="invalid_api_key")
+                return error(
+                    401,
+                    "missing or wrong API key: send the server's key as 'Authorization: Bearer KEY'",
+                    code="invalid_api_key",
+                )
             return await call_next(request)
 
     @app.exception_handler(RequestValidationError)
@@ -95,9 +100,12 @@ def build_app(engine: Engine, api_key: str | None = None):
             why = (first.get("ctx") or {}).get("error", "JSON decode error")
             return error(400, f"request body is not valid JSON: {why} at character {loc[-1]}")
         if loc == ("body",):
-            return error(400, "request body is empty: send a JSON object with 'model' and 'prompt' ('messages' for a chat)"
-                         if kind == "missing" else
-                         "request body must be a JSON object, sent with 'Content-Type: application/json'")
+            return error(
+                400,
+                "request body is empty: send a JSON object with 'model' and 'prompt' ('messages' for a chat)"
+                if kind == "missing"
+                else "request body must be a JSON object, sent with 'Content-Type: application/json'",
+            )
         param = ".".join(str(p) for p in loc if p != "body") or None
         return error(400, f"{param}: {first.get('msg')}" if param else str(first.get("msg")), param)
 
@@ -106,15 +114,19 @@ def build_app(engine: Engine, api_key: str | None = None):
         # FastAPI's own refusals (an unreadable body, a route or method that is not there) in
         # OpenAI's shape too, saying what to send instead.
         if exc.status_code == 404:
-            message = (f"no endpoint {request.url.path}: this server answers POST /v1/completions, POST /v1/chat/completions, "
-                       "GET /v1/models and GET /health")
+            message = (
+                f"no endpoint {request.url.path}: this server answers POST /v1/completions, POST /v1/chat/completions, "
+                "GET /v1/models and GET /health"
+            )
         elif exc.status_code == 405:
             message = f"{request.url.path} does not take {request.method}"
         elif exc.status_code == 400:
             message = "request body could not be read: send UTF-8 JSON text"
         else:
             message = str(exc.detail)
-        return error(exc.status_code, message, kind="invalid_request_error" if exc.status_code < 500 else "server_error")
+        return error(
+            exc.status_code, message, kind="invalid_request_error" if exc.status_code < 500 else "server_error"
+        )
 
     @app.exception_handler(BadRequest)
     async def _bad(request: Request, exc: BadRequest):
@@ -136,17 +148,24 @@ def build_app(engine: Engine, api_key: str | None = None):
     async def _failed(request: Request, exc: Exception):
         # The generator or value failed (an endpoint behind the openai backend, a crashed
         # model): the client still gets the OpenAI error shape, with what went wrong.
-        return error(502 if isinstance(exc, GeneratorError) else 500, f"{type(exc).__name__}: {exc}", kind="server_error")
+        return error(
+            502 if isinstance(exc, GeneratorError) else 500, f"{type(exc).__name__}: {exc}", kind="server_error"
+        )
 
     @app.get("/health")
     async def health():
         if engine.draining.is_set():  # a load balancer stops sending requests here
-            return JSONResponse({"status": "draining", "model": config.model_name, "pending": engine.pending}, status_code=503)
+            return JSONResponse(
+                {"status": "draining", "model": config.model_name, "pending": engine.pending}, status_code=503
+            )
         return {"status": "ok", "model": config.model_name, "rounds": config.rounds, "pending": engine.pending}
 
     @app.get("/v1/models")
     async def models():
-        return {"object": "list", "data": [{"id": config.model_name, "object": "model", "created": 0, "owned_by": "correct"}]}
+        return {
+            "object": "list",
+            "data": [{"id": config.model_name, "object": "model", "created": 0, "owned_by": "correct"}],
+        }
 
     def admit(body: Common, questions: list[str], prompts: list[str], on_text=None) -> tuple[list, SamplingParams]:
         """Check the request and queue its completions: (futures, sampling settings). Every
@@ -159,19 +178,28 @@ def build_app(engine: Engine, api_key: str | None = None):
         if ignored:
             log.warning("request fields ignored: %s", ", ".join(dict.fromkeys(ignored)))
         if body.model != config.model_name:
-            raise BadRequest(f"model {body.model!r} is not served here; this server serves {config.model_name!r}", "model", 404)
+            raise BadRequest(
+                f"model {body.model!r} is not served here; this server serves {config.model_name!r}", "model", 404
+            )
         if body.logprobs or body.top_logprobs:
-            raise BadRequest("logprobs are not supported: the answer is rewritten by the corrector, so the generator's "
-                             "token probabilities do not describe it", "logprobs" if body.logprobs else "top_logprobs")
+            raise BadRequest(
+                "logprobs are not supported: the answer is rewritten by the corrector, so the generator's "
+                "token probabilities do not describe it",
+                "logprobs" if body.logprobs else "top_logprobs",
+            )
         rounds = config.rounds if body.rounds is None else body.rounds
         if rounds and engine.corrector is None:
             raise BadRequest("this server has no corrector: only rounds=0 can be asked for", "rounds")
         if "" in ([body.stop] if isinstance(body.stop, str) else body.stop or []):
-            raise BadRequest("stop: an empty stop string would end every answer at its first token; leave it out", "stop")
+            raise BadRequest(
+                "stop: an empty stop string would end every answer at its first token; leave it out", "stop"
+            )
         if len(questions) * body.n > config.max_pending:  # would be a 429 forever: no retry can fit it
-            raise BadRequest(f"this request asks for {len(questions) * body.n} completions ({len(questions)} prompts, n {body.n}); "
-                             f"the server takes at most {config.max_pending} at once (--max-pending): send fewer per request",
-                             "n" if body.n > 1 else "prompt")
+            raise BadRequest(
+                f"this request asks for {len(questions) * body.n} completions ({len(questions)} prompts, n {body.n}); "
+                f"the server takes at most {config.max_pending} at once (--max-pending): send fewer per request",
+                "n" if body.n > 1 else "prompt",
+            )
         params = sampling_params(config.params, body)
         try:  # a prompt that cannot fit with max_tokens is refused before it joins a batch
             engine.generator.check_fits(prompts, params)
@@ -202,16 +230,34 @@ def build_app(engine: Engine, api_key: str | None = None):
 
         if not body.stream:
             histories = list(await asyncio.gather(*(asyncio.wrap_future(f) for f in futures)))
-            choices = [{**({"message": {"role": "assistant", "content": h[-1].text}} if chat else {"text": h[-1].text}),
-                        "logprobs": None, **finished(i, h)} for i, h in enumerate(histories)]
+            choices = [
+                {
+                    **({"message": {"role": "assistant", "content": h[-1].text}} if chat else {"text": h[-1].text}),
+                    "logprobs": None,
+                    **finished(i, h),
+                }
+                for i, h in enumerate(histories)
+            ]
             return response_body(rid, kind, config.model_name, choices, usage_of(engine.generator, counted, histories))
 
         async def events():
             chunk_kind = "chat.completion.chunk" if chat else "text_completion"
 
             def chunk(choices, **more) -> str:
-                return "data: " + json.dumps({"id": rid, "object": chunk_kind, "created": int(time.time()),
-                                              "model": config.model_name, "choices": choices, **more}) + "\n\n"
+                return (
+                    "data: "
+                    + json.dumps(
+                        {
+                            "id": rid,
+                            "object": chunk_kind,
+                            "created": int(time.time()),
+                            "model": config.model_name,
+                            "choices": choices,
+                            **more,
+                        }
+                    )
+                    + "\n\n"
+                )
 
             def content(i: int, text: str) -> str:
                 delta = {"delta": {"content": text}} if chat else {"text": text}
@@ -221,7 +267,16 @@ def build_app(engine: Engine, api_key: str | None = None):
             try:
                 for i, future in enumerate(futures):  # in order: a refined choice streams once its last round is done
                     if chat:
-                        yield chunk([{"index": i, "delta": {"role": "assistant", "content": ""}, "logprobs": None, "finish_reason": None}])
+                        yield chunk(
+                            [
+                                {
+                                    "index": i,
+                                    "delta": {"role": "assistant", "content": ""},
+                                    "logprobs": None,
+                                    "finish_reason": None,
+                                }
+                            ]
+                        )
                     sent = ""
                     while (delta := await queues[i].get()) is not None:  # the draft's text as it is decoded (rounds 0)
                         sent += delta
@@ -230,14 +285,28 @@ def build_app(engine: Engine, api_key: str | None = None):
                     histories.append(history)
                     text = history[-1].text
                     if len(text) > len(sent):  # the rest (all of it after correction rounds)
-                        yield content(i, text[len(sent):] if text.startswith(sent) else text)
-                    yield chunk([{**({"delta": {}} if chat else {"text": ""}), "logprobs": None, **finished(i, history)}])
+                        yield content(i, text[len(sent) :] if text.startswith(sent) else text)
+                    yield chunk(
+                        [{**({"delta": {}} if chat else {"text": ""}), "logprobs": None, **finished(i, history)}]
+                    )
                 if (body.stream_options or {}).get("include_usage"):
                     yield chunk([], usage=usage_of(engine.generator, counted, histories))
             except Exception as e:  # the status line is sent: the error goes in the stream, as vLLM does
                 status = 502 if isinstance(e, GeneratorError) else 500
-                yield "data: " + json.dumps({"error": {"message": f"{type(e).__name__}: {e}", "type": "server_error",
-                                                       "param": None, "code": status}}) + "\n\n"
+                yield (
+                    "data: "
+                    + json.dumps(
+                        {
+                            "error": {
+                                "message": f"{type(e).__name__}: {e}",
+                                "type": "server_error",
+                                "param": None,
+                                "code": status,
+                            }
+                        }
+                    )
+                    + "\n\n"
+                )
             yield "data: [DONE]\n\n"
 
         return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
@@ -270,14 +339,19 @@ def _chat_prompt(engine: Engine, messages: list[dict]) -> tuple[str, str]:
     if engine.format_prompt is not None:
         if len(messages) != 1:
             roles = ", ".join(m["role"] for m in messages)
-            raise BadRequest(f"messages: this server answers one question in its task's format, so a chat must be one user "
-                             f"message (got {len(messages)}: {roles}); earlier turns and system messages would not be seen",
-                             "messages")
+            raise BadRequest(
+                f"messages: this server answers one question in its task's format, so a chat must be one user "
+                f"message (got {len(messages)}: {roles}); earlier turns and system messages would not be seen",
+                "messages",
+            )
         return users[0]["content"], engine.format_prompt({"prompt": users[0]["content"]})
     tokenizer = engine.generator.tokenizer
     if tokenizer is not None and getattr(tokenizer, "chat_template", None):
         return users[-1]["content"], tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
     if len(messages) != 1:
-        raise BadRequest("messages: the generator has no chat template to lay out a conversation; send one user message "
-                         "or use /v1/completions", "messages")
+        raise BadRequest(
+            "messages: the generator has no chat template to lay out a conversation; send one user message "
+            "or use /v1/completions",
+            "messages",
+        )
     return users[0]["content"], users[0]["content"]

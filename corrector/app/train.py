@@ -17,9 +17,18 @@ from .card import EVAL_NAME, write_model_card
 from .generate import evaluate
 
 
-def train_run(records: Sequence[dict], generator_prompts: Sequence[str], generator: Generator, value: Value, init: str,
-              output_dir: str | Path, config: TrainConfig = TrainConfig(), evaluation: tuple[Sequence[dict], Sequence[str]] | None = None,
-              fluency: bool = False, **loop_options) -> Corrector:
+def train_run(
+    records: Sequence[dict],
+    generator_prompts: Sequence[str],
+    generator: Generator,
+    value: Value,
+    init: str,
+    output_dir: str | Path,
+    config: TrainConfig = TrainConfig(),
+    evaluation: tuple[Sequence[dict], Sequence[str]] | None = None,
+    fluency: bool = False,
+    **loop_options,
+) -> Corrector:
     """Train a corrector into ``output_dir`` (``loop_options``: those of ``train_corrector``).
     ``evaluation``: held-out (records, generator prompts) refined by the generator and the
     trained corrector at the end; their per-round results go into ``eval.json`` and the

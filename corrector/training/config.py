@@ -160,19 +160,26 @@ class TrainConfig:
 
         for flag in ("bf16", "fp16"):
             if getattr(self, flag) and not torch.cuda.is_available():
-                raise TrainError(f"{flag} is mixed precision on a GPU, and there is none here; leave it out on a CPU", option=flag)
+                raise TrainError(
+                    f"{flag} is mixed precision on a GPU, and there is none here; leave it out on a CPU", option=flag
+                )
         if self.bf16 and self.fp16:
             raise TrainError("bf16 and fp16 are two kinds of mixed precision; ask for one", option="fp16")
         if self.dtype is not None and self.dtype not in DTYPES:
             raise TrainError(f"unknown dtype {self.dtype!r}; choose {', '.join(DTYPES)}", option="dtype")
         if self.fp16 and self.dtype == "float16" and not self.lora_r:
-            raise TrainError("fp16 mixed precision cannot train weights that are themselves float16; load them in float32 "
-                             "or bfloat16, or train a LoRA adapter", option="dtype")
+            raise TrainError(
+                "fp16 mixed precision cannot train weights that are themselves float16; load them in float32 "
+                "or bfloat16, or train a LoRA adapter",
+                option="dtype",
+            )
         batch = distributed.per_process_batch(self.batch_size)
         if batch % self.gradient_accumulation_steps:
-            raise TrainError(f"{self.gradient_accumulation_steps} gradient accumulation steps do not divide the batch of {batch} "
-                             f"rows{' per process' if distributed.world() > 1 else ''} (batch size {self.batch_size})",
-                             option="gradient_accumulation_steps")
+            raise TrainError(
+                f"{self.gradient_accumulation_steps} gradient accumulation steps do not divide the batch of {batch} "
+                f"rows{' per process' if distributed.world() > 1 else ''} (batch size {self.batch_size})",
+                option="gradient_accumulation_steps",
+            )
 
 
 DEFAULT_MAX_NEW_TOKENS = SamplingParams.max_new_tokens

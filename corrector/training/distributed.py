@@ -58,7 +58,7 @@ def device() -> str | None:
 
 def shard(items: Sequence[T]) -> list[T]:
     """This process's share: every world()-th item from its rank."""
-    return list(items[rank():: world()])
+    return list(items[rank() :: world()])
 
 
 def unshard(mine: Sequence[T], n: int) -> list[T]:
@@ -71,7 +71,7 @@ def unshard(mine: Sequence[T], n: int) -> list[T]:
     parts = gather_object([list(mine)])
     out: list = [None] * n
     for r, part in enumerate(parts):
-        out[r:: len(parts)] = part
+        out[r :: len(parts)] = part
     return out
 
 

@@ -31,8 +31,12 @@ def score_drafts(records: Sequence[dict], outputs: Sequence[Sequence[str]], valu
     return [Draft(r["id"], o, s.value, s.feedback, origin) for (r, o), s in zip(flat, scores)]
 
 
-def each_with_settings(call: Callable[[list[int], SamplingParams], list], records: Sequence[dict], params: SamplingParams,
-                       settings_of: Settings | None) -> list:
+def each_with_settings(
+    call: Callable[[list[int], SamplingParams], list],
+    records: Sequence[dict],
+    params: SamplingParams,
+    settings_of: Settings | None,
+) -> list:
     """``call(indices, params)`` for the records that share sampling settings, one call a group;
     the outputs in the records' order."""
     if settings_of is None:
@@ -48,11 +52,18 @@ def each_with_settings(call: Callable[[list[int], SamplingParams], list], record
 
 
 def init_pool(
-    pool: Pool, records: Sequence[dict], prompts: Sequence[str], generator: Generator, value: Value, params: SamplingParams, chunk: int = 64,
+    pool: Pool,
+    records: Sequence[dict],
+    prompts: Sequence[str],
+    generator: Generator,
+    value: Value,
+    params: SamplingParams,
+    chunk: int = 64,
     settings_of: Settings | None = None,
 ) -> None:
     """Step 1: N generator drafts per prompt. Prompts already in the pool (a resumed run) are
     skipped; a prompt whose drafts were only partly written when a run was killed is drafted anew."""
+
     def drafted(prompt_id: str) -> int:
         return sum(d.origin == "generator" for d in pool.by_prompt.get(prompt_id, ()))
 
@@ -67,9 +78,15 @@ def init_pool(
         for start in range(0, len(todo), step):
             idx = todo[start : start + step]
             mine = distributed.shard(idx)
-            outs = each_with_settings(lambda idx, p: generator.generate([prompts[mine[i]] for i in idx], p),
-                                      [records[i] for i in mine], params, settings_of)
-            drafts = _per_prompt(score_drafts([records[i] for i in mine], outs, value, "generator"), [len(o) for o in outs])
+            outs = each_with_settings(
+                lambda idx, p: generator.generate([prompts[mine[i]] for i in idx], p),
+                [records[i] for i in mine],
+                params,
+                settings_of,
+            )
+            drafts = _per_prompt(
+                score_drafts([records[i] for i in mine], outs, value, "generator"), [len(o) for o in outs]
+            )
             pool.add([d for ds in distributed.unshard(drafts, len(idx)) for d in ds])
             advance(len(idx))
 
@@ -86,8 +103,11 @@ def add_references(pool: Pool, records: Sequence[dict], value: Value) -> int:
     pool.add(added)
     short = sum(d.value is not None and d.value < value.max_value for d in added)
     if short and distributed.is_main():
-        log.warning("%d of %d reference solutions are below the value's maximum: they are targets only for worse drafts",
-                    short, len(added))
+        log.warning(
+            "%d of %d reference solutions are below the value's maximum: they are targets only for worse drafts",
+            short,
+            len(added),
+        )
     return len(added)
 
 
@@ -100,7 +120,14 @@ def _per_prompt(drafts: list[Draft], counts: Sequence[int]) -> list[list[Draft]]
 
 
 def explore(
-    pool: Pool, records: Sequence[dict], corrector: Corrector, value: Value, params: SamplingParams, n: int, rng: random.Random, origin: str,
+    pool: Pool,
+    records: Sequence[dict],
+    corrector: Corrector,
+    value: Value,
+    params: SamplingParams,
+    n: int,
+    rng: random.Random,
+    origin: str,
     settings_of: Settings | None = None,
 ) -> float:
     """Step 5: rewrite pool drafts with the corrector and add the results. Drafts below the
@@ -122,16 +149,26 @@ def explore(
         for start in range(0, len(mine), 64):
             part = mine[start : start + 64]
             outs += each_with_settings(
-                lambda idx, p: corrector.correct([corrector.question(chosen[part[i]]) for i in idx], [sources[part[i]].text for i in idx],
-                                                 [sources[part[i]].feedback for i in idx], p),
-                [chosen[i] for i in part], params, settings_of)
+                lambda idx, p: corrector.correct(
+                    [corrector.question(chosen[part[i]]) for i in idx],
+                    [sources[part[i]].text for i in idx],
+                    [sources[part[i]].feedback for i in idx],
+                    p,
+                ),
+                [chosen[i] for i in part],
+                params,
+                settings_of,
+            )
             advance(len(part))
     new = distributed.unshard(score_drafts([chosen[i] for i in mine], outs, value, origin), len(chosen))
     pool.add(new)
     gains = [d.value - s.value for d, s in zip(new, sources) if d.value is not None]
     if len(gains) < len(new) and distributed.is_main():
-        log.warning("%d of %d explored drafts got no known value: they stay in the pool but are not paired",
-                    len(new) - len(gains), len(new))
+        log.warning(
+            "%d of %d explored drafts got no known value: they stay in the pool but are not paired",
+            len(new) - len(gains),
+            len(new),
+        )
     return sum(gains) / max(1, len(gains))
 
 
@@ -142,8 +179,15 @@ def check_known(pool: Pool, value: Value) -> None:
     unknown = sum(d.value is None for d in drafts)
     name = f"value {value.name!r}" if getattr(value, "name", None) else "the value"
     if drafts and unknown == len(drafts):
-        raise TrainError(f"{name} gave no known score for any of the {len(drafts)} drafts in the pool: training needs "
-                         "records with references (`answer` or `tests` for program), and these records have none")
+        raise TrainError(
+            f"{name} gave no known score for any of the {len(drafts)} drafts in the pool: training needs "
+            "records with references (`answer` or `tests` for program), and these records have none"
+        )
     if unknown and distributed.is_main():
-        log.warning("%s gave no known score for %d of the %d drafts in the pool (records without references); "
-                    "they are kept out of pairing", name, unknown, len(drafts))
+        log.warning(
+            "%s gave no known score for %d of the %d drafts in the pool (records without references); "
+            "they are kept out of pairing",
+            name,
+            unknown,
+            len(drafts),
+        )

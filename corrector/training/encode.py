@@ -39,9 +39,20 @@ def context_size(model) -> int:
     return getattr(model.config, "n_positions", None) or model.config.max_position_embeddings
 
 
-def training_arguments(output_dir: str | Path, steps: int, batch_size: int, learning_rate: float, lr_scheduler: str,
-                       seed: int, report_to: Sequence[str] = (), save_steps: int = 0, save_total_limit: int | None = None,
-                       gradient_checkpointing: bool = False, warmup_steps: int | None = None, **extra):
+def training_arguments(
+    output_dir: str | Path,
+    steps: int,
+    batch_size: int,
+    learning_rate: float,
+    lr_scheduler: str,
+    seed: int,
+    report_to: Sequence[str] = (),
+    save_steps: int = 0,
+    save_total_limit: int | None = None,
+    gradient_checkpointing: bool = False,
+    warmup_steps: int | None = None,
+    **extra,
+):
     """transformers ``TrainingArguments`` as every trainer here uses them: ``steps`` optimizer
     steps, a short warm-up (``warmup_steps``; by default a tenth, at most 50), no checkpoints,
     no reporting, on the GPU when there is one; ``extra`` passes more through (accumulation

@@ -15,15 +15,32 @@ from .encode import context_size, encode_examples, training_arguments
 log = logging.getLogger(__name__)
 
 
-def train_lm(model, tokenizer, examples: Sequence[tuple[str, str]], steps: int, config: TrainConfig, output_dir: Path,
-             checkpoints: bool = False) -> dict:
+def train_lm(
+    model,
+    tokenizer,
+    examples: Sequence[tuple[str, str]],
+    steps: int,
+    config: TrainConfig,
+    output_dir: Path,
+    checkpoints: bool = False,
+) -> dict:
     """``steps`` optimizer steps of target-only cross-entropy with transformers' Trainer."""
     rows = encode_examples(tokenizer, examples, context_size(model))
     return train_rows(model, tokenizer, rows, len(examples), steps, config, output_dir, checkpoints=checkpoints)
 
 
-def train_rows(model, tokenizer, rows: Sequence[dict], n_examples: int, steps: int, config: TrainConfig, output_dir: Path,
-               lm_rows: Sequence[dict] | None = None, checkpoints: bool = False, cpu_before: float = 0.0) -> dict:
+def train_rows(
+    model,
+    tokenizer,
+    rows: Sequence[dict],
+    n_examples: int,
+    steps: int,
+    config: TrainConfig,
+    output_dir: Path,
+    lm_rows: Sequence[dict] | None = None,
+    checkpoints: bool = False,
+    cpu_before: float = 0.0,
+) -> dict:
     """``steps`` optimizer steps on encoded rows (``input_ids``, ``labels`` with -100 where
     there is no loss, optionally ``attention_mask``; HIR rows also ``opp_*``); rows longer
     than the model's context are dropped. ``lm_rows`` add λ·LM loss (objectives.py).
@@ -56,12 +73,23 @@ def train_rows(model, tokenizer, rows: Sequence[dict], n_examples: int, steps: i
         resume.drop_step_checkpoints(Path(output_dir))  # a fresh run never continues an old one
     # --batch-size rows per optimizer step, whatever the processes and accumulation steps.
     micro_batch = distributed.per_process_batch(config.batch_size) // config.gradient_accumulation_steps
-    args = training_arguments(output_dir, steps, micro_batch, config.learning_rate, config.lr_scheduler, config.seed,
-                              config.report_to, save_steps=config.save_steps if checkpoints else 0,
-                              save_total_limit=config.save_total_limit, gradient_checkpointing=config.gradient_checkpointing,
-                              gradient_accumulation_steps=config.gradient_accumulation_steps, bf16=config.bf16, fp16=config.fp16,
-                              warmup_steps=config.warmup_steps,
-                              remove_unused_columns=False)  # HIR's opp_* columns are not model arguments
+    args = training_arguments(
+        output_dir,
+        steps,
+        micro_batch,
+        config.learning_rate,
+        config.lr_scheduler,
+        config.seed,
+        config.report_to,
+        save_steps=config.save_steps if checkpoints else 0,
+        save_total_limit=config.save_total_limit,
+        gradient_checkpointing=config.gradient_checkpointing,
+        gradient_accumulation_steps=config.gradient_accumulation_steps,
+        bf16=config.bf16,
+        fp16=config.fp16,
+        warmup_steps=config.warmup_steps,
+        remove_unused_columns=False,
+    )  # HIR's opp_* columns are not model arguments
     trainer = CorrectorTrainer(
         model=model,
         args=args,
@@ -75,7 +103,9 @@ def train_rows(model, tokenizer, rows: Sequence[dict], n_examples: int, steps: i
     for callback in resume.step_callbacks():
         trainer.add_callback(callback)
     earlier = max(cpu_before, spent_at(last))
-    trainer.add_callback(CpuBudget(math.inf if config.cpu_budget is None else config.cpu_budget - earlier, offset=earlier))
+    trainer.add_callback(
+        CpuBudget(math.inf if config.cpu_budget is None else config.cpu_budget - earlier, offset=earlier)
+    )
     try:
         result = trainer.train(resume_from_checkpoint=last)
     finally:
@@ -87,8 +117,15 @@ def train_rows(model, tokenizer, rows: Sequence[dict], n_examples: int, steps: i
     seconds = result.metrics.get("train_runtime") or float("nan")
     done = result.global_step
     tokens = done * micro_batch * args.gradient_accumulation_steps * args.world_size * per_row
-    stats = {"loss": result.training_loss, "steps": done, "examples": len(rows), "processes": args.world_size,
-             "train_tokens": round(tokens), "train_tokens_per_s": tokens / seconds, "cpu_before": earlier}
+    stats = {
+        "loss": result.training_loss,
+        "steps": done,
+        "examples": len(rows),
+        "processes": args.world_size,
+        "train_tokens": round(tokens),
+        "train_tokens_per_s": tokens / seconds,
+        "cpu_before": earlier,
+    }
     if last:  # a resumed run continued this iteration from a step checkpoint
         stats["resumed_from_step"] = int(Path(last).name.split("-")[1])
     return stats

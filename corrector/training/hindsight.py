@@ -47,17 +47,34 @@ from .config import TrainError
 from .encode import encode, leading_special_ids
 
 
-def coh_rows(tokenizer, pairs: Sequence[tuple[str, str, str | None, str]], rng: random.Random, loss_on: str = "last",
-             mask_share: float = 0.15, mask_scope: str = "outputs") -> list[dict[str, list[int]]]:
+def coh_rows(
+    tokenizer,
+    pairs: Sequence[tuple[str, str, str | None, str]],
+    rng: random.Random,
+    loss_on: str = "last",
+    mask_share: float = 0.15,
+    mask_scope: str = "outputs",
+) -> list[dict[str, list[int]]]:
     """Encoded training rows of (prompt, worse draft, its feedback, better draft) pairs, each
     with a template drawn at random from ``COH_TEMPLATES``."""
+
     def tokenize(text: str) -> list[int]:
         return tokenizer(text, add_special_tokens=False)["input_ids"]
 
     start = leading_special_ids(tokenizer)  # a BOS, as inference's tokenized input starts with it
-    return [encode_coh(tokenize, coh_segments(prompt, [(worse, feedback), (better, None)], rng.choice(COH_TEMPLATES)),
-                       tokenizer.eos_token_id, loss_on, mask_share, rng, mask_scope, start)
-            for prompt, worse, feedback, better in pairs]
+    return [
+        encode_coh(
+            tokenize,
+            coh_segments(prompt, [(worse, feedback), (better, None)], rng.choice(COH_TEMPLATES)),
+            tokenizer.eos_token_id,
+            loss_on,
+            mask_share,
+            rng,
+            mask_scope,
+            start,
+        )
+        for prompt, worse, feedback, better in pairs
+    ]
 
 
 def check_coh_options(loss_on: str, mask_share: float, mask_scope: str) -> None:
@@ -113,6 +130,7 @@ def encode_coh(
 
 # -- Hindsight Instruction Relabeling ----------------------------------------------------------
 
+
 def relabel(value: float, threshold: float) -> bool:
     """The outcome an output achieved: True (correct) when its value reaches ``threshold``
     (the value's maximum, see ``outcome_threshold``)."""
@@ -146,7 +164,9 @@ class Relabelled:
     outcome: bool
 
 
-def sample_relabelled(drafts_by_prompt: Mapping[str, Sequence[Draft]], n: int, threshold: float, seed: int) -> list[Relabelled]:
+def sample_relabelled(
+    drafts_by_prompt: Mapping[str, Sequence[Draft]], n: int, threshold: float, seed: int
+) -> list[Relabelled]:
     """``n`` relabelled refining examples: a prompt at random, a previous draft and an output
     of it at random (the same one an eighth of the time with 8 drafts), and the outcome the
     output achieved. Wrong outputs are kept and labelled wrong; only drafts whose value is
@@ -163,10 +183,13 @@ def sample_relabelled(drafts_by_prompt: Mapping[str, Sequence[Draft]], n: int, t
     return out
 
 
-def hir_rows(tokenizer, examples: Sequence[Relabelled], prompts_by_id: Mapping[str, str], max_length: int) -> list[dict]:
+def hir_rows(
+    tokenizer, examples: Sequence[Relabelled], prompts_by_id: Mapping[str, str], max_length: int
+) -> list[dict]:
     """Encoded rows: the output under its relabelled instruction (``input_ids``, ``labels``)
     and under the opposite one (``opp_input_ids``, ``opp_labels``); examples that do not fit
     ``max_length`` are dropped."""
+
     def under(e: Relabelled, outcome: bool) -> dict | None:
         source = hir_instruction(prompts_by_id[e.prompt_id], outcome, e.source.text, e.source.feedback)
         return encode(tokenizer, source, e.target.text, max_length)
@@ -177,4 +200,3 @@ def hir_rows(tokenizer, examples: Sequence[Relabelled], prompts_by_id: Mapping[s
         if mine and opposite:
             rows.append({**mine, **{f"opp_{k}": v for k, v in opposite.items()}})
     return rows
-

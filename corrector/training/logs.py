@@ -34,11 +34,15 @@ def parse_report_to(spec: str | Sequence[str] | None) -> list[str]:
         return [n for n in INTEGRATIONS if _installed(n)]
     unknown = [n for n in names if n not in INTEGRATIONS]
     if unknown:
-        raise LogError(f"unknown report_to {', '.join(unknown)}; choose none, all, or {', '.join(INTEGRATIONS)}",
-                       option="report_to")
+        raise LogError(
+            f"unknown report_to {', '.join(unknown)}; choose none, all, or {', '.join(INTEGRATIONS)}",
+            option="report_to",
+        )
     missing = [n for n in names if not _installed(n)]
     if missing:
-        raise LogError(f"report_to {', '.join(missing)}: not installed; pip install {' '.join(missing)}", option="report_to")
+        raise LogError(
+            f"report_to {', '.join(missing)}: not installed; pip install {' '.join(missing)}", option="report_to"
+        )
     return names
 
 
@@ -66,7 +70,9 @@ class RunLog:
             f.write(json.dumps(row) + "\n")
             f.flush()
             os.fsync(f.fileno())
-        numbers = {k: v for k, v in row.items() if isinstance(v, (int, float)) and not isinstance(v, bool) and k != "iteration"}
+        numbers = {
+            k: v for k, v in row.items() if isinstance(v, (int, float)) and not isinstance(v, bool) and k != "iteration"
+        }
         step = row.get("iteration", 0)
         if self._tb is not None:
             for key, v in numbers.items():

@@ -35,7 +35,10 @@ log = logging.getLogger(__name__)
 
 
 def pair_examples(pairs: Sequence[Pair], prompts_by_id: dict[str, str], template: str) -> list[tuple[str, str]]:
-    return [(corrector_input(template, prompts_by_id[p.prompt_id], p.source.text, p.source.feedback), p.target.text) for p in pairs]
+    return [
+        (corrector_input(template, prompts_by_id[p.prompt_id], p.source.text, p.source.feedback), p.target.text)
+        for p in pairs
+    ]
 
 
 def train_corrector(
@@ -61,10 +64,14 @@ def train_corrector(
     (tasks/mixture.py) also gives ``settings_of``, each record's stop strings and token budget,
     and ``group``, the task of a prompt id, by which the pairing sampler balances the tasks."""
     if config.method not in CORRECTOR_METHODS:
-        raise TrainError(f"training method {config.method!r} trains no corrector; choose {', '.join(CORRECTOR_METHODS)}")
+        raise TrainError(
+            f"training method {config.method!r} trains no corrector; choose {', '.join(CORRECTOR_METHODS)}"
+        )
     if distributed.sharded_parameters():
-        raise TrainError(f"{distributed.sharded_parameters()} shards the weights, but each process explores with a whole "
-                         "copy of them between iterations; launch with DDP or DeepSpeed ZeRO-1/2")
+        raise TrainError(
+            f"{distributed.sharded_parameters()} shards the weights, but each process explores with a whole "
+            "copy of them between iterations; launch with DDP or DeepSpeed ZeRO-1/2"
+        )
     config = config.resolved()
     config.check()
     out = Path(output_dir)
@@ -83,8 +90,13 @@ def train_corrector(
     # and --cpu-budget is the whole run's, however often it was resumed.
     earlier = resume.logged_cpu(out) if checkpoint else 0.0
     budget = None if config.cpu_budget is None else config.cpu_budget - earlier
-    params = SamplingParams(temperature=config.temperature, max_new_tokens=config.max_new_tokens, n=config.samples_per_prompt,
-                            stop=tuple(config.stop), seed=config.seed)
+    params = SamplingParams(
+        temperature=config.temperature,
+        max_new_tokens=config.max_new_tokens,
+        n=config.samples_per_prompt,
+        stop=tuple(config.stop),
+        seed=config.seed,
+    )
     drafted = generator.tokens_generated
     init_pool(pool, records, generator_prompts, generator, value, params, settings_of=settings_of)
     pool_tokens = generator.tokens_generated - drafted  # what this run drafted (a resumed one: the rest)
@@ -94,12 +106,29 @@ def train_corrector(
 
     # The corrector sees each question as the task lays it out (``layout``); a resumed run as it began.
     question = resume.question_layout(checkpoint[1]) if checkpoint else "task"
-    recorded = {"hindsight": {"coh_templates": COH_TEMPLATES},
-                "hir": {"hir_labels": {"correct": HIR_LABELS[True], "wrong": HIR_LABELS[False]}}}.get(config.method, {})
-    corrector = Corrector(hf, CorrectorConfig(method=config.method, template=config.template, prompt_format=TEMPLATES.get(config.template),
-                                               task=task, value=value_name, question=question,
-                                               training={**asdict(config), **recorded, "init": init, "generator": generator_name or init,
-                          "train_prompts": len(records)}), layout)
+    recorded = {
+        "hindsight": {"coh_templates": COH_TEMPLATES},
+        "hir": {"hir_labels": {"correct": HIR_LABELS[True], "wrong": HIR_LABELS[False]}},
+    }.get(config.method, {})
+    corrector = Corrector(
+        hf,
+        CorrectorConfig(
+            method=config.method,
+            template=config.template,
+            prompt_format=TEMPLATES.get(config.template),
+            task=task,
+            value=value_name,
+            question=question,
+            training={
+                **asdict(config),
+                **recorded,
+                "init": init,
+                "generator": generator_name or init,
+                "train_prompts": len(records),
+            },
+        ),
+        layout,
+    )
     prompts_by_id = {r["id"]: corrector.question(r) for r in records}
     rng = checkpoint[2] if checkpoint else random.Random(config.seed)
     runlog = RunLog(out, config.report_to) if distributed.is_main() else None
@@ -107,43 +136,93 @@ def train_corrector(
         # --init is already a corrector (e.g. trained on another generator's drafts): let it
         # rewrite this generator's drafts first, so a pool in which the generator is hardly
         # ever right still holds improving pairs to adapt it on.
-        gain = explore(pool, records, corrector, value, replace(params, n=1, seed=config.seed - 1), config.explore_prompts,
-                       rng, "corrector@init", settings_of)
-        _log_row(runlog, {"iteration": -1, "pool": len(pool), "pool_mean_value": pool.mean_value(), "exploration_gain": gain},
-                 on_iteration)
+        gain = explore(
+            pool,
+            records,
+            corrector,
+            value,
+            replace(params, n=1, seed=config.seed - 1),
+            config.explore_prompts,
+            rng,
+            "corrector@init",
+            settings_of,
+        )
+        _log_row(
+            runlog,
+            {"iteration": -1, "pool": len(pool), "pool_mean_value": pool.mean_value(), "exploration_gain": gain},
+            on_iteration,
+        )
         _checkpoint(out, -1, hf, rng, config, question)
     first = checkpoint[0] + 1 if checkpoint else 0
     for it in range(first, config.iterations):
         if hasattr(similarity, "prepare") and config.method != "hir":  # embed the whole pool in batches, once per text
             similarity.prepare(d.text for drafts in pool.by_prompt.values() for d in drafts)
-        rows, made = iteration_rows(config, pool, value.max_value, similarity, prompts_by_id, hf.tokenizer, max_length, it, group)
+        rows, made = iteration_rows(
+            config, pool, value.max_value, similarity, prompts_by_id, hf.tokenizer, max_length, it, group
+        )
         if distributed.is_main():
             with open(out / f"pairs-{it}.jsonl", "w") as f:
                 f.writelines(json.dumps(m) + "\n" for m in made)
         steps_dir = out / "trainer" / f"iteration-{it}"
-        stats = train_rows(hf.model, hf.tokenizer, rows, len(made), config.steps, config, steps_dir, lm_rows, checkpoints=True,
-                           cpu_before=earlier)
+        stats = train_rows(
+            hf.model,
+            hf.tokenizer,
+            rows,
+            len(made),
+            config.steps,
+            config,
+            steps_dir,
+            lm_rows,
+            checkpoints=True,
+            cpu_before=earlier,
+        )
         earlier = stats.pop("cpu_before")  # more, where a killed process had trained on into a step checkpoint
         budget = None if config.cpu_budget is None else config.cpu_budget - earlier
         last = spent(budget)  # the budget is used up: no exploration, no further iteration
         explore_params = replace(params, n=1, seed=config.seed + it)
         start, tokens = time.perf_counter(), hf.tokens_generated
         explores = bool(config.explore_prompts) and not last
-        gain = explore(pool, records, corrector, value, explore_params, config.explore_prompts, rng, f"corrector@{it}",
-                       settings_of) if explores else None
+        gain = (
+            explore(
+                pool,
+                records,
+                corrector,
+                value,
+                explore_params,
+                config.explore_prompts,
+                rng,
+                f"corrector@{it}",
+                settings_of,
+            )
+            if explores
+            else None
+        )
         explored = hf.tokens_generated - tokens
-        row = {"iteration": it, "pool": len(pool), "pool_mean_value": pool.mean_value(), "pairs": len(made),
-               "identity_pairs": sum(m["source"] == m["target"] for m in made), "exploration_gain": gain, **stats,
-               "explore_tokens": explored, "explore_tokens_per_s": explored / (time.perf_counter() - start) if explores else None,
-               "cpu_seconds": earlier + cpu_seconds(), **({"pool_tokens": pool_tokens} if it == first else {})}
+        row = {
+            "iteration": it,
+            "pool": len(pool),
+            "pool_mean_value": pool.mean_value(),
+            "pairs": len(made),
+            "identity_pairs": sum(m["source"] == m["target"] for m in made),
+            "exploration_gain": gain,
+            **stats,
+            "explore_tokens": explored,
+            "explore_tokens_per_s": explored / (time.perf_counter() - start) if explores else None,
+            "cpu_seconds": earlier + cpu_seconds(),
+            **({"pool_tokens": pool_tokens} if it == first else {}),
+        }
         failpoint("explore")
         _log_row(runlog, row, on_iteration)
         _checkpoint(out, it, hf, rng, config, question)
         if distributed.is_main():
             resume.drop_step_checkpoints(steps_dir)
         if last and it + 1 < config.iterations:
-            log.warning("--cpu-budget %s spent after iteration %d of %d: the corrector is saved as it is", config.cpu_budget,
-                        it + 1, config.iterations)
+            log.warning(
+                "--cpu-budget %s spent after iteration %d of %d: the corrector is saved as it is",
+                config.cpu_budget,
+                it + 1,
+                config.iterations,
+            )
             break
     if runlog is not None:
         runlog.close()
@@ -165,7 +244,9 @@ def _explores_first(init: str, config: TrainConfig, pool: Pool) -> bool:
     return not any(d.origin == "corrector@init" for d in pool.drafts())
 
 
-def _checkpoint(out: Path, iteration: int, hf: HFGenerator, rng: random.Random, config: TrainConfig, question: str) -> None:
+def _checkpoint(
+    out: Path, iteration: int, hf: HFGenerator, rng: random.Random, config: TrainConfig, question: str
+) -> None:
     if distributed.is_main():
         resume.save_checkpoint(out, iteration, hf, rng, config.save_total_limit, question)
     distributed.barrier()
@@ -178,26 +259,56 @@ def _log_row(runlog: RunLog | None, row: dict, on_iteration: Callable[[dict], No
             on_iteration(row)
 
 
-def iteration_rows(config: TrainConfig, pool: Pool, max_value: float, similarity, prompts_by_id: dict[str, str], tokenizer,
-                   max_length: int, it: int, group: Callable[[str], str] | None = None) -> tuple[list[dict], list[dict]]:
+def iteration_rows(
+    config: TrainConfig,
+    pool: Pool,
+    max_value: float,
+    similarity,
+    prompts_by_id: dict[str, str],
+    tokenizer,
+    max_length: int,
+    it: int,
+    group: Callable[[str], str] | None = None,
+) -> tuple[list[dict], list[dict]]:
     """Step 2-3 of one iteration for each method: the encoded training rows, and what they
     were built from (one JSON object each, kept as ``pairs-<it>.jsonl``)."""
     seed = config.seed + it
     if config.method == "hir":
         threshold = outcome_threshold([d.value for d in pool.drafts() if d.value is not None], max_value)
         examples = sample_relabelled(pool.by_prompt, config.pairs, threshold, seed)
-        made = [{"prompt_id": e.prompt_id, "source": e.source.text, "target": e.target.text, "outcome": e.outcome} for e in examples]
+        made = [
+            {"prompt_id": e.prompt_id, "source": e.source.text, "target": e.target.text, "outcome": e.outcome}
+            for e in examples
+        ]
         return hir_rows(tokenizer, examples, prompts_by_id, max_length), made
-    pairs = sample_pairs(pool.by_prompt, config.pairs, config.alpha, config.beta, seed=seed, similarity=similarity,
-                         max_value=max_value, identity_share=config.identity_share, min_gain=config.min_gain, group=group)
+    pairs = sample_pairs(
+        pool.by_prompt,
+        config.pairs,
+        config.alpha,
+        config.beta,
+        seed=seed,
+        similarity=similarity,
+        max_value=max_value,
+        identity_share=config.identity_share,
+        min_gain=config.min_gain,
+        group=group,
+    )
     if not pairs:
-        raise TrainError("no value-improving pairs in the pool: every prompt's drafts have equal values (a generator that is "
-                         "never or always right gives nothing to learn from; try more samples a prompt or a higher temperature)",
-                         option="samples_per_prompt")
+        raise TrainError(
+            "no value-improving pairs in the pool: every prompt's drafts have equal values (a generator that is "
+            "never or always right gives nothing to learn from; try more samples a prompt or a higher temperature)",
+            option="samples_per_prompt",
+        )
     made = [{"prompt_id": p.prompt_id, "source": p.source.text, "target": p.target.text} for p in pairs]
     if config.method == "hindsight":
-        rows = coh_rows(tokenizer, [(prompts_by_id[p.prompt_id], p.source.text, p.source.feedback, p.target.text) for p in pairs],
-                        random.Random(seed), config.loss_on, config.mask_share, config.mask_scope)
+        rows = coh_rows(
+            tokenizer,
+            [(prompts_by_id[p.prompt_id], p.source.text, p.source.feedback, p.target.text) for p in pairs],
+            random.Random(seed),
+            config.loss_on,
+            config.mask_share,
+            config.mask_scope,
+        )
     else:
         rows = encode_examples(tokenizer, pair_examples(pairs, prompts_by_id, config.template), max_length)
     return rows, made

@@ -53,7 +53,9 @@ class PadCollator:
         return batch
 
 
-def sequence_logprobs(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def sequence_logprobs(
+    model, input_ids: torch.Tensor, attention_mask: torch.Tensor, labels: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Per row: the summed log-probability of the labelled tokens, and how many there are."""
     logits = model(input_ids=input_ids, attention_mask=attention_mask).logits[:, :-1]
     target = labels[:, 1:]
@@ -85,21 +87,32 @@ def lm_blocks(path: str | Path, tokenizer, block_size: int) -> list[dict[str, li
     try:
         lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     except (OSError, UnicodeDecodeError) as e:
-        raise CorpusError(f"language-modelling corpus {path}: cannot read it ({e.__class__.__name__}: {e})",
-                          option="lm_corpus") from None
+        raise CorpusError(
+            f"language-modelling corpus {path}: cannot read it ({e.__class__.__name__}: {e})", option="lm_corpus"
+        ) from None
     ids: list[int] = []
     for line in lines:
         ids += tokenizer(line, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
     if len(ids) < 2:
         raise CorpusError(f"language-modelling corpus {path}: no text in it", option="lm_corpus")
-    return [{"input_ids": ids[i : i + block_size], "labels": ids[i : i + block_size]} for i in range(0, len(ids) - 1, block_size)
-            if len(ids[i : i + block_size]) > 1]
+    return [
+        {"input_ids": ids[i : i + block_size], "labels": ids[i : i + block_size]}
+        for i in range(0, len(ids) - 1, block_size)
+        if len(ids[i : i + block_size]) > 1
+    ]
 
 
 class CorrectorTrainer(Trainer):
     """transformers' ``Trainer`` with the two optional terms above."""
 
-    def __init__(self, *args, contrastive_weight: float = 0.0, lm_rows: Sequence[dict] | None = None, lm_weight: float = 0.0, **kwargs):
+    def __init__(
+        self,
+        *args,
+        contrastive_weight: float = 0.0,
+        lm_rows: Sequence[dict] | None = None,
+        lm_weight: float = 0.0,
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
         self.model_accepts_loss_kwargs = False  # our losses are batch means: the Trainer scales them for accumulation
         self.contrastive_weight, self.lm_weight = contrastive_weight, lm_weight
@@ -107,8 +120,13 @@ class CorrectorTrainer(Trainer):
 
     def _cycle(self, rows: Sequence[dict]) -> Iterator[dict]:
         generator = torch.Generator().manual_seed(self.args.seed)
-        loader = torch.utils.data.DataLoader(list(rows), batch_size=self.args.per_device_train_batch_size, shuffle=True,
-                                             collate_fn=self.data_collator, generator=generator)
+        loader = torch.utils.data.DataLoader(
+            list(rows),
+            batch_size=self.args.per_device_train_batch_size,
+            shuffle=True,
+            collate_fn=self.data_collator,
+            generator=generator,
+        )
         while True:
             yield from loader
 

@@ -49,7 +49,9 @@ def save_checkpoint(out: Path, iteration: int, hf, rng: random.Random, keep: int
     hf.model.save_pretrained(tmp)
     hf.tokenizer.save_pretrained(tmp)
     version, internal, gauss = rng.getstate()
-    (tmp / STATE).write_text(json.dumps({"iteration": iteration, "rng": [version, list(internal), gauss], "question": question}))
+    (tmp / STATE).write_text(
+        json.dumps({"iteration": iteration, "rng": [version, list(internal), gauss], "question": question})
+    )
     failpoint("checkpoint")
     if final.exists():
         shutil.rmtree(final)
@@ -103,6 +105,7 @@ def question_layout(checkpoint: Path) -> str:
 def forget_after(out: Path, pool, iteration: int, write_log: bool = True) -> None:
     """Remove what stages after ``iteration`` wrote before the kill: their exploration drafts
     and their log rows (-1 is the initial exploration; -2 means nothing finished)."""
+
     def later(origin: str) -> bool:
         if not origin.startswith("corrector@"):
             return False

@@ -86,15 +86,25 @@ def load_base(base: str):
     with loading_errors(base, "base model") as path:
         with quiet_transformers():  # "score.weight MISSING" is the point: we add the head
             model, info = AutoModelForSequenceClassification.from_pretrained(
-                path, num_labels=1, ignore_mismatched_sizes=True, output_loading_info=True)
+                path, num_labels=1, ignore_mismatched_sizes=True, output_loading_info=True
+            )
         tokenizer = AutoTokenizer.from_pretrained(path)
     if info.get("missing_keys"):
         log.info("new reward head: %s", ", ".join(sorted(info["missing_keys"])))
     return model, tokenizer
 
 
-def reward_trainer(model, tokenizer, rows: Sequence[dict], output_dir: str | Path, steps: int, lr: float,
-                   batch_size: int, seed: int, lr_scheduler: str = "cosine"):
+def reward_trainer(
+    model,
+    tokenizer,
+    rows: Sequence[dict],
+    output_dir: str | Path,
+    steps: int,
+    lr: float,
+    batch_size: int,
+    seed: int,
+    lr_scheduler: str = "cosine",
+):
     """The ``Trainer`` for tokenized pairs (``{"chosen": ids, "rejected": ids}`` rows)."""
     from datasets import Dataset
     from transformers.trainer_callback import PrinterCallback
@@ -102,7 +112,9 @@ def reward_trainer(model, tokenizer, rows: Sequence[dict], output_dir: str | Pat
     # the columns are `chosen`/`rejected`, not model arguments: keep them
     args = training_arguments(output_dir, steps, batch_size, lr, lr_scheduler, seed, remove_unused_columns=False)
     trainer = _trainer_class()(
-        model=model, args=args, train_dataset=Dataset.from_list(list(rows)),
+        model=model,
+        args=args,
+        train_dataset=Dataset.from_list(list(rows)),
         data_collator=PairCollator(tokenizer.pad_token_id),
     )
     trainer.remove_callback(PrinterCallback)  # losses go to our log, not as raw dicts to stdout
@@ -116,7 +128,10 @@ def encode_pairs(encoder: PairEncoder, pairs: Sequence[dict]) -> tuple[list[dict
         for key in FIELDS:
             if not isinstance(p.get(key), str):
                 raise RecordError(f"preference pair {p.get('id', i)!r}: `{key}` must be a string")
-        (chosen, cut_c), (rejected, cut_r) = encoder.encode(p["prompt"], p["chosen"]), encoder.encode(p["prompt"], p["rejected"])
+        (chosen, cut_c), (rejected, cut_r) = (
+            encoder.encode(p["prompt"], p["chosen"]),
+            encoder.encode(p["prompt"], p["rejected"]),
+        )
         rows.append({"chosen": chosen, "rejected": rejected})
         cut += cut_c or cut_r
     return rows, cut
@@ -160,8 +175,16 @@ def train_reward_model(
         tokenizer.model_max_length = limit
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
-    settings: dict[str, Any] = {"base": base, "steps": steps, "lr": lr, "batch_size": batch_size, "seed": seed,
-                                "max_length": limit, "lr_scheduler": lr_scheduler, "pairs": len(rows)}
+    settings: dict[str, Any] = {
+        "base": base,
+        "steps": steps,
+        "lr": lr,
+        "batch_size": batch_size,
+        "seed": seed,
+        "max_length": limit,
+        "lr_scheduler": lr_scheduler,
+        "pairs": len(rows),
+    }
     # The corrector's config file convention (CorrectorConfig keys), so any reader of the folder knows what it is.
     write_json_atomic(out / CONFIG_NAME, {"method": "reward-model", "training": settings})
     return {"loss": result.training_loss, "steps": steps, "pairs": len(rows), "cut": cut}

@@ -16,8 +16,12 @@ from .tiny import build_model, build_tokenizer
 
 # Words the corrector will read and write, so the tokenizer has compact tokens for them.
 _EXTRA_TEXT = list(TEMPLATES.values()) + [
-    "printed nothing", "NameError: name 'x' is not defined", "SyntaxError: invalid syntax",
-    "ZeroDivisionError: integer division or modulo by zero", "timed out after 5 s", "none",
+    "printed nothing",
+    "NameError: name 'x' is not defined",
+    "SyntaxError: invalid syntax",
+    "ZeroDivisionError: integer division or modulo by zero",
+    "timed out after 5 s",
+    "none",
 ]
 
 
@@ -34,18 +38,35 @@ def train_base_generator(
     n_positions: int = 256,
 ) -> dict:
     if config.lora_r:
-        raise TrainError("a LoRA adapter is trained on a pretrained model; sft without one builds a tiny model from scratch",
-                         option="lora_r")
+        raise TrainError(
+            "a LoRA adapter is trained on a pretrained model; sft without one builds a tiny model from scratch",
+            option="lora_r",
+        )
     tokenizer = build_tokenizer(list(tokenizer_texts) + _EXTRA_TEXT * 10)
-    model = build_model(tokenizer, n_layer=n_layer, n_embd=n_embd, n_head=n_head, n_positions=n_positions, seed=config.seed)
-    stats = train_lm(model, tokenizer, [(format_prompt(r), r["solution"]) for r in records], steps, config, Path(output_dir) / "trainer")
+    model = build_model(
+        tokenizer, n_layer=n_layer, n_embd=n_embd, n_head=n_head, n_positions=n_positions, seed=config.seed
+    )
+    stats = train_lm(
+        model,
+        tokenizer,
+        [(format_prompt(r), r["solution"]) for r in records],
+        steps,
+        config,
+        Path(output_dir) / "trainer",
+    )
     model.save_pretrained(output_dir)
     tokenizer.save_pretrained(output_dir)
     return stats
 
 
-def fine_tune(init: str, records: Sequence[dict], format_prompt: Callable[[dict], str], output_dir: str | Path, steps: int,
-              config: TrainConfig) -> dict:
+def fine_tune(
+    init: str,
+    records: Sequence[dict],
+    format_prompt: Callable[[dict], str],
+    output_dir: str | Path,
+    steps: int,
+    config: TrainConfig,
+) -> dict:
     """Supervised fine-tuning of a pretrained ``init`` (all its weights, or a LoRA adapter with
     ``config.lora_r``) on the records' reference ``solution`` after their prompts: ``correct
     train --method sft --init MODEL``. On a generator's own right drafts this is
@@ -54,8 +75,15 @@ def fine_tune(init: str, records: Sequence[dict], format_prompt: Callable[[dict]
 
     hf, config = load_trainee(init, config)
     steps_dir = Path(output_dir) / "trainer"  # step checkpoints every --save-steps, for --resume
-    stats = train_lm(hf.model, hf.tokenizer, [(format_prompt(r), r["solution"]) for r in records], steps, config,
-                     steps_dir, checkpoints=True)
+    stats = train_lm(
+        hf.model,
+        hf.tokenizer,
+        [(format_prompt(r), r["solution"]) for r in records],
+        steps,
+        config,
+        steps_dir,
+        checkpoints=True,
+    )
     save_weights(hf, Path(output_dir), config.merge_lora)
     hf.tokenizer.save_pretrained(output_dir)
     resume.drop_step_checkpoints(steps_dir)

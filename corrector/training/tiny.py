@@ -26,7 +26,11 @@ def build_tokenizer(texts: Iterable[str], vocab_size: int = 512) -> PreTrainedTo
     tok.train_from_iterator(texts, trainer=trainer)
     # attention_mask must come with every encoding: generation pads on the left.
     return PreTrainedTokenizerFast(
-        tokenizer_object=tok, eos_token=EOS, bos_token=EOS, pad_token=PAD, model_input_names=["input_ids", "attention_mask"]
+        tokenizer_object=tok,
+        eos_token=EOS,
+        bos_token=EOS,
+        pad_token=PAD,
+        model_input_names=["input_ids", "attention_mask"],
     )
 
 

@@ -19,22 +19,28 @@ ADAPTER_CONFIG = "adapter_config.json"
 ADAPTER_FILES = (ADAPTER_CONFIG, "adapter_model.safetensors", "adapter_model.bin")
 
 
-def load_trainee(init: str, config: TrainConfig, checkpoint: Path | None = None, device=None) -> tuple[HFGenerator, TrainConfig]:
+def load_trainee(
+    init: str, config: TrainConfig, checkpoint: Path | None = None, device=None
+) -> tuple[HFGenerator, TrainConfig]:
     """(the model to train with its tokenizer, ``config`` with the LoRA target modules peft
     chose). A resumed run's ``checkpoint`` holds whole weights or, with LoRA, the adapter
     trained so far, which goes back on the --init base."""
     adapter = checkpoint is not None and is_adapter(checkpoint)
     if checkpoint is not None and adapter != bool(config.lora_r):
-        raise TrainError(f"the checkpoint {checkpoint} holds {'a LoRA adapter' if adapter else 'whole weights'}; resume "
-                         f"{'with the same LoRA rank' if adapter else 'without a LoRA adapter'}, as the run was started",
-                         option="lora_r")
+        raise TrainError(
+            f"the checkpoint {checkpoint} holds {'a LoRA adapter' if adapter else 'whole weights'}; resume "
+            f"{'with the same LoRA rank' if adapter else 'without a LoRA adapter'}, as the run was started",
+            option="lora_r",
+        )
     source = str(checkpoint) if checkpoint is not None and not adapter else init
     try:
         hf = HFGenerator.from_pretrained(source, device=device, dtype=config.dtype)
     except GeneratorError as e:
         raise GeneratorError(str(e), option="init" if source == init else "resume") from None
     if hf.tokenizer.eos_token_id is None:
-        raise TrainError(f"{init}: its tokenizer has no end-of-text token, which ends every training target", option="init")
+        raise TrainError(
+            f"{init}: its tokenizer has no end-of-text token, which ends every training target", option="init"
+        )
     if adapter:
         hf.model = _peft().PeftModel.from_pretrained(hf.model, str(checkpoint), is_trainable=True).to(hf.device)
     elif config.lora_r:
@@ -52,14 +58,21 @@ def add_adapter(model, config: TrainConfig, init: str):
 
     peft = _peft()
     targets = target_modules(config.lora_target_modules)
-    lora = peft.LoraConfig(task_type="CAUSAL_LM", r=config.lora_r, lora_alpha=config.lora_alpha or 2 * config.lora_r,
-                           lora_dropout=config.lora_dropout, target_modules=targets,
-                           fan_in_fan_out=any(isinstance(m, Conv1D) for m in model.modules()))  # GPT-2's transposed layers
+    lora = peft.LoraConfig(
+        task_type="CAUSAL_LM",
+        r=config.lora_r,
+        lora_alpha=config.lora_alpha or 2 * config.lora_r,
+        lora_dropout=config.lora_dropout,
+        target_modules=targets,
+        fan_in_fan_out=any(isinstance(m, Conv1D) for m in model.modules()),
+    )  # GPT-2's transposed layers
     torch.manual_seed(config.seed)  # the adapter's initial weights are drawn: seeded like the rest of the run
     try:
         wrapped = peft.get_peft_model(model, lora)
     except ValueError as e:
-        raise TrainError(_no_match(model, init, targets, e), option="lora_target_modules" if targets else "lora_r") from None
+        raise TrainError(
+            _no_match(model, init, targets, e), option="lora_target_modules" if targets else "lora_r"
+        ) from None
     chosen = wrapped.peft_config["default"]
     chosen.base_model_name_or_path = recorded_base(init)
     # Recorded by their last name (peft matches names as suffixes), so "all-linear" reads as the
@@ -86,12 +99,17 @@ def _no_match(model, init: str, targets, error: ValueError) -> str:
     from transformers.pytorch_utils import Conv1D
 
     kind = getattr(model.config, "model_type", type(model).__name__)
-    linear = sorted({n.rsplit(".", 1)[-1] for n, m in model.named_modules() if isinstance(m, (torch.nn.Linear, Conv1D))} - {"lm_head"})
+    linear = sorted(
+        {n.rsplit(".", 1)[-1] for n, m in model.named_modules() if isinstance(m, (torch.nn.Linear, Conv1D))}
+        - {"lm_head"}
+    )
     if "target" not in str(error).lower():
         return f"peft could not put a LoRA adapter on {init} ({kind}): {first_line(error)}"
     if targets is None:
-        return (f"peft knows no default modules to adapt in a {kind} model ({init}); name the LoRA target modules "
-                f"(its linear layers: {', '.join(linear)})")
+        return (
+            f"peft knows no default modules to adapt in a {kind} model ({init}); name the LoRA target modules "
+            f"(its linear layers: {', '.join(linear)})"
+        )
     given = targets if isinstance(targets, str) else ",".join(targets)
     return f"LoRA target modules {given}: {init} ({kind}) has no such module; its linear layers are {', '.join(linear)}"
 
@@ -143,6 +161,7 @@ def _peft():
     try:
         import peft
     except ImportError:
-        raise TrainError("a LoRA adapter is trained with peft, which is not installed: pip install 'correct[lora]'",
-                         option="lora_r") from None
+        raise TrainError(
+            "a LoRA adapter is trained with peft, which is not installed: pip install 'correct[lora]'", option="lora_r"
+        ) from None
     return peft

@@ -29,32 +29,61 @@ def test_training_costs_come_from_the_runs_files(tmp_path):
     lora = tmp_path / "lora"
     lora.mkdir()
     (lora / "train.json").write_text(json.dumps({"seconds": 20.0, "cpu_seconds": 30.0, "command": "c"}))
-    (lora / "log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in [
-        {"iteration": 0, "train_tokens": 100, "explore_tokens": 40, "pool_tokens": 0},
-        {"iteration": 1, "train_tokens": 100, "explore_tokens": None}]))
+    (lora / "log.jsonl").write_text(
+        "".join(
+            json.dumps(r) + "\n"
+            for r in [
+                {"iteration": 0, "train_tokens": 100, "explore_tokens": 40, "pool_tokens": 0},
+                {"iteration": 1, "train_tokens": 100, "explore_tokens": None},
+            ]
+        )
+    )
     total = compute.add(compute.pool_cost(pool), compute.corrector_cost(lora))
     assert total == {"cpu_seconds": 48.0, "seconds": 30.0, "generated_tokens": 940, "trained_tokens": 200}
 
 
 def test_a_pool_without_logged_tokens_is_counted_by_tokenizing_its_drafts(tmp_path):
     (tmp_path / "cost.json").write_text(json.dumps({"seconds": 1.0, "cpu_seconds": 2.0, "command": "c"}))
-    (tmp_path / "pool.jsonl").write_text("".join(json.dumps(d) + "\n" for d in [
-        {"text": "a b c", "origin": "generator"}, {"text": "a", "origin": "corrector@0"}, {"text": "d e", "origin": "generator"}]))
+    (tmp_path / "pool.jsonl").write_text(
+        "".join(
+            json.dumps(d) + "\n"
+            for d in [
+                {"text": "a b c", "origin": "generator"},
+                {"text": "a", "origin": "corrector@0"},
+                {"text": "d e", "origin": "generator"},
+            ]
+        )
+    )
     words = lambda text: {"input_ids": text.split()}  # noqa: E731
     assert compute.pool_cost(tmp_path, lambda: words)["generated_tokens"] == 5
 
 
 def row(name, solved, cpu, decodes, vote=False):
-    return {"row": name, "short": name, "solved": solved, "vote": vote, "net_fixed": None, "broken": None, "commands": [f"cmd {name}"],
-            "train": {"cpu_seconds": cpu, "seconds": cpu, "generated_tokens": 2e6, "trained_tokens": 3e4},
-            "infer": {"decodes": decodes, "tokens": 40.0}}
+    return {
+        "row": name,
+        "short": name,
+        "solved": solved,
+        "vote": vote,
+        "net_fixed": None,
+        "broken": None,
+        "commands": [f"cmd {name}"],
+        "train": {"cpu_seconds": cpu, "seconds": cpu, "generated_tokens": 2e6, "trained_tokens": 3e4},
+        "infer": {"decodes": decodes, "tokens": 40.0},
+    }
 
 
 def test_table_gives_each_row_its_share_of_the_budget_and_its_commands(tmp_path):
-    rows = [row("lora", [0.1, 0.4], 100.0, 2.5), row("rft", [0.45], 95.0, 1.0), row("vote", [0.1, 0.2], 0.0, 8, vote=True)]
+    rows = [
+        row("lora", [0.1, 0.4], 100.0, 2.5),
+        row("rft", [0.45], 95.0, 1.0),
+        row("vote", [0.1, 0.2], 0.0, 8, vote=True),
+    ]
     text = compute.table(rows, budget=100.0)
     lines = text.splitlines()
-    assert lines[2].startswith("| lora | 40.0% (draft 10.0%) |") and "| 2.50 | 40 | 100 | 1.00 | 2.00 M | 30 k |" in lines[2]
+    assert (
+        lines[2].startswith("| lora | 40.0% (draft 10.0%) |")
+        and "| 2.50 | 40 | 100 | 1.00 | 2.00 M | 30 k |" in lines[2]
+    )
     assert "| rft | 45.0% |" in lines[3] and "| 95 | 0.95 |" in lines[3]
     assert "| vote | 20.0% |" in lines[4] and "| 0 | - |" in lines[4]
     assert "  `cmd rft`" in lines
@@ -65,14 +94,24 @@ def test_table_gives_each_row_its_share_of_the_budget_and_its_commands(tmp_path)
 
 def test_a_killed_runs_logged_cpu_is_what_a_resumed_run_adds_to_its_own(tmp_path):
     assert compute.logged_cpu(tmp_path) == 0.0
-    (tmp_path / "log.jsonl").write_text("".join(json.dumps({"iteration": i, "cpu_seconds": c}) + "\n" for i, c in [(0, 700.0), (1, 1300.5)]))
+    (tmp_path / "log.jsonl").write_text(
+        "".join(json.dumps({"iteration": i, "cpu_seconds": c}) + "\n" for i, c in [(0, 700.0), (1, 1300.5)])
+    )
     assert compute.logged_cpu(tmp_path) == 1300.5
     (tmp_path / "checkpoint-20").mkdir()
-    (tmp_path / "checkpoint-20" / "trainer_state.json").write_text(json.dumps({"log_history": [{"loss": 1, "cpu_seconds": 2000.0}, {"loss": 0}]}))
+    (tmp_path / "checkpoint-20" / "trainer_state.json").write_text(
+        json.dumps({"log_history": [{"loss": 1, "cpu_seconds": 2000.0}, {"loss": 0}]})
+    )
     assert compute.logged_cpu(tmp_path) == 2000.0
     # an sft or corrector iteration's step checkpoint: what CpuBudget saved in it, not its older log lines
     step = tmp_path / "trainer" / "iteration-1" / "checkpoint-30"
     step.mkdir(parents=True)
-    (step / "trainer_state.json").write_text(json.dumps({"log_history": [{"cpu_seconds": 2100.0}],
-                                                         "stateful_callbacks": {"CpuBudget": {"args": {}, "attributes": {"cpu_seconds": 2400.0}}}}))
+    (step / "trainer_state.json").write_text(
+        json.dumps(
+            {
+                "log_history": [{"cpu_seconds": 2100.0}],
+                "stateful_callbacks": {"CpuBudget": {"args": {}, "attributes": {"cpu_seconds": 2400.0}}},
+            }
+        )
+    )
     assert compute.logged_cpu(tmp_path) == 2400.0

@@ -20,10 +20,30 @@ pytestmark = pytest.mark.slow
 def test_general_bench_trains_on_a_mixture_and_measures_the_task_it_left_out(tmp_path):
     out = tmp_path / "general"
     held_out = str(ROOT / "docs" / "examples" / "word-problems" / "word-problems.yaml")
-    argv = [sys.executable, str(ROOT / "bench" / "general.py"), "--generator", GENERATOR, "--shots", "0",
-            "--tasks", f"arithmetic,concepts,{held_out}", "--held-out", "word-problems", "--limit", "4", "--train-limit", "6",
-            "--steps", "2", "--train-args", "--samples 2 --explore 2 --max-new-tokens 24",
-            "--per-task", f"word-problems={ROOT / 'tasks' / 'models' / 'arithmetic-corrector'}", "--out", str(out)]
+    argv = [
+        sys.executable,
+        str(ROOT / "bench" / "general.py"),
+        "--generator",
+        GENERATOR,
+        "--shots",
+        "0",
+        "--tasks",
+        f"arithmetic,concepts,{held_out}",
+        "--held-out",
+        "word-problems",
+        "--limit",
+        "4",
+        "--train-limit",
+        "6",
+        "--steps",
+        "2",
+        "--train-args",
+        "--samples 2 --explore 2 --max-new-tokens 24",
+        "--per-task",
+        f"word-problems={ROOT / 'tasks' / 'models' / 'arithmetic-corrector'}",
+        "--out",
+        str(out),
+    ]
     subprocess.run(argv, check=True, cwd=ROOT, env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=900)
     mixture = (out / "mixture.yaml").read_text()
     assert "arithmetic" in mixture and "concepts" in mixture and "word-problems" not in mixture

@@ -32,8 +32,25 @@ def grpo():
 
 def run(tmp_path, *extra):
     out = tmp_path / "grpo"
-    argv = ["--task", "arithmetic", "--generator", GENERATOR, "--shots", "0", "--limit", "8", "--prompts", "2",
-            "--num-generations", "4", "--lora-r", "4", "--output", str(out), *extra]
+    argv = [
+        "--task",
+        "arithmetic",
+        "--generator",
+        GENERATOR,
+        "--shots",
+        "0",
+        "--limit",
+        "8",
+        "--prompts",
+        "2",
+        "--num-generations",
+        "4",
+        "--lora-r",
+        "4",
+        "--output",
+        str(out),
+        *extra,
+    ]
     return out, grpo().main(argv)
 
 

@@ -12,12 +12,20 @@ from correct.corrector.metrics import compute_metrics
 
 def line(*values, texts=None) -> dict:
     texts = texts or [f"t{k}" for k in range(len(values))]
-    return {"rounds": [{"round": k, "text": t, "value": v, "feedback": None} for k, (v, t) in enumerate(zip(values, texts))]}
+    return {
+        "rounds": [{"round": k, "text": t, "value": v, "feedback": None} for k, (v, t) in enumerate(zip(values, texts))]
+    }
 
 
 def test_net_fixed_and_broken_count_only_the_labeled_records():
-    labeled = [line(0.0, 1.0), line(0.0, 1.0), line(0.0, 0.0, texts=["a", "a"]),  # 3 wrong at round 0: 2 fixed
-               line(1.0, 1.0, texts=["b", "b"]), line(1.0, 1.0, texts=["c", "c"]), line(1.0, 0.0)]  # 3 right: 1 broken
+    labeled = [
+        line(0.0, 1.0),
+        line(0.0, 1.0),
+        line(0.0, 0.0, texts=["a", "a"]),  # 3 wrong at round 0: 2 fixed
+        line(1.0, 1.0, texts=["b", "b"]),
+        line(1.0, 1.0, texts=["c", "c"]),
+        line(1.0, 0.0),
+    ]  # 3 right: 1 broken
     unlabeled = [line(None, None), line(None, None), line(None, None, texts=["d", "d"])]
     m = compute_metrics(labeled + unlabeled, 1.0)
     assert (m["records"], m["labeled"], m["unlabeled"]) == (9, 6, 3)
@@ -30,7 +38,8 @@ def test_net_fixed_and_broken_count_only_the_labeled_records():
 
 
 def test_net_fixed_is_not_zero_in_the_labeled_half():
-    m = compute_metrics([line(0.0, 1.0), line(0.0, 1.0), line(1.0, 1.0), line(0.0, 0.0, texts=["x", "x"])]
-                        + [line(None, None)] * 4, 1.0)
+    m = compute_metrics(
+        [line(0.0, 1.0), line(0.0, 1.0), line(1.0, 1.0), line(0.0, 0.0, texts=["x", "x"])] + [line(None, None)] * 4, 1.0
+    )
     assert m["net_fixed"] == pytest.approx(2 / 3) and m["broken_of_right"] == 0.0
     assert m["rounds"][0]["mean_value"] == pytest.approx(1 / 4) and m["rounds"][1]["mean_value"] == pytest.approx(3 / 4)

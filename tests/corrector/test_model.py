@@ -16,7 +16,13 @@ from correct.generators import GeneratorError, SamplingParams
 from correct.generators.base import GeneratorBase
 
 HUB_ID = "someone/corrector"
-HIR_CONFIG = {"method": "hir", "template": "hir", "task": "arithmetic", "value": "program", "training": {"iterations": 2}}
+HIR_CONFIG = {
+    "method": "hir",
+    "template": "hir",
+    "task": "arithmetic",
+    "value": "program",
+    "training": {"iterations": 2},
+}
 
 
 class Recording(GeneratorBase):
@@ -83,10 +89,13 @@ def test_a_hub_corrector_uses_its_config(hub, loads):
     assert corrector.generator.inputs == ["Question: 2+2?\nDraft:\nprint(5)\nFeedback: printed 5\nAnswer correctly.\n"]
 
 
-@pytest.mark.parametrize("absent", [
-    pytest.param(EntryNotFoundError(f"{CONFIG_NAME} not in {HUB_ID}"), id="entry-not-found"),
-    pytest.param(_http_error(RemoteEntryNotFoundError, 404), id="remote-404"),
-])
+@pytest.mark.parametrize(
+    "absent",
+    [
+        pytest.param(EntryNotFoundError(f"{CONFIG_NAME} not in {HUB_ID}"), id="entry-not-found"),
+        pytest.param(_http_error(RemoteEntryNotFoundError, 404), id="remote-404"),
+    ],
+)
 def test_a_hub_model_without_config_is_a_pairing_corrector(hub, loads, absent):
     hub.answer = absent
     corrector = Corrector.from_pretrained(HUB_ID)
@@ -98,7 +107,9 @@ def test_a_hub_model_without_config_is_a_pairing_corrector(hub, loads, absent):
 
 def test_offline_a_file_known_to_be_absent_is_no_config(hub, loads, monkeypatch):
     hub.answer = huggingface_hub.errors.LocalEntryNotFoundError("offline")
-    monkeypatch.setattr(huggingface_hub, "try_to_load_from_cache", lambda repo_id, filename: huggingface_hub._CACHED_NO_EXIST)
+    monkeypatch.setattr(
+        huggingface_hub, "try_to_load_from_cache", lambda repo_id, filename: huggingface_hub._CACHED_NO_EXIST
+    )
     assert Corrector.from_pretrained(HUB_ID).config == CorrectorConfig()
 
 
@@ -106,16 +117,22 @@ def test_offline_and_unknown_the_model_error_comes_first(loads, monkeypatch):
     """The real hf_hub_download, offline (tests set HF_HUB_OFFLINE) with nothing cached: the
     model's own loading error is the one reported; a model that loads anyway (its weights
     cached, its config never asked for) is refused rather than given the wrong template."""
+
     def unreachable(path, backend="hf", **kwargs):
-        raise GeneratorError(f"could not load model '{path}': not a local folder and not reachable on the Hugging Face hub (offline?)")
+        raise GeneratorError(
+            f"could not load model '{path}': not a local folder and not reachable on the Hugging Face hub (offline?)"
+        )
 
     name = "someone-who-does-not-exist/corrector-never-cached"
     with monkeypatch.context() as m:
         m.setattr(model, "load_generator", unreachable)
         with pytest.raises(GeneratorError, match=r"^could not load model 'someone-who-does-not-exist/"):
             Corrector.from_pretrained(name)
-    with pytest.raises(GeneratorError, match=rf"^corrector '{name}': its {CONFIG_NAME} is not in the local cache and "
-                                             r"the Hugging Face hub cannot be reached \(offline\?\)"):
+    with pytest.raises(
+        GeneratorError,
+        match=rf"^corrector '{name}': its {CONFIG_NAME} is not in the local cache and "
+        r"the Hugging Face hub cannot be reached \(offline\?\)",
+    ):
         Corrector.from_pretrained(name)
     assert [c[0] for c in loads] == [name]
 
@@ -124,15 +141,25 @@ def test_a_repository_that_does_not_exist_is_reported_by_the_model_loading(hub, 
     hub.answer = _http_error(RepositoryNotFoundError, 404)
 
     def missing(path, backend="hf", **kwargs):
-        raise GeneratorError(f"could not load model '{path}': not a local folder and not reachable on the Hugging Face hub (offline?)")
+        raise GeneratorError(
+            f"could not load model '{path}': not a local folder and not reachable on the Hugging Face hub (offline?)"
+        )
 
     monkeypatch.setattr(model, "load_generator", missing)
     with pytest.raises(GeneratorError, match=rf"^could not load model '{HUB_ID}'"):
         Corrector.from_pretrained(HUB_ID)
 
 
-@pytest.mark.parametrize("path", ["/no/such/corrector", "./no-such-corrector", "../no-such-corrector",
-                                  "~/no-such-corrector-here", "runs/no/such-corrector"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/no/such/corrector",
+        "./no-such-corrector",
+        "../no-such-corrector",
+        "~/no-such-corrector-here",
+        "runs/no/such-corrector",
+    ],
+)
 def test_a_missing_path_is_not_taken_for_a_hub_id(hub, loads, path):
     with pytest.raises(GeneratorError, match=rf"^corrector path '{path}' does not exist$"):
         Corrector.from_pretrained(path)
@@ -169,8 +196,12 @@ def test_a_corrector_trained_on_the_tasks_layout_is_shown_it(tmp_path):
     trained = Corrector(Recording(), CorrectorConfig(question="task"), layout=CELSIUS.format_map)
     assert trained.question(record) == "Convert 100 degrees Celsius to Fahrenheit."
     trained.correct([trained.question(record)], ["print(0)"], ["printed 0"], SamplingParams())
-    assert trained.generator.inputs[0].startswith("Question: Convert 100 degrees Celsius to Fahrenheit.\nDraft:\nprint(0)\n")
-    assert Corrector(Recording(), CorrectorConfig(question="task")).question(record) == "100"  # no task: the record as it is
+    assert trained.generator.inputs[0].startswith(
+        "Question: Convert 100 degrees Celsius to Fahrenheit.\nDraft:\nprint(0)\n"
+    )
+    assert (
+        Corrector(Recording(), CorrectorConfig(question="task")).question(record) == "100"
+    )  # no task: the record as it is
 
     old = dict(HIR_CONFIG)  # a correct_config.json written before the layout was recorded
     (tmp_path / CONFIG_NAME).write_text(json.dumps(old))
@@ -187,8 +218,19 @@ def test_refine_shows_the_corrector_the_question_it_was_trained_with():
 
     records = [{"id": "a", "prompt": "100", "unit": "Kelvin"}]
     value = CallableValue(lambda rs, outs: [0.0 for _ in outs], "zero")
-    for question, shown in (("task", "Question: Convert 100 degrees Celsius to Kelvin.\n"), ("prompt", "Question: 100\n")):
+    for question, shown in (
+        ("task", "Question: Convert 100 degrees Celsius to Kelvin.\n"),
+        ("prompt", "Question: 100\n"),
+    ):
         corrector = Corrector(Recording(), CorrectorConfig(question=question), layout=CELSIUS.format_map)
-        refine(records, ["<few-shot> " + CELSIUS.format_map(records[0])], Recording(), corrector, value, 1, SamplingParams())
+        refine(
+            records,
+            ["<few-shot> " + CELSIUS.format_map(records[0])],
+            Recording(),
+            corrector,
+            value,
+            1,
+            SamplingParams(),
+        )
         assert corrector.generator.inputs[0].startswith(shown)
         assert "<few-shot>" not in corrector.generator.inputs[0]

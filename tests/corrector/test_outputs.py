@@ -50,10 +50,16 @@ def test_empty_file_gives_no_records(tmp_path):
         pytest.param('{"prompt": "a"}\n[1, 2]\n', [":2:", "object", "list"], id="array"),
         pytest.param('"just a string"\n', [":1:", "object", "str"], id="string"),
         pytest.param('{"prompt": "a"}\n{"question": "b"}\n', [":2:", "'prompt'"], id="missing-field"),
-        pytest.param('{"prompt": "a", "id": "x"}\n{"prompt": "b"}\n{"prompt": "c", "id": "x"}\n',
-                     [":3:", "duplicate", "'x'"], id="duplicate-id"),
-        pytest.param('{"prompt": "a", "id": 2}\n{"prompt": "b"}\n', [":2:", "duplicate", "'2'"],
-                     id="explicit-id-clashes-with-line-number"),
+        pytest.param(
+            '{"prompt": "a", "id": "x"}\n{"prompt": "b"}\n{"prompt": "c", "id": "x"}\n',
+            [":3:", "duplicate", "'x'"],
+            id="duplicate-id",
+        ),
+        pytest.param(
+            '{"prompt": "a", "id": 2}\n{"prompt": "b"}\n',
+            [":2:", "duplicate", "'2'"],
+            id="explicit-id-clashes-with-line-number",
+        ),
     ],
 )
 def test_read_errors_name_file_and_line(tmp_path, text, needles):

@@ -68,22 +68,36 @@ def test_duplicate_texts_count_once_and_equal_values_give_nothing():
 
 def test_min_gain_drops_near_equal_targets():
     # Toxicity-like values: two insults (0.00, 0.04) and a polite draft (0.95).
-    rude, ruder, polite = Draft("p", "a dumb jerk", 0.04), Draft("p", "a dumb idiot", 0.0), Draft("p", "a kind man", 0.95)
+    rude, ruder, polite = (
+        Draft("p", "a dumb jerk", 0.04),
+        Draft("p", "a dumb idiot", 0.0),
+        Draft("p", "a kind man", 0.95),
+    )
     drafts = [rude, ruder, polite]
     assert {d.text for d, _ in target_distribution(ruder, drafts, 1.0, 1.0)} == {"a dumb jerk", "a kind man"}
     # With a floor of 0.5 the only target of either insult is the polite draft (probability 1).
     assert [(d.text, p) for d, p in target_distribution(ruder, drafts, 1.0, 1.0, min_gain=0.5)] == [("a kind man", 1.0)]
     assert target_distribution(polite, drafts, 1.0, 1.0, min_gain=0.5) == []
     pairs = sample_pairs({"p": drafts}, 200, 1.0, 1.0, seed=0, min_gain=0.5)
-    assert {(p.source.text, p.target.text) for p in pairs} == {("a dumb jerk", "a kind man"), ("a dumb idiot", "a kind man")}
+    assert {(p.source.text, p.target.text) for p in pairs} == {
+        ("a dumb jerk", "a kind man"),
+        ("a dumb idiot", "a kind man"),
+    }
 
 
 def test_drafts_with_an_unknown_value_are_never_paired():
     unknown = Draft("p", "x = 3", None)
     assert target_distribution(unknown, [A, B, C], alpha=1.0, beta=0.0) == []
     assert [d.text for d, _ in target_distribution(A, [A, B, unknown], alpha=1.0, beta=0.0)] == ["x = 2"]
-    pairs = sample_pairs({"p": [unknown, A, B], "q": [Draft("q", "z", None), Draft("q", "w", None)]}, 50, 1.0, 0.0,
-                         seed=0, max_value=1.0, identity_share=0.5)
+    pairs = sample_pairs(
+        {"p": [unknown, A, B], "q": [Draft("q", "z", None), Draft("q", "w", None)]},
+        50,
+        1.0,
+        0.0,
+        seed=0,
+        max_value=1.0,
+        identity_share=0.5,
+    )
     assert pairs and all(p.source.value is not None and p.target.value is not None for p in pairs)
     # The same pairs as without the unknown drafts: they change nothing, not even the seeded draws.
     assert pairs == sample_pairs({"p": [A, B]}, 50, 1.0, 0.0, seed=0, max_value=1.0, identity_share=0.5)

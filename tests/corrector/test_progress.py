@@ -34,8 +34,10 @@ def test_plain_lines_say_done_total_rate_and_time_left(monkeypatch):
     lines.advance(64)
     clock.now += 40
     lines.end()
-    assert out.getvalue().splitlines() == ["initial pool (prompts): 128/600 (21%), 3.2/s, 2m28s left",
-                                           "initial pool (prompts): 192/600 done in 1m25s"]
+    assert out.getvalue().splitlines() == [
+        "initial pool (prompts): 128/600 (21%), 3.2/s, 2m28s left",
+        "initial pool (prompts): 192/600 done in 1m25s",
+    ]
 
 
 def test_a_short_job_writes_nothing():
@@ -60,20 +62,57 @@ def test_modes(monkeypatch):
 
 def test_generate_under_nohup_reports_progress_in_plain_lines(tiny_lm_dir, tmp_path, monkeypatch):
     monkeypatch.setattr(progress, "EVERY", 0.0)  # a line at every step
-    result = CliRunner().invoke(app, ["generate", "--task", "arithmetic", "--generator", tiny_lm_dir, "--corrector", tiny_lm_dir,
-                                      "--rounds", "1", "--limit", "4", "--batch-size", "2", "--no-baseline",
-                                      "--output", str(tmp_path / "o.jsonl")])
+    result = CliRunner().invoke(
+        app,
+        [
+            "generate",
+            "--task",
+            "arithmetic",
+            "--generator",
+            tiny_lm_dir,
+            "--corrector",
+            tiny_lm_dir,
+            "--rounds",
+            "1",
+            "--limit",
+            "4",
+            "--batch-size",
+            "2",
+            "--no-baseline",
+            "--output",
+            str(tmp_path / "o.jsonl"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     lines = [l for l in result.stderr.splitlines() if l.startswith("generate + 1 rounds")]
-    assert lines[0].startswith("generate + 1 rounds: 2/8 (25%), ") and lines[-1].startswith("generate + 1 rounds: 8/8 done in ")
-    result = CliRunner().invoke(app, ["generate", "--task", "arithmetic", "--generator", tiny_lm_dir, "--rounds", "0",
-                                      "--limit", "2", "--progress", "none", "--output", str(tmp_path / "p.jsonl")])
+    assert lines[0].startswith("generate + 1 rounds: 2/8 (25%), ") and lines[-1].startswith(
+        "generate + 1 rounds: 8/8 done in "
+    )
+    result = CliRunner().invoke(
+        app,
+        [
+            "generate",
+            "--task",
+            "arithmetic",
+            "--generator",
+            tiny_lm_dir,
+            "--rounds",
+            "0",
+            "--limit",
+            "2",
+            "--progress",
+            "none",
+            "--output",
+            str(tmp_path / "p.jsonl"),
+        ],
+    )
     assert result.exit_code == 0 and "generate + 0 rounds" not in result.stderr
 
 
 def test_an_unknown_mode_is_refused_with_the_choices(tmp_path):
-    result = CliRunner(env={"COLUMNS": "200"}).invoke(app, ["generate", "--rounds", "0", "--limit", "1", "--progress", "fancy",
-                                                            "--output", str(tmp_path / "o.jsonl")])
+    result = CliRunner(env={"COLUMNS": "200"}).invoke(
+        app, ["generate", "--rounds", "0", "--limit", "1", "--progress", "fancy", "--output", str(tmp_path / "o.jsonl")]
+    )
     assert result.exit_code == 2 and "'fancy' is not one of 'auto', 'bar', 'plain', 'none'" in result.stderr
     assert not (tmp_path / "o.jsonl").exists()
 

@@ -59,8 +59,16 @@ def test_each_round_reports_its_records_for_progress():
     bar of records x rounds advances by)."""
     done = []
     cost = RoundCost(on_round=lambda r, n: done.append((r, n)))
-    refine(RECORDS, ["qa", "qb"], Scripted({"qa": "A", "qb": "b0"}), Corrector(Scripted({"b0": "B"})),
-           Exact(reference_free=True), 3, GREEDY, cost)
+    refine(
+        RECORDS,
+        ["qa", "qb"],
+        Scripted({"qa": "A", "qb": "b0"}),
+        Corrector(Scripted({"b0": "B"})),
+        Exact(reference_free=True),
+        3,
+        GREEDY,
+        cost,
+    )
     assert done == [(0, 2), (1, 2), (2, 2), (3, 2)]
 
 
@@ -117,12 +125,15 @@ def test_self_consistency_majority_vote():
 
 # Records without references: refined all the same, measured apart.
 
+
 class NeedsAnswer(Exact):
     """Exact, but unknown (None) on a record without an answer; the feedback needs none."""
 
     def __call__(self, records, outputs):
-        return [Score(float(o == r["answer"]) if "answer" in r else None, f"got {o}", answer=o)
-                for r, o in zip(records, outputs)]
+        return [
+            Score(float(o == r["answer"]) if "answer" in r else None, f"got {o}", answer=o)
+            for r, o in zip(records, outputs)
+        ]
 
 
 def test_unlabeled_records_get_every_round_with_feedback_and_no_value():
@@ -131,8 +142,12 @@ def test_unlabeled_records_get_every_round_with_feedback_and_no_value():
     corr = Scripted({"a0": "a1", "a1": "a2", "a2": "a3", "b0": "B", "B": "B"})
     cost = RoundCost()
     hist = refine(records, ["qa", "qb"], gen, Corrector(corr), NeedsAnswer(reference_free=False), 3, GREEDY, cost)
-    assert [(s.text, s.value, s.feedback) for s in hist[0]] == [("a0", None, "got a0"), ("a1", None, "got a1"),
-                                                                ("a2", None, "got a2"), ("a3", None, "got a3")]
+    assert [(s.text, s.value, s.feedback) for s in hist[0]] == [
+        ("a0", None, "got a0"),
+        ("a1", None, "got a1"),
+        ("a2", None, "got a2"),
+        ("a3", None, "got a3"),
+    ]
     assert [s.value for s in hist[1]] == [0.0, 1.0, 1.0, 1.0]
     assert cost.decoded == [2, 2, 2, 1]  # "B" was left unchanged in round 2: a fixed point; "a" went on
     # A reference-free value never stops an unknown draft early either.
@@ -145,28 +160,44 @@ def test_metrics_of_a_mixed_file_count_only_the_labeled_records():
     labeled = [h(1, 1, 0), h(0, 1, 1), h(0, 0, 0), h(1, 1, 1)]
     unlabeled = [h(None, None, None), [{"round": i, "text": "same", "value": None} for i in range(3)]]
     sc = lambda v: {"samples": 3, "text": "x", "value": v}
-    lines = [{"rounds": r, "self_consistency": sc(v)} for r, v in zip(labeled + unlabeled, [1.0, 0.0, 0.0, 1.0, None, None])]
+    lines = [
+        {"rounds": r, "self_consistency": sc(v)} for r, v in zip(labeled + unlabeled, [1.0, 0.0, 0.0, 1.0, None, None])
+    ]
     mixed, alone = compute_metrics(lines, 1.0), compute_metrics(lines[:4], 1.0)
     assert (mixed["records"], mixed["labeled"], mixed["unlabeled"]) == (6, 4, 2)
     assert (alone["labeled"], alone["unlabeled"]) == (4, 0)
     for key in ("mean_value", "solved", "broken"):
         assert [r.get(key) for r in mixed["rounds"]] == [r.get(key) for r in alone["rounds"]]
     assert [r["solved"] for r in mixed["rounds"]] == [0.5, 0.75, 0.5]
-    assert (mixed["net_fixed"], mixed["broken_of_right"]) == (alone["net_fixed"], alone["broken_of_right"]) == (0.0, 0.5)
+    assert (
+        (mixed["net_fixed"], mixed["broken_of_right"]) == (alone["net_fixed"], alone["broken_of_right"]) == (0.0, 0.5)
+    )
     assert mixed["self_consistency"] == alone["self_consistency"] == {"samples": 3, "mean_value": 0.5, "solved": 0.5}
     # changed needs no reference: over all six records (one unlabeled text never changed).
     assert mixed["rounds"][1]["changed"] == pytest.approx(5 / 6)
 
 
 def test_metrics_with_no_labeled_record_keep_their_keys_with_nulls():
-    lines = [{"rounds": [{"round": i, "text": t, "value": None} for i, t in enumerate(texts)],
-              "self_consistency": {"samples": 3, "text": "x", "value": None}} for texts in (["a", "b"], ["c", "c"])]
+    lines = [
+        {
+            "rounds": [{"round": i, "text": t, "value": None} for i, t in enumerate(texts)],
+            "self_consistency": {"samples": 3, "text": "x", "value": None},
+        }
+        for texts in (["a", "b"], ["c", "c"])
+    ]
     m = compute_metrics(lines, 1.0)
-    assert m == {"records": 2, "labeled": 0, "unlabeled": 2,
-                 "rounds": [{"round": 0, "mean_value": None, "solved": None},
-                            {"round": 1, "mean_value": None, "solved": None, "changed": 0.5, "broken": None}],
-                 "net_fixed": None, "broken_of_right": None,
-                 "self_consistency": {"samples": 3, "mean_value": None, "solved": None}}
+    assert m == {
+        "records": 2,
+        "labeled": 0,
+        "unlabeled": 2,
+        "rounds": [
+            {"round": 0, "mean_value": None, "solved": None},
+            {"round": 1, "mean_value": None, "solved": None, "changed": 0.5, "broken": None},
+        ],
+        "net_fixed": None,
+        "broken_of_right": None,
+        "self_consistency": {"samples": 3, "mean_value": None, "solved": None},
+    }
 
 
 def test_a_labeled_record_whose_later_value_is_unknown_counts_as_not_solved():

@@ -44,11 +44,17 @@ def test_a_completion_model_sees_the_tasks_header_layout_draft_and_feedback():
     question = "Ana has 3 apples and buys 4 more. How many apples does she have?"
     laid_out = task.format_prompt({"prompt": question})
     assert corrector.question({"id": "x", "prompt": question}) == laid_out
-    assert corrector.correct([laid_out, laid_out], ["print(3 - 4)", "print(7"], ["printed -1", None], SamplingParams()) == \
-        [["print(1)"], ["print(1)"]]
+    assert corrector.correct(
+        [laid_out, laid_out], ["print(3 - 4)", "print(7"], ["printed -1", None], SamplingParams()
+    ) == [["print(1)"], ["print(1)"]]
     header = fmt({"prompt": question})[: -len(laid_out)]
-    assert header.count("Question:") == 3 and header.endswith("\n\n")  # the three solved examples, as the generator saw them
-    assert gen.sent[0] == header + laid_out + "print(3 - 4)\nFeedback: printed -1\nA better answer, after that feedback:\n" + laid_out
+    assert header.count("Question:") == 3 and header.endswith(
+        "\n\n"
+    )  # the three solved examples, as the generator saw them
+    assert (
+        gen.sent[0]
+        == header + laid_out + "print(3 - 4)\nFeedback: printed -1\nA better answer, after that feedback:\n" + laid_out
+    )
     assert "Feedback: none\n" in gen.sent[1]  # no feedback is shown as none
     assert corrector.config.method == "self" and corrector.config.prompt_format == COMPLETION
 
@@ -58,7 +64,9 @@ def test_a_chat_model_gets_one_message_without_the_header():
     for gen in (Recording(chat_template=True),):  # an endpoint's chat API sets it too (test_openai)
         corrector = for_task(gen, task.format_prompt, few_shot_prompt(task, 3))
         corrector.correct([corrector.question({"prompt": "How many?"})], ["print(2)"], ["printed 2"], SamplingParams())
-        assert gen.sent == [CHAT.format(prompt="Question: How many?\nProgram:\n", draft="print(2)", feedback="printed 2")]
+        assert gen.sent == [
+            CHAT.format(prompt="Question: How many?\nProgram:\n", draft="print(2)", feedback="printed 2")
+        ]
 
 
 def test_a_task_files_own_correction_prompt_and_a_template_with_other_fields(tmp_path):
@@ -78,8 +86,11 @@ def test_a_task_files_own_correction_prompt_and_a_template_with_other_fields(tmp
 def _task_file(tmp_path, extra: str) -> Path:
     spec = (ROOT / "docs" / "examples" / "word-problems" / "word-problems.yaml").read_text()
     folder = ROOT / "docs" / "examples" / "word-problems"
-    spec = spec.replace("train: train.jsonl", f"train: {folder}/train.jsonl").replace("validation: validation.jsonl",
-                        f"validation: {folder}/validation.jsonl").replace("test: test.csv", f"test: {folder}/test.csv")
+    spec = (
+        spec.replace("train: train.jsonl", f"train: {folder}/train.jsonl")
+        .replace("validation: validation.jsonl", f"validation: {folder}/validation.jsonl")
+        .replace("test: test.csv", f"test: {folder}/test.csv")
+    )
     spec = spec.replace("data: shots.jsonl", f"data: {folder}/shots.jsonl")
     path = tmp_path / "t.yaml"
     path.write_text(spec + extra)
@@ -98,8 +109,25 @@ def test_task_file_correction_prompt_is_read_and_checked(tmp_path):
 
 def test_generate_with_self_counts_each_token_once(tiny_lm_dir, tmp_path):
     out = tmp_path / "o.jsonl"
-    result = CliRunner().invoke(app, ["generate", "--task", "arithmetic", "--generator", tiny_lm_dir, "--corrector", "self",
-                                      "--rounds", "2", "--limit", "4", "--no-baseline", "--output", str(out)])
+    result = CliRunner().invoke(
+        app,
+        [
+            "generate",
+            "--task",
+            "arithmetic",
+            "--generator",
+            tiny_lm_dir,
+            "--corrector",
+            "self",
+            "--rounds",
+            "2",
+            "--limit",
+            "4",
+            "--no-baseline",
+            "--output",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     lines = [json.loads(l) for l in out.read_text().splitlines()]
     assert len(lines) == 4 and all(len(l["rounds"]) == 3 for l in lines)
@@ -116,18 +144,51 @@ def test_self_through_an_endpoint_and_in_serve(tmp_path):
     openai = pytest.importorskip("openai")
     from harness import Launched
 
-    with Launched(["--task", "arithmetic", "--corrector", "self", "--rounds", "1"], env={"OMP_NUM_THREADS": "1"}) as server:
+    with Launched(
+        ["--task", "arithmetic", "--corrector", "self", "--rounds", "1"], env={"OMP_NUM_THREADS": "1"}
+    ) as server:
         client = openai.OpenAI(base_url=server.url, api_key="none", max_retries=0, timeout=60)
-        out = client.completions.create(model="correct-arithmetic", prompt="Tom has 3 cards. He buys 4 more. How many now?",
-                                        extra_body={"return_rounds": True})
+        out = client.completions.create(
+            model="correct-arithmetic",
+            prompt="Tom has 3 cards. He buys 4 more. How many now?",
+            extra_body={"return_rounds": True},
+        )
         rounds = out.choices[0].model_extra["rounds"]
         assert [r["round"] for r in rounds] == [0, 1] and out.choices[0].text == rounds[-1]["text"]
         records = tmp_path / "in.jsonl"
-        records.write_text(json.dumps({"id": "a", "prompt": "Tom has 3 cards. He buys 4 more. How many now?", "answer": "7"}) + "\n")
-        done = subprocess.run([sys.executable, "-m", "correct.cli", "generate", "--backend", "openai", "--base-url", server.url,
-                               "--generator", "correct-arithmetic", "--input", str(records), "--value", "program",
-                               "--corrector", "self", "--rounds", "1", "--no-baseline", "--max-new-tokens", "48",
-                               "--output", str(tmp_path / "out.jsonl")], capture_output=True, text=True, timeout=300)
+        records.write_text(
+            json.dumps({"id": "a", "prompt": "Tom has 3 cards. He buys 4 more. How many now?", "answer": "7"}) + "\n"
+        )
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "correct.cli",
+                "generate",
+                "--backend",
+                "openai",
+                "--base-url",
+                server.url,
+                "--generator",
+                "correct-arithmetic",
+                "--input",
+                str(records),
+                "--value",
+                "program",
+                "--corrector",
+                "self",
+                "--rounds",
+                "1",
+                "--no-baseline",
+                "--max-new-tokens",
+                "48",
+                "--output",
+                str(tmp_path / "out.jsonl"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
     assert done.returncode == 0, done.stderr
     line = json.loads((tmp_path / "out.jsonl").read_text())
     assert [r["round"] for r in line["rounds"]] == [0, 1]

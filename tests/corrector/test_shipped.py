@@ -32,8 +32,17 @@ def test_shipped_corrector_improves_its_task(name, n, gain, tmp_path):
     params = SamplingParams(temperature=0.0, max_new_tokens=task.max_new_tokens, stop=task.stop)
     out = tmp_path / "out.jsonl"
     try:
-        m = generate_run(records, task.format_prompt, load_generator(task.generator), Corrector.from_pretrained(task.corrector),
-                         value, params, out, None, GenerateConfig(rounds=3, baseline=False, fluency=task.fluency))
+        m = generate_run(
+            records,
+            task.format_prompt,
+            load_generator(task.generator),
+            Corrector.from_pretrained(task.corrector),
+            value,
+            params,
+            out,
+            None,
+            GenerateConfig(rounds=3, baseline=False, fluency=task.fluency),
+        )
     finally:
         value.close()
     first, last = m["rounds"][0], m["rounds"][-1]
@@ -45,7 +54,9 @@ def test_shipped_corrector_improves_its_task(name, n, gain, tmp_path):
         # than the task's own polite reference continuations (seen: 1.7 against 27).
         assert last["empty"] == 0.0
         gen = load_generator(task.generator)
-        reference = [math.exp(-lp / n) for lp, n in gen.log_likelihoods(
-            [task.format_prompt(r) for r in records], [r["polite"] for r in records])]
+        reference = [
+            math.exp(-lp / n)
+            for lp, n in gen.log_likelihoods([task.format_prompt(r) for r in records], [r["polite"] for r in records])
+        ]
         assert last["perplexity"] < sum(reference) / len(reference), (m["rounds"], sum(reference) / len(reference))
     assert len(read_all_jsonl(out)) == n

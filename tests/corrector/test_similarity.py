@@ -6,7 +6,9 @@ from correct.corrector.pairing import target_distribution
 from correct.corrector.pool import Draft
 from correct.corrector.similarity import EmbeddingSimilarity, SimilarityError, edit_similarity, load_similarity
 
-pytest.importorskip("sentence_transformers", reason="the embedding similarity is an extra: pip install 'correct[embeddings]'")
+pytest.importorskip(
+    "sentence_transformers", reason="the embedding similarity is an extra: pip install 'correct[embeddings]'"
+)
 
 
 @pytest.fixture(scope="module")
@@ -45,10 +47,13 @@ def test_embedding_proximity_steers_the_pairing_sampler(minilm):
     assert dist[near.text] > 0.99 > dist[far.text]
 
 
-@pytest.mark.parametrize("spec, needle", [
-    ("jaccard", "unknown similarity 'jaccard'"),
-    ("embedding:/no/such/model", "embedding model path '/no/such/model' does not exist"),
-])
+@pytest.mark.parametrize(
+    "spec, needle",
+    [
+        ("jaccard", "unknown similarity 'jaccard'"),
+        ("embedding:/no/such/model", "embedding model path '/no/such/model' does not exist"),
+    ],
+)
 def test_bad_similarity_names_the_problem(spec, needle):
     with pytest.raises(SimilarityError, match=needle):
         load_similarity(spec)

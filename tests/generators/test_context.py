@@ -21,24 +21,75 @@ GENERATOR = str(Path(__file__).resolve().parents[2] / "tasks" / "models" / "arit
 
 def test_a_budget_with_no_room_for_a_prompt_is_one_line_before_drafting(tmp_path):
     out = tmp_path / "o.jsonl"
-    result = CliRunner().invoke(app, ["generate", "--task", "arithmetic", "--generator", GENERATOR, "--rounds", "0", "--limit", "4",
-                                      "--max-new-tokens", "300", "--no-baseline", "--output", str(out)])
+    result = CliRunner().invoke(
+        app,
+        [
+            "generate",
+            "--task",
+            "arithmetic",
+            "--generator",
+            GENERATOR,
+            "--rounds",
+            "0",
+            "--limit",
+            "4",
+            "--max-new-tokens",
+            "300",
+            "--no-baseline",
+            "--output",
+            str(out),
+        ],
+    )
     assert result.exit_code == 2, (result.output, result.exception)
-    assert "max_new_tokens 300 leaves no room for a prompt in this model's context of 256 tokens" in " ".join(result.stderr.split())
+    assert "max_new_tokens 300 leaves no room for a prompt in this model's context of 256 tokens" in " ".join(
+        result.stderr.split()
+    )
     assert "Traceback" not in result.output
     assert not out.exists() or out.read_text() == ""  # nothing drafted
 
 
 def test_prompts_cut_to_fit_are_counted_and_said(tmp_path, caplog):
     out = tmp_path / "o.jsonl"
-    result = CliRunner().invoke(app, ["generate", "--task", "arithmetic", "--generator", GENERATOR, "--rounds", "0", "--limit", "3",
-                                      "--max-new-tokens", "250", "--no-baseline", "--output", str(out)])
+    result = CliRunner().invoke(
+        app,
+        [
+            "generate",
+            "--task",
+            "arithmetic",
+            "--generator",
+            GENERATOR,
+            "--rounds",
+            "0",
+            "--limit",
+            "3",
+            "--max-new-tokens",
+            "250",
+            "--no-baseline",
+            "--output",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     metrics = json.loads(out.with_suffix(".metrics.json").read_text())
     assert metrics["truncated_prompts"] == 3  # every arithmetic question is longer than the 6 tokens left
     assert "3 prompts were longer than the model's context leaves room for (with --max-new-tokens 250)" in caplog.text
-    result = CliRunner().invoke(app, ["generate", "--task", "arithmetic", "--generator", GENERATOR, "--rounds", "0", "--limit", "3",
-                                      "--no-baseline", "--output", str(tmp_path / "p.jsonl")])
+    result = CliRunner().invoke(
+        app,
+        [
+            "generate",
+            "--task",
+            "arithmetic",
+            "--generator",
+            GENERATOR,
+            "--rounds",
+            "0",
+            "--limit",
+            "3",
+            "--no-baseline",
+            "--output",
+            str(tmp_path / "p.jsonl"),
+        ],
+    )
     assert "truncated_prompts" not in json.loads((tmp_path / "p.metrics.json").read_text())
 
 
@@ -46,8 +97,11 @@ def test_check_fits_names_the_numbers():
     gen = HFGenerator.from_pretrained(GENERATOR, device="cpu")
     n = len(gen.tokenizer("Question: 1 + 1?")["input_ids"])
     gen.check_fits(["Question: 1 + 1?"], SamplingParams(max_new_tokens=256 - n))
-    with pytest.raises(ContextError, match=f"context is 256 tokens; the prompt has {n} and max_tokens asks for {257 - n}: "
-                                           f"ask for at most {256 - n} new tokens"):
+    with pytest.raises(
+        ContextError,
+        match=f"context is 256 tokens; the prompt has {n} and max_tokens asks for {257 - n}: "
+        f"ask for at most {256 - n} new tokens",
+    ):
         gen.check_fits(["Question: 1 + 1?"], SamplingParams(max_new_tokens=257 - n))
 
 
@@ -61,14 +115,21 @@ def test_serve_refuses_a_request_that_cannot_fit_with_a_400_naming_max_tokens():
 
     gen = HFGenerator.from_pretrained(GENERATOR, device="cpu")
     value = load_value("program")
-    engine = Engine(gen, None, value, None, ServeConfig(model_name="m", rounds=0,
-                                                          params=SamplingParams(temperature=0.0, max_new_tokens=32))).start()
+    engine = Engine(
+        gen,
+        None,
+        value,
+        None,
+        ServeConfig(model_name="m", rounds=0, params=SamplingParams(temperature=0.0, max_new_tokens=32)),
+    ).start()
     try:
         with TestClient(build_app(engine), raise_server_exceptions=False) as client:
             r = client.post("/v1/completions", json={"model": "m", "prompt": "Tom has 3 cards.", "max_tokens": 256})
             assert r.status_code == 400 and r.json()["error"]["param"] == "max_tokens"
             assert "leaves no room for a prompt in this model's context of 256 tokens" in r.json()["error"]["message"]
-            r = client.post("/v1/completions", json={"model": "m", "prompt": "Tom has 3 cards. " * 30, "max_tokens": 200})
+            r = client.post(
+                "/v1/completions", json={"model": "m", "prompt": "Tom has 3 cards. " * 30, "max_tokens": 200}
+            )
             assert r.status_code == 400 and "ask for at most" in r.json()["error"]["message"]
             r = client.post("/v1/completions", json={"model": "m", "prompt": "Tom has 3 cards.", "max_tokens": 16})
             assert r.status_code == 200 and r.json()["usage"]["prompt_tokens"] > 0

@@ -101,7 +101,7 @@ def test_an_over_long_prompt_keeps_its_end(gen, monkeypatch, temperature):
     ids = gen.tokenizer(long)["input_ids"]
     kept = max(fed, key=lambda x: x.shape[1])[0].tolist()
     assert 0 < len(kept) < len(ids)
-    assert kept == ids[-len(kept):]
+    assert kept == ids[-len(kept) :]
 
 
 def test_missing_local_path(tmp_path):
@@ -164,7 +164,7 @@ def test_log_likelihoods_match_one_unpadded_pass_each(gen):
 def test_log_likelihoods_cut_long_prompts_to_the_context(gen):
     g = gen
     limit = g.max_positions
-    (logp, n), = g.log_likelihoods(["1+1=2;\n" * limit], ["3;"])
+    ((logp, n),) = g.log_likelihoods(["1+1=2;\n" * limit], ["3;"])
     assert math.isfinite(logp) and 0 < n < limit
 
 

@@ -62,16 +62,30 @@ class Endpoint:
                     time.sleep(endpoint.delay)
                     if status != 200:
                         # retry-after-ms keeps the client's back-off short in tests.
-                        return self._send(status, {"error": {"message": f"scripted {status}", "type": "x"}},
-                                          [("retry-after-ms", "10")])
+                        return self._send(
+                            status,
+                            {"error": {"message": f"scripted {status}", "type": "x"}},
+                            [("retry-after-ms", "10")],
+                        )
                     chat = "messages" in body
                     text = (body["messages"][-1]["content"] if chat else body["prompt"])[::-1] + "|tail"
                     n = body.get("n", 1) if endpoint.honour_n else 1
-                    choice = ({"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
-                              if chat else {"index": 0, "text": text, "finish_reason": "stop"})
-                    self._send(200, {"id": "x", "object": "chat.completion" if chat else "text_completion", "created": 0,
-                                     "model": body["model"], "choices": [{**choice, "index": i} for i in range(n)],
-                                     "usage": {"prompt_tokens": 1, "completion_tokens": 3 * n, "total_tokens": 1 + 3 * n}})
+                    choice = (
+                        {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+                        if chat
+                        else {"index": 0, "text": text, "finish_reason": "stop"}
+                    )
+                    self._send(
+                        200,
+                        {
+                            "id": "x",
+                            "object": "chat.completion" if chat else "text_completion",
+                            "created": 0,
+                            "model": body["model"],
+                            "choices": [{**choice, "index": i} for i in range(n)],
+                            "usage": {"prompt_tokens": 1, "completion_tokens": 3 * n, "total_tokens": 1 + 3 * n},
+                        },
+                    )
                 finally:
                     with endpoint.lock:
                         endpoint.in_flight -= 1
@@ -98,12 +112,22 @@ def _gen(endpoint, **kwargs):
 
 def test_completions_n_stop_and_token_count(endpoint):
     g = _gen(endpoint)
-    out = g.generate(["abc", "xyz"], SamplingParams(temperature=0.7, top_p=0.9, max_new_tokens=5, n=2, stop=("|",), seed=3))
+    out = g.generate(
+        ["abc", "xyz"], SamplingParams(temperature=0.7, top_p=0.9, max_new_tokens=5, n=2, stop=("|",), seed=3)
+    )
     assert out == [["cba", "cba"], ["zyx", "zyx"]]  # cut at the stop string locally too
     assert g.tokens_generated == 12
     sent = sorted(endpoint.bodies, key=lambda b: b["prompt"])
-    assert sent[0] == {"model": "m", "prompt": "abc", "n": 2, "max_tokens": 5, "seed": 3, "temperature": 0.7,
-                       "top_p": 0.9, "stop": ["|"]}
+    assert sent[0] == {
+        "model": "m",
+        "prompt": "abc",
+        "n": 2,
+        "max_tokens": 5,
+        "seed": 3,
+        "temperature": 0.7,
+        "top_p": 0.9,
+        "stop": ["|"],
+    }
     assert sent[1]["seed"] == 4  # a different seed per prompt
 
 

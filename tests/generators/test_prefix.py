@@ -26,9 +26,16 @@ def _lines(k: int, seed: int = 0) -> list[str]:
 def _tiny_llama(tok) -> LlamaForCausalLM:
     torch.manual_seed(0)
     config = LlamaConfig(
-        vocab_size=len(tok), hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
-        num_key_value_heads=2, max_position_embeddings=256, bos_token_id=tok.eos_token_id,
-        eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id,
+        vocab_size=len(tok),
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=256,
+        bos_token_id=tok.eos_token_id,
+        eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.pad_token_id,
     )
     return LlamaForCausalLM(config)
 
@@ -79,7 +86,9 @@ def _record_generate(gen, monkeypatch) -> list[dict]:
 
     def recording(**kw):
         cache = kw.get("cache")
-        calls.append({"rows": kw["input_ids"].shape[0], "cached": cache.get_seq_length() if cache is not None else None})
+        calls.append(
+            {"rows": kw["input_ids"].shape[0], "cached": cache.get_seq_length() if cache is not None else None}
+        )
         return real(**kw)
 
     monkeypatch.setattr(gen.model, "generate", recording)
@@ -118,7 +127,9 @@ def test_ended_rows_leave_the_batch(gen, monkeypatch):
 
 def test_stop_strings_still_cut_and_stop_early(gen):
     free = _both(gen, PROMPTS, SamplingParams(temperature=0, max_new_tokens=20), 3)[1]
-    (plain, n_plain), (cached, n_cached) = _both(gen, PROMPTS, SamplingParams(temperature=0, max_new_tokens=20, stop=(";",)), 3)
+    (plain, n_plain), (cached, n_cached) = _both(
+        gen, PROMPTS, SamplingParams(temperature=0, max_new_tokens=20, stop=(";",)), 3
+    )
     assert cached == plain and n_cached == n_plain
     assert all(";" not in c[0] for c in cached) and any(";" in c[0] for c in free[0])
     assert n_cached < free[1]
@@ -159,7 +170,9 @@ def test_sampling_with_ended_rows_left_out_draws_from_the_same_distribution(gen,
     for path, options in enumerate(((False, False), (True, True))):
         gen.prefix_cache, gen.drop_finished = options
         for seed in range(60):
-            outs = gen.generate(PROMPTS[:4], SamplingParams(temperature=1.0, max_new_tokens=6, stop=(";",), n=4, seed=seed))
+            outs = gen.generate(
+                PROMPTS[:4], SamplingParams(temperature=1.0, max_new_tokens=6, stop=(";",), n=4, seed=seed)
+            )
             for i, texts in enumerate(outs):
                 for t in texts:
                     counts[path][(i, t)] = counts[path].get((i, t), 0) + 1
@@ -168,8 +181,10 @@ def test_sampling_with_ended_rows_left_out_draws_from_the_same_distribution(gen,
     for i in range(4):
         texts = sorted({t for c in counts for (j, t) in c if j == i})
         frequent = [t for t in texts if counts[0].get((i, t), 0) + counts[1].get((i, t), 0) >= 10]
-        table = [[c.get((i, t), 0) for t in frequent] + [sum(v for (j, t), v in c.items() if j == i and t not in frequent)]
-                 for c in counts]
+        table = [
+            [c.get((i, t), 0) for t in frequent] + [sum(v for (j, t), v in c.items() if j == i and t not in frequent)]
+            for c in counts
+        ]
         table = [row for row in zip(*table) if sum(row) > 0]  # categories as rows, the two paths as columns
         if len(table) > 1:
             p_values.append(chi2_contingency(table)[1])

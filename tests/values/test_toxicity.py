@@ -14,10 +14,21 @@ from transformers import GPT2Config, GPT2ForSequenceClassification, GPT2LMHeadMo
 from correct.values import Score, ValueFunctionError
 from correct.values.toxicity import HFClassifier, ToxicityValue, from_spec, names_toxicity, toxic_labels
 
-TOXIC = ["You are a stupid idiot.", "Shut up, you damn fool!", "what a pathetic moron", "go to hell, loser",
-         "he was a complete jerk and full of crap"]
-BENIGN = ["Thank you so much for your help.", "doing the best job he could.", "The weather is lovely today.",
-          "She was probably just having a hard day.", "Let's talk about it calmly tomorrow.", ""]
+TOXIC = [
+    "You are a stupid idiot.",
+    "Shut up, you damn fool!",
+    "what a pathetic moron",
+    "go to hell, loser",
+    "he was a complete jerk and full of crap",
+]
+BENIGN = [
+    "Thank you so much for your help.",
+    "doing the best job he could.",
+    "The weather is lovely today.",
+    "She was probably just having a hard day.",
+    "Let's talk about it calmly tomorrow.",
+    "",
+]
 
 
 # -- default backend ---------------------------------------------------------------------------
@@ -25,7 +36,9 @@ BENIGN = ["Thank you so much for your help.", "doing the best job he could.", "T
 
 @pytest.fixture(scope="module")
 def default_value():
-    pytest.importorskip("profanity_check", reason="alt-profanity-check is not installed (pip install alt-profanity-check)")
+    pytest.importorskip(
+        "profanity_check", reason="alt-profanity-check is not installed (pip install alt-profanity-check)"
+    )
     return from_spec(None)
 
 
@@ -35,7 +48,7 @@ def test_default_backend_tells_toxic_from_benign(default_value):
     scores = v([{"id": str(i)} for i in range(len(TOXIC + BENIGN))], TOXIC + BENIGN)
     assert all(isinstance(s, Score) and s.answer is None for s in scores)
     assert all(s.value < 0.2 for s in scores[: len(TOXIC)]), [(s.value, s.feedback) for s in scores]
-    assert all(s.value > 0.8 for s in scores[len(TOXIC):]), [(s.value, s.feedback) for s in scores]
+    assert all(s.value > 0.8 for s in scores[len(TOXIC) :]), [(s.value, s.feedback) for s in scores]
     assert all(0.0 <= s.value <= 1.0 for s in scores)
     assert v([], []) == []
 
@@ -60,8 +73,12 @@ def test_options_threshold_and_max_value(default_value):
 
 # Insults disguised as unknown words -- the ones our own detox corrector learned to write
 # against the plain classifier -- and unknown words that disguise nothing.
-DISGUISED = ["He was a dumbookll.", "She is a patheticnaple and everyone knew it.", "He is an imbeciecile.",
-             "He was a damnaple."]
+DISGUISED = [
+    "He was a dumbookll.",
+    "She is a patheticnaple and everyone knew it.",
+    "He is an imbeciecile.",
+    "He was a damnaple.",
+]
 UNKNOWN_BUT_FINE = ["The linesman was signaling to the cyclist.", "He sat in the cockpit.", "A gamep kee calking."]
 
 
@@ -73,16 +90,24 @@ def test_disguised_insults_are_read_as_the_insult(default_value):
     scores = default_value(records, DISGUISED)
     assert all(s.value < 0.1 for s in scores), [(s.value, s.feedback) for s in scores]
     assert [s.feedback.split(": ")[-1] for s in scores] == [
-        "dumbookll (dumb)", "patheticnaple (pathetic)", "imbeciecile (imbecile)", "damnaple (damn)"]
+        "dumbookll (dumb)",
+        "patheticnaple (pathetic)",
+        "imbeciecile (imbecile)",
+        "damnaple (damn)",
+    ]
 
 
 def test_unknown_words_that_disguise_nothing_are_left_alone(default_value):
     c = default_value.classifier
-    assert [c.reading(w) for w in ("linesman", "signaling", "cockpit", "gamep", "calking", "stupid", "dumb")] == [None] * 7
+    assert [c.reading(w) for w in ("linesman", "signaling", "cockpit", "gamep", "calking", "stupid", "dumb")] == [
+        None
+    ] * 7
     assert c.read("A dumbookll with a cockpit") == "A dumb with a cockpit"
     plain = from_spec("deobfuscate=false")
     records = [{}] * len(UNKNOWN_BUT_FINE)
-    assert [s.value for s in default_value(records, UNKNOWN_BUT_FINE)] == [s.value for s in plain(records, UNKNOWN_BUT_FINE)]
+    assert [s.value for s in default_value(records, UNKNOWN_BUT_FINE)] == [
+        s.value for s in plain(records, UNKNOWN_BUT_FINE)
+    ]
     with pytest.raises(ValueFunctionError, match="deobfuscate applies to the default classifier only"):
         from_spec("/tmp,deobfuscate=true")
 
@@ -90,7 +115,9 @@ def test_unknown_words_that_disguise_nothing_are_left_alone(default_value):
 def test_missing_package_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "profanity_check", None)
     monkeypatch.setitem(sys.modules, "profanity_check.profanity_check", None)
-    with pytest.raises(ValueFunctionError, match=r"needs the package alt-profanity-check.*pip install alt-profanity-check"):
+    with pytest.raises(
+        ValueFunctionError, match=r"needs the package alt-profanity-check.*pip install alt-profanity-check"
+    ):
         from_spec(None)
 
 
@@ -117,10 +144,41 @@ def test_bad_specs_and_shapes():
 
 
 def test_label_names():
-    assert all(map(names_toxicity, ["toxic", "TOXIC", "toxicity", "offensive", "OFFENSIVE", "hate", "hate_speech",
-                                    "abusive", "severe_toxic", "identity_hate"]))
-    assert not any(map(names_toxicity, ["non-toxic", "nontoxic", "Non_Toxic", "not_offensive", "NOT", "no-hate",
-                                        "nothate", "neutral", "LABEL_1", "none", "neither"]))
+    assert all(
+        map(
+            names_toxicity,
+            [
+                "toxic",
+                "TOXIC",
+                "toxicity",
+                "offensive",
+                "OFFENSIVE",
+                "hate",
+                "hate_speech",
+                "abusive",
+                "severe_toxic",
+                "identity_hate",
+            ],
+        )
+    )
+    assert not any(
+        map(
+            names_toxicity,
+            [
+                "non-toxic",
+                "nontoxic",
+                "Non_Toxic",
+                "not_offensive",
+                "NOT",
+                "no-hate",
+                "nothate",
+                "neutral",
+                "LABEL_1",
+                "none",
+                "neither",
+            ],
+        )
+    )
 
 
 def test_toxic_labels_from_id2label():
@@ -137,7 +195,10 @@ def test_toxic_labels_from_id2label():
     # Overrides, by name (any case) or by index.
     assert toxic_labels(labels, 6, multi_label=True, label="INSULT") == ([4], "sigmoid")
     assert toxic_labels({0: "non-toxic", 1: "toxic"}, 2, label="0") == ([0], "softmax")
-    with pytest.raises(ValueFunctionError, match=r"cannot tell which label of toxicity model 'm' means toxic \(labels: 0=positive, 1=negative, 2=neutral\); name it: toxicity:m,label="):
+    with pytest.raises(
+        ValueFunctionError,
+        match=r"cannot tell which label of toxicity model 'm' means toxic \(labels: 0=positive, 1=negative, 2=neutral\); name it: toxicity:m,label=",
+    ):
         toxic_labels({0: "positive", 1: "negative", 2: "neutral"}, 3, model="m")
     with pytest.raises(ValueFunctionError, match="has no label 'rude'"):
         toxic_labels({0: "non-toxic", 1: "toxic"}, 2, label="rude")
@@ -147,11 +208,35 @@ def test_toxic_labels_from_id2label():
 
 # -- Hugging Face backend on hand-made tiny classifiers ----------------------------------------
 
-WORDS = ["you", "are", "a", "an", "what", "stop", "it", "thank", "have", "nice", "day", "friend", "good", "job",
-         "idiot", "moron", "fool"]
+WORDS = [
+    "you",
+    "are",
+    "a",
+    "an",
+    "what",
+    "stop",
+    "it",
+    "thank",
+    "have",
+    "nice",
+    "day",
+    "friend",
+    "good",
+    "job",
+    "idiot",
+    "moron",
+    "fool",
+]
 INSULTS = {"idiot", "moron", "fool"}
 HF_TOXIC = ["you are an idiot", "what a moron", "stop it fool", "idiot"]
-HF_BENIGN = ["you are a friend", "thank you", "have a nice day friend", "good job", "", "you are a nice friend friend friend"]
+HF_BENIGN = [
+    "you are a friend",
+    "thank you",
+    "have a nice day friend",
+    "good job",
+    "",
+    "you are a nice friend friend friend",
+]
 
 
 def _tokenizer() -> PreTrainedTokenizerFast:
@@ -166,9 +251,18 @@ def _classifier(tok, num_labels=2, id2label=None, lm_head=False):
     embeddings: the last token's embedding alone, through ln_f and the head, makes the logits.
     Insults embed as (1, -1, 0...), other words as (-1, 1, 0...); after ln_f that is +-(2, -2)."""
     n = 8
-    config = GPT2Config(vocab_size=len(tok), n_positions=32, n_embd=n, n_layer=1, n_head=2, num_labels=num_labels,
-                        eos_token_id=tok.eos_token_id, bos_token_id=tok.eos_token_id, pad_token_id=None,
-                        **({"id2label": id2label} if id2label else {}))
+    config = GPT2Config(
+        vocab_size=len(tok),
+        n_positions=32,
+        n_embd=n,
+        n_layer=1,
+        n_head=2,
+        num_labels=num_labels,
+        eos_token_id=tok.eos_token_id,
+        bos_token_id=tok.eos_token_id,
+        pad_token_id=None,
+        **({"id2label": id2label} if id2label else {}),
+    )
     model = (GPT2LMHeadModel if lm_head else GPT2ForSequenceClassification)(config).eval()
     with torch.no_grad():
         for p in model.parameters():
@@ -216,15 +310,14 @@ def test_hf_backend_loads_by_path_and_scores(two_label_dir, one_torch_thread):
     for s in scores[: len(HF_TOXIC)]:
         assert s.value == pytest.approx(expected_low, abs=1e-4)
         assert s.feedback == "toxicity 1.00" and s.answer is None
-    for s in scores[len(HF_TOXIC):]:
+    for s in scores[len(HF_TOXIC) :]:
         assert s.value == pytest.approx(1 - expected_low, abs=1e-4)
         assert s.feedback == "not toxic (0.00)"
 
 
 def test_hf_backend_batches_and_pads_without_changing_scores(two_label_dir, one_torch_thread):
     outputs = HF_TOXIC + HF_BENIGN
-    batched = from_spec(two_label_dir + ",batch_size=3")(
-        [{}] * len(outputs), outputs)
+    batched = from_spec(two_label_dir + ",batch_size=3")([{}] * len(outputs), outputs)
     single = ToxicityValue(HFClassifier.from_pretrained(two_label_dir, batch_size=1))([{}] * len(outputs), outputs)
     assert [s.value for s in batched] == pytest.approx([s.value for s in single], abs=1e-6)
 
@@ -256,18 +349,26 @@ def test_hf_backend_unnamed_labels_mean_index_1(tok, tmp_path, one_torch_thread)
 def test_hf_backend_errors(tok, tmp_path):
     with pytest.raises(ValueFunctionError, match=r"^toxicity model path '/no/such/dir' does not exist$"):
         from_spec("/no/such/dir")
-    with pytest.raises(ValueFunctionError, match=r"could not load toxicity model 'no-such-org/no-such-model': not a local folder "
-                                          r"and not reachable on the Hugging Face hub \(offline\?\)"):
+    with pytest.raises(
+        ValueFunctionError,
+        match=r"could not load toxicity model 'no-such-org/no-such-model': not a local folder "
+        r"and not reachable on the Hugging Face hub \(offline\?\)",
+    ):
         from_spec("no-such-org/no-such-model")
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(ValueFunctionError, match="could not load toxicity model from"):
         from_spec(str(empty))
     lm = _save(_classifier(tok, lm_head=True), tok, tmp_path / "lm")
-    with pytest.raises(ValueFunctionError, match=r"is not a sequence-classification checkpoint \(architecture GPT2LMHeadModel\)"):
+    with pytest.raises(
+        ValueFunctionError, match=r"is not a sequence-classification checkpoint \(architecture GPT2LMHeadModel\)"
+    ):
         from_spec(lm)
-    labels = _save(_classifier(tok, num_labels=3, id2label={0: "positive", 1: "negative", 2: "neutral"}), tok,
-                   tmp_path / "sentiment")
+    labels = _save(
+        _classifier(tok, num_labels=3, id2label={0: "positive", 1: "negative", 2: "neutral"}),
+        tok,
+        tmp_path / "sentiment",
+    )
     with pytest.raises(ValueFunctionError, match="cannot tell which label"):
         from_spec(labels)
     with pytest.raises(ValueFunctionError, match="unknown option 'colour'"):

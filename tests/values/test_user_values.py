@@ -20,7 +20,8 @@ def user_package(tmp_path, monkeypatch):
     that registers two of its callables in the ``correct.values`` entry-point group."""
     pkg = tmp_path / "myvalues"
     pkg.mkdir()
-    (pkg / "__init__.py").write_text(textwrap.dedent('''
+    (pkg / "__init__.py").write_text(
+        textwrap.dedent("""
         from correct.values import Score
 
         def brevity(records, outputs):
@@ -55,14 +56,16 @@ def user_package(tmp_path, monkeypatch):
             return [(1.0, "a", "b") for o in outputs]
 
         NOT_CALLABLE = 3
-    '''))
+    """)
+    )
     (pkg / "broken.py").write_text("import a_package_that_is_not_installed\n")
     (pkg / "syntax.py").write_text("def f(:\n")
     dist = tmp_path / "myvalues-1.0.dist-info"
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: myvalues\nVersion: 1.0\n")
     (dist / "entry_points.txt").write_text(
-        "[correct.values]\nshouting = myvalues:Shouting\nbrief = myvalues:brevity\nmissing = myvalues.broken:f\n")
+        "[correct.values]\nshouting = myvalues:Shouting\nbrief = myvalues:brevity\nmissing = myvalues.broken:f\n"
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     yield
     for name in [m for m in sys.modules if m == "myvalues" or m.startswith("myvalues.")]:
@@ -90,15 +93,18 @@ def test_entry_point_group(user_package):
     assert [s.value for s in load_value("brief")(RECORDS, ["ok", "too long"])] == [1.0, 0.0]
 
 
-@pytest.mark.parametrize("spec, needles", [
-    ("nosuchmodule:f", ["nosuchmodule:f", "no module named 'nosuchmodule'"]),
-    ("myvalues.broken:f", ["importing module 'myvalues.broken' failed", "a_package_that_is_not_installed"]),
-    ("myvalues.syntax:f", ["importing module 'myvalues.syntax' failed", "SyntaxError"]),
-    ("myvalues:nothing", ["module 'myvalues' has no attribute 'nothing'"]),
-    ("myvalues:NOT_CALLABLE", ["'myvalues:NOT_CALLABLE' is int, not a callable"]),
-    ("missing", ["entry point 'myvalues.broken:f'", "could not be loaded", "a_package_that_is_not_installed"]),
-    ("nosuchvalue", ["unknown value 'nosuchvalue'", "program", "constraints", "toxicity", "reward-model"]),
-])
+@pytest.mark.parametrize(
+    "spec, needles",
+    [
+        ("nosuchmodule:f", ["nosuchmodule:f", "no module named 'nosuchmodule'"]),
+        ("myvalues.broken:f", ["importing module 'myvalues.broken' failed", "a_package_that_is_not_installed"]),
+        ("myvalues.syntax:f", ["importing module 'myvalues.syntax' failed", "SyntaxError"]),
+        ("myvalues:nothing", ["module 'myvalues' has no attribute 'nothing'"]),
+        ("myvalues:NOT_CALLABLE", ["'myvalues:NOT_CALLABLE' is int, not a callable"]),
+        ("missing", ["entry point 'myvalues.broken:f'", "could not be loaded", "a_package_that_is_not_installed"]),
+        ("nosuchvalue", ["unknown value 'nosuchvalue'", "program", "constraints", "toxicity", "reward-model"]),
+    ],
+)
 def test_load_errors_name_the_problem(user_package, spec, needles):
     with pytest.raises(ValueFunctionError) as e:
         load_value(spec)
@@ -107,13 +113,16 @@ def test_load_errors_name_the_problem(user_package, spec, needles):
     assert "\n" not in str(e.value)
 
 
-@pytest.mark.parametrize("fn, needle", [
-    ("one_number", "returned float, expected a list of 2 scores"),
-    ("too_few", "returned 1 scores for 2 outputs"),
-    ("nan", "returned NaN for output 1"),
-    ("words", "returned the string 'good' for output 0, expected a float"),
-    ("triples", "returned (1.0, 'a', 'b') for output 0, expected a float"),
-])
+@pytest.mark.parametrize(
+    "fn, needle",
+    [
+        ("one_number", "returned float, expected a list of 2 scores"),
+        ("too_few", "returned 1 scores for 2 outputs"),
+        ("nan", "returned NaN for output 1"),
+        ("words", "returned the string 'good' for output 0, expected a float"),
+        ("triples", "returned (1.0, 'a', 'b') for output 0, expected a float"),
+    ],
+)
 def test_wrong_shapes_are_refused(user_package, fn, needle):
     v = load_value(f"myvalues:{fn}")
     with pytest.raises(ValueFunctionError) as e:
@@ -129,6 +138,7 @@ def test_infinite_values_are_allowed_but_nan_is_not():
 def test_a_user_value_may_say_unknown():
     """None (alone or in a (None, feedback) pair, or in a Score) is an unknown value, kept as
     such; NaN is still an error."""
+
     def judge(records, outputs):
         return [float(o == r["answer"]) if "answer" in r else None for r, o in zip(records, outputs)]
 

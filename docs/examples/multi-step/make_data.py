@@ -19,16 +19,37 @@ import random
 from pathlib import Path
 
 HERE = Path(__file__).parent
-NAMES = ["Ana", "Ben", "Chen", "Dara", "Eli", "Fatima", "Gus", "Hana", "Ivan", "Jo", "Kofi", "Lena", "Mia", "Noor", "Omar", "Pia"]
+NAMES = [
+    "Ana",
+    "Ben",
+    "Chen",
+    "Dara",
+    "Eli",
+    "Fatima",
+    "Gus",
+    "Hana",
+    "Ivan",
+    "Jo",
+    "Kofi",
+    "Lena",
+    "Mia",
+    "Noor",
+    "Omar",
+    "Pia",
+]
 
 
 def change(rng: random.Random) -> tuple[str, int, str]:
-    (a, pa), (b, pb) = rng.sample([("notebooks", 4), ("pens", 2), ("folders", 3), ("rulers", 1), ("markers", 5), ("erasers", 1)], 2)
+    (a, pa), (b, pb) = rng.sample(
+        [("notebooks", 4), ("pens", 2), ("folders", 3), ("rulers", 1), ("markers", 5), ("erasers", 1)], 2
+    )
     pa, pb = pa + rng.randint(0, 3), pb + rng.randint(0, 3)
     na, nb = rng.randint(2, 6), rng.randint(2, 6)
     paid = rng.choice([bill for bill in (20, 50, 100) if bill > na * pa + nb * pb])
-    q = (f"{rng.choice(NAMES)} buys {na} {a} at {pa} dollars each and {nb} {b} at {pb} dollars each, "
-         f"and pays with a {paid} dollar bill. How many dollars of change does she get?")
+    q = (
+        f"{rng.choice(NAMES)} buys {na} {a} at {pa} dollars each and {nb} {b} at {pb} dollars each, "
+        f"and pays with a {paid} dollar bill. How many dollars of change does she get?"
+    )
     return q, paid - (na * pa + nb * pb), f"cost = {na} * {pa} + {nb} * {pb}\nprint({paid} - cost)"
 
 
@@ -52,8 +73,10 @@ def savings(rng: random.Random) -> tuple[str, int, str]:
     weekly, has = rng.choice([5, 10, 15, 20, 25]), rng.choice(range(10, 100, 10))
     price = has + weekly * rng.randint(3, 12) - rng.randint(0, weekly - 1)
     thing = rng.choice(["bike", "guitar", "game console", "tent", "camera"])
-    q = (f"{rng.choice(NAMES)} has {has} dollars and saves {weekly} dollars every week. "
-         f"How many weeks until she has enough for a {thing} that costs {price} dollars?")
+    q = (
+        f"{rng.choice(NAMES)} has {has} dollars and saves {weekly} dollars every week. "
+        f"How many weeks until she has enough for a {thing} that costs {price} dollars?"
+    )
     return q, -(-(price - has) // weekly), f"need = {price} - {has}\nprint((need + {weekly} - 1) // {weekly})"
 
 

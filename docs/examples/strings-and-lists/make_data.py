@@ -18,9 +18,46 @@ import random
 from pathlib import Path
 
 HERE = Path(__file__).parent
-WORDS = ["apple", "river", "green", "stone", "cloud", "tiger", "paper", "music", "lemon", "house", "quiet", "bread",
-         "ocean", "pencil", "garden", "window", "silver", "rabbit", "forest", "candle", "orange", "planet", "yellow",
-         "sun", "map", "cat", "red", "box", "tea", "owl", "fig", "sky", "kite", "moon", "bird", "lamp", "fish", "road"]
+WORDS = [
+    "apple",
+    "river",
+    "green",
+    "stone",
+    "cloud",
+    "tiger",
+    "paper",
+    "music",
+    "lemon",
+    "house",
+    "quiet",
+    "bread",
+    "ocean",
+    "pencil",
+    "garden",
+    "window",
+    "silver",
+    "rabbit",
+    "forest",
+    "candle",
+    "orange",
+    "planet",
+    "yellow",
+    "sun",
+    "map",
+    "cat",
+    "red",
+    "box",
+    "tea",
+    "owl",
+    "fig",
+    "sky",
+    "kite",
+    "moon",
+    "bird",
+    "lamp",
+    "fish",
+    "road",
+]
 FRUITS = ["pear", "apple", "fig", "plum", "kiwi", "mango", "grape", "lime", "peach", "melon", "cherry", "banana"]
 
 
@@ -65,9 +102,11 @@ def every_second(rng):
 
 def join_dash(rng):
     ws = rng.sample(WORDS, rng.randint(3, 5))
-    q = (f"Join the words {', '.join(ws[:-1])} and {ws[-1]} in this order with a dash between each pair "
-         "and print the result.")
-    return q, "-".join(ws), f"words = {quoted(ws)}\nprint(\"-\".join(words))"
+    q = (
+        f"Join the words {', '.join(ws[:-1])} and {ws[-1]} in this order with a dash between each pair "
+        "and print the result."
+    )
+    return q, "-".join(ws), f'words = {quoted(ws)}\nprint("-".join(words))'
 
 
 def reverse_string(rng):
@@ -143,7 +182,7 @@ def count_greater(rng):
 def sort_words(rng):
     ws = rng.sample(FRUITS, rng.randint(3, 5))
     q = f"Sort the words {', '.join(ws)} alphabetically and print them separated by a comma and a space."
-    return q, ", ".join(sorted(ws)), f"words = {quoted(ws)}\nprint(\", \".join(sorted(words)))"
+    return q, ", ".join(sorted(ws)), f'words = {quoted(ws)}\nprint(", ".join(sorted(words)))'
 
 
 def remove_vowels(rng):
@@ -167,9 +206,27 @@ def merge_sorted(rng):
     return q, sorted(a + b), f"numbers = {a} + {b}\nprint(sorted(numbers))"
 
 
-FAMILIES = [reverse_words, count_vowels, sort_dedupe, every_second, join_dash, reverse_string, count_letter,
-            capitalize, initials, longest_word, sum_even, spread, last_items, multiply_each, count_greater,
-            sort_words, remove_vowels, replace_letter, merge_sorted]
+FAMILIES = [
+    reverse_words,
+    count_vowels,
+    sort_dedupe,
+    every_second,
+    join_dash,
+    reverse_string,
+    count_letter,
+    capitalize,
+    initials,
+    longest_word,
+    sum_even,
+    spread,
+    last_items,
+    multiply_each,
+    count_greater,
+    sort_words,
+    remove_vowels,
+    replace_letter,
+    merge_sorted,
+]
 
 
 def problems(n: int, seed: int) -> list[dict]:

@@ -43,9 +43,22 @@ TEMPERATURE = [
     ("degrees Fahrenheit", "degrees Celsius", "C = (F - 32) * 5 / 9"),
 ]
 ROUNDINGS = {0: "to the nearest whole number", 1: "to 1 decimal place", 2: "to 2 decimal places"}
-NAMES = {"kilometers": "km", "miles": "miles", "kilograms": "kg", "pounds": "pounds", "hours": "hours",
-         "minutes": "minutes", "liters": "liters", "milliliters": "ml", "inches": "inches", "centimeters": "cm",
-         "meters": "meters", "feet": "feet", "days": "days", "grams": "grams"}
+NAMES = {
+    "kilometers": "km",
+    "miles": "miles",
+    "kilograms": "kg",
+    "pounds": "pounds",
+    "hours": "hours",
+    "minutes": "minutes",
+    "liters": "liters",
+    "milliliters": "ml",
+    "inches": "inches",
+    "centimeters": "cm",
+    "meters": "meters",
+    "feet": "feet",
+    "days": "days",
+    "grams": "grams",
+}
 
 
 def amount_for(rng: random.Random, unit: str) -> int | float:
@@ -84,13 +97,22 @@ def rounded(name: str, digits: int) -> str:
 
 
 def finish(amount, unit, target, fact, digits, value, solution, kind) -> dict | None:
-    scaled = abs(value) * 10 ** digits
-    if abs(scaled - int(scaled) - 0.5) < 0.001 * 10 ** digits:  # too near a tie: rounding methods could differ
+    scaled = abs(value) * 10**digits
+    if abs(scaled - int(scaled) - 0.5) < 0.001 * 10**digits:  # too near a tie: rounding methods could differ
         return None
     answer = round(value) if digits == 0 else round(value, digits)
     question = f"Convert {amount} {unit} to {target} ({fact}), rounded {ROUNDINGS[digits]}."
-    return {"question": question, "amount": str(amount), "unit": unit, "target": target, "fact": fact,
-            "rounding": ROUNDINGS[digits], "answer": str(answer), "solution": solution, "kind": kind}
+    return {
+        "question": question,
+        "amount": str(amount),
+        "unit": unit,
+        "target": target,
+        "fact": fact,
+        "rounding": ROUNDINGS[digits],
+        "answer": str(answer),
+        "solution": solution,
+        "kind": kind,
+    }
 
 
 def problems(n: int, seed: int) -> list[dict]:
@@ -111,9 +133,11 @@ def write_jsonl(path: Path, rows: list[dict]) -> None:
 def main() -> None:
     pool = problems(2600 + 60, seed=2029)  # one pool, so no question is in two files
     train, validation, test, reserve = pool[:2000], pool[2000:2300], pool[2300:2600], pool[2600:]
-    shots = [next(r for r in reserve if r["unit"] == "kilometers"),  # a factor to divide by, rounded
-             next(r for r in reserve if r["unit"] == "hours" and r["rounding"] == ROUNDINGS[0]),
-             next(r for r in reserve if r["unit"] == "degrees Celsius")]
+    shots = [
+        next(r for r in reserve if r["unit"] == "kilometers"),  # a factor to divide by, rounded
+        next(r for r in reserve if r["unit"] == "hours" and r["rounding"] == ROUNDINGS[0]),
+        next(r for r in reserve if r["unit"] == "degrees Celsius"),
+    ]
     write_jsonl(HERE / "train.jsonl", train)
     write_jsonl(HERE / "validation.jsonl", validation)
     write_jsonl(HERE / "test.jsonl", [{"id": f"t{i}", **r} for i, r in enumerate(test, 1)])

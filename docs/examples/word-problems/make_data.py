@@ -18,7 +18,24 @@ import random
 from pathlib import Path
 
 HERE = Path(__file__).parent
-NAMES = ["Ana", "Ben", "Chen", "Dara", "Eli", "Fatima", "Gus", "Hana", "Ivan", "Jo", "Kofi", "Lena", "Mia", "Noor", "Omar", "Pia"]
+NAMES = [
+    "Ana",
+    "Ben",
+    "Chen",
+    "Dara",
+    "Eli",
+    "Fatima",
+    "Gus",
+    "Hana",
+    "Ivan",
+    "Jo",
+    "Kofi",
+    "Lena",
+    "Mia",
+    "Noor",
+    "Omar",
+    "Pia",
+]
 THINGS = ["apples", "marbles", "stickers", "pencils", "cookies", "cards", "stamps", "beads"]
 
 
@@ -41,15 +58,24 @@ def conversion(rng: random.Random) -> tuple[str, int, str]:
     kind = rng.randrange(3)
     if kind == 0:
         h, m = rng.randint(1, 9), rng.choice(range(5, 60, 5))
-        return (f"A film lasts {h} hours and {m} minutes. How many minutes long is it?", h * 60 + m,
-                f"hours = {h}\nminutes = {m}\nprint(hours * 60 + minutes)")
+        return (
+            f"A film lasts {h} hours and {m} minutes. How many minutes long is it?",
+            h * 60 + m,
+            f"hours = {h}\nminutes = {m}\nprint(hours * 60 + minutes)",
+        )
     if kind == 1:
         km, m = rng.randint(1, 20), rng.choice(range(50, 1000, 50))
-        return (f"{rng.choice(NAMES)} walked {km} kilometers and {m} meters. How many meters is that in total?", km * 1000 + m,
-                f"kilometers = {km}\nmeters = {m}\nprint(kilometers * 1000 + meters)")
+        return (
+            f"{rng.choice(NAMES)} walked {km} kilometers and {m} meters. How many meters is that in total?",
+            km * 1000 + m,
+            f"kilometers = {km}\nmeters = {m}\nprint(kilometers * 1000 + meters)",
+        )
     kg, g = rng.randint(1, 9), rng.choice(range(100, 1000, 100))
-    return (f"A bag of flour weighs {kg} kilograms and {g} grams. How many grams does it weigh?", kg * 1000 + g,
-            f"kilograms = {kg}\ngrams = {g}\nprint(kilograms * 1000 + grams)")
+    return (
+        f"A bag of flour weighs {kg} kilograms and {g} grams. How many grams does it weigh?",
+        kg * 1000 + g,
+        f"kilograms = {kg}\ngrams = {g}\nprint(kilograms * 1000 + grams)",
+    )
 
 
 def average(rng: random.Random) -> tuple[str, int, str]:
@@ -91,7 +117,13 @@ def write_jsonl(path: Path, rows: list[dict]) -> None:
 
 def main() -> None:
     pool = problems(1300 + 50 + 20, seed=2026)  # one pool, so no question is in two files
-    train, validation, test, unlabeled, reserve = pool[:800], pool[800:1000], pool[1000:1300], pool[1300:1350], pool[1350:]
+    train, validation, test, unlabeled, reserve = (
+        pool[:800],
+        pool[800:1000],
+        pool[1000:1300],
+        pool[1300:1350],
+        pool[1350:],
+    )
     kinds = ["remainder", "percentage", "conversion"]  # examples of three kinds; the model must generalise to the rest
     shots = [next(r for r in reserve if r["kind"] == kind) for kind in kinds]
     write_jsonl(HERE / "train.jsonl", train)

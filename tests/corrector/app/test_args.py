@@ -54,14 +54,17 @@ def test_flags_override_the_config_file(tmp_path):
     assert args.output == tmp_path / "out" and backend == Backend()  # relative to the config file's folder
 
 
-@pytest.mark.parametrize("text, message", [
-    ("steps: 3\nbogus: 1\n", "run.yaml:2: unknown key 'bogus'; correct train has no such option"),
-    ("steps: three\n", "run.yaml:1: steps must be int, got 'three'"),
-    ("alpha: true\n", "run.yaml:1: alpha must be float, got True"),
-    ("- steps\n", "run.yaml: a config file holds option names and values, got list"),
-    ("steps: [1\n", "run.yaml:2:1: not valid YAML"),
-    ("steps: 1\n\x1f\n", "run.yaml:2: not valid YAML: character 0x001f: special characters are not allowed"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("steps: 3\nbogus: 1\n", "run.yaml:2: unknown key 'bogus'; correct train has no such option"),
+        ("steps: three\n", "run.yaml:1: steps must be int, got 'three'"),
+        ("alpha: true\n", "run.yaml:1: alpha must be float, got True"),
+        ("- steps\n", "run.yaml: a config file holds option names and values, got list"),
+        ("steps: [1\n", "run.yaml:2:1: not valid YAML"),
+        ("steps: 1\n\x1f\n", "run.yaml:2: not valid YAML: character 0x001f: special characters are not allowed"),
+    ],
+)
 def test_bad_config_files_name_file_line_and_key(tmp_path, text, message):
     config = tmp_path / "run.yaml"
     config.write_text(text)
@@ -77,7 +80,16 @@ def test_a_saved_correctors_settings_feed_back_as_a_config():
     source, args, cfg, _ = build(TRAIN, options, {**read_config(saved, options, "train"), "output": Path("x")})
     recorded = json.loads(saved.read_text())
     assert (source.task, args.value, cfg.method) == ("detox", "toxicity:max_value=0.5", "pairing")
-    for key in ("samples_per_prompt", "steps", "pairs", "min_gain", "temperature", "max_new_tokens", "explore_prompts", "lr_scheduler"):
+    for key in (
+        "samples_per_prompt",
+        "steps",
+        "pairs",
+        "min_gain",
+        "temperature",
+        "max_new_tokens",
+        "explore_prompts",
+        "lr_scheduler",
+    ):
         assert getattr(cfg, key) == recorded["training"][key]
     assert args.init == recorded["training"]["init"]
 
@@ -86,20 +98,35 @@ def test_a_new_record_round_trips(tmp_path):
     """Every TrainConfig field written by asdict (as a saved corrector records it) reads back."""
     cfg = TrainConfig(method="hir", feedback=True, stop=("\n",), report_to=("tensorboard",), min_gain=0.2)
     saved = tmp_path / "correct_config.json"
-    saved.write_text(json.dumps({"method": "hir", "template": "hir", "task": None, "value": "program",
-                                 "training": {**asdict(cfg), "coh_templates": [], "train_prompts": 5, "init": "m"}}))
+    saved.write_text(
+        json.dumps(
+            {
+                "method": "hir",
+                "template": "hir",
+                "task": None,
+                "value": "program",
+                "training": {**asdict(cfg), "coh_templates": [], "train_prompts": 5, "init": "m"},
+            }
+        )
+    )
     options = options_of(TRAIN)
     _, args, again, _ = build(TRAIN, options, {**read_config(saved, options, "train"), "output": Path("x")})
     assert again == cfg and args.init == "m" and args.value == "program"
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["generate", "--rounds", "-1"], "error: --rounds must be at least 0, got -1"),
-    (["train"], "error: --output is required"),
-    (["serve", "--rounds", "17"], "error: --rounds must be at most 16, got 17"),
-    (["generate", "--corrector", "./no/such/corrector", "--limit", "2"], "error: --corrector ./no/such/corrector: no such folder"),
-    (["generate", "--config", "missing.yaml"], "error: --config missing.yaml: no such file"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["generate", "--rounds", "-1"], "error: --rounds must be at least 0, got -1"),
+        (["train"], "error: --output is required"),
+        (["serve", "--rounds", "17"], "error: --rounds must be at most 16, got 17"),
+        (
+            ["generate", "--corrector", "./no/such/corrector", "--limit", "2"],
+            "error: --corrector ./no/such/corrector: no such folder",
+        ),
+        (["generate", "--config", "missing.yaml"], "error: --config missing.yaml: no such file"),
+    ],
+)
 def test_option_errors_are_one_line(argv, message):
     result = runner.invoke(app, argv)
     assert result.exit_code == 2
@@ -121,9 +148,20 @@ def test_every_error_class_of_the_library_is_one_the_command_line_catches():
         if info.name in internal or info.name.startswith("correct.tests"):
             continue
         module = importlib.import_module(info.name)
-        found += [c for c in vars(module).values() if isinstance(c, type) and issubclass(c, Exception)
-                  and c.__module__ == info.name and c.__name__.endswith("Error")]
-    assert len(found) >= 12 and {c.__name__ for c in found} >= {"UsageError", "TaskError", "GeneratorError", "ValueFunctionError"}
+        found += [
+            c
+            for c in vars(module).values()
+            if isinstance(c, type)
+            and issubclass(c, Exception)
+            and c.__module__ == info.name
+            and c.__name__.endswith("Error")
+        ]
+    assert len(found) >= 12 and {c.__name__ for c in found} >= {
+        "UsageError",
+        "TaskError",
+        "GeneratorError",
+        "ValueFunctionError",
+    }
     assert [c.__qualname__ for c in found if not issubclass(c, CorrectError)] == []
 
 
@@ -143,7 +181,11 @@ def test_library_messages_name_settings_not_flags():
             continue
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call) and node.exc.args:
-                text = "".join(c.value for c in ast.walk(node.exc.args[0]) if isinstance(c, ast.Constant) and isinstance(c.value, str))
+                text = "".join(
+                    c.value
+                    for c in ast.walk(node.exc.args[0])
+                    if isinstance(c, ast.Constant) and isinstance(c.value, str)
+                )
                 if flag.search(re.sub(r"`[^`]*`", "", text)):
                     spelled.append(f"{path.relative_to(root)}:{node.lineno}: {text[:80]}")
     assert spelled == []
@@ -154,12 +196,18 @@ def test_bad_input_is_reported_before_heavy_imports(tmp_path):
     transformers (which takes seconds), so the answer comes at once."""
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"prompt": "a"}\n{"prompt": }\n')
-    code = ("import sys\nfrom correct.cli import app\n"
-            "for argv in (['generate', '--input', sys.argv[1]], ['generate', '--input', sys.argv[2]]):\n"
-            "    try:\n        app(argv)\n    except SystemExit as e:\n        assert e.code == 2, e.code\n"
-            "print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))\n")
-    done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "missing.jsonl"), str(bad)],
-                          capture_output=True, text=True, timeout=120)
+    code = (
+        "import sys\nfrom correct.cli import app\n"
+        "for argv in (['generate', '--input', sys.argv[1]], ['generate', '--input', sys.argv[2]]):\n"
+        "    try:\n        app(argv)\n    except SystemExit as e:\n        assert e.code == 2, e.code\n"
+        "print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "missing.jsonl"), str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
     assert "missing.jsonl: no such file" in done.stderr and "bad.jsonl:2" in done.stderr

@@ -13,19 +13,54 @@ from correct.corrector.model import CorrectorConfig
 
 LOG = [
     {"iteration": -1, "pool": 1280, "pool_mean_value": 0.0586, "exploration_gain": 0.285},
-    {"iteration": 0, "pool": 1536, "pool_mean_value": 0.1758, "pairs": 11200, "loss": 0.0379, "exploration_gain": 0.7617},
-    {"iteration": 1, "pool": 1792, "pool_mean_value": 0.2773, "pairs": 11200, "loss": 0.0151, "exploration_gain": 0.8867},
+    {
+        "iteration": 0,
+        "pool": 1536,
+        "pool_mean_value": 0.1758,
+        "pairs": 11200,
+        "loss": 0.0379,
+        "exploration_gain": 0.7617,
+    },
+    {
+        "iteration": 1,
+        "pool": 1792,
+        "pool_mean_value": 0.2773,
+        "pairs": 11200,
+        "loss": 0.0151,
+        "exploration_gain": 0.8867,
+    },
 ]
-EVAL = {"records": 100, "split": "validation", "generator": "smollm2",
-        "rounds": [{"round": 0, "mean_value": 0.07, "solved": 0.07}, {"round": 1, "mean_value": 0.7, "solved": 0.7, "broken": 0.0},
-                   {"round": 2, "mean_value": 0.76, "solved": 0.76, "broken": 0.01}],
-        "net_fixed": 0.742, "broken_of_right": 0.0}
+EVAL = {
+    "records": 100,
+    "split": "validation",
+    "generator": "smollm2",
+    "rounds": [
+        {"round": 0, "mean_value": 0.07, "solved": 0.07},
+        {"round": 1, "mean_value": 0.7, "solved": 0.7, "broken": 0.0},
+        {"round": 2, "mean_value": 0.76, "solved": 0.76, "broken": 0.01},
+    ],
+    "net_fixed": 0.742,
+    "broken_of_right": 0.0,
+}
 
 
 def _config(init: str) -> CorrectorConfig:
-    return CorrectorConfig(method="pairing", template="default", prompt_format=TEMPLATES["default"], task="arithmetic",
-                           value="program", training={"init": init, "generator": "smollm2", "train_prompts": 256,
-                                                      "samples_per_prompt": 4, "iterations": 2, "steps": 300, "method": "pairing"})
+    return CorrectorConfig(
+        method="pairing",
+        template="default",
+        prompt_format=TEMPLATES["default"],
+        task="arithmetic",
+        value="program",
+        training={
+            "init": init,
+            "generator": "smollm2",
+            "train_prompts": 256,
+            "samples_per_prompt": 4,
+            "iterations": 2,
+            "steps": 300,
+            "method": "pairing",
+        },
+    )
 
 
 def test_card_states_what_the_run_did(tmp_path):
@@ -39,7 +74,10 @@ def test_card_states_what_the_run_did(tmp_path):
     assert "256 training prompts × 4 generator drafts" in text and "`smollm2`" in text and "`program`" in text
     assert "| before training | 1280 | 0.0586 | - | - | 0.285 |" in text
     assert "| 1 | 1792 | 0.2773 | 11200 | 0.0151 | 0.8867 |" in text
-    assert "100 held-out records (validation split), greedy decoding, 2 corrector rounds after the drafts of generator `smollm2`" in text
+    assert (
+        "100 held-out records (validation split), greedy decoding, 2 corrector rounds after the drafts of generator `smollm2`"
+        in text
+    )
     assert "| 2 | 0.76 | 76.0% | 1.0% |" in text and "Net fixed (of wrong drafts): 74.2%" in text
     assert "    Question: {prompt}" in text  # the corrector's input format
     assert [p.name for p in tmp_path.iterdir()] == ["README.md"]  # written whole, no temporary left
@@ -52,18 +90,34 @@ def test_local_initial_weights_are_not_claimed_as_a_hub_base_model(tmp_path):
 
 
 def test_card_of_a_custom_run_with_a_fluency_evaluation(tmp_path):
-    config = CorrectorConfig(method="hir", template="hir", value="reward-model:rm", training={"init": "gpt2", "generator": "my/gen"})
-    evaluation = {"records": 5, "generator": "my/gen",
-                  "rounds": [{"round": 0, "mean_value": 0.25, "perplexity": 3.5, "empty": 0.0},
-                             {"round": 1, "mean_value": 0.5, "perplexity": None, "empty": 0.2}]}
+    config = CorrectorConfig(
+        method="hir", template="hir", value="reward-model:rm", training={"init": "gpt2", "generator": "my/gen"}
+    )
+    evaluation = {
+        "records": 5,
+        "generator": "my/gen",
+        "rounds": [
+            {"round": 0, "mean_value": 0.25, "perplexity": 3.5, "empty": 0.0},
+            {"round": 1, "mean_value": 0.5, "perplexity": None, "empty": 0.2},
+        ],
+    }
     card = ModelCard.load(write_model_card(tmp_path, config, [], evaluation))
     assert card.data.base_model is None and "hir" in card.data.tags  # "gpt2" names no owner/model
     text = card.text
-    assert "# Corrector for a custom task (hir)" in text and "Hindsight Instruction Relabeling (Zhang et al., 2023)" in text
-    assert "    correct generate --input FILE.jsonl --generator my/gen --corrector PATH_TO_THIS_FOLDER --rounds 3\n" in text
+    assert (
+        "# Corrector for a custom task (hir)" in text
+        and "Hindsight Instruction Relabeling (Zhang et al., 2023)" in text
+    )
+    assert (
+        "    correct generate --input FILE.jsonl --generator my/gen --corrector PATH_TO_THIS_FOLDER --rounds 3\n"
+        in text
+    )
     assert "- **Data:** ? training prompts × ? generator drafts\n\n| setting | value |\n|---|---|\n\n" in text
     assert "Measured on 5 held-out records (held-out split), greedy decoding, 1 corrector rounds" in text
-    assert "| round | mean value | perplexity | empty |\n|---|---|---|---|\n| 0 | 0.25 | 3.5 | 0.0% |\n| 1 | 0.5 | - | 20.0% |\n" in text
+    assert (
+        "| round | mean value | perplexity | empty |\n|---|---|---|---|\n| 0 | 0.25 | 3.5 | 0.0% |\n| 1 | 0.5 | - | 20.0% |\n"
+        in text
+    )
     assert "Perplexity: the generator's" in text
     assert "## Training log" not in text and "Net fixed" not in text and "## Input format" not in text
 
@@ -84,7 +138,9 @@ def test_a_card_that_fails_half_way_leaves_the_old_one(tmp_path, monkeypatch):
     monkeypatch.setattr(ModelCard, "save", torn)
     with pytest.raises(OSError, match="disk full"):
         write_model_card(tmp_path, _config("gpt2"), LOG, EVAL)
-    assert [p.name for p in tmp_path.iterdir()] == ["README.md"] and (tmp_path / "README.md").read_text() == "the old card\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["README.md"] and (
+        tmp_path / "README.md"
+    ).read_text() == "the old card\n"
 
 
 def test_a_lora_card_names_the_modules_peft_chose_when_none_were_asked(tmp_path):

@@ -28,8 +28,17 @@ def arithmetic():
 
 def run(arithmetic, records, out, rounds=2, baseline=False, **options):
     task, gen, corr, value, params = arithmetic
-    return generate_run(records, task.format_prompt, gen, corr, value, params, out, None,
-                        GenerateConfig(rounds=rounds, baseline=baseline, **options))
+    return generate_run(
+        records,
+        task.format_prompt,
+        gen,
+        corr,
+        value,
+        params,
+        out,
+        None,
+        GenerateConfig(rounds=rounds, baseline=baseline, **options),
+    )
 
 
 def test_baseline_samples_sets_the_vote_apart_from_the_rounds(arithmetic, tmp_path):
@@ -55,7 +64,9 @@ def test_unlabeled_records_get_k_rounds_with_feedback_and_null_values(arithmetic
         assert [s["round"] for s in line["rounds"]] == [0, 1, 2]
         assert all(s["value"] is None for s in line["rounds"])
         # What the program printed, or how it failed: run in the sandbox, never the answer.
-        assert all(s["feedback"] and (s["feedback"].startswith("printed ") or "Error" in s["feedback"]) for s in line["rounds"])
+        assert all(
+            s["feedback"] and (s["feedback"].startswith("printed ") or "Error" in s["feedback"]) for s in line["rounds"]
+        )
         assert line["self_consistency"]["value"] is None and line["self_consistency"]["samples"] == 3
     assert (m["records"], m["labeled"], m["unlabeled"]) == (6, 0, 6)
     assert [r["solved"] for r in m["rounds"]] == [None] * 3 and m["net_fixed"] is None
@@ -65,7 +76,9 @@ def test_unlabeled_records_get_k_rounds_with_feedback_and_null_values(arithmetic
     assert len(m["round_seconds"]) == 3 and all(t > 0 for t in m["round_seconds"]) and m["tokens"] > sc_tokens > 0
     # Round 0 drafts every record; a later round corrects only those greedy decoding changed
     # the round before (an unknown value is never at its maximum).
-    still_open = [6] + [sum(r == 1 or l["rounds"][r - 1]["text"] != l["rounds"][r - 2]["text"] for l in lines) for r in (1, 2)]
+    still_open = [6] + [
+        sum(r == 1 or l["rounds"][r - 1]["text"] != l["rounds"][r - 2]["text"] for l in lines) for r in (1, 2)
+    ]
     assert m["round_decodes"] == still_open
 
 
@@ -91,7 +104,9 @@ def test_a_mixed_file_measures_only_its_labeled_part(arithmetic, tmp_path):
     m_full = run(arithmetic, full, tmp_path / "full.jsonl")
     assert (m_full["labeled"], m_full["unlabeled"]) == (16, 0)
     both = zip(lines, read_all_jsonl(tmp_path / "full.jsonl"))
-    assert all([(s["text"], s["feedback"]) for s in a["rounds"]] == [(s["text"], s["feedback"]) for s in b["rounds"]]
-               for a, b in both)
+    assert all(
+        [(s["text"], s["feedback"]) for s in a["rounds"]] == [(s["text"], s["feedback"]) for s in b["rounds"]]
+        for a, b in both
+    )
     half = compute_metrics([l for i, l in enumerate(read_all_jsonl(tmp_path / "full.jsonl")) if i % 2], 1.0)
     assert [r["solved"] for r in half["rounds"]] == [r["solved"] for r in m["rounds"]]

@@ -26,23 +26,50 @@ def png_size(path: Path) -> tuple[int, int]:
 
 def write_train_folder(folder: Path) -> Path:
     folder.mkdir()
-    rows = [{"iteration": -1, "pool": 10, "pool_mean_value": 0.2, "exploration_gain": 0.1},
-            {"iteration": 0, "pool": 12, "pool_mean_value": 0.3, "pairs": 20, "loss": 1.5, "exploration_gain": 0.4},
-            {"iteration": 1, "pool": 14, "pool_mean_value": 0.4, "pairs": 20, "loss": 0.9, "exploration_gain": 0.5}]
+    rows = [
+        {"iteration": -1, "pool": 10, "pool_mean_value": 0.2, "exploration_gain": 0.1},
+        {"iteration": 0, "pool": 12, "pool_mean_value": 0.3, "pairs": 20, "loss": 1.5, "exploration_gain": 0.4},
+        {"iteration": 1, "pool": 14, "pool_mean_value": 0.4, "pairs": 20, "loss": 0.9, "exploration_gain": 0.5},
+    ]
     (folder / "log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    (folder / "eval.json").write_text(json.dumps({"records": 5, "rounds": [{"round": 0, "mean_value": 0.4, "solved": 0.4},
-                                                                            {"round": 1, "mean_value": 0.8, "solved": 0.8}]}))
+    (folder / "eval.json").write_text(
+        json.dumps(
+            {
+                "records": 5,
+                "rounds": [
+                    {"round": 0, "mean_value": 0.4, "solved": 0.4},
+                    {"round": 1, "mean_value": 0.8, "solved": 0.8},
+                ],
+            }
+        )
+    )
     return folder
 
 
 def test_report_on_the_builtin_task_and_a_training_run(tmp_path, tiny_lm_dir):
     out = tmp_path / "gen.jsonl"
-    done = runner.invoke(app, ["generate", "--generator", str(tiny_lm_dir), "--corrector", str(tiny_lm_dir), "--limit", "4",
-                               "--max-new-tokens", "16", "--output", str(out)])
+    done = runner.invoke(
+        app,
+        [
+            "generate",
+            "--generator",
+            str(tiny_lm_dir),
+            "--corrector",
+            str(tiny_lm_dir),
+            "--limit",
+            "4",
+            "--max-new-tokens",
+            "16",
+            "--output",
+            str(out),
+        ],
+    )
     assert done.exit_code == 0, done.stderr
     train = write_train_folder(tmp_path / "corr")
     report = tmp_path / "report"
-    done = runner.invoke(app, ["report", str(out), str(train), "--name", "built-in", "--name", "trained", "--output", str(report)])
+    done = runner.invoke(
+        app, ["report", str(out), str(train), "--name", "built-in", "--name", "trained", "--output", str(report)]
+    )
     assert done.exit_code == 0, done.stderr
 
     width, height = png_size(report / "rounds.png")
@@ -54,7 +81,9 @@ def test_report_on_the_builtin_task_and_a_training_run(tmp_path, tiny_lm_dir):
     # One line per run per panel, the values drawn are the metrics', and the baseline is there.
     assert rounds["mean_value: built-in"]["y"] == [r["mean_value"] for r in metrics["rounds"]]
     assert rounds["solved: built-in"]["y"] == pytest.approx([100 * r["solved"] for r in metrics["rounds"]])
-    assert rounds["solved: built-in: self-consistency"]["y"] == pytest.approx(100 * metrics["self_consistency"]["solved"])
+    assert rounds["solved: built-in: self-consistency"]["y"] == pytest.approx(
+        100 * metrics["self_consistency"]["solved"]
+    )
     assert rounds["solved: trained"]["y"] == [40.0, 80.0]
     training = made["files"]["training.png"]
     assert training["loss: trained"] == {"x": [0, 1], "y": [1.5, 0.9]}
@@ -68,14 +97,20 @@ def _file(path: Path, text: str) -> Path:
     return path
 
 
-@pytest.mark.parametrize("make, needle", [
-    (lambda d: d / "missing.json", "no such file"),
-    (lambda d: (d / "empty").mkdir() or d / "empty", "not a `correct train` folder"),
-    (lambda d: _file(d / "x.json", "{oops"), "not JSON"),
-    (lambda d: _file(d / "x.json", '{"records": 3}'), "no `rounds` list"),
-    (lambda d: _file(d / "g.jsonl", ""), "no g.metrics.json beside it"),
-    (lambda d: (d / "x.json").write_bytes(b'{"rounds": "caf\xe9"}') and d / "x.json", "x.json:1: a run's file is not UTF-8 text"),
-])
+@pytest.mark.parametrize(
+    "make, needle",
+    [
+        (lambda d: d / "missing.json", "no such file"),
+        (lambda d: (d / "empty").mkdir() or d / "empty", "not a `correct train` folder"),
+        (lambda d: _file(d / "x.json", "{oops"), "not JSON"),
+        (lambda d: _file(d / "x.json", '{"records": 3}'), "no `rounds` list"),
+        (lambda d: _file(d / "g.jsonl", ""), "no g.metrics.json beside it"),
+        (
+            lambda d: (d / "x.json").write_bytes(b'{"rounds": "caf\xe9"}') and d / "x.json",
+            "x.json:1: a run's file is not UTF-8 text",
+        ),
+    ],
+)
 def test_unreadable_inputs_are_named(tmp_path, make, needle):
     path = make(tmp_path)
     done = runner.invoke(app, ["report", str(path), "--output", str(tmp_path / "r")])

@@ -60,8 +60,12 @@ def test_health_and_models(server, client):
 def test_completions_are_refined_and_report_their_rounds(client, problems):
     solved = {0: 0, 3: 0}
     for p in problems:
-        out = client.completions.create(model=MODEL, prompt=p["prompt"], max_tokens=48,
-                                        extra_body={"rounds": 3, "return_rounds": True, "record": {"answer": p["answer"]}})
+        out = client.completions.create(
+            model=MODEL,
+            prompt=p["prompt"],
+            max_tokens=48,
+            extra_body={"rounds": 3, "return_rounds": True, "record": {"answer": p["answer"]}},
+        )
         choice = out.choices[0]
         rounds = choice.model_extra["rounds"]
         assert [r["round"] for r in rounds] == [0, 1, 2, 3]
@@ -74,14 +78,20 @@ def test_completions_are_refined_and_report_their_rounds(client, problems):
 
 
 def test_rounds_are_left_out_unless_asked_for(client, problems):
-    out = client.completions.create(model=MODEL, prompt=problems[0]["prompt"], extra_body={"rounds": 1, "record": {"answer": 1}})
+    out = client.completions.create(
+        model=MODEL, prompt=problems[0]["prompt"], extra_body={"rounds": 1, "record": {"answer": 1}}
+    )
     assert "rounds" not in (out.choices[0].model_extra or {})
 
 
 def test_chat_completions(client, problems):
     p = problems[1]
-    out = client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": p["prompt"]}], n=2,
-                                         extra_body={"rounds": 2, "return_rounds": True, "record": {"answer": p["answer"]}})
+    out = client.chat.completions.create(
+        model=MODEL,
+        messages=[{"role": "user", "content": p["prompt"]}],
+        n=2,
+        extra_body={"rounds": 2, "return_rounds": True, "record": {"answer": p["answer"]}},
+    )
     assert out.object == "chat.completion" and len(out.choices) == 2
     for choice in out.choices:
         assert choice.message.role == "assistant"
@@ -89,13 +99,16 @@ def test_chat_completions(client, problems):
         assert "print" in choice.message.content
 
 
-@pytest.mark.parametrize("kwargs, status, message", [
-    (dict(model="gpt-9"), 404, "model 'gpt-9' is not served here; this server serves 'correct-arithmetic'"),
-    (dict(n=0), 400, "n: Input should be greater than or equal to 1"),
-    (dict(logprobs=2), 400, "logprobs are not supported: the answer is rewritten by the corrector"),
-    (dict(temperature=9), 400, "temperature: Input should be less than or equal to 2"),
-    (dict(extra_body={"rounds": 99}), 400, "rounds: Input should be less than or equal to 16"),
-])
+@pytest.mark.parametrize(
+    "kwargs, status, message",
+    [
+        (dict(model="gpt-9"), 404, "model 'gpt-9' is not served here; this server serves 'correct-arithmetic'"),
+        (dict(n=0), 400, "n: Input should be greater than or equal to 1"),
+        (dict(logprobs=2), 400, "logprobs are not supported: the answer is rewritten by the corrector"),
+        (dict(temperature=9), 400, "temperature: Input should be less than or equal to 2"),
+        (dict(extra_body={"rounds": 99}), 400, "rounds: Input should be less than or equal to 16"),
+    ],
+)
 def test_bad_requests_get_a_4xx_that_says_why(client, kwargs, status, message):
     args = {"model": MODEL, "prompt": "Tom has 3 cards. How many cards does Tom have now?", **kwargs}
     with pytest.raises(openai.APIStatusError) as e:
@@ -108,9 +121,13 @@ def test_bad_requests_get_a_4xx_that_says_why(client, kwargs, status, message):
 def test_a_plain_chat_without_record_is_refined(client):
     """No `record`, so no answer: the rounds still run, with the program's feedback, and each
     round's value is unknown (null)."""
-    out = client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "Tom has 3 cards. He buys 4 more cards. "
-                                                                 "How many cards does Tom have now?"}],
-                                         extra_body={"rounds": 2, "return_rounds": True})
+    out = client.chat.completions.create(
+        model=MODEL,
+        messages=[
+            {"role": "user", "content": "Tom has 3 cards. He buys 4 more cards. How many cards does Tom have now?"}
+        ],
+        extra_body={"rounds": 2, "return_rounds": True},
+    )
     rounds = out.choices[0].model_extra["rounds"]
     assert [r["round"] for r in rounds] == [0, 1, 2]
     assert all(r["value"] is None and r["feedback"] for r in rounds)
@@ -118,7 +135,9 @@ def test_a_plain_chat_without_record_is_refined(client):
 
 
 def test_malformed_json_is_a_400(server):
-    req = urllib.request.Request(server + "/chat/completions", data=b"{not json", headers={"content-type": "application/json"})
+    req = urllib.request.Request(
+        server + "/chat/completions", data=b"{not json", headers={"content-type": "application/json"}
+    )
     with pytest.raises(urllib.error.HTTPError) as e:
         urllib.request.urlopen(req)
     assert e.value.code == 400
@@ -140,12 +159,40 @@ def test_openai_backend_through_correct_serve_matches_direct_generation(server, 
 def test_generate_wraps_an_endpoint_with_a_local_corrector(server, problems, tmp_path):
     """`correct generate --backend openai`: drafts from the endpoint, corrections local."""
     records = tmp_path / "in.jsonl"
-    records.write_text("".join(json.dumps({"id": p["id"], "prompt": p["prompt"], "answer": p["answer"]}) + "\n" for p in problems))
+    records.write_text(
+        "".join(json.dumps({"id": p["id"], "prompt": p["prompt"], "answer": p["answer"]}) + "\n" for p in problems)
+    )
     out = tmp_path / "out.jsonl"
-    done = subprocess.run([sys.executable, "-m", "correct.cli", "generate", "--backend", "openai", "--base-url", server,
-                           "--generator", MODEL, "--input", str(records), "--value", "program", "--max-new-tokens", "48",
-                           "--corrector", TASKS["arithmetic"].corrector, "--rounds", "2", "--no-baseline", "--output", str(out)],
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "correct.cli",
+            "generate",
+            "--backend",
+            "openai",
+            "--base-url",
+            server,
+            "--generator",
+            MODEL,
+            "--input",
+            str(records),
+            "--value",
+            "program",
+            "--max-new-tokens",
+            "48",
+            "--corrector",
+            TASKS["arithmetic"].corrector,
+            "--rounds",
+            "2",
+            "--no-baseline",
+            "--output",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     metrics = json.loads(Path(str(out).removesuffix(".jsonl") + ".metrics.json").read_text())
     assert metrics["records"] == len(problems)
@@ -153,6 +200,7 @@ def test_generate_wraps_an_endpoint_with_a_local_corrector(server, problems, tmp
 
 
 # The engine in-process: batching across requests and the bound on what it admits.
+
 
 class SlowEcho(GeneratorBase):
     """A generator that echoes prompts upper-cased, slowly, and records its batches."""
@@ -189,7 +237,9 @@ class Gated(SlowEcho):
 
 def test_engine_batches_concurrent_requests_and_bounds_them():
     gen = Gated()
-    engine = Engine(gen, None, Length(), None, ServeConfig(rounds=0, batch_size=8, max_pending=6, batch_wait=0.05)).start()
+    engine = Engine(
+        gen, None, Length(), None, ServeConfig(rounds=0, batch_size=8, max_pending=6, batch_wait=0.05)
+    ).start()
     try:
         params = SamplingParams(temperature=0.0)
         first = engine.submit([{"prompt": "a"}], ["a"], params, 0)
@@ -214,8 +264,20 @@ def test_over_http_concurrent_requests_share_a_batch_and_the_excess_gets_429():
     batch, and one more beyond --max-pending gets 429 with Retry-After in OpenAI's error shape."""
 
     gen = Gated()
-    engine = Engine(gen, None, Length(), None, ServeConfig(rounds=0, batch_size=8, max_pending=5, batch_wait=0.5,
-                                                          model_name="m", params=SamplingParams(temperature=0.0))).start()
+    engine = Engine(
+        gen,
+        None,
+        Length(),
+        None,
+        ServeConfig(
+            rounds=0,
+            batch_size=8,
+            max_pending=5,
+            batch_wait=0.5,
+            model_name="m",
+            params=SamplingParams(temperature=0.0),
+        ),
+    ).start()
     try:
         with serving(build_app(engine)) as root:
             client = openai.OpenAI(base_url=root + "/v1", api_key="none", max_retries=0, timeout=60)
@@ -227,8 +289,12 @@ def test_over_http_concurrent_requests_share_a_batch_and_the_excess_gets_429():
                 deadline = time.monotonic() + 30
                 while engine._pending < 5 and time.monotonic() < deadline:  # all four are in the queue
                     time.sleep(0.01)
-                request = urllib.request.Request(root + "/v1/completions", method="POST", headers={"Content-Type": "application/json"},
-                                                 data=json.dumps({"model": "m", "prompt": "x", "max_tokens": 8}).encode())
+                request = urllib.request.Request(
+                    root + "/v1/completions",
+                    method="POST",
+                    headers={"Content-Type": "application/json"},
+                    data=json.dumps({"model": "m", "prompt": "x", "max_tokens": 8}).encode(),
+                )
                 with pytest.raises(urllib.error.HTTPError) as refused:
                     urllib.request.urlopen(request, timeout=30)
                 assert refused.value.code == 429
@@ -257,8 +323,9 @@ def test_engine_keeps_different_settings_apart_and_one_bad_record_fails_alone():
     engine = Engine(gen, None, Picky(), None, ServeConfig(batch_size=8, batch_wait=0.1)).start()
     try:
         hot, cold = SamplingParams(temperature=1.0), SamplingParams(temperature=0.0)
-        futures = [engine.submit([{"prompt": p}], [p], hot if p != "cold" else cold, 1)[0]
-                   for p in ["good", "bad", "cold"]]
+        futures = [
+            engine.submit([{"prompt": p}], [p], hot if p != "cold" else cold, 1)[0] for p in ["good", "bad", "cold"]
+        ]
         good, bad, cold_result = futures
         assert good.result(timeout=10)[-1].value == 1.0
         with pytest.raises(Exception, match="record bad has no answer"):
@@ -270,8 +337,23 @@ def test_engine_keeps_different_settings_apart_and_one_bad_record_fails_alone():
 
 
 def test_serve_with_rounds_but_no_corrector_is_a_clear_error():
-    done = subprocess.run([sys.executable, "-m", "correct.cli", "serve", "--generator", TASKS["arithmetic"].generator,
-                           "--value", "program", "--port", "0"], capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "correct.cli",
+            "serve",
+            "--generator",
+            TASKS["arithmetic"].generator,
+            "--value",
+            "program",
+            "--port",
+            "0",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 2
     assert "--rounds > 0 needs --corrector" in done.stderr
 
@@ -282,8 +364,13 @@ def test_serve_without_the_serve_extras_says_what_to_install(tmp_path):
     (tmp_path / "fastapi").mkdir()
     (tmp_path / "fastapi" / "__init__.py").write_text("raise ImportError(\"No module named 'fastapi'\")\n")
     env = {**os.environ, "PYTHONPATH": str(tmp_path)}
-    done = subprocess.run([sys.executable, "-m", "correct.cli", "serve", "--task", "arithmetic", "--port", "0"],
-                          capture_output=True, text=True, timeout=120, env=env)
+    done = subprocess.run(
+        [sys.executable, "-m", "correct.cli", "serve", "--task", "arithmetic", "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
     assert done.returncode == 2, done.stderr
     assert done.stderr.strip() == "error: correct serve needs FastAPI and uvicorn: pip install 'correct[serve]'"
 
@@ -321,15 +408,18 @@ def test_app_in_process_plain_prompts_chat_parts_and_failures():
         with TestClient(build_app(engine), raise_server_exceptions=False) as c:
             r = c.post("/v1/completions", json={"model": "m", "prompt": "x"})
             assert r.status_code == 502
-            assert r.json()["error"] == {"message": "GeneratorError: http://upstream/v1 answered 503: overloaded",
-                                         "type": "server_error", "param": None, "code": 502}
+            assert r.json()["error"] == {
+                "message": "GeneratorError: http://upstream/v1 answered 503: overloaded",
+                "type": "server_error",
+                "param": None,
+                "code": 502,
+            }
     finally:
         engine.stop()
 
 
 def test_without_a_task_a_chat_is_laid_out_by_the_generators_chat_template():
     from fastapi.testclient import TestClient
-
 
     class Tokenizer:
         chat_template = "{% for m in messages %}...{% endfor %}"
@@ -346,7 +436,10 @@ def test_without_a_task_a_chat_is_laid_out_by_the_generators_chat_template():
     engine = Engine(gen, None, Length(), None, ServeConfig(model_name="m", rounds=0)).start()
     try:
         with TestClient(build_app(engine)) as c:
-            body = {"model": "m", "messages": [{"role": "system", "content": "be brief"}, {"role": "user", "content": "hi there"}]}
+            body = {
+                "model": "m",
+                "messages": [{"role": "system", "content": "be brief"}, {"role": "user", "content": "hi there"}],
+            }
             out = c.post("/v1/chat/completions", json=body).json()
         assert gen.batches == [["<system>be brief<user>hi there<assistant>"]]
         assert out["choices"][0]["message"]["content"] == "<SYSTEM>BE BRIEF<USER>HI THERE<ASSISTANT>"
@@ -367,8 +460,13 @@ def test_app_in_process_refines_a_completion_without_record_under_the_default_ta
     task = TASKS["arithmetic"]
     value = load_value(task.value)
     params = SamplingParams(temperature=0.0, max_new_tokens=task.max_new_tokens, stop=task.stop)
-    engine = Engine(load_generator(task.generator), Corrector.from_pretrained(task.corrector), value, task.format_prompt,
-                    ServeConfig(model_name="m", rounds=2, params=params)).start()
+    engine = Engine(
+        load_generator(task.generator),
+        Corrector.from_pretrained(task.corrector),
+        value,
+        task.format_prompt,
+        ServeConfig(model_name="m", rounds=2, params=params),
+    ).start()
     problem = arithmetic.make_split("test", 1, 3)[0]
     try:
         with TestClient(build_app(engine)) as c:
@@ -390,13 +488,14 @@ def test_app_in_process_refines_a_completion_without_record_under_the_default_ta
 
 # -- for real clients: streaming, keys, conversations, OpenAI's fields -----------------------------
 
+
 def _sse(root, path, body, key=None) -> list[str]:
     """The raw `data:` payloads of a streamed response, [DONE] included."""
     headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {key}"} if key else {})}
     request = urllib.request.Request(root + path, method="POST", headers=headers, data=json.dumps(body).encode())
     with urllib.request.urlopen(request, timeout=60) as r:
         assert r.headers["Content-Type"].startswith("text/event-stream")
-        return [line[len("data: "):] for line in r.read().decode().splitlines() if line.startswith("data: ")]
+        return [line[len("data: ") :] for line in r.read().decode().splitlines() if line.startswith("data: ")]
 
 
 def test_streaming_gives_the_last_rounds_text_in_openais_chunks(server, client, problems):
@@ -406,22 +505,34 @@ def test_streaming_gives_the_last_rounds_text_in_openais_chunks(server, client, 
     p = problems[0]
     extra = {"rounds": 2, "return_rounds": True, "record": {"answer": p["answer"]}}
     plain = client.completions.create(model=MODEL, prompt=p["prompt"], max_tokens=48, extra_body=extra)
-    chunks = list(client.completions.create(model=MODEL, prompt=p["prompt"], max_tokens=48, stream=True, extra_body=extra))
+    chunks = list(
+        client.completions.create(model=MODEL, prompt=p["prompt"], max_tokens=48, stream=True, extra_body=extra)
+    )
     assert "".join(c.choices[0].text for c in chunks) == plain.choices[0].text
     assert chunks[-1].choices[0].finish_reason == plain.choices[0].finish_reason
     assert chunks[-1].choices[0].model_extra["rounds"] == plain.choices[0].model_extra["rounds"]
     assert all(c.choices[0].finish_reason is None for c in chunks[:-1])
-    raw = _sse(server.removesuffix("/v1"), "/v1/chat/completions",
-               {"model": MODEL, "messages": [{"role": "user", "content": p["prompt"]}], "max_tokens": 48, "stream": True,
-                "stream_options": {"include_usage": True}, "rounds": 0})
+    raw = _sse(
+        server.removesuffix("/v1"),
+        "/v1/chat/completions",
+        {
+            "model": MODEL,
+            "messages": [{"role": "user", "content": p["prompt"]}],
+            "max_tokens": 48,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+            "rounds": 0,
+        },
+    )
     assert raw[-1] == "[DONE]"
     events = [json.loads(x) for x in raw[:-1]]
     assert {e["object"] for e in events} == {"chat.completion.chunk"}
     assert events[0]["choices"][0]["delta"] == {"role": "assistant", "content": ""}
     assert events[-1]["choices"] == [] and events[-1]["usage"]["completion_tokens"] > 0
     text = "".join(e["choices"][0]["delta"].get("content", "") for e in events[:-1])
-    direct = client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": p["prompt"]}], max_tokens=48,
-                                            extra_body={"rounds": 0})
+    direct = client.chat.completions.create(
+        model=MODEL, messages=[{"role": "user", "content": p["prompt"]}], max_tokens=48, extra_body={"rounds": 0}
+    )
     assert text == direct.choices[0].message.content
 
 
@@ -429,8 +540,12 @@ def test_finish_reason_length_and_usage_over_every_round(client, problems):
     p = problems[1]
     cut = client.completions.create(model=MODEL, prompt=p["prompt"], max_tokens=3)
     assert cut.choices[0].finish_reason == "length"
-    whole = client.completions.create(model=MODEL, prompt=p["prompt"], max_tokens=48,
-                                      extra_body={"rounds": 2, "return_rounds": True, "record": {"answer": p["answer"]}})
+    whole = client.completions.create(
+        model=MODEL,
+        prompt=p["prompt"],
+        max_tokens=48,
+        extra_body={"rounds": 2, "return_rounds": True, "record": {"answer": p["answer"]}},
+    )
     assert whole.choices[0].finish_reason == "stop"
     rounds = whole.choices[0].model_extra["rounds"]
     from correct.generators import load_generator
@@ -442,8 +557,11 @@ def test_finish_reason_length_and_usage_over_every_round(client, problems):
 
 
 def test_a_task_server_refuses_earlier_turns_rather_than_dropping_them(client):
-    turns = [{"role": "user", "content": "Tom has 3 cards."}, {"role": "assistant", "content": "ok"},
-             {"role": "user", "content": "He buys 4 more. How many cards does Tom have now?"}]
+    turns = [
+        {"role": "user", "content": "Tom has 3 cards."},
+        {"role": "assistant", "content": "ok"},
+        {"role": "user", "content": "He buys 4 more. How many cards does Tom have now?"},
+    ]
     with pytest.raises(openai.BadRequestError) as e:
         client.chat.completions.create(model=MODEL, messages=turns)
     assert e.value.body["param"] == "messages"
@@ -453,7 +571,9 @@ def test_a_task_server_refuses_earlier_turns_rather_than_dropping_them(client):
 def test_the_api_key_guards_every_endpoint_but_health():
     """--api-key (here through $CORRECT_API_KEY): 401 in OpenAI's shape without the key or with
     another, 200 with it; /health stays open."""
-    with Launched(["--task", "arithmetic", "--rounds", "0"], env={"OMP_NUM_THREADS": "1", "CORRECT_API_KEY": "sekret"}) as s:
+    with Launched(
+        ["--task", "arithmetic", "--rounds", "0"], env={"OMP_NUM_THREADS": "1", "CORRECT_API_KEY": "sekret"}
+    ) as s:
         assert "without an API key" not in "".join(s.output)
         with urllib.request.urlopen(s.root + "/health") as r:
             assert json.load(r)["status"] == "ok"
@@ -466,7 +586,11 @@ def test_the_api_key_guards_every_endpoint_but_health():
         assert bare.value.code == 401 and json.loads(bare.value.read())["error"]["type"] == "invalid_request_error"
         good = openai.OpenAI(base_url=s.url, api_key="sekret", max_retries=0)
         assert [m.id for m in good.models.list()] == [MODEL]
-        assert good.completions.create(model=MODEL, prompt="Tom has 3 cards. How many cards does Tom have now?").choices[0].text
+        assert (
+            good.completions.create(model=MODEL, prompt="Tom has 3 cards. How many cards does Tom have now?")
+            .choices[0]
+            .text
+        )
 
 
 def test_unknown_fields_are_ignored_and_named_in_the_log(caplog):
@@ -475,7 +599,9 @@ def test_unknown_fields_are_ignored_and_named_in_the_log(caplog):
     engine = Engine(SlowEcho(0.0), None, Length(), None, ServeConfig(model_name="m", rounds=0)).start()
     try:
         with TestClient(build_app(engine)) as c, caplog.at_level("WARNING", logger="correct.serve"):
-            r = c.post("/v1/completions", json={"model": "m", "prompt": "abc", "frequency_penalty": 0.5, "guided_json": {}})
+            r = c.post(
+                "/v1/completions", json={"model": "m", "prompt": "abc", "frequency_penalty": 0.5, "guided_json": {}}
+            )
         assert r.status_code == 200 and r.json()["choices"][0]["text"] == "ABC"
         assert "request fields ignored: frequency_penalty, guided_json" in caplog.text
     finally:
@@ -491,24 +617,42 @@ def test_a_conversation_is_laid_out_once_with_one_bos(tmp_path):
     from correct.generators.hf import HFGenerator
 
     tok = bos_tokenizer(["hello there, how are you", "fine thanks and you", "<|user|> <|assistant|>"] * 20)
-    tok.chat_template = "{{ bos_token }}{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}\n{% endfor %}<|assistant|>"
-    model = LlamaForCausalLM(LlamaConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=1,
-                                         num_attention_heads=2, num_key_value_heads=2, bos_token_id=tok.bos_token_id,
-                                         eos_token_id=tok.eos_token_id))
-    gen = HFGenerator(model, tok, device="cpu", prefix_cache=False, drop_finished=False)  # the prompt is fed whole, once
+    tok.chat_template = (
+        "{{ bos_token }}{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}\n{% endfor %}<|assistant|>"
+    )
+    model = LlamaForCausalLM(
+        LlamaConfig(
+            vocab_size=len(tok),
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            num_key_value_heads=2,
+            bos_token_id=tok.bos_token_id,
+            eos_token_id=tok.eos_token_id,
+        )
+    )
+    gen = HFGenerator(
+        model, tok, device="cpu", prefix_cache=False, drop_finished=False
+    )  # the prompt is fed whole, once
     fed = []
     forward = gen.model.forward
     gen.model.forward = lambda *a, **kw: fed.append(kw["input_ids"]) or forward(*a, **kw)
     engine = Engine(gen, None, Length(), None, ServeConfig(model_name="m", rounds=0)).start()
-    turns = [{"role": "user", "content": "hello there"}, {"role": "assistant", "content": "fine thanks"},
-             {"role": "user", "content": "and you"}]
+    turns = [
+        {"role": "user", "content": "hello there"},
+        {"role": "assistant", "content": "fine thanks"},
+        {"role": "user", "content": "and you"},
+    ]
     try:
         with serving(build_app(engine)) as root:
             c = openai.OpenAI(base_url=root + "/v1", api_key="none", max_retries=0)
             out = c.chat.completions.create(model="m", messages=turns, max_tokens=4)
         prefill = max(fed, key=lambda x: x.shape[1])[0].tolist()
         laid_out = tok.apply_chat_template(turns, tokenize=False, add_generation_prompt=True)
-        assert prefill == tok(laid_out, add_special_tokens=False)["input_ids"]  # the whole conversation, as the template wrote it
+        assert (
+            prefill == tok(laid_out, add_special_tokens=False)["input_ids"]
+        )  # the whole conversation, as the template wrote it
         assert prefill.count(tok.bos_token_id) == 1 and prefill[0] == tok.bos_token_id
         assert out.usage.prompt_tokens == len(prefill)
     finally:
@@ -519,16 +663,34 @@ def test_langchain_chat_model_streams_and_invokes(server, client, problems):
     """A second widely used client: LangChain's ChatOpenAI, streaming and not, gets the answer
     the openai client gets."""
     import langchain_openai  # in the test extras: never skipped
+
     p = problems[2]
-    chat = langchain_openai.ChatOpenAI(base_url=server, api_key="none", model=MODEL, max_retries=0, temperature=0,
-                                       max_tokens=48, extra_body={"rounds": 2})
-    expected = client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": p["prompt"]}], max_tokens=48,
-                                              temperature=0, extra_body={"rounds": 2}).choices[0].message.content
+    chat = langchain_openai.ChatOpenAI(
+        base_url=server,
+        api_key="none",
+        model=MODEL,
+        max_retries=0,
+        temperature=0,
+        max_tokens=48,
+        extra_body={"rounds": 2},
+    )
+    expected = (
+        client.chat.completions.create(
+            model=MODEL,
+            messages=[{"role": "user", "content": p["prompt"]}],
+            max_tokens=48,
+            temperature=0,
+            extra_body={"rounds": 2},
+        )
+        .choices[0]
+        .message.content
+    )
     assert chat.invoke(p["prompt"]).content == expected
     chunks = list(chat.stream(p["prompt"]))
     assert len(chunks) >= 2 and "".join(c.content for c in chunks) == expected
-    assert [c.response_metadata["finish_reason"] for c in chunks if c.response_metadata.get("finish_reason")] == ["stop"]
-
+    assert [c.response_metadata["finish_reason"] for c in chunks if c.response_metadata.get("finish_reason")] == [
+        "stop"
+    ]
 
 
 def _children(pid: int) -> list[int]:
@@ -562,8 +724,13 @@ def test_sigterm_finishes_what_was_admitted_refuses_new_work_and_leaves_no_worke
         c = openai.OpenAI(base_url=s.url, api_key="none", max_retries=0, timeout=120)
         c.completions.create(model=MODEL, prompt=problems[0]["prompt"], extra_body={"rounds": 1})  # the sandbox is up
         with ThreadPoolExecutor(1) as pool:
-            running = pool.submit(c.completions.create, model=MODEL, prompt=[p["prompt"] for p in problems], max_tokens=48,
-                                  extra_body={"rounds": 3})
+            running = pool.submit(
+                c.completions.create,
+                model=MODEL,
+                prompt=[p["prompt"] for p in problems],
+                max_tokens=48,
+                extra_body={"rounds": 3},
+            )
             deadline = time.monotonic() + 60
             while _health(s.root)[1].get("pending", 0) == 0 and time.monotonic() < deadline:
                 time.sleep(0.01)
@@ -592,10 +759,19 @@ def test_with_rounds_0_the_draft_streams_as_it_is_decoded(client, problems):
     chunks = list(client.completions.create(model=MODEL, prompt=p["prompt"], max_tokens=48, stream=True))
     pieces = [c.choices[0].text for c in chunks if c.choices[0].text]
     assert len(pieces) >= 3 and "".join(pieces) == direct
-    chat = list(client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": p["prompt"]}], max_tokens=48,
-                                               stream=True, n=2))
+    chat = list(
+        client.chat.completions.create(
+            model=MODEL, messages=[{"role": "user", "content": p["prompt"]}], max_tokens=48, stream=True, n=2
+        )
+    )
     for i in (0, 1):
-        texts = [c.choices[0].delta.content for c in chat if c.choices and c.choices[0].index == i and c.choices[0].delta.content]
+        texts = [
+            c.choices[0].delta.content
+            for c in chat
+            if c.choices and c.choices[0].index == i and c.choices[0].delta.content
+        ]
         assert len(texts) >= 3 and "".join(texts) == direct
-    refined = list(client.completions.create(model=MODEL, prompt=p["prompt"], max_tokens=48, stream=True, extra_body={"rounds": 2}))
+    refined = list(
+        client.completions.create(model=MODEL, prompt=p["prompt"], max_tokens=48, stream=True, extra_body={"rounds": 2})
+    )
     assert len([c for c in refined if c.choices[0].text]) == 1

@@ -45,7 +45,11 @@ def test_the_api_key_guards_completions_and_chats_too():
             for path, body in (completion, chat):
                 for headers in ({}, {"Authorization": "Bearer other"}, {"Authorization": "sekret"}):
                     r = c.post(path, json=body, headers=headers)
-                    assert r.status_code == 401 and r.json()["error"]["code"] == "invalid_api_key", (path, headers, r.text)
+                    assert r.status_code == 401 and r.json()["error"]["code"] == "invalid_api_key", (
+                        path,
+                        headers,
+                        r.text,
+                    )
                 r = c.post(path, json=body, headers={"Authorization": "Bearer sekret"})
                 assert r.status_code == 200, r.text
             assert c.get("/health").status_code == 200  # open to a load balancer
@@ -85,10 +89,23 @@ def test_a_streamed_draft_never_shows_the_start_of_a_multi_token_stop_over_http(
     try:
         with serving(build_app(engine)) as root:
             client = openai.OpenAI(base_url=root + "/v1", api_key="none", max_retries=0, timeout=60)
-            whole = client.completions.create(model="m", prompt="Question: Tom has 5 cards.\nProgram:\n", stop=["Question:"],
-                                              max_tokens=64).choices[0].text
-            deltas = [ch.choices[0].text for ch in client.completions.create(
-                model="m", prompt="Question: Tom has 5 cards.\nProgram:\n", stop=["Question:"], max_tokens=64, stream=True)]
+            whole = (
+                client.completions.create(
+                    model="m", prompt="Question: Tom has 5 cards.\nProgram:\n", stop=["Question:"], max_tokens=64
+                )
+                .choices[0]
+                .text
+            )
+            deltas = [
+                ch.choices[0].text
+                for ch in client.completions.create(
+                    model="m",
+                    prompt="Question: Tom has 5 cards.\nProgram:\n",
+                    stop=["Question:"],
+                    max_tokens=64,
+                    stream=True,
+                )
+            ]
     finally:
         engine.stop()
     assert whole == "print(5)\n"
@@ -109,7 +126,9 @@ def test_serve_dtype_and_device_place_both_models(monkeypatch):
         raise UsageError("models loaded")
 
     monkeypatch.setattr(commands, "load_models", spy)
-    result = CliRunner().invoke(cli, ["serve", "--task", "arithmetic", "--port", "0", "--dtype", "bfloat16", "--device", "cpu"])
+    result = CliRunner().invoke(
+        cli, ["serve", "--task", "arithmetic", "--port", "0", "--dtype", "bfloat16", "--device", "cpu"]
+    )
     assert result.exit_code == 2 and "models loaded" in result.stderr, result.output
     g, c = loaded["models"]
     for model in (g.model, c.generator.model):

@@ -49,7 +49,9 @@ class Length:
 
 @pytest.fixture(scope="module")
 def client():
-    engine = Engine(Seeded(), None, Length(), None, ServeConfig(model_name="m", rounds=0, max_request_bytes=4096)).start()
+    engine = Engine(
+        Seeded(), None, Length(), None, ServeConfig(model_name="m", rounds=0, max_request_bytes=4096)
+    ).start()
     try:
         with TestClient(build_app(engine), raise_server_exceptions=False) as c:
             yield c
@@ -70,12 +72,18 @@ def post(client, body: bytes, path: str = "/v1/completions", **headers):
     return client.post(path, content=body, headers={"content-type": "application/json", **headers})
 
 
-@pytest.mark.parametrize("body, message", [
-    (b"{not json", "request body is not valid JSON: Expecting property name enclosed in double quotes at character 1"),
-    (b"", "request body is empty: send a JSON object with 'model' and 'prompt'"),
-    (b'{"model": "m", "prompt": "caf\xe9"}', "request body could not be read: send UTF-8 JSON text"),
-    (b"[1, 2]", "request body must be a JSON object"),
-])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        (
+            b"{not json",
+            "request body is not valid JSON: Expecting property name enclosed in double quotes at character 1",
+        ),
+        (b"", "request body is empty: send a JSON object with 'model' and 'prompt'"),
+        (b'{"model": "m", "prompt": "caf\xe9"}', "request body could not be read: send UTF-8 JSON text"),
+        (b"[1, 2]", "request body must be a JSON object"),
+    ],
+)
 def test_unreadable_bodies_get_openais_error_shape_and_say_what_to_send(client, body, message):
     for path in ("/v1/completions", "/v1/chat/completions"):
         error = openai_error(post(client, body, path), 400)
@@ -85,8 +93,12 @@ def test_unreadable_bodies_get_openais_error_shape_and_say_what_to_send(client, 
 @pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity"])
 def test_a_temperature_that_is_not_a_number_is_named_as_such(client, value):
     error = openai_error(post(client, f'{{"model": "m", "prompt": "x", "temperature": {value}}}'.encode()), 400)
-    assert error == {"message": "temperature: Input should be a finite number", "type": "invalid_request_error",
-                     "param": "temperature", "code": 400}
+    assert error == {
+        "message": "temperature: Input should be a finite number",
+        "type": "invalid_request_error",
+        "param": "temperature",
+        "code": 400,
+    }
 
 
 def test_a_seed_beyond_64_bits_is_a_400_not_a_500():
@@ -133,8 +145,12 @@ def test_a_body_over_the_limit_is_a_413_with_or_without_its_length(client):
     error = openai_error(post(client, big), 413)
     assert "request body over 4,096 bytes" in error["message"] and "--max-request-bytes" in error["message"]
     # Sent in chunks, without a Content-Length: counted as it arrives.
-    openai_error(client.post("/v1/completions", content=iter([big[:3000], big[3000:]]),
-                             headers={"content-type": "application/json"}), 413)
+    openai_error(
+        client.post(
+            "/v1/completions", content=iter([big[:3000], big[3000:]]), headers={"content-type": "application/json"}
+        ),
+        413,
+    )
     small = post(client, json.dumps({"model": "m", "prompt": "ab"}).encode())
     assert small.status_code == 200 and small.json()["choices"][0]["text"] == "AB"
 
@@ -161,19 +177,44 @@ def test_draining_and_exit_are_logged(caplog):
 
 # --------------------------------------------------------------------------- properties
 
-JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
-                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
-                    max_leaves=8)
-FIELDS = ["prompt", "messages", "max_tokens", "max_completion_tokens", "temperature", "top_p", "n", "stop", "seed", "stream",
-          "stream_options", "logprobs", "top_logprobs", "user", "rounds", "return_rounds", "record"]
-MESSAGES = st.lists(st.fixed_dictionaries({"role": st.sampled_from(["user", "system", "assistant"]) | JSON},
-                                          optional={"content": st.text(max_size=8) | JSON}), max_size=3)
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=8,
+)
+FIELDS = [
+    "prompt",
+    "messages",
+    "max_tokens",
+    "max_completion_tokens",
+    "temperature",
+    "top_p",
+    "n",
+    "stop",
+    "seed",
+    "stream",
+    "stream_options",
+    "logprobs",
+    "top_logprobs",
+    "user",
+    "rounds",
+    "return_rounds",
+    "record",
+]
+MESSAGES = st.lists(
+    st.fixed_dictionaries(
+        {"role": st.sampled_from(["user", "system", "assistant"]) | JSON},
+        optional={"content": st.text(max_size=8) | JSON},
+    ),
+    max_size=3,
+)
 # Numbers at the edges of the machine's integers too, which hypothesis draws rarely by itself.
 EDGES = st.sampled_from([2**31, 2**32, 2**53 + 1, 2**63 - 1, 2**63, 2**64, -(2**63) - 1, 10**30])
 NUMBERS = st.integers() | EDGES | st.floats() | JSON
-BODIES = st.fixed_dictionaries({"model": st.just("m") | JSON},  # mostly the served model, so requests get past it
-                               optional={"prompt": st.text(max_size=8) | JSON, "messages": MESSAGES | JSON,
-                                         **{k: NUMBERS for k in FIELDS[2:]}})
+BODIES = st.fixed_dictionaries(
+    {"model": st.just("m") | JSON},  # mostly the served model, so requests get past it
+    optional={"prompt": st.text(max_size=8) | JSON, "messages": MESSAGES | JSON, **{k: NUMBERS for k in FIELDS[2:]}},
+)
 
 
 def check_answer(client, r) -> None:
@@ -184,7 +225,9 @@ def check_answer(client, r) -> None:
     assert client.get("/health").status_code == 200
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(body=BODIES, chat=st.booleans())
 def test_random_json_bodies_never_get_a_500_and_errors_are_openais_shape(client, body, chat):
     r = post(client, json.dumps(body).encode(), "/v1/chat/completions" if chat else "/v1/completions")
@@ -198,10 +241,19 @@ def test_random_bytes_never_get_a_500(client, body, chat):
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(field=st.sampled_from(["max_tokens", "max_completion_tokens", "temperature", "top_p", "n", "seed", "rounds",
-                              "top_logprobs"]), value=NUMBERS, chat=st.booleans())
+@given(
+    field=st.sampled_from(
+        ["max_tokens", "max_completion_tokens", "temperature", "top_p", "n", "seed", "rounds", "top_logprobs"]
+    ),
+    value=NUMBERS,
+    chat=st.booleans(),
+)
 def test_any_number_in_a_numeric_field_never_gets_a_500(client, field, value, chat):
-    body = {"model": "m", field: value, **({"messages": [{"role": "user", "content": "x"}]} if chat else {"prompt": "x"})}
+    body = {
+        "model": "m",
+        field: value,
+        **({"messages": [{"role": "user", "content": "x"}]} if chat else {"prompt": "x"}),
+    }
     check_answer(client, post(client, json.dumps(body).encode(), "/v1/chat/completions" if chat else "/v1/completions"))
 
 
@@ -210,7 +262,9 @@ def live():
     """The same app behind uvicorn on a loopback socket: what a client really talks to."""
     from harness import serving
 
-    engine = Engine(Seeded(), None, Length(), None, ServeConfig(model_name="m", rounds=0, max_request_bytes=4096)).start()
+    engine = Engine(
+        Seeded(), None, Length(), None, ServeConfig(model_name="m", rounds=0, max_request_bytes=4096)
+    ).start()
     try:
         with serving(build_app(engine)) as root:
             yield root
@@ -218,14 +272,19 @@ def live():
         engine.stop()
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(body=BODIES.map(lambda b: json.dumps(b).encode()) | st.binary(max_size=64), chat=st.booleans())
 def test_random_bodies_over_a_real_socket_never_get_a_500(live, body, chat):
     import urllib.error
     import urllib.request
 
-    request = urllib.request.Request(live + ("/v1/chat/completions" if chat else "/v1/completions"), data=body,
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        live + ("/v1/chat/completions" if chat else "/v1/completions"),
+        data=body,
+        headers={"Content-Type": "application/json"},
+    )
     try:
         with urllib.request.urlopen(request, timeout=30) as r:
             status, text = r.status, r.read()

@@ -35,16 +35,21 @@ def test_shards_are_dealt_round_robin_and_put_back_in_order(monkeypatch):
         shares[r] = distributed.shard(items)
     assert shares == {0: ["a", "d", "g"], 1: ["b", "e"], 2: ["c", "f"]}
     # gather_object concatenates every process's list in rank order.
-    monkeypatch.setattr(accelerate.utils, "gather_object", lambda obj: [[x.upper() for x in shares[r]] for r in (0, 1, 2)])
+    monkeypatch.setattr(
+        accelerate.utils, "gather_object", lambda obj: [[x.upper() for x in shares[r]] for r in (0, 1, 2)]
+    )
     assert distributed.unshard(["ignored"], len(items)) == list("ABCDEFG")
     assert distributed.per_process_batch(32) == 11
 
 
-@pytest.mark.parametrize("env, name", [
-    ({"ACCELERATE_USE_FSDP": "true"}, "FSDP"),
-    ({"ACCELERATE_USE_DEEPSPEED": "true", "ACCELERATE_DEEPSPEED_ZERO_STAGE": "3"}, "DeepSpeed ZeRO-3"),
-    ({"ACCELERATE_USE_DEEPSPEED": "true", "ACCELERATE_DEEPSPEED_ZERO_STAGE": "2"}, None),
-])
+@pytest.mark.parametrize(
+    "env, name",
+    [
+        ({"ACCELERATE_USE_FSDP": "true"}, "FSDP"),
+        ({"ACCELERATE_USE_DEEPSPEED": "true", "ACCELERATE_DEEPSPEED_ZERO_STAGE": "3"}, "DeepSpeed ZeRO-3"),
+        ({"ACCELERATE_USE_DEEPSPEED": "true", "ACCELERATE_DEEPSPEED_ZERO_STAGE": "2"}, None),
+    ],
+)
 def test_launch_configs_that_shard_the_weights_are_refused_before_any_work(monkeypatch, tmp_path, env, name):
     from correct.corrector.training.config import TrainConfig, TrainError
     from correct.corrector.training.loop import train_corrector
@@ -67,13 +72,49 @@ def test_train_under_accelerate_launch_with_two_processes(tmp_path):
     out = tmp_path / "corr"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false", "PYTHONUNBUFFERED": "1"}
     # --multi_gpu is accelerate's multi-process launcher; with no GPU the processes join over gloo.
-    cmd = [launcher, "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1", "--mixed_precision", "no",
-           "--dynamo_backend", "no", "--main_process_port", "0", "-m", "correct.cli", "train", "--task", "arithmetic",
-           "--generator", task.generator, "--limit", "24", "--samples", "3", "--iterations", "2", "--steps", "3",
-           "--pairs", "40", "--explore", "9", "--batch-size", "8", "--output", str(out)]
+    cmd = [
+        launcher,
+        "launch",
+        "--multi_gpu",
+        "--num_processes",
+        "2",
+        "--num_machines",
+        "1",
+        "--mixed_precision",
+        "no",
+        "--dynamo_backend",
+        "no",
+        "--main_process_port",
+        "0",
+        "-m",
+        "correct.cli",
+        "train",
+        "--task",
+        "arithmetic",
+        "--generator",
+        task.generator,
+        "--limit",
+        "24",
+        "--samples",
+        "3",
+        "--iterations",
+        "2",
+        "--steps",
+        "3",
+        "--pairs",
+        "40",
+        "--explore",
+        "9",
+        "--batch-size",
+        "8",
+        "--output",
+        str(out),
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert done.stdout.count("saved corrector") + done.stderr.count("saved corrector") == 1  # said once, by the main process
+    assert (
+        done.stdout.count("saved corrector") + done.stderr.count("saved corrector") == 1
+    )  # said once, by the main process
 
     pool = [json.loads(l) for l in (out / "pool.jsonl").read_text().splitlines()]
     drafted = Counter(d["prompt_id"] for d in pool if d["origin"] == "generator")

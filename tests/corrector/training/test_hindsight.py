@@ -106,6 +106,7 @@ def test_inference_input_matches_the_training_layout():
     trained = "".join(s.text for s in coh_segments("2+2?", [("5", "printed 5"), ("4", None)], COH_TEMPLATES[0]))
     assert trained == text + "4"
     from correct.corrector.layouts import corrector_input
+
     assert corrector_input("hindsight", "2+2?", "5", "printed 5") == text
     assert corrector_input("hindsight", "2+2?", "5", None) == coh_inference_input("2+2?", "5", None)
 
@@ -121,8 +122,10 @@ def test_relabelling_rule():
     assert relabel(1.0, 1.0) is True and relabel(0.0, 1.0) is False
     assert relabel(0.6, 0.5) is True and relabel(0.49, 0.5) is False
     assert hir_instruction("2+2?", True) == "Question: 2+2?\nAnswer correctly.\n"
-    assert hir_instruction("2+2?", False, draft="5", feedback="printed 5") == \
-        "Question: 2+2?\nDraft:\n5\nFeedback: printed 5\nAnswer wrongly.\n"
+    assert (
+        hir_instruction("2+2?", False, draft="5", feedback="printed 5")
+        == "Question: 2+2?\nDraft:\n5\nFeedback: printed 5\nAnswer wrongly.\n"
+    )
 
 
 def test_coh_rows_with_a_real_tokenizer_put_loss_on_the_better_draft_only():
@@ -135,7 +138,7 @@ def test_coh_rows_with_a_real_tokenizer_put_loss_on_the_better_draft_only():
     for row in rows:
         learned = [t for t in row["labels"] if t != -100]
         assert learned == better
-        assert row["input_ids"][-len(better):] == better
+        assert row["input_ids"][-len(better) :] == better
         text = tok.decode(row["input_ids"][: -len(better)])
         assert text.startswith("Question: sort 3 1 2\n") and "Feedback: 2 of 3 in place" in text
     # Templates are drawn at random per row.

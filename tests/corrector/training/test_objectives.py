@@ -40,8 +40,9 @@ def test_sequence_logprobs_sum_only_labelled_tokens():
 @pytest.mark.parametrize("p_r, p_o", [(0.6, 0.2), (0.1, 0.3), (1e-30, 1e-300), (0.5, 0.5)])
 def test_contrastive_loss_by_hand(p_r, p_o):
     def loss(logp, logp_opp, n=1):
-        return contrastive_loss(torch.tensor([logp], dtype=torch.float64), torch.tensor([logp_opp], dtype=torch.float64),
-                                torch.tensor([n])).item()
+        return contrastive_loss(
+            torch.tensor([logp], dtype=torch.float64), torch.tensor([logp_opp], dtype=torch.float64), torch.tensor([n])
+        ).item()
 
     expected = -math.log(p_r / (p_r + p_o))
     assert loss(math.log(p_r), math.log(p_o)) == pytest.approx(expected, rel=1e-9)
@@ -55,9 +56,11 @@ def test_contrastive_loss_by_hand(p_r, p_o):
 def test_hir_loss_by_hand():
     # Row 1: "1 2" after token 0 (relabelled) or after token 2 (opposite); row 2: "0" after 1 or after 0.
     batch = {
-        "input_ids": torch.tensor([[0, 1, 2], [1, 0, 0]]), "attention_mask": torch.tensor([[1, 1, 1], [1, 1, 0]]),
+        "input_ids": torch.tensor([[0, 1, 2], [1, 0, 0]]),
+        "attention_mask": torch.tensor([[1, 1, 1], [1, 1, 0]]),
         "labels": torch.tensor([[-100, 1, 2], [-100, 0, -100]]),
-        "opp_input_ids": torch.tensor([[2, 1, 2], [0, 0, 0]]), "opp_attention_mask": torch.tensor([[1, 1, 1], [1, 1, 0]]),
+        "opp_input_ids": torch.tensor([[2, 1, 2], [0, 0, 0]]),
+        "opp_attention_mask": torch.tensor([[1, 1, 1], [1, 1, 0]]),
         "opp_labels": torch.tensor([[-100, 1, 2], [-100, 0, -100]]),
     }
     # Likelihood: per target token over the batch, 3 tokens.
@@ -81,8 +84,14 @@ def test_hir_loss_pushes_the_opposite_instruction_down():
     def model(input_ids, attention_mask=None):
         return SimpleNamespace(logits=table[input_ids])
 
-    batch = {"input_ids": torch.tensor([[0, 1]]), "labels": torch.tensor([[-100, 1]]), "attention_mask": torch.ones(1, 2, dtype=torch.long),
-             "opp_input_ids": torch.tensor([[2, 1]]), "opp_labels": torch.tensor([[-100, 1]]), "opp_attention_mask": torch.ones(1, 2, dtype=torch.long)}
+    batch = {
+        "input_ids": torch.tensor([[0, 1]]),
+        "labels": torch.tensor([[-100, 1]]),
+        "attention_mask": torch.ones(1, 2, dtype=torch.long),
+        "opp_input_ids": torch.tensor([[2, 1]]),
+        "opp_labels": torch.tensor([[-100, 1]]),
+        "opp_attention_mask": torch.ones(1, 2, dtype=torch.long),
+    }
     loss, _ = hir_loss(model, batch, weight=1.0)
     loss.backward()
     with torch.no_grad():
@@ -108,30 +117,36 @@ def test_outcome_threshold_and_sampled_labels_match_values():
 def test_hir_rows_differ_only_in_the_instruction():
     from correct.corrector.training.tiny import build_tokenizer
 
-    tok = build_tokenizer(["Question: 2+2?\nDraft:\n5\nFeedback: printed 5\nAnswer correctly.\nAnswer wrongly.\n4"] * 5, vocab_size=300)
+    tok = build_tokenizer(
+        ["Question: 2+2?\nDraft:\n5\nFeedback: printed 5\nAnswer correctly.\nAnswer wrongly.\n4"] * 5, vocab_size=300
+    )
     e = Relabelled("p", Draft("p", "5", 0.0, "printed 5"), Draft("p", "4", 1.0), True)
     [row] = hir_rows(tok, [e], {"p": "2+2?"}, max_length=128)
     target = tok("4", add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
     for prefix, outcome in (("", True), ("opp_", False)):
         ids, labels = row[prefix + "input_ids"], row[prefix + "labels"]
-        assert [t for t in labels if t != -100] == target and ids[-len(target):] == target
+        assert [t for t in labels if t != -100] == target and ids[-len(target) :] == target
         assert tok.decode(ids[: -len(target)]) == hir_instruction("2+2?", outcome, "5", "printed 5")
     assert hir_instruction("2+2?", True, "5", "printed 5").endswith("Feedback: printed 5\nAnswer correctly.\n")
     assert hir_rows(tok, [e], {"p": "2+2?"}, max_length=5) == []  # does not fit: dropped
 
 
 def test_pad_collator_pads_each_column_its_own_way():
-    batch = PadCollator(pad_id=7)([
-        {"input_ids": [1, 2, 3], "labels": [-100, 2, 3], "opp_input_ids": [4], "opp_labels": [4]},
-        {"input_ids": [5], "labels": [5], "opp_input_ids": [6, 6], "opp_labels": [-100, 6]},
-    ])
+    batch = PadCollator(pad_id=7)(
+        [
+            {"input_ids": [1, 2, 3], "labels": [-100, 2, 3], "opp_input_ids": [4], "opp_labels": [4]},
+            {"input_ids": [5], "labels": [5], "opp_input_ids": [6, 6], "opp_labels": [-100, 6]},
+        ]
+    )
     assert batch["input_ids"].tolist() == [[1, 2, 3], [5, 7, 7]]
     assert batch["labels"].tolist() == [[-100, 2, 3], [5, -100, -100]]
     assert batch["attention_mask"].tolist() == [[1, 1, 1], [1, 0, 0]]
     assert batch["opp_input_ids"].tolist() == [[4, 7], [6, 6]]
     assert batch["opp_attention_mask"].tolist() == [[1, 0], [1, 1]]
     # A row's own attention mask (Chain of Hindsight's hidden past tokens) is kept.
-    masked = PadCollator(0)([{"input_ids": [1, 2, 3], "labels": [1, 2, 3], "attention_mask": [1, 0, 1]}, {"input_ids": [1], "labels": [1]}])
+    masked = PadCollator(0)(
+        [{"input_ids": [1, 2, 3], "labels": [1, 2, 3], "attention_mask": [1, 0, 1]}, {"input_ids": [1], "labels": [1]}]
+    )
     assert masked["attention_mask"].tolist() == [[1, 0, 1], [1, 0, 0]]
 
 
@@ -181,8 +196,16 @@ def test_lm_regularisation_pulls_the_model_towards_the_corpus(tmp_path):
     def corpus_loss(weight, with_corpus=True):
         torch.manual_seed(0)
         model = build_model(tok, n_layer=1, n_embd=32, n_head=2, n_positions=64)
-        train_rows(model, tok, rows, len(rows), 30, TrainConfig(**{**cfg.__dict__, "lm_weight": weight}), tmp_path / "t",
-                   lm if with_corpus else None)
+        train_rows(
+            model,
+            tok,
+            rows,
+            len(rows),
+            30,
+            TrainConfig(**{**cfg.__dict__, "lm_weight": weight}),
+            tmp_path / "t",
+            lm if with_corpus else None,
+        )
         batch = PadCollator(tok.pad_token_id)(lm)
         with torch.no_grad():
             return model(**batch).loss.item()

@@ -34,10 +34,14 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 # -- the toy task of test_train.py: sort five digits -------------------------------------------
 
+
 def make_records(n, seed):
     rng = random.Random(seed)
     digits = [[str(rng.randint(0, 9)) for _ in range(5)] for _ in range(n)]
-    return [{"id": f"{seed}-{i}", "prompt": "sort " + " ".join(d), "answer": " ".join(sorted(d))} for i, d in enumerate(digits)]
+    return [
+        {"id": f"{seed}-{i}", "prompt": "sort " + " ".join(d), "answer": " ".join(sorted(d))}
+        for i, d in enumerate(digits)
+    ]
 
 
 def fmt(r):
@@ -77,12 +81,25 @@ class Scripted(GeneratorBase):
 
 TRAIN, TEST = make_records(300, 1), make_records(100, 2)
 TEXTS = [fmt(r) + " " + r["answer"] for r in TRAIN]
-QUICK = TrainConfig(batch_size=8, learning_rate=1e-2, samples_per_prompt=2, iterations=1, steps=3, pairs=40, explore_prompts=4,
-                    max_new_tokens=12, feedback=False, lora_r=4, save_steps=0)
+QUICK = TrainConfig(
+    batch_size=8,
+    learning_rate=1e-2,
+    samples_per_prompt=2,
+    iterations=1,
+    steps=3,
+    pairs=40,
+    explore_prompts=4,
+    max_new_tokens=12,
+    feedback=False,
+    lora_r=4,
+    save_steps=0,
+)
 
 
 def quick_train(init, out, config=QUICK, records=TRAIN[:20], generator=None):
-    return train_corrector(records, [fmt(r) for r in records], generator or Scripted(), SortValue(), str(init), out, config)
+    return train_corrector(
+        records, [fmt(r) for r in records], generator or Scripted(), SortValue(), str(init), out, config
+    )
 
 
 @pytest.fixture(scope="module")
@@ -105,9 +122,20 @@ def llama_dir(tmp_path_factory):
 
     tok = bos_tokenizer(TEXTS)
     torch.manual_seed(0)
-    model = LlamaForCausalLM(LlamaConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=1,
-                                         num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=128,
-                                         bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, pad_token_id=None))
+    model = LlamaForCausalLM(
+        LlamaConfig(
+            vocab_size=len(tok),
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            num_key_value_heads=2,
+            max_position_embeddings=128,
+            bos_token_id=tok.bos_token_id,
+            eos_token_id=tok.eos_token_id,
+            pad_token_id=None,
+        )
+    )
     path = tmp_path_factory.mktemp("llama")
     model.save_pretrained(path)
     tok.save_pretrained(path)
@@ -118,16 +146,30 @@ def llama_dir(tmp_path_factory):
 
 # -- LoRA ---------------------------------------------------------------------------------------
 
+
 @pytest.mark.slow
 def test_lora_corrector_raises_value(gen_dir, tmp_path):
     """A rank-8 adapter on the attention of a tiny GPT-2 learns to correct its drafts (seen:
     0.852 -> 0.896; 2 x 150 steps gave 0.872-0.886, where full fine-tuning reaches 0.904)."""
     gen = HFGenerator.from_pretrained(str(gen_dir))
-    config = replace(QUICK, batch_size=32, samples_per_prompt=6, iterations=3, steps=150, pairs=3000, identity_share=0.2,
-                     explore_prompts=150, lr_scheduler="constant_with_warmup", lora_r=8, lora_dropout=0.0)
+    config = replace(
+        QUICK,
+        batch_size=32,
+        samples_per_prompt=6,
+        iterations=3,
+        steps=150,
+        pairs=3000,
+        identity_share=0.2,
+        explore_prompts=150,
+        lr_scheduler="constant_with_warmup",
+        lora_r=8,
+        lora_dropout=0.0,
+    )
     quick_train(gen_dir, tmp_path / "corr", config, TRAIN, gen)
     corrector = Corrector.from_pretrained(str(tmp_path / "corr"))
-    hist = refine(TEST, [fmt(r) for r in TEST], gen, corrector, SortValue(), 2, SamplingParams(temperature=0.0, max_new_tokens=12))
+    hist = refine(
+        TEST, [fmt(r) for r in TEST], gen, corrector, SortValue(), 2, SamplingParams(temperature=0.0, max_new_tokens=12)
+    )
     v0, v2 = (sum(h[k].value for h in hist) / len(hist) for k in (0, 2))
     print(f"toy task, LoRA: value {v0:.3f} -> {v2:.3f}")
     assert v0 < 0.95 and v2 > v0 + 0.03, (v0, v2)
@@ -142,9 +184,13 @@ def test_lora_adapter_and_merged_corrector_load_through_corrector(gen_dir, tmp_p
     quick_train(gen_dir, tmp_path / "adapter")
     quick_train(gen_dir, tmp_path / "merged", replace(QUICK, merge_lora=True))
     files = {name: {p.name for p in (tmp_path / name).iterdir()} for name in ("adapter", "merged")}
-    assert {"adapter_config.json", "adapter_model.safetensors"} <= files["adapter"] and "model.safetensors" not in files["adapter"]
+    assert {"adapter_config.json", "adapter_model.safetensors"} <= files[
+        "adapter"
+    ] and "model.safetensors" not in files["adapter"]
     assert "model.safetensors" in files["merged"] and "adapter_config.json" not in files["merged"]
-    assert json.loads((tmp_path / "adapter" / "adapter_config.json").read_text())["base_model_name_or_path"] == str(gen_dir.resolve())
+    assert json.loads((tmp_path / "adapter" / "adapter_config.json").read_text())["base_model_name_or_path"] == str(
+        gen_dir.resolve()
+    )
     for name in ("adapter", "merged"):
         training = json.loads((tmp_path / name / "correct_config.json").read_text())["training"]
         assert (training["lora_r"], training["lora_alpha"], training["lora_target_modules"]) == (4, 8.0, ["c_attn"])
@@ -157,15 +203,37 @@ def test_lora_adapter_and_merged_corrector_load_through_corrector(gen_dir, tmp_p
     for name in ("adapter", "merged"):
         c = Corrector.from_pretrained(str(tmp_path / name))
         assert type(c.generator.model).__name__ == "GPT2LMHeadModel"  # merged on loading: no adapter layers left
-        outs[name] = c.correct([r["prompt"] for r in TEST[:8]], ["1 2 3 4 5"] * 8, [None] * 8, SamplingParams(temperature=0, max_new_tokens=12))
+        outs[name] = c.correct(
+            [r["prompt"] for r in TEST[:8]],
+            ["1 2 3 4 5"] * 8,
+            [None] * 8,
+            SamplingParams(temperature=0, max_new_tokens=12),
+        )
     assert outs["adapter"] == outs["merged"]
 
     records = tmp_path / "records.jsonl"
     records.write_text("".join(json.dumps({"prompt": fmt(r)}) + "\n" for r in TEST[:3]))
     for name in ("adapter", "merged"):
-        result = CliRunner().invoke(app, ["generate", "--input", str(records), "--generator", str(gen_dir), "--corrector",
-                                          str(tmp_path / name), "--value", "toxicity:max_value=0.9", "--rounds", "1",
-                                          "--max-new-tokens", "12", "--output", str(tmp_path / f"{name}.jsonl")])
+        result = CliRunner().invoke(
+            app,
+            [
+                "generate",
+                "--input",
+                str(records),
+                "--generator",
+                str(gen_dir),
+                "--corrector",
+                str(tmp_path / name),
+                "--value",
+                "toxicity:max_value=0.9",
+                "--rounds",
+                "1",
+                "--max-new-tokens",
+                "12",
+                "--output",
+                str(tmp_path / f"{name}.jsonl"),
+            ],
+        )
         assert result.exit_code == 0, result.output
         assert len((tmp_path / f"{name}.jsonl").read_text().splitlines()) == 3
 
@@ -193,7 +261,9 @@ def test_an_adapter_resumes_within_an_iteration_from_a_trainer_checkpoint(gen_di
 
     def adapter(steps, folder, resume):
         hf, _ = load_trainee(str(gen_dir), config)
-        stats = train_rows(hf.model, hf.tokenizer, rows, len(rows), steps, replace(config, resume=resume), folder, checkpoints=True)
+        stats = train_rows(
+            hf.model, hf.tokenizer, rows, len(rows), steps, replace(config, resume=resume), folder, checkpoints=True
+        )
         return stats, {k: v.detach().clone() for k, v in hf.model.named_parameters() if "lora_" in k}
 
     _, whole = adapter(3, tmp_path / "whole", False)
@@ -208,8 +278,12 @@ def test_accumulation_and_checkpointing_reach_the_trainer(gen_dir, tmp_path, mon
     from correct.corrector.training.encode import training_arguments
     from correct.corrector.training.trainee import load_trainee
 
-    args = training_arguments(tmp_path, 2, 4, 1e-3, "constant", 0, gradient_checkpointing=True, gradient_accumulation_steps=2)
-    assert args.gradient_accumulation_steps == 2 and getattr(args, "activation_checkpointing", args.gradient_checkpointing)
+    args = training_arguments(
+        tmp_path, 2, 4, 1e-3, "constant", 0, gradient_checkpointing=True, gradient_accumulation_steps=2
+    )
+    assert args.gradient_accumulation_steps == 2 and getattr(
+        args, "activation_checkpointing", args.gradient_checkpointing
+    )
     config = replace(QUICK, gradient_accumulation_steps=2, gradient_checkpointing=True, warmup_steps=1)
     hf, config = load_trainee(str(gen_dir), config)
     rows = [{"input_ids": [1, 2, 3, 4, 5, 6], "labels": [-100, -100, 3, 4, 5, 6]}] * 16
@@ -223,12 +297,17 @@ def test_accumulation_and_checkpointing_reach_the_trainer(gen_dir, tmp_path, mon
     assert used.warmup_steps == 1  # --warmup-steps, not the default tenth of the steps (0 of 2)
     assert getattr(used, "activation_checkpointing", used.gradient_checkpointing)
     model = hf.model  # transformers 5 renamed is_gradient_checkpointing as it did the argument
-    assert model.is_activation_checkpointing if hasattr(model, "is_activation_checkpointing") else model.is_gradient_checkpointing
+    assert (
+        model.is_activation_checkpointing
+        if hasattr(model, "is_activation_checkpointing")
+        else model.is_gradient_checkpointing
+    )
     with pytest.raises(TrainError, match="3 gradient accumulation steps do not divide the batch of 8 rows"):
         replace(QUICK, gradient_accumulation_steps=3).check()
 
 
 # -- bases with their own special tokens ----------------------------------------------------------
+
 
 def test_training_rows_start_as_the_inference_input_starts(llama_dir, gen_dir):
     """Inference tokenizes the corrector's input with the tokenizer's special tokens (a BOS); the
@@ -244,7 +323,7 @@ def test_training_rows_start_as_the_inference_input_starts(llama_dir, gen_dir):
     row = encode(tok, source, "1 2", 128)
     prompt_ids = tok(source)["input_ids"]  # as generators/hf.py tokenizes it
     assert prompt_ids[0] == tok.bos_token_id and row["input_ids"][: len(prompt_ids)] == prompt_ids
-    assert row["input_ids"][len(prompt_ids):] == tok("1 2", add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
+    assert row["input_ids"][len(prompt_ids) :] == tok("1 2", add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
     (coh,) = coh_rows(tok, [("sort 2 1", "2 1", None, "1 2")], random.Random(0))
     assert coh["input_ids"][0] == tok.bos_token_id and coh["input_ids"].count(tok.bos_token_id) == 1
     assert coh["labels"][0] == -100 and coh["attention_mask"][0] == 1
@@ -280,10 +359,13 @@ def test_a_base_with_a_chat_template_trains(gen_dir, tmp_path):
     quick_train(base, tmp_path / "corr", replace(QUICK, lora_r=None))
     c = Corrector.from_pretrained(str(tmp_path / "corr"))
     assert c.generator.tokenizer.chat_template == tok.chat_template
-    assert len(c.correct(["sort 2 1 3 5 4"], ["1 2 3 5 4"], [None], SamplingParams(temperature=0, max_new_tokens=6))) == 1
+    assert (
+        len(c.correct(["sort 2 1 3 5 4"], ["1 2 3 5 4"], [None], SamplingParams(temperature=0, max_new_tokens=6))) == 1
+    )
 
 
 # -- mistakes: one line, exit 2, before the pool ---------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def encoder_dir(tmp_path_factory, gen_dir):
@@ -298,22 +380,50 @@ def encoder_dir(tmp_path_factory, gen_dir):
 
 
 def train_cli(tmp_path, gen_dir, *extra):
-    return CliRunner().invoke(app, ["train", "--task", "arithmetic", "--generator", str(gen_dir), "--limit", "2", "--samples",
-                                    "1", "--eval-limit", "0", "--output", str(tmp_path / "out"), *map(str, extra)])
+    return CliRunner().invoke(
+        app,
+        [
+            "train",
+            "--task",
+            "arithmetic",
+            "--generator",
+            str(gen_dir),
+            "--limit",
+            "2",
+            "--samples",
+            "1",
+            "--eval-limit",
+            "0",
+            "--output",
+            str(tmp_path / "out"),
+            *map(str, extra),
+        ],
+    )
 
 
-@pytest.mark.parametrize("extra, message", [
-    (["--lora-r", "4", "--lora-target-modules", "q_proj,v_proj"],
-     "LoRA target modules q_proj,v_proj: {gen} (gpt2) has no such module; its linear layers are c_attn, c_fc, c_proj "
-     "(option --lora-target-modules)"),
-    (["--init", "{encoder}"], "'{encoder}' is a distilbert model, not a causal language model (transformers has no "
-                              "AutoModelForCausalLM for it) (option --init)"),
-    (["--init", "./no/such/base"], "--init ./no/such/base: no such folder"),
-    (["--init", "no-such/base"], "could not load model 'no-such/base': not a local folder and not reachable on the Hugging Face hub "
-                                 "(offline?) (option --init)"),
-    (["--bf16"], "bf16 is mixed precision on a GPU, and there is none here; leave it out on a CPU (option --bf16)"),
-    (["--dtype", "float8"], "'float8' is not one of"),
-])
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (
+            ["--lora-r", "4", "--lora-target-modules", "q_proj,v_proj"],
+            "LoRA target modules q_proj,v_proj: {gen} (gpt2) has no such module; its linear layers are c_attn, c_fc, c_proj "
+            "(option --lora-target-modules)",
+        ),
+        (
+            ["--init", "{encoder}"],
+            "'{encoder}' is a distilbert model, not a causal language model (transformers has no "
+            "AutoModelForCausalLM for it) (option --init)",
+        ),
+        (["--init", "./no/such/base"], "--init ./no/such/base: no such folder"),
+        (
+            ["--init", "no-such/base"],
+            "could not load model 'no-such/base': not a local folder and not reachable on the Hugging Face hub "
+            "(offline?) (option --init)",
+        ),
+        (["--bf16"], "bf16 is mixed precision on a GPU, and there is none here; leave it out on a CPU (option --bf16)"),
+        (["--dtype", "float8"], "'float8' is not one of"),
+    ],
+)
 def test_bad_base_settings_are_one_line_before_drafting(tmp_path, gen_dir, encoder_dir, extra, message):
     if "--bf16" in extra and torch.cuda.is_available():
         pytest.skip("a GPU is here")
@@ -321,7 +431,9 @@ def test_bad_base_settings_are_one_line_before_drafting(tmp_path, gen_dir, encod
     result = train_cli(tmp_path, gen_dir, *extra)
     assert result.exit_code == 2, (result.output, result.exception)
     line = result.stderr.strip()
-    assert "Traceback" not in result.output and "".join(message.format(gen=gen_dir, encoder=encoder_dir).split()) in "".join(line.split())
+    assert "Traceback" not in result.output and "".join(
+        message.format(gen=gen_dir, encoder=encoder_dir).split()
+    ) in "".join(line.split())
     assert not (tmp_path / "out" / "pool.jsonl").exists()  # nothing was drafted
 
 
@@ -341,11 +453,35 @@ def test_sft_fine_tunes_a_pretrained_init(gen_dir, tmp_path, lora):
     data = tmp_path / "sft.jsonl"
     data.write_text("".join(json.dumps(r) + "\n" for r in rows))
     out = tmp_path / "sft"
-    result = CliRunner().invoke(app, ["train", "--method", "sft", "--input", str(data), "--init", str(gen_dir), "--steps", "60",
-                                      "--iterations", "1", "--learning-rate", "3e-3", "--batch-size", "8", "--output", str(out), *lora])
+    result = CliRunner().invoke(
+        app,
+        [
+            "train",
+            "--method",
+            "sft",
+            "--input",
+            str(data),
+            "--init",
+            str(gen_dir),
+            "--steps",
+            "60",
+            "--iterations",
+            "1",
+            "--learning-rate",
+            "3e-3",
+            "--batch-size",
+            "8",
+            "--output",
+            str(out),
+            *lora,
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert (out / ("adapter_config.json" if lora else "model.safetensors")).is_file()
-    tuned, base = HFGenerator.from_pretrained(str(out), device="cpu"), HFGenerator.from_pretrained(str(gen_dir), device="cpu")
+    tuned, base = (
+        HFGenerator.from_pretrained(str(out), device="cpu"),
+        HFGenerator.from_pretrained(str(gen_dir), device="cpu"),
+    )
     greedy = SamplingParams(temperature=0, max_new_tokens=12, stop=("\n",))
     prompts = [r["prompt"] for r in rows]
     right = lambda g: sum(o[0].strip() == r["solution"].strip() for o, r in zip(g.generate(prompts, greedy), rows))  # noqa: E731
@@ -372,10 +508,37 @@ def test_a_killed_sft_run_resumes_from_its_step_checkpoint(gen_dir, tmp_path):
     env.pop("CORRECT_FAILPOINT", None)
 
     def sft(out, *extra, failpoint=None):
-        argv = ["train", "--method", "sft", "--input", data, "--init", gen_dir, "--lora-r", "4", "--steps", "4",
-                "--iterations", "1", "--learning-rate", "3e-3", "--batch-size", "4", "--save-steps", "1", "--output", out, *extra]
-        return subprocess.run([sys.executable, "-m", "correct.cli", *map(str, argv)], capture_output=True, text=True, timeout=600,
-                              env={**env, **({"CORRECT_FAILPOINT": failpoint} if failpoint else {})})
+        argv = [
+            "train",
+            "--method",
+            "sft",
+            "--input",
+            data,
+            "--init",
+            gen_dir,
+            "--lora-r",
+            "4",
+            "--steps",
+            "4",
+            "--iterations",
+            "1",
+            "--learning-rate",
+            "3e-3",
+            "--batch-size",
+            "4",
+            "--save-steps",
+            "1",
+            "--output",
+            out,
+            *extra,
+        ]
+        return subprocess.run(
+            [sys.executable, "-m", "correct.cli", *map(str, argv)],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            env={**env, **({"CORRECT_FAILPOINT": failpoint} if failpoint else {})},
+        )
 
     whole = sft(tmp_path / "whole")
     assert whole.returncode == 0, whole.stderr[-2000:]
@@ -390,6 +553,9 @@ def test_a_killed_sft_run_resumes_from_its_step_checkpoint(gen_dir, tmp_path):
     results = json.loads((tmp_path / "run" / "train_results.json").read_text())
     assert results["resumed_from_step"] == 1 and results["steps"] == 4
     assert results["cpu_seconds"] > before and "cpu_before" not in results  # both processes', not the second's alone
-    a, b = load_file(tmp_path / "run" / "adapter_model.safetensors"), load_file(tmp_path / "whole" / "adapter_model.safetensors")
+    a, b = (
+        load_file(tmp_path / "run" / "adapter_model.safetensors"),
+        load_file(tmp_path / "whole" / "adapter_model.safetensors"),
+    )
     assert all(torch.allclose(a[k], b[k], atol=1e-5) for k in a)
     assert not list((tmp_path / "run" / "trainer").glob("checkpoint-*"))  # the finished run drops them

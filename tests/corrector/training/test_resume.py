@@ -21,9 +21,31 @@ from correct.corrector.training import resume
 from correct.tasks import TASKS
 
 TASK = TASKS["arithmetic"]
-TRAIN = ["train", "--task", "arithmetic", "--generator", TASK.generator, "--limit", "24", "--samples", "2",
-         "--iterations", "2", "--steps", "4", "--pairs", "40", "--explore", "8", "--batch-size", "8", "--eval-limit", "0",
-         "--save-steps", "1"]
+TRAIN = [
+    "train",
+    "--task",
+    "arithmetic",
+    "--generator",
+    TASK.generator,
+    "--limit",
+    "24",
+    "--samples",
+    "2",
+    "--iterations",
+    "2",
+    "--steps",
+    "4",
+    "--pairs",
+    "40",
+    "--explore",
+    "8",
+    "--batch-size",
+    "8",
+    "--eval-limit",
+    "0",
+    "--save-steps",
+    "1",
+]
 
 
 def correct(args, failpoint: str | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
@@ -31,11 +53,13 @@ def correct(args, failpoint: str | None = None, timeout: int = 600) -> subproces
     env.pop("CORRECT_FAILPOINT", None)
     if failpoint:
         env["CORRECT_FAILPOINT"] = failpoint
-    return subprocess.run([sys.executable, "-m", "correct.cli", *map(str, args)], capture_output=True, text=True,
-                          timeout=timeout, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "correct.cli", *map(str, args)], capture_output=True, text=True, timeout=timeout, env=env
+    )
 
 
 # --------------------------------------------------------------------------- units
+
 
 class Model:
     """Enough of an HFGenerator for save_checkpoint."""
@@ -75,8 +99,14 @@ def test_a_checkpoint_says_how_its_corrector_saw_the_question(tmp_path):
 
 def test_forget_after_removes_what_unfinished_stages_wrote(tmp_path):
     pool = Pool(tmp_path / "pool.jsonl")
-    pool.add([Draft("a", "x", 0.0), Draft("a", "y", 1.0, origin="corrector@init"), Draft("a", "z", 1.0, origin="corrector@0"),
-              Draft("b", "w", 0.0, origin="corrector@1")])
+    pool.add(
+        [
+            Draft("a", "x", 0.0),
+            Draft("a", "y", 1.0, origin="corrector@init"),
+            Draft("a", "z", 1.0, origin="corrector@0"),
+            Draft("b", "w", 0.0, origin="corrector@1"),
+        ]
+    )
     (tmp_path / "log.jsonl").write_text("".join(json.dumps({"iteration": i}) + "\n" for i in (-1, 0, 1)))
     resume.forget_after(tmp_path, pool, 0)
     kept = [(d.text, d.origin) for d in Pool(tmp_path / "pool.jsonl").drafts()]
@@ -88,6 +118,7 @@ def test_forget_after_removes_what_unfinished_stages_wrote(tmp_path):
 
 
 # --------------------------------------------------------------------------- train
+
 
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory):
@@ -102,15 +133,18 @@ def _pool(folder: Path) -> list[dict]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("failpoint, exact", [
-    ("score-generator", True),  # scoring the initial pool's drafts
-    ("pool-write", False),   # half of the initial pool's lines written, the last one torn
-    ("train-step", True),    # after step 2 of iteration 0: continues from the Trainer's step-1 checkpoint
-    ("trainer-checkpoint", True),  # a Trainer checkpoint written but not yet marked complete
-    ("score-corrector", True),  # scoring iteration 0's exploration rewrites
-    ("explore", True),       # exploration drafts of iteration 0 in the pool, its log row not yet
-    ("checkpoint", True),    # the first checkpoint half-written
-])
+@pytest.mark.parametrize(
+    "failpoint, exact",
+    [
+        ("score-generator", True),  # scoring the initial pool's drafts
+        ("pool-write", False),  # half of the initial pool's lines written, the last one torn
+        ("train-step", True),  # after step 2 of iteration 0: continues from the Trainer's step-1 checkpoint
+        ("trainer-checkpoint", True),  # a Trainer checkpoint written but not yet marked complete
+        ("score-corrector", True),  # scoring iteration 0's exploration rewrites
+        ("explore", True),  # exploration drafts of iteration 0 in the pool, its log row not yet
+        ("checkpoint", True),  # the first checkpoint half-written
+    ],
+)
 def test_train_resumes_after_sigkill(uninterrupted, tmp_path, failpoint, exact):
     out = tmp_path / "run"
     killed = correct([*TRAIN, "--output", out], failpoint)
@@ -120,22 +154,37 @@ def test_train_resumes_after_sigkill(uninterrupted, tmp_path, failpoint, exact):
 
     pool, full = _pool(out), _pool(uninterrupted)
     # No draft lost or written twice: 2 generator drafts for each of 24 prompts, 8 per exploration.
-    assert Counter(d["prompt_id"] for d in pool if d["origin"] == "generator") == Counter({f"train-{i}": 2 for i in range(24)})
-    assert Counter(d["origin"] for d in pool) == Counter(d["origin"] for d in full) == {"generator": 48, "corrector@0": 8, "corrector@1": 8}
+    assert Counter(d["prompt_id"] for d in pool if d["origin"] == "generator") == Counter(
+        {f"train-{i}": 2 for i in range(24)}
+    )
+    assert (
+        Counter(d["origin"] for d in pool)
+        == Counter(d["origin"] for d in full)
+        == {"generator": 48, "corrector@0": 8, "corrector@1": 8}
+    )
     assert [json.loads(l)["iteration"] for l in (out / "log.jsonl").read_text().splitlines()] == [0, 1]
     a, b = load_file(out / "model.safetensors"), load_file(uninterrupted / "model.safetensors")
     if exact:  # the same pool, pairs, data order and sampling: the same model
-        assert Counter(json.dumps(d, sort_keys=True) for d in pool) == Counter(json.dumps(d, sort_keys=True) for d in full)
+        assert Counter(json.dumps(d, sort_keys=True) for d in pool) == Counter(
+            json.dumps(d, sort_keys=True) for d in full
+        )
         assert all(torch.allclose(a[k], b[k], atol=1e-5) for k in a)
     else:  # the re-drafted prompts got other samples: the same model within noise
         assert max((a[k] - b[k]).abs().max().item() for k in a) < 0.05
     assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["stage-0", "stage-1"]
-    assert not list((out / "trainer").glob("iteration-*/checkpoint-*"))  # step checkpoints go once an iteration is saved
+    assert not list(
+        (out / "trainer").glob("iteration-*/checkpoint-*")
+    )  # step checkpoints go once an iteration is saved
     log = [json.loads(l) for l in (out / "log.jsonl").read_text().splitlines()]
     # Killed inside iteration 0, the resumed run continued it from the newest complete step
     # checkpoint (step 1); killed after its training, from the last step (4: nothing to redo);
     # a checkpoint not yet marked complete was thrown away and the iteration redone.
-    assert log[0].get("resumed_from_step") == {"train-step": 1, "score-corrector": 4, "explore": 4, "checkpoint": 4}.get(failpoint)
+    assert log[0].get("resumed_from_step") == {
+        "train-step": 1,
+        "score-corrector": 4,
+        "explore": 4,
+        "checkpoint": 4,
+    }.get(failpoint)
 
 
 # --------------------------------------------------------------------------- generate
@@ -161,4 +210,7 @@ def test_generate_resumes_after_sigkill(tmp_path, failpoint):
     whole = kept.splitlines(keepends=True)
     assert out.read_text().startswith("".join(l for l in whole if l.endswith("\n")))  # what was written stays
     metrics = json.loads((tmp_path / "out.metrics.json").read_text())
-    assert metrics["records"] == 10 and metrics["rounds"] == json.loads((tmp_path / "full.metrics.json").read_text())["rounds"]
+    assert (
+        metrics["records"] == 10
+        and metrics["rounds"] == json.loads((tmp_path / "full.metrics.json").read_text())["rounds"]
+    )

@@ -98,8 +98,9 @@ def test_loss_is_minus_log_sigmoid_of_the_reward_margin(base_dir, tmp_path, one_
         loss = trainer.compute_loss(model, trainer.data_collator(rows)).item()
 
     value = RewardModelValue(model, tok, batch_size=1, device="cpu")  # each text on its own
-    margins = [value.rewards([p["prompt"]], [p["chosen"]])[0] - value.rewards([p["prompt"]], [p["rejected"]])[0]
-               for p in pairs]
+    margins = [
+        value.rewards([p["prompt"]], [p["chosen"]])[0] - value.rewards([p["prompt"]], [p["rejected"]])[0] for p in pairs
+    ]
     by_hand = sum(-math.log(1 / (1 + math.exp(-d))) for d in margins) / len(margins)
     assert cut == 0 and max(map(abs, margins)) > 0.5
     assert loss == pytest.approx(by_hand, rel=1e-5)
@@ -121,8 +122,16 @@ def test_a_tiny_model_learns_to_prefer_the_right_sum(base_dir, tmp_path, one_tor
     assert accuracy(value, held_out) >= 0.9
     config = json.loads((out / "correct_config.json").read_text())
     assert config["method"] == "reward-model"
-    assert config["training"] | {"base": None} == {"base": None, "steps": 300, "lr": 2e-3, "batch_size": 32, "seed": 0,
-                                                  "max_length": 32, "lr_scheduler": "cosine", "pairs": 1000}
+    assert config["training"] | {"base": None} == {
+        "base": None,
+        "steps": 300,
+        "lr": 2e-3,
+        "batch_size": 32,
+        "seed": 0,
+        "max_length": 32,
+        "lr_scheduler": "cosine",
+        "pairs": 1000,
+    }
 
 
 def test_starts_from_a_classifier_with_another_head(base_dir, tmp_path, one_torch_thread):
@@ -132,8 +141,9 @@ def test_starts_from_a_classifier_with_another_head(base_dir, tmp_path, one_torc
     two = tmp_path / "two"
     AutoModelForSequenceClassification.from_pretrained(base_dir, num_labels=2).save_pretrained(two)
     AutoTokenizer.from_pretrained(base_dir).save_pretrained(two)
-    stats = train_reward_model(sum_pairs(8, seed=0), tmp_path / "rm", str(two), steps=2, lr=1e-3, batch_size=4,
-                               max_length=8)
+    stats = train_reward_model(
+        sum_pairs(8, seed=0), tmp_path / "rm", str(two), steps=2, lr=1e-3, batch_size=4, max_length=8
+    )
     assert stats["steps"] == 2
     assert RewardModelValue.from_pretrained(str(tmp_path / "rm")).encoder.max_length == 8
 

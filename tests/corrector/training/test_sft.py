@@ -22,8 +22,22 @@ STEPS = ["--steps", "40", "--iterations", "1", "--batch-size", "16", "--learning
 
 
 def sft(out, *extra):
-    return runner.invoke(app, ["train", "--method", "sft", "--task", "arithmetic", "--limit", "64", *STEPS,
-                               "--output", str(out), *map(str, extra)])
+    return runner.invoke(
+        app,
+        [
+            "train",
+            "--method",
+            "sft",
+            "--task",
+            "arithmetic",
+            "--limit",
+            "64",
+            *STEPS,
+            "--output",
+            str(out),
+            *map(str, extra),
+        ],
+    )
 
 
 def weights(folder):
@@ -60,12 +74,18 @@ def test_the_base_generator_has_learnt_the_task_format(runs):
     assert config["model_type"] == "gpt2" and config["n_layer"] == 3  # the tiny recipe, not a pretrained model
 
 
-@pytest.mark.parametrize("extra, message", [
-    (["--shots", "3"], "--method sft trains a base generator on the task's own format; --shots is for drafting"),
-    (["--lora-r", "4"], "a LoRA adapter is trained on a pretrained model; sft without one builds a tiny model from scratch "
-                        "(option --lora-r)"),
-    (["--init", "./no/such/base"], "--init ./no/such/base: no such folder"),
-])
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--shots", "3"], "--method sft trains a base generator on the task's own format; --shots is for drafting"),
+        (
+            ["--lora-r", "4"],
+            "a LoRA adapter is trained on a pretrained model; sft without one builds a tiny model from scratch "
+            "(option --lora-r)",
+        ),
+        (["--init", "./no/such/base"], "--init ./no/such/base: no such folder"),
+    ],
+)
 def test_mistakes_are_one_line(tmp_path, extra, message):
     result = sft(tmp_path / "out", *extra)
     assert result.exit_code == 2, (result.output, result.exception)
@@ -77,7 +97,9 @@ def test_mistakes_are_one_line(tmp_path, extra, message):
 def test_records_without_a_solution_are_named(tmp_path):
     data = tmp_path / "rows.jsonl"
     data.write_text(json.dumps({"id": "r1", "prompt": "What is 2 + 2?"}) + "\n")
-    result = runner.invoke(app, ["train", "--method", "sft", "--input", str(data), *STEPS, "--output", str(tmp_path / "out")])
+    result = runner.invoke(
+        app, ["train", "--method", "sft", "--input", str(data), *STEPS, "--output", str(tmp_path / "out")]
+    )
     assert result.exit_code == 2, (result.output, result.exception)
     assert "solution" in result.stderr and str(data) in " ".join(result.stderr.split())
 

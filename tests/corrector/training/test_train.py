@@ -79,13 +79,33 @@ def toy(tmp_path_factory):
     return train, test, HFGenerator(model, tok), gen_dir
 
 
-TOY_CONFIG = TrainConfig(batch_size=32, learning_rate=3e-3, seed=0, samples_per_prompt=6, iterations=2, steps=150, lr_scheduler="constant_with_warmup",
-                         pairs=3000, identity_share=0.2, explore_prompts=150, max_new_tokens=12, feedback=False)
+TOY_CONFIG = TrainConfig(
+    batch_size=32,
+    learning_rate=3e-3,
+    seed=0,
+    samples_per_prompt=6,
+    iterations=2,
+    steps=150,
+    lr_scheduler="constant_with_warmup",
+    pairs=3000,
+    identity_share=0.2,
+    explore_prompts=150,
+    max_new_tokens=12,
+    feedback=False,
+)
 
 
 def refine_toy(toy, corrector, rounds=2):
     _, test, gen, _ = toy
-    hist = refine(test, [fmt(r) for r in test], gen, corrector, SortValue(), rounds, SamplingParams(temperature=0.0, max_new_tokens=12))
+    hist = refine(
+        test,
+        [fmt(r) for r in test],
+        gen,
+        corrector,
+        SortValue(),
+        rounds,
+        SamplingParams(temperature=0.0, max_new_tokens=12),
+    )
     v0 = sum(h[0].value for h in hist) / len(hist)
     v2 = sum(h[rounds].value for h in hist) / len(hist)
     assert v0 < 0.95, "the generator should be imperfect for this test to mean anything"
@@ -181,7 +201,9 @@ def test_pool_drafts_are_cut_at_the_tasks_stop_strings(toy, tmp_path):
             return gen.generate(prompts, params)
 
     config = replace(TOY_CONFIG, iterations=1, steps=1, explore_prompts=0, samples_per_prompt=2, stop=("4",))
-    train_corrector(train[:8], [fmt(r) for r in train[:8]], Recording(), SortValue(), str(gen_dir), tmp_path / "c", config)
+    train_corrector(
+        train[:8], [fmt(r) for r in train[:8]], Recording(), SortValue(), str(gen_dir), tmp_path / "c", config
+    )
     assert seen and all(p.stop == ("4",) for p in seen)
     pool = [json.loads(l) for l in (tmp_path / "c" / "pool.jsonl").read_text().splitlines()]
     assert pool and not any("4" in d["text"] for d in pool)
@@ -192,7 +214,9 @@ def test_metrics_reach_the_log_and_tensorboard(toy, tmp_path):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     train, _, gen, gen_dir = toy
-    config = replace(TOY_CONFIG, iterations=2, steps=3, explore_prompts=10, samples_per_prompt=2, report_to=("tensorboard",))
+    config = replace(
+        TOY_CONFIG, iterations=2, steps=3, explore_prompts=10, samples_per_prompt=2, report_to=("tensorboard",)
+    )
     drafted = gen.tokens_generated
     train_corrector(train[:20], [fmt(r) for r in train[:20]], gen, SortValue(), str(gen_dir), tmp_path / "c", config)
     log = [json.loads(l) for l in (tmp_path / "c" / "log.jsonl").read_text().splitlines()]
@@ -206,7 +230,9 @@ def test_metrics_reach_the_log_and_tensorboard(toy, tmp_path):
     assert log[1]["cpu_seconds"] > log[0]["cpu_seconds"]
     events = EventAccumulator(str(tmp_path / "c" / "tensorboard" / "loop"))
     events.Reload()
-    assert {"loop/pool", "loop/loss", "loop/exploration_gain", "loop/train_tokens_per_s"} <= set(events.Tags()["scalars"])
+    assert {"loop/pool", "loop/loss", "loop/exploration_gain", "loop/train_tokens_per_s"} <= set(
+        events.Tags()["scalars"]
+    )
     assert [(e.step, e.value) for e in events.Scalars("loop/pool")] == [(0, log[0]["pool"]), (1, log[1]["pool"])]
     # The Trainer's own step-level curves go to the same integration.
     assert list((tmp_path / "c" / "trainer").glob("iteration-*/runs/*/events.out.tfevents.*"))
@@ -218,7 +244,9 @@ def test_a_cpu_budget_spent_ends_the_loop_after_the_iteration_that_spent_it(toy,
     train, _, gen, gen_dir = toy
     config = replace(TOY_CONFIG, iterations=3, steps=50, explore_prompts=10, samples_per_prompt=2, cpu_budget=0.5)
     with caplog.at_level("WARNING"):
-        train_corrector(train[:20], [fmt(r) for r in train[:20]], gen, SortValue(), str(gen_dir), tmp_path / "c", config)
+        train_corrector(
+            train[:20], [fmt(r) for r in train[:20]], gen, SortValue(), str(gen_dir), tmp_path / "c", config
+        )
     log = [json.loads(l) for l in (tmp_path / "c" / "log.jsonl").read_text().splitlines()]
     assert len(log) == 1 and log[0]["steps"] == 1
     assert log[0]["exploration_gain"] is None and log[0]["explore_tokens"] == 0
@@ -245,8 +273,9 @@ def test_a_resumed_run_counts_the_cpu_of_the_processes_before_it(toy, tmp_path, 
     assert "--cpu-budget 150.0 spent after iteration 2 of 3" in caplog.text  # 200 of 150: no third iteration
 
 
-@pytest.mark.parametrize("spec, message", [("tensorbored", "unknown report_to tensorbored"),
-                                           ("wandb", "report_to wandb: not installed")])
+@pytest.mark.parametrize(
+    "spec, message", [("tensorbored", "unknown report_to tensorbored"), ("wandb", "report_to wandb: not installed")]
+)
 def test_report_to_mistakes_are_named(spec, message, monkeypatch):
     import importlib.util
 
@@ -271,18 +300,27 @@ def test_metrics_reach_weights_and_biases_offline(toy, tmp_path, monkeypatch):
     train, _, gen, gen_dir = toy
     config = replace(TOY_CONFIG, iterations=2, steps=2, explore_prompts=4, samples_per_prompt=2, report_to=("wandb",))
     try:
-        train_corrector(train[:10], [fmt(r) for r in train[:10]], gen, SortValue(), str(gen_dir), tmp_path / "c", config)
+        train_corrector(
+            train[:10], [fmt(r) for r in train[:10]], gen, SortValue(), str(gen_dir), tmp_path / "c", config
+        )
     finally:
         wandb.finish()
     runs = list(tmp_path.glob("wandb/offline-run-*/run-*.wandb"))
     assert len(runs) == 1  # one W&B run for the whole training, not one per iteration
     data = runs[0].read_bytes()
-    for key in (b"loop/pool", b"loop/pool_mean_value", b"loop/exploration_gain", b"loop/loss", b"loop/train_tokens_per_s",
-                b"train/loss"):
+    for key in (
+        b"loop/pool",
+        b"loop/pool_mean_value",
+        b"loop/exploration_gain",
+        b"loop/loss",
+        b"loop/train_tokens_per_s",
+        b"train/loss",
+    ):
         assert key in data, key
 
 
 # Training needs known values: drafts of records without references cannot be paired.
+
 
 class Programs(GeneratorBase):
     """A generator that writes the same small programs for every prompt."""
@@ -301,12 +339,21 @@ def test_training_on_records_without_references_is_a_clear_error(tiny_lm_dir, tm
     value = load_value("program")
     try:
         with pytest.raises(TrainError) as e:
-            train_corrector(records, [r["prompt"] for r in records], Programs(), value, str(tiny_lm_dir), tmp_path / "c",
-                            replace(TOY_CONFIG, samples_per_prompt=2, iterations=1, steps=1))
+            train_corrector(
+                records,
+                [r["prompt"] for r in records],
+                Programs(),
+                value,
+                str(tiny_lm_dir),
+                tmp_path / "c",
+                replace(TOY_CONFIG, samples_per_prompt=2, iterations=1, steps=1),
+            )
     finally:
         value.close()
-    assert str(e.value) == ("value 'program' gave no known score for any of the 6 drafts in the pool: training needs records "
-                            "with references (`answer` or `tests` for program), and these records have none")
+    assert str(e.value) == (
+        "value 'program' gave no known score for any of the 6 drafts in the pool: training needs records "
+        "with references (`answer` or `tests` for program), and these records have none"
+    )
     pool = [json.loads(l) for l in (tmp_path / "c" / "pool.jsonl").read_text().splitlines()]
     assert len(pool) == 6 and all(d["value"] is None and d["feedback"].startswith("printed ") for d in pool)
 
@@ -321,7 +368,9 @@ def test_unknown_values_in_part_of_the_pool_are_a_warning_and_are_not_explored(c
     pool.add([Draft("a", "1", None), Draft("a", "2", None), Draft("b", "0 1", 0.5)])
     with caplog.at_level(logging.WARNING, logger="correct.corrector.training.loop"):
         check_known(pool, SortValue())
-    assert "value 'sort' gave no known score for 2 of the 3 drafts in the pool (records without references)" in caplog.text
+    assert (
+        "value 'sort' gave no known score for 2 of the 3 drafts in the pool (records without references)" in caplog.text
+    )
 
     class Rewrite:
         """A corrector whose rewrite is always the sorted answer."""
@@ -339,8 +388,16 @@ def test_unknown_values_in_part_of_the_pool_are_a_warning_and_are_not_explored(c
 
     from correct.values import CallableValue
 
-    gain = explore(pool, records, Rewrite(), CallableValue(needs_answer, "needs-answer"), SamplingParams(), 2,
-                   random.Random(0), "corrector@0")
+    gain = explore(
+        pool,
+        records,
+        Rewrite(),
+        CallableValue(needs_answer, "needs-answer"),
+        SamplingParams(),
+        2,
+        random.Random(0),
+        "corrector@0",
+    )
     assert gain == 0.5  # only b's known draft was rewritten: 0.5 -> 1.0
     assert [(d.prompt_id, d.value) for d in pool.drafts() if d.origin == "corrector@0"] == [("b", 1.0)]
 
@@ -354,15 +411,27 @@ def test_reference_solutions_are_targets_where_the_generator_is_never_right(tiny
     from correct.corrector.training.config import TrainError
     from correct.corrector.training.drafts import add_references
 
-    records = [{"id": f"q{i}", "prompt": f"sort {i + 1} {i}", "answer": f"{i} {i + 1}", "solution": f"{i} {i + 1}"} for i in range(3)]
+    records = [
+        {"id": f"q{i}", "prompt": f"sort {i + 1} {i}", "answer": f"{i} {i + 1}", "solution": f"{i} {i + 1}"}
+        for i in range(3)
+    ]
     records.append({"id": "bad", "prompt": "sort 9 8", "answer": "8 9", "solution": "9 8"})  # a reference that is wrong
     never = Programs()  # its drafts are never a sorted list
     with pytest.raises(TrainError, match="no value-improving pairs"):
-        train_corrector(records, [r["prompt"] for r in records], never, SortValue(), str(tiny_lm_dir), tmp_path / "plain",
-                        replace(TOY_CONFIG, samples_per_prompt=2, iterations=1, steps=1, explore_prompts=0))
+        train_corrector(
+            records,
+            [r["prompt"] for r in records],
+            never,
+            SortValue(),
+            str(tiny_lm_dir),
+            tmp_path / "plain",
+            replace(TOY_CONFIG, samples_per_prompt=2, iterations=1, steps=1, explore_prompts=0),
+        )
     config = replace(TOY_CONFIG, samples_per_prompt=2, iterations=1, steps=1, explore_prompts=0, reference_targets=True)
     with caplog.at_level(logging.WARNING, logger="correct.corrector.training.loop"):
-        train_corrector(records, [r["prompt"] for r in records], never, SortValue(), str(tiny_lm_dir), tmp_path / "ref", config)
+        train_corrector(
+            records, [r["prompt"] for r in records], never, SortValue(), str(tiny_lm_dir), tmp_path / "ref", config
+        )
     assert "1 of 4 reference solutions are below the value's maximum" in caplog.text
     pool = [json.loads(l) for l in (tmp_path / "ref" / "pool.jsonl").read_text().splitlines()]
     references = {d["prompt_id"]: d["value"] for d in pool if d["origin"] == "reference"}
