@@ -1,8 +1,8 @@
 """How many threads torch's CPU operations get: as many as there are cores this process can
 really use. torch's default is every core of the machine, and its threads wait for each other
 at every small decoding operation: on a machine where other jobs keep cores busy, one thread
-that has to wait holds all the others up (measured: 2.7x the idle time beside two busy
-processes on 2 cores, 1.5x on one thread; bench/busy.py). The cores counted are those of the
+that has to wait holds all the others up (docs/benchmarks.md, "threads on a busy machine";
+bench/busy.py). The cores counted are those of the
 process's CPU affinity, capped by a cgroup CPU quota (a container's ``--cpus``), less those
 that other processes' runnable threads occupy right now.
 

@@ -54,10 +54,9 @@ TASKS: dict[str, Task] = {
         stop=("\n",),
         max_new_tokens=24,
         # Toxicity is continuous: without a floor most "improving" pairs rewrite one insult
-        # into a slightly less offensive insult (seen: 36% -> 43% non-toxic with no floor).
+        # into a slightly less offensive one. The tiny generator's samples at temperature 1
+        # hold invented words, which a corrector learns to write. Measured: docs/training.md, "detox".
         min_gain=0.5,
-        # The tiny generator's samples at temperature 1 hold invented words (35% of its
-        # non-toxic ones); a corrector learns to write them. At 0.7: 6-8% of its outputs, not 15%.
         pool_temperature=0.7,
         fluency=True,
     ),

@@ -20,8 +20,8 @@ last (better) output carries loss; ``loss_on="all"`` puts loss on every output, 
 reference code does. Never on the question, markers or feedback. A share (``mask_share``,
 15%) of the earlier outputs' tokens is hidden from attention, so the model cannot learn to
 copy the worse draft; ``mask_scope="all"`` draws them from every past token instead, which
-hides digits of the question too (on arithmetic that corrector broke 22% of right drafts
-and ended below the generator, 68.4% -> 59.6%; hiding only draft tokens: 84.0%). At
+hides digits of the question too (on arithmetic that corrector ended below the generator:
+docs/training.md, "Pairing vs Chain of Hindsight vs HIR"). At
 inference the model sees the same layout with one draft and the first template's better
 marker, so it refines exactly like a pairing-trained corrector.
 
