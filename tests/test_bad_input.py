@@ -143,6 +143,15 @@ def test_a_task_files_unknown_value_names_the_file_and_line(tmp_path):
     assert "--value" not in flat
 
 
+def test_a_task_files_value_of_a_missing_module_is_said_once(tmp_path):
+    task = task_file(tmp_path, TASK.replace("value: program", "value: nomodule:score"))
+    flat = assert_one_line(
+        invoke("generate", "--task", task, *NO_MODEL),
+        "task.yaml:4: key 'value': 'nomodule:score': no module named 'nomodule'",
+    )
+    assert "--value" not in flat and "value 'nomodule:score'" not in flat
+
+
 def test_card_names_the_task_files_value_too(tmp_path):
     from correct.tasks import MODELS
 

@@ -184,7 +184,7 @@ class Defaults:
         try:
             return load_value(self.value)
         except ValueFunctionError as e:
-            why = str(e).replace(f"--value {self.value!r}:", f"{self.value!r}:").replace(" (option --value)", "")
+            why = str(e).replace(f"value {self.value!r}:", f"{self.value!r}:")  # the key names it already
             raise ValueFunctionError(f"{key_at(self.task.source, 'value')}: key 'value': {why}") from None
 
     @property
