@@ -16,6 +16,8 @@ then copied into each run):
   grpo              GRPO (TRL's GRPOTrainer, bench/grpo.py): a LoRA adapter on the generator,
                     rewarded by the task's own value, until it has spent the budget; greedy once
   self              the generator rewrites its own drafts (``--corrector self``, no training)
+  self-examples     the same, its header the task's solved examples shown as corrections
+                    (``--self-examples``)
   self-consistency  the generator sampled 4, 8 and 16 times, majority vote (no training)
   rft+lora          the fine-tuned generator's drafts, corrected by the LoRA corrector
   grpo+lora         GRPO's drafts, corrected by the LoRA corrector
@@ -58,7 +60,20 @@ from pathlib import Path
 
 import compute
 
-ROWS = ("lora", "rft", "grpo", "self", "self-consistency", "full", "rft+lora", "grpo+lora", "rft+sc", "shipped", "tiny")
+ROWS = (
+    "lora",
+    "rft",
+    "grpo",
+    "self",
+    "self-examples",
+    "self-consistency",
+    "full",
+    "rft+lora",
+    "grpo+lora",
+    "rft+sc",
+    "shipped",
+    "tiny",
+)
 DEFAULT_ROWS = ROWS[:-1]
 
 
@@ -238,7 +253,9 @@ class Bench:
             command.write_text(shown + "\n")
         return json.loads(metrics.read_text()), command.read_text().strip()
 
-    def generator_rounds(self, corrector: str, name: str, generator: str | None = None) -> tuple[dict, str]:
+    def generator_rounds(
+        self, corrector: str, name: str, generator: str | None = None, *extra: str
+    ) -> tuple[dict, str]:
         return self.evaluate(
             name,
             "--generator",
@@ -250,6 +267,7 @@ class Bench:
             "--rounds",
             str(self.args.rounds),
             "--no-baseline",
+            *extra,
         )
 
     def once(self, name: str, generator: str) -> tuple[dict, str]:
@@ -289,12 +307,14 @@ class Bench:
             m, gen = self.generator_rounds(str(folder), name)
             what = "LoRA" if name == "lora" else "full fine-tuning"
             return [_row(f"corrector from the generator, {what}, {a.rounds} rounds", name, m, cost, [cmd, gen])]
-        if name == "self":
-            m, gen = self.generator_rounds("self", "self")
+        if name in ("self", "self-examples"):
+            examples = name == "self-examples"
+            m, gen = self.generator_rounds("self", name, None, *(["--self-examples"] if examples else []))
+            shown = ", shown its solved examples as corrections" if examples else ""
             return [
                 _row(
-                    f"self-refinement: the generator rewrites its own drafts, {a.rounds} rounds",
-                    "self",
+                    f"self-refinement: the generator rewrites its own drafts{shown}, {a.rounds} rounds",
+                    name,
                     m,
                     compute.NO_TRAINING,
                     [gen],

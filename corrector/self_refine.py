@@ -10,6 +10,12 @@ model (a chat template, or ``--api chat``) is sent one user message saying the s
 A task file may give its own ``correction_prompt`` (fields ``{prompt}``, the question as the
 task lays it out, ``{draft}`` and ``{feedback}``), which then replaces the layout after the
 header (completion) or the message (chat).
+
+With ``examples`` (``--self-examples``) a completion model's header is made of corrections
+instead of solved examples, built from the task's solved examples (``correction_examples``):
+each but the last is shown with another example's solution as its draft, that draft's real
+feedback from the value, and its own solution as the better answer; the last is shown with its
+own solution as the draft, kept as it is. The model sees both a fix and a right answer kept.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from collections import defaultdict
 from typing import Callable, Sequence
 
 from ..generators import Generator, SamplingParams
+from ..values import Value
 from .layouts import fill
 from .model import CorrectorConfig
 
@@ -90,24 +97,62 @@ def for_task(
     format_prompt: Callable[[dict], str],
     few_shot: Callable[[dict], str] | None,
     template: str | None = None,
+    examples: Callable[[str], str] | None = None,
 ) -> SelfRefine:
     """The self corrector of a task: ``format_prompt`` lays a record's question out, ``few_shot``
     (the generator's prompt) puts the header before it. The header is what ``few_shot`` writes
-    before the layout, whatever fields the task's template names."""
+    before the layout, whatever fields the task's template names; ``examples(template)``, when
+    given, writes a completion model's header instead (``correction_examples``)."""
+    chat = _chat(generator)
     header = ""
-    if few_shot is not None:
+    if examples is not None and not chat:
+        header = examples(template or COMPLETION)
+    elif few_shot is not None:
         probe = defaultdict(lambda: "\x00", prompt="\x00")  # any field the template names
         whole, own = few_shot(probe), format_prompt(probe)
         header = whole[: len(whole) - len(own)] if whole.endswith(own) else ""
-    return SelfRefine(generator, format_prompt, header, template, _chat(generator))
+    return SelfRefine(generator, format_prompt, header, template, chat)
 
 
-def of_task(generator: Generator, task, few_shot: Callable[[dict], str]) -> SelfRefine:
+def correction_examples(
+    records: Sequence[dict], layout: Callable[[dict], str], value: Value, target: str, end: str
+) -> Callable[[str], str]:
+    """A header of corrections made from solved ``records`` (their ``target`` is the solution),
+    in a correction template: record i's draft is record i+1's solution, with the feedback
+    ``value`` gives it, and its better answer is its own solution; the last record's draft is
+    its own solution, kept. Each example ends with ``end`` (the task's first stop string)."""
+    drafts = [str(r[target]) for r in records[1:]] + [str(records[-1][target])] if records else []
+    scores = value(list(records), drafts) if records else []
+
+    def header(template: str) -> str:
+        return "".join(
+            fill(template, layout(r), d, s.feedback) + str(r[target]) + end for r, d, s in zip(records, drafts, scores)
+        )
+
+    return header
+
+
+def of_task(
+    generator: Generator,
+    task,
+    few_shot: Callable[[dict], str],
+    value: Value | None = None,
+    shots: int | None = None,
+    seed: int = 0,
+) -> SelfRefine:
     """The self corrector for ``task`` (a ``tasks.Task``; None: records given as they are),
-    whose generator prompts are ``few_shot``."""
+    whose generator prompts are ``few_shot``. With ``value``, a completion model is shown the
+    task's ``shots`` solved examples (default: the task's number) as corrections."""
     if task is None:
         return SelfRefine(generator, chat=_chat(generator))
-    return for_task(generator, task.format_prompt, few_shot, task.correction_prompt)
+    examples = None
+    if value is not None:
+        from ..tasks import shot_records
+
+        records = shot_records(task, shots, seed)
+        end = task.stop[0] if task.stop else "\n\n"
+        examples = correction_examples(records, task.format_prompt, value, task.shots.target, end) if records else None
+    return for_task(generator, task.format_prompt, few_shot, task.correction_prompt, examples)
 
 
 def _chat(generator: Generator) -> bool:

@@ -107,9 +107,21 @@ def few_shot_prompt(task: Task, shots: int | None = None, seed: int = 0) -> Call
     train or test problems), each ended by the task's first stop string so the generator
     learns where an answer ends. This is how a general pretrained model (e.g. the ``smollm2``
     generator) is asked to write in the task's format."""
+    examples = shot_records(task, shots, seed)
+    if not examples:
+        return task.format_prompt
+    target = task.shots.target
+    end = task.stop[0] if task.stop else "\n\n"
+    head = "".join(task.format_prompt(r) + str(r[target]) + end for r in examples)
+    return lambda record: head + task.format_prompt(record)
+
+
+def shot_records(task: Task, shots: int | None = None, seed: int = 0) -> list[dict]:
+    """The ``shots`` solved examples (default: the task's number) ``few_shot_prompt`` shows,
+    each with its reference solution; none for 0."""
     k = task.shots.k if shots is None else shots
     if k == 0:
-        return task.format_prompt
+        return []
     examples = task.make_split(task.shots.data, k, seed)
     if len(examples) < k:
         where = f"{task.source}: key 'shots.k'" if task.source and shots is None else f"task {task.name!r}"
@@ -119,9 +131,7 @@ def few_shot_prompt(task: Task, shots: int | None = None, seed: int = 0) -> Call
     target = task.shots.target
     if any(target not in r for r in examples):
         raise TaskError(f"task {task.name!r} has no reference solutions (`{target}`) to show", option="shots")
-    end = task.stop[0] if task.stop else "\n\n"
-    head = "".join(task.format_prompt(r) + str(r[target]) + end for r in examples)
-    return lambda record: head + task.format_prompt(record)
+    return examples
 
 
 def held_out(task: Task, n: int, shots: int | None = None, seed: int = 0) -> list[dict]:

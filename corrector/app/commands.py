@@ -33,14 +33,22 @@ from .options import (
 )
 
 
-def for_task(generator, corrector, task, few_shot: Callable[[dict], str]):
-    """The loaded corrector made ready for ``task``: ``self`` made from the generator, a trained
+def for_task(generator, corrector, task, few_shot: Callable[[dict], str], examples_value=None, shots=None, seed=0):
+    """The loaded corrector made ready for ``task``: ``self`` made from the generator (with
+    ``examples_value``, shown the task's solved examples as corrections scored by it), a trained
     one given the task's layout of a question (which it uses if it was trained with it)."""
     if corrector == SELF:
-        return self_corrector(generator, task, few_shot)
+        return self_corrector(generator, task, few_shot, examples_value, shots, seed)
     if corrector is not None and task is not None:
         corrector.layout = task.format_prompt
     return corrector
+
+
+def check_self_examples(models: Models, corrector: str | None, task) -> None:
+    if models.self_examples and (corrector != SELF or task is None):
+        raise UsageError(
+            "--self-examples shows a task's solved examples as corrections: it needs --corrector self and a --task"
+        )
 
 
 def generate(
@@ -52,6 +60,7 @@ def generate(
     records, t = load_records(source, args.seed)
     d = Defaults.of(t, models, args.max_new_tokens)
     d.require(config.rounds)
+    check_self_examples(models, d.corrector, t)
     fmt = prompt_format(t, backend.shots, args.seed)
     with d.load_value() as v:  # closed at the end: the program value's sandbox workers
         g, c = load_models(
@@ -63,7 +72,7 @@ def generate(
             models.device,
             **d.generator_options,
         )
-        c = for_task(g, c, t, fmt)
+        c = for_task(g, c, t, fmt, v if models.self_examples else None, backend.shots, args.seed)
         params = SamplingParams(
             temperature=args.temperature, max_new_tokens=d.max_new_tokens, stop=d.stop, seed=args.seed
         )
@@ -252,6 +261,7 @@ def serve_engine(args: ServeArgs, models: Models, config: ServeConfig, backend: 
     if not d.value:
         raise UsageError("--value is needed with --generator when no --task gives a default")
     d.require(config.rounds, "--generator")
+    check_self_examples(models, d.corrector, t)
     try:
         import fastapi  # noqa: F401
         import uvicorn  # noqa: F401
@@ -262,7 +272,7 @@ def serve_engine(args: ServeArgs, models: Models, config: ServeConfig, backend: 
     g, c = load_models(
         d.generator, d.corrector, backend, models.corrector_backend, models.dtype, models.device, **d.generator_options
     )  # a request may ask for rounds
-    c = for_task(g, c, t, fmt)
+    c = for_task(g, c, t, fmt, v if models.self_examples else None, backend.shots, args.seed)
     name = args.model_name or (
         f"correct-{t.name}" if t and not models.generator else Path(d.generator.rstrip("/")).name
     )

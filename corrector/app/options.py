@@ -66,6 +66,10 @@ class Models:
     device: str | None = None
     """Device of the local models under the hf backend: cpu, cuda, cuda:1, ... (default: cuda
     when there is one, else cpu; vLLM places its own)."""
+    self_examples: bool = False
+    """With --corrector self and a completion model: show the task's solved examples as
+    corrections (another example's solution fixed, with its feedback; a right answer kept)
+    instead of as plain solved examples."""
 
 
 @dataclass(frozen=True)

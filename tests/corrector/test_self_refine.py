@@ -107,6 +107,56 @@ def test_task_file_correction_prompt_is_read_and_checked(tmp_path):
     assert f"{bad}:20" in line and "correction_prompt" in line and "must name {draft}" in line
 
 
+def test_solved_examples_become_corrections_with_their_real_feedback():
+    """--self-examples: the header shows each solved example but the last with another's
+    solution as its draft, that draft's feedback from the task's own value (a program run in
+    the sandbox), and its own solution after; the last keeps its own solution."""
+    from correct.corrector.self_refine import of_task
+    from correct.tasks import shot_records
+    from correct.values import load_value
+
+    task = get_task(WORD_PROBLEMS)
+    shots = shot_records(task)
+    gen = Recording()
+    with load_value("program") as value:
+        corrector = of_task(gen, task, few_shot_prompt(task, 3), value)
+    corrector.correct([corrector.question({"prompt": "How many?"})], ["print(2)"], ["printed 2"], SamplingParams())
+    (sent,) = gen.sent
+    lay = task.format_prompt
+    first = lay(shots[0]) + shots[1]["solution"] + "\nFeedback: printed 300\nA better answer, after that feedback:\n"
+    assert sent.startswith(first + lay(shots[0]) + shots[0]["solution"] + "\n\n")
+    kept = lay(shots[2]) + shots[2]["solution"] + "\nFeedback: printed 4300\nA better answer, after that feedback:\n"
+    assert kept + lay(shots[2]) + shots[2]["solution"] + "\n\n" + "Question: How many?\nProgram:\nprint(2)" in sent
+    assert sent.count("A better answer") == 4  # three examples, then the draft to rewrite
+    plain = of_task(Recording(), task, few_shot_prompt(task, 3))  # without: the solved examples as they are
+    assert plain.header == few_shot_prompt(task, 3)({"prompt": "x"})[: -len(lay({"prompt": "x"}))]
+
+
+def test_self_examples_without_self_is_one_line(tiny_lm_dir, tmp_path):
+    result = CliRunner().invoke(
+        app,
+        [
+            "generate",
+            "--task",
+            "arithmetic",
+            "--generator",
+            str(tiny_lm_dir),
+            "--self-examples",
+            "--rounds",
+            "1",
+            "--limit",
+            "2",
+            "--output",
+            str(tmp_path / "o.jsonl"),
+        ],
+    )
+    assert result.exit_code == 2, result.output
+    assert (
+        "--self-examples shows a task's solved examples as corrections: it needs --corrector self and a --task"
+        in " ".join(result.stderr.split())
+    )
+
+
 def test_generate_with_self_counts_each_token_once(tiny_lm_dir, tmp_path):
     out = tmp_path / "o.jsonl"
     result = CliRunner().invoke(
