@@ -97,6 +97,15 @@ class Bench:
             "--seed",
             str(args.seed),
         ]
+        # how the shared pool is drafted: the pool's own run and every corrector trained from it say the same
+        self.drafting = [
+            "--limit",
+            str(args.train_limit),
+            "--samples",
+            str(args.samples),
+            "--temperature",
+            str(args.temperature),
+        ]
         self.budget = [
             "--steps",
             str(args.steps),
@@ -149,12 +158,7 @@ class Bench:
             seconds, cpu, shown = self.correct(
                 "train",
                 *self.common,
-                "--limit",
-                str(self.args.train_limit),
-                "--samples",
-                str(self.args.samples),
-                "--temperature",
-                str(self.args.temperature),
+                *self.drafting,
                 "--init",
                 self.args.generator,
                 "--lora-r",
@@ -204,12 +208,7 @@ class Bench:
             folder,
             "train",
             *self.common,
-            "--limit",
-            str(self.args.train_limit),
-            "--samples",
-            str(self.args.samples),
-            "--temperature",
-            str(self.args.temperature),
+            *self.drafting,
             *self.budget,
             "--explore",
             str(self.args.explore),
