@@ -55,8 +55,7 @@ def train_rows(
     from .budget import CpuBudget, spent_at
     from .objectives import CorrectorTrainer, PadCollator
 
-    config = config.resolved()
-    config.check()
+    config = config.resolved()  # checked once by whoever started the run, not at every iteration
     max_length = context_size(model)
     rows = [r for r in rows if all(len(v) <= max_length for k, v in r.items() if k.endswith("input_ids"))]
     if len(rows) < n_examples:

@@ -42,6 +42,7 @@ def train_base_generator(
             "a LoRA adapter is trained on a pretrained model; sft without one builds a tiny model from scratch",
             option="lora_r",
         )
+    config.check()
     tokenizer = build_tokenizer(list(tokenizer_texts) + _EXTRA_TEXT * 10)
     model = build_model(
         tokenizer, n_layer=n_layer, n_embd=n_embd, n_head=n_head, n_positions=n_positions, seed=config.seed
@@ -73,6 +74,7 @@ def fine_tune(
     rejection-sampling fine-tuning, the simple alternative a corrector is measured against."""
     from .trainee import load_trainee, save_weights
 
+    config.check()
     hf, config = load_trainee(init, config)
     steps_dir = Path(output_dir) / "trainer"  # step checkpoints every --save-steps, for --resume
     stats = train_lm(

@@ -238,6 +238,18 @@ def test_metrics_reach_the_log_and_tensorboard(toy, tmp_path):
     assert list((tmp_path / "c" / "trainer").glob("iteration-*/runs/*/events.out.tfevents.*"))
 
 
+def test_settings_are_checked_once_a_run_not_every_iteration(toy, tmp_path, monkeypatch):
+    from correct.corrector.training.config import TrainConfig
+
+    checked = []
+    real = TrainConfig.check
+    monkeypatch.setattr(TrainConfig, "check", lambda self: checked.append(1) or real(self))
+    train, _, gen, gen_dir = toy
+    config = replace(TOY_CONFIG, iterations=2, steps=2, explore_prompts=0, samples_per_prompt=2)
+    train_corrector(train[:20], [fmt(r) for r in train[:20]], gen, SortValue(), str(gen_dir), tmp_path / "c", config)
+    assert len((tmp_path / "c" / "log.jsonl").read_text().splitlines()) == 2 and len(checked) == 1
+
+
 def test_a_cpu_budget_spent_ends_the_loop_after_the_iteration_that_spent_it(toy, tmp_path, caplog):
     """--cpu-budget already spent when training starts: the first optimizer step is the last,
     no exploration follows and no second iteration; the corrector is saved as it is."""
