@@ -218,7 +218,7 @@ def train_corrector(
             resume.drop_step_checkpoints(steps_dir)
         if last and it + 1 < config.iterations:
             log.warning(
-                "--cpu-budget %s spent after iteration %d of %d: the corrector is saved as it is",
+                "the CPU budget of %s CPU-seconds was spent after iteration %d of %d: the corrector is saved as it is",
                 config.cpu_budget,
                 it + 1,
                 config.iterations,
@@ -239,7 +239,10 @@ def _explores_first(init: str, config: TrainConfig, pool: Pool) -> bool:
     if not (config.explore_prompts and path.is_file()):
         return False
     if CorrectorConfig.load(init).template != config.template:
-        log.warning("--init %s is a corrector with another template; it is not asked to explore before training", init)
+        log.warning(
+            "the initial model %s is a corrector with another template; it is not asked to explore before training",
+            init,
+        )
         return False
     return not any(d.origin == "corrector@init" for d in pool.drafts())
 

@@ -262,7 +262,7 @@ def test_a_cpu_budget_spent_ends_the_loop_after_the_iteration_that_spent_it(toy,
     log = [json.loads(l) for l in (tmp_path / "c" / "log.jsonl").read_text().splitlines()]
     assert len(log) == 1 and log[0]["steps"] == 1
     assert log[0]["exploration_gain"] is None and log[0]["explore_tokens"] == 0
-    assert "--cpu-budget 0.5 spent after iteration 1 of 3" in caplog.text
+    assert "the CPU budget of 0.5 CPU-seconds was spent after iteration 1 of 3" in caplog.text
     assert (tmp_path / "c" / "correct_config.json").is_file()
 
 
@@ -282,7 +282,9 @@ def test_a_resumed_run_counts_the_cpu_of_the_processes_before_it(toy, tmp_path, 
         train_corrector(*args, replace(config, iterations=3, resume=True, cpu_budget=150.0))
     log = [json.loads(l) for l in (tmp_path / "c" / "log.jsonl").read_text().splitlines()]
     assert [r["cpu_seconds"] for r in log] == [100.0, 200.0]  # not [100, 100]
-    assert "--cpu-budget 150.0 spent after iteration 2 of 3" in caplog.text  # 200 of 150: no third iteration
+    assert (
+        "the CPU budget of 150.0 CPU-seconds was spent after iteration 2 of 3" in caplog.text
+    )  # 200 of 150: no third iteration
 
 
 @pytest.mark.parametrize(
