@@ -103,7 +103,7 @@ def for_task(
     (the generator's prompt) puts the header before it. The header is what ``few_shot`` writes
     before the layout, whatever fields the task's template names; ``examples(template)``, when
     given, writes a completion model's header instead (``correction_examples``)."""
-    chat = _chat(generator)
+    chat = generator.chat_template
     header = ""
     if examples is not None and not chat:
         header = examples(template or COMPLETION)
@@ -120,9 +120,10 @@ def correction_examples(
     """A header of corrections made from solved ``records`` (their ``target`` is the solution),
     in a correction template: record i's draft is record i+1's solution, with the feedback
     ``value`` gives it, and its better answer is its own solution; the last record's draft is
-    its own solution, kept. Each example ends with ``end`` (the task's first stop string)."""
-    drafts = [str(r[target]) for r in records[1:]] + [str(records[-1][target])] if records else []
-    scores = value(list(records), drafts) if records else []
+    its own solution, kept. Each example ends with ``end`` (the task's first stop string).
+    ``records``: one or more."""
+    drafts = [str(r[target]) for r in records[1:]] + [str(records[-1][target])]
+    scores = value(list(records), drafts)
 
     def header(template: str) -> str:
         return "".join(
@@ -144,17 +145,12 @@ def of_task(
     whose generator prompts are ``few_shot``. With ``value``, a completion model is shown the
     task's ``shots`` solved examples (default: the task's number) as corrections."""
     if task is None:
-        return SelfRefine(generator, chat=_chat(generator))
+        return SelfRefine(generator, chat=generator.chat_template)
     examples = None
     if value is not None:
-        from ..tasks import shot_records
+        from ..tasks import answer_end, shot_records
 
         records = shot_records(task, shots, seed)
-        end = task.stop[0] if task.stop else "\n\n"
-        examples = correction_examples(records, task.format_prompt, value, task.shots.target, end) if records else None
+        if records:
+            examples = correction_examples(records, task.format_prompt, value, task.shots.target, answer_end(task))
     return for_task(generator, task.format_prompt, few_shot, task.correction_prompt, examples)
-
-
-def _chat(generator: Generator) -> bool:
-    """Whether the generator is sent chat messages: a chat template, or an endpoint's chat API."""
-    return generator.chat_template

@@ -1,7 +1,7 @@
 """Tasks: records to correct, how they are prompted, the value that scores them, default models."""
 
 from .registry import DEFAULT_TASK, MODELS, TASKS, get_task
-from .task import Task, TaskError, few_shot_prompt, held_out, plain_prompt, shot_records
+from .task import Task, TaskError, answer_end, few_shot_prompt, held_out, plain_prompt, shot_records
 
 __all__ = [
     "DEFAULT_TASK",
@@ -9,6 +9,7 @@ __all__ = [
     "TASKS",
     "Task",
     "TaskError",
+    "answer_end",
     "few_shot_prompt",
     "shot_records",
     "get_task",

@@ -110,10 +110,15 @@ def few_shot_prompt(task: Task, shots: int | None = None, seed: int = 0) -> Call
     examples = shot_records(task, shots, seed)
     if not examples:
         return task.format_prompt
-    target = task.shots.target
-    end = task.stop[0] if task.stop else "\n\n"
+    target, end = task.shots.target, answer_end(task)
     head = "".join(task.format_prompt(r) + str(r[target]) + end for r in examples)
     return lambda record: head + task.format_prompt(record)
+
+
+def answer_end(task: Task) -> str:
+    """What ends a solved example's answer: the task's first stop string (so the generator learns
+    where an answer ends), else a blank line."""
+    return task.stop[0] if task.stop else "\n\n"
 
 
 def shot_records(task: Task, shots: int | None = None, seed: int = 0) -> list[dict]:
