@@ -13,7 +13,17 @@ from rich.console import Console
 from .corrector.app.args import UsageError, command
 from .corrector.app.engine import ServeConfig
 from .corrector.app.generate import GenerateConfig
-from .corrector.app.options import TRAIN_SOURCE, Backend, GenerateArgs, Models, ServeArgs, Source, TrainArgs
+from .corrector.app.options import (
+    TRAIN_SOURCE,
+    Backend,
+    GenerateArgs,
+    Models,
+    Sampling,
+    ServeArgs,
+    Source,
+    TaskChoice,
+    TrainArgs,
+)
 from .corrector.app.tables import print_evaluation, print_metrics
 from .corrector.training.config import TrainConfig
 
@@ -29,23 +39,31 @@ def say(text: str) -> None:
     console.print(text, soft_wrap=True, highlight=False)
 
 
-@command(app, Source, GenerateArgs, Models, GenerateConfig, Backend)
-def generate(source: Source, args: GenerateArgs, models: Models, config: GenerateConfig, backend: Backend):
+@command(app, TaskChoice, Source, Sampling, GenerateArgs, Models, GenerateConfig, Backend)
+def generate(
+    task: TaskChoice,
+    source: Source,
+    sampling: Sampling,
+    args: GenerateArgs,
+    models: Models,
+    config: GenerateConfig,
+    backend: Backend,
+):
     """Generate drafts and refine them with a corrector for ROUNDS rounds."""
     from .corrector.app.commands import generate as run
 
-    metrics, metrics_path = run(source, args, models, config, backend)
+    metrics, metrics_path = run(task, source, sampling, args, models, config, backend)
     print_metrics(metrics)
     say(f"wrote {args.output} and {metrics_path}")
 
 
-@command(app, Source, TrainArgs, TrainConfig, Backend, defaults=TRAIN_SOURCE)
-def train(source: Source, args: TrainArgs, config: TrainConfig, backend: Backend):
+@command(app, TaskChoice, Source, TrainArgs, TrainConfig, Backend, defaults=TRAIN_SOURCE)
+def train(task: TaskChoice, source: Source, args: TrainArgs, config: TrainConfig, backend: Backend):
     """Train a corrector on the generator's own drafts (or, with --method sft, a base generator)."""
     from .corrector.app.commands import train as run
     from .corrector.training import distributed
 
-    made = run(source, args, config, backend, on_iteration=lambda row: say(json.dumps(row)))
+    made = run(task, source, args, config, backend, on_iteration=lambda row: say(json.dumps(row)))
     if made.kind == "base generator":
         say(str(made.stats))
         say(f"saved base generator to {made.folder}")
@@ -54,8 +72,8 @@ def train(source: Source, args: TrainArgs, config: TrainConfig, backend: Backend
         say(f"saved corrector to {args.output} (model card: {args.output / 'README.md'})")
 
 
-@command(app, ServeArgs, Models, ServeConfig, Backend)
-def serve(args: ServeArgs, models: Models, config: ServeConfig, backend: Backend):
+@command(app, TaskChoice, Sampling, ServeArgs, Models, ServeConfig, Backend)
+def serve(task: TaskChoice, sampling: Sampling, args: ServeArgs, models: Models, config: ServeConfig, backend: Backend):
     """Serve refined completions over an OpenAI-compatible HTTP API."""
     import os
 
@@ -64,7 +82,7 @@ def serve(args: ServeArgs, models: Models, config: ServeConfig, backend: Backend
 
     key = args.server_api_key or os.environ.get("CORRECT_API_KEY") or None
     sock = listen(args.host, args.port)  # before the models load: a taken port is a one-line error
-    engine, value, name = serve_engine(args, models, config, backend)
+    engine, value, name = serve_engine(task, sampling, args, models, config, backend)
     host, port = sock.getsockname()[:2]
     say(
         f"serving {name!r} ({config.rounds} rounds) on http://{host if ':' not in host else f'[{host}]'}:{port}/v1"

@@ -15,11 +15,20 @@ from correct.cli import app
 from correct.corrector.app.args import options_of, read_config
 from correct.corrector.app.engine import ServeConfig
 from correct.corrector.app.generate import GenerateConfig
-from correct.corrector.app.options import Defaults, GenerateArgs, Models, ServeArgs, Source, load_records
+from correct.corrector.app.options import (
+    Defaults,
+    GenerateArgs,
+    Models,
+    Sampling,
+    ServeArgs,
+    Source,
+    TaskChoice,
+    load_records,
+)
 from correct.tasks import get_task
 
 runner = CliRunner()
-GENERATE = (Source, GenerateArgs, Models, GenerateConfig)
+GENERATE = (TaskChoice, Source, Sampling, GenerateArgs, Models, GenerateConfig)
 # A generator that cannot be loaded: every error below must come before anything tries to.
 NO_MODEL = ["--generator", "/nonexistent/generator", "--rounds", "0", "--no-baseline"]
 
@@ -110,7 +119,7 @@ def test_a_prompt_that_is_not_text_names_its_record(tmp_path, prompt, message):
 
 def test_a_numeric_prompt_is_its_digits(tmp_path):
     (tmp_path / "q.csv").write_text("prompt,answer\n12,12\n7,7\n")
-    records, _ = load_records(Source(input=tmp_path / "q.csv"), 0)
+    records, _ = load_records(Source(input=tmp_path / "q.csv"), None, 0)
     assert [r["prompt"] for r in records] == ["12", "7"]
 
 
@@ -129,7 +138,7 @@ def test_more_shots_than_there_are_is_an_error(tmp_path):
 def test_unlabeled_rows_of_a_labeled_file_are_counted_in_a_line(tmp_path, caplog):
     (tmp_path / "q.csv").write_text("prompt,answer\nMia has 2 apples.,2\nTom has 3 cards.,\nAva has 4 pens.,\n")
     with caplog.at_level(logging.WARNING, logger="correct"):
-        records, _ = load_records(Source(input=tmp_path / "q.csv"), 0)
+        records, _ = load_records(Source(input=tmp_path / "q.csv"), None, 0)
     assert len(records) == 3
     said = [r.getMessage() for r in caplog.records]
     assert any("q.csv: 2 of 3 records have no 'answer'" in m for m in said), said
@@ -174,7 +183,7 @@ def test_a_task_files_folder_is_importable_for_its_value(tmp_path):
         "def shortness(records, outputs):\n    return [1.0 / (1 + len(o)) for o in outputs]\n"
     )
     task = get_task(str(task_file(tmp_path, TASK.replace("value: program", "value: issue26_beside_values:shortness"))))
-    value = Defaults.of(task, Models()).load_value()
+    value = Defaults.of(task).load_value()
     assert [s.value for s in value([{"id": "1", "prompt": "q"}], ["abc"])] == [0.25]
 
 
@@ -216,7 +225,10 @@ def test_an_unknown_negated_key_names_itself(tmp_path):
 def test_rounds_have_one_bound_in_every_command():
     highs = {
         cmd: next(o.high for o in options_of(classes) if o.name == "rounds")
-        for cmd, classes in {"generate": GENERATE, "serve": (ServeArgs, Models, ServeConfig)}.items()
+        for cmd, classes in {
+            "generate": GENERATE,
+            "serve": (TaskChoice, Sampling, ServeArgs, Models, ServeConfig),
+        }.items()
     }
     assert highs == {"generate": 16, "serve": 16}
     assert_one_line(

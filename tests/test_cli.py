@@ -904,29 +904,43 @@ def test_dtype_and_device_place_both_models(tiny_lm_dir, tmp_path, monkeypatch):
 def test_each_flag_means_one_thing_and_errors_name_it_as_the_command_spells_it():
     """The endpoint's key is --backend-api-key in every command, serve's own key --api-key; a
     library error names the setting, and the command line adds the flag of the command at hand."""
-    from correct.corrector.app.args import options_of, with_flag
-    from correct.corrector.app.engine import ServeConfig
-    from correct.corrector.app.generate import GenerateConfig
-    from correct.corrector.app.options import Backend, GenerateArgs, Models, ServeArgs, Source, TrainArgs
-    from correct.corrector.training.config import TrainConfig
+    from correct import cli
+    from correct.corrector.app.args import with_flag
     from correct.generators import GeneratorError
 
     refused = GeneratorError("http://x/v1 refused the API key (401)", option="api_key")
-    commands = {
-        "generate": (Source, GenerateArgs, Models, GenerateConfig, Backend),
-        "train": (Source, TrainArgs, TrainConfig, Backend),
-        "serve": (ServeArgs, Models, ServeConfig, Backend),
-    }
-    for classes in commands.values():
-        assert (
-            with_flag(refused, options_of(classes))
-            == "http://x/v1 refused the API key (401) (option --backend-api-key)"
-        )
-    serve = {o.name: o.spelled for o in options_of(commands["serve"])}
+    commands = {"generate": cli.generate.options, "train": cli.train.options, "serve": cli.serve.options}
+    for options in commands.values():
+        assert with_flag(refused, options) == "http://x/v1 refused the API key (401) (option --backend-api-key)"
+    serve = {o.name: o.spelled for o in commands["serve"]}
     assert serve["server_api_key"] == "--api-key" and serve["api_key"] == "--backend-api-key"
-    assert (
-        with_flag(GeneratorError("no flag fixes this", option="nothing"), options_of(commands["serve"]))
-        == "no flag fixes this"
-    )
+    assert with_flag(GeneratorError("no flag fixes this", option="nothing"), commands["serve"]) == "no flag fixes this"
     result = invoke("generate", "--api-key", "k", "--rounds", "0")
     assert result.exit_code == 2 and "--api-key" in result.stderr  # not an option of generate any more
+
+
+def test_a_setting_the_commands_share_is_written_once():
+    """The task, generator, value and shots are one field for generate, train and serve, and
+    the decoding settings one for generate and serve: a default or a help text changes in one
+    place. What is written twice differs on purpose: train's pool drafts at its own temperature,
+    budget and seed (TrainConfig, recorded with the corrector), and loads --init in its own
+    dtype; generate's and serve's rounds, batches and output are their own components'."""
+    from correct import cli
+
+    owners: dict[str, set[str]] = {}
+    for command in (cli.generate, cli.train, cli.serve):
+        for o in command.options:
+            owners.setdefault(o.name, set()).add(o.owner.__name__)
+    for name in ("task", "generator", "value", "shots"):
+        assert owners[name] == {"TaskChoice"}, name
+    twice = {name: sorted(classes) for name, classes in owners.items() if len(classes) > 1}
+    assert twice == {
+        "temperature": ["Sampling", "TrainConfig"],
+        "max_new_tokens": ["Sampling", "TrainConfig"],
+        "seed": ["Sampling", "TrainConfig"],
+        "dtype": ["Models", "TrainConfig"],
+        "output": ["GenerateArgs", "TrainArgs"],
+        "rounds": ["GenerateConfig", "ServeConfig"],
+        "batch_size": ["GenerateConfig", "ServeConfig", "TrainConfig"],
+        "resume": ["GenerateConfig", "TrainConfig"],
+    }

@@ -205,6 +205,7 @@ def command(
         run.__doc__ = body.__doc__
         run.__name__ = body.__name__
         app.command(name)(run)
+        body.options = options  # what the command takes, for whoever inspects it (tests, docs)
         return body
 
     return decorate

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Literal
 
-from ...generators.base import SamplingParams
 from ...tasks import held_out
 from ...tasks.mixture import is_mixture
 from ..self_refine import NAME as SELF
@@ -23,8 +22,10 @@ from .options import (
     Defaults,
     GenerateArgs,
     Models,
+    Sampling,
     ServeArgs,
     Source,
+    TaskChoice,
     TrainArgs,
     check_local,
     load_records,
@@ -52,16 +53,22 @@ def check_self_examples(models: Models, corrector: str | None, task) -> None:
 
 
 def generate(
-    source: Source, args: GenerateArgs, models: Models, config: GenerateConfig, backend: Backend
+    task: TaskChoice,
+    source: Source,
+    sampling: Sampling,
+    args: GenerateArgs,
+    models: Models,
+    config: GenerateConfig,
+    backend: Backend,
 ) -> tuple[dict, Path]:
     """Refine the records for ``config.rounds`` rounds into ``args.output``; (metrics, metrics path)."""
     from .generate import generate_run
 
-    records, t = load_records(source, args.seed)
-    d = Defaults.of(t, models, args.max_new_tokens)
+    records, t = load_records(source, task.task, sampling.seed)
+    d = Defaults.of(t, task.generator, models.corrector, task.value, sampling.max_new_tokens)
     d.require(config.rounds)
     check_self_examples(models, d.corrector, t)
-    fmt = prompt_format(t, backend.shots, args.seed)
+    fmt = prompt_format(t, task.shots, sampling.seed)
     with d.load_value() as v:  # closed at the end: the program value's sandbox workers
         g, c = load_models(
             d.generator,
@@ -72,10 +79,8 @@ def generate(
             models.device,
             **d.generator_options,
         )
-        c = for_task(g, c, t, fmt, v if models.self_examples else None, backend.shots, args.seed)
-        params = SamplingParams(
-            temperature=args.temperature, max_new_tokens=d.max_new_tokens, stop=d.stop, seed=args.seed
-        )
+        c = for_task(g, c, t, fmt, v if models.self_examples else None, task.shots, sampling.seed)
+        params = d.sampling(sampling)
         metrics_path = args.metrics or args.output.with_suffix(".metrics.json")
         fluency = config.fluency if config.fluency is not None else bool(t and t.fluency)
         m = generate_run(records, fmt, g, c, v, params, args.output, metrics_path, replace(config, fluency=fluency))
@@ -93,6 +98,7 @@ class Trained:
 
 
 def train(
+    task: TaskChoice,
     source: Source,
     args: TrainArgs,
     config: TrainConfig,
@@ -109,15 +115,16 @@ def train(
         raise UsageError(f"--lm-corpus {config.lm_corpus}: no such file")
     if not config.feedback and config.method in ("hindsight", "hir"):
         raise UsageError(f"--no-feedback is for the pairing corrector; --method {config.method} has its own template")
-    if is_mixture(source.task):
-        return _train_mixture(source, args, config, backend, on_iteration)
-    records, t = load_records(source, config.seed, ("prompt", "solution") if config.method == "sft" else ("prompt",))
-    config = with_task_defaults(config, t)
+    if is_mixture(task.task):
+        return _train_mixture(task, source, args, config, backend, on_iteration)
+    required = ("prompt", "solution") if config.method == "sft" else ("prompt",)
+    records, t = load_records(source, task.task, config.seed, required)
+    d = Defaults.of(t, task.generator, None, task.value)
+    config = d.training(config)
     config.check()  # precision, dtype, accumulation: after the cheap checks, before anything is loaded
-    fmt = prompt_format(t, backend.shots, config.seed)
+    fmt = prompt_format(t, task.shots, config.seed)
     if config.method == "sft":
-        return _train_sft(records, fmt, t, args, backend, config)
-    d = Defaults.of(t, args)
+        return _train_sft(records, fmt, t, args, task.shots, config)
     d.require(0, "--input/--dataset")
     check_local("--init", args.init)
     if backend.backend == "openai" and not args.init:
@@ -125,7 +132,7 @@ def train(
     if t:
         within(t, args.eval_limit, "--eval-limit")
     measured = t and args.eval_limit and t.has_split("validation")  # a task file may have no validation split
-    evaluation = held_out(t, args.eval_limit, backend.shots, config.seed) if measured else []
+    evaluation = held_out(t, args.eval_limit, task.shots, config.seed) if measured else []
     with d.load_value() as v:
         from ..training import distributed
         from .train import train_run
@@ -154,44 +161,46 @@ def train(
 
 
 def _train_mixture(
-    source: Source, args: TrainArgs, config: TrainConfig, backend: Backend, on_iteration: Callable[[dict], None] | None
+    task: TaskChoice,
+    source: Source,
+    args: TrainArgs,
+    config: TrainConfig,
+    backend: Backend,
+    on_iteration: Callable[[dict], None] | None,
 ) -> Trained:
     """One corrector trained on several tasks (a mixture file, tasks/mixture.py): each record
     drafted with its own task's prompt, stop strings and token budget, scored by its own task's
     value and shown to the corrector in its own task's layout; the tasks balanced in pairing."""
     from ...tasks import get_task
     from ...tasks.mixture import MixtureValue, group, load_mixture
-    from ..training.config import DEFAULT_MAX_NEW_TOKENS
 
-    where = f"--task {source.task}"
+    where = f"--task {task.task}"
     for given, flag in (
         (source.input or source.dataset, "--input/--dataset"),
-        (args.value, "--value"),
+        (task.value, "--value"),
         (config.method == "sft", "--method sft"),
     ):
         if given:
             raise UsageError(f"{where} is a mixture of tasks, each with its records and value; {flag} is for one task")
-    m = load_mixture(source.task, get_task)
+    m = load_mixture(task.task, get_task)
     generators = {t.generator for t in m.tasks}
-    generator = args.generator or (generators.pop() if len(generators) == 1 else None)
+    generator = task.generator or (generators.pop() if len(generators) == 1 else None)
     if not generator:
         raise UsageError(f"{where}: its tasks name different generators (or none); give --generator")
     check_local("--init", args.init)
     records = m.records(source.split, source.limit, config.seed)
-    formats = [prompt_format(t, backend.shots, config.seed) for t in m.tasks]
+    formats = [prompt_format(t, task.shots, config.seed) for t in m.tasks]
     prompts = [formats[m.index(r["id"])](r) for r in records]
+    each = [Defaults.of(t, max_new_tokens=config.max_new_tokens, stop=config.stop) for t in m.tasks]
 
     def settings_of(record: dict) -> dict:  # what the user typed holds for every task
-        t = m.task_of(record)
-        return {
-            "stop": tuple(config.stop if config.stop is not None else t.stop),
-            "max_new_tokens": config.max_new_tokens or t.max_new_tokens or DEFAULT_MAX_NEW_TOKENS,
-        }
+        d = each[m.index(record["id"])]
+        return {"stop": d.stop, "max_new_tokens": d.max_new_tokens}
 
+    resolved = Defaults.of(None).training(config)  # the tasks' own settings are settings_of's
+    resolved.check()
     with ExitStack() as stack:  # every task's value closed, however far loading them got
-        v = MixtureValue(m, [stack.enter_context(Defaults.of(t, Models()).load_value()) for t in m.tasks])
-        resolved = with_task_defaults(config, None)
-        resolved.check()
+        v = MixtureValue(m, [stack.enter_context(d.load_value()) for d in each])
         from .train import train_run
 
         g, _ = load_models(generator, None, backend, None)
@@ -203,7 +212,7 @@ def _train_mixture(
             args.init or generator,
             args.output,
             resolved,
-            task=source.task,
+            task=task.task,
             value_name=v.name,
             generator_name=generator,
             on_iteration=on_iteration,
@@ -214,23 +223,10 @@ def _train_mixture(
     return Trained("corrector", args.output)
 
 
-def with_task_defaults(config: TrainConfig, t) -> TrainConfig:
-    """The settings left to the task filled from it; then the defaults that hold without one."""
-    if t is not None:
-        config = replace(
-            config,
-            temperature=t.pool_temperature if config.temperature is None else config.temperature,
-            min_gain=t.min_gain if config.min_gain is None else config.min_gain,
-            max_new_tokens=config.max_new_tokens or t.max_new_tokens,
-            stop=t.stop if config.stop is None else config.stop,
-        )
-    return config.resolved()
-
-
-def _train_sft(records, fmt, t, args: TrainArgs, backend: Backend, config: TrainConfig) -> Trained:
+def _train_sft(records, fmt, t, args: TrainArgs, shots: int | None, config: TrainConfig) -> Trained:
     from .loading import quiet_libraries
 
-    if backend.shots:
+    if shots:
         raise UsageError("--method sft trains a base generator on the task's own format; --shots is for drafting")
     check_local("--init", args.init)
     quiet_libraries()
@@ -251,13 +247,15 @@ def _train_sft(records, fmt, t, args: TrainArgs, backend: Backend, config: Train
     return Trained("base generator", args.output, stats)
 
 
-def serve_engine(args: ServeArgs, models: Models, config: ServeConfig, backend: Backend):
+def serve_engine(
+    task: TaskChoice, sampling: Sampling, args: ServeArgs, models: Models, config: ServeConfig, backend: Backend
+):
     """(engine started, value, model name): everything ``correct serve`` needs but the HTTP server."""
     from ...tasks import DEFAULT_TASK, get_task
     from .engine import Engine
 
-    t = get_task(args.task) if args.task else (None if models.generator else get_task(DEFAULT_TASK))
-    d = Defaults.of(t, models, args.max_new_tokens)
+    t = get_task(task.task) if task.task else (None if task.generator else get_task(DEFAULT_TASK))
+    d = Defaults.of(t, task.generator, models.corrector, task.value, sampling.max_new_tokens)
     if not d.value:
         raise UsageError("--value is needed with --generator when no --task gives a default")
     d.require(config.rounds, "--generator")
@@ -267,17 +265,14 @@ def serve_engine(args: ServeArgs, models: Models, config: ServeConfig, backend: 
         import uvicorn  # noqa: F401
     except ImportError:
         raise UsageError("correct serve needs FastAPI and uvicorn: pip install 'correct[serve]'") from None
-    fmt = prompt_format(t, backend.shots, args.seed) if t else None
+    fmt = prompt_format(t, task.shots, sampling.seed) if t else None
     v = d.load_value()
     g, c = load_models(
         d.generator, d.corrector, backend, models.corrector_backend, models.dtype, models.device, **d.generator_options
     )  # a request may ask for rounds
-    c = for_task(g, c, t, fmt, v if models.self_examples else None, backend.shots, args.seed)
-    name = args.model_name or (
-        f"correct-{t.name}" if t and not models.generator else Path(d.generator.rstrip("/")).name
-    )
-    params = SamplingParams(temperature=args.temperature, max_new_tokens=d.max_new_tokens, stop=d.stop, seed=args.seed)
-    engine = Engine(g, c, v, fmt, replace(config, model_name=name, params=params)).start()
+    c = for_task(g, c, t, fmt, v if models.self_examples else None, task.shots, sampling.seed)
+    name = args.model_name or (f"correct-{t.name}" if t and not task.generator else Path(d.generator.rstrip("/")).name)
+    engine = Engine(g, c, v, fmt, replace(config, model_name=name, params=d.sampling(sampling))).start()
     return engine, v, name
 
 
@@ -307,7 +302,7 @@ def measure_and_write(
         records = held_out(t, eval_limit, shots, seed)
         fmt = prompt_format(t, shots, seed)
         spec = value or config.value or t.value  # the task file's own: its folder importable, its errors its line
-        with Defaults.of(t, Models(value=None if spec == t.value else spec)).load_value() as v:
+        with Defaults.of(t, value=None if spec == t.value else spec).load_value() as v:
             quiet_libraries()
             from ..model import Corrector
 

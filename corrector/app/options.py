@@ -1,17 +1,20 @@
 """Options turned into the pieces of a run: where records come from, which models (loading.py
-loads them), which value and sampling settings. The command line's own settings are dataclasses here (their fields are
-its options, see args.py); a task's defaults are resolved in one place (``defaults``), and the
-cheap checks (files, names, options) come before anything heavy is imported or loaded."""
+loads them), which value and sampling settings. The command line's own settings are
+dataclasses here (their fields are its options, see args.py), each setting that several
+commands take written once (``TaskChoice``, ``Sampling``); a task's defaults are filled in one
+place (``Defaults``), and the cheap checks (files, names, options) come before anything heavy
+is imported or loaded."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Literal
 
 from ...generators.base import Dtype, SamplingParams
 from ...generators.named import missing_path
 from ...tasks import DEFAULT_TASK, Task, few_shot_prompt, get_task, plain_prompt
+from ..training.config import TrainConfig
 from .args import UsageError
 
 SEED_RANGE = {"min": -(2**63), "max": 2**63 - 1}
@@ -33,9 +36,6 @@ class Backend:
     """openai backend: completions | chat."""
     concurrency: int = field(default=8, metadata={"min": 1})
     """openai backend: requests in flight at once."""
-    shots: int | None = field(default=None, metadata={"min": 0})
-    """Solved examples of the task shown before each generator prompt, for a general pretrained
-    generator such as `smollm2` (default: the task file's `shots.k`, else 0)."""
     progress: Literal["auto", "bar", "plain", "none"] = "auto"
     """Progress on stderr: bar (redrawn; on a terminal) | plain (a line every 30 s with
     done/total, rate and time left: for nohup, logs and job schedulers) | none | auto (a bar on
@@ -48,18 +48,12 @@ class Backend:
 
 @dataclass(frozen=True)
 class Models:
-    """Which models draft and correct, and the value that scores them; shared by generate and serve."""
+    """Which corrector refines the drafts, and where local models run; shared by generate and serve."""
 
-    generator: str | None = None
-    """Generator model: hub id, local path, named generator (smollm2), or the endpoint's model
-    for --backend openai (default: the task's)."""
     corrector: str | None = None
     """Corrector model folder or hub id (default: the task's)."""
     corrector_backend: Literal["hf", "vllm", "openai"] | None = None
     """Backend the corrector decodes with (default: --backend; hf when that is openai)."""
-    value: str | None = None
-    """Value function that scores drafts and gives the corrector feedback (see `correct values`),
-    or module:function (default: the task's)."""
     dtype: Dtype | None = None
     """dtype the local models (generator and corrector) are loaded in: float32 | bfloat16 |
     float16 | auto (default: the backend's own; an endpoint's model is the endpoint's business)."""
@@ -73,13 +67,44 @@ class Models:
 
 
 @dataclass(frozen=True)
-class Source:
-    """Where the records come from; shared by generate and train (train reads the train split,
-    2000 records, unless told otherwise)."""
+class TaskChoice:
+    """The task, and the generator and value that stand in for its own; shared by generate,
+    train and serve."""
 
     task: str | None = None
-    """Built-in task (see `correct tasks`) or a task file (.yaml) whose data, prompt format,
-    models and value are the defaults; arithmetic when no --input or --dataset is given."""
+    """Built-in task (see `correct tasks`) or a task file (.yaml): its prompt format, models and
+    value are the defaults, and its records are refined unless --input or --dataset gives
+    others; `correct train` also takes a mixture file of several tasks. Without it: arithmetic,
+    unless records (generate, train) or a --generator (serve) are given."""
+    generator: str | None = None
+    """Generator model: hub id, local path, named generator (smollm2), or the endpoint's model
+    for --backend openai (default: the task's). Under train, the one whose drafts fill the pool."""
+    value: str | None = None
+    """Value function that scores drafts and gives the corrector feedback (see `correct values`),
+    or module:function (default: the task's)."""
+    shots: int | None = field(default=None, metadata={"min": 0})
+    """Solved examples of the task shown before each generator prompt, for a general pretrained
+    generator such as `smollm2` (default: the task file's `shots.k`, else 0)."""
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """How the generator and the corrector decode; shared by generate and serve (under serve,
+    what a request leaves out)."""
+
+    temperature: float = field(default=0.0, metadata={"min": 0.0})
+    """Sampling temperature of generator and corrector (0: greedy)."""
+    max_new_tokens: int | None = field(default=None, metadata={"min": 1})
+    """Token budget per completion (default: the task's, else 128)."""
+    seed: int = field(default=0, metadata=SEED_RANGE)
+    """Seed of the task's problems and of sampling."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where the records come from, when not from the task; shared by generate and train (train
+    reads the train split, 2000 records, unless told otherwise)."""
+
     input: Path | None = None
     """File of records (.jsonl, .json, .csv, .parquet): `prompt` (or the task's field mapping),
     task fields, optional `id`."""
@@ -100,22 +125,12 @@ class GenerateArgs:
     """Output JSONL, written line by line."""
     metrics: Path | None = None
     """Metrics JSON (default: OUTPUT with .metrics.json)."""
-    temperature: float = field(default=0.0, metadata={"min": 0.0})
-    """Sampling temperature of generator and corrector (0: greedy)."""
-    max_new_tokens: int | None = field(default=None, metadata={"min": 1})
-    """Token budget per draft (default: the task's, else 128)."""
-    seed: int = field(default=0, metadata=SEED_RANGE)
-    """Seed for problem generation and sampling."""
 
 
 @dataclass(frozen=True)
 class TrainArgs:
     output: Path | None = field(default=None, metadata={"required": True})
     """Folder for the trained model, pool, pairs, logs and model card."""
-    generator: str | None = None
-    """Generator whose drafts fill the pool (default: the task's)."""
-    value: str | None = None
-    """Value function (default: the task's)."""
     init: str | None = None
     """Model the corrector starts from (default: the generator; `tiny` builds a new one for sft)."""
     eval_limit: int = field(default=100, metadata={"min": 0})
@@ -125,21 +140,12 @@ class TrainArgs:
 
 @dataclass(frozen=True)
 class ServeArgs:
-    task: str | None = None
-    """Built-in task whose prompt format, models and value to use (the default when no
-    --generator is given)."""
     host: str = "127.0.0.1"
     """Address to listen on."""
     port: int = field(default=8000, metadata={"min": 0, "max": 65535})
     """Port to listen on (0: one the system picks, printed once bound)."""
     model_name: str | None = None
     """Model id the server answers to (default: correct-TASK, or the generator's name)."""
-    temperature: float = field(default=0.0, metadata={"min": 0.0})
-    """Sampling temperature when a request does not give one (0: greedy)."""
-    max_new_tokens: int | None = field(default=None, metadata={"min": 1})
-    """Token budget when a request does not give max_tokens (default: the task's, else 128)."""
-    seed: int = field(default=0, metadata=SEED_RANGE)
-    """Seed of sampling when a request does not give one."""
     server_api_key: str | None = field(default=None, metadata={"flag": "api-key"})
     """Key every request but /health must bear as 'Authorization: Bearer KEY' (default:
     $CORRECT_API_KEY; none: anyone who reaches the port may use it)."""
@@ -147,7 +153,9 @@ class ServeArgs:
 
 @dataclass(frozen=True)
 class Defaults:
-    """What a run uses when an option is left out: the option, else the task's, else none."""
+    """What a run uses for each setting left out: the option, else the task's, else the one that
+    holds without a task. The one place a task's defaults are filled in (``training`` for
+    ``correct train``'s settings)."""
 
     task: Task | None
     generator: str | None
@@ -159,17 +167,45 @@ class Defaults:
     """Whether the value is the task file's (its errors then name the file and line)."""
 
     @classmethod
-    def of(cls, task: Task | None, models, max_new_tokens: int | None = None) -> "Defaults":
-        """``models``: anything with the options ``generator`` and ``value`` (and ``corrector``)."""
+    def of(
+        cls,
+        task: Task | None,
+        generator: str | None = None,
+        corrector: str | None = None,
+        value: str | None = None,
+        max_new_tokens: int | None = None,
+        stop: tuple[str, ...] | None = None,
+    ) -> "Defaults":
         return cls(
             task=task,
-            generator=models.generator or (task.generator if task else None),
-            corrector=getattr(models, "corrector", None) or (task.corrector if task else None),
-            value=models.value or (task.value if task else None),
+            generator=generator or (task.generator if task else None),
+            corrector=corrector or (task.corrector if task else None),
+            value=value or (task.value if task else None),
             max_new_tokens=max_new_tokens or (task and task.max_new_tokens) or SamplingParams.max_new_tokens,
-            stop=task.stop if task else (),
-            value_from_task=bool(task and task.source and not models.value),
+            stop=tuple(stop if stop is not None else task.stop if task else ()),
+            value_from_task=bool(task and task.source and not value),
         )
+
+    def sampling(self, s: Sampling) -> SamplingParams:
+        """The decoding settings of generate and serve: the options, the task's token budget and
+        stop strings."""
+        return SamplingParams(
+            temperature=s.temperature, max_new_tokens=self.max_new_tokens, stop=self.stop, seed=s.seed
+        )
+
+    def training(self, config: TrainConfig) -> TrainConfig:
+        """``correct train``'s settings with those left out filled from the task (pool temperature,
+        ε, token budget, stop strings), then with the defaults that hold without one."""
+        t = self.task
+        if t is not None:
+            config = replace(
+                config,
+                temperature=t.pool_temperature if config.temperature is None else config.temperature,
+                min_gain=t.min_gain if config.min_gain is None else config.min_gain,
+                max_new_tokens=config.max_new_tokens or t.max_new_tokens,
+                stop=t.stop if config.stop is None else config.stop,
+            )
+        return config.resolved()
 
     def load_value(self):
         """The value. One a task file names is imported with the file's folder importable (a
@@ -219,16 +255,16 @@ TRAIN_SOURCE = {"split": "train", "limit": 2000}
 """Where ``correct train`` reads by default: 2000 records of the train split."""
 
 
-def load_records(source: Source, seed: int, required=("prompt",)) -> tuple[list[dict], Task | None]:
-    """(records, task or None) from exactly one source; the built-in default task if none. A
-    task's field mapping applies to --input and --dataset too, and its prompt's fields are
-    checked on every record before anything is loaded."""
+def load_records(source: Source, task: str | None, seed: int, required=("prompt",)) -> tuple[list[dict], Task | None]:
+    """(records, task or None) from exactly one source: --input, --dataset, else the task's own
+    (the built-in default task if none). A task's field mapping applies to --input and
+    --dataset too, and its prompt's fields are checked on every record before anything is loaded."""
     from ...tasks.data import RecordError, read_file, read_hub
     from ...tasks.file import check_fields
 
     if source.input and source.dataset:
         raise UsageError("give --input or --dataset, not both")
-    t = get_task(source.task) if source.task else None
+    t = get_task(task) if task else None
     fields = t.fields if t else None
     if source.input:
         records, where = read_file(source.input, required, fields), str(source.input)

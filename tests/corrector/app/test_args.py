@@ -18,12 +18,21 @@ from typer.testing import CliRunner
 from correct.cli import app
 from correct.corrector.app.args import UsageError, build, field_docs, options_of, read_config
 from correct.corrector.app.generate import GenerateConfig
-from correct.corrector.app.options import TRAIN_SOURCE, Backend, GenerateArgs, Models, Source, TrainArgs
+from correct.corrector.app.options import (
+    TRAIN_SOURCE,
+    Backend,
+    GenerateArgs,
+    Models,
+    Sampling,
+    Source,
+    TaskChoice,
+    TrainArgs,
+)
 from correct.corrector.training.config import TrainConfig
 from correct.tasks import MODELS
 
 runner = CliRunner()
-TRAIN = (Source, TrainArgs, TrainConfig, Backend)
+TRAIN = (TaskChoice, Source, TrainArgs, TrainConfig, Backend)
 
 
 def test_help_is_the_field_docstring():
@@ -38,7 +47,7 @@ def test_help_is_the_field_docstring():
 
 
 def test_every_option_has_help():
-    for classes in (TRAIN, (Source, GenerateArgs, Models, GenerateConfig, Backend)):
+    for classes in (TRAIN, (TaskChoice, Source, Sampling, GenerateArgs, Models, GenerateConfig, Backend)):
         assert [o.name for o in options_of(classes) if not o.help] == []
 
 
@@ -48,7 +57,7 @@ def test_flags_override_the_config_file(tmp_path):
     options = options_of(TRAIN, TRAIN_SOURCE)
     values = read_config(config, options, "train")
     values.update({"steps": 9})  # as given on the command line
-    source, args, cfg, backend = build(TRAIN, options, values)
+    _, source, args, cfg, backend = build(TRAIN, options, values)
     assert (source.split, source.limit) == ("train", 2000)  # train's own defaults
     assert (cfg.steps, cfg.learning_rate, cfg.samples_per_prompt, cfg.stop) == (9, 0.01, 3, ("\n\n",))
     assert args.output == tmp_path / "out" and backend == Backend()  # relative to the config file's folder
@@ -77,9 +86,9 @@ def test_a_saved_correctors_settings_feed_back_as_a_config():
     """What `correct train` recorded in correct_config.json is a config for `correct train`."""
     saved = MODELS / "detox-corrector" / "correct_config.json"
     options = options_of(TRAIN)
-    source, args, cfg, _ = build(TRAIN, options, {**read_config(saved, options, "train"), "output": Path("x")})
+    task, source, args, cfg, _ = build(TRAIN, options, {**read_config(saved, options, "train"), "output": Path("x")})
     recorded = json.loads(saved.read_text())
-    assert (source.task, args.value, cfg.method) == ("detox", "toxicity:max_value=0.5", "pairing")
+    assert (task.task, task.value, cfg.method) == ("detox", "toxicity:max_value=0.5", "pairing")
     for key in (
         "samples_per_prompt",
         "steps",
@@ -110,8 +119,8 @@ def test_a_new_record_round_trips(tmp_path):
         )
     )
     options = options_of(TRAIN)
-    _, args, again, _ = build(TRAIN, options, {**read_config(saved, options, "train"), "output": Path("x")})
-    assert again == cfg and args.init == "m" and args.value == "program"
+    task, _, args, again, _ = build(TRAIN, options, {**read_config(saved, options, "train"), "output": Path("x")})
+    assert again == cfg and args.init == "m" and task.value == "program"
 
 
 @pytest.mark.parametrize(
