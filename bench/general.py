@@ -65,7 +65,10 @@ class General:
     def run(self, argv: list[str]) -> str:
         shown = "correct " + shlex.join(argv)
         print(f"\n$ {shown}", flush=True)
-        env = {**os.environ, "OMP_NUM_THREADS": str(self.args.threads)} if self.args.threads else None
+        # Unbuffered: a run under nohup shows its log lines (TRL's, the trainer's) as they come.
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        if self.args.threads:
+            env["OMP_NUM_THREADS"] = str(self.args.threads)
         subprocess.run([sys.executable, "-m", "correct.cli", *argv], check=True, env=env)
         return shown
 

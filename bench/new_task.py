@@ -124,7 +124,10 @@ class Bench:
         start, cpu = time.perf_counter(), _child_cpu()
         # Every run on the same threads: CPU-seconds then measure work, not threads waiting for
         # each other on a shared machine (GRPO's TRL reads OMP_NUM_THREADS as the engine does).
-        env = {**os.environ, "OMP_NUM_THREADS": str(self.args.threads)} if self.args.threads else None
+        # Unbuffered: a run under nohup shows its log lines (TRL's, the trainer's) as they come.
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        if self.args.threads:
+            env["OMP_NUM_THREADS"] = str(self.args.threads)
         subprocess.run(argv, check=True, env=env)
         return time.perf_counter() - start, _child_cpu() - cpu, shown
 
