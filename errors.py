@@ -7,6 +7,10 @@ and keeps its traceback."""
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import typing
+
 
 class CorrectError(Exception):
     """A problem the user can fix; its message is the whole report."""
@@ -17,6 +21,36 @@ class CorrectError(Exception):
         """The setting that can fix it, by its field name (``api_key``), where there is one: the
         command line adds the flag as that command spells it; a library message never names a
         flag itself, since the same setting is spelled differently where it is not a flag."""
+
+
+class ChoiceError(CorrectError, ValueError):
+    """A setting given a value that is not one of its choices."""
+
+
+def check_choices(config) -> None:
+    """Every field of the dataclass ``config`` whose type is a choice (a ``Literal``, optional or
+    not) holds one of its values; else a ChoiceError naming the field and its choices. The
+    choices are written once, in the type: the command line lists and checks them from it too,
+    and a config dataclass calls this from ``__post_init__`` for Python callers."""
+    for name, choices in _choices(type(config)).items():
+        value = getattr(config, name)
+        if value not in choices:
+            shown = ", ".join(str(c) for c in choices if c is not None)
+            raise ChoiceError(f"unknown {name} {value!r}; choose {shown}", option=name)
+
+
+@functools.cache
+def _choices(cls: type) -> dict[str, tuple]:
+    """Field name -> its allowed values (None among them when the field is optional)."""
+    found = {}
+    for f in dataclasses.fields(cls):
+        tp = typing.get_type_hints(cls)[f.name]
+        options = typing.get_args(tp) if typing.get_origin(tp) is typing.Union else (tp,)
+        literals = [o for o in options if typing.get_origin(o) is typing.Literal]
+        if literals:
+            values = tuple(v for o in literals for v in typing.get_args(o))
+            found[f.name] = values + ((None,) if type(None) in options else ())
+    return found
 
 
 def first_line(e: BaseException | str) -> str:

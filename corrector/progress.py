@@ -7,10 +7,11 @@ from __future__ import annotations
 import sys
 import time
 from contextlib import contextmanager
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Literal, get_args
 
-MODES = ("auto", "bar", "plain", "none")
+Mode = Literal["auto", "bar", "plain", "none"]
 """``--progress``: auto (a bar on a terminal, else plain lines) | bar | plain | none."""
+MODES: tuple[str, ...] = get_args(Mode)
 
 EVERY = 30.0
 """Seconds between plain progress lines."""

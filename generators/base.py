@@ -11,6 +11,10 @@ from ..errors import CorrectError
 Dtype = Literal["float32", "bfloat16", "float16", "auto"]
 """What a local model's weights are loaded in (``--dtype``)."""
 DTYPES: tuple[str, ...] = get_args(Dtype)
+BackendName = Literal["hf", "vllm", "openai"]
+"""The generator backends (``registry.BACKENDS``)."""
+Api = Literal["completions", "chat"]
+"""The two APIs of an OpenAI-compatible endpoint the ``openai`` backend speaks."""
 
 
 @dataclass(frozen=True)

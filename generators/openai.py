@@ -13,12 +13,12 @@ from __future__ import annotations
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import Sequence
+from typing import Sequence, get_args
 
 from ..errors import first_line
-from .base import GeneratorBase, GeneratorError, SamplingParams, truncate_at_stop
+from .base import Api, GeneratorBase, GeneratorError, SamplingParams, truncate_at_stop
 
-APIS = ("completions", "chat")
+APIS: tuple[str, ...] = get_args(Api)
 MAX_STOP = 4
 """OpenAI's endpoints take at most four stop strings; further ones are applied locally."""
 

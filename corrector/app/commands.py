@@ -12,7 +12,7 @@ from ...tasks import held_out
 from ...tasks.mixture import is_mixture
 from ..self_refine import NAME as SELF
 from ..self_refine import of_task as self_corrector
-from ..training.config import METHODS, TrainConfig
+from ..training.config import TrainConfig
 from .args import UsageError
 from .engine import ServeConfig
 from .generate import GenerateConfig
@@ -108,8 +108,6 @@ def train(
     """Train a corrector (or with ``method="sft"`` a tiny base generator) into ``args.output``."""
     from ..training.hindsight import check_coh_options
 
-    if config.method not in METHODS:  # the command line lets no other through; a Python caller may
-        raise UsageError(f"unknown --method {config.method!r}; choose {', '.join(METHODS)}")
     check_coh_options(config.loss_on, config.mask_share, config.mask_scope)
     if config.lm_corpus is not None and not Path(config.lm_corpus).is_file():
         raise UsageError(f"--lm-corpus {config.lm_corpus}: no such file")

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 from contextlib import contextmanager
 
-from ...generators.base import DTYPES
 from .args import UsageError
 from .options import Backend
 
@@ -41,9 +40,6 @@ def quiet_libraries() -> None:
 
 def placement(backend: str, dtype: str | None, device: str | None) -> dict:
     """The --dtype/--device keyword options of one local model's backend (none for an endpoint)."""
-
-    if dtype is not None and dtype not in DTYPES:
-        raise UsageError(f"unknown --dtype {dtype!r}; choose {', '.join(DTYPES)}")
     if backend == "openai":
         return {}
     if device is not None and backend == "vllm":

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Literal
+from typing import Callable
 
-from ...generators.base import Dtype, SamplingParams
+from ...errors import check_choices
+from ...generators.base import Api, BackendName, Dtype, SamplingParams
 from ...generators.named import missing_path
 from ...tasks import DEFAULT_TASK, Task, few_shot_prompt, get_task, plain_prompt
+from ..progress import Mode
 from ..training.config import TrainConfig
 from .args import UsageError
 
@@ -25,18 +27,18 @@ SEED_RANGE = {"min": -(2**63), "max": 2**63 - 1}
 class Backend:
     """How the generator is reached and run; shared by generate, train and serve."""
 
-    backend: Literal["hf", "vllm", "openai"] = "hf"
+    backend: BackendName = "hf"
     """Generator backend: hf | vllm | openai (any OpenAI-compatible endpoint)."""
     base_url: str | None = None
     """openai backend: endpoint, e.g. http://localhost:8000/v1 (default: $OPENAI_BASE_URL)."""
     api_key: str | None = field(default=None, metadata={"flag": "backend-api-key"})
     """openai backend: the endpoint's API key (default: $OPENAI_API_KEY). `correct serve`'s own
     key, the one its clients bear, is --api-key."""
-    api: Literal["completions", "chat"] = "completions"
+    api: Api = "completions"
     """openai backend: completions | chat."""
     concurrency: int = field(default=8, metadata={"min": 1})
     """openai backend: requests in flight at once."""
-    progress: Literal["auto", "bar", "plain", "none"] = "auto"
+    progress: Mode = "auto"
     """Progress on stderr: bar (redrawn; on a terminal) | plain (a line every 30 s with
     done/total, rate and time left: for nohup, logs and job schedulers) | none | auto (a bar on
     a terminal, else plain lines)."""
@@ -45,6 +47,9 @@ class Backend:
     the cores this process may use less those other processes keep busy, looked at again
     before every batch)."""
 
+    def __post_init__(self):
+        check_choices(self)
+
 
 @dataclass(frozen=True)
 class Models:
@@ -52,7 +57,7 @@ class Models:
 
     corrector: str | None = None
     """Corrector model folder or hub id (default: the task's)."""
-    corrector_backend: Literal["hf", "vllm", "openai"] | None = None
+    corrector_backend: BackendName | None = None
     """Backend the corrector decodes with (default: --backend; hf when that is openai)."""
     dtype: Dtype | None = None
     """dtype the local models (generator and corrector) are loaded in: float32 | bfloat16 |
@@ -64,6 +69,9 @@ class Models:
     """With --corrector self and a completion model: show the task's solved examples as
     corrections (another example's solution fixed, with its feedback; a right answer kept)
     instead of as plain solved examples."""
+
+    def __post_init__(self):
+        check_choices(self)
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Literal, get_args
 
-from ...errors import CorrectError
-from ...generators.base import DTYPES, Dtype, SamplingParams
+from ...errors import CorrectError, check_choices
+from ...generators.base import Dtype, SamplingParams
 from .logs import parse_report_to
 
 
@@ -20,6 +20,8 @@ METHODS: tuple[str, ...] = get_args(Method)
 """Every way `correct train` trains: the first three a corrector (each hindsight method trains
 and infers with the corrector template of its own name), sft a base generator."""
 CORRECTOR_METHODS = METHODS[:3]
+LossOn = Literal["last", "all"]
+MaskScope = Literal["outputs", "all"]
 
 
 @dataclass(frozen=True)
@@ -64,11 +66,11 @@ class TrainConfig:
     goes on to write the next question unless it is cut where its answer ends."""
     feedback: bool = True
     """Show the value's feedback to the pairing corrector (the hindsight methods have their own layouts)."""
-    loss_on: Literal["last", "all"] = "last"
+    loss_on: LossOn = "last"
     """hindsight: loss on the last (better) output only, or on `all` outputs."""
     mask_share: float = 0.15
     """hindsight: share of past tokens hidden from attention against copying."""
-    mask_scope: Literal["outputs", "all"] = "outputs"
+    mask_scope: MaskScope = "outputs"
     """hindsight: which past tokens may be hidden: the earlier `outputs`, or `all` but the first."""
     contrastive_weight: float = field(default=1.0, metadata={"min": 0.0})
     """hir: weight of the contrastive term against the opposite instruction (0: likelihood only)."""
@@ -130,6 +132,9 @@ class TrainConfig:
     drafting included): the optimizer step under way finishes, no further exploration or
     iteration starts, and what was trained is saved. For comparing methods at equal compute."""
 
+    def __post_init__(self):
+        check_choices(self)  # method, loss_on, mask_scope, dtype: for Python callers too
+
     @property
     def template(self) -> str:
         """The corrector's input layout (corrector/layouts.py): each hindsight method has its own."""
@@ -165,8 +170,6 @@ class TrainConfig:
                 )
         if self.bf16 and self.fp16:
             raise TrainError("bf16 and fp16 are two kinds of mixed precision; ask for one", option="fp16")
-        if self.dtype is not None and self.dtype not in DTYPES:
-            raise TrainError(f"unknown dtype {self.dtype!r}; choose {', '.join(DTYPES)}", option="dtype")
         if self.fp16 and self.dtype == "float16" and not self.lora_r:
             raise TrainError(
                 "fp16 mixed precision cannot train weights that are themselves float16; load them in float32 "

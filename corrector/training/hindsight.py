@@ -39,11 +39,11 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass
-from typing import Callable, Mapping, Sequence
+from typing import Callable, Mapping, Sequence, get_args
 
 from ..layouts import COH_TEMPLATES, Segment, coh_segments, hir_instruction
 from ..pool import Draft
-from .config import TrainError
+from .config import LossOn, MaskScope, TrainError
 from .encode import encode, leading_special_ids
 
 
@@ -79,10 +79,9 @@ def coh_rows(
 
 def check_coh_options(loss_on: str, mask_share: float, mask_scope: str) -> None:
     """A TrainError naming the first bad Chain-of-Hindsight setting (the command line adds its flag)."""
-    if loss_on not in ("last", "all"):
-        raise TrainError(f"unknown loss_on {loss_on!r}; choose last or all", option="loss_on")
-    if mask_scope not in ("outputs", "all"):
-        raise TrainError(f"unknown mask_scope {mask_scope!r}; choose outputs or all", option="mask_scope")
+    for name, value, choices in (("loss_on", loss_on, LossOn), ("mask_scope", mask_scope, MaskScope)):
+        if value not in get_args(choices):
+            raise TrainError(f"unknown {name} {value!r}; choose {', '.join(get_args(choices))}", option=name)
     if not 0.0 <= mask_share < 1.0:
         raise TrainError(f"mask_share must be in [0, 1), got {mask_share}", option="mask_share")
 

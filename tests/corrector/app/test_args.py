@@ -8,7 +8,7 @@ import importlib
 import json
 import subprocess
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import pytest
@@ -198,6 +198,30 @@ def test_library_messages_name_settings_not_flags():
                 if flag.search(re.sub(r"`[^`]*`", "", text)):
                     spelled.append(f"{path.relative_to(root)}:{node.lineno}: {text[:80]}")
     assert spelled == []
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: TrainConfig(method="grpo"), "unknown method 'grpo'; choose pairing, hindsight, hir, sft"),
+        (lambda: TrainConfig(dtype="int8"), "unknown dtype 'int8'; choose float32, bfloat16, float16, auto"),
+        (lambda: TrainConfig(loss_on="first"), "unknown loss_on 'first'; choose last, all"),
+        (lambda: Backend(backend="llama"), "unknown backend 'llama'; choose hf, vllm, openai"),
+        (lambda: Backend(progress="fancy"), "unknown progress 'fancy'; choose auto, bar, plain, none"),
+        (lambda: Models(corrector_backend="tgi"), "unknown corrector_backend 'tgi'; choose hf, vllm, openai"),
+    ],
+)
+def test_a_choice_is_checked_from_its_type_where_the_settings_are_made(make, message):
+    """The choices are written once, as the field's Literal type: the command line lists and
+    checks them from it, and a Python caller who builds the settings gets the same one-line
+    error, naming the setting, from the dataclass itself (no list of the choices kept by hand)."""
+    from correct.errors import ChoiceError
+
+    with pytest.raises(ChoiceError) as e:
+        make()
+    assert str(e.value) == message and e.value.option == message.split()[1]
+    assert Models(corrector_backend=None).corrector_backend is None  # an optional choice may be left out
+    assert replace(TrainConfig(), method="sft").method == "sft"
 
 
 def test_bad_input_is_reported_before_heavy_imports(tmp_path):
