@@ -15,6 +15,7 @@ from typing import Callable, Sequence
 
 from ..generators import NAMED, Generator, GeneratorError, SamplingParams, load_generator
 from ..generators.named import missing_path
+from ..tasks import resolve_corrector
 from .layouts import corrector_input, fill
 
 CONFIG_NAME = "correct_config.json"
@@ -71,8 +72,10 @@ class Corrector:
     def from_pretrained(
         cls, path: str, backend: str = "hf", layout: Callable[[dict], str] | None = None, **kwargs
     ) -> "Corrector":
-        """A local folder, a hub id or a named generator, decoded with ``backend``; ``layout``:
-        the task's layout of a question."""
+        """A local folder, a hub id or the name of a corrector shipped with the package
+        (``tasks.shipped_correctors``), decoded with ``backend``; ``layout``: the task's layout
+        of a question."""
+        path = resolve_corrector(path)
         config = _find_config(path, backend)
         # Loaded first: a hub id that cannot be reached is reported as for any model.
         generator = load_generator(path, backend, **kwargs)

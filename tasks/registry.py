@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from . import arithmetic, concepts, detox
@@ -9,6 +10,22 @@ from .file import is_task_file, load_task_file
 from .task import Task, TaskError
 
 MODELS = Path(__file__).parent / "models"
+
+
+def shipped_correctors() -> dict[str, Path]:
+    """The correctors that ship inside the package, by name: ``NAME-corrector`` under
+    ``MODELS`` is ``NAME`` (``arithmetic``; ``general`` once it ships)."""
+    return {p.name.removesuffix("-corrector"): p for p in sorted(MODELS.glob("*-corrector")) if p.is_dir()}
+
+
+def resolve_corrector(name_or_path: str) -> str:
+    """A shipped corrector's folder for its name; anything else unchanged (a local folder of
+    the same name takes precedence, as for named generators)."""
+    shipped = shipped_correctors()
+    if name_or_path in shipped and not os.path.exists(name_or_path):
+        return str(shipped[name_or_path])
+    return name_or_path
+
 
 MAX_RECORDS = 100_000
 """The most records a split of a built-in task makes (about 50 MB of records in memory)."""

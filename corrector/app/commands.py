@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Literal
 
-from ...tasks import held_out
+from ...tasks import held_out, resolve_corrector
 from ...tasks.mixture import is_mixture
 from ..self_refine import NAME as SELF
 from ..self_refine import of_task as self_corrector
@@ -109,6 +109,8 @@ def train(
     from ..training.hindsight import check_coh_options
 
     check_coh_options(config.loss_on, config.mask_share, config.mask_scope)
+    if args.init:  # a shipped corrector by name (--init general): its folder
+        args = replace(args, init=resolve_corrector(args.init))
     if config.lm_corpus is not None and not Path(config.lm_corpus).is_file():
         raise UsageError(f"--lm-corpus {config.lm_corpus}: no such file")
     if not config.feedback and config.method in ("hindsight", "hir"):

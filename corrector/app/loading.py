@@ -68,10 +68,7 @@ def load_models(
 
     if b.threads:
         threads.configure(b.threads)
-    try:
-        progress.configure(b.progress)
-    except ValueError as e:
-        raise UsageError(str(e), option="progress") from None
+    progress.configure(b.progress)  # a choice Backend checked when it was made
     corr_backend = corrector_backend or ("hf" if b.backend == "openai" else b.backend)
     options = {**backend_options(b), **placement(b.backend, dtype, device), **generator_options}
     corr_options = placement(corr_backend, dtype, device) if corrector else {}

@@ -56,7 +56,9 @@ class Models:
     """Which corrector refines the drafts, and where local models run; shared by generate and serve."""
 
     corrector: str | None = None
-    """Corrector model folder or hub id (default: the task's)."""
+    """Corrector model folder or hub id; `self` (the generator rewrites its own drafts, no
+    training); or a corrector shipped with correct, by name: arithmetic, concepts, detox
+    (default: the task's)."""
     corrector_backend: BackendName | None = None
     """Backend the corrector decodes with (default: --backend; hf when that is openai)."""
     dtype: Dtype | None = None
@@ -140,7 +142,9 @@ class TrainArgs:
     output: Path | None = field(default=None, metadata={"required": True})
     """Folder for the trained model, pool, pairs, logs and model card."""
     init: str | None = None
-    """Model the corrector starts from (default: the generator; `tiny` builds a new one for sft)."""
+    """Model the corrector starts from: a folder, hub id, named generator or a shipped corrector
+    by name, which first explores the new pool (default: the generator; `tiny` builds a new
+    one for sft)."""
     eval_limit: int = field(default=100, metadata={"min": 0})
     """Held-out records of the task's validation split the trained corrector is measured on,
     3 rounds (results in eval.json and the model card; 0: none)."""

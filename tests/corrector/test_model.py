@@ -234,3 +234,35 @@ def test_refine_shows_the_corrector_the_question_it_was_trained_with():
         )
         assert corrector.generator.inputs[0].startswith(shown)
         assert "<few-shot>" not in corrector.generator.inputs[0]
+
+
+def test_a_shipped_corrector_is_known_by_name(hub, loads, tmp_path, monkeypatch):
+    """``--corrector arithmetic`` (or ``general``): the folder that ships inside the package; a
+    local folder of the same name comes first, as for named generators."""
+    from correct.tasks import MODELS, shipped_correctors
+
+    assert {"arithmetic", "concepts", "detox"} <= set(shipped_correctors())
+    shipped = Corrector.from_pretrained("detox")
+    assert shipped.config == CorrectorConfig.load(MODELS / "detox-corrector")
+    assert loads[-1][0] == str(MODELS / "detox-corrector") and hub.calls == []
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "detox").mkdir()
+    assert Corrector.from_pretrained("detox").config == CorrectorConfig()  # ./detox, a plain model folder
+    assert loads[-1][0] == "detox"
+
+
+def test_a_shipped_adapter_whose_base_cannot_be_prepared_is_one_line(tmp_path, monkeypatch):
+    """A shipped corrector that is a LoRA adapter of SmolLM2 (``general``) prepares its base on
+    first use; where that cannot be done, one line says what to do, before anything loads."""
+    from correct.tasks import registry
+
+    folder = tmp_path / "models" / "general-corrector"
+    folder.mkdir(parents=True)
+    (folder / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": "smollm2", "peft_type": "LORA"}))
+    CorrectorConfig().save(folder)
+    monkeypatch.setattr(registry, "MODELS", tmp_path / "models")
+    monkeypatch.setenv("CORRECT_CACHE", str(tmp_path / "cache"))  # nothing prepared
+    monkeypatch.setenv("CORRECT_SMOLLM2_GGUF", str(tmp_path / "absent.gguf"))
+    with pytest.raises(GeneratorError) as e:
+        Corrector.from_pretrained("general")
+    assert str(e.value) == f"CORRECT_SMOLLM2_GGUF={tmp_path / 'absent.gguf'}: no such file"
