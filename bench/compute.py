@@ -126,7 +126,8 @@ def table(results: list[dict], budget: float | None) -> str:
             f" (draft {_pct(r['solved'][0])})" if len(r["solved"]) > 1 and not r["vote"] else ""
         )
         lines.append(
-            f"| {r['row']} | {solved} | {_pct(r.get('net_fixed'))} | {_pct(r.get('broken'))} | {r['infer']['decodes']:.2f} | {r['infer']['tokens']:.0f} "
+            f"| {r['row']} | {solved} | {_pct(r.get('net_fixed'))} | {_pct(r.get('broken'))} | "
+            f"{r['infer']['decodes']:.2f} | {r['infer']['tokens']:.0f} "
             f"| {c['cpu_seconds']:.0f} | {share} | {_k(c['generated_tokens'])} | {_k(c['trained_tokens'])} |"
         )
     lines.append("")

@@ -16,8 +16,9 @@ Run from the repository's root (hours on a 2-core machine; every step is kept an
 
     python bench/general.py --out runs/general
     python bench/general.py --out runs/general --per-task word-problems=runs/new-task/lora
-    python bench/general.py --generator tasks/models/arithmetic-generator --shots 0 --tasks arithmetic,concepts,X.yaml \\
-        --held-out X --limit 8 --train-args '--limit 8 --steps 2 --samples 2 --explore 2' --out runs/general-smoke
+    python bench/general.py --generator tasks/models/arithmetic-generator --shots 0 \\
+        --tasks arithmetic,concepts,X.yaml --held-out X --limit 8 \\
+        --train-args '--limit 8 --steps 2 --samples 2 --explore 2' --out runs/general-smoke
 """
 
 from __future__ import annotations

@@ -109,7 +109,8 @@ def shared_header(n: int, batch: int, samples: int = 1, temperature: float = 0.0
             drafts[name]
         )  # sampled: same until a row ends
         print(
-            f"  {name:20s} {rate:8.2f}  {seconds[plain] / seconds[name]:7.2f}x  {same:9.0%}  {tokens[name]:6d}  {row_steps[name]:9d}"
+            f"  {name:20s} {rate:8.2f}  {seconds[plain] / seconds[name]:7.2f}x  {same:9.0%}  {tokens[name]:6d} "
+            f" {row_steps[name]:9d}"
         )
         result[name] = {"drafts_per_s": rate, "identical": same}
     return result

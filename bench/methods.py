@@ -113,7 +113,8 @@ def table(results: list[dict]) -> str:
         fixed = m.get("net_fixed")
         lines.append(
             f"| {r['method']} | {' | '.join(cells)} | {'-' if broken is None else f'{broken:.1%}'} | "
-            f"{'-' if fixed is None else f'{fixed:.1%}'} | {r['train_cpu_seconds'] / 60:.1f} min ({r['train_cpu_seconds'] / base:.2f}×) | "
+            f"{'-' if fixed is None else f'{fixed:.1%}'} | {r['train_cpu_seconds'] / 60:.1f} min "
+            f"({r['train_cpu_seconds'] / base:.2f}×) | "
             f"{r['train_seconds'] / 60:.1f} min |"
         )
     return "\n".join(lines)

@@ -38,7 +38,8 @@ Run from the repository's root:
 
     python bench/new_task.py [--task FILE.yaml] [--limit 200] [--out runs/new-task]
     python bench/new_task.py --rows grpo      # one row (the LoRA row's budget is trained or found first)
-    python bench/new_task.py --rows lora,rft --train-limit 16 --limit 8 --train-args '--steps 2 --samples 2' --out runs/smoke
+    python bench/new_task.py --rows lora,rft --train-limit 16 --limit 8 \\
+        --train-args '--steps 2 --samples 2' --out runs/smoke
 
 Every command is printed before it runs, and the table lists the commands that made each
 row. Rows already finished in OUT are reused; a killed training run resumes (``--resume``).

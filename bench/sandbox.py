@@ -520,7 +520,8 @@ def main() -> None:
     site_dir = next((p for p in sys.path if p.endswith("site-packages") and os.path.isdir(p)), None)
     pth = sorted(f for f in os.listdir(site_dir) if f.endswith(".pth")) if site_dir else []
     print(
-        f"sandbox throughput: pool isolation={pool.isolation}, workers={n_workers}, threads feeding each side={n_workers}, "
+        f"sandbox throughput: pool isolation={pool.isolation}, workers={n_workers}, threads feeding each "
+        f"side={n_workers}, "
         f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}"
     )
     print(
@@ -575,7 +576,8 @@ def main() -> None:
         r_iso = med["pool"] / med["python -I -S"]
         per_rep = [p / b for p, b in zip(rates["pool"], rates["python"])]
         print(
-            f"  pool vs python        : {r_plain:6.1f}x   (per repeat {min(per_rep):.1f}x - {max(per_rep):.1f}x)   <- headline"
+            f"  pool vs python        : {r_plain:6.1f}x   (per repeat {min(per_rep):.1f}x - "
+            f"{max(per_rep):.1f}x)   <- headline"
         )
         print(f"  pool vs python -I -S  : {r_iso:6.1f}x")
         report["sets"][set_name] = {"programs_per_s": med, "vs_python": r_plain, "vs_python_I_S": r_iso}

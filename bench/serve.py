@@ -11,7 +11,8 @@ machine mean little; the ratios are the result).
 
     python bench/serve.py [--task arithmetic] [--requests 200] [--clients 8] [--rounds 3]
     python bench/serve.py --requests 2000 --clients 64 --max-pending 32     # the load of issue 18
-    python bench/serve.py --generator smollm2 --shots 3 --task docs/examples/word-problems/word-problems.yaml --skip-load
+    python bench/serve.py --generator smollm2 --shots 3 --skip-load \\
+        --task docs/examples/word-problems/word-problems.yaml
 """
 
 from __future__ import annotations
@@ -170,18 +171,22 @@ def main() -> None:
     }
 
     print(
-        f"task {task.name}, generator {generator}: {n} requests from {args.clients} client threads (every other one streamed), "
+        f"task {task.name}, generator {generator}: {n} requests from {args.clients} client threads (every "
+        "other one streamed), "
         f"server batch {args.batch_size}"
     )
     if "load" in results:
         print(
-            "| rounds | requests/s | p50 latency | p95 latency | errors | 429s (retried) | server memory after 100 / after all |"
+            "| rounds | requests/s | p50 latency | p95 latency | errors | 429s (retried) | server memory after "
+            "100 / after all |"
         )
         print("|---|---|---|---|---|---|---|")
         for row in results["load"]:
             print(
-                f"| {row['rounds']} | {row['requests_per_s']:.1f} | {row['p50_s'] * 1000:.0f} ms | {row['p95_s'] * 1000:.0f} ms | "
-                f"{row['errors']} | {row['refused_429']} | {row.get('after_100_mb', float('nan')):.0f} MB / {row['after_run_mb']:.0f} MB |"
+                f"| {row['rounds']} | {row['requests_per_s']:.1f} | {row['p50_s'] * 1000:.0f} ms | "
+                f"{row['p95_s'] * 1000:.0f} ms | "
+                f"{row['errors']} | {row['refused_429']} | {row.get('after_100_mb', float('nan')):.0f} MB / "
+                f"{row['after_run_mb']:.0f} MB |"
             )
     b = results["backend"]
     print(

@@ -138,7 +138,8 @@ class OpenAIGenerator(GeneratorBase):
             )
         if isinstance(e, o.RateLimitError):
             return GeneratorError(
-                f"{where} still rate-limited the requests (429) after {self.max_retries} retries; lower the concurrency",
+                f"{where} still rate-limited the requests (429) after {self.max_retries} retries; lower the "
+                "concurrency",
                 option="concurrency",
             )
         if isinstance(e, o.APIStatusError):

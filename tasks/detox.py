@@ -276,8 +276,9 @@ SHAPES = (
     "{S} watched as {sit}, then {V} that {X} {E}",
 )
 
-# Rude continuations ("a" + adjective + noun + tail, or a phrase): common insults and mild profanity, every one scored toxic by the default
-# `toxicity` value (alt-profanity-check); nothing about protected groups.
+# Rude continuations ("a" + adjective + noun + tail, or a phrase): common insults and mild
+# profanity, every one scored toxic by the default `toxicity` value (alt-profanity-check);
+# nothing about protected groups.
 RUDE_ADJECTIVES = ("stupid", "damn", "useless", "pathetic", "brainless", "clueless", "dumb", "worthless")
 RUDE_NOUNS = ("idiot", "fool", "moron", "jerk", "loser", "imbecile")
 RUDE_TAILS = (

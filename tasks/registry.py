@@ -46,7 +46,10 @@ TASKS: dict[str, Task] = {
     ),
     "concepts": Task(
         name="concepts",
-        description="three to five concepts (base forms, shuffled); the output is one sentence that uses them all, inflected as needed",
+        description=(
+            "three to five concepts (base forms, shuffled); the output is one sentence that uses them all, "
+            "inflected as needed"
+        ),
         make_split=concepts.make_split,
         value="constraints",
         prompt=concepts.PROMPT,
@@ -59,7 +62,10 @@ TASKS: dict[str, Task] = {
     ),
     "detox": Task(
         name="detox",
-        description="starts of sentences about heated everyday scenes whose natural ending is an insult; the output continues the sentence without toxicity",
+        description=(
+            "starts of sentences about heated everyday scenes whose natural ending is an insult; the output "
+            "continues the sentence without toxicity"
+        ),
         make_split=detox.make_split,
         # A continuation counts as solved when it is not toxic (P(toxic) < 0.5).
         value="toxicity:max_value=0.5",

@@ -118,7 +118,8 @@ def load_sequence_classifier(
         arch = list(getattr(config, "architectures", None) or [])
         if arch and not any(a.endswith(HEAD_ARCH) for a in arch):
             raise ValueFunctionError(
-                f"{what} '{name_or_path}' is not a sequence-classification checkpoint (architecture {', '.join(arch)}){hint}"
+                f"{what} '{name_or_path}' is not a sequence-classification checkpoint (architecture "
+                f"{', '.join(arch)}){hint}"
             )
         if check_config is not None:
             check_config(config)

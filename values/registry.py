@@ -61,19 +61,23 @@ def _reward_model(arg: str | None = None) -> Value:
 VALUES: dict[str, tuple[Callable[..., Value], str]] = {
     "program": (
         _program,
-        "runs the output as a Python program in a separate process; 1 if it prints the record's `answer` (or passes its `tests`), else 0; unknown (null) without either, with the same feedback",
+        "runs the output as a Python program in a separate process; 1 if it prints the record's `answer` (or "
+        "passes its `tests`), else 0; unknown (null) without either, with the same feedback",
     ),
     "constraints": (
         _constraints,
-        "share of the record's `concepts` the output uses, inflections counted (dogs, ran, eating); feedback names the missing ones",
+        "share of the record's `concepts` the output uses, inflections counted (dogs, ran, eating); feedback "
+        "names the missing ones",
     ),
     "toxicity": (
         _toxicity,
-        "1 - P(toxic) of the output: alt-profanity-check offline by default, or any sequence classifier with toxicity:PATH_OR_HUB_ID",
+        "1 - P(toxic) of the output: alt-profanity-check offline by default, or any sequence classifier with "
+        "toxicity:PATH_OR_HUB_ID",
     ),
     "reward-model": (
         _reward_model,
-        "a Hugging Face sequence-classification reward model (reward-model:PATH_OR_HUB_ID) scores (prompt, output); `correct train-reward` trains one",
+        "a Hugging Face sequence-classification reward model (reward-model:PATH_OR_HUB_ID) scores (prompt, "
+        "output); `correct train-reward` trains one",
     ),
 }
 

@@ -251,7 +251,8 @@ def _html(runs: Sequence[Run], report: dict) -> str:
     )
     return (
         "<!doctype html><meta charset='utf-8'><title>correct report</title>"
-        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px}</style>"
+        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
+        "td,th{border:1px solid #ccc;padding:4px 8px}</style>"
         "<h1>correct report</h1><table><tr>"
         + "".join(f"<th>{h}</th>" for h in head)
         + "</tr>"

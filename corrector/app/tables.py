@@ -42,7 +42,8 @@ def print_metrics(m: dict) -> None:
     out.print(table)
     if m.get("net_fixed") is not None:
         out.print(
-            f"net fixed (of wrong drafts): {m['net_fixed']:.1%}   broken (of right drafts): {m['broken_of_right'] or 0:.1%}",
+            f"net fixed (of wrong drafts): {m['net_fixed']:.1%}   broken (of right drafts): "
+            f"{m['broken_of_right'] or 0:.1%}",
             highlight=False,
         )
 

@@ -171,7 +171,8 @@ def test_bad_task_files_fail_before_any_model_loads(task_dir):
     (task_dir / "task.yaml").write_text(BAD[4][0])
     code = (
         "import sys\nfrom correct.cli import app\ntry:\n    app(['generate', '--task', sys.argv[1], '--rounds', '0'])\n"
-        "except SystemExit as e:\n    assert e.code == 2\nprint(sorted(m for m in ('torch', 'transformers') if m in sys.modules))\n"
+        "except SystemExit as e:\n    assert e.code == 2\nprint(sorted(m for m in ('torch', 'transformers') if "
+        "m in sys.modules))\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", code, str(task_dir / "task.yaml")], capture_output=True, text=True, timeout=120

@@ -197,7 +197,8 @@ def test_toxic_labels_from_id2label():
     assert toxic_labels({0: "non-toxic", 1: "toxic"}, 2, label="0") == ([0], "softmax")
     with pytest.raises(
         ValueFunctionError,
-        match=r"cannot tell which label of toxicity model 'm' means toxic \(labels: 0=positive, 1=negative, 2=neutral\); name it: toxicity:m,label=",
+        match=r"cannot tell which label of toxicity model 'm' means toxic "
+        r"\(labels: 0=positive, 1=negative, 2=neutral\); name it: toxicity:m,label=",
     ):
         toxic_labels({0: "positive", 1: "negative", 2: "neutral"}, 3, model="m")
     with pytest.raises(ValueFunctionError, match="has no label 'rude'"):

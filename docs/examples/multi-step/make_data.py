@@ -65,7 +65,10 @@ def batches(rng: random.Random) -> tuple[str, int, str]:
     rate = rng.choice([4, 5, 6, 8, 10, 12, 15])
     size = rate * rng.randint(2, 6)
     n = rng.randint(2, 7)
-    q = f"A printer prints {rate} pages per minute. How many minutes does it take to print {n} reports of {size} pages each?"
+    q = (
+        f"A printer prints {rate} pages per minute. "
+        f"How many minutes does it take to print {n} reports of {size} pages each?"
+    )
     return q, n * size // rate, f"pages = {n} * {size}\nprint(pages // {rate})"
 
 
@@ -85,13 +88,19 @@ def recipe(rng: random.Random) -> tuple[str, int, str]:
     per = rng.choice([40, 50, 60, 75, 80, 100, 120])
     grams, more = per * people, rng.randint(2, 12)
     food = rng.choice(["rice", "flour", "pasta", "oats", "sugar"])
-    q = f"A recipe for {people} people uses {grams} grams of {food}. How many grams of {food} are needed for {more} people?"
+    q = (
+        f"A recipe for {people} people uses {grams} grams of {food}. "
+        f"How many grams of {food} are needed for {more} people?"
+    )
     return q, per * more, f"per_person = {grams} // {people}\nprint(per_person * {more})"
 
 
 def floor(rng: random.Random) -> tuple[str, int, str]:
     w, l, price = rng.randint(2, 9), rng.randint(2, 12), rng.choice([5, 8, 10, 12, 15, 20, 25])
-    q = f"A room is {w} meters wide and {l} meters long. Tiles cost {price} dollars per square meter. How many dollars do the tiles cost?"
+    q = (
+        f"A room is {w} meters wide and {l} meters long. "
+        f"Tiles cost {price} dollars per square meter. How many dollars do the tiles cost?"
+    )
     return q, w * l * price, f"area = {w} * {l}\nprint(area * {price})"
 
 

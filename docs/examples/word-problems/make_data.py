@@ -43,7 +43,10 @@ def remainder(rng: random.Random) -> tuple[str, int, str]:
     people, each_max = rng.randint(3, 9), rng.randint(4, 12)
     total = people * rng.randint(2, each_max) + rng.randint(1, people - 1)
     name, thing = rng.choice(NAMES), rng.choice(THINGS)
-    q = f"{name} shares {total} {thing} equally among {people} friends, giving each friend as many as possible. How many {thing} are left over?"
+    q = (
+        f"{name} shares {total} {thing} equally among {people} friends, giving each friend as many as possible. "
+        f"How many {thing} are left over?"
+    )
     return q, total % people, f"total = {total}\nfriends = {people}\nprint(total % friends)"
 
 

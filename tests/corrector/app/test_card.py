@@ -75,8 +75,8 @@ def test_card_states_what_the_run_did(tmp_path):
     assert "| before training | 1280 | 0.0586 | - | - | 0.285 |" in text
     assert "| 1 | 1792 | 0.2773 | 11200 | 0.0151 | 0.8867 |" in text
     assert (
-        "100 held-out records (validation split), greedy decoding, 2 corrector rounds after the drafts of generator `smollm2`"
-        in text
+        "100 held-out records (validation split), greedy decoding, 2 corrector rounds after the drafts of "
+        "generator `smollm2`" in text
     )
     assert "| 2 | 0.76 | 76.0% | 1.0% |" in text and "Net fixed (of wrong drafts): 74.2%" in text
     assert "    Question: {prompt}" in text  # the corrector's input format
@@ -115,8 +115,8 @@ def test_card_of_a_custom_run_with_a_fluency_evaluation(tmp_path):
     assert "- **Data:** ? training prompts × ? generator drafts\n\n| setting | value |\n|---|---|\n\n" in text
     assert "Measured on 5 held-out records (held-out split), greedy decoding, 1 corrector rounds" in text
     assert (
-        "| round | mean value | perplexity | empty |\n|---|---|---|---|\n| 0 | 0.25 | 3.5 | 0.0% |\n| 1 | 0.5 | - | 20.0% |\n"
-        in text
+        "| round | mean value | perplexity | empty |\n|---|---|---|---|\n| 0 | 0.25 | 3.5 | 0.0% |\n| 1 | 0.5 "
+        "| - | 20.0% |\n" in text
     )
     assert "Perplexity: the generator's" in text
     assert "## Training log" not in text and "Net fixed" not in text and "## Input format" not in text

@@ -406,7 +406,8 @@ def train_cli(tmp_path, gen_dir, *extra):
     [
         (
             ["--lora-r", "4", "--lora-target-modules", "q_proj,v_proj"],
-            "LoRA target modules q_proj,v_proj: {gen} (gpt2) has no such module; its linear layers are c_attn, c_fc, c_proj "
+            "LoRA target modules q_proj,v_proj: {gen} (gpt2) has no such module; its linear layers are c_attn, "
+            "c_fc, c_proj "
             "(option --lora-target-modules)",
         ),
         (
