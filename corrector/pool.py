@@ -77,6 +77,15 @@ class Pool:
     def drafts(self) -> list[Draft]:
         return [d for v in self.by_prompt.values() for d in v]
 
+    def prompts_with_pair(self, min_gain: float = 0.0) -> int:
+        """Prompts with an improving pair: two known values that differ by more than
+        ``min_gain``. Only these can teach a pairing corrector anything but identity."""
+        count = 0
+        for drafts in self.by_prompt.values():
+            known = [d.value for d in drafts if d.value is not None]
+            count += bool(known) and max(known) - min(known) > min_gain
+        return count
+
     def mean_value(self) -> float:
         """The mean over the drafts whose value is known (0.0 when there are none)."""
         known = [d.value for d in self.drafts() if d.value is not None]

@@ -149,7 +149,13 @@ def train_corrector(
         )
         _log_row(
             runlog,
-            {"iteration": -1, "pool": len(pool), "pool_mean_value": pool.mean_value(), "exploration_gain": gain},
+            {
+                "iteration": -1,
+                "pool": len(pool),
+                "pool_mean_value": pool.mean_value(),
+                "exploration_gain": gain,
+                "prompts_with_pair": pool.prompts_with_pair(config.min_gain),
+            },
             on_iteration,
         )
         _checkpoint(out, -1, hf, rng, config, question)
@@ -204,7 +210,9 @@ def train_corrector(
             "pool_mean_value": pool.mean_value(),
             "pairs": len(made),
             "identity_pairs": sum(m["source"] == m["target"] for m in made),
+            "pair_prompts": len({m["prompt_id"] for m in made if m["source"] != m["target"]}),
             "exploration_gain": gain,
+            "prompts_with_pair": pool.prompts_with_pair(config.min_gain),
             **stats,
             "explore_tokens": explored,
             "explore_tokens_per_s": explored / (time.perf_counter() - start) if explores else None,

@@ -28,3 +28,22 @@ def test_unknown_values_are_kept_and_left_out_of_the_mean(tmp_path):
     again = Pool(path)
     assert [d.value for d in again.drafts()] == [None, 1.0, 0.5]
     assert again.mean_value() == 0.75
+
+
+def test_prompts_with_an_improving_pair_are_counted():
+    """A prompt feeds pairs only when two of its known values differ (by more than ε)."""
+    pool = Pool()
+    pool.add(
+        [
+            Draft("a", "x", 0.0),
+            Draft("a", "y", 1.0),  # a wrong and a right draft: a pair
+            Draft("b", "x", 1.0),
+            Draft("b", "y", 1.0),  # right twice: identity only
+            Draft("c", "x", 0.0),
+            Draft("c", "y", None),  # the unknown value is no target
+            Draft("d", "x", 0.2),
+            Draft("d", "y", 0.25),  # a small gain
+        ]
+    )
+    assert pool.prompts_with_pair() == 2
+    assert pool.prompts_with_pair(min_gain=0.1) == 1

@@ -223,6 +223,8 @@ def test_metrics_reach_the_log_and_tensorboard(toy, tmp_path):
     assert [row["iteration"] for row in log] == [0, 1]
     for row in log:
         assert {"pool", "pairs", "pool_mean_value", "exploration_gain", "loss"} <= set(row)
+        # the prompts this iteration's pairs came from had a pair in the pool, which only grows
+        assert 0 < row["pair_prompts"] <= row["prompts_with_pair"] <= 20
         assert row["train_tokens_per_s"] > 0 and row["explore_tokens_per_s"] > 0
         # compute on one scale: tokens trained on (3 steps of 32 rows, each longer than 2 tokens), tokens explored, CPU
         assert row["train_tokens"] > 3 * 32 * 2 and 0 < row["explore_tokens"] <= 10 * 12 and row["cpu_seconds"] > 0
