@@ -9,7 +9,14 @@ measured on tasks it never saw (issue 24; docs/training.md, "Several tasks, one 
    correction; the general corrector, 3 rounds; ``--corrector self``, 3 rounds;
    self-consistency at 4 samples (the decodes of a draft and 3 rounds); and each corrector
    of ``--per-task TASK=DIR`` (one trained on that task alone), 3 rounds.
-4. ``OUT/table.md`` and ``OUT/results.json``: solved, net fixed and fixed (of the wrong
+4. A hard task (``--hard``, held out; SmolLM2's pool drafts right under 10% of the time): the
+   per-task recipe of docs/training.md from SmolLM2, against the same recipe with ``--init``
+   the general corrector, which first rewrites the new pool's drafts. Beside solved, net
+   fixed and broken: the prompts with an improving pair after each run's first exploration
+   (``prompts_with_pair`` of log.jsonl).
+5. Less data (``--less-data TASK=DIR``, DIR a corrector trained on TASK alone with the
+   recipe's 600 prompts): the recipe from the general corrector on a third of the prompts.
+6. ``OUT/table.md`` and ``OUT/results.json``: solved, net fixed and fixed (of the wrong
    greedy drafts), broken (of the right ones) and decodes per problem, with every command.
 
 Run from the repository's root (hours on a 2-core machine; every step is kept and reused):
@@ -129,6 +136,55 @@ class General:
             done.write_text(json.dumps({"command": shown}) + "\n")
         return folder, json.loads(done.read_text())["command"]
 
+    def train_on(self, task: str, name: str, init: str, limit: int) -> tuple[Path, str]:
+        """The per-task recipe of docs/training.md on ``task`` alone, from ``init``, into
+        OUT/TASK/NAME (resumable; kept once done)."""
+        a, folder = self.args, self.out / task_name(task) / name
+        done = folder / "train.json"
+        if not done.exists():
+            resume = ["--resume"] if (folder / "pool.jsonl").exists() else []
+            shown = self.run(
+                [
+                    "train",
+                    "--task",
+                    task_path(task),
+                    "--generator",
+                    a.generator,
+                    "--shots",
+                    str(a.shots),
+                    "--init",
+                    init,
+                    "--lora-r",
+                    str(a.lora_r),
+                    "--learning-rate",
+                    str(a.learning_rate),
+                    "--limit",
+                    str(limit),
+                    "--samples",
+                    "4",
+                    "--temperature",
+                    "0.5",
+                    "--iterations",
+                    "2",
+                    "--steps",
+                    "100",
+                    "--batch-size",
+                    "8",
+                    "--explore",
+                    "200",
+                    "--eval-limit",
+                    "0",
+                    "--seed",
+                    str(a.seed),
+                    *shlex.split(a.recipe_args),
+                    "--output",
+                    str(folder),
+                    *resume,
+                ]
+            )
+            done.write_text(json.dumps({"command": shown}) + "\n")
+        return folder, json.loads(done.read_text())["command"]
+
     def evaluate(self, task: str, name: str, *options: str) -> tuple[dict, str]:
         a, folder = self.args, self.out / task_name(task) / name
         folder.mkdir(parents=True, exist_ok=True)
@@ -191,6 +247,21 @@ class General:
             for t, d in self.args.per_task
             if t == task_name(task)
         ]
+        pairs = {}
+        if self.args.hard and task_name(task) == task_name(self.args.hard):
+            for short, name, init in (
+                ("recipe", "corrector trained on this task alone (the recipe, from SmolLM2)", self.args.generator),
+                ("recipe-from-general", "the same recipe from the general corrector", str(corrector)),
+            ):
+                folder, cmd = self.train_on(task, f"train-{short}", init, self.args.recipe_limit)
+                runs.append((short, f"{name}, 3 rounds", ["--corrector", str(folder), *rounds], [cmd], False))
+                pairs[short] = first_exploration_pairs(folder)
+        for t, _ in self.args.less_data:
+            if t == task_name(task):
+                third = self.args.recipe_limit // 3
+                folder, cmd = self.train_on(task, "train-third-from-general", str(corrector), third)
+                name = f"the recipe from the general corrector on a third of the prompts ({third}), 3 rounds"
+                runs.append(("third-from-general", name, ["--corrector", str(folder), *rounds], [cmd], False))
         out = []
         for short, name, options, before, vote in runs:
             m, cmd = self.evaluate(task, short, *options)
@@ -205,19 +276,31 @@ class General:
                     "decodes": compute.inference_cost(m, vote)["decodes"],
                     "commands": [*before, cmd],
                     "eval": str(self.out / task_name(task) / short / "eval.jsonl"),
+                    "prompts_with_pair": pairs.get(short),
                 }
             )
         against_drafts(out, self.out / task_name(task) / "none" / "eval.jsonl")
         return out
 
 
+def first_exploration_pairs(folder: Path) -> int | None:
+    """Prompts with an improving pair after a run's first exploration: the one a corrector
+    ``--init`` makes before training (iteration -1), else the one after iteration 0."""
+    log = [json.loads(line) for line in (folder / "log.jsonl").read_text().splitlines()]
+    return log[0].get("prompts_with_pair") if log else None
+
+
 def table(rows: list[dict]) -> str:
     pct = lambda v: "–" if v is None else f"{100 * v:.1f}%"  # noqa: E731
-    lines = ["| task | | solved | net fixed | fixed | broken | decodes |", "|---|---|---|---|---|---|---|"]
+    lines = [
+        "| task | | solved | net fixed | fixed | broken | decodes | prompts with a pair after the first exploration |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
+        with_pair = r.get("prompts_with_pair")
         lines.append(
             f"| {r['task']} | {r['row']} | {pct(r['solved'])} | {pct(r['net_fixed'])} | {pct(r['fixed'])} | "
-            f"{pct(r['broken'])} | {r['decodes']:.2f} |"
+            f"{pct(r['broken'])} | {r['decodes']:.2f} | {'' if with_pair is None else with_pair} |"
         )
     commands = list(dict.fromkeys(c for r in rows for c in r["commands"]))  # in the order they ran
     return "\n".join(lines) + "\n\nCommands:\n\n" + "\n".join(f"    {c}" for c in commands) + "\n"
@@ -230,6 +313,21 @@ def main() -> None:
     ap.add_argument(
         "--per-task", action="append", default=[], metavar="TASK=DIR", help="a corrector of one task, beside"
     )
+    ap.add_argument(
+        "--hard",
+        default=None,
+        help="a held-out task the generator is rarely right on (default: multi-step if held out)",
+    )
+    ap.add_argument(
+        "--less-data",
+        action="append",
+        default=[],
+        metavar="TASK=DIR",
+        help="a held-out task and its corrector trained alone on --recipe-limit prompts: retrained from the "
+        "general corrector on a third of them",
+    )
+    ap.add_argument("--recipe-limit", type=int, default=600, help="training prompts of the per-task recipe")
+    ap.add_argument("--recipe-args", default="", help="extra `correct train` options of the per-task recipe")
     ap.add_argument("--generator", default="smollm2")
     ap.add_argument("--shots", type=int, default=3)
     ap.add_argument("--limit", type=int, default=200, help="held-out problems a task")
@@ -244,6 +342,12 @@ def main() -> None:
     args = ap.parse_args()
     args.tasks, args.held_out = args.tasks.split(","), [task_name(t) for t in args.held_out.split(",")]
     args.per_task = [tuple(p.split("=", 1)) for p in args.per_task]
+    args.less_data = [tuple(p.split("=", 1)) for p in args.less_data]
+    args.per_task += [p for p in args.less_data if p not in args.per_task]  # the corrector it is measured against
+    if args.hard is None:
+        args.hard = "multi-step" if "multi-step" in args.held_out else ""
+    if args.hard and task_name(args.hard) not in args.held_out:
+        ap.error(f"--hard {args.hard}: measure a task the general corrector never saw; hold it out")
     unknown = set(args.held_out) - {task_name(t) for t in args.tasks}
     if unknown or len(args.held_out) >= len(args.tasks) - 1:
         ap.error(f"--held-out names tasks of --tasks and leaves at least two to train on (unknown: {sorted(unknown)})")

@@ -41,6 +41,14 @@ def test_general_bench_trains_on_a_mixture_and_measures_the_task_it_left_out(tmp
         "--samples 2 --explore 2 --max-new-tokens 24",
         "--per-task",
         f"word-problems={ROOT / 'tasks' / 'models' / 'arithmetic-corrector'}",
+        "--hard",
+        "word-problems",
+        "--less-data",
+        f"word-problems={ROOT / 'tasks' / 'models' / 'arithmetic-corrector'}",
+        "--recipe-limit",
+        "6",
+        "--recipe-args",
+        "--samples 2 --explore 2 --max-new-tokens 24 --steps 2 --iterations 1 --reference-targets",
         "--out",
         str(out),
     ]
@@ -50,7 +58,27 @@ def test_general_bench_trains_on_a_mixture_and_measures_the_task_it_left_out(tmp
     config = json.loads((out / "corrector" / "correct_config.json").read_text())
     assert config["task"] == str(out / "mixture.yaml") and config["question"] == "task"
     rows = json.loads((out / "results.json").read_text())
-    assert [r["short"] for r in rows] == ["none", "general", "self", "vote@4", "per-task"]
+    assert [r["short"] for r in rows] == [
+        "none",
+        "general",
+        "self",
+        "vote@4",
+        "per-task",
+        "recipe",
+        "recipe-from-general",
+        "third-from-general",
+    ]
+    # the hard task: the recipe from SmolLM2's stand-in and from the general corrector, which
+    # first rewrote the new pool (its log's iteration -1); the less-data run on 6 // 3 prompts
+    recipe, from_general = (
+        json.loads((out / "word-problems" / f"train-{n}" / "log.jsonl").read_text().splitlines()[0])
+        for n in ("recipe", "recipe-from-general")
+    )
+    assert recipe["iteration"] == 0 and from_general["iteration"] == -1
+    assert rows[5]["prompts_with_pair"] == recipe["prompts_with_pair"] <= 6
+    assert rows[6]["prompts_with_pair"] == from_general["prompts_with_pair"] <= 6
+    pool = (out / "word-problems" / "train-third-from-general" / "pool.jsonl").read_text().splitlines()
+    assert len({json.loads(line)["prompt_id"] for line in pool}) == 2
     assert all(r["task"] == "word-problems" for r in rows)
     none, vote = rows[0], rows[3]
     assert none["decodes"] == 1 and vote["decodes"] == 4 and none["net_fixed"] == 0 and none["broken"] in (0, None)
