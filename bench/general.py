@@ -92,62 +92,29 @@ class General:
         return path
 
     def train(self) -> tuple[Path, str]:
-        a, folder = self.args, self.out / "corrector"
-        done = folder / "train.json"
-        if not done.exists():
-            resume = ["--resume"] if (folder / "pool.jsonl").exists() else []
-            shown = self.run(
-                [
-                    "train",
-                    "--task",
-                    str(self.mixture()),
-                    "--generator",
-                    a.generator,
-                    "--shots",
-                    str(a.shots),
-                    "--init",
-                    a.generator,
-                    "--lora-r",
-                    str(a.lora_r),
-                    "--learning-rate",
-                    str(a.learning_rate),
-                    "--limit",
-                    str(a.train_limit),
-                    "--samples",
-                    "4",
-                    "--temperature",
-                    "0.5",
-                    "--iterations",
-                    "2",
-                    "--steps",
-                    str(a.steps),
-                    "--batch-size",
-                    "8",
-                    "--explore",
-                    "200",
-                    "--seed",
-                    str(a.seed),
-                    *shlex.split(a.train_args),
-                    "--output",
-                    str(folder),
-                    *resume,
-                ]
-            )
-            done.write_text(json.dumps({"command": shown}) + "\n")
-        return folder, json.loads(done.read_text())["command"]
+        """The general corrector, trained on the mixture into OUT/corrector."""
+        a = self.args
+        extra = ["--seed", str(a.seed), *shlex.split(a.train_args)]
+        return self.trained(self.out / "corrector", str(self.mixture()), a.generator, a.train_limit, a.steps, extra)
 
     def train_on(self, task: str, name: str, init: str, limit: int) -> tuple[Path, str]:
         """The per-task recipe of docs/training.md on ``task`` alone, from ``init``, into
-        OUT/TASK/NAME (resumable; kept once done)."""
-        a, folder = self.args, self.out / task_name(task) / name
-        done = folder / "train.json"
+        OUT/TASK/NAME."""
+        a = self.args
+        extra = ["--eval-limit", "0", "--seed", str(a.seed), *shlex.split(a.recipe_args)]
+        return self.trained(self.out / task_name(task) / name, task_path(task), init, limit, 100, extra)
+
+    def trained(self, folder: Path, task: str, init: str, limit: int, steps: int, extra: list[str]):
+        """(folder, command): ``correct train`` with the recipe's settings into ``folder``, run
+        once and kept (a killed run resumes)."""
+        a, done = self.args, folder / "train.json"
         if not done.exists():
             resume = ["--resume"] if (folder / "pool.jsonl").exists() else []
             shown = self.run(
                 [
                     "train",
                     "--task",
-                    task_path(task),
+                    task,
                     "--generator",
                     a.generator,
                     "--shots",
@@ -167,16 +134,12 @@ class General:
                     "--iterations",
                     "2",
                     "--steps",
-                    "100",
+                    str(steps),
                     "--batch-size",
                     "8",
                     "--explore",
                     "200",
-                    "--eval-limit",
-                    "0",
-                    "--seed",
-                    str(a.seed),
-                    *shlex.split(a.recipe_args),
+                    *extra,
                     "--output",
                     str(folder),
                     *resume,
