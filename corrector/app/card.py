@@ -111,6 +111,7 @@ def write_model_card(
         last_iteration=trained[-1] if trained else None,
         log_rows=_log_rows(log),
         results=_results(evaluation) if evaluation else None,
+        mixture=_mixture_tasks(config.task),
     )
     path = folder / CARD_NAME
     tmp = path.with_suffix(".md.tmp")
@@ -120,6 +121,14 @@ def write_model_card(
     finally:
         tmp.unlink(missing_ok=True)
     return path
+
+
+def _mixture_tasks(task: str | None) -> list[str] | None:
+    """The names of the tasks of a mixture file (a corrector trained on several), else None."""
+    from ...tasks import get_task
+    from ...tasks.mixture import is_mixture, load_mixture
+
+    return [t.name for t in load_mixture(task, get_task).tasks] if is_mixture(task) else None
 
 
 def _log_rows(log: Sequence[dict]) -> list[list]:

@@ -156,3 +156,18 @@ def test_a_lora_card_names_the_modules_peft_chose_when_none_were_asked(tmp_path)
     assert "on `q_proj, v_proj`" in ModelCard.load(write_model_card(tmp_path, config, LOG, EVAL)).text
     config.training.update(lora_target_modules=["c_attn"])
     assert "on `c_attn`" in ModelCard.load(write_model_card(tmp_path, config, LOG, EVAL)).text
+
+
+def test_the_card_of_a_corrector_of_several_tasks_names_them(tmp_path):
+    """A corrector trained on a mixture file is for any task: its card lists the mixture's
+    tasks and shows it used on the user's own task, not --task on the mixture (which generate
+    refuses)."""
+    from dataclasses import replace
+
+    mixture = tmp_path / "mixture.yaml"
+    mixture.write_text("mixture:\n  - arithmetic\n  - concepts\n")
+    config = replace(_config("smollm2"), task=str(mixture))
+    text = ModelCard.load(write_model_card(tmp_path / "c", config, LOG, None)).text
+    assert "# Corrector for several tasks (arithmetic, concepts) (pairing)" in text
+    assert "correct generate --task YOUR_TASK.yaml" in text and f"--task {mixture}" not in text
+    assert "**Tasks:** a mixture of 2 (arithmetic, concepts)" in text
