@@ -8,8 +8,8 @@ the answer); the trained generator then drafts once, greedily, like any other:
     correct generate --task docs/examples/word-problems/word-problems.yaml --generator runs/grpo --shots 3 --rounds 0
 
 Needs TRL (``pip install trl``; an optional bench dependency). Completions end at the task's
-stop strings: every token whose text holds one ends a completion (TRL masks what follows), and
-the reward sees each completion cut where the task would cut it. With ``--cpu-budget`` the run
+stop strings, also those that span tokens (``stop_at_stop_strings``; TRL masks what follows),
+and the reward sees each completion cut where the task would cut it. With ``--cpu-budget`` the run
 stops after the step that spends it (CPU-seconds of this process, loading included; the
 learning rate is constant after a warm-up, so a cut run is the same run up to there).
 Writes the adapter, its tokenizer and ``stats.json`` (steps, CPU-seconds, tokens) to OUTPUT;
@@ -19,6 +19,7 @@ Writes the adapter, its tokenizer and ``stats.json`` (steps, CPU-seconds, tokens
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import time
 from pathlib import Path
@@ -29,6 +30,21 @@ def stop_token_ids(tokenizer, stops) -> list[int]:
     if not stops:
         return []
     return [i for i in range(len(tokenizer)) if any(s in tokenizer.decode([i]) for s in stops)]
+
+
+def stop_at_stop_strings(model, tokenizer, stops) -> None:
+    """Completions end where the task would cut them. A stop string may span tokens (SmolLM2
+    writes "\\n\\n" as two), so ``generate`` stops on the strings themselves (``stop_strings``,
+    which needs the tokenizer at generate time, given here), and on any single token holding
+    one. A row that stopped early is padded: the pad token ends a completion too, since TRL
+    keeps a completion up to its first end-of-text id."""
+    config = model.generation_config
+    eos = config.eos_token_id
+    eos = [eos] if isinstance(eos, int) else list(eos or [tokenizer.eos_token_id])
+    extra = stop_token_ids(tokenizer, stops) + ([tokenizer.pad_token_id] if stops else [])
+    config.eos_token_id = eos + [i for i in dict.fromkeys(extra) if i is not None and i not in eos]
+    if stops:
+        model.generate = functools.partial(model.generate, tokenizer=tokenizer)
 
 
 def task_dataset(task, limit: int, shots: int, seed: int):
@@ -75,9 +91,7 @@ def train(args: argparse.Namespace) -> dict:
     value = load_value(task.value)
     stops = list(task.stop)
     hf, _ = load_trainee(args.generator, TrainConfig(lora_r=args.lora_r, seed=args.seed))
-    eos = hf.model.generation_config.eos_token_id
-    eos = [eos] if isinstance(eos, int) else list(eos or [hf.tokenizer.eos_token_id])
-    hf.model.generation_config.eos_token_id = eos + [i for i in stop_token_ids(hf.tokenizer, stops) if i not in eos]
+    stop_at_stop_strings(hf.model, hf.tokenizer, stops)
     checkpoint = last_checkpoint(args.output) if args.resume else None
     before = spent_at(checkpoint)
     budget = CpuBudget(args.cpu_budget - before if args.cpu_budget else float("inf"), offset=before)
@@ -100,6 +114,7 @@ def train(args: argparse.Namespace) -> dict:
         save_total_limit=1,
         disable_tqdm=True,
         gradient_checkpointing=False,  # TRL's default recomputes activations: more CPU, and the other rows keep theirs
+        generation_kwargs={"stop_strings": stops} if stops else None,
     )
     trainer = GRPOTrainer(
         model=hf.model,
