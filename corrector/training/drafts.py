@@ -177,7 +177,7 @@ def check_known(pool: Pool, value: Value) -> None:
     references) cannot be paired. A pool with none known is an error; some unknown, a warning."""
     drafts = pool.drafts()
     unknown = sum(d.value is None for d in drafts)
-    name = f"value {value.name!r}" if getattr(value, "name", None) else "the value"
+    name = f"value {value.name!r}" if value.name else "the value"
     if drafts and unknown == len(drafts):
         raise TrainError(
             f"{name} gave no known score for any of the {len(drafts)} drafts in the pool: training needs "
