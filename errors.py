@@ -42,9 +42,9 @@ def check_choices(config) -> None:
 @functools.cache
 def _choices(cls: type) -> dict[str, tuple]:
     """Field name -> its allowed values (None among them when the field is optional)."""
-    found = {}
+    found, hints = {}, typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
-        tp = typing.get_type_hints(cls)[f.name]
+        tp = hints[f.name]
         options = typing.get_args(tp) if typing.get_origin(tp) is typing.Union else (tp,)
         literals = [o for o in options if typing.get_origin(o) is typing.Literal]
         if literals:

@@ -10,7 +10,19 @@ problem (a vote of n samples is n decodes)."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
+
+
+def child_env(threads: int) -> dict:
+    """The environment of a bench's training or drafting command: every run on the same
+    threads (``OMP_NUM_THREADS``; 0 leaves each its own), so that CPU-seconds measure work and
+    not threads waiting for each other on a shared machine (TRL reads it as the engine does);
+    unbuffered, so that a run under nohup shows its log lines (TRL's, the trainer's) as they come."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    if threads:
+        env["OMP_NUM_THREADS"] = str(threads)
+    return env
 
 
 def read_jsonl(path: Path) -> list[dict]:

@@ -73,10 +73,7 @@ class General:
     def run(self, argv: list[str]) -> str:
         shown = "correct " + shlex.join(argv)
         print(f"\n$ {shown}", flush=True)
-        # Unbuffered: a run under nohup shows its log lines (TRL's, the trainer's) as they come.
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        if self.args.threads:
-            env["OMP_NUM_THREADS"] = str(self.args.threads)
+        env = compute.child_env(self.args.threads)
         subprocess.run([sys.executable, "-m", "correct.cli", *argv], check=True, env=env)
         return shown
 

@@ -123,13 +123,7 @@ class Bench:
         """Run one command; (wall seconds, CPU seconds of it and its children, the command as a user types it)."""
         print(f"\n$ {shown}", flush=True)
         start, cpu = time.perf_counter(), _child_cpu()
-        # Every run on the same threads: CPU-seconds then measure work, not threads waiting for
-        # each other on a shared machine (GRPO's TRL reads OMP_NUM_THREADS as the engine does).
-        # Unbuffered: a run under nohup shows its log lines (TRL's, the trainer's) as they come.
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        if self.args.threads:
-            env["OMP_NUM_THREADS"] = str(self.args.threads)
-        subprocess.run(argv, check=True, env=env)
+        subprocess.run(argv, check=True, env=compute.child_env(self.args.threads))
         return time.perf_counter() - start, _child_cpu() - cpu, shown
 
     def correct(self, *argv: str) -> tuple[float, float, str]:

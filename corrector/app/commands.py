@@ -197,7 +197,7 @@ def _train_mixture(
         d = each[m.index(record["id"])]
         return {"stop": d.stop, "max_new_tokens": d.max_new_tokens}
 
-    resolved = Defaults.of(None).training(config)  # the tasks' own settings are settings_of's
+    resolved = config.resolved()  # the tasks' own settings are settings_of's
     resolved.check()
     with ExitStack() as stack:  # every task's value closed, however far loading them got
         v = MixtureValue(m, [stack.enter_context(d.load_value()) for d in each])
