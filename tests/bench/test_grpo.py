@@ -58,6 +58,7 @@ def test_grpo_trains_an_adapter_that_drafts(tmp_path):
     # at temperature 1.5 the tiny generator's groups mix right and wrong programs: an advantage to learn from
     out, stats = run(tmp_path, "--steps", "4", "--warmup-steps", "0", "--learning-rate", "1e-2", "--temperature", "1.5")
     assert stats["steps"] == 4 and not stats["stopped_by_budget"]
+    assert stats["precision"] == "float32"  # as the other rows train; TRL's own default is bfloat16
     assert json.loads((out / "stats.json").read_text()) == stats
     # 4 steps of 2 prompts x 4 completions: the completions' tokens, and their prompts' too
     assert stats["generated_tokens"] > 0 and stats["tokens"] > stats["generated_tokens"]
