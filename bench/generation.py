@@ -8,8 +8,9 @@ mean little; the ratios are the result).
 3. With ``--smollm2`` instead: SmolLM2 drafting the word-problems task 3-shot, today's path
    (every prompt encoded whole, every row decoded until its batch ends) against the shared
    few-shot header encoded once per batch (``HFGenerator.prefix_cache``), and that plus ended
-   rows left out of later steps (``HFGenerator.drop_finished``), interleaved batch by batch so
-   all paths see the same load.
+   rows left out of later steps (``HFGenerator.drop_finished``), and that with the header held
+   once rather than copied to every row (``HFGenerator.hold_prefix``), interleaved batch by
+   batch so all paths see the same load.
 
     python bench/generation.py [--prompts 128] [--generator PATH] [--corrector PATH]
     python bench/generation.py --smollm2 [--prompts 32] [--batch 8] [--threads 1]
@@ -57,8 +58,14 @@ def per_prompt_loop(gen: HFGenerator, prompts: list[str], params: SamplingParams
 WORD_PROBLEMS = Path(__file__).resolve().parents[1] / "docs/examples/word-problems/word-problems.yaml"
 
 
-PATHS = {"plain (today)": (False, False), "prefix cache": (True, False), "prefix + drop ended": (True, True)}
-"""The shared-header case's paths: ``HFGenerator.prefix_cache`` and ``.drop_finished``."""
+PATHS = {
+    "plain (today)": (False, False, False),
+    "prefix cache": (True, False, False),
+    "prefix + drop ended": (True, True, False),
+    "held once + drop": (True, True, True),
+}
+"""The shared-header case's paths: ``HFGenerator.prefix_cache``, ``.drop_finished`` and
+``.hold_prefix`` (the header attended to once by every row rather than copied to each)."""
 
 
 def shared_header(n: int, batch: int, samples: int = 1, temperature: float = 0.0) -> dict:
@@ -84,13 +91,13 @@ def shared_header(n: int, batch: int, samples: int = 1, temperature: float = 0.0
     gen.model.generate = counting_generate
     seconds, drafts, tokens = ({name: v() for name in PATHS} for v in (float, list, int))
     for current, options in PATHS.items():  # warm-up: first calls pay for lazy initialisation
-        gen.prefix_cache, gen.drop_finished = options
+        gen.prefix_cache, gen.drop_finished, gen.hold_prefix = options
         gen.generate(prompts[:2], params)
     row_steps.update({name: 0 for name in PATHS})
     names = list(PATHS)
     for k, start in enumerate(range(0, n, batch)):
         for current in names[k % len(names) :] + names[: k % len(names)]:
-            gen.prefix_cache, gen.drop_finished = PATHS[current]
+            gen.prefix_cache, gen.drop_finished, gen.hold_prefix = PATHS[current]
             before, t = gen.tokens_generated, time.perf_counter()
             drafts[current] += [d for c in gen.generate(prompts[start : start + batch], params) for d in c]
             seconds[current] += time.perf_counter() - t

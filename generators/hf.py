@@ -108,6 +108,7 @@ class HFGenerator(GeneratorBase):
         chat_template: bool = False,
         prefix_cache: bool = True,
         drop_finished: bool = True,
+        hold_prefix: bool = True,
     ):
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.model = model.to(self.device).eval()
@@ -124,6 +125,9 @@ class HFGenerator(GeneratorBase):
         self.prefix_cache = prefix_cache
         """Encode the prompts' shared token prefix (a few-shot header) once per call and reuse its
         keys and values in every batch; off, each batch encodes every prompt whole."""
+        self.hold_prefix = hold_prefix
+        """While decoding, every row attends to the one copy of that shared prefix (where the model
+        passes ``prefix.supports_shared_attention``); off, its keys and values are copied to every row."""
         self.drop_finished = drop_finished
         """A batch's ended rows leave its later decoding steps (``chunked``), greedy or sampled;
         off, every row is decoded until the batch's last one ends."""
@@ -226,6 +230,8 @@ class HFGenerator(GeneratorBase):
         # the prefix is taken from the whole prompts' tokens, so no token boundary moves.
         shared = prefix.shared_length(token_ids) if reuse and self.prefix_cache and fits else 0
         head = prefix.encode_prefix(self.model, token_ids[0][:shared], self.device) if shared else None
+        # ... and, where the model allows, held once while decoding rather than copied to every row.
+        held_once = head is not None and self.hold_prefix and prefix.supports_shared_attention(self.model, self.device)
         # Greedy decoding gives identical copies, so generate each prompt once and repeat.
         per_prompt = 1 if greedy else params.n
         pad_id, eos_id = self.tokenizer.pad_token_id, self.tokenizer.eos_token_id
@@ -245,7 +251,8 @@ class HFGenerator(GeneratorBase):
             once = reuse and self.drop_finished and per_prompt > 1
             if head is not None:
                 enc = prefix.suffix_batch([token_ids[i] for i in idx], shared, pad_id, self.device)
-                enc["cache"] = prefix.expand(head, len(idx) * (1 if once else per_prompt))
+                rows = len(idx) * (1 if once else per_prompt)
+                enc["cache"] = prefix.SharedPrefixCache.after(head) if held_once else prefix.expand(head, rows)
             else:
                 enc = self.tokenizer(
                     [prompts[i] for i in idx],
@@ -262,13 +269,9 @@ class HFGenerator(GeneratorBase):
                 eos_ids = [] if eos is None else ([eos] if isinstance(eos, int) else list(eos))
                 streamer = RowStreamer(self.tokenizer, idx, params.stop, on_text, eos_ids)
                 new = self.model.generate(**enc, **kwargs, streamer=streamer)[:, enc["input_ids"].shape[1] :]
-            elif once:
-                enc = prefix.encode_once_for_samples(self.model, enc, per_prompt)
-                new = chunked.generate_dropping_finished(self.model, enc, {**kwargs, "num_return_sequences": 1})
-            elif reuse and self.drop_finished:
-                new = chunked.generate_dropping_finished(self.model, enc, kwargs)
             else:
-                new = self.model.generate(**enc, **kwargs)[:, enc["input_ids"].shape[1] :]
+                with prefix.attending(self.model, enc.get("cache")):
+                    new = self._generate(enc, kwargs, once, per_prompt, reuse)
             real = new != pad_id
             if eos_id is not None:
                 real &= new != eos_id
@@ -278,6 +281,15 @@ class HFGenerator(GeneratorBase):
                 chunk = [truncate_at_stop(t, params.stop) for t in texts[j * per_prompt : (j + 1) * per_prompt]]
                 results[i] = chunk * params.n if greedy else chunk
         return results
+
+    def _generate(self, enc: dict, kwargs: dict, once: bool, per_prompt: int, reuse: bool) -> torch.Tensor:
+        """The new tokens of one batch, on the path ``generate`` chose for it."""
+        if once:
+            enc = prefix.encode_once_for_samples(self.model, enc, per_prompt)
+            return chunked.generate_dropping_finished(self.model, enc, {**kwargs, "num_return_sequences": 1})
+        if reuse and self.drop_finished:
+            return chunked.generate_dropping_finished(self.model, enc, kwargs)
+        return self.model.generate(**enc, **kwargs)[:, enc["input_ids"].shape[1] :]
 
     @torch.inference_mode()
     def log_likelihoods(self, prompts: Sequence[str], continuations: Sequence[str]) -> list[tuple[float, int]]:

@@ -79,9 +79,13 @@ def _both(gen, prompts, params, batch_size, prefix_cache=True, drop_finished=Tru
     return got
 
 
+class _Calls(list):
+    held: list[bool]
+
+
 def _record_generate(gen, monkeypatch) -> list[dict]:
     """The keyword arguments of every ``model.generate`` call, as they were at the call."""
-    calls = []
+    calls, held = _Calls(), []
     real = gen.model.generate
 
     def recording(**kw):
@@ -89,9 +93,11 @@ def _record_generate(gen, monkeypatch) -> list[dict]:
         calls.append(
             {"rows": kw["input_ids"].shape[0], "cached": cache.get_seq_length() if cache is not None else None}
         )
+        held.append(isinstance(cache, prefix.SharedPrefixCache))
         return real(**kw)
 
     monkeypatch.setattr(gen.model, "generate", recording)
+    calls.held = held  # whether each call's cache held the header once
     return calls
 
 
@@ -102,6 +108,31 @@ def test_prefix_path_is_taken_for_a_shared_header(gen, monkeypatch):
     calls = _record_generate(gen, monkeypatch)
     gen.generate(PROMPTS, SamplingParams(temperature=0, max_new_tokens=4))
     assert [c["cached"] for c in calls] == [shared, shared]  # seven prompts, batches of four
+    assert calls.held == [True, True]  # both tiny models pass the check: the header is not copied per row
+
+
+def test_the_check_catches_an_attention_that_ignores_the_held_header(gen, monkeypatch):
+    from transformers import AttentionInterface
+
+    assert prefix._same_logits(gen.model, "cpu")
+    monkeypatch.setitem(AttentionInterface._global_mapping, prefix.ATTENTION, prefix.sdpa_attention_forward)
+    assert not prefix._same_logits(gen.model, "cpu")
+
+
+def test_a_model_that_fails_the_check_copies_the_header_and_answers_the_same(gen, monkeypatch):
+    params = SamplingParams(temperature=0, max_new_tokens=12, stop=(";",))
+    expected = gen.generate(PROMPTS, params)
+    monkeypatch.setitem(prefix._SHARED, gen.model, False)
+    calls = _record_generate(gen, monkeypatch)
+    assert gen.generate(PROMPTS, params) == expected
+    assert calls.held == [False, False] and all(c["cached"] for c in calls)
+
+
+def test_a_held_header_is_never_used_without_its_attention(gen):
+    head = prefix.encode_prefix(gen.model, gen.tokenizer(HEADER)["input_ids"], "cpu")
+    ids = torch.tensor([gen.tokenizer("1+2=")["input_ids"]])
+    with pytest.raises(RuntimeError, match="attending"):
+        gen.model(input_ids=ids, cache=prefix.SharedPrefixCache.after(head))
 
 
 @pytest.mark.parametrize("batch_size", [1, 3, len(PROMPTS)])
