@@ -175,7 +175,9 @@ class General:
             command.write_text(shown + "\n")
         return json.loads(metrics.read_text()), command.read_text().strip()
 
-    def rows(self, task: str) -> list[dict]:
+    def transfer(self, task: str) -> list[dict]:
+        """The rows that train nothing on ``task``: no correction, the general corrector, self-
+        refinement, voting, and each ``--per-task`` corrector of it."""
         corrector, train_cmd = self.train()
         rounds = ["--rounds", "3", "--no-baseline"]
         runs = [
@@ -207,7 +209,15 @@ class General:
             for t, d in self.args.per_task
             if t == task_name(task)
         ]
-        pairs = {}
+        return self.measure(task, runs, {})
+
+    def retrained(self, task: str) -> list[dict]:
+        """The rows that train on ``task`` (hours each): the recipe from SmolLM2 and from the
+        general corrector when it is ``--hard``, the recipe on a third of the prompts when it
+        is in ``--less-data``. Run after every task's ``transfer`` rows."""
+        corrector, _ = self.train()
+        rounds = ["--rounds", "3", "--no-baseline"]
+        runs, pairs = [], {}
         if self.args.hard and task_name(task) == task_name(self.args.hard):
             for short, name, init in (
                 ("recipe", "corrector trained on this task alone (the recipe, from SmolLM2)", self.args.generator),
@@ -222,6 +232,11 @@ class General:
                 folder, cmd = self.train_on(task, "train-third-from-general", str(corrector), third)
                 name = f"the recipe from the general corrector on a third of the prompts ({third}), 3 rounds"
                 runs.append(("third-from-general", name, ["--corrector", str(folder), *rounds], [cmd], False))
+        return self.measure(task, runs, pairs)
+
+    def measure(self, task: str, runs: list[tuple], pairs: dict) -> list[dict]:
+        """A row for each of ``runs`` (short name, row, generate's options, the commands before,
+        whether it votes) on ``task``, against its greedy drafts."""
         out = []
         for short, name, options, before, vote in runs:
             m, cmd = self.evaluate(task, short, *options)
@@ -313,10 +328,13 @@ def main() -> None:
         ap.error(f"--held-out names tasks of --tasks and leaves at least two to train on (unknown: {sorted(unknown)})")
     args.out.mkdir(parents=True, exist_ok=True)
     bench, rows = General(args), []
-    for task in (t for t in args.tasks if task_name(t) in args.held_out):
-        rows += bench.rows(task)
-        (args.out / "table.md").write_text(table(rows))  # after every task: a killed run keeps its figures
-        (args.out / "results.json").write_text(json.dumps(rows, indent=2) + "\n")
+    held_out = [t for t in args.tasks if task_name(t) in args.held_out]
+    # Every task's transfer first (minutes each), then the runs that train on a task (hours).
+    for stage in (bench.transfer, bench.retrained):
+        for task in held_out:
+            rows = sorted(rows + stage(task), key=lambda r: args.held_out.index(r["task"]))
+            (args.out / "table.md").write_text(table(rows))  # after every task: a killed run keeps its figures
+            (args.out / "results.json").write_text(json.dumps(rows, indent=2) + "\n")
     print(table(rows))
 
 
