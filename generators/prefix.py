@@ -18,6 +18,7 @@ import contextlib
 import contextvars
 import copy
 import inspect
+import threading
 import weakref
 from typing import Sequence
 
@@ -262,20 +263,34 @@ if AttentionInterface is not None:
     AttentionMaskInterface.register(ATTENTION, sdpa_mask)
 
 
+_HOLDING: dict[int, list] = {}
+"""id(config) -> [calls under ``attending`` now, the implementation to put back after the last]."""
+_HOLDING_LOCK = threading.Lock()
+
+
 @contextlib.contextmanager
 def attending(model, cache):
-    """Run ``model`` with ``cache`` as the active shared-prefix cache: its layers attend to
-    their prefix once. Any other cache (or none) runs as it is."""
+    """Run ``model`` with ``cache`` as the active shared-prefix cache (of this thread): its
+    layers attend to their prefix once. Any other cache (or none) runs as it is. The model's
+    implementation is ours while any thread is inside; calls without a held prefix fall
+    through to ``sdpa``, so another thread's plain call meanwhile is answered as before."""
     if not isinstance(cache, SharedPrefixCache):
         yield
         return
-    config, token = model.config, _ACTIVE.set(cache)
-    before, config._attn_implementation = config._attn_implementation, ATTENTION
+    config = model.config
+    with _HOLDING_LOCK:
+        holding = _HOLDING.setdefault(id(config), [0, config._attn_implementation])
+        holding[0] += 1
+        config._attn_implementation = ATTENTION
+    token = _ACTIVE.set(cache)
     try:
         yield
     finally:
-        config._attn_implementation = before
         _ACTIVE.reset(token)
+        with _HOLDING_LOCK:
+            holding[0] -= 1
+            if not holding[0]:
+                config._attn_implementation = _HOLDING.pop(id(config))[1]
 
 
 _SHARED: "weakref.WeakKeyDictionary[torch.nn.Module, bool]" = weakref.WeakKeyDictionary()

@@ -128,6 +128,18 @@ def test_a_model_that_fails_the_check_copies_the_header_and_answers_the_same(gen
     assert calls.held == [False, False] and all(c["cached"] for c in calls)
 
 
+def test_threads_holding_headers_at_once_answer_as_one_alone(gen):
+    from concurrent.futures import ThreadPoolExecutor
+
+    params = SamplingParams(temperature=0, max_new_tokens=12, stop=(";",))
+    alone = gen.generate(PROMPTS, params)
+    # one thread's held path ending must not take the attention from under another's
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda _: gen.generate(PROMPTS, params), range(4)))
+    assert together == [alone] * 4
+    assert gen.model.config._attn_implementation == "sdpa" and not prefix._HOLDING
+
+
 def test_a_held_header_is_never_used_without_its_attention(gen):
     head = prefix.encode_prefix(gen.model, gen.tokenizer(HEADER)["input_ids"], "cpu")
     ids = torch.tensor([gen.tokenizer("1+2=")["input_ids"]])
