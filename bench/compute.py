@@ -159,18 +159,40 @@ def picture(results: list[dict], path: Path, title: str) -> None:
     import matplotlib.pyplot as plt
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5.5), sharey=True)
+    points: dict = {left: [], right: []}
     for r in results:
         y = 100 * r["solved"][-1]
         for ax, x in ((left, r["infer"]["decodes"]), (right, r["train"]["cpu_seconds"] / 3600)):
             ax.scatter([x], [y], s=30)
-            ax.annotate(r["short"], (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
+            points[ax].append((x, y, r["short"]))
     left.set_xscale("log", base=2)
     left.set_xlabel("decodes per problem (log scale)")
     right.set_xlabel("training compute, CPU-hours (pool drafting included)")
     left.set_ylabel("solved, held-out problems (%)")
     for ax in (left, right):
         ax.grid(alpha=0.3)
+        ax.margins(x=0.1)  # room for the rightmost point's label
     fig.suptitle(title)
     fig.tight_layout()
+    for ax, labelled in points.items():
+        _label(ax, labelled)
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def _label(ax, points: list[tuple[float, float, str]]) -> None:
+    """Each point's label beside it, moved up or down a line at a time until it overlaps no
+    label already placed: rows of equal cost and close scores otherwise print over each other."""
+    per_point = ax.figure.dpi / 72  # display pixels per typographic point
+    line, char = 10 * per_point, 8 * 0.6 * per_point  # an 8-point label's line and character
+    placed: list[tuple[float, float, float, float]] = []  # display boxes: x0, y0, x1, y1
+    for x, y, text in sorted(points, key=lambda p: -p[1]):
+        px, py = ax.transData.transform((x, y))
+        for shift in (0, -1, 1, -2, 2, -3, 3):
+            x0, y0 = px + 4 * per_point, py + 3 * per_point + shift * line
+            box = (x0, y0, x0 + char * len(text), y0 + line)
+            if not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in placed):
+                break
+        placed.append(box)
+        offset = (4, 3 + shift * line / per_point)
+        ax.annotate(text, (x, y), textcoords="offset points", xytext=offset, fontsize=8)

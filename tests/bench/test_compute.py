@@ -92,6 +92,24 @@ def test_table_gives_each_row_its_share_of_the_budget_and_its_commands(tmp_path)
     assert (tmp_path / "c.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_labels_of_points_close_together_do_not_print_over_each_other():
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    ax.set_xlim(0, 10), ax.set_ylim(0, 100)
+    compute._label(ax, [(5.0, 78.5, "rft+lora"), (5.02, 78.0, "grpo+lora"), (5.1, 77.0, "lora"), (1.0, 20.0, "vote")])
+    fig.canvas.draw()
+    boxes = {a.get_text(): a.get_window_extent() for a in ax.texts}
+    assert len(boxes) == 4
+    names = sorted(boxes)
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            assert not boxes[a].overlaps(boxes[b]), (a, b)
+    plt.close(fig)
+
+
 def test_a_killed_runs_logged_cpu_is_what_a_resumed_run_adds_to_its_own(tmp_path):
     assert compute.logged_cpu(tmp_path) == 0.0
     (tmp_path / "log.jsonl").write_text(
