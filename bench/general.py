@@ -6,7 +6,8 @@ measured on tasks it never saw (issue 24; docs/training.md, "Several tasks, one 
    adapter (the recipe of bench/new_task.py, ``--limit`` prompts a task), into
    ``OUT/corrector``; a killed run resumes.
 3. On each held-out task, the same ``--limit`` test problems, greedy drafts, then: no
-   correction; the general corrector, 3 rounds; ``--corrector self``, 3 rounds;
+   correction; the general corrector, 3 rounds, given every draft and given only the failing
+   ones (``--refine failing``); ``--corrector self``, 3 rounds, likewise;
    self-consistency at 4 samples (the decodes of a draft and 3 rounds); and each corrector
    of ``--per-task TASK=DIR`` (one trained on that task alone), 3 rounds.
 4. A hard task (``--hard``, held out; SmolLM2's pool drafts right under 10% of the time): the
@@ -150,6 +151,8 @@ class General:
         folder.mkdir(parents=True, exist_ok=True)
         metrics, command = folder / "metrics.json", folder / "generate.txt"
         if not metrics.exists():
+            # a killed evaluation goes on where its output ends (the command shown is the run's own)
+            resume = ["--resume"] if (folder / "eval.jsonl").exists() else []
             shown = self.run(
                 [
                     "generate",
@@ -170,9 +173,10 @@ class General:
                     str(folder / "eval.jsonl"),
                     "--metrics",
                     str(metrics),
+                    *resume,
                 ]
             )
-            command.write_text(shown + "\n")
+            command.write_text(shown.removesuffix(" --resume") + "\n")
         return json.loads(metrics.read_text()), command.read_text().strip()
 
     def transfer(self, task: str) -> list[dict]:
@@ -189,7 +193,21 @@ class General:
                 [train_cmd],
                 False,
             ),
+            (
+                "general-failing",
+                "general corrector, failing drafts only (--refine failing), 3 rounds",
+                ["--corrector", str(corrector), "--refine", "failing", *rounds],
+                [train_cmd],
+                False,
+            ),
             ("self", "self-refinement, 3 rounds", ["--corrector", "self", *rounds], [], False),
+            (
+                "self-failing",
+                "self-refinement, failing drafts only (--refine failing), 3 rounds",
+                ["--corrector", "self", "--refine", "failing", *rounds],
+                [],
+                False,
+            ),
             (
                 "vote@4",
                 "self-consistency, 4 samples",

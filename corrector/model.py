@@ -9,9 +9,9 @@ Hugging Face hub carries the same file, fetched like its weights.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Literal, Sequence
 
 from ..generators import NAMED, Generator, GeneratorError, SamplingParams, load_generator
 from ..generators.named import missing_path
@@ -19,6 +19,7 @@ from ..tasks import resolve_corrector
 from .layouts import corrector_input, fill
 
 CONFIG_NAME = "correct_config.json"
+REFINE = ("all", "failing")
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,12 @@ class CorrectorConfig:
     filled in with the record (no few-shot examples, no chat template), which is how it is
     trained now; ``"prompt"``, a record's raw ``prompt`` field, which is how correctors saved
     before this was recorded were trained (and what a task-less record shows either way)."""
+    refine: Literal["all", "failing"] = "all"
+    """Which drafts it is given at inference: ``"all"`` (every draft not known to be solved), or
+    ``"failing"`` (only those known to fall short without references: a program that raises,
+    prints nothing or times out; a reference-free value below its maximum). ``"failing"`` suits
+    a corrector that never saw the task: it cannot tell a right draft from a wrong one there.
+    ``--refine`` overrides it."""
     training: dict = field(default_factory=dict)
     """The training settings, recorded for reproduction."""
 
@@ -48,7 +55,17 @@ class CorrectorConfig:
         path = Path(folder, CONFIG_NAME)
         if not path.exists():  # any causal LM can serve, with the default template
             return cls()
-        return cls(**json.loads(path.read_text()))
+        try:
+            data = json.loads(path.read_text())
+        except json.JSONDecodeError as e:
+            raise GeneratorError(f"{path}: not JSON ({e})") from None
+        unknown = sorted(set(data) - {f.name for f in fields(cls)}) if isinstance(data, dict) else None
+        if unknown is None or unknown:
+            what = "is not a JSON object" if unknown is None else f"has unknown keys: {', '.join(unknown)}"
+            raise GeneratorError(f"{path} {what} (a newer correct's corrector?)")
+        if data.get("refine", "all") not in REFINE:
+            raise GeneratorError(f"{path}: refine is {data['refine']!r}; expected one of {', '.join(REFINE)}")
+        return cls(**data)
 
 
 class Corrector:

@@ -6,6 +6,11 @@ hidden answer) every draft is corrected, because at inference nobody knows which
 except that under greedy decoding a draft the corrector left unchanged is a fixed point and
 is not sent again. A record without references (its value None, unknown) is refined the same
 way, for all k rounds, with the feedback the value gives without them.
+
+A corrector whose config says ``refine="failing"`` (one that never saw the task, which cannot
+tell a right draft from a wrong one and rewrites both) is given only the drafts known to fall
+short without references: those a reference-free value scores below its maximum, and those
+the value calls faulty (a program that raises, prints nothing or times out).
 """
 
 from __future__ import annotations
@@ -69,9 +74,17 @@ def refine(
     scores = value(records, drafts)
     cost.add(0, time.perf_counter() - t, len(drafts), len(records))
     history = [[Step(0, d, s.value, s.feedback)] for d, s in zip(drafts, scores)]
+    faulty = [s.faulty for s in scores]
+    # A corrector of one's own (any object with ``correct`` and ``question``) is given all drafts.
+    only_failing = getattr(getattr(corrector, "config", None), "refine", "all") == "failing"
     for r in range(1, rounds + 1 if corrector else 1):
         t = time.perf_counter()
-        active = [i for i, h in enumerate(history) if _still_open(h, value, greedy=params.temperature <= 0)]
+        active = [
+            i
+            for i, h in enumerate(history)
+            if _still_open(h, value, greedy=params.temperature <= 0)
+            and (not only_failing or _failing(h, faulty[i], value))
+        ]
         if active:
             last = [history[i][-1] for i in active]
             fixed = corrector.correct(
@@ -83,6 +96,7 @@ def refine(
             new_scores = value([records[i] for i in active], [c[0] for c in fixed])
             for i, c, s in zip(active, fixed, new_scores):
                 history[i].append(Step(r, c[0], s.value, s.feedback))
+                faulty[i] = s.faulty
         for h in history:  # drafts at the maximum carry over unchanged
             if len(h) == r:
                 h.append(Step(r, h[-1].text, h[-1].value, h[-1].feedback))
@@ -99,6 +113,13 @@ def _still_open(history: Sequence[Step], value: Value, greedy: bool) -> bool:
     if value.reference_free and last.value is not None and last.value >= value.max_value:
         return False
     return not (greedy and len(history) > 1 and history[-2].text == last.text)
+
+
+def _failing(history: Sequence[Step], faulty: bool, value: Value) -> bool:
+    """Whether the last draft is known to fall short without references: faulty, or below the
+    maximum of a reference-free value."""
+    last = history[-1]
+    return faulty or (value.reference_free and last.value is not None and last.value < value.max_value)
 
 
 def self_consistency(

@@ -307,12 +307,41 @@ def test_generate_missing_input_file(tiny_lm_dir, tmp_path, existing_output):
         pytest.param(["--task", "bogus"], ["--task", "bogus"], id="task"),
         pytest.param(["--task", "arithmetic", "--value", "bogus"], ["--value", "bogus"], id="value"),
         pytest.param(["--task", "arithmetic", "--backend", "bogus"], ["--backend", "bogus"], id="backend"),
+        pytest.param(["--task", "arithmetic", "--refine", "some"], ["'--refine'", "'some' is not one of"], id="refine"),
     ],
 )
 def test_generate_unknown_names(tiny_lm_dir, existing_output, extra, needles):
     result = invoke("generate", *extra, *models(tiny_lm_dir), "--limit", 2, "--output", existing_output, *GEN_FLAGS)
     assert_user_error(result, *needles)
     assert_untouched(existing_output)
+
+
+@pytest.mark.parametrize("refine, corrected", [(None, ["r0", "r1", "r2", "r3"]), ("failing", ["r1", "r3"])])
+def test_refine_failing_gives_the_corrector_only_the_drafts_its_value_calls_faulty(
+    tiny_lm_dir, tmp_path, monkeypatch, refine, corrected
+):
+    """A value of the user's own says which drafts are faulty (known to fail without a
+    reference); with --refine failing only those go to the corrector, the rest carry over."""
+    (tmp_path / "faults.py").write_text(
+        "from correct.values import Score\n"
+        "def odd_ones(records, outputs):\n"
+        "    return [Score(0.0, 'ran', faulty=int(r['id'][1:]) % 2 == 1) for r in records]\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    inp = write_jsonl(tmp_path / "in.jsonl", [{"id": f"r{i}", "prompt": f"question {i}"} for i in range(4)])
+    out = tmp_path / "out.jsonl"
+    extra = ["--refine", refine] if refine else []
+    result = invoke(
+        "generate", "--input", inp, "--value", "faults:odd_ones", *models(tiny_lm_dir), "--rounds", 2, "--seed", 0,
+        "--temperature", 1.0, "--no-baseline", "--output", out, *extra, *GEN_FLAGS,
+    )  # fmt: skip
+    assert result.exit_code == 0, (result.output, result.exception)
+    metrics = json.loads(out.with_suffix(".metrics.json").read_text())
+    assert metrics["round_decodes"] == [4, len(corrected), len(corrected)]
+    for line in lines_of(out):
+        texts = [s["text"] for s in line["rounds"]]
+        if line["id"] not in corrected:
+            assert texts == [texts[0]] * 3, line  # carried over: never rewritten
 
 
 @pytest.mark.parametrize("option", ["--generator", "--corrector"])

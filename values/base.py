@@ -9,6 +9,9 @@ see ``registry.as_scores``) with a few attributes the engine reads:
   labels (then drafts that already reach ``max_value`` are not re-corrected);
 - ``min_value``: the worst score.
 
+A value that needs references may still know some outputs fail without them: it says so with
+``Score.faulty`` (the program value does for programs that raise, print nothing or time out).
+
 Feedback text must never reveal the reference (e.g. the expected answer): it is shown to
 the corrector at inference time too.
 
@@ -35,6 +38,11 @@ class Score:
     """Why the output got this value, in words, without revealing the reference."""
     answer: str | None = None
     """The answer the output arrives at, when the value can tell (used for majority voting)."""
+    faulty: bool = False
+    """Whether the output fails a check that needs no reference, whatever the reference says:
+    a program that raises, prints nothing or runs out of time. Known at inference, so a
+    corrector that cannot judge a task's answers can be given only these drafts
+    (``--refine failing``)."""
 
 
 class Value(Protocol):

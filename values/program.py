@@ -84,11 +84,11 @@ class ProgramValue(ValueBase):
         # as labeled must not depend on how one of its drafts ran.
         wrong = None if answer is None else 0.0
         if failure is not None:
-            return Score(wrong, failure or _exit_text(r.returncode), shown)
+            return Score(wrong, failure or _exit_text(r.returncode), shown, faulty=True)
         if r.output_truncated:
-            return Score(wrong, "printed too much output", shown)
+            return Score(wrong, "printed too much output", shown, faulty=True)
         if printed is None:
-            return Score(wrong, "printed nothing", None)
+            return Score(wrong, "printed nothing", None, faulty=True)
         if answer is None:
             return Score(None, f"printed {_clip(shown)}", shown)
         right = same_answer(printed, answer)

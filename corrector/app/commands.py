@@ -34,14 +34,19 @@ from .options import (
 )
 
 
-def for_task(generator, corrector, task, few_shot: Callable[[dict], str], examples_value=None, shots=None, seed=0):
+def for_task(
+    generator, corrector, task, few_shot: Callable[[dict], str], examples_value=None, shots=None, seed=0, refine=None
+):
     """The loaded corrector made ready for ``task``: ``self`` made from the generator (with
     ``examples_value``, shown the task's solved examples as corrections scored by it), a trained
-    one given the task's layout of a question (which it uses if it was trained with it)."""
+    one given the task's layout of a question (which it uses if it was trained with it);
+    ``refine`` (``--refine``), when given, in place of the drafts its config says it is given."""
     if corrector == SELF:
-        return self_corrector(generator, task, few_shot, examples_value, shots, seed)
-    if corrector is not None and task is not None:
+        corrector = self_corrector(generator, task, few_shot, examples_value, shots, seed)
+    elif corrector is not None and task is not None:
         corrector.layout = task.format_prompt
+    if corrector is not None and refine is not None:
+        corrector.config = replace(corrector.config, refine=refine)
     return corrector
 
 
@@ -79,7 +84,7 @@ def generate(
             models.device,
             **d.generator_options,
         )
-        c = for_task(g, c, t, fmt, v if models.self_examples else None, task.shots, sampling.seed)
+        c = for_task(g, c, t, fmt, v if models.self_examples else None, task.shots, sampling.seed, models.refine)
         params = d.sampling(sampling)
         metrics_path = args.metrics or args.output.with_suffix(".metrics.json")
         fluency = config.fluency if config.fluency is not None else bool(t and t.fluency)
@@ -270,7 +275,7 @@ def serve_engine(
     g, c = load_models(
         d.generator, d.corrector, backend, models.corrector_backend, models.dtype, models.device, **d.generator_options
     )  # a request may ask for rounds
-    c = for_task(g, c, t, fmt, v if models.self_examples else None, task.shots, sampling.seed)
+    c = for_task(g, c, t, fmt, v if models.self_examples else None, task.shots, sampling.seed, models.refine)
     name = args.model_name or (f"correct-{t.name}" if t and not task.generator else Path(d.generator.rstrip("/")).name)
     engine = Engine(g, c, v, fmt, replace(config, model_name=name, params=d.sampling(sampling))).start()
     return engine, v, name

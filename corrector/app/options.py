@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Literal
 
 from ...errors import check_choices
 from ...generators.base import Api, BackendName, Dtype, SamplingParams
@@ -71,6 +71,12 @@ class Models:
     """With --corrector self and a completion model: show the task's solved examples as
     corrections (another example's solution fixed, with its feedback; a right answer kept)
     instead of as plain solved examples."""
+    refine: Literal["all", "failing"] | None = None
+    """Which drafts the corrector is given each round: all (every draft not known to be solved)
+    | failing (only drafts known to fall short without references: a program that raises,
+    prints nothing or times out, or below a reference-free value's maximum; for a corrector
+    that never saw the task and cannot tell its right drafts from wrong ones). Default: the
+    corrector's own (its correct_config.json), else all."""
 
     def __post_init__(self):
         check_choices(self)

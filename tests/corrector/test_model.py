@@ -4,6 +4,7 @@ weights, never downloaded here), of a model without one; a missing path named as
 from __future__ import annotations
 
 import json
+import re
 from types import SimpleNamespace
 
 import huggingface_hub
@@ -210,6 +211,26 @@ def test_a_corrector_trained_on_the_tasks_layout_is_shown_it(tmp_path):
     assert Corrector(Recording(), loaded, layout=CELSIUS.format_map).question(record) == "100"
     CorrectorConfig(question="task").save(tmp_path)
     assert CorrectorConfig.load(tmp_path).question == "task"
+
+
+@pytest.mark.parametrize(
+    "config, error",
+    [
+        ({"refine": "some"}, "refine is 'some'; expected one of all, failing"),
+        ({"method": "pairing", "refines": "failing"}, "has unknown keys: refines"),
+        (["pairing"], "is not a JSON object"),
+    ],
+)
+def test_a_bad_correct_config_names_its_file_and_key(tmp_path, config, error):
+    (tmp_path / CONFIG_NAME).write_text(json.dumps(config))
+    with pytest.raises(GeneratorError, match=re.escape(error)) as e:
+        CorrectorConfig.load(tmp_path)
+    assert str(tmp_path / CONFIG_NAME) in str(e.value)
+    (tmp_path / CONFIG_NAME).write_text("{")
+    with pytest.raises(GeneratorError, match="correct_config.json: not JSON"):
+        CorrectorConfig.load(tmp_path)
+    CorrectorConfig(refine="failing").save(tmp_path)
+    assert CorrectorConfig.load(tmp_path).refine == "failing"
 
 
 def test_refine_shows_the_corrector_the_question_it_was_trained_with():

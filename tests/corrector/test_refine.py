@@ -1,11 +1,12 @@
 """The refinement loop, metrics and the self-consistency baseline, on scripted models."""
 
 import math
+from dataclasses import replace
 
 import pytest
 
 from correct.corrector.metrics import compute_metrics, round_metrics, summary
-from correct.corrector.model import Corrector
+from correct.corrector.model import Corrector, CorrectorConfig
 from correct.corrector.refine import RoundCost, refine, self_consistency
 from correct.generators import SamplingParams
 from correct.generators.base import GeneratorBase
@@ -82,6 +83,40 @@ def test_reference_based_value_corrects_everything_but_fixed_points():
     assert [s.text for s in hist[1]] == ["b0", "b1", "b1", "b1"]
     # The corrector saw the draft's feedback.
     assert "Feedback: got b0" in corr.calls[0][1]
+
+
+class Runs(Exact):
+    """``Exact`` with reference, where an output starting "crash" is faulty (as a program that
+    raises): known to fail without the answer."""
+
+    def __call__(self, records, outputs):
+        return [replace(s, faulty=o.startswith("crash")) for s, o in zip(super().__call__(records, outputs), outputs)]
+
+
+@pytest.mark.parametrize("sampled", [False, True])
+def test_a_corrector_for_failing_drafts_is_given_only_the_faulty_ones(sampled):
+    """``refine="failing"``: a draft that runs is kept, right ("A") or wrong ("c0"), since the
+    corrector cannot tell which; a faulty one is corrected until it runs, then kept."""
+    records = RECORDS + [{"id": "c", "prompt": "qc", "answer": "C"}]
+    gen = Scripted({"qa": "A", "qb": "crash0", "qc": "c0"})
+    corr = Scripted({"crash0": "crash1", "crash1": "B", "B": "broken", "A": "broken", "c0": "C"})
+    cost = RoundCost()
+    params = SamplingParams(temperature=1.0) if sampled else GREEDY
+    failing = Corrector(corr, CorrectorConfig(refine="failing"))
+    hist = refine(records, ["qa", "qb", "qc"], gen, failing, Runs(reference_free=False), 3, params, cost)
+    assert [[s.text for s in h] for h in hist] == [["A"] * 4, ["crash0", "crash1", "B", "B"], ["c0"] * 4]
+    assert cost.decoded == [3, 1, 1, 0]
+    # the same corrector given all drafts rewrites the right one too
+    hist = refine(records, ["qa", "qb", "qc"], gen, Corrector(corr), Runs(reference_free=False), 1, params)
+    assert [h[-1].text for h in hist] == ["broken", "crash1", "C"]
+
+
+def test_a_corrector_for_failing_drafts_corrects_what_a_reference_free_value_scores_low():
+    gen = Scripted({"qa": "A", "qb": "b0"})
+    corr = Scripted({"b0": "B", "A": "broken"})
+    failing = Corrector(corr, CorrectorConfig(refine="failing"))
+    hist = refine(RECORDS, ["qa", "qb"], gen, failing, Exact(reference_free=True), 2, GREEDY)
+    assert [h[-1].text for h in hist] == ["A", "B"]
 
 
 def test_sampling_keeps_correcting_unchanged_drafts():

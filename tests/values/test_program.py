@@ -35,15 +35,16 @@ def test_only_last_line_counts(value):
 def test_wrong_answer_does_not_reveal_expected(value):
     s = score(value, "print(7)", answer="424242")
     assert s.value == 0.0 and s.feedback == "printed 7" and "424242" not in s.feedback
+    assert not s.faulty  # it ran: only the reference says it is wrong
 
 
 def test_exception_feedback_is_last_stderr_line(value):
     s = score(value, "print(1)\nx = 1 / 0", answer="1")
-    assert s == Score(0.0, "ZeroDivisionError: division by zero", "1")
+    assert s == Score(0.0, "ZeroDivisionError: division by zero", "1", faulty=True)
 
 
 def test_printed_nothing(value):
-    assert score(value, "x = 6", answer="6") == Score(0.0, "printed nothing", None)
+    assert score(value, "x = 6", answer="6") == Score(0.0, "printed nothing", None, faulty=True)
 
 
 def test_infinite_loop_is_killed(value):
@@ -52,7 +53,7 @@ def test_infinite_loop_is_killed(value):
     # Killed, not waited out: within the pool's own limit (the timeout + 10 s of grace), which a
     # loaded machine meets; the feedback is the sandbox's own measure of the 2 s.
     assert time.monotonic() - t < 2.0 + 10
-    assert s.value == 0.0 and s.feedback == "timed out after 2 s"
+    assert s.value == 0.0 and s.feedback == "timed out after 2 s" and s.faulty
 
 
 @pytest.mark.parametrize(
@@ -122,9 +123,10 @@ def test_a_record_without_answer_or_tests_is_run_with_the_value_unknown(value):
         ],
     )
     assert scores[0] == Score(None, "printed 42", "42")
-    assert scores[1] == Score(None, "ZeroDivisionError: division by zero", "1")
-    assert scores[2] == Score(None, "timed out after 2 s", None)
-    assert scores[3] == Score(None, "printed nothing", None)
+    # a failure is known without the reference: the run is faulty either way
+    assert scores[1] == Score(None, "ZeroDivisionError: division by zero", "1", faulty=True)
+    assert scores[2] == Score(None, "timed out after 2 s", None, faulty=True)
+    assert scores[3] == Score(None, "printed nothing", None, faulty=True)
     assert int(scores[4].answer) != os.getpid()  # it ran in another process, not here
     assert scores[5] == scores[6] == Score(None, "printed 42", "42")  # a null answer or empty tests: no reference
 
