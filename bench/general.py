@@ -237,11 +237,17 @@ class General:
         rounds = ["--rounds", "3", "--no-baseline"]
         runs, pairs = [], {}
         if self.args.hard and task_name(task) == task_name(self.args.hard):
+            given = dict(self.args.per_task).get(task_name(task))
             for short, name, init in (
                 ("recipe", "corrector trained on this task alone (the recipe, from SmolLM2)", self.args.generator),
                 ("recipe-from-general", "the same recipe from the general corrector", str(corrector)),
             ):
-                folder, cmd = self.train_on(task, f"train-{short}", init, self.args.recipe_limit)
+                if short == "recipe" and given and (Path(given) / "train.json").exists():
+                    # trained by a bench already (bench/new_task.py's LoRA row is this recipe)
+                    folder = Path(given)
+                    cmd = json.loads((folder / "train.json").read_text())["command"]
+                else:
+                    folder, cmd = self.train_on(task, f"train-{short}", init, self.args.recipe_limit)
                 runs.append((short, f"{name}, 3 rounds", ["--corrector", str(folder), *rounds], [cmd], False))
                 pairs[short] = first_exploration_pairs(folder)
         for t, _ in self.args.less_data:
@@ -304,7 +310,11 @@ def main() -> None:
     ap.add_argument("--tasks", default=",".join(TASKS), help="the tasks: built-in names, example names or task files")
     ap.add_argument("--held-out", default=",".join(HELD_OUT), help="tasks left out of training and measured")
     ap.add_argument(
-        "--per-task", action="append", default=[], metavar="TASK=DIR", help="a corrector of one task, beside"
+        "--per-task",
+        action="append",
+        default=[],
+        metavar="TASK=DIR",
+        help="a corrector trained on TASK alone, beside (for --hard TASK: by the recipe, then not run again)",
     )
     ap.add_argument(
         "--hard",

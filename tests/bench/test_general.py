@@ -61,7 +61,9 @@ def test_general_bench_trains_on_a_mixture_and_measures_the_task_it_left_out(tmp
     assert [r["short"] for r in rows] == [
         "none",
         "general",
+        "general-failing",
         "self",
+        "self-failing",
         "vote@4",
         "per-task",
         "recipe",
@@ -75,12 +77,14 @@ def test_general_bench_trains_on_a_mixture_and_measures_the_task_it_left_out(tmp
         for n in ("recipe", "recipe-from-general")
     )
     assert recipe["iteration"] == 0 and from_general["iteration"] == -1
-    assert rows[5]["prompts_with_pair"] == recipe["prompts_with_pair"] <= 6
-    assert rows[6]["prompts_with_pair"] == from_general["prompts_with_pair"] <= 6
+    assert rows[7]["prompts_with_pair"] == recipe["prompts_with_pair"] <= 6
+    assert rows[8]["prompts_with_pair"] == from_general["prompts_with_pair"] <= 6
     pool = (out / "word-problems" / "train-third-from-general" / "pool.jsonl").read_text().splitlines()
     assert len({json.loads(line)["prompt_id"] for line in pool}) == 2
     assert all(r["task"] == "word-problems" for r in rows)
-    none, vote = rows[0], rows[3]
+    none, vote = rows[0], rows[5]
+    # given only failing drafts, a corrector never rewrites one that ran: nothing right is broken
+    assert rows[2]["broken"] in (0, None) and rows[4]["broken"] in (0, None)
     assert none["decodes"] == 1 and vote["decodes"] == 4 and none["net_fixed"] == 0 and none["broken"] in (0, None)
     assert all(1 <= r["decodes"] <= 4 for r in rows)
     table = (out / "table.md").read_text()
