@@ -58,9 +58,10 @@ HELD_OUT = ("word-problems", "multi-step", "unit-conversions")
 
 
 def task_path(name: str) -> str:
-    """A built-in task's name as it is; an example's name as its task file; a path as it is."""
+    """A built-in task's name as it is; an example's name as its task file (relative to the
+    working directory, so that the commands shown run on another machine); a path as it is."""
     example = EXAMPLES / name / f"{name}.yaml"
-    return str(example) if example.is_file() else name
+    return os.path.relpath(example) if example.is_file() else name
 
 
 def task_name(spec: str) -> str:
