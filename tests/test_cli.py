@@ -195,7 +195,9 @@ def test_generate_resume_after_kill(tiny_lm_dir, tmp_path):
     parsed = [json.loads(l) for l in resumed]  # every line parses: the torn one is gone
     assert [p["id"] for p in parsed] == ids
     assert all(len(p["rounds"]) == 2 and p["final"] == p["rounds"][-1]["text"] for p in parsed)
-    assert json.loads((tmp_path / "out.metrics.json").read_text())["records"] == 6
+    metrics = json.loads((tmp_path / "out.metrics.json").read_text())
+    # the figures are the whole file's; the costs (seconds, tokens), this run's 4 records'
+    assert metrics["records"] == 6 and metrics["resumed_after"] == 2 and metrics["round_decodes"][0] == 4
 
     # Resuming a finished run decodes nothing and leaves the file as it is.
     result = invoke(*args, "--resume")

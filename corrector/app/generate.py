@@ -100,6 +100,8 @@ def generate_run(
     metrics.update(
         seconds=time.perf_counter() - start, tokens=tokens, round_seconds=cost.seconds, round_decodes=cost.decoded
     )
+    if done:  # the figures of the records above are over the whole file; the costs, this run's part
+        metrics["resumed_after"] = len(done)
     cut = sum(g.truncated_prompts for g in models.values())
     if cut:  # kept for generate (a long few-shot prompt may lose its oldest examples), but said
         metrics["truncated_prompts"] = cut
