@@ -108,8 +108,8 @@ NO_TRAINING = {"cpu_seconds": 0.0, "seconds": 0.0, "generated_tokens": 0, "train
 
 def inference_cost(metrics: dict, vote: bool) -> dict:
     """Decodes and generated tokens per problem: the rounds' (the draft and each correction
-    still open), or the vote's samples."""
-    n = metrics["records"]
+    still open), or the vote's samples. A resumed run's costs are over the records it did."""
+    n = metrics["records"] - metrics.get("resumed_after", 0)
     if vote:
         sc = metrics["self_consistency"]
         return {"decodes": sc["samples"], "tokens": sc.get("tokens", 0) / n}

@@ -92,6 +92,15 @@ def test_table_gives_each_row_its_share_of_the_budget_and_its_commands(tmp_path)
     assert (tmp_path / "c.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_a_resumed_evaluations_cost_is_per_problem_it_did():
+    whole = {"records": 200, "round_decodes": [200, 120], "tokens": 6400}
+    assert compute.inference_cost(whole, vote=False) == {"decodes": 1.6, "tokens": 32.0}
+    resumed = {"records": 200, "resumed_after": 150, "round_decodes": [50, 30], "tokens": 1600}
+    assert compute.inference_cost(resumed, vote=False) == {"decodes": 1.6, "tokens": 32.0}
+    vote = {"records": 200, "resumed_after": 100, "self_consistency": {"samples": 4, "tokens": 12800}}
+    assert compute.inference_cost(vote, vote=True) == {"decodes": 4, "tokens": 128.0}
+
+
 def test_labels_of_points_close_together_do_not_print_over_each_other():
     matplotlib = pytest.importorskip("matplotlib")
     matplotlib.use("Agg")
