@@ -267,8 +267,10 @@ class _Worker:
     def _read_exact(self, n: int, deadline: float) -> bytes:
         fd, buf = self.proc.stdout.fileno(), bytearray()
         while len(buf) < n:
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([fd], [], [], left)[0]:
+            # Past the deadline, a reply already waiting still counts: this process may have been
+            # suspended (a laptop asleep, SIGSTOP) while the worker answered in time.
+            left = max(deadline - time.monotonic(), 0.0)
+            if not select.select([fd], [], [], left)[0]:
                 raise _WorkerLost("did not answer in time", late=True)
             chunk = os.read(fd, n - len(buf))
             if not chunk:

@@ -212,3 +212,22 @@ def test_killed_rlimits_worker_leaves_no_scratch_directory(leftovers):
         during = set(glob.glob(pattern)) - before
         assert len(during) == 1  # only the new worker's
     assert set(glob.glob(pattern)) - before == set()
+
+
+def test_a_reply_waiting_when_this_process_wakes_past_its_deadline_still_counts(monkeypatch):
+    """This process suspended (a laptop asleep, SIGSTOP) while the worker ran the program in
+    time: on waking, the deadline is past but the answer is in the pipe, and it is the answer --
+    not "did not answer in time", which would score a right program 0."""
+    from correct.values import sandbox
+
+    read = sandbox._Worker._read_exact
+
+    def asleep_until_after_the_deadline(self, n, deadline):
+        time.sleep(1.0)  # the worker answers meanwhile
+        return read(self, n, deadline - 3600)
+
+    with SandboxPool(workers=1, timeout=2.0, isolation="rlimits") as pool:
+        assert pool.run("print(6)").stdout == "6\n"  # started and answering
+        monkeypatch.setattr(sandbox._Worker, "_read_exact", asleep_until_after_the_deadline)
+        r = pool.run("print(7)")
+    assert (r.returncode, r.stdout, r.timed_out) == (0, "7\n", False)
