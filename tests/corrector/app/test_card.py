@@ -171,3 +171,7 @@ def test_the_card_of_a_corrector_of_several_tasks_names_them(tmp_path):
     assert "# Corrector for several tasks (arithmetic, concepts) (pairing)" in text
     assert "correct generate --task YOUR_TASK.yaml" in text and f"--task {mixture}" not in text
     assert "**Tasks:** a mixture of 2 (arithmetic, concepts)" in text
+    assert "refine" not in text  # given every draft, as every corrector is unless it says otherwise
+    failing = replace(config, refine="failing")
+    text = ModelCard.load(write_model_card(tmp_path / "f", failing, LOG, None)).text
+    assert 'It is given only the drafts known to fall short without a reference (`"refine": "failing"`' in text
