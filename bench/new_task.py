@@ -231,6 +231,8 @@ class Bench:
         metrics = folder / "metrics.json"
         command = folder / "generate.txt"
         if not metrics.exists():
+            # a killed evaluation goes on where its output ends (the command shown is the run's own)
+            resume = ["--resume"] if (folder / "eval.jsonl").exists() else []
             _, _, shown = self.correct(
                 "generate",
                 "--task",
@@ -246,8 +248,9 @@ class Bench:
                 str(folder / "eval.jsonl"),
                 "--metrics",
                 str(metrics),
+                *resume,
             )
-            command.write_text(shown + "\n")
+            command.write_text(shown.removesuffix(" --resume") + "\n")
         return json.loads(metrics.read_text()), command.read_text().strip()
 
     def generator_rounds(
