@@ -106,6 +106,20 @@ def add(*costs: dict) -> dict:
 NO_TRAINING = {"cpu_seconds": 0.0, "seconds": 0.0, "generated_tokens": 0, "trained_tokens": 0}
 
 
+def evaluation(folder: Path, generate: list[str], run) -> tuple[dict, str]:
+    """``correct generate`` with ``generate``'s arguments into ``folder`` (``eval.jsonl``,
+    ``metrics.json`` and the command in ``generate.txt``), once: a finished evaluation is read
+    back, and a killed one goes on where its output ends. ``run`` takes the arguments and
+    returns the command as shown; the one kept is the run's own, without ``--resume``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    metrics, command = folder / "metrics.json", folder / "generate.txt"
+    if not metrics.exists():
+        resume = ["--resume"] if (folder / "eval.jsonl").exists() else []
+        shown = run([*generate, "--output", str(folder / "eval.jsonl"), "--metrics", str(metrics), *resume])
+        command.write_text(shown.removesuffix(" --resume") + "\n")
+    return json.loads(metrics.read_text()), command.read_text().strip()
+
+
 def inference_cost(metrics: dict, vote: bool) -> dict:
     """Decodes and generated tokens per problem: the rounds' (the draft and each correction
     still open), or the vote's samples. A resumed run's costs are over the records it did."""

@@ -148,37 +148,10 @@ class General:
         return folder, json.loads(done.read_text())["command"]
 
     def evaluate(self, task: str, name: str, *options: str) -> tuple[dict, str]:
-        a, folder = self.args, self.out / task_name(task) / name
-        folder.mkdir(parents=True, exist_ok=True)
-        metrics, command = folder / "metrics.json", folder / "generate.txt"
-        if not metrics.exists():
-            # a killed evaluation goes on where its output ends (the command shown is the run's own)
-            resume = ["--resume"] if (folder / "eval.jsonl").exists() else []
-            shown = self.run(
-                [
-                    "generate",
-                    "--task",
-                    task_path(task),
-                    "--split",
-                    "test",
-                    "--limit",
-                    str(a.limit),
-                    "--generator",
-                    a.generator,
-                    "--shots",
-                    str(a.shots),
-                    "--seed",
-                    str(a.seed),
-                    *options,
-                    "--output",
-                    str(folder / "eval.jsonl"),
-                    "--metrics",
-                    str(metrics),
-                    *resume,
-                ]
-            )
-            command.write_text(shown.removesuffix(" --resume") + "\n")
-        return json.loads(metrics.read_text()), command.read_text().strip()
+        a = self.args
+        generate = ["generate", "--task", task_path(task), "--split", "test", "--limit", str(a.limit)]
+        generate += ["--generator", a.generator, "--shots", str(a.shots), "--seed", str(a.seed), *options]
+        return compute.evaluation(self.out / task_name(task) / name, generate, self.run)
 
     def transfer(self, task: str) -> list[dict]:
         """The rows that train nothing on ``task``: no correction, the general corrector, self-

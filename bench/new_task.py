@@ -226,32 +226,11 @@ class Bench:
 
     def evaluate(self, name: str, *options: str) -> tuple[dict, str]:
         """3 rounds (or what ``options`` say) on the held-out problems; the metrics and the command."""
-        folder = self.out / name
-        folder.mkdir(parents=True, exist_ok=True)
-        metrics = folder / "metrics.json"
-        command = folder / "generate.txt"
-        if not metrics.exists():
-            # a killed evaluation goes on where its output ends (the command shown is the run's own)
-            resume = ["--resume"] if (folder / "eval.jsonl").exists() else []
-            _, _, shown = self.correct(
-                "generate",
-                "--task",
-                self.task,
-                "--split",
-                self.args.split,
-                "--limit",
-                str(self.args.limit),
-                "--seed",
-                str(self.args.seed),
-                *options,
-                "--output",
-                str(folder / "eval.jsonl"),
-                "--metrics",
-                str(metrics),
-                *resume,
-            )
-            command.write_text(shown.removesuffix(" --resume") + "\n")
-        return json.loads(metrics.read_text()), command.read_text().strip()
+        a = self.args
+        generate = ["generate", "--task", self.task, "--split", a.split, "--limit", str(a.limit)]
+        return compute.evaluation(
+            self.out / name, [*generate, "--seed", str(a.seed), *options], lambda args: self.correct(*args)[2]
+        )
 
     def generator_rounds(
         self, corrector: str, name: str, generator: str | None = None, *extra: str
