@@ -232,6 +232,18 @@ class General:
                 runs.append(("third-from-general", name, ["--corrector", str(folder), *rounds], [cmd], False))
         return self.measure(task, runs, pairs)
 
+    def card(self, rows: list[dict]) -> None:
+        """The general corrector's model card, with what it did on the tasks it never saw
+        (``transfer.md`` in its folder, which ``correct card`` carries)."""
+        corrector, _ = self.train()
+        note = (
+            f"Measured by `bench/general.py` on {self.args.limit} test problems of each task left out of its "
+            f"training, greedy drafts of `{self.args.generator}` ({self.args.shots}-shot): net fixed and fixed "
+            "are of the wrong drafts, broken of the right ones.\n\n"
+        )
+        (corrector / "transfer.md").write_text(note + table(rows))
+        self.run(["card", str(corrector), "--eval-limit", "0"])
+
     def measure(self, task: str, runs: list[tuple], pairs: dict) -> list[dict]:
         """A row for each of ``runs`` (short name, row, generate's options, the commands before,
         whether it votes) on ``task``, against its greedy drafts."""
@@ -337,6 +349,8 @@ def main() -> None:
             rows = sorted(rows + stage(task), key=lambda r: args.held_out.index(r["task"]))
             (args.out / "table.md").write_text(table(rows))  # after every task: a killed run keeps its figures
             (args.out / "results.json").write_text(json.dumps(rows, indent=2) + "\n")
+        if stage == bench.transfer:
+            bench.card(rows)
     print(table(rows))
 
 

@@ -15,6 +15,9 @@ from ..model import CorrectorConfig
 
 CARD_NAME = "README.md"
 EVAL_NAME = "eval.json"
+TRANSFER_NAME = "transfer.md"
+"""Measurements on tasks the corrector never saw, as Markdown (tables, the commands that made
+them) that a bench wrote into its folder (bench/general.py); the card carries them as written."""
 TEMPLATE = Path(__file__).with_name("card_template.md")
 
 # The training settings a reader needs first; the rest follow in the full table.
@@ -112,6 +115,7 @@ def write_model_card(
         log_rows=_log_rows(log),
         results=_results(evaluation) if evaluation else None,
         mixture=_mixture_tasks(config.task),
+        transfer=_transfer(folder),
     )
     path = folder / CARD_NAME
     tmp = path.with_suffix(".md.tmp")
@@ -121,6 +125,11 @@ def write_model_card(
     finally:
         tmp.unlink(missing_ok=True)
     return path
+
+
+def _transfer(folder: Path) -> str | None:
+    path = folder / TRANSFER_NAME
+    return path.read_text().strip() if path.is_file() else None
 
 
 def _mixture_tasks(task: str | None) -> list[str] | None:

@@ -87,5 +87,8 @@ def test_general_bench_trains_on_a_mixture_and_measures_the_task_it_left_out(tmp
     assert rows[2]["broken"] in (0, None) and rows[4]["broken"] in (0, None)
     assert none["decodes"] == 1 and vote["decodes"] == 4 and none["net_fixed"] == 0 and none["broken"] in (0, None)
     assert all(1 <= r["decodes"] <= 4 for r in rows)
+    # the corrector's card carries what it did on the task it never saw
+    card = (out / "corrector" / "README.md").read_text()
+    assert "## On tasks it never saw" in card and "| word-problems | general corrector (never saw this task)" in card
     table = (out / "table.md").read_text()
     assert "general corrector (never saw this task), 3 rounds" in table and "correct train --task" in table

@@ -175,3 +175,21 @@ def test_the_card_of_a_corrector_of_several_tasks_names_them(tmp_path):
     failing = replace(config, refine="failing")
     text = ModelCard.load(write_model_card(tmp_path / "f", failing, LOG, None)).text
     assert 'It is given only the drafts known to fall short without a reference (`"refine": "failing"`' in text
+
+
+def test_measurements_on_tasks_it_never_saw_are_carried_as_written(tmp_path):
+    """A bench that measured the corrector on other tasks leaves ``transfer.md`` in its folder
+    (bench/general.py); the card carries it under its own heading, and no heading without it."""
+    from dataclasses import replace
+
+    mixture = tmp_path / "mixture.yaml"
+    mixture.write_text("mixture:\n  - arithmetic\n  - concepts\n")
+    config = replace(_config("smollm2"), task=str(mixture))
+    folder = tmp_path / "c"
+    folder.mkdir()
+    assert "tasks it never saw" not in ModelCard.load(write_model_card(folder, config, LOG, None)).text
+    table = "| task | | solved |\n|---|---|---|\n| word-problems | general corrector | 41.0% |\n\n    correct generate"
+    (folder / "transfer.md").write_text(table + "\n")
+    text = ModelCard.load(write_model_card(folder, config, LOG, None)).text
+    assert "## On tasks it never saw\n\n" + table in text
+    assert text.index("No held-out evaluation") < text.index("## On tasks it never saw")
