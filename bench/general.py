@@ -53,8 +53,9 @@ TASKS = (
     "strings-and-lists",
     "unit-conversions",
     "constrained-sentences",
+    "dictionaries",
 )
-HELD_OUT = ("word-problems", "multi-step", "unit-conversions")
+HELD_OUT = ("word-problems", "multi-step", "unit-conversions", "dictionaries")
 
 
 def task_path(name: str) -> str:

@@ -1,8 +1,8 @@
 """The example task files of docs/examples/ that train one general corrector beside the word
-problems: functions (unit tests), strings-and-lists and unit-conversions (a printed answer)
-and constrained-sentences (concepts). Each loads; every reference solution reaches the
-value's maximum; a broken output does not, and its feedback says why; and each make_data.py
-writes exactly the data files kept beside it. Offline, no model."""
+problems, or measure it: functions and dictionaries (unit tests), strings-and-lists and
+unit-conversions (a printed answer) and constrained-sentences (concepts). Each loads; every
+reference solution reaches the value's maximum; a broken output does not, and its feedback
+says why; and each make_data.py writes exactly the data files kept beside it. Offline, no model."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from correct.tasks import few_shot_prompt, get_task
 from correct.values import load_value
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
-TASKS = ["functions", "strings-and-lists", "unit-conversions", "constrained-sentences"]
+TASKS = ["functions", "strings-and-lists", "unit-conversions", "constrained-sentences", "dictionaries"]
 SPLITS = ["train", "validation", "test", "shots.jsonl"]
 N = 20
 
@@ -62,7 +62,11 @@ def test_a_broken_output_falls_short_and_says_why(example, output):
 def test_a_failing_unit_test_is_named_in_the_feedback():
     """A function that exists but returns the wrong thing: the feedback is the failing call,
     what it returned and what was expected, not a bare AssertionError."""
-    task = get_task(str(EXAMPLES / "functions" / "functions.yaml"))
+    for name in ("functions", "dictionaries"):
+        _failing_unit_tests_are_named(get_task(str(EXAMPLES / name / f"{name}.yaml")))
+
+
+def _failing_unit_tests_are_named(task) -> None:
     value = load_value(task.value)
     try:
         records = task.make_split("validation", N, 0)
