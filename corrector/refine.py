@@ -10,7 +10,7 @@ way, for all k rounds, with the feedback the value gives without them.
 A corrector whose config says ``refine="failing"`` (one that never saw the task, which cannot
 tell a right draft from a wrong one and rewrites both) is given only the drafts known to fall
 short without references: those a reference-free value scores below its maximum, and those
-the value calls faulty (a program that raises, prints nothing or times out).
+the value calls faulty (a program that raises, prints nothing, times out or fails its tests).
 """
 
 from __future__ import annotations

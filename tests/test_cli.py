@@ -802,6 +802,22 @@ def test_shipped_correctors_carry_cards_with_measured_results(task):
     assert f"{ev['rounds'][-1]['solved']:.1%}" in card
 
 
+def test_the_general_corrector_ships_with_what_it_did_on_tasks_it_never_saw():
+    """``--corrector general``: a LoRA adapter of SmolLM2 in the package, given only failing drafts
+    by its own config, whose card says so and carries its measurements on the held-out tasks."""
+    from correct.corrector.model import CorrectorConfig
+    from correct.tasks import shipped_correctors
+
+    folder = shipped_correctors()["general"]
+    assert json.loads((folder / "adapter_config.json").read_text())["base_model_name_or_path"] == "smollm2"
+    assert CorrectorConfig.load(folder).refine == "failing"
+    card = (folder / "README.md").read_text()
+    assert "# Corrector for several tasks (" in card and '(`"refine": "failing"`' in card
+    transfer = card[card.index("## On tasks it never saw") :]
+    for task in ("word-problems", "multi-step", "unit-conversions", "dictionaries"):
+        assert f"| {task} | general corrector, failing drafts only" in transfer
+
+
 # --------------------------------------------------------------------------- records without references
 
 

@@ -10,7 +10,8 @@ see ``registry.as_scores``) with a few attributes the engine reads:
 - ``min_value``: the worst score.
 
 A value that needs references may still know some outputs fail without them: it says so with
-``Score.faulty`` (the program value does for programs that raise, print nothing or time out).
+``Score.faulty`` (the program value does for programs that raise, print nothing, time out or
+fail their record's tests).
 
 Feedback text must never reveal the reference (e.g. the expected answer): it is shown to
 the corrector at inference time too.
@@ -40,7 +41,7 @@ class Score:
     """The answer the output arrives at, when the value can tell (used for majority voting)."""
     faulty: bool = False
     """Whether the output fails a check that needs no reference, whatever the reference says:
-    a program that raises, prints nothing or runs out of time. Known at inference, so a
+    a program that raises, prints nothing, runs out of time or fails its record's tests. Known at inference, so a
     corrector that cannot judge a task's answers can be given only these drafts
     (``--refine failing``)."""
 

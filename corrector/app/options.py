@@ -74,7 +74,7 @@ class Models:
     refine: Literal["all", "failing"] | None = None
     """Which drafts the corrector is given each round: all (every draft not known to be solved)
     | failing (only drafts known to fall short without references: a program that raises,
-    prints nothing or times out, or below a reference-free value's maximum; for a corrector
+    prints nothing, times out or fails its tests, or below a reference-free value's maximum; for a corrector
     that never saw the task and cannot tell its right drafts from wrong ones). Default: the
     corrector's own (its correct_config.json), else all."""
 

