@@ -164,7 +164,7 @@ class General:
             (
                 "general",
                 "general corrector (never saw this task), 3 rounds",
-                ["--corrector", str(corrector), *rounds],
+                ["--corrector", str(corrector), "--refine", "all", *rounds],  # whatever its config says
                 [train_cmd],
                 False,
             ),
