@@ -108,6 +108,8 @@ class General:
         """(folder, command): ``correct train`` with the recipe's settings into ``folder``, run
         once and kept (a killed run resumes)."""
         a, done = self.args, folder / "train.json"
+        if a.done_only and not done.exists():
+            raise SystemExit(f"--done-only: {folder} is not trained yet")
         if not done.exists():
             resume = ["--resume"] if (folder / "pool.jsonl").exists() else []
             shown = self.run(
@@ -148,11 +150,15 @@ class General:
             done.write_text(json.dumps({"command": shown}) + "\n")
         return folder, json.loads(done.read_text())["command"]
 
-    def evaluate(self, task: str, name: str, *options: str) -> tuple[dict, str]:
+    def evaluate(self, task: str, name: str, *options: str) -> tuple[dict, str] | None:
+        """The metrics and command of one evaluation, run unless done (None with --done-only)."""
         a = self.args
         generate = ["generate", "--task", task_path(task), "--split", "test", "--limit", str(a.limit)]
         generate += ["--generator", a.generator, "--shots", str(a.shots), "--seed", str(a.seed), *options]
-        return compute.evaluation(self.out / task_name(task) / name, generate, self.run)
+        folder = self.out / task_name(task) / name
+        if a.done_only and not (folder / "metrics.json").exists():
+            return None
+        return compute.evaluation(folder, generate, self.run)
 
     def transfer(self, task: str) -> list[dict]:
         """The rows that train nothing on ``task``: no correction, the general corrector, self-
@@ -250,7 +256,10 @@ class General:
         whether it votes) on ``task``, against its greedy drafts."""
         out = []
         for short, name, options, before, vote in runs:
-            m, cmd = self.evaluate(task, short, *options)
+            done = self.evaluate(task, short, *options)
+            if done is None:
+                continue
+            m, cmd = done
             solved = [r["solved"] for r in m["rounds"]]
             out.append(
                 {
@@ -329,6 +338,11 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1, help="OMP_NUM_THREADS of every run (0: each picks its own)")
     ap.add_argument("--train-args", default="", help="extra `correct train` options")
     ap.add_argument("--out", type=Path, default=Path("runs/general"))
+    ap.add_argument(
+        "--done-only",
+        action="store_true",
+        help="run nothing: the tables and the card from the evaluations finished so far (while a run goes on)",
+    )
     args = ap.parse_args()
     args.tasks, args.held_out = args.tasks.split(","), [task_name(t) for t in args.held_out.split(",")]
     args.per_task = [tuple(p.split("=", 1)) for p in args.per_task]
