@@ -187,7 +187,7 @@ def test_measurements_on_tasks_it_never_saw_are_carried_as_written(tmp_path):
     config = replace(_config("smollm2"), task=str(mixture))
     folder = tmp_path / "c"
     folder.mkdir()
-    assert "tasks it never saw" not in ModelCard.load(write_model_card(folder, config, LOG, None)).text
+    assert "## On tasks it never saw" not in ModelCard.load(write_model_card(folder, config, LOG, None)).text
     table = "| task | | solved |\n|---|---|---|\n| word-problems | general corrector | 41.0% |\n\n    correct generate"
     (folder / "transfer.md").write_text(table + "\n")
     text = ModelCard.load(write_model_card(folder, config, LOG, None)).text
