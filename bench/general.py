@@ -91,25 +91,28 @@ class General:
         path.write_text(f"# the tasks the general corrector learns from (bench/general.py)\nmixture:\n{entries}")
         return path
 
-    def train(self) -> tuple[Path, str]:
-        """The general corrector, trained on the mixture into OUT/corrector."""
+    def train(self) -> tuple[Path, str] | None:
+        """The general corrector, trained on the mixture into OUT/corrector (None with
+        --done-only before it is)."""
         a = self.args
         extra = ["--seed", str(a.seed), *shlex.split(a.train_args)]
         return self.trained(self.out / "corrector", str(self.mixture()), a.generator, a.train_limit, a.steps, extra)
 
-    def train_on(self, task: str, name: str, init: str, limit: int) -> tuple[Path, str]:
+    def train_on(self, task: str, name: str, init: str, limit: int) -> tuple[Path, str] | None:
         """The per-task recipe of docs/training.md on ``task`` alone, from ``init``, into
         OUT/TASK/NAME."""
         a = self.args
         extra = ["--eval-limit", "0", "--seed", str(a.seed), *shlex.split(a.recipe_args)]
         return self.trained(self.out / task_name(task) / name, task_path(task), init, limit, 100, extra)
 
-    def trained(self, folder: Path, task: str, init: str, limit: int, steps: int, extra: list[str]):
+    def trained(
+        self, folder: Path, task: str, init: str, limit: int, steps: int, extra: list[str]
+    ) -> tuple[Path, str] | None:
         """(folder, command): ``correct train`` with the recipe's settings into ``folder``, run
         once and kept (a killed run resumes)."""
         a, done = self.args, folder / "train.json"
         if a.done_only and not done.exists():
-            raise SystemExit(f"--done-only: {folder} is not trained yet")
+            return None  # not trained yet: its rows wait for a run that trains it
         if not done.exists():
             resume = ["--resume"] if (folder / "pool.jsonl").exists() else []
             shown = self.run(
@@ -163,7 +166,10 @@ class General:
     def transfer(self, task: str) -> list[dict]:
         """The rows that train nothing on ``task``: no correction, the general corrector, self-
         refinement, voting, and each ``--per-task`` corrector of it."""
-        corrector, train_cmd = self.train()
+        trained = self.train()
+        if trained is None:
+            return []
+        corrector, train_cmd = trained
         rounds = ["--rounds", "3", "--no-baseline"]
         runs = [
             ("none", "no correction: greedy drafts", ["--rounds", "0", "--no-baseline"], [], False),
@@ -214,7 +220,10 @@ class General:
         """The rows that train on ``task`` (hours each): the recipe from SmolLM2 and from the
         general corrector when it is ``--hard``, the recipe on a third of the prompts when it
         is in ``--less-data``. Run after every task's ``transfer`` rows."""
-        corrector, _ = self.train()
+        trained = self.train()
+        if trained is None:
+            return []
+        corrector, _ = trained
         rounds = ["--rounds", "3", "--no-baseline"]
         runs, pairs = [], {}
         if self.args.hard and task_name(task) == task_name(self.args.hard):
@@ -228,13 +237,19 @@ class General:
                     folder = Path(given)
                     cmd = json.loads((folder / "train.json").read_text())["command"]
                 else:
-                    folder, cmd = self.train_on(task, f"train-{short}", init, self.args.recipe_limit)
+                    trained = self.train_on(task, f"train-{short}", init, self.args.recipe_limit)
+                    if trained is None:
+                        continue
+                    folder, cmd = trained
                 runs.append((short, f"{name}, 3 rounds", ["--corrector", str(folder), *rounds], [cmd], False))
                 pairs[short] = first_exploration_pairs(folder)
         for t, _ in self.args.less_data:
             if t == task_name(task):
                 third = self.args.recipe_limit // 3
-                folder, cmd = self.train_on(task, "train-third-from-general", str(corrector), third)
+                trained = self.train_on(task, "train-third-from-general", str(corrector), third)
+                if trained is None:
+                    continue
+                folder, cmd = trained
                 name = f"the recipe from the general corrector on a third of the prompts ({third}), 3 rounds"
                 runs.append(("third-from-general", name, ["--corrector", str(folder), *rounds], [cmd], False))
         return self.measure(task, runs, pairs)
@@ -242,6 +257,8 @@ class General:
     def card(self, rows: list[dict]) -> None:
         """The general corrector's model card, with what it did on the tasks it never saw
         (``transfer.md`` in its folder, which ``correct card`` carries)."""
+        if not rows:
+            return
         corrector, _ = self.train()
         note = (
             f"Measured by `bench/general.py` on {self.args.limit} test problems of each task left out of its "
@@ -254,6 +271,9 @@ class General:
     def measure(self, task: str, runs: list[tuple], pairs: dict) -> list[dict]:
         """A row for each of ``runs`` (short name, row, generate's options, the commands before,
         whether it votes) on ``task``, against its greedy drafts."""
+        drafts = self.out / task_name(task) / "none" / "metrics.json"
+        if self.args.done_only and not drafts.exists():
+            return []  # net fixed and broken are against the greedy drafts: none yet
         out = []
         for short, name, options, before, vote in runs:
             done = self.evaluate(task, short, *options)

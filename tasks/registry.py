@@ -14,7 +14,7 @@ MODELS = Path(__file__).parent / "models"
 
 def shipped_correctors() -> dict[str, Path]:
     """The correctors that ship inside the package, by name: ``NAME-corrector`` under
-    ``MODELS`` is ``NAME`` (``arithmetic``; ``general`` once it ships)."""
+    ``MODELS`` is ``NAME`` (``arithmetic``, ..., ``general``)."""
     return {p.name.removesuffix("-corrector"): p for p in sorted(MODELS.glob("*-corrector")) if p.is_dir()}
 
 

@@ -786,6 +786,13 @@ def test_card_measures_a_corrector_and_writes_its_model_card(tmp_path):
     assert card.startswith("---\n") and "# Corrector for arithmetic (pairing)" in card
     assert "correct generate --task arithmetic --corrector PATH_TO_THIS_FOLDER" in card
     assert f"| 3 | {ev['rounds'][3]['mean_value']:.4g} | {ev['rounds'][3]['solved']:.1%} |" in card
+    # --eval-limit 0 measures nothing new: the card is written again with what was measured
+    (folder / "README.md").unlink()
+    assert invoke("card", folder, "--eval-limit", 0).exit_code == 0
+    assert (
+        f"| 3 | {ev['rounds'][3]['mean_value']:.4g} | {ev['rounds'][3]['solved']:.1%} |"
+        in (folder / "README.md").read_text()
+    )
 
 
 def test_card_refuses_a_folder_that_is_not_a_corrector(tmp_path):

@@ -3,6 +3,7 @@ command line fills: inputs checked first, then the value, then the models (the s
 
 from __future__ import annotations
 
+import json
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -316,6 +317,8 @@ def measure_and_write(
                 c, load_generator(gen_path), v, records, [fmt(r) for r in records], gen_path, fluency=t.fluency
             )
         write_json_atomic(folder / EVAL_NAME, results)
+    elif (folder / EVAL_NAME).is_file():  # --eval-limit 0 measures nothing new; what was measured stays
+        results = json.loads((folder / EVAL_NAME).read_text())
     return write_model_card(folder, config, evaluation=results)
 
 

@@ -57,8 +57,8 @@ class Models:
 
     corrector: str | None = None
     """Corrector model folder or hub id; `self` (the generator rewrites its own drafts, no
-    training); or a corrector shipped with correct, by name: arithmetic, concepts, detox
-    (default: the task's)."""
+    training); or a corrector shipped with correct, by name: arithmetic, concepts, detox, or
+    general (for any task; given failing drafts only) (default: the task's)."""
     corrector_backend: BackendName | None = None
     """Backend the corrector decodes with (default: --backend; hf when that is openai)."""
     dtype: Dtype | None = None

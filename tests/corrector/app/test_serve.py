@@ -723,6 +723,9 @@ def test_sigterm_finishes_what_was_admitted_refuses_new_work_and_leaves_no_worke
     with Launched(["--task", "arithmetic", "--drain-timeout", "60"], env={"OMP_NUM_THREADS": "1"}) as s:
         c = openai.OpenAI(base_url=s.url, api_key="none", max_retries=0, timeout=120)
         c.completions.create(model=MODEL, prompt=problems[0]["prompt"], extra_body={"rounds": 1})  # the sandbox is up
+        deadline = time.monotonic() + 60
+        while _health(s.root)[1].get("pending", 0) and time.monotonic() < deadline:
+            time.sleep(0.01)  # the warm-up's batch is counted until its run returns, a moment after its answer
         with ThreadPoolExecutor(1) as pool:
             running = pool.submit(
                 c.completions.create,
@@ -732,10 +735,8 @@ def test_sigterm_finishes_what_was_admitted_refuses_new_work_and_leaves_no_worke
                 extra_body={"rounds": 3},
             )
             deadline = time.monotonic() + 60
-            # all of this request's completions admitted (the warm-up's may still be counted a moment
-            # after its answer: waiting for any pending one raced SIGTERM on a loaded machine)
-            while _health(s.root)[1].get("pending", 0) < len(problems) and time.monotonic() < deadline:
-                time.sleep(0.01)
+            while _health(s.root)[1].get("pending", 0) == 0 and time.monotonic() < deadline:
+                time.sleep(0.01)  # this request admitted
             workers = _children(s.process.pid)
             s.process.send_signal(signal.SIGTERM)
             while _health(s.root)[0] != 503 and time.monotonic() < deadline:
