@@ -4,8 +4,9 @@ With a reference-free value, drafts that already reach the maximum are not re-co
 their decodes are saved; with a value that needs references (a program judged against a
 hidden answer) every draft is corrected, because at inference nobody knows which are right --
 except that under greedy decoding a draft the corrector left unchanged is a fixed point and
-is not sent again. A record without references (its value None, unknown) is refined the same
-way, for all k rounds, with the feedback the value gives without them.
+is not sent again, and neither is a draft the value verified without a reference (a program
+that passes its record's own tests). A record without references (its value None, unknown)
+is refined the same way, for all k rounds, with the feedback the value gives without them.
 
 A corrector whose config says ``refine="failing"`` (one that never saw the task, which cannot
 tell a right draft from a wrong one and rewrites both) is given only the drafts known to fall
@@ -75,6 +76,7 @@ def refine(
     cost.add(0, time.perf_counter() - t, len(drafts), len(records))
     history = [[Step(0, d, s.value, s.feedback)] for d, s in zip(drafts, scores)]
     faulty = [s.faulty for s in scores]
+    verified = [s.verified for s in scores]
     # A corrector of one's own (any object with ``correct`` and ``question``) is given all drafts.
     only_failing = getattr(getattr(corrector, "config", None), "refine", "all") == "failing"
     for r in range(1, rounds + 1 if corrector else 1):
@@ -82,7 +84,8 @@ def refine(
         active = [
             i
             for i, h in enumerate(history)
-            if _still_open(h, value, greedy=params.temperature <= 0)
+            if not verified[i]
+            and _still_open(h, value, greedy=params.temperature <= 0)
             and (not only_failing or _failing(h, faulty[i], value))
         ]
         if active:
@@ -96,7 +99,7 @@ def refine(
             new_scores = value([records[i] for i in active], [c[0] for c in fixed])
             for i, c, s in zip(active, fixed, new_scores):
                 history[i].append(Step(r, c[0], s.value, s.feedback))
-                faulty[i] = s.faulty
+                faulty[i], verified[i] = s.faulty, s.verified
         for h in history:  # drafts at the maximum carry over unchanged
             if len(h) == r:
                 h.append(Step(r, h[-1].text, h[-1].value, h[-1].feedback))

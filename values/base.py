@@ -41,9 +41,13 @@ class Score:
     """The answer the output arrives at, when the value can tell (used for majority voting)."""
     faulty: bool = False
     """Whether the output fails a check that needs no reference, whatever the reference says:
-    a program that raises, prints nothing, runs out of time or fails its record's tests. Known at inference, so a
-    corrector that cannot judge a task's answers can be given only these drafts
-    (``--refine failing``)."""
+    a program that raises, prints nothing, runs out of time or fails its record's tests.
+    Known at inference, so a corrector that cannot judge a task's answers can be given only
+    these drafts (``--refine failing``)."""
+    verified: bool = False
+    """Whether the output passes a check that needs no reference: a program that passes its
+    record's tests. Known at inference, so it is never given to a corrector again, as an
+    output at a reference-free value's maximum is not."""
 
 
 class Value(Protocol):

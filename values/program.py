@@ -79,9 +79,11 @@ class ProgramValue(ValueBase):
             if failure is None and not r.completed:
                 # sys.exit(0) or os._exit(0) in the output must not skip the tests.
                 failure = "exited before the tests finished"
-            # The record's tests are the task's own check, there at inference: a draft that fails
-            # them is known to fall short (faulty), as one that raises is.
-            return Score(1.0, "tests passed") if failure is None else Score(0.0, failure or "tests failed", faulty=True)
+            # The record's tests are the task's own check, there at inference: a draft that passes
+            # them is known to be right (verified), one that fails them to fall short (faulty).
+            if failure is None:
+                return Score(1.0, "tests passed", verified=True)
+            return Score(0.0, failure or "tests failed", faulty=True)
         # Without an answer the value is unknown, a failure included: whether a record counts
         # as labeled must not depend on how one of its drafts ran.
         wrong = None if answer is None else 0.0

@@ -72,7 +72,8 @@ class Models:
     corrections (another example's solution fixed, with its feedback; a right answer kept)
     instead of as plain solved examples."""
     refine: Literal["all", "failing"] | None = None
-    """Which drafts the corrector is given each round: all (every draft not known to be solved)
+    """Which drafts the corrector is given each round: all (every draft not known to be solved: at a
+    reference-free value's maximum, or passing its record's tests)
     | failing (only drafts known to fall short without references: a program that raises,
     prints nothing, times out or fails its tests, or below a reference-free value's maximum; for a corrector
     that never saw the task and cannot tell its right drafts from wrong ones). Default: the

@@ -111,6 +111,30 @@ def test_a_corrector_for_failing_drafts_is_given_only_the_faulty_ones(sampled):
     assert [h[-1].text for h in hist] == ["broken", "crash1", "C"]
 
 
+class Tested(Exact):
+    """``Exact`` with reference, where an output ending "ok" passes the record's own tests
+    (verified: known right without the answer) and one starting "fail" fails them (faulty)."""
+
+    def __call__(self, records, outputs):
+        scores = super().__call__(records, outputs)
+        return [replace(s, verified=o.endswith("ok"), faulty=o.startswith("fail")) for s, o in zip(scores, outputs)]
+
+
+@pytest.mark.parametrize("sampled", [False, True])
+def test_a_draft_that_passes_its_tests_is_never_given_to_the_corrector(sampled):
+    """Every draft goes to the corrector (``refine="all"``, a value with references), except one
+    known right without the reference: it passed its record's tests. A draft that passes them
+    after a correction is closed from then on."""
+    records = [{"id": "a", "prompt": "qa", "answer": "A ok"}, {"id": "b", "prompt": "qb", "answer": "B ok"}]
+    gen = Scripted({"qa": "A ok", "qb": "fail0"})
+    corr = Scripted({"A ok": "broken", "fail0": "B ok", "B ok": "broken"})
+    cost = RoundCost()
+    params = SamplingParams(temperature=1.0) if sampled else GREEDY
+    hist = refine(records, ["qa", "qb"], gen, Corrector(corr), Tested(reference_free=False), 3, params, cost)
+    assert [[s.text for s in h] for h in hist] == [["A ok"] * 4, ["fail0", "B ok", "B ok", "B ok"]]
+    assert cost.decoded == [2, 1, 0, 0]
+
+
 def test_a_corrector_for_failing_drafts_corrects_what_a_reference_free_value_scores_low():
     gen = Scripted({"qa": "A", "qb": "b0"})
     corr = Scripted({"b0": "B", "A": "broken"})

@@ -99,10 +99,11 @@ def test_tests_mode_pass_and_fail(value):
     good, bad = value(
         [{"tests": tests}, {"tests": tests}], ["def add(a, b):\n    return a + b", "def add(a, b):\n    return a - b"]
     )
-    assert good == Score(1.0, "tests passed")
+    assert good == Score(1.0, "tests passed", verified=True)
     assert bad.value == 0.0 and bad.feedback == "AssertionError"
-    # the tests are the task's own check, there at inference: failing them is known without a reference
-    assert bad.faulty and not good.faulty
+    # the tests are the task's own check, there at inference: passing or failing them is known
+    # without a reference
+    assert bad.faulty and not good.faulty and not bad.verified
 
 
 def test_tests_take_precedence_over_answer(value):
