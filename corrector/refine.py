@@ -84,8 +84,7 @@ def refine(
         active = [
             i
             for i, h in enumerate(history)
-            if not verified[i]
-            and _still_open(h, value, greedy=params.temperature <= 0)
+            if _still_open(h, value, greedy=params.temperature <= 0, verified=verified[i])
             and (not only_failing or _failing(h, faulty[i], value))
         ]
         if active:
@@ -107,13 +106,14 @@ def refine(
     return history
 
 
-def _still_open(history: Sequence[Step], value: Value, greedy: bool) -> bool:
-    """Whether a draft goes to the corrector again. Not when a reference-free value says it is
-    already at the maximum (an unknown value never is); not when greedy decoding left it
-    unchanged last round -- the corrector would see the same input (draft and feedback) and
-    write the same text again."""
+def _still_open(history: Sequence[Step], value: Value, greedy: bool, verified: bool = False) -> bool:
+    """Whether a draft goes to the corrector again. Not when it is known right without a
+    reference: a reference-free value says it is at the maximum (an unknown value never is), or
+    the value ``verified`` it (a program that passed its record's tests); not when greedy
+    decoding left it unchanged last round -- the corrector would see the same input (draft and
+    feedback) and write the same text again."""
     last = history[-1]
-    if value.reference_free and last.value is not None and last.value >= value.max_value:
+    if verified or (value.reference_free and last.value is not None and last.value >= value.max_value):
         return False
     return not (greedy and len(history) > 1 and history[-2].text == last.text)
 
