@@ -54,6 +54,33 @@ def counter(description: str, total: int | None) -> Iterator[Callable[[int], Non
         yield lambda n: None
 
 
+def trainer_callbacks(description: str = "training steps") -> list:
+    """What a transformers ``Trainer`` needs to show its optimizer steps as this module does:
+    its own tqdm bar on a terminal (``TrainingArguments(disable_tqdm=not bar_for_trainer())``),
+    a callback writing plain lines where stderr is a file, nothing with ``none``."""
+    if shown_as() != "plain":
+        return []
+    from transformers import TrainerCallback
+
+    class PlainSteps(TrainerCallback):
+        def on_train_begin(self, args, state, control, **kwargs):
+            self.lines = PlainLines(description, state.max_steps)
+            self.lines.done = state.global_step  # a resumed run starts from its checkpoint's step
+
+        def on_step_end(self, args, state, control, **kwargs):
+            self.lines.advance(state.global_step - self.lines.done)
+
+        def on_train_end(self, args, state, control, **kwargs):
+            self.lines.end()
+
+    return [PlainSteps()]
+
+
+def bar_for_trainer() -> bool:
+    """Whether a transformers ``Trainer`` should draw its own tqdm bar: on a terminal only."""
+    return shown_as() == "bar"
+
+
 class PlainLines:
     """``description: done/total (share), rate/s, time left`` on stderr at most every ``EVERY``
     seconds, and a last line with the whole time once a line has been written."""

@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
+from .. import progress
+
 
 def encode(tokenizer, source: str, target: str, max_length: int) -> dict | None:
     """Token ids of source+target+eos with labels only on the target (and eos): the loss is
@@ -79,7 +81,7 @@ def training_arguments(
         save_total_limit=save_total_limit,
         report_to=list(report_to) or "none",
         seed=seed,
-        disable_tqdm=False,
+        disable_tqdm=not progress.bar_for_trainer(),  # plain lines instead: progress.trainer_callbacks
         use_cpu=not torch.cuda.is_available(),  # also keeps the data loader from pinning memory on CPU
         dataloader_num_workers=0,
         **extra,

@@ -8,6 +8,7 @@ import math
 from pathlib import Path
 from typing import Sequence
 
+from .. import progress
 from . import distributed, resume
 from .config import TrainConfig, TrainError
 from .encode import context_size, encode_examples, training_arguments
@@ -99,6 +100,8 @@ def train_rows(
         lm_weight=config.lm_weight,
     )
     trainer.remove_callback(PrinterCallback)  # losses go to our log, not as raw dicts to stdout
+    for callback in progress.trainer_callbacks():
+        trainer.add_callback(callback)
     for callback in resume.step_callbacks():
         trainer.add_callback(callback)
     earlier = max(cpu_before, spent_at(last))

@@ -24,6 +24,7 @@ from typing import Any, Sequence
 from ...values import ValueFunctionError
 from ...values.hf import context_length, loading_errors, pad_right, quiet_transformers
 from ...values.reward import PairEncoder, prepare_tokenizer
+from .. import progress
 from ..model import CONFIG_NAME
 from ..outputs import RecordError, read_jsonl, write_json_atomic
 from .encode import training_arguments
@@ -118,6 +119,8 @@ def reward_trainer(
         data_collator=PairCollator(tokenizer.pad_token_id),
     )
     trainer.remove_callback(PrinterCallback)  # losses go to our log, not as raw dicts to stdout
+    for callback in progress.trainer_callbacks():
+        trainer.add_callback(callback)
     return trainer
 
 

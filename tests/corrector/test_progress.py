@@ -120,3 +120,17 @@ def test_an_unknown_mode_is_refused_with_the_choices(tmp_path):
 def test_doctests():
     result = doctest.testmod(progress)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_train_under_nohup_reports_its_optimizer_steps_in_plain_lines(tiny_lm_dir, tmp_path, monkeypatch):
+    """`correct train` writing to a file: the Trainer's steps as plain lines, not tqdm's
+    carriage-return bar (which fills a log with one redrawn line per step)."""
+    monkeypatch.setattr(progress, "EVERY", 0.0)
+    args = ["train", "--task", "arithmetic", "--value", "toxicity:max_value=0.9", "--generator", tiny_lm_dir]
+    args += ["--limit", "4", "--samples", "3", "--iterations", "1", "--steps", "3", "--explore", "0"]
+    args += ["--max-new-tokens", "16", "--batch-size", "4", "--eval-limit", "0", "--output", str(tmp_path / "c")]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    steps = [l for l in result.stderr.splitlines() if l.startswith("training steps")]
+    assert steps[0].startswith("training steps: 1/3 (33%), ") and steps[-1].startswith("training steps: 3/3 done in ")
+    assert "it/s]" not in result.stderr and "\r" not in result.stderr
