@@ -16,7 +16,8 @@ measured on tasks it never saw (issue 24; docs/training.md, "Several tasks, one 
    fixed and broken: the prompts with an improving pair after each run's first exploration
    (``prompts_with_pair`` of log.jsonl).
 5. Less data (``--less-data TASK=DIR``, DIR a corrector trained on TASK alone with the
-   recipe's 600 prompts): the recipe from the general corrector on a third of the prompts.
+   recipe's 600 prompts): the recipe from the general corrector on a third of the prompts,
+   and beside it, as the control, the same recipe from SmolLM2 on the same third.
 6. ``OUT/table.md`` and ``OUT/results.json``: solved, net fixed and fixed (of the wrong
    greedy drafts), broken (of the right ones) and decodes per problem, with every command.
 
@@ -243,15 +244,19 @@ class General:
                     folder, cmd = trained
                 runs.append((short, f"{name}, 3 rounds", ["--corrector", str(folder), *rounds], [cmd], False))
                 pairs[short] = first_exploration_pairs(folder)
-        for t, _ in self.args.less_data:
-            if t == task_name(task):
-                third = self.args.recipe_limit // 3
-                trained = self.train_on(task, "train-third-from-general", str(corrector), third)
-                if trained is None:
-                    continue
-                folder, cmd = trained
-                name = f"the recipe from the general corrector on a third of the prompts ({third}), 3 rounds"
-                runs.append(("third-from-general", name, ["--corrector", str(folder), *rounds], [cmd], False))
+        third = self.args.recipe_limit // 3
+        for short, name, init in (
+            ("third-from-general", "the recipe from the general corrector", str(corrector)),
+            ("third-from-smollm2", "the recipe from SmolLM2 (the control)", self.args.generator),
+        ):
+            if task_name(task) not in dict(self.args.less_data):
+                break
+            trained = self.train_on(task, f"train-{short}", init, third)
+            if trained is None:
+                continue
+            folder, cmd = trained
+            name = f"{name} on a third of the prompts ({third}), 3 rounds"
+            runs.append((short, name, ["--corrector", str(folder), *rounds], [cmd], False))
         return self.measure(task, runs, pairs)
 
     def card(self, rows: list[dict]) -> None:
