@@ -20,9 +20,10 @@ solved examples. No set of concepts is in two files, in any order.
 
 from __future__ import annotations
 
-import json
 import random
 from pathlib import Path
+
+from correct.tasks.make import distinct, one_of_each, split, write_files
 
 HERE = Path(__file__).parent
 
@@ -343,31 +344,13 @@ def make_record(rng: random.Random) -> dict:
     return {"concepts": concepts, "sentence": sentence[0].upper() + sentence[1:] + ".", "tense": tense}
 
 
-def problems(n: int, seed: int) -> list[dict]:
-    rng = random.Random(seed)
-    out, seen = [], set()
-    while len(out) < n:
-        r = make_record(rng)
-        key = frozenset(r["concepts"])
-        if key not in seen:
-            seen.add(key)
-            out.append({"concepts": ", ".join(r["concepts"]), "solution": " " + r["sentence"], "kind": r["tense"]})
-    return out
-
-
-def write_jsonl(path: Path, rows: list[dict]) -> None:
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-
-
 def main() -> None:
-    pool = problems(2600 + 30, seed=2031)  # one pool, so no concept set is in two files
-    train, validation, test, reserve = pool[:2000], pool[2000:2300], pool[2300:2600], pool[2600:]
+    # one pool, so no concept set is in two files, in any order
+    pool = distinct(2600 + 30, seed=2031, draw=make_record, key=lambda r: frozenset(r["concepts"]))
+    pool = [{"concepts": ", ".join(r["concepts"]), "solution": " " + r["sentence"], "kind": r["tense"]} for r in pool]
+    train, validation, test, reserve = split(pool, 2000, 300, 300)
     kinds = ["past", "progressive", "perfect"]  # three tenses; the model must find the others
-    shots = [next(r for r in reserve if r["kind"] == kind) for kind in kinds]
-    write_jsonl(HERE / "train.jsonl", train)
-    write_jsonl(HERE / "validation.jsonl", validation)
-    write_jsonl(HERE / "test.jsonl", [{"id": f"t{i}", **r} for i, r in enumerate(test, 1)])
-    write_jsonl(HERE / "shots.jsonl", shots)
+    write_files(HERE, train, validation, test, one_of_each(reserve, kinds))
 
 
 if __name__ == "__main__":

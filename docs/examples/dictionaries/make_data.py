@@ -18,10 +18,11 @@ is in two files.
 
 from __future__ import annotations
 
-import json
 import random
 from pathlib import Path
 from typing import Callable, NamedTuple
+
+from correct.tasks.make import distinct, one_of_each, split, write_files
 
 HERE = Path(__file__).parent
 NAMES = ["tea", "milk", "bread", "rice", "soap", "eggs", "salt", "jam", "corn", "figs", "oil", "nuts"]
@@ -215,29 +216,14 @@ def record(rng: random.Random, kind: str) -> dict:
     }
 
 
-def problems(n: int, seed: int) -> list[dict]:
-    rng = random.Random(seed)
-    out, seen = [], set()
-    while len(out) < n:
-        r = record(rng, rng.choice(sorted(FAMILIES)))
-        if r["description"] not in seen:
-            seen.add(r["description"])
-            out.append(r)
-    return out
-
-
-def write_jsonl(path: Path, rows: list[dict]) -> None:
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+def draw(rng: random.Random) -> dict:
+    return record(rng, rng.choice(sorted(FAMILIES)))
 
 
 def main() -> None:
-    pool = problems(2600 + 100, seed=2041)  # one pool, so no description is in two files
-    train, validation, test, reserve = pool[:2000], pool[2000:2300], pool[2300:2600], pool[2600:]
-    shots = [next(r for r in reserve if r["kind"] == kind) for kind in ("total", "above", "by_letter")]
-    write_jsonl(HERE / "train.jsonl", train)
-    write_jsonl(HERE / "validation.jsonl", validation)
-    write_jsonl(HERE / "test.jsonl", [{"id": f"t{i}", **r} for i, r in enumerate(test, 1)])
-    write_jsonl(HERE / "shots.jsonl", shots)
+    pool = distinct(2600 + 100, seed=2041, draw=draw, key="description")  # one pool, so no description is in two files
+    train, validation, test, reserve = split(pool, 2000, 300, 300)
+    write_files(HERE, train, validation, test, one_of_each(reserve, ["total", "above", "by_letter"]))
 
 
 if __name__ == "__main__":

@@ -13,9 +13,10 @@ shots.jsonl three solved examples of three kinds. No question is in two files.
 
 from __future__ import annotations
 
-import json
 import random
 from pathlib import Path
+
+from correct.tasks.make import distinct, one_of_each, split, write_files
 
 HERE = Path(__file__).parent
 WORDS = [
@@ -229,31 +230,17 @@ FAMILIES = [
 ]
 
 
-def problems(n: int, seed: int) -> list[dict]:
-    rng = random.Random(seed)
-    out, seen = [], set()
-    while len(out) < n:
-        family = rng.choice(FAMILIES)
-        q, answer, solution = family(rng)
-        if q not in seen:
-            seen.add(q)
-            out.append({"question": q, "answer": str(answer), "solution": solution, "kind": family.__name__})
-    return out
-
-
-def write_jsonl(path: Path, rows: list[dict]) -> None:
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+def draw(rng: random.Random) -> dict:
+    family = rng.choice(FAMILIES)
+    question, answer, solution = family(rng)
+    return {"question": question, "answer": str(answer), "solution": solution, "kind": family.__name__}
 
 
 def main() -> None:
-    pool = problems(2600 + 30, seed=2028)  # one pool, so no question is in two files
-    train, validation, test, reserve = pool[:2000], pool[2000:2300], pool[2300:2600], pool[2600:]
+    pool = distinct(2600 + 30, seed=2028, draw=draw, key="question")  # one pool, so no question is in two files
+    train, validation, test, reserve = split(pool, 2000, 300, 300)
     kinds = ["reverse_words", "sort_dedupe", "count_vowels"]  # a string, a list and a number printed
-    shots = [next(r for r in reserve if r["kind"] == kind) for kind in kinds]
-    write_jsonl(HERE / "train.jsonl", train)
-    write_jsonl(HERE / "validation.jsonl", validation)
-    write_jsonl(HERE / "test.jsonl", [{"id": f"t{i}", **r} for i, r in enumerate(test, 1)])
-    write_jsonl(HERE / "shots.jsonl", shots)
+    write_files(HERE, train, validation, test, one_of_each(reserve, kinds))
 
 
 if __name__ == "__main__":

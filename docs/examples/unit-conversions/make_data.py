@@ -15,9 +15,10 @@ never within 0.001 of a rounding tie, so any correct way of rounding prints it.
 
 from __future__ import annotations
 
-import json
 import random
 from pathlib import Path
+
+from correct.tasks.make import distinct, split, write_files
 
 HERE = Path(__file__).parent
 
@@ -115,33 +116,21 @@ def finish(amount, unit, target, fact, digits, value, solution, kind) -> dict | 
     }
 
 
-def problems(n: int, seed: int) -> list[dict]:
-    rng = random.Random(seed)
-    out, seen = [], set()
-    while len(out) < n:
-        r = linear(rng) if rng.random() < 0.8 else temperature(rng)
-        if r is not None and r["question"] not in seen:
-            seen.add(r["question"])
-            out.append(r)
-    return out
-
-
-def write_jsonl(path: Path, rows: list[dict]) -> None:
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+def draw(rng: random.Random) -> dict | None:
+    """A linear conversion four times in five, else a temperature; None where the answer is too
+    near a rounding tie."""
+    return linear(rng) if rng.random() < 0.8 else temperature(rng)
 
 
 def main() -> None:
-    pool = problems(2600 + 60, seed=2029)  # one pool, so no question is in two files
-    train, validation, test, reserve = pool[:2000], pool[2000:2300], pool[2300:2600], pool[2600:]
+    pool = distinct(2600 + 60, seed=2029, draw=draw, key="question")  # one pool, so no question is in two files
+    train, validation, test, reserve = split(pool, 2000, 300, 300)
     shots = [
         next(r for r in reserve if r["unit"] == "kilometers"),  # a factor to divide by, rounded
         next(r for r in reserve if r["unit"] == "hours" and r["rounding"] == ROUNDINGS[0]),
         next(r for r in reserve if r["unit"] == "degrees Celsius"),
     ]
-    write_jsonl(HERE / "train.jsonl", train)
-    write_jsonl(HERE / "validation.jsonl", validation)
-    write_jsonl(HERE / "test.jsonl", [{"id": f"t{i}", **r} for i, r in enumerate(test, 1)])
-    write_jsonl(HERE / "shots.jsonl", shots)
+    write_files(HERE, train, validation, test, shots)
 
 
 if __name__ == "__main__":

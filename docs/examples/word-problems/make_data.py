@@ -12,10 +12,10 @@ unlabeled.jsonl holds questions with no answer (inference on questions nobody ha
 
 from __future__ import annotations
 
-import csv
-import json
 import random
 from pathlib import Path
+
+from correct.tasks.make import distinct, one_of_each, split, write_files, write_jsonl
 
 HERE = Path(__file__).parent
 NAMES = [
@@ -102,42 +102,18 @@ def age(rng: random.Random) -> tuple[str, int, str]:
 FAMILIES = [remainder, percentage, conversion, average, age]
 
 
-def problems(n: int, seed: int) -> list[dict]:
-    rng = random.Random(seed)
-    out, seen = [], set()
-    while len(out) < n:
-        family = rng.choice(FAMILIES)
-        q, answer, solution = family(rng)
-        if q not in seen:
-            seen.add(q)
-            out.append({"question": q, "answer": str(answer), "solution": solution, "kind": family.__name__})
-    return out
-
-
-def write_jsonl(path: Path, rows: list[dict]) -> None:
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+def draw(rng: random.Random) -> dict:
+    family = rng.choice(FAMILIES)
+    question, answer, solution = family(rng)
+    return {"question": question, "answer": str(answer), "solution": solution, "kind": family.__name__}
 
 
 def main() -> None:
-    pool = problems(1300 + 50 + 20, seed=2026)  # one pool, so no question is in two files
-    train, validation, test, unlabeled, reserve = (
-        pool[:800],
-        pool[800:1000],
-        pool[1000:1300],
-        pool[1300:1350],
-        pool[1350:],
-    )
+    pool = distinct(1300 + 50 + 20, seed=2026, draw=draw, key="question")  # one pool, so no question is in two files
+    train, validation, test, unlabeled, reserve = split(pool, 800, 200, 300, 50)
     kinds = ["remainder", "percentage", "conversion"]  # examples of three kinds; the model must generalise to the rest
-    shots = [next(r for r in reserve if r["kind"] == kind) for kind in kinds]
-    write_jsonl(HERE / "train.jsonl", train)
-    write_jsonl(HERE / "validation.jsonl", validation)
-    write_jsonl(HERE / "shots.jsonl", shots)
+    write_files(HERE, train, validation, test, one_of_each(reserve, kinds), test_columns=["question", "answer", "kind"])
     write_jsonl(HERE / "unlabeled.jsonl", [{"question": r["question"]} for r in unlabeled])
-    with open(HERE / "test.csv", "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=["id", "question", "answer", "kind"])
-        w.writeheader()
-        for i, r in enumerate(test, 1):
-            w.writerow({"id": f"t{i}", "question": r["question"], "answer": r["answer"], "kind": r["kind"]})
 
 
 if __name__ == "__main__":
