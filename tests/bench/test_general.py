@@ -69,6 +69,7 @@ def test_general_bench_trains_on_a_mixture_and_measures_the_task_it_left_out(tmp
         "recipe",
         "recipe-from-general",
         "third-from-general",
+        "third-from-smollm2",
     ]
     # the hard task: the recipe from SmolLM2's stand-in and from the general corrector, which
     # first rewrote the new pool (its log's iteration -1); the less-data run on 6 // 3 prompts
@@ -79,8 +80,12 @@ def test_general_bench_trains_on_a_mixture_and_measures_the_task_it_left_out(tmp
     assert recipe["iteration"] == 0 and from_general["iteration"] == -1
     assert rows[7]["prompts_with_pair"] == recipe["prompts_with_pair"] <= 6
     assert rows[8]["prompts_with_pair"] == from_general["prompts_with_pair"] <= 6
-    pool = (out / "word-problems" / "train-third-from-general" / "pool.jsonl").read_text().splitlines()
-    assert len({json.loads(line)["prompt_id"] for line in pool}) == 2
+    # ... and beside it, the control: the same recipe from the generator on the same third
+    for name in ("third-from-general", "third-from-smollm2"):
+        pool = (out / "word-problems" / f"train-{name}" / "pool.jsonl").read_text().splitlines()
+        assert len({json.loads(line)["prompt_id"] for line in pool}) == 2
+    control = json.loads((out / "word-problems" / "train-third-from-smollm2" / "log.jsonl").read_text().splitlines()[0])
+    assert control["iteration"] == 0 and "(the control) on a third of the prompts (2)" in rows[10]["row"]
     assert all(r["task"] == "word-problems" for r in rows)
     none, vote = rows[0], rows[5]
     # given only failing drafts, a corrector never rewrites one that ran: nothing right is broken
