@@ -8,6 +8,12 @@ is not sent again, and neither is a draft the value verified without a reference
 that passes its record's own tests). A record without references (its value None, unknown)
 is refined the same way, for all k rounds, with the feedback the value gives without them.
 
+With ``samples`` > 1 the corrector writes that many rewrites of each open draft, sampled at
+``temperature``, and the one kept is chosen by what is known without references: the first
+the value verifies (a program that passes its record's tests), else the best by a
+reference-free value, else the first that is not faulty, else the first. A value that needs
+references never chooses: its score is what is being measured.
+
 A corrector whose config says ``refine="failing"`` (one that never saw the task, which cannot
 tell a right draft from a wrong one and rewrites both) is given only the drafts known to fall
 short without references: those a reference-free value scores below its maximum, and those
@@ -67,8 +73,11 @@ def refine(
     rounds: int,
     params: SamplingParams,
     cost: RoundCost | None = None,
+    samples: int = 1,
+    temperature: float = 0.7,
 ) -> list[list[Step]]:
-    """Every record's rounds, round 0 being the generator's draft."""
+    """Every record's rounds, round 0 being the generator's draft; with ``samples`` > 1, each
+    correction the best of that many rewrites at ``temperature`` (module docstring)."""
     cost = cost if cost is not None else RoundCost()
     t = time.perf_counter()
     drafts = [c[0] for c in generator.generate(prompts, params)]
@@ -79,12 +88,15 @@ def refine(
     verified = [s.verified for s in scores]
     # A corrector of one's own (any object with ``correct`` and ``question``) is given all drafts.
     only_failing = getattr(getattr(corrector, "config", None), "refine", "all") == "failing"
+    # Sampled rewrites: a draft left unchanged is no fixed point, the next round may differ.
+    correction = params if samples == 1 else replace(params, n=samples, temperature=temperature)
+    greedy = correction.temperature <= 0
     for r in range(1, rounds + 1 if corrector else 1):
         t = time.perf_counter()
         active = [
             i
             for i, h in enumerate(history)
-            if _still_open(h, value, greedy=params.temperature <= 0, verified=verified[i])
+            if _still_open(h, value, greedy=greedy, verified=verified[i])
             and (not only_failing or _failing(h, faulty[i], value))
         ]
         if active:
@@ -93,17 +105,43 @@ def refine(
                 [corrector.question(records[i]) for i in active],
                 [s.text for s in last],
                 [s.feedback for s in last],
-                params,
+                correction if greedy else replace(correction, seed=correction.seed + 7919 * r),  # new draws a round
             )
-            new_scores = value([records[i] for i in active], [c[0] for c in fixed])
-            for i, c, s in zip(active, fixed, new_scores):
-                history[i].append(Step(r, c[0], s.value, s.feedback))
+            k = len(fixed[0])
+            flat = value([records[i] for i in active for _ in range(k)], [text for c in fixed for text in c])
+            for j, (i, c) in enumerate(zip(active, fixed)):
+                pick = _chosen(flat[j * k : (j + 1) * k], value)
+                s = flat[j * k + pick]
+                history[i].append(Step(r, c[pick], s.value, s.feedback))
                 faulty[i], verified[i] = s.faulty, s.verified
         for h in history:  # drafts at the maximum carry over unchanged
             if len(h) == r:
                 h.append(Step(r, h[-1].text, h[-1].value, h[-1].feedback))
-        cost.add(r, time.perf_counter() - t, len(active), len(records))
+        cost.add(r, time.perf_counter() - t, len(active) * correction.n, len(records))
     return history
+
+
+def _chosen(scores: Sequence[Score], value: Value) -> int:
+    """Which of a draft's sampled rewrites to keep, by what is known without references: the
+    first verified, else the highest by a reference-free value, else the first not faulty,
+    else the first. The scores of a value that needs references are never looked at.
+
+    >>> from types import SimpleNamespace as V
+    >>> needs_refs = V(reference_free=False)
+    >>> _chosen([Score(1.0, faulty=True), Score(0.0), Score(0.0, verified=True)], needs_refs)
+    2
+    >>> _chosen([Score(1.0, faulty=True), Score(0.0), Score(1.0)], needs_refs)  # values unseen: first not faulty
+    1
+    >>> _chosen([Score(0.2), Score(0.9), Score(None)], V(reference_free=True))
+    1
+    """
+    for j, s in enumerate(scores):
+        if s.verified:
+            return j
+    known = [(s.value, -j) for j, s in enumerate(scores) if s.value is not None]
+    if value.reference_free and known:
+        return -max(known)[1]
+    return next((j for j, s in enumerate(scores) if not s.faulty), 0)
 
 
 def _still_open(history: Sequence[Step], value: Value, greedy: bool, verified: bool = False) -> bool:

@@ -159,6 +159,19 @@ def test_generate_metrics_option_and_zero_rounds(tiny_lm_dir, tmp_path):
     assert not (tmp_path / "o.metrics.json").exists()
 
 
+def test_generate_with_several_rewrites_a_correction(tiny_lm_dir, tmp_path):
+    """--correction-samples 3: every correction is chosen from three sampled rewrites, and the
+    metrics count each rewrite as a decode (the tiny corrector rewrites every draft: its
+    programs are judged against hidden answers, so none is closed)."""
+    out, met = tmp_path / "o.jsonl", tmp_path / "m.json"
+    args = ["generate", "--task", "arithmetic", *models(tiny_lm_dir), "--rounds", 1, "--limit", 3, "--no-baseline"]
+    result = invoke(*args, "--correction-samples", 3, "--output", out, "--metrics", met, *GEN_FLAGS)
+    assert result.exit_code == 0, (result.output, result.exception)
+    metrics = json.loads(met.read_text())
+    assert metrics["round_decodes"] == [3, 9]
+    assert all(len(l["rounds"]) == 2 for l in lines_of(out))
+
+
 def test_generate_resume_after_kill(tiny_lm_dir, tmp_path):
     out = tmp_path / "out.jsonl"
     args = [
@@ -384,6 +397,11 @@ def test_generate_missing_model_path(tiny_lm_dir, existing_output, option):
         ),
         pytest.param(["--backend", "vllm"], ["pip install 'correct[vllm]'"], id="vllm-missing"),
         pytest.param(["--input", "x.jsonl", "--shots", "2"], ["--shots", "needs --task"], id="shots"),
+        pytest.param(
+            ["--correction-samples", "3", "--correction-temperature", "0"],
+            ["--correction-samples 3", "needs --correction-temperature above 0"],
+            id="greedy-samples",
+        ),
     ],
 )
 def test_generate_backend_option_mistakes(tiny_lm_dir, tmp_path, existing_output, extra, needles):

@@ -74,6 +74,11 @@ def generate(
     d = Defaults.of(t, task.generator, models.corrector, task.value, sampling.max_new_tokens)
     d.require(config.rounds)
     check_self_examples(models, d.corrector, t)
+    if config.correction_samples > 1 and config.correction_temperature <= 0:
+        raise UsageError(
+            f"--correction-samples {config.correction_samples} samples rewrites to choose from: "
+            "it needs --correction-temperature above 0"
+        )
     fmt = prompt_format(t, task.shots, sampling.seed)
     with d.load_value() as v:  # closed at the end: the program value's sandbox workers
         g, c = load_models(

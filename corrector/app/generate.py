@@ -46,6 +46,13 @@ class GenerateConfig:
     baseline_samples: int | None = field(default=None, metadata={"min": 1, "max": MAX_SAMPLES})
     """Generator samples the self-consistency baseline votes over (default: rounds+1, the
     decodes of the corrected answer): e.g. --rounds 0 --baseline-samples 16 for the vote alone."""
+    correction_samples: int = field(default=1, metadata={"min": 1, "max": MAX_SAMPLES})
+    """Rewrites the corrector writes of each open draft a round, sampled at
+    --correction-temperature; the one kept is the first that passes its record's tests, else
+    the best by a reference-free value, else the first that runs (never chosen by the answer).
+    Each rewrite is a decode."""
+    correction_temperature: float = field(default=0.7, metadata={"min": 0.0})
+    """Sampling temperature of the rewrites when --correction-samples is above 1."""
     fluency: bool | None = None
     """Report the generator's perplexity of each round's texts (given the generator's prompt):
     a corrector that raises the value by writing less, or nonsense, shows up as a rise
@@ -80,7 +87,17 @@ def generate_run(
             prompts = [format_prompt(r) for r in batch]
             seeded = replace(params, seed=params.seed + b)
             rounds = refined_rounds(
-                batch, prompts, generator, corrector, value, config.rounds, seeded, cost, bool(config.fluency)
+                batch,
+                prompts,
+                generator,
+                corrector,
+                value,
+                config.rounds,
+                seeded,
+                cost,
+                bool(config.fluency),
+                config.correction_samples,
+                config.correction_temperature,
             )
             sc, before = [None] * len(batch), generator.tokens_generated
             if config.baseline:
@@ -128,12 +145,15 @@ def refined_rounds(
     params: SamplingParams,
     cost: RoundCost | None = None,
     fluency: bool = False,
+    samples: int = 1,
+    temperature: float = 0.7,
 ) -> list[list[dict]]:
     """One batch through ``refine``, each record's rounds as the dicts an output line holds
-    (with ``fluency``, each round's perplexity under the generator too)."""
+    (with ``fluency``, each round's perplexity under the generator too; ``samples`` rewrites a
+    correction at ``temperature``)."""
     histories = [
         [asdict(step) for step in h]
-        for h in refine(records, prompts, generator, corrector, value, rounds, params, cost)
+        for h in refine(records, prompts, generator, corrector, value, rounds, params, cost, samples, temperature)
     ]
     if fluency:
         add_perplexity(generator, prompts, histories)

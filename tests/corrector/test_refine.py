@@ -135,6 +135,48 @@ def test_a_draft_that_passes_its_tests_is_never_given_to_the_corrector(sampled):
     assert cost.decoded == [2, 1, 0, 0]
 
 
+def test_several_rewrites_keep_the_one_that_passes_its_tests_and_never_peek_at_the_answer():
+    """``samples=3``: the corrector writes three rewrites of each open draft, at the given
+    temperature, and the one kept is the first that passes its record's tests; with none, the
+    first that is not faulty, whatever the hidden answer says of the others; the decodes count
+    every rewrite."""
+    records = [{"id": "a", "prompt": "qa", "answer": "A ok"}, {"id": "b", "prompt": "qb", "answer": "B"}]
+    gen = Scripted({"qa": "fail0", "qb": "fail1"})
+    # For "b" the third rewrite is right by the answer, but only the value with the reference knows.
+    corr = Scripted({"fail0": ["fail2", "x", "A ok"], "fail1": ["fail3", "y", "B"], "y": "y"})
+    cost = RoundCost()
+    hist = refine(
+        records, ["qa", "qb"], gen, Corrector(corr), Tested(False), 2, GREEDY, cost, samples=3, temperature=0.8
+    )
+    assert [[s.text for s in h] for h in hist] == [["fail0", "A ok", "A ok"], ["fail1", "y", "y"]]
+    assert cost.decoded == [2, 6, 3]  # "A ok" is closed (verified); "y" is rewritten again: no fixed point
+    assert len(corr.calls) == 2 and corr.calls[1] == [corr.calls[1][0]]
+    # one rewrite, greedy: the first, as before
+    hist = refine(records, ["qa", "qb"], gen, Corrector(corr), Tested(False), 1, GREEDY)
+    assert [h[-1].text for h in hist] == ["fail2", "fail3"]
+
+
+def test_several_rewrites_under_a_reference_free_value_keep_the_best():
+    corr = Scripted({"b0": ["b1", "B", "b2"]})
+    hist = refine(RECORDS[1:], ["qb"], Scripted({"qb": "b0"}), Corrector(corr), Exact(True), 1, GREEDY, samples=3)
+    assert hist[0][-1].text == "B"
+
+
+def test_several_rewrites_are_sampled_with_new_draws_each_round():
+    seen = []
+
+    class Recording(Scripted):
+        def generate(self, prompts, params):
+            seen.append((params.n, params.temperature, params.seed))
+            return super().generate(prompts, params)
+
+    corr = Recording({"b0": ["b0", "b0"]})
+    params = SamplingParams(temperature=0.0, seed=5)
+    refine(RECORDS[1:], ["qb"], Scripted({"qb": "b0"}), Corrector(corr), Exact(False), 2, params, samples=2)
+    assert [n for n, _, _ in seen] == [2, 2] and {t for _, t, _ in seen} == {0.7}
+    assert len({seed for _, _, seed in seen}) == 2
+
+
 def test_a_corrector_for_failing_drafts_corrects_what_a_reference_free_value_scores_low():
     gen = Scripted({"qa": "A", "qb": "b0"})
     corr = Scripted({"b0": "B", "A": "broken"})
