@@ -7,7 +7,9 @@ measured on tasks it never saw (issue 24; docs/training.md, "Several tasks, one 
    ``OUT/corrector``; a killed run resumes.
 3. On each held-out task, the same ``--limit`` test problems, greedy drafts, then: no
    correction; the general corrector, 3 rounds, given every draft and given only the failing
-   ones (``--refine failing``); ``--corrector self``, 3 rounds, likewise;
+   ones (``--refine failing``), and on failing ones with each correction picked from 4 sampled
+   rewrites (``--correction-samples 4``: the first that passes its tests, else the first that
+   runs); ``--corrector self``, 3 rounds, likewise;
    self-consistency at 4 samples (the decodes of a draft and 3 rounds); and each corrector
    of ``--per-task TASK=DIR`` (one trained on that task alone), 3 rounds.
 4. A hard task (``--hard``, held out; SmolLM2's pool drafts right under 10% of the time): the
@@ -185,6 +187,14 @@ class General:
                 "general-failing",
                 "general corrector, failing drafts only (--refine failing), 3 rounds",
                 ["--corrector", str(corrector), "--refine", "failing", *rounds],
+                [train_cmd],
+                False,
+            ),
+            (
+                "general-failing-best-of-4",
+                "general corrector, failing drafts only, each correction the pick of 4 sampled rewrites "
+                "(--correction-samples 4), 3 rounds",
+                ["--corrector", str(corrector), "--refine", "failing", "--correction-samples", "4", *rounds],
                 [train_cmd],
                 False,
             ),

@@ -62,6 +62,7 @@ def test_general_bench_trains_on_a_mixture_and_measures_the_task_it_left_out(tmp
         "none",
         "general",
         "general-failing",
+        "general-failing-best-of-4",
         "self",
         "self-failing",
         "vote@4",
@@ -78,20 +79,21 @@ def test_general_bench_trains_on_a_mixture_and_measures_the_task_it_left_out(tmp
         for n in ("recipe", "recipe-from-general")
     )
     assert recipe["iteration"] == 0 and from_general["iteration"] == -1
-    assert rows[7]["prompts_with_pair"] == recipe["prompts_with_pair"] <= 6
-    assert rows[8]["prompts_with_pair"] == from_general["prompts_with_pair"] <= 6
+    assert rows[8]["prompts_with_pair"] == recipe["prompts_with_pair"] <= 6
+    assert rows[9]["prompts_with_pair"] == from_general["prompts_with_pair"] <= 6
     # ... and beside it, the control: the same recipe from the generator on the same third
     for name in ("third-from-general", "third-from-smollm2"):
         pool = (out / "word-problems" / f"train-{name}" / "pool.jsonl").read_text().splitlines()
         assert len({json.loads(line)["prompt_id"] for line in pool}) == 2
     control = json.loads((out / "word-problems" / "train-third-from-smollm2" / "log.jsonl").read_text().splitlines()[0])
-    assert control["iteration"] == 0 and "(the control) on a third of the prompts (2)" in rows[10]["row"]
+    assert control["iteration"] == 0 and "(the control) on a third of the prompts (2)" in rows[11]["row"]
     assert all(r["task"] == "word-problems" for r in rows)
-    none, vote = rows[0], rows[5]
+    none, vote = rows[0], rows[6]
     # given only failing drafts, a corrector never rewrites one that ran: nothing right is broken
-    assert rows[2]["broken"] in (0, None) and rows[4]["broken"] in (0, None)
+    assert all(rows[i]["broken"] in (0, None) for i in (2, 3, 5))
     assert none["decodes"] == 1 and vote["decodes"] == 4 and none["net_fixed"] == 0 and none["broken"] in (0, None)
-    assert all(1 <= r["decodes"] <= 4 for r in rows)
+    assert all(1 <= r["decodes"] <= 4 for r in rows if r["short"] != "general-failing-best-of-4")
+    assert 1 <= rows[3]["decodes"] <= 1 + 3 * 4  # every rewrite of the 4 is a decode
     # the corrector's card carries what it did on the task it never saw
     card = (out / "corrector" / "README.md").read_text()
     assert "## On tasks it never saw" in card and "| word-problems | general corrector (never saw this task)" in card
