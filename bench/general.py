@@ -229,8 +229,8 @@ class General:
 
     def retrained(self, task: str) -> list[dict]:
         """The rows that train on ``task`` (hours each): the recipe from SmolLM2 and from the
-        general corrector when it is ``--hard``, the recipe on a third of the prompts when it
-        is in ``--less-data``. Run after every task's ``transfer`` rows."""
+        general corrector when it is ``--hard``, the recipe on a third of the prompts from each
+        of them when it is in ``--less-data``. Run after every task's ``transfer`` rows."""
         trained = self.train()
         if trained is None:
             return []
@@ -267,6 +267,7 @@ class General:
             folder, cmd = trained
             name = f"{name} on a third of the prompts ({third}), 3 rounds"
             runs.append((short, name, ["--corrector", str(folder), *rounds], [cmd], False))
+            pairs[short] = first_exploration_pairs(folder)
         return self.measure(task, runs, pairs)
 
     def card(self, rows: list[dict]) -> None:
@@ -357,8 +358,8 @@ def main() -> None:
         action="append",
         default=[],
         metavar="TASK=DIR",
-        help="a held-out task and its corrector trained alone on --recipe-limit prompts: retrained from the "
-        "general corrector on a third of them",
+        help="a held-out task and its corrector trained alone on --recipe-limit prompts: the recipe on a third "
+        "of them from the general corrector, and from the generator (the control; two more training runs)",
     )
     ap.add_argument("--recipe-limit", type=int, default=600, help="training prompts of the per-task recipe")
     ap.add_argument("--recipe-args", default="", help="extra `correct train` options of the per-task recipe")

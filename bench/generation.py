@@ -35,7 +35,7 @@ from transformers.utils import logging as hf_logging
 
 from correct.corrector.model import Corrector
 from correct.corrector.refine import RoundCost, refine
-from correct.generators import SamplingParams, load_generator, prefix, truncate_at_stop
+from correct.generators import SamplingParams, load_generator, prefix, threads, truncate_at_stop
 from correct.generators.hf import HFGenerator
 from correct.tasks import few_shot_prompt, get_task
 from correct.values import load_value
@@ -138,9 +138,12 @@ def shared_header(
         )
         result[name] = {"drafts_per_s": rate, "identical": same}
     # Against the machine's limits: each generated token costs about 2 FLOPs a weight (the
-    # prompts' own tokens are not counted, so the share is a lower bound), and each forward
-    # pass reads every float32 weight once.
-    limits, weights = machine_limits(torch.get_num_threads()), sum(p.numel() for p in gen.model.parameters())
+    # prompts' own tokens, ended rows' padding and attention are not counted), and each forward
+    # pass reads every weight once. The peak is a square 1024x1024 product's; decoding's
+    # products are skinnier and cannot reach it.
+    limits = machine_limits(torch.get_num_threads())
+    weights = sum(p.numel() for p in gen.model.parameters())
+    weight_bytes = sum(p.numel() * p.element_size() for p in gen.model.parameters())
     print(
         f"  against this machine ({limits['flops'] / 1e9:.1f} GFLOP/s in a 1024x1024 float32 matmul, "
         f"{limits['bandwidth'] / 1e9:.1f} GB/s copying 256 MiB; {weights / 1e6:.1f}M weights):"
@@ -149,7 +152,7 @@ def shared_header(
     for name in names:
         tps = tokens[name] / seconds[name]
         flops = tps * 2 * weights / limits["flops"]
-        reads = forwards[name] / seconds[name] * weights * 4 / limits["bandwidth"]
+        reads = forwards[name] / seconds[name] * weight_bytes / limits["bandwidth"]
         print(f"  {name:20s} {tps:8.1f}  {flops:10.0%}  {forwards[name]:8d}  {reads:.0%}")
         result[name].update(tokens_per_s=tps, flop_share=flops, bandwidth_share=reads, forwards=forwards[name])
     result["limits"] = limits
@@ -178,12 +181,14 @@ def main() -> None:
         + ")",
     )
     args = ap.parse_args()
-    paths = [p.strip() for p in args.paths.split(",")]
+    paths = list(dict.fromkeys(p.strip() for p in args.paths.split(",")))  # each once
     if unknown := [p for p in paths if p not in PATHS]:
         ap.error(f"--paths: unknown {', '.join(map(repr, unknown))}; choose from {', '.join(PATHS)}")
     if args.threads:
         # On a machine other jobs share, fewer threads than cores avoids threads waiting for
-        # each other at every small decoding operation.
+        # each other at every small decoding operation. Fixed for the engine too: each
+        # generate call would otherwise pick the threads free at that moment (generators/threads.py).
+        threads.configure(args.threads)
         torch.set_num_threads(args.threads)
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()

@@ -32,6 +32,7 @@ from pathlib import Path
 import torch
 from transformers.utils import logging as hf_logging
 
+from correct.corrector import progress
 from correct.corrector.layouts import corrector_input
 from correct.corrector.training import objectives
 from correct.corrector.training.config import TrainConfig
@@ -134,7 +135,7 @@ def run_plain(model, tokenizer, rows, steps: int, config: TrainConfig, out: Path
         save_strategy="no",
         report_to="none",
         seed=config.seed,
-        disable_tqdm=False,
+        disable_tqdm=not progress.bar_for_trainer(),  # as train_rows: plain lines where stderr is a file
         use_cpu=not torch.cuda.is_available(),
         dataloader_num_workers=0,
     )
@@ -142,6 +143,8 @@ def run_plain(model, tokenizer, rows, steps: int, config: TrainConfig, out: Path
     collator = Counting(DataCollatorForSeq2Seq(tokenizer, model=model, label_pad_token_id=-100), tokenizer.pad_token_id)
     trainer = Trainer(model=model, args=args, train_dataset=Dataset.from_list(list(rows)), data_collator=collator)
     trainer.remove_callback(PrinterCallback)
+    for callback in progress.trainer_callbacks():
+        trainer.add_callback(callback)
     try:
         result = trainer.train()
     finally:

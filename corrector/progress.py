@@ -63,15 +63,20 @@ def trainer_callbacks(description: str = "training steps") -> list:
     from transformers import TrainerCallback
 
     class PlainSteps(TrainerCallback):
+        lines = None
+
         def on_train_begin(self, args, state, control, **kwargs):
-            self.lines = PlainLines(description, state.max_steps)
-            self.lines.done = state.global_step  # a resumed run starts from its checkpoint's step
+            if state.is_world_process_zero:  # one process of a distributed run writes, as tqdm's bar
+                # a resumed run starts from its checkpoint's step; its rate counts this run's steps
+                self.lines = PlainLines(description, state.max_steps, initial=state.global_step)
 
         def on_step_end(self, args, state, control, **kwargs):
-            self.lines.advance(state.global_step - self.lines.done)
+            if self.lines is not None:
+                self.lines.advance(state.global_step - self.lines.done)
 
         def on_train_end(self, args, state, control, **kwargs):
-            self.lines.end()
+            if self.lines is not None:
+                self.lines.end()
 
     return [PlainSteps()]
 
@@ -83,11 +88,20 @@ def bar_for_trainer() -> bool:
 
 class PlainLines:
     """``description: done/total (share), rate/s, time left`` on stderr at most every ``EVERY``
-    seconds, and a last line with the whole time once a line has been written."""
+    seconds, and a last line with the whole time once a line has been written. ``initial``: done
+    before this process began (a resumed run); shown in done/total, not counted in the rate."""
 
-    def __init__(self, description: str, total: int | None, clock: Callable[[], float] = time.monotonic, out=None):
+    def __init__(
+        self,
+        description: str,
+        total: int | None,
+        clock: Callable[[], float] = time.monotonic,
+        out=None,
+        initial: int = 0,
+    ):
         self.description, self.total, self.clock, self.out = description, total, clock, out
-        self.done, self.start = 0, clock()
+        self.initial = self.done = initial
+        self.start = clock()
         self.last = self.start
         self.written = False
 
@@ -99,7 +113,7 @@ class PlainLines:
             self.write(self.line(now))
 
     def line(self, now: float) -> str:
-        rate = self.done / max(now - self.start, 1e-9)
+        rate = (self.done - self.initial) / max(now - self.start, 1e-9)
         of = f"{self.done}/{self.total} ({self.done / self.total:.0%})" if self.total else f"{self.done}"
         left = f", {_duration((self.total - self.done) / rate)} left" if self.total and rate > 0 else ""
         return f"{self.description}: {of}, {rate:.3g}/s{left}"

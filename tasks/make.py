@@ -46,7 +46,10 @@ def distinct(
         if r is None or k in seen:
             misses += 1
             if misses >= MISSES:
-                raise MakeError(f"only {len(out)} different records of {n} after {MISSES} draws in a row gave none new")
+                raise MakeError(
+                    f"only {len(out)} different records of {n}: {MISSES} draws in a row were rejected (None) "
+                    "or repeated a key"
+                )
             continue
         seen.add(k)
         out.append(r)
@@ -88,7 +91,11 @@ def write_jsonl(path: str | Path, rows: Sequence[Mapping[str, Any]]) -> None:
 
 
 def write_csv(path: str | Path, rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> None:
-    """A CSV file of ``columns`` (a header, then a line a row); a row's other fields are left out."""
+    """A CSV file of ``columns`` (a header, then a line a row); a row's other fields are left out,
+    and a column that no row has is an error (a misspelt name would give an empty column)."""
+    absent = [c for c in columns if rows and not any(c in r for r in rows)]
+    if absent:
+        raise MakeError(f"no row has the column {', '.join(map(repr, absent))}")
     with open(path, "w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=list(columns), extrasaction="ignore")
         writer.writeheader()
@@ -107,6 +114,7 @@ def write_files(
     and test.jsonl, whose records get ids t1, t2, ...; with ``test_columns``, test.csv of the
     id and those columns instead (a test set to read in a spreadsheet)."""
     folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
     write_jsonl(folder / "train.jsonl", train)
     write_jsonl(folder / "validation.jsonl", validation)
     if test_columns is None:

@@ -135,7 +135,7 @@ def train(
     config.check()  # precision, dtype, accumulation: after the cheap checks, before anything is loaded
     fmt = prompt_format(t, task.shots, config.seed)
     if config.method == "sft":
-        return _train_sft(records, fmt, t, args, task.shots, config)
+        return _train_sft(records, fmt, t, args, task.shots, config, backend)
     d.require(0, "--input/--dataset")
     check_local("--init", args.init)
     if backend.backend == "openai" and not args.init:
@@ -234,13 +234,14 @@ def _train_mixture(
     return Trained("corrector", args.output)
 
 
-def _train_sft(records, fmt, t, args: TrainArgs, shots: int | None, config: TrainConfig) -> Trained:
-    from .loading import quiet_libraries
+def _train_sft(records, fmt, t, args: TrainArgs, shots: int | None, config: TrainConfig, backend: Backend) -> Trained:
+    from .loading import apply_process_settings, quiet_libraries
 
     if shots:
         raise UsageError("--method sft trains a base generator on the task's own format; --shots is for drafting")
     check_local("--init", args.init)
     quiet_libraries()
+    apply_process_settings(backend)  # --threads and --progress, as the corrector's training has them
     from ..outputs import write_json_atomic
     from ..training.budget import cpu_seconds
     from ..training.sft import fine_tune, train_base_generator

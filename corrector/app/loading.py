@@ -47,6 +47,17 @@ def placement(backend: str, dtype: str | None, device: str | None) -> dict:
     return {k: v for k, v in (("dtype", dtype), ("device", device)) if v is not None}
 
 
+def apply_process_settings(b: Backend) -> None:
+    """What ``--threads`` and ``--progress`` set for the whole process: before any model loads
+    or trains (a choice Backend checked when it was made)."""
+    from ...generators import threads
+    from .. import progress
+
+    if b.threads:
+        threads.configure(b.threads)
+    progress.configure(b.progress)
+
+
 def load_models(
     generator: str,
     corrector: str | None,
@@ -61,14 +72,11 @@ def load_models(
     corrector decodes with ``corrector_backend``, by default the generator's backend (hf when
     that is an endpoint). ``dtype`` and ``device`` apply to every model loaded here, the
     generator unless it is an endpoint's."""
-    from ...generators import load_generator, threads
-    from .. import progress
+    from ...generators import load_generator
     from ..model import Corrector
     from ..self_refine import NAME as SELF
 
-    if b.threads:
-        threads.configure(b.threads)
-    progress.configure(b.progress)  # a choice Backend checked when it was made
+    apply_process_settings(b)
     corr_backend = corrector_backend or ("hf" if b.backend == "openai" else b.backend)
     options = {**backend_options(b), **placement(b.backend, dtype, device), **generator_options}
     corr_options = placement(corr_backend, dtype, device) if corrector else {}

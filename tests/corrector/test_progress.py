@@ -40,6 +40,16 @@ def test_plain_lines_say_done_total_rate_and_time_left(monkeypatch):
     ]
 
 
+def test_a_resumed_job_counts_only_its_own_work_in_the_rate(monkeypatch):
+    """Resumed at 900 of 1000: one step in 30 s is 0.0333/s and 50 minutes left, not 30/s."""
+    monkeypatch.setattr(progress, "EVERY", 30.0)
+    clock, out = Clock(), io.StringIO()
+    lines = progress.PlainLines("training steps", 1000, clock=clock, out=out, initial=900)
+    clock.now += 30
+    lines.advance(1)
+    assert out.getvalue().splitlines() == ["training steps: 901/1000 (90%), 0.0333/s, 49m30s left"]
+
+
 def test_a_short_job_writes_nothing():
     out = io.StringIO()
     lines = progress.PlainLines("x", 3, clock=Clock(), out=out)
@@ -134,3 +144,19 @@ def test_train_under_nohup_reports_its_optimizer_steps_in_plain_lines(tiny_lm_di
     steps = [l for l in result.stderr.splitlines() if l.startswith("training steps")]
     assert steps[0].startswith("training steps: 1/3 (33%), ") and steps[-1].startswith("training steps: 3/3 done in ")
     assert "it/s]" not in result.stderr and "\r" not in result.stderr
+
+
+def test_the_trainer_callback_writes_on_the_first_process_only_and_from_a_resumed_step(monkeypatch, capsys):
+    from types import SimpleNamespace
+
+    monkeypatch.setattr(progress, "EVERY", 0.0)
+    for zero in (False, True):
+        (callback,) = progress.trainer_callbacks()  # pytest's stderr is no terminal: plain lines
+        state = SimpleNamespace(is_world_process_zero=zero, max_steps=10, global_step=4)  # resumed at 4
+        callback.on_train_begin(None, state, None)
+        state.global_step = 5
+        callback.on_step_end(None, state, None)
+        callback.on_train_end(None, state, None)
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 2 and lines[0].startswith("training steps: 5/10 (50%), ")
+    assert lines[1].startswith("training steps: 5/10 done in ")

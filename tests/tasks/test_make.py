@@ -99,3 +99,11 @@ def test_a_csv_test_set_has_the_id_and_the_columns_asked(tmp_path):
     assert got == [
         {"id": f"t{i}", "question": r["question"], "answer": r["answer"]} for i, r in enumerate(rows[3:5], 1)
     ]
+
+
+def test_a_misspelt_csv_column_is_named_and_a_new_folder_is_made(tmp_path):
+    rows = distinct(6, 2, small, "question")
+    with pytest.raises(MakeError, match="no row has the column 'anwser'"):
+        write_files(tmp_path, rows[:2], rows[2:3], rows[3:5], rows[5:], test_columns=["question", "anwser"])
+    write_files(tmp_path / "new" / "task", rows[:2], rows[2:3], rows[3:5], rows[5:])
+    assert (tmp_path / "new" / "task" / "test.jsonl").exists()

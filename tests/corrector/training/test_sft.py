@@ -118,3 +118,21 @@ def test_a_cpu_budget_ends_training_after_the_step_that_spends_it(tmp_path):
     results = json.loads((tmp_path / "out" / "train_results.json").read_text())
     assert results["steps"] == 1 and results["train_tokens"] > 0
     assert (tmp_path / "out" / "model.safetensors").is_file()
+
+
+def test_progress_and_threads_options_hold_for_sft(tmp_path, monkeypatch):
+    """--progress and --threads are the process's settings under --method sft too: plain lines
+    of its optimizer steps by default where stderr is a file, none with --progress none."""
+    from correct.corrector import progress
+    from correct.generators import threads
+
+    monkeypatch.setattr(progress, "EVERY", 0.0)
+    monkeypatch.setattr(threads, "_fixed", None)
+    quick = ["--steps", "3", "--iterations", "1", "--batch-size", "4"]
+    args = ["train", "--method", "sft", "--task", "arithmetic", "--limit", "8", *quick]
+    shown = runner.invoke(app, [*args, "--threads", "1", "--output", str(tmp_path / "a")])
+    assert shown.exit_code == 0, shown.output
+    assert "training steps: 3/3 done in " in shown.stderr and threads._fixed == 1
+    quiet = runner.invoke(app, [*args, "--progress", "none", "--output", str(tmp_path / "b")])
+    assert quiet.exit_code == 0, quiet.output
+    assert "training steps" not in quiet.stderr
