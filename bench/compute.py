@@ -25,6 +25,25 @@ def child_env(threads: int) -> dict:
     return env
 
 
+def machine() -> dict:
+    """What CPU-seconds were counted on: the processor's name, the cores this process may use
+    and its widest vector instructions. A CPU-second of one machine is not one of another (the
+    rows of one table may come from several sessions), so every cost records it."""
+    name, flags = "unknown", set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, val = line.partition(":")
+            if key.strip() == "model name" and name == "unknown":
+                name = val.strip()
+            elif key.strip() == "flags" and not flags:
+                flags = set(val.split())
+    except OSError:
+        pass
+    vector = next((f for f in ("avx512f", "avx2", "avx") if f in flags), None)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return {"cpu": name, "cores": cores, "vector": vector}
+
+
 def read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
 

@@ -143,7 +143,13 @@ class Bench:
                 seconds, cpu, shown = self.correct(*argv)
             timing.write_text(
                 json.dumps(
-                    {"seconds": seconds, "cpu_seconds": cpu + earlier, "earlier_cpu_seconds": earlier, "command": shown}
+                    {
+                        "seconds": seconds,
+                        "cpu_seconds": cpu + earlier,
+                        "earlier_cpu_seconds": earlier,
+                        "command": shown,
+                        "machine": compute.machine(),
+                    }
                 )
                 + "\n"
             )
@@ -176,7 +182,8 @@ class Bench:
             )
             # What drafting the pool cost (a resumed run: its last part only); every row that learns from it pays it.
             (folder / "cost.json").write_text(
-                json.dumps({"seconds": seconds, "cpu_seconds": cpu, "command": shown}) + "\n"
+                json.dumps({"seconds": seconds, "cpu_seconds": cpu, "command": shown, "machine": compute.machine()})
+                + "\n"
             )
         return folder / "pool.jsonl"
 

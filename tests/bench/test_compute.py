@@ -142,3 +142,9 @@ def test_a_killed_runs_logged_cpu_is_what_a_resumed_run_adds_to_its_own(tmp_path
         )
     )
     assert compute.logged_cpu(tmp_path) == 2400.0
+
+
+def test_a_cost_records_the_machine_its_cpu_seconds_were_counted_on():
+    m = compute.machine()
+    assert set(m) == {"cpu", "cores", "vector"} and m["cores"] >= 1
+    assert m["vector"] in (None, "avx", "avx2", "avx512f") and isinstance(m["cpu"], str)
