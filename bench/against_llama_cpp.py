@@ -113,10 +113,13 @@ def main(argv: list[str] | None = None) -> dict:
     import torch
     from transformers.utils import logging as hf_logging
 
-    from correct.generators import SamplingParams, load_generator
+    from correct.generators import SamplingParams, load_generator, threads
     from correct.tasks import few_shot_prompt, get_task
 
     hf_logging.set_verbosity_error()
+    # Both engines on --threads: fixed for the hf backend too, which otherwise picks the threads
+    # free at each generate call (generators/threads.py) -- two on an idle 2-core machine.
+    threads.configure(args.threads)
     torch.set_num_threads(args.threads)
     task = get_task(str(WORD_PROBLEMS))
     prompts = [few_shot_prompt(task, args.shots)(r) for r in task.make_split("test", args.prompts, 0)]

@@ -44,12 +44,13 @@ def main(argv: list[str] | None = None) -> dict:
     import torch
     from transformers.utils import logging as hf_logging
 
-    from correct.generators import SamplingParams, load_generator
+    from correct.generators import SamplingParams, load_generator, threads
     from correct.generators.hf import HFGenerator
     from correct.tasks import few_shot_prompt, get_task
     from correct.values import load_value
 
     hf_logging.set_verbosity_error()
+    threads.configure(args.threads)  # else each generate call picks the threads free at that moment
     torch.set_num_threads(args.threads)
     task = get_task(args.task)
     records = task.make_split("test", args.prompts, 0)

@@ -38,6 +38,7 @@ from correct.corrector.training import objectives
 from correct.corrector.training.config import TrainConfig
 from correct.corrector.training.encode import context_size, encode_examples
 from correct.corrector.training.fit import train_rows
+from correct.generators import threads
 from correct.tasks import get_task
 
 
@@ -180,6 +181,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own)")
     args = ap.parse_args()
     if args.threads:
+        threads.configure(args.threads)  # else each training iteration picks the threads free at that moment
         torch.set_num_threads(args.threads)
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
