@@ -255,12 +255,11 @@ class General:
                 runs.append((short, f"{name}, 3 rounds", ["--corrector", str(folder), *rounds], [cmd], False))
                 pairs[short] = first_exploration_pairs(folder)
         third = self.args.recipe_limit // 3
-        for short, name, init in (
+        less_data = (
             ("third-from-general", "the recipe from the general corrector", str(corrector)),
             ("third-from-smollm2", "the recipe from SmolLM2 (the control)", self.args.generator),
-        ):
-            if task_name(task) not in dict(self.args.less_data):
-                break
+        )
+        for short, name, init in less_data if task_name(task) in dict(self.args.less_data) else ():
             trained = self.train_on(task, f"train-{short}", init, third)
             if trained is None:
                 continue

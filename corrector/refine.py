@@ -134,13 +134,15 @@ def _chosen(scores: Sequence[Score], value: Value) -> int:
     1
     >>> _chosen([Score(0.2), Score(0.9), Score(None)], V(reference_free=True))
     1
+    >>> _chosen([Score(0.9), Score(0.9)], V(reference_free=True))  # the first of equals
+    0
     """
-    for j, s in enumerate(scores):
-        if s.verified:
-            return j
-    known = [(s.value, -j) for j, s in enumerate(scores) if s.value is not None]
+    verified = [j for j, s in enumerate(scores) if s.verified]
+    if verified:
+        return verified[0]
+    known = [j for j, s in enumerate(scores) if s.value is not None]
     if value.reference_free and known:
-        return -max(known)[1]
+        return max(known, key=lambda j: scores[j].value)  # the first of equals
     return next((j for j, s in enumerate(scores) if not s.faulty), 0)
 
 

@@ -95,9 +95,9 @@ def generate_run(
                 config.rounds,
                 seeded,
                 cost,
-                bool(config.fluency),
-                config.correction_samples,
-                config.correction_temperature,
+                fluency=bool(config.fluency),
+                samples=config.correction_samples,
+                temperature=config.correction_temperature,
             )
             sc, before = [None] * len(batch), generator.tokens_generated
             if config.baseline:
