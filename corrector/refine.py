@@ -35,6 +35,24 @@ MAX_ROUNDS = 16
 """The most corrector rounds any command or request may ask for: the same bound in generate,
 train's measurement and serve (each round rewrites every draft once more)."""
 
+MAX_SAMPLES = 64
+"""The most samples one draft may get: the self-consistency baseline's vote, a correction's
+rewrites, a request's ``n`` in ``correct serve``."""
+
+
+@dataclass(frozen=True)
+class Rewrites:
+    """How many rewrites a correction is chosen from: options of ``correct generate`` and
+    ``correct serve`` alike (their configs derive from this)."""
+
+    correction_samples: int = field(default=1, metadata={"min": 1, "max": MAX_SAMPLES})
+    """Rewrites the corrector writes of each open draft a round, sampled at
+    --correction-temperature; the one kept is the first that passes its record's tests, else
+    the best by a reference-free value, else the first that runs (never chosen by the answer).
+    Each rewrite is a decode."""
+    correction_temperature: float = field(default=0.7, metadata={"min": 0.0})
+    """Sampling temperature of the rewrites when --correction-samples is above 1."""
+
 
 @dataclass(frozen=True)
 class Step:

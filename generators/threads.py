@@ -7,7 +7,11 @@ process's CPU affinity, capped by a cgroup CPU quota (a container's ``--cpus``),
 that other processes' runnable threads occupy right now.
 
 ``apply()`` asks again before each decoding call and training iteration, so a long run follows
-the machine's load; ``--threads N`` (``configure``) or ``OMP_NUM_THREADS`` fixes the number."""
+the machine's load; ``--threads N`` (``configure``) or ``OMP_NUM_THREADS`` fixes the number, and
+so does a program's own ``torch.set_num_threads`` once the engine has begun: a count other than
+the one ``apply()`` last set is someone else's choice, and is kept from then on. (Before the
+engine's first call nothing tells a program's count from torch's default: a program that wants
+its own from the start calls ``configure``.)"""
 
 from __future__ import annotations
 
@@ -101,10 +105,14 @@ def from_environment() -> int | None:
         return None
 
 
+_applied: int | None = None
+"""What ``apply()`` last gave torch, while it follows the machine."""
+
+
 def configure(threads: int | None) -> None:
     """Fix the threads from now on (``--threads``), or with None let ``apply`` pick them."""
-    global _fixed
-    _fixed = threads
+    global _fixed, _applied
+    _fixed, _applied = threads, None
 
 
 def apply() -> int:
@@ -113,7 +121,12 @@ def apply() -> int:
     few reads of /proc)."""
     import torch
 
+    global _applied
+    current = torch.get_num_threads()
+    if _fixed is None and _applied is not None and current != _applied:
+        configure(current)  # the program set its own since the last call: it stands
     n = _fixed or from_environment() or auto()
-    if torch.get_num_threads() != n:
+    if current != n:
         torch.set_num_threads(n)
+    _applied = None if _fixed else n
     return n

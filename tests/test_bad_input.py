@@ -271,6 +271,26 @@ def test_a_seed_beyond_64_bits_is_refused_before_models_load(command):
     )
 
 
+@pytest.mark.parametrize("command", ["generate", "serve"])
+def test_sampled_rewrites_without_a_temperature_are_refused_in_every_command(command):
+    """--correction-samples above 1 at temperature 0 would be the same rewrite N times: one line,
+    before any model loads (the generator named does not exist)."""
+    assert_one_line(
+        invoke(
+            command,
+            "--task",
+            "arithmetic",
+            "--correction-samples",
+            3,
+            "--correction-temperature",
+            0,
+            "--generator",
+            "/nonexistent",
+        ),
+        "--correction-samples 3 samples rewrites to choose from: it needs --correction-temperature above 0",
+    )
+
+
 @pytest.mark.parametrize("command", ["generate", "train"])
 def test_a_limit_beyond_a_built_in_tasks_size_is_refused_at_once(command, tmp_path):
     extra = ["--output", tmp_path / "out"] if command == "train" else ["--rounds", "0"]

@@ -11,6 +11,7 @@ from typing import Callable, Literal
 
 from ...tasks import held_out, resolve_corrector
 from ...tasks.mixture import is_mixture
+from ..refine import Rewrites
 from ..self_refine import NAME as SELF
 from ..self_refine import of_task as self_corrector
 from ..training.config import TrainConfig
@@ -51,6 +52,15 @@ def for_task(
     return corrector
 
 
+def check_rewrites(config: Rewrites) -> None:
+    """--correction-samples above 1 with --correction-temperature 0: one line, before models load."""
+    if config.correction_samples > 1 and config.correction_temperature <= 0:
+        raise UsageError(
+            f"--correction-samples {config.correction_samples} samples rewrites to choose from: "
+            "it needs --correction-temperature above 0"
+        )
+
+
 def check_self_examples(models: Models, corrector: str | None, task) -> None:
     if models.self_examples and (corrector != SELF or task is None):
         raise UsageError(
@@ -74,11 +84,7 @@ def generate(
     d = Defaults.of(t, task.generator, models.corrector, task.value, sampling.max_new_tokens)
     d.require(config.rounds)
     check_self_examples(models, d.corrector, t)
-    if config.correction_samples > 1 and config.correction_temperature <= 0:
-        raise UsageError(
-            f"--correction-samples {config.correction_samples} samples rewrites to choose from: "
-            "it needs --correction-temperature above 0"
-        )
+    check_rewrites(config)
     fmt = prompt_format(t, task.shots, sampling.seed)
     with d.load_value() as v:  # closed at the end: the program value's sandbox workers
         g, c = load_models(
@@ -272,6 +278,7 @@ def serve_engine(
         raise UsageError("--value is needed with --generator when no --task gives a default")
     d.require(config.rounds, "--generator")
     check_self_examples(models, d.corrector, t)
+    check_rewrites(config)
     try:
         import fastapi  # noqa: F401
         import uvicorn  # noqa: F401

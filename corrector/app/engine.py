@@ -20,7 +20,7 @@ from typing import Callable, Sequence
 from ...generators import Generator, GeneratorError, SamplingParams
 from ...values import Value, ValueFunctionError
 from ..model import Corrector
-from ..refine import MAX_ROUNDS, Step, refine
+from ..refine import MAX_ROUNDS, Rewrites, Step, refine
 
 
 class Busy(Exception):
@@ -43,7 +43,7 @@ class BadRequest(Exception):
 
 
 @dataclass(frozen=True)
-class ServeConfig:
+class ServeConfig(Rewrites):
     model_name: str = field(default="correct", metadata={"cli": False})
     """The model id clients ask for (and ``/v1/models`` lists)."""
     rounds: int = field(default=3, metadata={"min": 0, "max": MAX_ROUNDS})
@@ -204,6 +204,8 @@ class Engine:
                     self.value,
                     first.rounds,
                     params,
+                    samples=self.config.correction_samples,
+                    temperature=self.config.correction_temperature,
                 )
         except (ValueFunctionError, GeneratorError, ValueError) as e:
             if len(batch) > 1:  # one bad record must not fail the others: find it

@@ -20,18 +20,13 @@ from ..metrics import compute_metrics
 from ..model import Corrector
 from ..outputs import JsonlWriter, finished_ids, read_all_jsonl, write_json_atomic
 from ..progress import counter
-from ..refine import MAX_ROUNDS, RoundCost, refine, self_consistency
-
-MAX_SAMPLES = 64
-"""The most generator samples the self-consistency baseline may vote over (as a request's ``n``
-in ``correct serve``)."""
-
+from ..refine import MAX_ROUNDS, MAX_SAMPLES, Rewrites, RoundCost, refine, self_consistency
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class GenerateConfig:
+class GenerateConfig(Rewrites):
     rounds: int = field(default=3, metadata={"min": 0, "max": MAX_ROUNDS})
     """k: corrector rounds after the generator's draft."""
     batch_size: int = field(default=64, metadata={"min": 1})
@@ -46,13 +41,6 @@ class GenerateConfig:
     baseline_samples: int | None = field(default=None, metadata={"min": 1, "max": MAX_SAMPLES})
     """Generator samples the self-consistency baseline votes over (default: rounds+1, the
     decodes of the corrected answer): e.g. --rounds 0 --baseline-samples 16 for the vote alone."""
-    correction_samples: int = field(default=1, metadata={"min": 1, "max": MAX_SAMPLES})
-    """Rewrites the corrector writes of each open draft a round, sampled at
-    --correction-temperature; the one kept is the first that passes its record's tests, else
-    the best by a reference-free value, else the first that runs (never chosen by the answer).
-    Each rewrite is a decode."""
-    correction_temperature: float = field(default=0.7, metadata={"min": 0.0})
-    """Sampling temperature of the rewrites when --correction-samples is above 1."""
     fluency: bool | None = None
     """Report the generator's perplexity of each round's texts (given the generator's prompt):
     a corrector that raises the value by writing less, or nonsense, shows up as a rise

@@ -12,7 +12,7 @@ from typing import Any, Sequence
 from pydantic import BaseModel, ConfigDict, Field
 
 from ...generators import SamplingParams
-from ..refine import MAX_ROUNDS
+from ..refine import MAX_ROUNDS, MAX_SAMPLES
 
 
 class Common(BaseModel):
@@ -23,7 +23,7 @@ class Common(BaseModel):
     max_completion_tokens: int | None = Field(None, ge=1)
     temperature: float | None = Field(None, ge=0.0, le=2.0)
     top_p: float | None = Field(None, gt=0.0, le=1.0)
-    n: int = Field(1, ge=1, le=64)
+    n: int = Field(1, ge=1, le=MAX_SAMPLES)
     stop: str | list[str] | None = None
     seed: int | None = Field(None, ge=-(2**63), le=2**63 - 1)  # 64-bit, as torch and vLLM take it
     stream: bool = False

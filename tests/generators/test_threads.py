@@ -80,6 +80,27 @@ def test_fixed_threads_win_over_the_environment_and_the_machine(monkeypatch):
         torch.set_num_threads(before)
 
 
+def test_a_programs_own_torch_threads_are_kept_once_the_engine_has_begun(monkeypatch):
+    """A library user's ``torch.set_num_threads`` between the engine's calls is their choice:
+    the next call keeps it, whatever the machine's load says, until ``configure(None)``."""
+    before, fixed = torch.get_num_threads(), threads._fixed
+    monkeypatch.setattr(threads, "auto", lambda: 3)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    try:
+        threads.configure(None)
+        assert threads.apply() == 3
+        assert threads.apply() == 3  # its own count again: still following the machine
+        torch.set_num_threads(2)
+        assert threads.apply() == 2 and torch.get_num_threads() == 2
+        monkeypatch.setattr(threads, "auto", lambda: 1)
+        assert threads.apply() == 2  # kept, load or not
+        threads.configure(None)
+        assert threads.apply() == 1 and torch.get_num_threads() == 1
+    finally:
+        threads.configure(fixed)
+        torch.set_num_threads(before)
+
+
 def test_each_decoding_call_sets_the_threads(tiny_lm_dir, monkeypatch):
     before, fixed = torch.get_num_threads(), threads._fixed
     gen = HFGenerator.from_pretrained(tiny_lm_dir, device="cpu")

@@ -336,6 +336,51 @@ def test_engine_keeps_different_settings_apart_and_one_bad_record_fails_alone():
         engine.stop()
 
 
+class Lengthening:
+    """A corrector that writes ``n`` rewrites of each draft, the j-th with j more characters,
+    and records the sampling it was asked for."""
+
+    def __init__(self):
+        self.asked: list[SamplingParams] = []
+
+    def question(self, record):
+        return record["prompt"]
+
+    def correct(self, questions, texts, feedbacks, params):
+        self.asked.append(params)
+        return [[t + "+" * j for j in range(params.n)] for t in texts]
+
+
+class Graded(Length):
+    """A reference-free value that rises with length up to 6 characters."""
+
+    def __call__(self, records, outputs):
+        return [Score(min(1.0, len(o) / 6), f"{len(o)} characters") for o in outputs]
+
+
+@pytest.mark.parametrize("samples", [1, 3])
+def test_served_corrections_are_chosen_from_the_configured_rewrites(samples):
+    """``correct serve --correction-samples 3 --correction-temperature 0.9``: each round the
+    corrector is asked for 3 rewrites at 0.9 with a new seed, and the best by the
+    reference-free value is kept; by default one rewrite at the request's own sampling."""
+    corrector = Lengthening()
+    config = ServeConfig(model_name="m", rounds=2, correction_samples=samples, correction_temperature=0.9)
+    engine = Engine(SlowEcho(0.0), corrector, Graded(), None, config).start()
+    try:
+        params = SamplingParams(temperature=0.0, seed=5)
+        (history,) = [f.result(timeout=10) for f in engine.submit([{"prompt": "ab"}], ["ab"], params, 2)]
+    finally:
+        engine.stop()
+    texts = [s.text for s in history]
+    if samples == 1:
+        assert texts == ["AB", "AB", "AB"]  # greedy and unchanged: a fixed point, not asked again
+        assert [(p.n, p.temperature) for p in corrector.asked] == [(1, 0.0)]
+    else:
+        assert texts == ["AB", "AB++", "AB++++"]
+        assert [(p.n, p.temperature) for p in corrector.asked] == [(3, 0.9), (3, 0.9)]
+        assert len({p.seed for p in corrector.asked}) == 2
+
+
 def test_serve_with_rounds_but_no_corrector_is_a_clear_error():
     done = subprocess.run(
         [
