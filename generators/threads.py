@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import os
 import statistics
+import threading
 import time
 from pathlib import Path
 
@@ -105,14 +106,16 @@ def from_environment() -> int | None:
         return None
 
 
-_applied: int | None = None
-"""What ``apply()`` last gave torch, while it follows the machine."""
+_applied: dict[int, int] = {}
+"""What ``apply()`` last gave torch in each Python thread, while it follows the machine
+(OpenMP keeps a count per thread: one thread's count says nothing of another's)."""
 
 
 def configure(threads: int | None) -> None:
     """Fix the threads from now on (``--threads``), or with None let ``apply`` pick them."""
-    global _fixed, _applied
-    _fixed, _applied = threads, None
+    global _fixed
+    _fixed = threads
+    _applied.clear()
 
 
 def apply() -> int:
@@ -121,12 +124,13 @@ def apply() -> int:
     few reads of /proc)."""
     import torch
 
-    global _applied
+    me = threading.get_ident()
     current = torch.get_num_threads()
-    if _fixed is None and _applied is not None and current != _applied:
-        configure(current)  # the program set its own since the last call: it stands
+    if _fixed is None and me in _applied and current != _applied[me]:
+        configure(current)  # the program set its own since this thread's last call: it stands
     n = _fixed or from_environment() or auto()
     if current != n:
         torch.set_num_threads(n)
-    _applied = None if _fixed else n
+    if _fixed is None:
+        _applied[me] = torch.get_num_threads()  # what torch reports back, compared next time
     return n

@@ -7,6 +7,7 @@ stand-in module (CI never installs vLLM and has no GPU); it has not yet been run
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Sequence
 
 from ..errors import first_line
@@ -83,7 +84,11 @@ class VLLMGenerator(GeneratorBase):
             ]
         else:  # vLLM adds the tokenizer's special tokens to a text prompt, as hf does
             prompts = without_doubled_bos(self.tokenizer, prompts)
-        outputs = self.llm.generate(prompts, self.sampling_params(params), use_tqdm=False)
+        # One seed a prompt (the seed plus the prompt's index, as the openai backend asks): the
+        # same prompt twice in a batch (a request's `n` choices in `correct serve`) gets two
+        # different samples, not one sample twice, as with hf.
+        per_prompt = [self.sampling_params(replace(params, seed=params.seed + i)) for i in range(len(prompts))]
+        outputs = self.llm.generate(prompts, per_prompt, use_tqdm=False)
         results = []
         for out in outputs:
             texts = [truncate_at_stop(o.text, params.stop) for o in out.outputs]

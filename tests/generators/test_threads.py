@@ -7,6 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import torch
 
@@ -96,6 +97,14 @@ def test_a_programs_own_torch_threads_are_kept_once_the_engine_has_begun(monkeyp
         assert threads.apply() == 2  # kept, load or not
         threads.configure(None)
         assert threads.apply() == 1 and torch.get_num_threads() == 1
+        # OpenMP keeps a count per thread: another thread's own calls are no choice of this one's
+        monkeypatch.setattr(threads, "auto", lambda: 2)
+        worker = ThreadPoolExecutor(1)
+        assert worker.submit(threads.apply).result() == 2
+        monkeypatch.setattr(threads, "auto", lambda: 1)
+        assert threads.apply() == 1 and worker.submit(threads.apply).result() == 1
+        assert threads._fixed is None
+        worker.shutdown()
     finally:
         threads.configure(fixed)
         torch.set_num_threads(before)

@@ -42,9 +42,10 @@ class FakeLLM:
 
     def generate(self, prompts, params, use_tqdm=True):
         self.calls.append((list(prompts), params))
+        each = params if isinstance(params, list) else [params] * len(prompts)  # vLLM takes one, or one a prompt
         return [
-            types.SimpleNamespace(outputs=[FakeCompletion(f"{p}-{i} STOP more", [1, 2, 3]) for i in range(params.n)])
-            for p in prompts
+            types.SimpleNamespace(outputs=[FakeCompletion(f"{p}-{i} STOP more", [1, 2, 3]) for i in range(q.n)])
+            for p, q in zip(prompts, each)
         ]
 
 
@@ -65,7 +66,8 @@ def test_sampling_settings_reach_vllm(fake_vllm):
         ["a", "b"], SamplingParams(temperature=0.8, top_p=0.9, max_new_tokens=10, n=2, stop=(" STOP",), seed=3)
     )
     assert out == [["a-0", "a-1"], ["b-0", "b-1"]]
-    sent = llm.calls[0][1]
+    assert [p.seed for p in llm.calls[0][1]] == [3, 4]  # one seed a prompt: a repeated prompt samples anew
+    sent = llm.calls[0][1][0]
     assert (sent.n, sent.temperature, sent.top_p, sent.max_tokens, sent.stop, sent.seed) == (
         2,
         0.8,
@@ -82,7 +84,8 @@ def test_greedy_decodes_once_and_repeats(fake_vllm):
     g = load_generator("m", "vllm")
     out = g.generate(["a"], SamplingParams(temperature=0, n=3, stop=(" STOP",)))
     assert out == [["a-0"] * 3]
-    assert FakeLLM.instances[0].calls[0][1].n == 1 and FakeLLM.instances[0].calls[0][1].top_p == 1.0
+    (sent,) = FakeLLM.instances[0].calls[0][1]
+    assert sent.n == 1 and sent.top_p == 1.0
 
 
 def test_named_generators_resolve_for_vllm_too(fake_vllm, monkeypatch):
