@@ -105,7 +105,9 @@ def options_of(classes: Sequence[type], defaults: dict[str, Any] | None = None) 
     for cls in classes:
         hints = typing.get_type_hints(cls)
         docs = field_docs(cls)
-        for f in dataclasses.fields(cls):
+        own = vars(cls).get("__annotations__", {})
+        # the class's own fields first, then those it inherits (a group shared by two commands)
+        for f in sorted(dataclasses.fields(cls), key=lambda f: f.name not in own):
             if not f.metadata.get("cli", True):
                 continue
             if f.name in seen:
