@@ -149,6 +149,33 @@ def inference_cost(metrics: dict, vote: bool) -> dict:
     return {"decodes": sum(metrics.get("round_decodes") or [n]) / n, "tokens": metrics["tokens"] / n}
 
 
+def finals(path: Path, vote: bool) -> dict[str, bool]:
+    """Whether each problem of an evaluation (``eval.jsonl``) is solved by what the row finally
+    answers: the vote's winner, or the last round."""
+    lines = read_jsonl(Path(path))
+    return {l["id"]: (l["self_consistency"] if vote else l["rounds"][-1])["value"] == 1.0 for l in lines}
+
+
+def paired(a: dict[str, bool], b: dict[str, bool]) -> tuple[int, int, float]:
+    """Two rows on the same problems: (solved by a only, solved by b only, the exact two-sided
+    sign test's p that neither is better). Problems both solve, or both miss, say nothing.
+
+    >>> paired({"1": True, "2": True, "3": False}, {"1": True, "2": False, "3": False})
+    (1, 0, 1.0)
+    >>> round(paired({str(i): i < 19 for i in range(20)}, {str(i): False for i in range(20)})[2], 6)
+    4e-06
+    """
+    from math import comb
+
+    if a.keys() != b.keys():
+        raise ValueError(f"the rows answered different problems ({len(a)} and {len(b)})")
+    only_a = sum(a[i] and not b[i] for i in a)
+    only_b = sum(b[i] and not a[i] for i in a)
+    n, k = only_a + only_b, min(only_a, only_b)
+    p = min(1.0, 2 * sum(comb(n, j) for j in range(k + 1)) / 2**n) if n else 1.0
+    return only_a, only_b, p
+
+
 def _pct(v: float | None) -> str:
     return "-" if v is None else f"{v:.1%}"
 

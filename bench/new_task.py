@@ -526,8 +526,7 @@ def _shlex_value(command: str, option: str) -> str:
 
 def _finals(row: dict) -> dict[str, bool]:
     """Whether each held-out problem is solved by what the row finally answers."""
-    lines = [json.loads(line) for line in Path(row["eval"]).read_text().splitlines()]
-    return {l["id"]: (l["self_consistency"] if row["vote"] else l["rounds"][-1])["value"] == 1.0 for l in lines}
+    return compute.finals(row["eval"], row["vote"])
 
 
 def against_drafts(results: list[dict], base_eval: Path) -> None:

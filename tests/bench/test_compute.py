@@ -148,3 +148,40 @@ def test_a_cost_records_the_machine_its_cpu_seconds_were_counted_on():
     m = compute.machine()
     assert set(m) == {"cpu", "cores", "vector"} and m["cores"] >= 1
     assert m["vector"] in (None, "avx", "avx2", "avx512f") and isinstance(m["cpu"], str)
+
+
+def test_paired_counts_what_each_row_alone_solves_and_tests_it(tmp_path):
+    """bench/paired.py: two rows on the same problems, a vote read by its winner and a corrector
+    by its last round; the sign test's p is exact (19 against 0: 2 / 2**19)."""
+    import subprocess
+
+    def row(name: str, solved: list[bool], vote: bool = False) -> None:
+        (tmp_path / name).mkdir()
+        lines = []
+        for i, ok in enumerate(solved):
+            value = 1.0 if ok else 0.0
+            line = {"id": str(i), "rounds": [{"value": 0.0}] if vote else [{"value": 0.0}, {"value": value}]}
+            if vote:
+                line["self_consistency"] = {"value": value}
+            lines.append(json.dumps(line))
+        (tmp_path / name / "eval.jsonl").write_text("\n".join(lines) + "\n")
+
+    row("corrector", [True] * 19 + [False])
+    row("vote", [False] * 20, vote=True)
+    assert compute.paired(
+        compute.finals(tmp_path / "corrector" / "eval.jsonl", False),
+        compute.finals(tmp_path / "vote" / "eval.jsonl", True),
+    ) == (19, 0, pytest.approx(2 / 2**19))
+    script = Path(__file__).resolve().parents[2] / "bench" / "paired.py"
+    done = subprocess.run(
+        [sys.executable, str(script), str(tmp_path), "corrector", "vote"], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert (
+        "corrector 95.0% against vote 0.0% on 20 problems: 19 solved by corrector only, 0 by vote only" in done.stdout
+    )
+    assert "p = 3.8e-06" in done.stdout
+    with pytest.raises(ValueError, match="different problems"):
+        compute.paired({"1": True}, {"2": True})
+    odd = subprocess.run([sys.executable, str(script), str(tmp_path), "corrector"], capture_output=True, text=True)
+    assert odd.returncode == 2 and "rows come in pairs" in odd.stderr
