@@ -39,9 +39,10 @@ def machine() -> dict:
                 flags = set(val.split())
     except OSError:
         pass
+    from correct.generators.threads import usable_cores
+
     vector = next((f for f in ("avx512f", "avx2", "avx") if f in flags), None)
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return {"cpu": name, "cores": cores, "vector": vector}
+    return {"cpu": name, "cores": usable_cores(), "vector": vector}
 
 
 def read_jsonl(path: Path) -> list[dict]:
