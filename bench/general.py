@@ -16,7 +16,8 @@ measured on tasks it never saw (issue 24; docs/training.md, "Several tasks, one 
    per-task recipe of docs/training.md from SmolLM2, against the same recipe with ``--init``
    the general corrector, which first rewrites the new pool's drafts. Beside solved, net
    fixed and broken: the prompts with an improving pair after each run's first exploration
-   (``prompts_with_pair`` of log.jsonl).
+   (``prompts_with_pair`` of log.jsonl). ``--hard-variant NAME=ARGS`` runs both again with
+   further `correct train` options (such as exploration aimed at unsolved prompts).
 5. Less data (``--less-data TASK=DIR``, DIR a corrector trained on TASK alone with the
    recipe's 600 prompts): the recipe from the general corrector on a third of the prompts,
    and beside it, as the control, the same recipe from SmolLM2 on the same third.
@@ -101,11 +102,11 @@ class General:
         extra = ["--seed", str(a.seed), *shlex.split(a.train_args)]
         return self.trained(self.out / "corrector", str(self.mixture()), a.generator, a.train_limit, a.steps, extra)
 
-    def train_on(self, task: str, name: str, init: str, limit: int) -> tuple[Path, str] | None:
+    def train_on(self, task: str, name: str, init: str, limit: int, more: str = "") -> tuple[Path, str] | None:
         """The per-task recipe of docs/training.md on ``task`` alone, from ``init``, into
-        OUT/TASK/NAME."""
+        OUT/TASK/NAME (``more``: further `correct train` options)."""
         a = self.args
-        extra = ["--eval-limit", "0", "--seed", str(a.seed), *shlex.split(a.recipe_args)]
+        extra = ["--eval-limit", "0", "--seed", str(a.seed), *shlex.split(a.recipe_args), *shlex.split(more)]
         return self.trained(self.out / task_name(task) / name, task_path(task), init, limit, 100, extra)
 
     def trained(
@@ -239,16 +240,21 @@ class General:
         runs, pairs = [], {}
         if self.args.hard and task_name(task) == task_name(self.args.hard):
             given = dict(self.args.per_task).get(task_name(task))
-            for short, name, init in (
-                ("recipe", "corrector trained on this task alone (the recipe, from SmolLM2)", self.args.generator),
-                ("recipe-from-general", "the same recipe from the general corrector", str(corrector)),
-            ):
+            hard = [
+                ("recipe", "corrector trained on this task alone (the recipe, from SmolLM2)", self.args.generator, ""),
+                ("recipe-from-general", "the same recipe from the general corrector", str(corrector), ""),
+            ]
+            for variant, more in self.args.hard_variant:
+                hard += [
+                    (f"{short}-{variant}", f"{name}, with {more}", init, more) for short, name, init, _ in hard[:2]
+                ]
+            for short, name, init, more in hard:
                 if short == "recipe" and given and (Path(given) / "train.json").exists():
                     # trained by a bench already (bench/new_task.py's LoRA row is this recipe)
                     folder = Path(given)
                     cmd = json.loads((folder / "train.json").read_text())["command"]
                 else:
-                    trained = self.train_on(task, f"train-{short}", init, self.args.recipe_limit)
+                    trained = self.train_on(task, f"train-{short}", init, self.args.recipe_limit, more)
                     if trained is None:
                         continue
                     folder, cmd = trained
@@ -353,6 +359,14 @@ def main() -> None:
         help="a held-out task the generator is rarely right on (default: multi-step if held out)",
     )
     ap.add_argument(
+        "--hard-variant",
+        action="append",
+        default=[],
+        metavar="NAME=ARGS",
+        help="both --hard runs again with these further `correct train` options, as rows suffixed -NAME "
+        "(e.g. aimed='--explore 600 --explore-samples 4 --explore-focus unsolved')",
+    )
+    ap.add_argument(
         "--less-data",
         action="append",
         default=[],
@@ -382,6 +396,7 @@ def main() -> None:
     args.tasks, args.held_out = args.tasks.split(","), [task_name(t) for t in args.held_out.split(",")]
     args.per_task = [tuple(p.split("=", 1)) for p in args.per_task]
     args.less_data = [tuple(p.split("=", 1)) for p in args.less_data]
+    args.hard_variant = [tuple(p.split("=", 1)) for p in args.hard_variant]
     args.per_task += [p for p in args.less_data if p not in args.per_task]  # the corrector it is measured against
     if args.hard is None:
         args.hard = "multi-step" if "multi-step" in args.held_out else ""

@@ -569,6 +569,7 @@ def test_train_each_method_saves_a_corrector_generate_uses(tiny_lm_dir, tmp_path
         "12",
         "--explore",
         "3",
+        *(["--explore-samples", "2", "--explore-focus", "unsolved"] if method == "pairing" else []),
         "--max-new-tokens",
         "24",
         "--batch-size",
@@ -600,7 +601,9 @@ def test_train_each_method_saves_a_corrector_generate_uses(tiny_lm_dir, tmp_path
     made = [json.loads(line) for line in (out / "pairs-0.jsonl").read_text().splitlines()]
     assert made and all(("outcome" in m) == (method == "hir") for m in made)
     pool = (out / "pool.jsonl").read_text().splitlines()
-    assert len(pool) == 6 * 3 + 3  # generator drafts, then the explored ones
+    explored = 3 * (2 if method == "pairing" else 1)  # --explore-samples 2: two rewrites of each draft
+    assert len(pool) == 6 * 3 + explored  # generator drafts, then the explored ones
+    assert config["training"]["explore_samples"] == explored // 3
 
     result = invoke(
         "generate",

@@ -32,6 +32,8 @@ _MAIN_SETTINGS = (
     "lr_scheduler",
     "temperature",
     "explore_prompts",
+    "explore_samples",
+    "explore_focus",
     "similarity",
     "seed",
 )

@@ -21,6 +21,7 @@ METHODS: tuple[str, ...] = get_args(Method)
 and infers with the corrector template of its own name), sft a base generator."""
 CORRECTOR_METHODS = METHODS[:3]
 LossOn = Literal["last", "all"]
+ExploreFocus = Literal["any", "unsolved"]
 MaskScope = Literal["outputs", "all"]
 
 
@@ -57,6 +58,13 @@ class TrainConfig:
     few right drafts still gets pairs."""
     explore_prompts: int = field(default=1000, metadata={"flag": "explore", "min": 0, "max": 10_000_000})
     """Prompts whose drafts the corrector rewrites after each iteration (added to the pool)."""
+    explore_samples: int = field(default=1, metadata={"min": 1, "max": 256})
+    """Rewrites of each explored draft, sampled at --temperature: more chances of a right
+    rewrite where the generator is rarely right."""
+    explore_focus: ExploreFocus = "any"
+    """Which prompts are explored: any (drawn at random among those with known values) |
+    unsolved (first those with no draft at the value's maximum, where a right rewrite gives
+    the prompt its first improving pair; then the rest)."""
     temperature: float | None = field(default=None, metadata={"min": 0.01})
     """Sampling temperature of the pool drafts and of exploration (default: the task's, else 1)."""
     max_new_tokens: int | None = field(default=None, metadata={"min": 1})

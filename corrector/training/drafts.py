@@ -129,14 +129,23 @@ def explore(
     rng: random.Random,
     origin: str,
     settings_of: Settings | None = None,
+    focus: str = "any",
 ) -> float:
-    """Step 5: rewrite pool drafts with the corrector and add the results. Drafts below the
-    maximum are preferred: that is where corrections can gain. Only drafts whose value is
-    known are rewritten (a gain over an unknown value means nothing). Returns the mean value
-    gain over the rewrites whose value is known."""
+    """Step 5: rewrite pool drafts with the corrector and add the results (``params.n`` rewrites
+    of each). Drafts below the maximum are preferred: that is where corrections can gain. Only
+    drafts whose value is known are rewritten (a gain over an unknown value means nothing).
+    ``focus="unsolved"`` takes the prompts with no draft at the maximum first. Returns the mean
+    value gain over the rewrites whose value is known."""
     known = {r["id"]: [d for d in pool.by_prompt.get(r["id"], ()) if d.value is not None] for r in records}
     candidates = [r for r in records if known[r["id"]]]
-    chosen = rng.sample(candidates, min(n, len(candidates)))
+    if focus == "unsolved":
+        unsolved = [r for r in candidates if all(d.value < value.max_value for d in known[r["id"]])]
+        first = rng.sample(unsolved, min(n, len(unsolved)))
+        taken = {r["id"] for r in first}
+        rest = [r for r in candidates if r["id"] not in taken]
+        chosen = first + rng.sample(rest, min(n - len(first), len(rest)))
+    else:
+        chosen = rng.sample(candidates, min(n, len(candidates)))
     sources = []
     for r in chosen:
         drafts = known[r["id"]]
@@ -160,9 +169,11 @@ def explore(
                 settings_of,
             )
             advance(len(part))
-    new = distributed.unshard(score_drafts([chosen[i] for i in mine], outs, value, origin), len(chosen))
+    scored = _per_prompt(score_drafts([chosen[i] for i in mine], outs, value, origin), [len(o) for o in outs])
+    per_source = distributed.unshard(scored, len(chosen))  # each source's rewrites, in the order chosen
+    new = [d for ds in per_source for d in ds]
     pool.add(new)
-    gains = [d.value - s.value for d, s in zip(new, sources) if d.value is not None]
+    gains = [d.value - s.value for ds, s in zip(per_source, sources) for d in ds if d.value is not None]
     if len(gains) < len(new) and distributed.is_main():
         log.warning(
             "%d of %d explored drafts got no known value: they stay in the pool but are not paired",

@@ -141,11 +141,12 @@ def train_corrector(
             records,
             corrector,
             value,
-            replace(params, n=1, seed=config.seed - 1),
+            replace(params, n=config.explore_samples, seed=config.seed - 1),
             config.explore_prompts,
             rng,
             "corrector@init",
             settings_of,
+            config.explore_focus,
         )
         _log_row(
             runlog,
@@ -185,7 +186,7 @@ def train_corrector(
         earlier = stats.pop("cpu_before")  # more, where a killed process had trained on into a step checkpoint
         budget = None if config.cpu_budget is None else config.cpu_budget - earlier
         last = spent(budget)  # the budget is used up: no exploration, no further iteration
-        explore_params = replace(params, n=1, seed=config.seed + it)
+        explore_params = replace(params, n=config.explore_samples, seed=config.seed + it)
         start, tokens = time.perf_counter(), hf.tokens_generated
         explores = bool(config.explore_prompts) and not last
         gain = (
@@ -199,6 +200,7 @@ def train_corrector(
                 rng,
                 f"corrector@{it}",
                 settings_of,
+                config.explore_focus,
             )
             if explores
             else None

@@ -418,6 +418,54 @@ def test_unknown_values_in_part_of_the_pool_are_a_warning_and_are_not_explored(c
     assert [(d.prompt_id, d.value) for d in pool.drafts() if d.origin == "corrector@0"] == [("b", 1.0)]
 
 
+def test_unsolved_focus_explores_prompts_without_a_right_draft_first_with_several_rewrites_each():
+    """--explore-focus unsolved spends the exploration on prompts no draft has solved (where a
+    right rewrite gives a first pair), and --explore-samples K rewrites each chosen draft K times;
+    the gain is the mean over every rewrite against its own source."""
+    from correct.corrector.pool import Draft, Pool
+    from correct.corrector.training.drafts import explore
+
+    records = [{"id": f"p{i}", "prompt": "sort 1 0", "answer": "0 1"} for i in range(10)]
+    solved = {f"p{i}" for i in range(7)}
+
+    def pool_of():
+        pool = Pool()
+        pool.add([Draft(r["id"], "0 1", 1.0) for r in records if r["id"] in solved])
+        pool.add([Draft(r["id"], "1 0", 0.0) for r in records])  # every prompt has a wrong draft
+        return pool
+
+    class Calls:
+        """A corrector that records what it was asked and half right rewrites: right, then wrong."""
+
+        def __init__(self):
+            self.asked = []
+
+        def question(self, record):
+            return record["id"]
+
+        def correct(self, prompts, drafts, feedback, params):
+            self.asked += prompts
+            return [["0 1", "1 0", "0 1", "1 0"][: params.n] for _ in drafts]
+
+    for focus, expect in (("unsolved", {"p7", "p8", "p9"}), ("any", None)):
+        pool, corrector = pool_of(), Calls()
+        gain = explore(
+            pool, records, corrector, SortValue(), SamplingParams(n=4), 3, random.Random(1), "corrector@0", None, focus
+        )
+        if expect:
+            assert set(corrector.asked) == expect
+        new = [d for d in pool.drafts() if d.origin == "corrector@0"]
+        assert len(new) == 12 and sorted({d.prompt_id for d in new}) == sorted(set(corrector.asked))
+        assert gain == 0.5  # each source is a wrong draft: two of its four rewrites gain 1, two gain 0
+    # At random, 3 of 10 prompts: among seeds, some draw solved prompts (what unsolved avoids).
+    drawn = set()
+    for seed in range(10):
+        corrector = Calls()
+        explore(pool_of(), records, corrector, SortValue(), SamplingParams(), 3, random.Random(seed), "x", None, "any")
+        drawn |= set(corrector.asked)
+    assert drawn & solved
+
+
 def test_reference_solutions_are_targets_where_the_generator_is_never_right(tiny_lm_dir, tmp_path, caplog):
     """A pool in which no draft is right has no pair; with --reference-targets each record's
     own solution joins the pool (scored, not assumed right) and is the target of its wrong drafts."""
