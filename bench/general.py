@@ -16,11 +16,12 @@ measured on tasks it never saw (issue 24; docs/training.md, "Several tasks, one 
    per-task recipe of docs/training.md from SmolLM2, against the same recipe with ``--init``
    the general corrector, which first rewrites the new pool's drafts. Beside solved, net
    fixed and broken: the prompts with an improving pair after each run's first exploration
-   (``prompts_with_pair`` of log.jsonl). ``--hard-variant NAME=ARGS`` runs both again with
-   further `correct train` options (such as exploration aimed at unsolved prompts).
+   (``prompts_with_pair`` of log.jsonl).
 5. Less data (``--less-data TASK=DIR``, DIR a corrector trained on TASK alone with the
    recipe's 600 prompts): the recipe from the general corrector on a third of the prompts,
    and beside it, as the control, the same recipe from SmolLM2 on the same third.
+   ``--variant NAME=ARGS`` trains each run of 4 and 5 again with further `correct train`
+   options (such as exploration aimed at the unsolved prompts), as rows suffixed ``-NAME``.
 6. ``OUT/table.md`` and ``OUT/results.json``: solved, net fixed and fixed (of the wrong
    greedy drafts), broken (of the right ones) and decodes per problem, with every command.
 
@@ -238,41 +239,35 @@ class General:
         corrector, _ = trained
         rounds = ["--rounds", "3", "--no-baseline"]
         runs, pairs = [], {}
-        if self.args.hard and task_name(task) == task_name(self.args.hard):
-            given = dict(self.args.per_task).get(task_name(task))
-            hard = [
-                ("recipe", "corrector trained on this task alone (the recipe, from SmolLM2)", self.args.generator, ""),
-                ("recipe-from-general", "the same recipe from the general corrector", str(corrector), ""),
-            ]
-            for variant, more in self.args.hard_variant:
-                hard += [
-                    (f"{short}-{variant}", f"{name}, with {more}", init, more) for short, name, init, _ in hard[:2]
-                ]
-            for short, name, init, more in hard:
-                if short == "recipe" and given and (Path(given) / "train.json").exists():
+        variants = [("", "", "")] + [(f"-{v}", f", with {more}", more) for v, more in self.args.variant]
+        hard = self.args.hard and task_name(task) == task_name(self.args.hard)
+        given = dict(self.args.per_task).get(task_name(task))
+        third = self.args.recipe_limit // 3
+        recipes = (
+            ("recipe", "corrector trained on this task alone (the recipe, from SmolLM2)", self.args.generator, None),
+            ("recipe-from-general", "the same recipe from the general corrector", str(corrector), None),
+        )
+        less_data = (
+            ("third-from-general", "the recipe from the general corrector", str(corrector), third),
+            ("third-from-smollm2", "the recipe from SmolLM2 (the control)", self.args.generator, third),
+        )
+        todo = (recipes if hard else ()) + (less_data if task_name(task) in dict(self.args.less_data) else ())
+        for suffix, said, more in variants:
+            for short, name, init, limit in todo:
+                if short == "recipe" and not suffix and given and (Path(given) / "train.json").exists():
                     # trained by a bench already (bench/new_task.py's LoRA row is this recipe)
                     folder = Path(given)
                     cmd = json.loads((folder / "train.json").read_text())["command"]
                 else:
-                    trained = self.train_on(task, f"train-{short}", init, self.args.recipe_limit, more)
+                    trained = self.train_on(task, f"train-{short}{suffix}", init, limit or self.args.recipe_limit, more)
                     if trained is None:
                         continue
                     folder, cmd = trained
-                runs.append((short, f"{name}, 3 rounds", ["--corrector", str(folder), *rounds], [cmd], False))
-                pairs[short] = first_exploration_pairs(folder)
-        third = self.args.recipe_limit // 3
-        less_data = (
-            ("third-from-general", "the recipe from the general corrector", str(corrector)),
-            ("third-from-smollm2", "the recipe from SmolLM2 (the control)", self.args.generator),
-        )
-        for short, name, init in less_data if task_name(task) in dict(self.args.less_data) else ():
-            trained = self.train_on(task, f"train-{short}", init, third)
-            if trained is None:
-                continue
-            folder, cmd = trained
-            name = f"{name} on a third of the prompts ({third}), 3 rounds"
-            runs.append((short, name, ["--corrector", str(folder), *rounds], [cmd], False))
-            pairs[short] = first_exploration_pairs(folder)
+                if limit:
+                    name = f"{name} on a third of the prompts ({limit})"
+                row = f"{name}{said}, 3 rounds"
+                runs.append((f"{short}{suffix}", row, ["--corrector", str(folder), *rounds], [cmd], False))
+                pairs[f"{short}{suffix}"] = first_exploration_pairs(folder)
         return self.measure(task, runs, pairs)
 
     def card(self, rows: list[dict]) -> None:
@@ -359,12 +354,12 @@ def main() -> None:
         help="a held-out task the generator is rarely right on (default: multi-step if held out)",
     )
     ap.add_argument(
-        "--hard-variant",
+        "--variant",
         action="append",
         default=[],
         metavar="NAME=ARGS",
-        help="both --hard runs again with these further `correct train` options, as rows suffixed -NAME "
-        "(e.g. aimed='--explore 600 --explore-samples 4 --explore-focus unsolved')",
+        help="each run of --hard and --less-data again with these further `correct train` options, as rows "
+        "suffixed -NAME (e.g. aimed='--explore 600 --explore-samples 4 --explore-focus unsolved')",
     )
     ap.add_argument(
         "--less-data",
@@ -396,7 +391,7 @@ def main() -> None:
     args.tasks, args.held_out = args.tasks.split(","), [task_name(t) for t in args.held_out.split(",")]
     args.per_task = [tuple(p.split("=", 1)) for p in args.per_task]
     args.less_data = [tuple(p.split("=", 1)) for p in args.less_data]
-    args.hard_variant = [tuple(p.split("=", 1)) for p in args.hard_variant]
+    args.variant = [tuple(p.split("=", 1)) for p in args.variant]
     args.per_task += [p for p in args.less_data if p not in args.per_task]  # the corrector it is measured against
     if args.hard is None:
         args.hard = "multi-step" if "multi-step" in args.held_out else ""

@@ -49,6 +49,8 @@ def test_general_bench_trains_on_a_mixture_and_measures_the_task_it_left_out(tmp
         "6",
         "--recipe-args",
         "--samples 2 --explore 2 --max-new-tokens 24 --steps 2 --iterations 1 --reference-targets",
+        "--variant",
+        "aimed=--explore-samples 2 --explore-focus unsolved",
         "--out",
         str(out),
     ]
@@ -71,6 +73,10 @@ def test_general_bench_trains_on_a_mixture_and_measures_the_task_it_left_out(tmp
         "recipe-from-general",
         "third-from-general",
         "third-from-smollm2",
+        "recipe-aimed",
+        "recipe-from-general-aimed",
+        "third-from-general-aimed",
+        "third-from-smollm2-aimed",
     ]
     # the hard task: the recipe from SmolLM2's stand-in and from the general corrector, which
     # first rewrote the new pool (its log's iteration -1); the less-data run on 6 // 3 prompts
@@ -87,6 +93,11 @@ def test_general_bench_trains_on_a_mixture_and_measures_the_task_it_left_out(tmp
         assert len({json.loads(line)["prompt_id"] for line in pool}) == 2
     control = json.loads((out / "word-problems" / "train-third-from-smollm2" / "log.jsonl").read_text().splitlines()[0])
     assert control["iteration"] == 0 and "(the control) on a third of the prompts (2)" in rows[11]["row"]
+    # --variant: each trained run again with the further options, its row saying which
+    for name in ("recipe-aimed", "recipe-from-general-aimed", "third-from-general-aimed", "third-from-smollm2-aimed"):
+        trained = json.loads((out / "word-problems" / f"train-{name}" / "correct_config.json").read_text())["training"]
+        assert trained["explore_samples"] == 2 and trained["explore_focus"] == "unsolved"
+    assert rows[12]["row"].endswith("with --explore-samples 2 --explore-focus unsolved, 3 rounds")
     assert all(r["task"] == "word-problems" for r in rows)
     none, vote = rows[0], rows[6]
     # given only failing drafts, a corrector never rewrites one that ran: nothing right is broken
