@@ -259,11 +259,12 @@ class General:
                     folder = Path(given)
                     cmd = json.loads((folder / "train.json").read_text())["command"]
                 else:
-                    trained = self.train_on(task, f"train-{short}{suffix}", init, limit or self.args.recipe_limit, more)
+                    size = self.args.recipe_limit if limit is None else limit
+                    trained = self.train_on(task, f"train-{short}{suffix}", init, size, more)
                     if trained is None:
                         continue
                     folder, cmd = trained
-                if limit:
+                if limit is not None:
                     name = f"{name} on a third of the prompts ({limit})"
                 row = f"{name}{said}, 3 rounds"
                 runs.append((f"{short}{suffix}", row, ["--corrector", str(folder), *rounds], [cmd], False))
@@ -391,6 +392,11 @@ def main() -> None:
     args.tasks, args.held_out = args.tasks.split(","), [task_name(t) for t in args.held_out.split(",")]
     args.per_task = [tuple(p.split("=", 1)) for p in args.per_task]
     args.less_data = [tuple(p.split("=", 1)) for p in args.less_data]
+    shorts = {"recipe", "recipe-from-general", "third-from-general", "third-from-smollm2"}
+    for spec in args.variant:
+        name = spec.split("=", 1)[0]
+        if "=" not in spec or not name or any(f"{a}-{name}" in shorts for a in shorts):
+            ap.error(f"--variant {spec!r}: give NAME=ARGS, NAME a new suffix for the rows")
     args.variant = [tuple(p.split("=", 1)) for p in args.variant]
     args.per_task += [p for p in args.less_data if p not in args.per_task]  # the corrector it is measured against
     if args.hard is None:
