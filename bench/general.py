@@ -61,6 +61,16 @@ TASKS = (
     "dictionaries",
 )
 HELD_OUT = ("word-problems", "multi-step", "unit-conversions", "dictionaries")
+# The runs that train on a held-out task (short name, row, starting from the general corrector):
+# the recipe on a --hard task, and on a third of the prompts of a --less-data one.
+HARD_RUNS = (
+    ("recipe", "corrector trained on this task alone (the recipe, from SmolLM2)", False),
+    ("recipe-from-general", "the same recipe from the general corrector", True),
+)
+LESS_DATA_RUNS = (
+    ("third-from-general", "the recipe from the general corrector", True),
+    ("third-from-smollm2", "the recipe from SmolLM2 (the control)", False),
+)
 
 
 def task_path(name: str) -> str:
@@ -243,17 +253,11 @@ class General:
         hard = self.args.hard and task_name(task) == task_name(self.args.hard)
         given = dict(self.args.per_task).get(task_name(task))
         third = self.args.recipe_limit // 3
-        recipes = (
-            ("recipe", "corrector trained on this task alone (the recipe, from SmolLM2)", self.args.generator, None),
-            ("recipe-from-general", "the same recipe from the general corrector", str(corrector), None),
-        )
-        less_data = (
-            ("third-from-general", "the recipe from the general corrector", str(corrector), third),
-            ("third-from-smollm2", "the recipe from SmolLM2 (the control)", self.args.generator, third),
-        )
-        todo = (recipes if hard else ()) + (less_data if task_name(task) in dict(self.args.less_data) else ())
+        todo = [(*run, None) for run in HARD_RUNS if hard]
+        todo += [(*run, third) for run in LESS_DATA_RUNS if task_name(task) in dict(self.args.less_data)]
         for suffix, said, more in variants:
-            for short, name, init, limit in todo:
+            for short, name, from_general, limit in todo:
+                init = str(corrector) if from_general else self.args.generator
                 if short == "recipe" and not suffix and given and (Path(given) / "train.json").exists():
                     # trained by a bench already (bench/new_task.py's LoRA row is this recipe)
                     folder = Path(given)
@@ -392,7 +396,7 @@ def main() -> None:
     args.tasks, args.held_out = args.tasks.split(","), [task_name(t) for t in args.held_out.split(",")]
     args.per_task = [tuple(p.split("=", 1)) for p in args.per_task]
     args.less_data = [tuple(p.split("=", 1)) for p in args.less_data]
-    shorts = {"recipe", "recipe-from-general", "third-from-general", "third-from-smollm2"}
+    shorts = {short for short, _, _ in HARD_RUNS + LESS_DATA_RUNS}
     for spec in args.variant:
         name = spec.split("=", 1)[0]
         if "=" not in spec or not name or any(f"{a}-{name}" in shorts for a in shorts):

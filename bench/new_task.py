@@ -524,18 +524,13 @@ def _shlex_value(command: str, option: str) -> str:
     return words[words.index(option) + 1]
 
 
-def _finals(row: dict) -> dict[str, bool]:
-    """Whether each held-out problem is solved by what the row finally answers."""
-    return compute.finals(row["eval"], row["vote"])
-
-
 def against_drafts(results: list[dict], base_eval: Path) -> None:
     """Net fixed (of the generator's wrong greedy drafts) and broken (of its right ones) for every
     row, each against the same drafts: the plain generator's, round 0 of the LoRA row."""
     base = {l["id"]: l["rounds"][0]["value"] == 1.0 for l in map(json.loads, base_eval.read_text().splitlines())}
     wrong, right = [i for i, ok in base.items() if not ok], [i for i, ok in base.items() if ok]
     for r in results:
-        final = _finals(r)
+        final = compute.finals(r["eval"], r["vote"])
         r["net_fixed"] = (sum(final[i] for i in base) - len(right)) / len(wrong) if wrong else None
         r["fixed"] = sum(final[i] for i in wrong) / len(wrong) if wrong else None
         r["broken"] = sum(not final[i] for i in right) / len(right) if right else None

@@ -16,7 +16,7 @@ from ..model import Corrector
 from ..pool import Draft, Pool
 from ..progress import counter
 from . import distributed
-from .config import TrainError
+from .config import ExploreFocus, TrainError
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +129,7 @@ def explore(
     rng: random.Random,
     origin: str,
     settings_of: Settings | None = None,
-    focus: str = "any",
+    focus: ExploreFocus = "any",
 ) -> float:
     """Step 5: rewrite pool drafts with the corrector and add the results (``params.n`` rewrites
     of each). Drafts below the maximum are preferred: that is where corrections can gain. Only
