@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import warnings
+from contextlib import contextmanager
 from typing import Sequence
 
 import torch
@@ -28,6 +30,15 @@ def _resolve_dtype(dtype):
     if isinstance(dtype, str) and dtype != "auto":
         return getattr(torch, dtype)
     return dtype
+
+
+@contextmanager
+def peft_quietly():
+    """peft reads transformers' deprecated ``is_gradient_checkpointing`` whenever it wraps a
+    model, and the FutureWarning that draws names nothing a user can change: it is hidden."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning)
+        yield
 
 
 def _load_pretrained(path: str, name: str, dtype):
@@ -56,7 +67,8 @@ def _load_pretrained(path: str, name: str, dtype):
         raise GeneratorError(
             f"'{name}' is a LoRA adapter of the base model '{base}', which could not be loaded: {first}"
         ) from None
-    model = PeftModel.from_pretrained(model, path).merge_and_unload()
+    with peft_quietly():
+        model = PeftModel.from_pretrained(model, path).merge_and_unload()
     try:
         tokenizer = AutoTokenizer.from_pretrained(path)  # the one saved with the adapter, if it was
     except (OSError, ValueError):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ...errors import first_line
 from ...generators.base import GeneratorError
-from ...generators.hf import HFGenerator
+from ...generators.hf import HFGenerator, peft_quietly
 from .config import TrainConfig, TrainError
 
 ADAPTER_CONFIG = "adapter_config.json"
@@ -42,7 +42,9 @@ def load_trainee(
             f"{init}: its tokenizer has no end-of-text token, which ends every training target", option="init"
         )
     if adapter:
-        hf.model = _peft().PeftModel.from_pretrained(hf.model, str(checkpoint), is_trainable=True).to(hf.device)
+        with peft_quietly():
+            hf.model = _peft().PeftModel.from_pretrained(hf.model, str(checkpoint), is_trainable=True)
+        hf.model.to(hf.device)
     elif config.lora_r:
         hf.model, config = add_adapter(hf.model, config, init)
         hf.model.to(hf.device)
@@ -68,7 +70,8 @@ def add_adapter(model, config: TrainConfig, init: str):
     )  # GPT-2's transposed layers
     torch.manual_seed(config.seed)  # the adapter's initial weights are drawn: seeded like the rest of the run
     try:
-        wrapped = peft.get_peft_model(model, lora)
+        with peft_quietly():
+            wrapped = peft.get_peft_model(model, lora)
     except ValueError as e:
         raise TrainError(
             _no_match(model, init, targets, e), option="lora_target_modules" if targets else "lora_r"

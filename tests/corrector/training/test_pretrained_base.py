@@ -9,6 +9,7 @@ import json
 import random
 import re
 import shutil
+import warnings
 from dataclasses import replace
 
 import pytest
@@ -202,7 +203,11 @@ def test_lora_adapter_and_merged_corrector_load_through_corrector(gen_dir, tmp_p
 
     outs = {}
     for name in ("adapter", "merged"):
-        c = Corrector.from_pretrained(str(tmp_path / name))
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            c = Corrector.from_pretrained(str(tmp_path / name))
+        # peft's read of transformers' deprecated property is not the user's to fix: not shown
+        assert not [w for w in seen if "is_gradient_checkpointing" in str(w.message)], name
         assert type(c.generator.model).__name__ == "GPT2LMHeadModel"  # merged on loading: no adapter layers left
         outs[name] = c.correct(
             [r["prompt"] for r in TEST[:8]],
