@@ -36,7 +36,10 @@ def compute_metrics(lines: Sequence[dict], max_value: float) -> dict:
     voted = [l for l in lines if "self_consistency" in l]
     if voted:
         sc = [l["self_consistency"]["value"] for l in voted if labeled(l["rounds"])]
-        metrics["self_consistency"] = {"samples": voted[0]["self_consistency"]["samples"], "mean_value": _mean(sc)}
+        first = voted[0]["self_consistency"]
+        metrics["self_consistency"] = {"samples": first["samples"], "mean_value": _mean(sc)}
+        if "pick" in first:  # best-of-n; a vote says nothing, as before
+            metrics["self_consistency"]["pick"] = first["pick"]
         if math.isfinite(max_value):
             metrics["self_consistency"]["solved"] = _mean([_solved(v, max_value) for v in sc])
     return metrics

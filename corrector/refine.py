@@ -25,7 +25,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from typing import Callable, Sequence
+from typing import Callable, Literal, Sequence
 
 from ..generators import Generator, SamplingParams
 from ..values import Score, Value
@@ -38,6 +38,10 @@ train's measurement and serve (each round rewrites every draft once more)."""
 MAX_SAMPLES = 64
 """The most samples one draft may get: the self-consistency baseline's vote, a correction's
 rewrites, a request's ``n`` in ``correct serve``."""
+
+
+BaselinePick = Literal["vote", "best"]
+"""How the baseline keeps one of its samples: the majority answer, or the best known without a reference."""
 
 
 @dataclass(frozen=True)
@@ -190,18 +194,26 @@ def self_consistency(
     value: Value,
     samples: int,
     params: SamplingParams,
+    pick: BaselinePick = "vote",
 ) -> list[dict]:
-    """The honest baseline at equal decode count: ``samples`` generator drafts per prompt,
-    majority vote over their answers (the value's ``answer``, else the text itself). The vote
-    needs no reference; the winner's ``value`` is None where the value is unknown."""
+    """The honest baseline at equal decode count: ``samples`` generator drafts per prompt, and
+    one of them kept. ``vote``: the majority of their answers (the value's ``answer``, else the
+    text itself). ``best``: best-of-n, chosen as a correction's rewrites are (``_chosen``: the
+    first that passes its record's tests, else the best by a reference-free value, else the
+    first that runs). Neither looks at a reference; the kept draft's ``value`` is None where the
+    value is unknown."""
     outs = generator.generate(prompts, replace(params, n=samples))
     flat_records = [r for r in records for _ in range(samples)]
     flat_scores = value(flat_records, [o for outs_i in outs for o in outs_i])
     results = []
     for i, out in enumerate(outs):
         scores: list[Score] = flat_scores[i * samples : (i + 1) * samples]
-        keys = [s.answer if s.answer is not None else o for s, o in zip(scores, out)]
-        winner = Counter(keys).most_common(1)[0][0]  # ties go to the earliest sample
-        j = keys.index(winner)
-        results.append({"samples": samples, "text": out[j], "value": scores[j].value})
+        if pick == "best":
+            j = _chosen(scores, value)
+        else:
+            keys = [s.answer if s.answer is not None else o for s, o in zip(scores, out)]
+            winner = Counter(keys).most_common(1)[0][0]  # ties go to the earliest sample
+            j = keys.index(winner)
+        kept = {"samples": samples, "text": out[j], "value": scores[j].value}
+        results.append(kept if pick == "vote" else {**kept, "pick": pick})
     return results

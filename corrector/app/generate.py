@@ -20,7 +20,7 @@ from ..metrics import compute_metrics
 from ..model import Corrector
 from ..outputs import JsonlWriter, finished_ids, read_all_jsonl, write_json_atomic
 from ..progress import counter
-from ..refine import MAX_ROUNDS, MAX_SAMPLES, Rewrites, RoundCost, refine, self_consistency
+from ..refine import MAX_ROUNDS, MAX_SAMPLES, BaselinePick, Rewrites, RoundCost, refine, self_consistency
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,10 @@ class GenerateConfig(Rewrites):
     baseline_samples: int | None = field(default=None, metadata={"min": 1, "max": MAX_SAMPLES})
     """Generator samples the self-consistency baseline votes over (default: rounds+1, the
     decodes of the corrected answer): e.g. --rounds 0 --baseline-samples 16 for the vote alone."""
+    baseline_pick: BaselinePick = "vote"
+    """How the baseline keeps one of its samples: ``vote``, the majority answer
+    (self-consistency); ``best``, best-of-n, the first that passes its record's tests, else the
+    best by a reference-free value, else the first that runs (never by the reference)."""
     fluency: bool | None = None
     """Report the generator's perplexity of each round's texts (given the generator's prompt):
     a corrector that raises the value by writing less, or nonsense, shows up as a rise
@@ -89,7 +93,7 @@ def generate_run(
             )
             sc, before = [None] * len(batch), generator.tokens_generated
             if config.baseline:
-                sc = self_consistency(batch, prompts, generator, value, sc_samples, sc_params)
+                sc = self_consistency(batch, prompts, generator, value, sc_samples, sc_params, config.baseline_pick)
                 sc_tokens += generator.tokens_generated - before
             advance(len(batch) if config.baseline else 0)
             for r, h, s in zip(batch, rounds, sc):

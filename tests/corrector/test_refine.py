@@ -224,6 +224,21 @@ def test_self_consistency_majority_vote():
     assert gen.calls == [["qa", "qb"]]  # one call, n = 4 samples per prompt
 
 
+def test_best_of_n_keeps_what_is_known_without_the_reference():
+    """``pick="best"``: under a reference-free value the highest sample, however few agree on it;
+    under a value with references the first that passes its tests, else the first that runs,
+    never the one the hidden answer rates right."""
+    gen = Scripted({"qa": ["x", "A", "y", "y"], "qb": ["B", "z", "z", "b"]})
+    params = SamplingParams(temperature=1.0)
+    res = self_consistency(RECORDS, ["qa", "qb"], gen, Exact(True), 4, params, pick="best")
+    assert [r["text"] for r in res] == ["A", "B"] and {r["pick"] for r in res} == {"best"}
+    assert [r["text"] for r in self_consistency(RECORDS, ["qa", "qb"], gen, Exact(True), 4, params)] == ["y", "z"]
+    records = [{"id": "a", "prompt": "qa", "answer": "A ok"}, {"id": "b", "prompt": "qb", "answer": "B"}]
+    gen = Scripted({"qa": ["fail0", "w", "A ok", "w"], "qb": ["fail1", "y", "B", "B"]})
+    res = self_consistency(records, ["qa", "qb"], gen, Tested(False), 4, params, pick="best")
+    assert [r["text"] for r in res] == ["A ok", "y"]  # "B" is right by the answer only: not kept
+
+
 # Records without references: refined all the same, measured apart.
 
 

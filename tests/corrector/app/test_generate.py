@@ -55,6 +55,28 @@ def test_baseline_samples_sets_the_vote_apart_from_the_rounds(arithmetic, tmp_pa
     assert gen.tokens_generated - before >= m["self_consistency"]["tokens"] > 3 * (gen.tokens_generated - before) / 6
 
 
+def test_baseline_pick_best_is_passed_through_and_said(arithmetic, tmp_path):
+    """--baseline-pick best reaches the baseline (which sample it keeps: tests/corrector/
+    test_refine.py), each line and the metrics say how it picked, and the drafts are untouched."""
+    records = TASKS["arithmetic"].make_split("test", 8, 0)
+    both = {
+        pick: run(
+            arithmetic,
+            records,
+            tmp_path / f"{pick}.jsonl",
+            rounds=0,
+            baseline=True,
+            baseline_samples=4,
+            baseline_pick=pick,
+        )
+        for pick in ("vote", "best")
+    }
+    assert both["best"]["self_consistency"]["pick"] == "best" and "pick" not in both["vote"]["self_consistency"]
+    lines = {pick: read_all_jsonl(tmp_path / f"{pick}.jsonl") for pick in both}
+    assert all(l["self_consistency"]["pick"] == "best" for l in lines["best"])
+    assert [l["rounds"] for l in lines["best"]] == [l["rounds"] for l in lines["vote"]]  # the same drafts
+
+
 def test_unlabeled_records_get_k_rounds_with_feedback_and_null_values(arithmetic, tmp_path):
     records = [{"id": r["id"], "prompt": r["prompt"]} for r in TASKS["arithmetic"].make_split("test", 6, 0)]
     m = run(arithmetic, records, tmp_path / "out.jsonl", baseline=True)
