@@ -10,7 +10,9 @@ measured on tasks it never saw (issue 24; docs/training.md, "Several tasks, one 
    ones (``--refine failing``), and on failing ones with each correction picked from 4 sampled
    rewrites (``--correction-samples 4``: the first that passes its tests, else the first that
    runs); ``--corrector self``, 3 rounds, likewise;
-   self-consistency at 4 samples (the decodes of a draft and 3 rounds); and each corrector
+   self-consistency at 4 samples (the decodes of a draft and 3 rounds); best-of-8 generator
+   samples kept by what is known without a reference (``--baseline-pick best``, about the
+   decodes of the best-of-4 corrections); and each corrector
    of ``--per-task TASK=DIR`` (one trained on that task alone), 3 rounds.
 4. A hard task (``--hard``, held out; SmolLM2's pool drafts right under 10% of the time): the
    per-task recipe of docs/training.md from SmolLM2, against the same recipe with ``--init``
@@ -111,7 +113,29 @@ class General:
         --done-only before it is)."""
         a = self.args
         extra = ["--seed", str(a.seed), *shlex.split(a.train_args)]
-        return self.trained(self.out / "corrector", str(self.mixture()), a.generator, a.train_limit, a.steps, extra)
+        mixture, folder = self.mixture(), self.out / "corrector"
+        if a.pool and not a.done_only and not (folder / "pool.jsonl").exists():
+            self.seed_pool(mixture, folder / "pool.jsonl")
+        return self.trained(folder, str(mixture), a.generator, a.train_limit, a.steps, extra)
+
+    def seed_pool(self, mixture: Path, path: Path) -> None:
+        """The corrector's pool begun from ``--pool``'s generator drafts of the mixture's training
+        prompts (the rest dropped), so that `correct train --resume` drafts only what is missing."""
+        from correct.tasks import get_task
+        from correct.tasks.mixture import SEPARATOR, load_mixture
+
+        records = load_mixture(mixture, get_task).records("train", self.args.train_limit, self.args.seed)
+        wanted, kept = {r["id"] for r in records}, []
+        for spec in self.args.pool:
+            task, _, file = spec.rpartition("=")
+            for line in Path(file).read_text(encoding="utf-8").splitlines():
+                d = json.loads(line)
+                d["prompt_id"] = f"{task}{SEPARATOR}{d['prompt_id']}" if task else d["prompt_id"]
+                if d["origin"] == "generator" and d["prompt_id"] in wanted:
+                    kept.append(json.dumps(d) + "\n")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(kept), encoding="utf-8")
+        print(f"{path}: {len(kept)} drafts of {len({json.loads(k)['prompt_id'] for k in kept})} prompts from --pool")
 
     def train_on(self, task: str, name: str, init: str, limit: int, more: str = "") -> tuple[Path, str] | None:
         """The per-task recipe of docs/training.md on ``task`` alone, from ``init``, into
@@ -222,6 +246,22 @@ class General:
                 "vote@4",
                 "self-consistency, 4 samples",
                 ["--rounds", "0", "--baseline-samples", "4", "--baseline-temperature", "0.7"],
+                [],
+                True,
+            ),
+            (
+                "best@8",
+                "best of 8 generator samples (--baseline-pick best: by its tests or a reference-free value)",
+                [
+                    "--rounds",
+                    "0",
+                    "--baseline-samples",
+                    "8",
+                    "--baseline-temperature",
+                    "0.7",
+                    "--baseline-pick",
+                    "best",
+                ],
                 [],
                 True,
             ),
@@ -373,6 +413,14 @@ def main() -> None:
         metavar="TASK=DIR",
         help="a held-out task and its corrector trained alone on --recipe-limit prompts: the recipe on a third "
         "of them from the general corrector, and from the generator (the control; two more training runs)",
+    )
+    ap.add_argument(
+        "--pool",
+        action="append",
+        default=[],
+        metavar="[TASK=]FILE",
+        help="drafts already drawn to begin the general corrector's pool with: a mixture's pool, or TASK=FILE one "
+        "task's (its ids get the task's prefix); only generator drafts of the mixture's training prompts are kept",
     )
     ap.add_argument("--recipe-limit", type=int, default=600, help="training prompts of the per-task recipe")
     ap.add_argument("--recipe-args", default="", help="extra `correct train` options of the per-task recipe")

@@ -68,6 +68,7 @@ def test_general_bench_trains_on_a_mixture_and_measures_the_task_it_left_out(tmp
         "self",
         "self-failing",
         "vote@4",
+        "best@8",
         "per-task",
         "recipe",
         "recipe-from-general",
@@ -78,6 +79,8 @@ def test_general_bench_trains_on_a_mixture_and_measures_the_task_it_left_out(tmp
         "third-from-general-aimed",
         "third-from-smollm2-aimed",
     ]
+    best = json.loads((out / "word-problems" / "best@8" / "metrics.json").read_text())["self_consistency"]
+    assert best["samples"] == 8 and best["pick"] == "best" and rows[7]["decodes"] == 8
     # the hard task: the recipe from SmolLM2's stand-in and from the general corrector, which
     # first rewrote the new pool (its log's iteration -1); the less-data run on 6 // 3 prompts
     recipe, from_general = (
@@ -85,19 +88,19 @@ def test_general_bench_trains_on_a_mixture_and_measures_the_task_it_left_out(tmp
         for n in ("recipe", "recipe-from-general")
     )
     assert recipe["iteration"] == 0 and from_general["iteration"] == -1
-    assert rows[8]["prompts_with_pair"] == recipe["prompts_with_pair"] <= 6
-    assert rows[9]["prompts_with_pair"] == from_general["prompts_with_pair"] <= 6
+    assert rows[9]["prompts_with_pair"] == recipe["prompts_with_pair"] <= 6
+    assert rows[10]["prompts_with_pair"] == from_general["prompts_with_pair"] <= 6
     # ... and beside it, the control: the same recipe from the generator on the same third
     for name in ("third-from-general", "third-from-smollm2"):
         pool = (out / "word-problems" / f"train-{name}" / "pool.jsonl").read_text().splitlines()
         assert len({json.loads(line)["prompt_id"] for line in pool}) == 2
     control = json.loads((out / "word-problems" / "train-third-from-smollm2" / "log.jsonl").read_text().splitlines()[0])
-    assert control["iteration"] == 0 and "(the control) on a third of the prompts (2)" in rows[11]["row"]
+    assert control["iteration"] == 0 and "(the control) on a third of the prompts (2)" in rows[12]["row"]
     # --variant: each trained run again with the further options, its row saying which
     for name in ("recipe-aimed", "recipe-from-general-aimed", "third-from-general-aimed", "third-from-smollm2-aimed"):
         trained = json.loads((out / "word-problems" / f"train-{name}" / "correct_config.json").read_text())["training"]
         assert trained["explore_samples"] == 2 and trained["explore_focus"] == "unsolved"
-    assert rows[12]["row"].endswith("with --explore-samples 2 --explore-focus unsolved, 3 rounds")
+    assert rows[13]["row"].endswith("with --explore-samples 2 --explore-focus unsolved, 3 rounds")
     assert all(r["task"] == "word-problems" for r in rows)
     none, vote = rows[0], rows[6]
     # given only failing drafts, a corrector never rewrites one that ran: nothing right is broken
