@@ -121,6 +121,9 @@ class General:
     def seed_pool(self, mixture: Path, path: Path) -> None:
         """The corrector's pool begun from ``--pool``'s generator drafts of the mixture's training
         prompts (the rest dropped), so that `correct train --resume` drafts only what is missing."""
+        from dataclasses import replace
+
+        from correct.corrector.pool import Pool
         from correct.tasks import get_task
         from correct.tasks.mixture import SEPARATOR, load_mixture
 
@@ -128,14 +131,13 @@ class General:
         wanted, kept = {r["id"] for r in records}, []
         for spec in self.args.pool:
             task, _, file = spec.rpartition("=")
-            for line in Path(file).read_text(encoding="utf-8").splitlines():
-                d = json.loads(line)
-                d["prompt_id"] = f"{task}{SEPARATOR}{d['prompt_id']}" if task else d["prompt_id"]
-                if d["origin"] == "generator" and d["prompt_id"] in wanted:
-                    kept.append(json.dumps(d) + "\n")
+            for d in Pool(file, writer=False).drafts():
+                d = replace(d, prompt_id=f"{task}{SEPARATOR}{d.prompt_id}") if task else d
+                if d.origin == "generator" and d.prompt_id in wanted:
+                    kept.append(d)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("".join(kept), encoding="utf-8")
-        print(f"{path}: {len(kept)} drafts of {len({json.loads(k)['prompt_id'] for k in kept})} prompts from --pool")
+        Pool(path).add(kept)
+        print(f"{path}: {len(kept)} drafts of {len({d.prompt_id for d in kept})} prompts from --pool")
 
     def train_on(self, task: str, name: str, init: str, limit: int, more: str = "") -> tuple[Path, str] | None:
         """The per-task recipe of docs/training.md on ``task`` alone, from ``init``, into
