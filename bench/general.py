@@ -452,6 +452,9 @@ def main() -> None:
         if "=" not in spec or not name or any(f"{a}-{name}" in shorts for a in shorts):
             ap.error(f"--variant {spec!r}: give NAME=ARGS, NAME a new suffix for the rows")
     args.variant = [tuple(p.split("=", 1)) for p in args.variant]
+    missing = [spec for spec in args.pool if not Path(spec.rpartition("=")[2]).is_file()]
+    if missing:
+        ap.error(f"--pool {missing[0]!r}: no such file (give a pool.jsonl, or TASK=FILE)")
     args.per_task += [p for p in args.less_data if p not in args.per_task]  # the corrector it is measured against
     if args.hard is None:
         args.hard = "multi-step" if "multi-step" in args.held_out else ""

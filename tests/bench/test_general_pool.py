@@ -57,3 +57,12 @@ def test_pool_keeps_the_generator_drafts_of_the_mixtures_training_prompts(tmp_pa
         f"word-problems/{problems[1]}",
     ]
     assert {d["origin"] for d in kept} == {"generator"} and kept[0] == _draft(f"arithmetic/{arithmetic[0]}")
+
+
+def test_a_pool_file_that_is_not_there_is_named_before_anything_runs(tmp_path):
+    import subprocess
+
+    argv = [sys.executable, str(ROOT / "bench" / "general.py"), "--pool", "word-problems=absent.jsonl"]
+    done = subprocess.run([*argv, "--out", str(tmp_path / "g")], capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 2 and "--pool 'word-problems=absent.jsonl': no such file" in done.stderr
+    assert not (tmp_path / "g").exists()
