@@ -9,7 +9,8 @@ Hugging Face hub carries the same file, fetched like its weights.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, fields
+import logging
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Callable, Literal, Sequence
 
@@ -17,6 +18,8 @@ from ..generators import NAMED, Generator, GeneratorError, SamplingParams, load_
 from ..generators.named import missing_path
 from ..tasks import resolve_corrector
 from .layouts import corrector_input, fill
+
+log = logging.getLogger(__name__)
 
 CONFIG_NAME = "correct_config.json"
 REFINE = ("all", "failing")
@@ -112,7 +115,32 @@ class Corrector:
             fill(fmt, p, d, f) if fmt else corrector_input(self.config.template, p, d, f)
             for p, d, f in zip(prompts, drafts, feedbacks)
         ]
-        return self.generator.generate(inputs, params)
+        return self._within_context(inputs, drafts, params)
+
+    def _within_context(self, inputs: list[str], drafts: Sequence[str], params: SamplingParams) -> list[list[str]]:
+        """``params.n`` rewrites of each input, each within the corrector's context: where an
+        input and ``params.max_new_tokens`` do not fit together, the rewrite may use only the
+        tokens left (it ends where the context does, as vLLM ends a sequence), rather than the
+        input losing its oldest tokens, which are the question. An input that fills the context
+        by itself gets its draft back unchanged: nothing can be rewritten from it."""
+        rooms = self.generator.room(inputs)
+        if rooms is None or min(rooms, default=params.max_new_tokens) >= params.max_new_tokens:
+            return self.generator.generate(inputs, params)
+        out = [[d] * params.n for d in drafts]
+        budgets: dict[int, list[int]] = {}  # new tokens -> the inputs decoded with that many
+        for i, room in enumerate(rooms):
+            if room > 0:
+                budgets.setdefault(min(room, params.max_new_tokens), []).append(i)
+        if len(rooms) > sum(map(len, budgets.values())):
+            log.warning(
+                "%d corrector inputs fill its context by themselves: their drafts are kept as they are",
+                len(rooms) - sum(map(len, budgets.values())),
+            )
+        for budget, idx in budgets.items():
+            texts = self.generator.generate([inputs[i] for i in idx], replace(params, max_new_tokens=budget))
+            for i, t in zip(idx, texts):
+                out[i] = t
+        return out
 
 
 def question_of(record: dict, layout: Callable[[dict], str] | None) -> str:

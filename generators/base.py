@@ -58,6 +58,10 @@ class Generator(Protocol):
         """Raise ContextError when a prompt and ``params.max_new_tokens`` do not fit together."""
         ...
 
+    def room(self, prompts: Sequence[str]) -> list[int] | None:
+        """The new tokens that fit in the model's context after each prompt; None when unknown."""
+        ...
+
     def log_likelihoods(self, prompts: Sequence[str], continuations: Sequence[str]) -> list[tuple[float, int]]:
         """(summed log-probability, tokens) of each continuation after its prompt, its end included."""
         ...
@@ -85,6 +89,10 @@ class GeneratorBase:
 
     def check_fits(self, prompts: Sequence[str], params: SamplingParams) -> None:
         """Nothing to check here: the backend (an endpoint) refuses what does not fit itself."""
+
+    def room(self, prompts: Sequence[str]) -> list[int] | None:
+        """Unknown here: the backend (an endpoint) knows its own context."""
+        return None
 
     def log_likelihoods(self, prompts: Sequence[str], continuations: Sequence[str]) -> list[tuple[float, int]]:
         raise GeneratorError(f"{type(self).__name__} does not score text")

@@ -186,17 +186,43 @@ class HFGenerator(GeneratorBase):
 
     def check_fits(self, prompts: Sequence[str], params: SamplingParams) -> None:
         """A ContextError naming the numbers when a prompt and ``params.max_new_tokens`` do not
-        fit the context together (``correct serve`` refuses such a request, as OpenAI does)."""
-        _, room = self._max_new_and_input(params)
-        if room is None:
+        fit the context together (``correct serve`` refuses such a request, as OpenAI does):
+        ``option`` is ``prompt`` for a prompt that fills the context by itself, else ``max_tokens``."""
+        if not self.max_positions:
             return
-        for n in map(len, self.tokenizer(list(prompts))["input_ids"]):
-            if n > room:
+        for n in self._prompt_lengths(prompts):
+            if n >= self.max_positions:
+                raise ContextError(
+                    f"the prompt has {n} tokens and this model's context is {self.max_positions}, which leaves no "
+                    "room for an answer: send a shorter prompt",
+                    option="prompt",
+                )
+            if n + params.max_new_tokens > self.max_positions:
                 raise ContextError(
                     f"this model's context is {self.max_positions} tokens; the prompt has {n} and max_tokens asks "
                     f"for {params.max_new_tokens}: ask for at most {self.max_positions - n} new tokens, or send a "
-                    "shorter prompt"
+                    "shorter prompt",
+                    option="max_tokens",
                 )
+
+    def room(self, prompts: Sequence[str]) -> list[int] | None:
+        """The new tokens that fit in the context after each prompt (negative: the prompt alone
+        is longer); None for a model without a known context."""
+        if not self.max_positions:
+            return None
+        return [self.max_positions - n for n in self._prompt_lengths(prompts)]
+
+    def _prompt_lengths(self, prompts: Sequence[str]) -> list[int]:
+        """Each prompt's tokens as ``generate`` encodes it (its chat template, one BOS)."""
+        prompts = list(prompts)
+        if not prompts:
+            return []
+        if self.chat_template:
+            prompts = chat_prompts(self.tokenizer, prompts)
+        special = not self.chat_template
+        if special:
+            prompts = without_doubled_bos(self.tokenizer, prompts)
+        return [len(ids) for ids in self.tokenizer(prompts, add_special_tokens=special)["input_ids"]]
 
     streams = True
     """``generate`` takes ``on_text``: text handed out as it is decoded (``correct serve``)."""

@@ -287,3 +287,54 @@ def test_a_shipped_adapter_whose_base_cannot_be_prepared_is_one_line(tmp_path, m
     with pytest.raises(GeneratorError) as e:
         Corrector.from_pretrained("general")
     assert str(e.value) == f"CORRECT_SMOLLM2_GGUF={tmp_path / 'absent.gguf'}: no such file"
+
+
+def test_a_rewrite_budget_past_the_context_cuts_the_budget_not_the_question():
+    """The shipped tiny corrector has a context of 256 tokens. Asked for 200 new tokens, its
+    input (question, draft, feedback) used to lose its oldest tokens -- the question -- and
+    right drafts came back as fragments; now each rewrite gets the tokens its input leaves."""
+    from correct.corrector.layouts import corrector_input
+    from correct.corrector.refine import refine
+    from correct.generators import load_generator
+    from correct.tasks import TASKS, arithmetic
+    from correct.values import load_value
+
+    task = TASKS["arithmetic"]
+    generator = load_generator(task.generator)
+    corrector = Corrector.from_pretrained(task.corrector)
+    value = load_value("program")
+    records = arithmetic.make_split("test", 12, 5)
+    prompts = [task.format_prompt(r) for r in records]
+    try:
+        solved = {}
+        for budget in (64, 200):
+            params = SamplingParams(temperature=0.0, max_new_tokens=budget, stop=task.stop)
+            histories = refine(records, prompts, generator, corrector, value, 2, params)
+            solved[budget] = [h[-1].value for h in histories]
+            inputs = [
+                corrector_input(corrector.config.template, corrector.question(r), h[0].text, h[0].feedback)
+                for r, h in zip(records, histories)
+            ]
+            rooms = corrector.generator.room(inputs)
+            assert 0 < min(rooms) < 200  # the inputs do not fit with 200 new tokens
+        assert solved[200] == solved[64] and sum(v == 1.0 for v in solved[200]) >= 6
+    finally:
+        value.close()
+
+
+def test_a_corrector_input_that_fills_the_context_keeps_its_draft(caplog):
+    from correct.generators import load_generator
+    from correct.tasks import TASKS
+
+    corrector = Corrector(load_generator(TASKS["arithmetic"].corrector), CorrectorConfig())
+    long_question = "Tom has 3 cards. " * 60  # over 256 tokens by itself
+    with caplog.at_level("WARNING"):
+        out = corrector.correct(
+            [long_question, "Tom has 3 cards. How many cards does Tom have now?"],
+            ["x = 1\nprint(x)", "x = 3\nprint(x + 1)"],
+            ["printed 1", "printed 4"],
+            SamplingParams(temperature=0.0, max_new_tokens=48, n=2),
+        )
+    assert out[0] == ["x = 1\nprint(x)"] * 2 and len(out[1]) == 2
+    assert "1 corrector inputs fill its context by themselves" in caplog.text
+    assert corrector.generator.truncated_prompts == 0

@@ -126,7 +126,11 @@ def test_serve_refuses_a_request_that_cannot_fit_with_a_400_naming_max_tokens():
         with TestClient(build_app(engine), raise_server_exceptions=False) as client:
             r = client.post("/v1/completions", json={"model": "m", "prompt": "Tom has 3 cards.", "max_tokens": 256})
             assert r.status_code == 400 and r.json()["error"]["param"] == "max_tokens"
-            assert "leaves no room for a prompt in this model's context of 256 tokens" in r.json()["error"]["message"]
+            # What the client asked for, by the field it sent (langchain's OpenAI() sends 256).
+            assert "the prompt has 6 and max_tokens asks for 256: ask for at most 250" in r.json()["error"]["message"]
+            r = client.post("/v1/completions", json={"model": "m", "prompt": "Tom has 3 cards. " * 80})
+            assert r.status_code == 400 and r.json()["error"]["param"] == "prompt"
+            assert "leaves no room for an answer: send a shorter prompt" in r.json()["error"]["message"]
             r = client.post(
                 "/v1/completions", json={"model": "m", "prompt": "Tom has 3 cards. " * 30, "max_tokens": 200}
             )
