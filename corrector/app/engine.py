@@ -17,7 +17,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from typing import Callable, Sequence
 
-from ...generators import Generator, GeneratorError, SamplingParams
+from ...generators import Generator, SamplingParams
 from ...values import Value, ValueFunctionError
 from ..model import Corrector
 from ..refine import MAX_ROUNDS, Rewrites, Step, refine
@@ -72,11 +72,15 @@ class _Item:
     future: Future
     on_text: Callable[[str], None] | None = None
     """With rounds 0 and a generator that streams: receives the draft's text as it is decoded."""
+    alone: object = None
+    """Set (to one token per request) when the request's answer must be its seed's alone: it is
+    decoded in batches of its own completions only, seeded with its seed."""
 
     def key(self):
-        # Requests that differ only in their seed still share a batch (one sampler seeds a
-        # batch; greedy decoding does not use it): the openai backend sends a seed per prompt.
-        return (replace(self.params, seed=0), self.rounds)
+        # Unseeded requests that differ only in their seed share a batch (one sampler seeds a
+        # batch); so do seeded greedy ones (the seed is unused): the openai backend sends a seed
+        # with every prompt.
+        return (replace(self.params, seed=0), self.rounds, self.alone)
 
 
 class Engine:
@@ -133,7 +137,11 @@ class Engine:
         params: SamplingParams,
         rounds: int,
         on_text: Sequence[Callable[[str], None] | None] | None = None,
+        seeded: bool = False,
     ) -> list[Future]:
+        """Queue one request's completions; ``seeded``: the request named its seed, so where the
+        answer is sampled (the draft, or the corrections' rewrites) the same request with the
+        same seed gets the same answer, whatever else the server is decoding."""
         with self._lock:
             if self.draining.is_set():
                 raise Draining()
@@ -144,7 +152,9 @@ class Engine:
                 )
             self._pending += len(records)
         on_text = list(on_text) if on_text is not None else [None] * len(records)
-        items = [_Item(r, p, params, rounds, Future(), t) for r, p, t in zip(records, prompts, on_text)]
+        sampled = params.temperature > 0 or (rounds > 0 and self.config.correction_samples > 1)
+        alone = object() if seeded and sampled else None
+        items = [_Item(r, p, params, rounds, Future(), t, alone) for r, p, t in zip(records, prompts, on_text)]
         for item in items:
             self._queue.put(item)
         return [i.future for i in items]
@@ -180,7 +190,10 @@ class Engine:
 
     def _run(self, batch: list[_Item]) -> None:
         first = batch[0]
-        params = replace(first.params, seed=first.params.seed + self.batches)
+        # A request's own seed as it is; others vary from batch to batch.
+        params = (
+            first.params if first.alone is not None else replace(first.params, seed=first.params.seed + self.batches)
+        )
         self.batches += 1
         try:
             if first.rounds == 0:  # drafts only: nothing needs their value or feedback
@@ -207,8 +220,8 @@ class Engine:
                     samples=self.config.correction_samples,
                     temperature=self.config.correction_temperature,
                 )
-        except (ValueFunctionError, GeneratorError, ValueError) as e:
-            if len(batch) > 1:  # one bad record must not fail the others: find it
+        except Exception as e:  # noqa: BLE001 - delivered to the waiting request
+            if len(batch) > 1:  # one bad record or prompt must not fail the others: find it
                 for item in batch:
                     self._run([item])
                 return

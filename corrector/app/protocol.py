@@ -9,10 +9,11 @@ import time
 from dataclasses import replace
 from typing import Any, Sequence
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ...generators import SamplingParams
 from ..refine import MAX_ROUNDS, MAX_SAMPLES
+from .engine import BadRequest
 
 
 class Common(BaseModel):
@@ -31,13 +32,67 @@ class Common(BaseModel):
     logprobs: bool | int | None = None
     top_logprobs: int | None = None
     user: str | None = None
+    # OpenAI's (and vLLM's) fields that change the answer and that this server cannot honour:
+    # their neutral values are taken, any other is refused by name (``unsupported``).
+    echo: bool | None = None
+    suffix: str | None = None
+    best_of: int | None = None
+    logit_bias: dict[str, float] | None = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
+    response_format: dict[str, Any] | None = None
+    tools: list[Any] | None = None
+    tool_choice: str | dict[str, Any] | None = None
+    min_tokens: int | None = None
+    ignore_eos: bool | None = None
     rounds: int | None = Field(None, ge=0, le=MAX_ROUNDS)
     return_rounds: bool = False
     record: dict[str, Any] | None = None
 
+    @field_validator("n", "stream", "return_rounds", mode="before")
+    @classmethod
+    def _null_is_the_default(cls, value, info):
+        """OpenAI's schema lets these be null, meaning the default (vLLM takes it so too)."""
+        return cls.model_fields[info.field_name].default if value is None else value
+
+
+def unsupported(body: Common) -> tuple[str, str] | None:
+    """(field, why) for the first field set to something this server cannot do; None if none.
+    Refused rather than ignored: a client that sets them relies on what they do."""
+    checks = [
+        ("logprobs", body.logprobs is not None and body.logprobs is not False, _NO_LOGPROBS),
+        ("top_logprobs", bool(body.top_logprobs), _NO_LOGPROBS),
+        ("echo", bool(body.echo), "the prompt is not echoed back"),
+        ("suffix", bool(body.suffix), "text after the completion (insertion) is not supported"),
+        ("best_of", (body.best_of or 1) > body.n, "server-side best-of is not supported; ask for n completions"),
+        ("logit_bias", bool(body.logit_bias), "token biases are not supported"),
+        ("presence_penalty", bool(body.presence_penalty), "repetition penalties are not supported"),
+        ("frequency_penalty", bool(body.frequency_penalty), "repetition penalties are not supported"),
+        (
+            "response_format",
+            (body.response_format or {}).get("type", "text") != "text",
+            "structured output (JSON mode, JSON schemas) is not supported; the answer is plain text",
+        ),
+        (
+            "tool_choice",
+            body.tool_choice not in (None, "none", "auto"),
+            "tool calls are not supported: the answer is always text (tool_choice 'auto' or 'none' is taken)",
+        ),
+        ("min_tokens", bool(body.min_tokens), "a minimum length is not supported"),
+        ("ignore_eos", bool(body.ignore_eos), "decoding past the end of text is not supported"),
+        ("stream_options", body.stream_options is not None and not body.stream, "is only allowed with stream: true"),
+    ]
+    return next(((name, why) for name, refused, why in checks if refused), None)
+
+
+_NO_LOGPROBS = (
+    "logprobs are not supported: the answer is rewritten by the corrector, so the generator's token "
+    "probabilities do not describe it"
+)
+
 
 class CompletionRequest(Common):
-    prompt: str | list[str]
+    prompt: str | list[str] | list[int] | list[list[int]]  # token ids are named in a 400, not a type error
 
 
 class Message(BaseModel):
@@ -63,9 +118,19 @@ def sampling_params(defaults: SamplingParams, body) -> SamplingParams:
     )
 
 
-def text_of(content) -> str:
+def text_of(content, where: str) -> str:
+    """A message's text: a string, or the text of its parts. A part that is not text (an image,
+    audio, a file) is refused by name: dropping it would answer another question."""
     if isinstance(content, list):  # [{"type": "text", "text": ...}, ...]
-        return "".join(part.get("text", "") for part in content if part.get("type") == "text")
+        for k, part in enumerate(content):
+            if part.get("type") != "text" or not isinstance(part.get("text"), str):
+                kind = part.get("type")
+                raise BadRequest(
+                    f"{where}[{k}]: only text parts are taken ({{'type': 'text', 'text': ...}})"
+                    + (f"; this model reads no {kind!r}" if kind and kind != "text" else ""),
+                    f"{where}[{k}]",
+                )
+        return "".join(part["text"] for part in content)
     return content or ""
 
 
@@ -78,15 +143,18 @@ def finish_reason(generator, text: str, params: SamplingParams) -> str:
     return "length" if tokenizer is not None and count_tokens(tokenizer, text) >= params.max_new_tokens else "stop"
 
 
-def usage_of(generator, prompts: Sequence[str], histories) -> dict:
-    """Prompt tokens of the generator's prompts; completion tokens of every round's text that
-    was rewritten (round 0, and each round whose text differs from the round before)."""
+def usage_of(generator, prompts: Sequence[str], histories, params: SamplingParams) -> dict:
+    """Prompt tokens of the generator's prompts, each counted once however many completions it
+    had (``n``), as OpenAI counts them; completion tokens of every round's text that was
+    rewritten (round 0, and each round whose text differs from the round before), each at most
+    the decode's ``max_tokens`` (text decoded back and encoded again can take more tokens than
+    were decoded)."""
     tokenizer = generator.tokenizer
     if tokenizer is None:
         return {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
     prompt_tokens = sum(count_tokens(tokenizer, p) for p in prompts)
     completion = sum(
-        count_tokens(tokenizer, step.text)
+        min(count_tokens(tokenizer, step.text), params.max_new_tokens)
         for h in histories
         for k, step in enumerate(h)
         if k == 0 or step.text != h[k - 1].text

@@ -19,13 +19,15 @@ refined answer streams once its last round is done (one content chunk per choice
 choice ends with a chunk holding its ``finish_reason`` (and its ``rounds`` when
 ``return_rounds`` is set); ``stream_options.include_usage`` adds a last chunk with the usage.
 
-``usage`` counts the generator's prompt tokens and, as completion tokens, the text of every
-round that was rewritten (the draft, and each correction that changed it), so a refined
-answer costs what its rounds decoded; the corrector's own inputs are not counted.
-``finish_reason`` is ``"length"`` when the answer used the whole token budget, else
-``"stop"``. ``logprobs`` are refused (the answer is rewritten by the corrector, so the
-generator's token probabilities do not describe it). Fields the server does not know are
-ignored, as vLLM does, and named in a warning in the server's log.
+``usage`` counts each prompt's tokens once and, as completion tokens, the text of every round
+that was rewritten (the draft, and each correction that changed it), each at most
+``max_tokens``; the corrector's own inputs are not counted. ``finish_reason`` is ``"length"``
+when the answer used the whole token budget, else ``"stop"``. Fields that would change the
+answer and that the server cannot do (``logprobs``: the answer is rewritten by the corrector,
+so the generator's token probabilities do not describe it; ``response_format``, ``echo``,
+penalties, ...; ``protocol.unsupported``) are refused by name unless at their neutral values;
+fields the server does not know are ignored, as vLLM does, and named in a warning in the
+server's log. A request with a ``seed`` gets the same answer each time (engine.py).
 
 Beyond the OpenAI fields a request may carry (``extra_body`` in the ``openai`` client):
 
@@ -50,7 +52,7 @@ from ...generators import GeneratorError, SamplingParams
 from ...generators.base import ContextError
 from .engine import BadRequest, Busy, Draining, Engine
 from .middleware import BodyLimit
-from .protocol import finish_reason, response_body, sampling_params, text_of, usage_of
+from .protocol import finish_reason, response_body, sampling_params, text_of, unsupported, usage_of
 
 log = logging.getLogger("correct.serve")
 
@@ -160,16 +162,33 @@ def build_app(engine: Engine, api_key: str | None = None):
             )
         return {"status": "ok", "model": config.model_name, "rounds": config.rounds, "pending": engine.pending}
 
+    served = {"id": config.model_name, "object": "model", "created": 0, "owned_by": "correct"}
+
     @app.get("/v1/models")
     async def models():
-        return {
-            "object": "list",
-            "data": [{"id": config.model_name, "object": "model", "created": 0, "owned_by": "correct"}],
-        }
+        return {"object": "list", "data": [served]}
 
-    def admit(body: Common, questions: list[str], prompts: list[str], on_text=None) -> tuple[list, SamplingParams]:
+    @app.get("/v1/models/{model_id:path}")
+    async def model(model_id: str):
+        if model_id != config.model_name:
+            return error(
+                404, f"model {model_id!r} is not served here; this server serves {config.model_name!r}", "model"
+            )
+        return served
+
+    def check_model(body: Common) -> None:
+        """First of all (a wrong model is named before anything else about the request)."""
+        if body.model != config.model_name:
+            raise BadRequest(
+                f"model {body.model!r} is not served here; this server serves {config.model_name!r}", "model", 404
+            )
+
+    def admit(
+        body: Common, questions: list[str], prompts: list[str], on_text=None, where: str = "prompt"
+    ) -> tuple[list, SamplingParams]:
         """Check the request and queue its completions: (futures, sampling settings). Every
-        refusal happens here, before a streamed response has started."""
+        refusal happens here, before a streamed response has started; ``where``: the field that
+        holds the question (``prompt``, or a chat's user message)."""
         if engine.draining.is_set():
             raise Draining()
         # A completion's unknown `messages` is a plain extra field, not the chat's Message models.
@@ -177,19 +196,18 @@ def build_app(engine: Engine, api_key: str | None = None):
         ignored = sorted(body.model_extra or {}) + [f"messages.{k}" for m in messages for k in (m.model_extra or {})]
         if ignored:
             log.warning("request fields ignored: %s", ", ".join(dict.fromkeys(ignored)))
-        if body.model != config.model_name:
-            raise BadRequest(
-                f"model {body.model!r} is not served here; this server serves {config.model_name!r}", "model", 404
-            )
-        if body.logprobs or body.top_logprobs:
-            raise BadRequest(
-                "logprobs are not supported: the answer is rewritten by the corrector, so the generator's "
-                "token probabilities do not describe it",
-                "logprobs" if body.logprobs else "top_logprobs",
-            )
+        check_model(body)
+        refused = unsupported(body)
+        if refused:
+            name, why = refused
+            raise BadRequest(why if why.startswith("logprobs") else f"{name}: {why}", name)
+        if body.tools and body.tool_choice != "none":
+            log.warning("tools ignored: this server answers in text and calls no tools")
         rounds = config.rounds if body.rounds is None else body.rounds
         if rounds and engine.corrector is None:
             raise BadRequest("this server has no corrector: only rounds=0 can be asked for", "rounds")
+        if any(not q for q in questions):
+            raise BadRequest(f"{where}: empty; send the text to answer", where)
         if "" in ([body.stop] if isinstance(body.stop, str) else body.stop or []):
             raise BadRequest(
                 "stop: an empty stop string would end every answer at its first token; leave it out", "stop"
@@ -204,13 +222,13 @@ def build_app(engine: Engine, api_key: str | None = None):
         try:  # a prompt that cannot fit with max_tokens is refused before it joins a batch
             engine.generator.check_fits(prompts, params)
         except ContextError as e:
-            raise BadRequest(str(e), "max_tokens") from None
+            raise BadRequest(str(e), "max_tokens" if e.option == "max_tokens" else where) from None
         records = [{**(body.record or {}), "id": f"{q_i}", "prompt": q} for q_i, q in enumerate(questions)]
         records = [r for r in records for _ in range(body.n)]
         prompts = [p for p in prompts for _ in range(body.n)]
-        return engine.submit(records, prompts, params, rounds, on_text), params
+        return engine.submit(records, prompts, params, rounds, on_text, seeded=body.seed is not None), params
 
-    async def answer(kind: str, body: Common, questions: list[str], prompts: list[str], counted: list[str]):
+    async def answer(kind: str, body: Common, questions: list[str], prompts: list[str], where: str):
         chat = kind == "chat.completion"
         rid = f"{'chatcmpl' if chat else 'cmpl'}-{uuid.uuid4().hex[:24]}"
         # Streamed drafts (rounds 0) come as the generator decodes them: each choice's deltas
@@ -219,7 +237,7 @@ def build_app(engine: Engine, api_key: str | None = None):
         queues = [asyncio.Queue() for _ in range(len(prompts) * body.n)] if body.stream else []
         on_text = [lambda delta, q=q: loop.call_soon_threadsafe(q.put_nowait, delta) for q in queues] or None
         drafts_only = (config.rounds if body.rounds is None else body.rounds) == 0
-        futures, params = admit(body, questions, prompts, on_text if drafts_only else None)
+        futures, params = admit(body, questions, prompts, on_text if drafts_only else None, where)
         for q, f in zip(queues, futures):
             f.add_done_callback(lambda _, q=q: loop.call_soon_threadsafe(q.put_nowait, None))
 
@@ -238,7 +256,9 @@ def build_app(engine: Engine, api_key: str | None = None):
                 }
                 for i, h in enumerate(histories)
             ]
-            return response_body(rid, kind, config.model_name, choices, usage_of(engine.generator, counted, histories))
+            return response_body(
+                rid, kind, config.model_name, choices, usage_of(engine.generator, prompts, histories, params)
+            )
 
         async def events():
             chunk_kind = "chat.completion.chunk" if chat else "text_completion"
@@ -290,7 +310,7 @@ def build_app(engine: Engine, api_key: str | None = None):
                         [{**({"delta": {}} if chat else {"text": ""}), "logprobs": None, **finished(i, history)}]
                     )
                 if (body.stream_options or {}).get("include_usage"):
-                    yield chunk([], usage=usage_of(engine.generator, counted, histories))
+                    yield chunk([], usage=usage_of(engine.generator, prompts, histories, params))
             except Exception as e:  # the status line is sent: the error goes in the stream, as vLLM does
                 status = 502 if isinstance(e, GeneratorError) else 500
                 yield (
@@ -313,18 +333,29 @@ def build_app(engine: Engine, api_key: str | None = None):
 
     @app.post("/v1/completions")
     async def completions(body: CompletionRequest):
+        check_model(body)
         questions = [body.prompt] if isinstance(body.prompt, str) else list(body.prompt)
         if not questions:
             raise BadRequest("prompt: give at least one prompt", "prompt")
+        if not all(isinstance(q, str) for q in questions):
+            raise BadRequest(
+                "prompt: token ids are not taken; send the prompt as text (lm-eval: tokenized_requests=False)",
+                "prompt",
+            )
         fmt = engine.format_prompt or (lambda record: record["prompt"])
         prompts = [fmt({"prompt": q}) for q in questions]
-        return await answer("text_completion", body, questions, prompts, [p for p in prompts for _ in range(body.n)])
+        return await answer("text_completion", body, questions, prompts, "prompt")
 
     @app.post("/v1/chat/completions")
     async def chat(body: ChatRequest):
-        messages = [{"role": m.role, "content": text_of(m.content)} for m in body.messages]
+        check_model(body)
+        messages = [
+            {"role": m.role, "content": text_of(m.content, f"messages[{i}].content")}
+            for i, m in enumerate(body.messages)
+        ]
         question, prompt = _chat_prompt(engine, messages)
-        return await answer("chat.completion", body, [question], [prompt], [prompt] * body.n)
+        last = max(i for i, m in enumerate(messages) if m["role"] == "user")
+        return await answer("chat.completion", body, [question], [prompt], f"messages[{last}].content")
 
     return app
 
