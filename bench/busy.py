@@ -3,11 +3,12 @@ against its time on the idle machine, with the engine's own choice of threads (t
 and with torch's (every core, ``--threads N``). The fair share is (cores + 1) / cores: three
 runnable processes on two cores get two thirds of a core each, so 1.5x on 2 cores.
 
-    python bench/busy.py [--repeat 2] [--busy N] [-- correct generate arguments ...]
+    python bench/busy.py [--repeat 2] [--busy N] [-- correct arguments ...]
 
-By default the command is the README's main job, ``correct generate --rounds 3``. Run it on an
-otherwise idle machine: the idle runs are the baseline. Each setting alternates idle and busy
-runs, and the ratio is of the medians.
+By default the command is the README's main job, ``correct generate --rounds 3``. Pool drafting
+is ``correct train`` cut to its pool (docs/benchmarks.md has the command). Each run writes to a
+fresh ``--output``, so nothing is resumed. Run it on an otherwise idle machine: the idle runs
+are the baseline. Each setting alternates idle and busy runs, and the ratio is of the medians.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ import time
 
 
 def run(argv: list[str]) -> float:
+    """Seconds the command takes, writing into a folder of its own (``generate`` a file there)."""
+    argv = [*argv, "--output", f"{tempfile.mkdtemp()}/{'out.jsonl' if 'generate' in argv else 'out'}"]
     start = time.perf_counter()
     subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return time.perf_counter() - start
@@ -39,9 +42,8 @@ def main() -> None:
     args = ap.parse_args()
     cores = len(os.sched_getaffinity(0))
     busy = args.busy or cores
-    out = tempfile.mkdtemp()
     command = args.command or ["generate", "--rounds", "3"]
-    base = [sys.executable, "-m", "correct.cli", *command, "--output", f"{out}/o.jsonl"]
+    base = [sys.executable, "-m", "correct.cli", *command]
     env_threads = os.environ.pop("OMP_NUM_THREADS", None)  # the engine's own choice is what is measured
     settings = {"engine's choice (default)": [], f"--threads {cores} (torch's default)": ["--threads", str(cores)]}
     run(base + ["--progress", "none"])  # warm-up: file caches, first imports

@@ -73,6 +73,20 @@ class VLLMGenerator(GeneratorBase):
             kwargs["truncate_prompt_tokens"] = max(1, self.max_model_len - params.max_new_tokens)
         return VLLMParams(**kwargs)
 
+    def room(self, prompts: Sequence[str]) -> list[int] | None:
+        """The new tokens that fit after each prompt in ``max_model_len``, the prompt encoded
+        as ``generate`` sends it; None when the length is unknown."""
+        if not self.max_model_len:
+            return None
+        prompts = list(prompts)
+        if self.chat_template:
+            ids = [
+                self.tokenizer(p, add_special_tokens=False)["input_ids"] for p in chat_prompts(self.tokenizer, prompts)
+            ]
+        else:
+            ids = [self.tokenizer(p)["input_ids"] for p in without_doubled_bos(self.tokenizer, prompts)]
+        return [self.max_model_len - len(i) for i in ids]
+
     def generate(self, prompts: Sequence[str], params: SamplingParams) -> list[list[str]]:
         prompts = list(prompts)
         if not prompts:

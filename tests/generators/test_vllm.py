@@ -112,3 +112,18 @@ def test_dtype_option_reaches_vllm_and_device_is_refused(fake_vllm):
     assert c is None and FakeLLM.instances[-1].kwargs["dtype"] == "bfloat16"
     with pytest.raises(UsageError, match="--device is for the hf backend"):
         load_models("some/model", None, Backend(backend="vllm"), None, device="cuda:0")
+
+
+def test_room_is_what_max_model_len_leaves_after_each_prompt(fake_vllm, monkeypatch):
+    """A corrector decoding through vLLM cuts its rewrite budget to this (corrector/model.py)
+    rather than letting vLLM drop the input's oldest tokens, which are the question."""
+
+    class Chars:
+        bos_token = None
+
+        def __call__(self, text, add_special_tokens=True):
+            return {"input_ids": [0] * add_special_tokens + list(text)}
+
+    monkeypatch.setattr(FakeLLM, "get_tokenizer", lambda self: Chars())
+    gen = load_generator("some/model", "vllm")
+    assert gen.room(["abc", "x" * 70]) == [64 - 4, 64 - 71]
