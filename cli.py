@@ -235,9 +235,11 @@ class ScoreArgs:
 def score(args: ScoreArgs):
     """Score outputs with a value function."""
     from .corrector.app.commands import score_lines
+    from .corrector.app.options import check_paths
     from .corrector.outputs import JsonlWriter, read_jsonl
     from .values import load_value
 
+    check_paths({"--output": args.output}, {"--input": args.input})
     records = read_jsonl(args.input, ("output",))
     if not records:
         raise UsageError(f"{args.input}: no records (the file is empty)")

@@ -13,9 +13,12 @@ from ..tasks.data import RecordError, read_jsonl  # noqa: F401  (reading lives w
 from .failpoints import torn_write
 
 
-def finished_ids(path: str | os.PathLike) -> set[str]:
+def finished_ids(path: str | os.PathLike, prompts: dict[str, str] | None = None, rounds: int | None = None) -> set[str]:
     """Ids already written to an output file. A torn last line (the run was killed while
-    writing it) is cut off, so appending resumes cleanly without duplicates."""
+    writing it) is cut off, so appending resumes cleanly without duplicates. With ``prompts``
+    (id -> prompt of this run's records) and ``rounds``, a line that another run wrote -- a
+    record this run does not have, or another number of rounds -- is refused by its line:
+    appending to it would mix two runs in one file and its metrics."""
     path = Path(path)
     if not path.exists():
         return set()
@@ -24,9 +27,22 @@ def finished_ids(path: str | os.PathLike) -> set[str]:
     for n, line in enumerate(data.splitlines(), 1):
         if line.strip():
             try:
-                ids.add(str(json.loads(line)["id"]))
+                row = json.loads(line)
+                rid = str(row["id"])
+                written = None if rounds is None else len(row["rounds"]) - 1
             except (json.JSONDecodeError, KeyError, TypeError):
                 raise RecordError(f"{path}:{n}: not an output line of correct; refusing to resume into it") from None
+            if prompts is not None and prompts.get(rid) != row.get("prompt"):
+                raise RecordError(
+                    f"{path}:{n}: record {rid!r} is not one of this run's records (another task, input, split or "
+                    "limit?); resume the run that wrote the file, or write to another output"
+                )
+            if rounds is not None and written != rounds:
+                raise RecordError(
+                    f"{path}:{n}: written with {written} rounds, and this run asks for {rounds}; resume with "
+                    f"{written} rounds, or write to another output"
+                )
+            ids.add(rid)
     drop_torn_line(path, len(data))  # only once the file is known to be ours
     return ids
 

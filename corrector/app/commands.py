@@ -11,6 +11,7 @@ from typing import Callable, Literal
 
 from ...tasks import held_out, resolve_corrector
 from ...tasks.mixture import is_mixture
+from ..outputs import finished_ids
 from ..refine import Rewrites
 from ..self_refine import NAME as SELF
 from ..self_refine import of_task as self_corrector
@@ -30,6 +31,8 @@ from .options import (
     TaskChoice,
     TrainArgs,
     check_local,
+    check_paths,
+    claim_folder,
     load_records,
     prompt_format,
     within,
@@ -80,7 +83,13 @@ def generate(
     """Refine the records for ``config.rounds`` rounds into ``args.output``; (metrics, metrics path)."""
     from .generate import generate_run
 
+    metrics_path = args.metrics or args.output.with_suffix(".metrics.json")
+    check_paths(
+        {"--output": args.output, "--metrics": metrics_path}, {"--input": source.input, "--dataset": source.dataset}
+    )
     records, t = load_records(source, task.task, sampling.seed)
+    if config.resume:  # another run's output is refused before any model loads
+        finished_ids(args.output, {r["id"]: r["prompt"] for r in records}, config.rounds)
     d = Defaults.of(t, task.generator, models.corrector, task.value, sampling.max_new_tokens)
     d.require(config.rounds)
     check_self_examples(models, d.corrector, t)
@@ -98,7 +107,6 @@ def generate(
         )
         c = for_task(g, c, t, fmt, v if models.self_examples else None, task.shots, sampling.seed, models.refine)
         params = d.sampling(sampling)
-        metrics_path = args.metrics or args.output.with_suffix(".metrics.json")
         fluency = config.fluency if config.fluency is not None else bool(t and t.fluency)
         m = generate_run(records, fmt, g, c, v, params, args.output, metrics_path, replace(config, fluency=fluency))
     return m, metrics_path
@@ -128,6 +136,10 @@ def train(
     check_coh_options(config.loss_on, config.mask_share, config.mask_scope)
     if args.init:  # a shipped corrector by name (--init general): its folder
         args = replace(args, init=resolve_corrector(args.init))
+    models = {"--generator": task.generator, "--init": args.init}
+    check_paths(
+        {"--output": args.output}, {"--input": source.input, "--dataset": source.dataset, **models}, folders=True
+    )
     if config.lm_corpus is not None and not Path(config.lm_corpus).is_file():
         raise UsageError(f"--lm-corpus {config.lm_corpus}: no such file")
     if not config.feedback and config.method in ("hindsight", "hir"):
@@ -144,6 +156,7 @@ def train(
         return _train_sft(records, fmt, t, args, task.shots, config, backend)
     d.require(0, "--input/--dataset")
     check_local("--init", args.init)
+    claim_folder(args.output, records, d.value)
     if backend.backend == "openai" and not args.init:
         raise UsageError("--backend openai drafts remotely; give --init, the local model the corrector starts from")
     if t:
@@ -216,6 +229,7 @@ def _train_mixture(
 
     resolved = config.resolved()  # the tasks' own settings are settings_of's
     resolved.check()
+    claim_folder(args.output, records, ",".join(str(d.value) for d in each))
     with ExitStack() as stack:  # every task's value closed, however far loading them got
         v = MixtureValue(m, [stack.enter_context(d.load_value()) for d in each])
         from .train import train_run

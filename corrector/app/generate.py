@@ -63,7 +63,8 @@ def generate_run(
     config: GenerateConfig = GenerateConfig(),
 ) -> dict:
     start = time.perf_counter()
-    done = finished_ids(output) if config.resume else set()
+    expected = {r["id"]: r["prompt"] for r in records}
+    done = finished_ids(output, expected, config.rounds) if config.resume else set()
     todo = [r for r in records if r["id"] not in done]
     sc_params = replace(params, temperature=config.baseline_temperature)
     sc_samples = config.baseline_samples or config.rounds + 1

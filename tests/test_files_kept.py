@@ -1,0 +1,109 @@
+"""A command never destroys the user's files or mixes two runs in one: an output that is also an
+input (or another output) is refused, as is an output where a folder or file is in the way; a
+resumed output written by another run is refused by its line; a training folder keeps the
+records and value its pool was begun on. Each refusal is one line, before any model loads
+(the generator below does not exist), and the files are left as they were."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from correct.cli import app
+from correct.corrector.app.options import RUN_FILE, claim_folder
+from correct.tasks import arithmetic
+
+runner = CliRunner()
+NO_MODEL = ["--generator", "/nonexistent/generator", "--rounds", "0", "--no-baseline"]
+RECORD = {"id": "a", "prompt": "Tom has 3 cards. How many cards does Tom have now?", "answer": 3}
+
+
+def invoke(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def refused(result, *needles: str) -> str:
+    flat = " ".join(result.stderr.split())
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit), (result.output, result.exception)
+    assert "Traceback" not in result.output and flat.startswith("error:"), result.output
+    for needle in needles:
+        assert needle in flat, (needle, flat)
+    return flat
+
+
+def test_an_output_that_is_an_input_or_another_output_is_refused(tmp_path):
+    records = tmp_path / "in.jsonl"
+    records.write_text(json.dumps(RECORD) + "\n")
+    before = records.read_bytes()
+    generate = ["generate", "--task", "arithmetic", *NO_MODEL]
+    refused(invoke(*generate, "--input", records, "--output", records), "--output", "is also --input")
+    refused(
+        invoke(*generate, "--input", records, "--output", tmp_path / "o.jsonl", "--metrics", records),
+        "--metrics",
+        "is also --input",
+    )
+    refused(
+        invoke(*generate, "--output", tmp_path / "o.jsonl", "--metrics", tmp_path / "o.jsonl"),
+        "--metrics",
+        "is also --output",
+    )
+    refused(invoke("score", "--input", records, "--output", records, "--value", "program"), "is also --input")
+    assert records.read_bytes() == before
+
+
+def test_an_output_with_a_folder_or_file_in_the_way_is_refused_before_loading(tmp_path):
+    (tmp_path / "adir").mkdir()
+    (tmp_path / "afile").write_text("keep")
+    generate = ["generate", "--task", "arithmetic", *NO_MODEL]
+    refused(invoke(*generate, "--output", tmp_path / "adir"), "a folder is there; give a file name")
+    refused(invoke(*generate, "--output", tmp_path / "afile" / "o.jsonl"), "afile is a file, not a folder")
+    refused(invoke("train", "--task", "arithmetic", "--output", tmp_path / "afile"), "a file is there; give a folder")
+    assert (tmp_path / "afile").read_text() == "keep"
+
+
+def test_training_into_the_generators_own_folder_is_refused(tmp_path):
+    model = tmp_path / "generator"
+    model.mkdir()
+    (model / "config.json").write_text("{}")
+    for option in ("--generator", "--init"):
+        result = invoke("train", "--task", "arithmetic", option, model, "--output", model)
+        refused(result, f"--output {model} is also {option}")
+    assert [p.name for p in model.iterdir()] == ["config.json"]
+
+
+def test_resuming_into_another_runs_output_is_refused_by_its_line(tmp_path):
+    out = tmp_path / "o.jsonl"
+    mine = arithmetic.make_split("test", 2, 0)
+    line = {"id": mine[0]["id"], "prompt": mine[0]["prompt"], "rounds": [{"round": 0, "text": "print(1)"}]}
+    out.write_text(json.dumps(line) + "\n")
+    generate = ["generate", *NO_MODEL[:2], "--limit", "2", "--output", out, "--resume", "--no-baseline"]
+    refused(
+        invoke(*generate, "--task", "concepts", "--rounds", "0"),
+        f"{out}:1: record 'test-0' is not one of this run's records",
+    )
+    refused(
+        invoke(*generate, "--task", "arithmetic", "--rounds", "2"),
+        f"{out}:1: written with 0 rounds, and this run asks for 2; resume with 0 rounds",
+    )
+    out.write_text(json.dumps(RECORD) + "\n")  # a file of records, not of outputs
+    refused(invoke(*generate, "--task", "arithmetic", "--rounds", "0"), f"{out}:1: not an output line of correct")
+    assert out.read_text() == json.dumps(RECORD) + "\n"
+
+
+def test_a_training_folder_keeps_the_records_and_value_it_was_begun_on(tmp_path):
+    folder = tmp_path / "run"
+    first = arithmetic.make_split("train", 6, 0)
+    claim_folder(folder, first[:4], "program")
+    train = ["train", *NO_MODEL[:2], "--output", folder, "--steps", "1"]
+    # Another task's records under the same ids, and fewer records than the pool was drawn on.
+    refused(invoke(*train, "--task", "concepts", "--limit", "4"), "its record 'train-0' is not this run's")
+    refused(invoke(*train, "--task", "arithmetic", "--limit", "3"), "its record 'train-3' is not this run's")
+    refused(
+        invoke(*train, "--task", "arithmetic", "--limit", "4", "--value", "program:timeout=2"),
+        "its value is 'program', this run's 'program:timeout=2'",
+    )
+    # The same records, and more of them, go on: the file then holds them all.
+    claim_folder(folder, first, "program")
+    assert set(json.loads((folder / RUN_FILE).read_text())["prompts"]) == {r["id"] for r in first}
+    claim_folder(folder, first, "program")
