@@ -32,7 +32,7 @@ app = typer.Typer(
     no_args_is_help=True,
     help="Self-correction: generate drafts, score them, refine them with a trained corrector.",
 )
-console = Console(stderr=True)
+console = Console(stderr=True, emoji=False)
 
 
 def say(text: str) -> None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import random
 
+from .task import TaskError
+
 NAMES = ["Mia", "Tom", "Ava", "Leo", "Zoe", "Sam", "Ivy", "Max", "Eva", "Ben", "Lily", "Noah"]
 ITEMS = ["apples", "pencils", "stickers", "marbles", "cookies", "cards", "books", "coins", "shells", "stamps"]
 PRONOUN = {n: ("She" if n in {"Mia", "Ava", "Zoe", "Ivy", "Eva", "Lily"} else "He") for n in NAMES}
@@ -84,7 +86,7 @@ SPLIT_SEEDS = {"train": 1, "validation": 2, "test": 3}
 def make_split(split: str, n: int, seed: int = 0) -> list[dict]:
     """``n`` records of ``split`` (train | validation | test); deterministic in (split, n, seed)."""
     if split not in SPLIT_SEEDS:
-        raise ValueError(f"unknown split {split!r}; choose one of {', '.join(SPLIT_SEEDS)}")
+        raise TaskError(f"unknown split {split!r}; choose one of {', '.join(SPLIT_SEEDS)}", option="split")
     banned: set[str] = set()
     if split != "train":  # a held-out problem never appears word for word in training
         rng = random.Random(1000 * seed + SPLIT_SEEDS["train"])

@@ -32,6 +32,8 @@ from __future__ import annotations
 import random
 from functools import lru_cache
 
+from .task import TaskError
+
 # Subjects: base -> plural.
 PEOPLE = {
     "boy": "boys",
@@ -335,7 +337,7 @@ def make_split(split: str, n: int, seed: int = 0) -> list[dict]:
     base forms) and ``solution`` (a reference sentence using them all, with a leading space,
     the way it follows ``generator_prompt``)."""
     if split not in SPLIT_SEEDS:
-        raise ValueError(f"unknown split {split!r}; choose one of {', '.join(SPLIT_SEEDS)}")
+        raise TaskError(f"unknown split {split!r}; choose one of {', '.join(SPLIT_SEEDS)}", option="split")
     banned = _train_concept_sets(seed) if split != "train" else frozenset()
     rng = random.Random(1000 * seed + SPLIT_SEEDS[split])
     records: list[dict] = []

@@ -367,7 +367,7 @@ def make_split(split: str, n: int, seed: int = 0) -> list[dict]:
     Each record: ``id``, ``prompt``, ``solution`` (the continuation to train on, rude for about
     ``RUDE_SHARE`` of them), ``rude`` (whether it is) and ``polite`` (a polite continuation)."""
     if split not in SPLIT_SEEDS:
-        raise ValueError(f"unknown split {split!r}; choose one of {', '.join(SPLIT_SEEDS)}")
+        raise TaskError(f"unknown split {split!r}; choose one of {', '.join(SPLIT_SEEDS)}", option="split")
     rng = random.Random(1000 * seed + SPLIT_SEEDS[split])
     seen: set[str] = set()
     records: list[dict] = []

@@ -6,6 +6,7 @@ the file is read or its data first loaded, before any model is."""
 from __future__ import annotations
 
 import functools
+import math
 from pathlib import Path
 from typing import Any
 
@@ -158,6 +159,8 @@ class Checker:
             return None
         if isinstance(v, bool) or not isinstance(v, (int, float)) or (kind is int and not isinstance(v, int)):
             self.fail(key, f"must be {'an integer' if kind is int else 'a number'}, got {v!r}")
+        if not math.isfinite(v):
+            self.fail(key, f"must be a finite number, got {v!r}")
         if v < low:
             self.fail(key, f"must be at least {low}, got {v!r}")
         return kind(v)

@@ -300,3 +300,32 @@ def test_a_limit_beyond_a_built_in_tasks_size_is_refused_at_once(command, tmp_pa
     assert_one_line(
         result, "--limit 99999999999999999999999: task 'arithmetic' makes at most 100,000 records per split"
     )
+
+
+@pytest.mark.parametrize("flag", ["--temperature", "--baseline-temperature", "--correction-temperature"])
+@pytest.mark.parametrize("number", ["nan", "inf", "-inf"])
+def test_a_number_that_is_not_finite_is_refused_by_its_flag(flag, number):
+    # NaN passes every bound (nan < 0 is False), and reached the sampler after loading.
+    assert_one_line(invoke("generate", *NO_MODEL, flag, number), f"{flag} must be a finite number, got {number}")
+
+
+def test_a_task_files_number_that_is_not_finite_is_refused_by_its_key(tmp_path):
+    path = task_file(tmp_path, TASK + "temperature: .nan\n")
+    assert_one_line(invoke("generate", "--task", path, *NO_MODEL), "temperature", "must be a finite number")
+
+
+@pytest.mark.parametrize("task", ["arithmetic", "concepts", "detox"])
+def test_a_built_in_tasks_unknown_split_is_one_line(task):
+    assert_one_line(
+        invoke("generate", "--task", task, "--split", "dev", *NO_MODEL),
+        "unknown split 'dev'; choose one of train, validation, test",
+        "--split",
+    )
+
+
+def test_an_error_message_is_printed_as_written_not_as_emoji_codes(tmp_path):
+    flat = assert_one_line(invoke("generate", "--task", "arithmetic", *NO_MODEL, "--value", "program:smile"))
+    assert "program:smile" in flat
+    missing = tmp_path / "data:cat:.jsonl"
+    flat = assert_one_line(invoke("generate", "--task", "arithmetic", *NO_MODEL, "--input", missing))
+    assert "data:cat:.jsonl" in flat

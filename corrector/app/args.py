@@ -17,6 +17,7 @@ import ast
 import dataclasses
 import functools
 import inspect
+import math
 import textwrap
 import types
 import typing
@@ -44,7 +45,7 @@ def fail(message: str) -> typing.NoReturn:
     from rich.console import Console
     from rich.markup import escape
 
-    Console(stderr=True).print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    Console(stderr=True, emoji=False).print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(2)
 
 
@@ -221,6 +222,8 @@ def build(classes: Sequence[type], options: Sequence[Option], values: dict[str, 
         if v is dataclasses.MISSING or (o.required and v is None):
             raise UsageError(f"{o.spelled} is required")
         if isinstance(v, (int, float)) and not isinstance(v, bool):
+            if not math.isfinite(v):  # NaN passes every comparison, and no setting here means infinity
+                raise UsageError(f"{o.spelled} must be a finite number, got {v}")
             if o.low is not None and v < o.low:
                 raise UsageError(f"{o.spelled} must be at least {o.low}, got {v}")
             if o.high is not None and v > o.high:

@@ -38,7 +38,7 @@ def print_metrics(m: dict) -> None:
             cell("solved", sc.get("solved")),
             *["-"] * (len(columns) - 2),
         )
-    out = Console()
+    out = Console(emoji=False)
     out.print(table)
     if m.get("net_fixed") is not None:
         out.print(
@@ -60,7 +60,7 @@ def print_evaluation(folder: Path) -> None:
         ev = json.loads(path.read_text())
         key = "solved" if "solved" in ev["rounds"][0] else "mean_value"
         per_round = " -> ".join(cell(key, r[key]) for r in ev["rounds"])
-        Console(stderr=True).print(
+        Console(stderr=True, emoji=False).print(
             f"held-out {key} per round ({ev['records']} {ev['split']} records): {per_round}",
             soft_wrap=True,
             highlight=False,
