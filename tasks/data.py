@@ -112,12 +112,25 @@ def read_jsonl(
             missing = _missing(rec, required, fields)
             if missing:
                 raise RecordError(f"{path}:{n}: missing field {', '.join(map(repr, missing))}")
-            rec["id"] = str(rec.get("id", n))
+            rec["id"] = record_id(rec.get("id", n), f"{path}:{n}")
             if rec["id"] in ids:
                 raise RecordError(f"{path}:{n}: duplicate id {rec['id']!r}")
             ids.add(rec["id"])
             records.append(rec)
     return records
+
+
+def record_id(value, where: str) -> str:
+    """A record's id as text: a number as its digits (a column read as floats gives 2.0 for
+    2), and no id at all -- null, an empty cell -- refused rather than every such record
+    becoming "None"."""
+    if value is None or (isinstance(value, float) and value != value):
+        raise RecordError(f"{where}: the id is empty; give every record an id, or leave the id out everywhere")
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, (dict, list)):
+        raise RecordError(f"{where}: the id is {type(value).__name__}; give text or a number")
+    return str(value)
 
 
 def read_file(
@@ -168,7 +181,14 @@ def rows_to_records(rows, required: Sequence[str], fields: Mapping[str, str] | N
     )
     if missing:
         raise RecordError(f"{where} has no column {', '.join(map(repr, missing))} (columns: {', '.join(columns)})")
-    return [{**renamed(row, fields), "id": str(row.get("id", i + 1))} for i, row in enumerate(rows)]
+    records, rows_of = [], {}
+    for i, row in enumerate(rows):
+        rid = record_id(row.get("id", i + 1), f"{where}, row {i + 1}")
+        if rid in rows_of:  # 1 and 01 in a CSV are both the number 1
+            raise RecordError(f"{where}, row {i + 1}: duplicate id {rid!r} (row {rows_of[rid]} has it too)")
+        rows_of[rid] = i + 1
+        records.append({**renamed(row, fields), "id": rid})
+    return records
 
 
 def _quiet_datasets():

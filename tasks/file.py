@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import math
+import string
 from pathlib import Path
 from typing import Any
 
@@ -76,12 +77,12 @@ def load_task_file(path: str | Path) -> Task:
             raise TaskError(f"{path}: missing key {key!r} ({KEYS[key]})")
     check = Checker(path, at)
     prompt, value = check.text("prompt", spec["prompt"]), check.text("value", spec["value"])
-    check.template("prompt", prompt)
+    check.template("prompt", prompt, needs_field=True)
     fields = check.mapping("fields", spec.get("fields") or {})
     data, splits = check.data(spec["data"])
     shots = check.shots(spec.get("shots"), splits)
-    stop = spec.get("stop") or ()
-    stop = (stop,) if isinstance(stop, str) else stop
+    stop = spec.get("stop", ())
+    stop = () if stop is None else (stop,) if isinstance(stop, str) else stop
     if not isinstance(stop, (list, tuple)) or not all(isinstance(s, str) and s for s in stop):
         raise TaskError(f"{at('stop')}: key 'stop' must be a string or a list of non-empty strings")
     task = Task(
@@ -129,11 +130,26 @@ class Checker:
             self.fail(key, f"must be a string, got {v!r}")
         return v
 
-    def template(self, key: str, v: str) -> None:
+    def template(self, key: str, v: str, needs_field: bool = False) -> None:
+        """A template over record fields: every field named (``{}`` or ``{0}`` has no record
+        field to take), no field inside a format spec, and with ``needs_field`` at least one
+        field (else every record would get the same prompt)."""
+        how = "a field is written {name}, a literal brace {{ or }}"
         try:
-            template_fields(v)
+            parts = list(string.Formatter().parse(v))
         except ValueError as e:
-            self.fail(key, f"is not a valid template ({e}); a field is written {{name}}, a literal brace {{{{ or }}}}")
+            self.fail(key, f"is not a valid template ({e}); {how}")
+        for _, name, spec, _ in parts:
+            if name is not None and (not name or name[0].isdigit()):
+                self.fail(key, f"has a field without a name ({{{name}}}); {how}")
+            if spec and "{" in spec:
+                self.fail(key, f"has a field inside the format of {{{name}}}; {how}")
+        if needs_field and not template_fields(v):
+            self.fail(
+                key,
+                "names no record field, so every record would get the same prompt; write {prompt} where the "
+                "question goes",
+            )
 
     def correction_prompt(self, v) -> str | None:
         """A ``correction_prompt``: text whose fields are among {prompt}, {draft} and {feedback}."""

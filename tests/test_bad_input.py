@@ -329,3 +329,39 @@ def test_an_error_message_is_printed_as_written_not_as_emoji_codes(tmp_path):
     missing = tmp_path / "data:cat:.jsonl"
     flat = assert_one_line(invoke("generate", "--task", "arithmetic", *NO_MODEL, "--input", missing))
     assert "data:cat:.jsonl" in flat
+
+
+@pytest.mark.parametrize(
+    "prompt, message",
+    [
+        ("'Just answer.\\n'", "names no record field, so every record would get the same prompt"),
+        ("'Q: {}'", "has a field without a name ({})"),
+        ("'Q: {0}'", "has a field without a name ({0})"),
+        ("'{prompt:>{width}}'", "has a field inside the format of {prompt}"),
+    ],
+)
+def test_a_prompt_template_that_cannot_lay_out_a_record_is_refused_by_its_key(tmp_path, prompt, message):
+    path = task_file(
+        tmp_path, f"data: {{test: test.jsonl}}\nfields: {{prompt: question}}\nprompt: {prompt}\nvalue: program\n"
+    )
+    assert_one_line(invoke("generate", "--task", path, *NO_MODEL), "key 'prompt'", message)
+
+
+@pytest.mark.parametrize("stop", ["''", "0", "[]  # fine", "false"])
+def test_a_stop_that_is_not_text_is_refused_not_taken_for_none(tmp_path, stop):
+    path = task_file(tmp_path, TASK + f"stop: {stop}\n")
+    result = invoke("generate", "--task", path, *NO_MODEL)
+    if stop.startswith("[]"):  # an empty list is no stop string, as written
+        assert "key 'stop'" not in result.output
+    else:
+        assert_one_line(result, "key 'stop' must be a string or a list of non-empty strings")
+
+
+def test_record_ids_from_csv_and_jsonl_are_checked_like_jsonl_ids(tmp_path):
+    (tmp_path / "dup.csv").write_text("id,prompt,answer\n1,Tom has 3 cards.,3\n01,Tom has 4 cards.,4\n")
+    (tmp_path / "empty.csv").write_text("id,prompt,answer\n,Tom has 3 cards.,3\n,Tom has 4 cards.,4\n")
+    (tmp_path / "null.jsonl").write_text('{"id": 7, "prompt": "a"}\n{"id": null, "prompt": "b"}\n')
+    generate = ["generate", "--task", "arithmetic", *NO_MODEL, "--input"]
+    assert_one_line(invoke(*generate, tmp_path / "dup.csv"), "dup.csv, row 2: duplicate id '1' (row 1 has it too)")
+    assert_one_line(invoke(*generate, tmp_path / "empty.csv"), "empty.csv, row 1: the id is empty")
+    assert_one_line(invoke(*generate, tmp_path / "null.jsonl"), "null.jsonl:2: the id is empty")
