@@ -84,6 +84,14 @@ def test_score_toxicity(tmp_path):
         ("reward-model", ["reward-model needs a model"]),
         ("reward-model:/no/such/rm,batch_size=4", ["reward model path '/no/such/rm' does not exist"]),
         ("constraints:strict=1", ["constraints takes no options"]),
+        # A limit that makes every program fail, or a flag that is neither true nor false.
+        ("program:timeout=-1", ["timeout must be a number above 0, got '-1'"]),
+        ("program:0", ["timeout must be a number above 0, got '0'"]),
+        ("program:timeout=nan", ["timeout must be a number above 0, got 'nan'"]),
+        ("program:memory_mb=-5", ["memory_mb must be a number above 0, got '-5'"]),
+        ("program:workers=0", ["workers must be a number above 0, got '0'"]),
+        ("program:reveal_expected=maybe", ["reveal_expected must be true or false, got 'maybe'"]),
+        ("toxicity:max_value=nan", ["max_value must be a finite number, got 'nan'"]),
     ],
 )
 def test_score_bad_value_specs(tmp_path, spec, needles):

@@ -24,6 +24,7 @@ refined all the same and left out of the figures that need references (``correct
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Protocol, Sequence
 
@@ -99,8 +100,35 @@ def record_name(record: Mapping[str, Any], index: int) -> str:
 
 
 def flag(text: str) -> bool:
-    """A boolean option as written in a value spec (`1`, `true`, `yes`, or nothing)."""
-    return text.lower() in ("1", "true", "yes", "")
+    """A boolean option as written in a value spec: `1`, `true`, `yes` or nothing; `0`,
+    `false` or `no`. Anything else is refused (``maybe`` was silently false)."""
+    written = text.lower()
+    if written in ("1", "true", "yes", ""):
+        return True
+    if written in ("0", "false", "no"):
+        return False
+    raise ValueError("must be true or false")
+
+
+def finite(text: str) -> float:
+    """A number option that NaN or infinity would make meaningless."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError("must be a finite number")
+    return value
+
+
+def positive(kind: Callable[[str], float]) -> Callable[[str], float]:
+    """A converter for a count or a limit: a finite number above 0 (a timeout of -1 s timed out
+    every program)."""
+
+    def convert(text: str):
+        value = kind(text)
+        if not math.isfinite(value) or value <= 0:
+            raise ValueError("must be a number above 0")
+        return value
+
+    return convert
 
 
 def parse_options(
@@ -125,8 +153,9 @@ def parse_options(
             raise ValueFunctionError(f"value {name}:{arg}: unknown option {key!r}; {known}")
         try:
             options.setdefault(key, schema[key](raw))  # the last one written wins: it is popped first
-        except ValueError:
-            raise ValueFunctionError(f"value {name}:{arg}: {key} must be a number, got {raw!r}") from None
+        except ValueError as e:
+            why = str(e) if str(e).startswith("must") else "must be a number"
+            raise ValueFunctionError(f"value {name}:{arg}: {key} {why}, got {raw!r}") from None
     rest = ",".join(items).strip()
     if rest and positional is None:
         raise ValueFunctionError(f"value {name}:{arg}: unknown option {rest!r}; {known}")

@@ -10,6 +10,7 @@ Programs run in a ``SandboxPool`` (see ``sandbox.py``), never in this process.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import re
@@ -17,7 +18,7 @@ import signal
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Mapping, Sequence
 
-from .base import Score, ValueBase, ValueFunctionError
+from .base import Score, ValueBase, ValueFunctionError, record_name
 from .sandbox import RunResult, Sandbox, SandboxPool
 
 _FEEDBACK_CHARS = 200  # feedback goes into a prompt: one long printed line must not flood it
@@ -53,7 +54,7 @@ class ProgramValue(ValueBase):
     def __call__(self, records: Sequence[Mapping[str, Any]], outputs: Sequence[str]) -> list[Score]:
         if len(records) != len(outputs):
             raise ValueFunctionError(f"value 'program' got {len(records)} records for {len(outputs)} outputs")
-        checks = [_check(record) for record in records]
+        checks = [_check(record, i) for i, record in enumerate(records)]
         if not checks:
             return []
         # Threads suffice: each one only waits on a sandbox worker.
@@ -115,14 +116,35 @@ class ProgramValue(ValueBase):
         return _clip(_error_line(r.stderr) or "")
 
 
-def _check(record: Mapping[str, Any]) -> tuple[str | None, str | None]:
-    """(tests, answer) of a record: tests when it has them, else its answer, else neither."""
+def _check(record: Mapping[str, Any], index: int = 0) -> tuple[str | None, str | None]:
+    """(tests, answer) of a record: tests when it has them, else its answer, else neither.
+    Tests that are not Python source are the record's fault, not the draft's: refused by the
+    record's name, where a syntax error would have scored every draft 0 and a number (``5``)
+    every draft 1."""
     tests, answer = record.get("tests"), record.get("answer")
-    if isinstance(tests, (list, tuple)):
-        tests = "\n".join(map(str, tests))
-    if tests:
-        return str(tests), None
-    return None, (None if answer is None else str(answer))
+    if isinstance(tests, (list, tuple)) and all(isinstance(t, str) for t in tests):
+        tests = "\n".join(tests)
+    if tests is None or tests == "" or tests == []:
+        return None, (None if answer is None else str(answer))
+    if not isinstance(tests, str):
+        raise ValueFunctionError(
+            f"{record_name(record, index)}: 'tests' is {type(tests).__name__}; give Python source, a string or a "
+            "list of lines"
+        )
+    try:
+        _compiled(tests)
+    except (SyntaxError, ValueError) as e:
+        where = f", line {e.lineno}" if getattr(e, "lineno", None) else ""
+        raise ValueFunctionError(
+            f"{record_name(record, index)}: its 'tests' are not valid Python ({getattr(e, 'msg', e)}{where})"
+        ) from None
+    return tests, None
+
+
+@functools.lru_cache(maxsize=4096)
+def _compiled(tests: str) -> None:
+    """Compiled once a text: every round scores the same records' tests again."""
+    compile(tests, "<tests>", "exec")
 
 
 def _exit_text(code: int | None) -> str:

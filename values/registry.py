@@ -7,9 +7,15 @@ import importlib
 import math
 from typing import Any, Callable, Mapping
 
-from .base import Score, Value, ValueBase, ValueFunctionError, describe_error, flag, parse_options
+from .base import Score, Value, ValueBase, ValueFunctionError, describe_error, flag, parse_options, positive
 
-_PROGRAM_OPTIONS = {"timeout": float, "memory_mb": int, "workers": int, "isolation": str, "reveal_expected": flag}
+_PROGRAM_OPTIONS = {
+    "timeout": positive(float),
+    "memory_mb": positive(int),
+    "workers": positive(int),
+    "isolation": str,
+    "reveal_expected": flag,
+}
 
 
 def _program(arg: str | None = None) -> Value:
@@ -25,6 +31,8 @@ def _program(arg: str | None = None) -> Value:
                 f"value program:{arg}: unknown option {seconds!r}; options are "
                 f"{', '.join(_PROGRAM_OPTIONS)} (as key=value), or a timeout in seconds"
             )
+        if not 0 < float(seconds) < math.inf:
+            raise ValueFunctionError(f"value program:{arg}: timeout must be a number above 0, got {seconds!r}")
         options.setdefault("timeout", float(seconds))
     if options.get("isolation", "auto") not in ISOLATION_MODES:
         raise ValueFunctionError(f"value program:{arg}: isolation must be one of {', '.join(ISOLATION_MODES)}")

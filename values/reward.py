@@ -25,7 +25,17 @@ from __future__ import annotations
 import math
 from typing import Any, Mapping, Sequence
 
-from .base import Score, ValueBase, ValueFunctionError, first_line, parse_options, record_name, text_of
+from .base import (
+    Score,
+    ValueBase,
+    ValueFunctionError,
+    finite,
+    first_line,
+    parse_options,
+    positive,
+    record_name,
+    text_of,
+)
 from .hf import context_length, load_sequence_classifier, score_in_batches, text_config
 
 
@@ -168,7 +178,7 @@ def load_reward_model(name_or_path: str, dtype=None):
 
 # -- the registry's factory --------------------------------------------------------------------
 
-_OPTIONS = {"batch_size": int, "max_length": int, "device": str, "dtype": str, "max_value": float}
+_OPTIONS = {"batch_size": positive(int), "max_length": positive(int), "device": str, "dtype": str, "max_value": finite}
 
 
 def from_spec(arg: str | None) -> RewardModelValue:

@@ -31,7 +31,7 @@ import math
 import re
 from typing import Any, Mapping, Protocol, Sequence
 
-from .base import Score, ValueBase, ValueFunctionError, first_line, flag, parse_options, text_of
+from .base import Score, ValueBase, ValueFunctionError, finite, first_line, flag, parse_options, positive, text_of
 from .hf import context_length, load_sequence_classifier, score_in_batches
 
 PACKAGE = "alt-profanity-check"
@@ -329,12 +329,12 @@ class HFClassifier:
 # -- the registry's factory --------------------------------------------------------------------
 
 _OPTIONS = {
-    "threshold": float,
-    "max_value": float,
+    "threshold": finite,
+    "max_value": finite,
     "deobfuscate": flag,
     "label": str,
-    "batch_size": int,
-    "max_length": int,
+    "batch_size": positive(int),
+    "max_length": positive(int),
     "device": str,
     "dtype": str,
 }

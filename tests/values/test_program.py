@@ -234,3 +234,23 @@ def test_a_reply_waiting_when_this_process_wakes_past_its_deadline_still_counts(
         monkeypatch.setattr(sandbox._Worker, "_read_exact", asleep_until_after_the_deadline)
         r = pool.run("print(7)")
     assert (r.returncode, r.stdout, r.timed_out) == (0, "7\n", False)
+
+
+@pytest.mark.parametrize(
+    "tests, message",
+    [
+        ("assert f(1) ==== 2", "record 'r1': its 'tests' are not valid Python (invalid syntax, line 1)"),
+        (["assert f(1) == 2", "assert f(2) = 4"], "record 'r1': its 'tests' are not valid Python"),
+        (5, "record 'r1': 'tests' is int; give Python source"),
+        (True, "record 'r1': 'tests' is bool"),
+    ],
+)
+def test_tests_that_are_not_python_are_the_records_fault_not_the_drafts(value, tests, message):
+    """A syntax error in the tests used to score every draft 0 ("SyntaxError" as its feedback),
+    and a number every draft 1 ("tests passed")."""
+    from correct.values import ValueFunctionError
+
+    with pytest.raises(ValueFunctionError) as e:
+        score(value, "def f(x):\n    return 2 * x", tests=tests)
+    assert str(e.value).startswith(message)
+    assert score(value, "def f(x):\n    return 2 * x", tests=["assert f(1) == 2", "assert f(2) == 4"]).value == 1.0
