@@ -243,6 +243,10 @@ def score(args: ScoreArgs):
     records = read_jsonl(args.input, ("output",))
     if not records:
         raise UsageError(f"{args.input}: no records (the file is empty)")
+    for r in records:  # a number or null would be scored as some text it is not
+        if not isinstance(r["output"], str):
+            kind = "null" if r["output"] is None else type(r["output"]).__name__
+            raise UsageError(f"{args.input}: record {r['id']!r} has an 'output' that is {kind}, not text")
     with load_value(args.value) as v:
         lines = score_lines(v, records, args.batch_size)
         if args.output:

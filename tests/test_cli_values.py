@@ -183,3 +183,18 @@ def test_generate_reports_fluency(tiny_lm_dir, tmp_path):
         assert r["perplexity"] == pytest.approx(sum(l["rounds"][r["round"]]["perplexity"] for l in lines) / 3)
         assert r["empty"] == sum(not l["rounds"][r["round"]]["text"].strip() for l in lines) / 3
     assert "ppl" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "record, spec, needle",
+    [
+        ({"id": "x", "output": 5, "answer": 5}, "program", "record 'x' has an 'output' that is int, not text"),
+        ({"id": "x", "output": None, "answer": 5}, "program", "record 'x' has an 'output' that is null, not text"),
+        ({"id": "x", "output": "x None 3", "concepts": [None, 3]}, "constraints", "`concepts` that are not words"),
+        ({"id": "x", "output": "hi", "concepts": 5}, "constraints", "`concepts` that are not words"),
+    ],
+)
+def test_score_refuses_fields_of_the_wrong_kind_instead_of_scoring_them(tmp_path, record, spec, needle):
+    # An output of 5 was scored as "printed nothing"; concepts [null, 3] were "all used" by "x None 3".
+    inp = write_jsonl(tmp_path / "in.jsonl", [record])
+    assert_user_error(invoke("score", "--value", spec, "--input", inp), needle)

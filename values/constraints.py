@@ -97,7 +97,15 @@ class ConstraintsValue(ValueBase):
 
 
 def _check(record: Mapping[str, Any], index: int) -> list[str]:
-    concepts = parse_concepts(record.get("concepts"))
+    given = record.get("concepts")
+    if given is not None and not (
+        isinstance(given, str) or (isinstance(given, (list, tuple)) and all(isinstance(c, str) for c in given))
+    ):
+        raise ValueFunctionError(
+            f"value 'constraints': {record_name(record, index)} has `concepts` that are not words (a list of "
+            f"strings, or one string): {given!r}"
+        )
+    concepts = parse_concepts(given)
     if not concepts:
         raise ValueFunctionError(
             f"value 'constraints': {record_name(record, index)} has no `concepts`; it needs a list of words to use"

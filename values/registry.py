@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 import math
 from typing import Any, Callable, Mapping
 
@@ -104,6 +105,14 @@ class CallableValue(ValueBase):
 
     def __init__(self, fn: Callable, name: str):
         self.fn, self.name = fn, name
+        try:
+            inspect.signature(fn).bind([], [])
+        except TypeError:
+            raise ValueFunctionError(
+                f"value {name!r} cannot be called as {name}(records, outputs): it takes {_shown(fn)}"
+            ) from None
+        except ValueError:  # a builtin without a signature: its call will tell
+            pass
         for attr in ("max_value", "min_value", "reference_free"):
             if hasattr(fn, attr):
                 setattr(self, attr, getattr(fn, attr))
@@ -154,6 +163,10 @@ def as_scores(result: Any, n: int, name: str) -> list[Score]:
             raise ValueFunctionError(f"value {name!r} returned NaN for output {i}")
         scores.append(s)
     return scores
+
+
+def _shown(fn: Callable) -> str:
+    return f"({', '.join(inspect.signature(fn).parameters)})"
 
 
 def _known(x: Any) -> float | None:

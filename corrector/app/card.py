@@ -69,8 +69,13 @@ def _lora_modules(folder: Path, t: dict) -> str:
 
 
 def read_log(folder: str | Path) -> list[dict]:
+    """The run's log, one row an iteration; a line that is not JSON (a torn write) is named."""
+    from .report import _json
+
     path = Path(folder, "log.jsonl")
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+    if not path.exists():
+        return []
+    return [_json(line, path, n) for n, line in enumerate(path.read_text().splitlines(), 1) if line.strip()]
 
 
 def write_model_card(

@@ -193,3 +193,12 @@ def test_measurements_on_tasks_it_never_saw_are_carried_as_written(tmp_path):
     text = ModelCard.load(write_model_card(folder, config, LOG, None)).text
     assert "## On tasks it never saw\n\n" + table in text
     assert text.index("No held-out evaluation") < text.index("## On tasks it never saw")
+
+
+def test_a_torn_log_line_is_named_not_a_traceback(tmp_path):
+    from correct.corrector.app.card import read_log
+    from correct.errors import CorrectError
+
+    (tmp_path / "log.jsonl").write_text('{"iteration": 0, "loss": 0.3}\n{"iteration": 1, "lo')
+    with pytest.raises(CorrectError, match=r"log\.jsonl, line 2: not JSON"):
+        read_log(tmp_path)
