@@ -365,3 +365,9 @@ def test_record_ids_from_csv_and_jsonl_are_checked_like_jsonl_ids(tmp_path):
     assert_one_line(invoke(*generate, tmp_path / "dup.csv"), "dup.csv, row 2: duplicate id '1' (row 1 has it too)")
     assert_one_line(invoke(*generate, tmp_path / "empty.csv"), "empty.csv, row 1: the id is empty")
     assert_one_line(invoke(*generate, tmp_path / "null.jsonl"), "null.jsonl:2: the id is empty")
+
+
+def test_half_a_surrogate_pair_in_a_prompt_is_named_before_the_tokenizer_meets_it(tmp_path):
+    (tmp_path / "in.jsonl").write_text('{"id": "s", "prompt": "caf\\u00e9 \\ud800 ok", "answer": 1}\n')
+    generate = ["generate", "--task", "arithmetic", *NO_MODEL, "--input", tmp_path / "in.jsonl"]
+    assert_one_line(invoke(*generate), "record 's' has a 'prompt' with half a surrogate pair", "at character 6")

@@ -816,6 +816,22 @@ def test_card_measures_a_corrector_and_writes_its_model_card(tmp_path):
     )
 
 
+def test_card_on_another_task_measures_with_that_tasks_value_and_generator(tmp_path):
+    """The arithmetic corrector measured on concepts used to keep arithmetic's program value and
+    generator, so every concepts sentence was scored null."""
+    import shutil
+
+    from correct.tasks import TASKS
+
+    folder = tmp_path / "corr"
+    shutil.copytree(TASKS["arithmetic"].corrector, folder)
+    result = invoke("card", folder, "--task", "concepts", "--eval-limit", 4)
+    assert result.exit_code == 0, result.stderr
+    ev = json.loads((folder / "eval.json").read_text())
+    assert ev["records"] == 4 and all(r["mean_value"] is not None for r in ev["rounds"])
+    assert ev["rounds"][0]["mean_value"] > 0  # concept coverage of the concepts generator's drafts
+
+
 def test_card_refuses_a_folder_that_is_not_a_corrector(tmp_path):
     assert_user_error(invoke("card", tmp_path), str(tmp_path), "not a saved corrector")
 

@@ -331,10 +331,14 @@ def measure_and_write(
         if t is None:
             raise UsageError("--task is needed to measure a corrector trained on custom records (or --eval-limit 0)")
         within(t, eval_limit, "--eval-limit")
-        gen_path = generator or config.training.get("generator") or t.generator
+        # Measured on another task than it was trained on (--task): that task's generator and
+        # value, unless given; its own task: what it was trained with.
+        other = task is not None and task != config.task
+        gen_path = generator or (t.generator if other else None) or config.training.get("generator") or t.generator
         records = held_out(t, eval_limit, shots, seed)
         fmt = prompt_format(t, shots, seed)
-        spec = value or config.value or t.value  # the task file's own: its folder importable, its errors its line
+        # the task file's own: its folder importable, its errors its line
+        spec = value or (t.value if other else None) or config.value or t.value
         with Defaults.of(t, value=None if spec == t.value else spec).load_value() as v:
             quiet_libraries()
             from ..model import Corrector

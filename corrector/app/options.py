@@ -391,6 +391,14 @@ def as_text(records: list[dict], where: str) -> list[dict]:
             r["prompt"] = str(q)
         elif not isinstance(q, str):
             raise UsageError(f"{where}: record {r['id']!r} has a 'prompt' that is {json_type(q)}, not text")
+        elif not q.isascii():
+            try:  # a JSON escape of half a surrogate pair ("\ud800") is no character a tokenizer takes
+                q.encode("utf-8")
+            except UnicodeEncodeError as e:
+                raise UsageError(
+                    f"{where}: record {r['id']!r} has a 'prompt' with half a surrogate pair "
+                    f"({q[e.start]!r} at character {e.start + 1}), which is not text"
+                ) from None
     return records
 
 
