@@ -63,8 +63,33 @@ def read_yaml(path: Path, what: str, error: type[Exception], with_column: bool =
         node, data = yaml.compose(text), yaml.safe_load(text)
     except yaml.YAMLError as e:
         raise error(f"{path}{yaml_error(e, text, with_column)}") from None
+    twice = _repeated_key(node)
+    if twice:
+        raise error(f"{path}:{twice[1]}: key {twice[0]!r} is given twice; keep one (YAML would silently take the last)")
     pairs = node.value if isinstance(node, yaml.MappingNode) else ()  # a file of another shape has no keys to place
     return data, {k.value: k.start_mark.line + 1 for k, _ in pairs if isinstance(k, yaml.ScalarNode)}
+
+
+def _repeated_key(node) -> tuple[str, int] | None:
+    """(key, line) of the first key that a mapping of the YAML ``node``, at any depth, repeats."""
+    import yaml
+
+    if isinstance(node, yaml.MappingNode):
+        seen = set()
+        for k, v in node.value:
+            if isinstance(k, yaml.ScalarNode):
+                if k.value in seen:
+                    return k.value, k.start_mark.line + 1
+                seen.add(k.value)
+            found = _repeated_key(v)
+            if found:
+                return found
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            found = _repeated_key(item)
+            if found:
+                return found
+    return None
 
 
 def renamed(row: Mapping[str, Any], fields: Mapping[str, str] | None) -> dict:
@@ -91,6 +116,8 @@ def read_jsonl(
     records, ids = [], set()
     with open(path, "rb") as f:
         for n, raw in enumerate(f, 1):
+            if n == 1:  # a byte order mark, as Windows editors write UTF-8 (a CSV's is taken too)
+                raw = raw.removeprefix(b"\xef\xbb\xbf")
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as e:

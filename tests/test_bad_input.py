@@ -371,3 +371,24 @@ def test_half_a_surrogate_pair_in_a_prompt_is_named_before_the_tokenizer_meets_i
     (tmp_path / "in.jsonl").write_text('{"id": "s", "prompt": "caf\\u00e9 \\ud800 ok", "answer": 1}\n')
     generate = ["generate", "--task", "arithmetic", *NO_MODEL, "--input", tmp_path / "in.jsonl"]
     assert_one_line(invoke(*generate), "record 's' has a 'prompt' with half a surrogate pair", "at character 6")
+
+
+def test_a_key_given_twice_in_a_task_or_config_file_is_named_by_its_line(tmp_path):
+    path = task_file(tmp_path, TASK + "prompt: 'Q {prompt}'\n")
+    assert_one_line(invoke("generate", "--task", path, *NO_MODEL), "task.yaml:5: key 'prompt' is given twice")
+    nested = task_file(tmp_path, "data: {test: test.jsonl, test: other.jsonl}\nprompt: '{prompt}'\nvalue: program\n")
+    assert_one_line(invoke("generate", "--task", nested, *NO_MODEL), "task.yaml:1: key 'test' is given twice")
+    config = tmp_path / "config.yaml"
+    config.write_text("rounds: 0\nseed: 1\nseed: 2\n")
+    assert_one_line(invoke("generate", "--config", config, *NO_MODEL), "config.yaml:3", "key 'seed' is given twice")
+
+
+def test_a_jsonl_file_with_a_byte_order_mark_is_read_as_a_csv_one_is(tmp_path):
+    (tmp_path / "in.jsonl").write_bytes(b'\xef\xbb\xbf{"id": "a", "prompt": "What is 2 plus 3?", "answer": 5}\n')
+    records, _ = load_records(Source(input=tmp_path / "in.jsonl"), None, 0)
+    assert records[0]["id"] == "a" and records[0]["prompt"] == "What is 2 plus 3?"
+
+
+def test_a_task_file_without_a_generator_is_named_as_what_lacks_it(tmp_path):
+    path = task_file(tmp_path, TASK)
+    assert_one_line(invoke("generate", "--task", path, "--rounds", "0"), f"--generator is needed: {path} names none")

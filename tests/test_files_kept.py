@@ -107,3 +107,13 @@ def test_a_training_folder_keeps_the_records_and_value_it_was_begun_on(tmp_path)
     claim_folder(folder, first, "program")
     assert set(json.loads((folder / RUN_FILE).read_text())["prompts"]) == {r["id"] for r in first}
     claim_folder(folder, first, "program")
+
+
+def test_writing_over_an_earlier_runs_output_says_so(tmp_path, caplog):
+    out = tmp_path / "o.jsonl"
+    args = ["generate", "--task", "arithmetic", "--rounds", "0", "--limit", "1", "--no-baseline", "--output", out]
+    assert invoke(*args).exit_code == 0
+    with caplog.at_level("WARNING"):
+        assert invoke(*args).exit_code == 0
+    assert f"{out} holds an earlier run's lines: they are replaced (--resume would go on with them)" in caplog.text
+    assert len(out.read_text().splitlines()) == 1

@@ -91,7 +91,7 @@ def generate(
     if config.resume:  # another run's output is refused before any model loads
         finished_ids(args.output, {r["id"]: r["prompt"] for r in records}, config.rounds)
     d = Defaults.of(t, task.generator, models.corrector, task.value, sampling.max_new_tokens)
-    d.require(config.rounds)
+    d.require(config.rounds, task=t)
     check_self_examples(models, d.corrector, t)
     check_rewrites(config)
     fmt = prompt_format(t, task.shots, sampling.seed)
@@ -154,7 +154,7 @@ def train(
     fmt = prompt_format(t, task.shots, config.seed)
     if config.method == "sft":
         return _train_sft(records, fmt, t, args, task.shots, config, backend)
-    d.require(0, "--input/--dataset")
+    d.require(0, "--input/--dataset", t)
     check_local("--init", args.init)
     claim_folder(args.output, records, d.value)
     if backend.backend == "openai" and not args.init:

@@ -65,6 +65,8 @@ def generate_run(
     start = time.perf_counter()
     expected = {r["id"]: r["prompt"] for r in records}
     done = finished_ids(output, expected, config.rounds) if config.resume else set()
+    if not config.resume and Path(output).is_file() and Path(output).stat().st_size:
+        log.warning("%s holds an earlier run's lines: they are replaced (--resume would go on with them)", output)
     todo = [r for r in records if r["id"] not in done]
     sc_params = replace(params, temperature=config.baseline_temperature)
     sc_samples = config.baseline_samples or config.rounds + 1

@@ -251,11 +251,14 @@ class Defaults:
         """What the task asks of the generator's backend (its chat template)."""
         return {"chat_template": True} if self.task and self.task.chat_template else {}
 
-    def require(self, rounds: int, source: str = "--input/--dataset") -> None:
+    def require(self, rounds: int, source: str = "--input/--dataset", task: Task | None = None) -> None:
+        """What a run needs that neither the options nor ``task`` gave; the message names the
+        task file that names none, or else ``source``."""
+        where = f"{task.source or task.name} names none" if task else f"with {source} when no --task gives a default"
         if not self.generator:
-            raise UsageError(f"--generator is needed with {source} when no --task gives a default")
+            raise UsageError(f"--generator is needed: {where}" if task else f"--generator is needed {where}")
         if not self.value:
-            raise UsageError(f"--value is needed with {source} when no --task gives a default")
+            raise UsageError(f"--value is needed: {where}" if task else f"--value is needed {where}")
         if rounds and not self.corrector:
             raise UsageError(
                 "--rounds > 0 needs --corrector (or a --task that ships one); use --rounds 0 to keep the drafts"
