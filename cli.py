@@ -140,7 +140,7 @@ class CardArgs:
 def card(args: CardArgs):
     """Write a corrector folder's model card (README.md) from its config and training log,
     measuring it on held-out records first (eval.json)."""
-    from .corrector.app.commands import measure_and_write
+    from .corrector.app.measure import measure_and_write
 
     path = measure_and_write(
         args.corrector, args.task, args.generator, args.value, args.shots, args.eval_limit, args.seed
@@ -235,7 +235,7 @@ class ScoreArgs:
 def score(args: ScoreArgs):
     """Score outputs with a value function."""
     from .corrector.app.commands import score_lines
-    from .corrector.app.options import check_paths
+    from .corrector.app.files import check_paths
     from .corrector.outputs import JsonlWriter, read_jsonl
     from .values import load_value
 

@@ -11,7 +11,7 @@ import json
 from typer.testing import CliRunner
 
 from correct.cli import app
-from correct.corrector.app.options import RUN_FILE, claim_folder
+from correct.corrector.app.files import RUN_FILE, claim_folder
 from correct.tasks import arithmetic
 
 runner = CliRunner()

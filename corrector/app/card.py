@@ -10,6 +10,7 @@ import math
 from pathlib import Path
 from typing import Sequence
 
+from ...errors import CorrectError
 from ...generators.named import is_hub_id
 from ..model import CorrectorConfig
 
@@ -70,12 +71,16 @@ def _lora_modules(folder: Path, t: dict) -> str:
 
 def read_log(folder: str | Path) -> list[dict]:
     """The run's log, one row an iteration; a line that is not JSON (a torn write) is named."""
-    from .report import _json
-
     path = Path(folder, "log.jsonl")
-    if not path.exists():
-        return []
-    return [_json(line, path, n) for n, line in enumerate(path.read_text().splitlines(), 1) if line.strip()]
+    rows = []
+    for n, line in enumerate(path.read_text().splitlines() if path.exists() else [], 1):
+        if not line.strip():
+            continue
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError as e:
+            raise CorrectError(f"{path}, line {n}: not JSON ({e.msg})") from None
+    return rows
 
 
 def write_model_card(

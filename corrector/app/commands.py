@@ -3,7 +3,6 @@ command line fills: inputs checked first, then the value, then the models (the s
 
 from __future__ import annotations
 
-import json
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -18,6 +17,7 @@ from ..self_refine import of_task as self_corrector
 from ..training.config import TrainConfig
 from .args import UsageError
 from .engine import ServeConfig
+from .files import check_paths, claim_folder
 from .generate import GenerateConfig
 from .loading import load_models
 from .options import (
@@ -31,8 +31,6 @@ from .options import (
     TaskChoice,
     TrainArgs,
     check_local,
-    check_paths,
-    claim_folder,
     load_records,
     prompt_format,
     within,
@@ -307,50 +305,6 @@ def serve_engine(
     name = args.model_name or (f"correct-{t.name}" if t and not task.generator else Path(d.generator.rstrip("/")).name)
     engine = Engine(g, c, v, fmt, replace(config, model_name=name, params=d.sampling(sampling))).start()
     return engine, v, name
-
-
-def measure_and_write(
-    folder: Path, task: str | None, generator: str | None, value: str | None, shots: int, eval_limit: int, seed: int
-) -> Path:
-    """``correct card``: measure a saved corrector on ``eval_limit`` held-out records of its
-    task (``eval.json``), then write its model card; returns the card's path."""
-    from ...generators import load_generator
-    from ...tasks import get_task
-    from ..model import CONFIG_NAME, CorrectorConfig
-    from ..outputs import write_json_atomic
-    from .card import EVAL_NAME, write_model_card
-    from .generate import evaluate
-    from .loading import quiet_libraries
-
-    if not (folder / CONFIG_NAME).is_file():
-        raise UsageError(f"{folder} is not a saved corrector (no {CONFIG_NAME})")
-    config = CorrectorConfig.load(folder)
-    results = None
-    if eval_limit:
-        t = get_task(task or config.task) if (task or config.task) else None
-        if t is None:
-            raise UsageError("--task is needed to measure a corrector trained on custom records (or --eval-limit 0)")
-        within(t, eval_limit, "--eval-limit")
-        # Measured on another task than it was trained on (--task): that task's generator and
-        # value, unless given; its own task: what it was trained with.
-        other = task is not None and task != config.task
-        gen_path = generator or (t.generator if other else None) or config.training.get("generator") or t.generator
-        records = held_out(t, eval_limit, shots, seed)
-        fmt = prompt_format(t, shots, seed)
-        # the task file's own: its folder importable, its errors its line
-        spec = value or (t.value if other else None) or config.value or t.value
-        with Defaults.of(t, value=None if spec == t.value else spec).load_value() as v:
-            quiet_libraries()
-            from ..model import Corrector
-
-            c = Corrector.from_pretrained(str(folder), layout=t.format_prompt)
-            results = evaluate(
-                c, load_generator(gen_path), v, records, [fmt(r) for r in records], gen_path, fluency=t.fluency
-            )
-        write_json_atomic(folder / EVAL_NAME, results)
-    elif (folder / EVAL_NAME).is_file():  # --eval-limit 0 measures nothing new; what was measured stays
-        results = json.loads((folder / EVAL_NAME).read_text())
-    return write_model_card(folder, config, evaluation=results)
 
 
 def score_lines(value, records, batch_size: int):

@@ -1,0 +1,75 @@
+"""Where a command may write: its outputs checked against its inputs and each other before
+anything loads, and a training folder tied to the records and value its pool was begun on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .args import UsageError
+
+
+def check_paths(outputs: dict, inputs: dict, folders: bool = False) -> None:
+    """Before anything loads or is written: each output (option -> path; a folder with
+    ``folders``) can be made where it is asked for, and none is an input or another output, which
+    writing it would destroy. ``inputs``: option -> path, a local file or folder (others are
+    skipped)."""
+    seen: dict[Path, str] = {}
+    for option, path in inputs.items():
+        if path is not None and Path(path).exists():
+            seen.setdefault(Path(path).resolve(), option)
+    for option, path in outputs.items():
+        if path is None:
+            continue
+        path = Path(path)
+        if folders and path.exists() and not path.is_dir():
+            raise UsageError(f"{option} {path}: a file is there; give a folder")
+        if not folders and path.is_dir():
+            raise UsageError(f"{option} {path}: a folder is there; give a file name")
+        above = next((a for a in path.parents if a.exists()), None)
+        if above is not None and not above.is_dir():
+            raise UsageError(f"{option} {path}: {above} is a file, not a folder")
+        other = seen.get(path.resolve())
+        if other is not None:
+            raise UsageError(f"{option} {path} is also {other}: writing it would destroy that; give another path")
+        seen[path.resolve()] = option
+
+
+RUN_FILE = "run.json"
+"""In a training folder: the records (a hash of each prompt, by id) and value its pool was drawn
+and scored on."""
+
+
+def claim_folder(folder: Path, records: list[dict], value: str | None) -> None:
+    """Refuse to train into ``folder`` on other records or another value than the run that
+    began its pool (``RUN_FILE``): a rerun skips the prompts already in the pool, so another
+    task's drafts, scored by another value, would be paired as this run's. The same records
+    and more of them (a larger --limit) go on; the first run writes the file."""
+    import hashlib
+    import json
+
+    from ..outputs import write_json_atomic
+
+    mine = {str(r["id"]): hashlib.sha256(str(r["prompt"]).encode()).hexdigest()[:16] for r in records}
+    path = Path(folder) / RUN_FILE
+    if path.exists():
+        try:
+            old = json.loads(path.read_text())
+            prompts, old_value = dict(old["prompts"]), old.get("value")
+        except (ValueError, KeyError, TypeError):
+            raise UsageError(f"{path}: not a run file of correct train; give another --output") from None
+        other = next((i for i, h in prompts.items() if mine.get(i) != h), None)
+        if other is not None or old_value != value:
+            why = (
+                f"its value is {old_value!r}, this run's {value!r}"
+                if other is None
+                else f"its record {other!r} is not this run's"
+            )
+            raise UsageError(
+                f"--output {folder} holds a run on other records or another value ({why}; {RUN_FILE}): its pool "
+                "would be paired as this run's; give another folder, or the task, split, --limit and --value "
+                "that began it"
+            )
+        if mine.keys() <= prompts.keys():
+            return
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    write_json_atomic(path, {"value": value, "prompts": mine})
