@@ -4,15 +4,20 @@ larger or remote model.
 
 Requests go through the official ``openai`` client, which retries connection errors, 408,
 409, 429 and 5xx answers with exponential back-off (honouring ``Retry-After``) and enforces
-the timeout; on top of it this backend sends one request per prompt, at most ``concurrency``
-at a time, and turns the client's exceptions into one-line errors that name the endpoint.
+the timeout of each read; on top of it this backend sends one request per prompt, at most
+``concurrency`` at a time, gives each request a deadline however slowly its answer trickles
+in, stops at the first failure (and at Ctrl-C) without waiting for the requests still out, and
+turns the client's exceptions and replies that hold no completion into one-line errors that
+name the endpoint. An endpoint that refuses ``seed`` or ``n`` above 1 is asked again without
+them, and from then on.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
+import time
 from typing import Sequence, get_args
 
 from ..errors import first_line
@@ -21,6 +26,10 @@ from .base import Api, GeneratorBase, GeneratorError, SamplingParams, truncate_a
 APIS: tuple[str, ...] = get_args(Api)
 MAX_STOP = 4
 """OpenAI's endpoints take at most four stop strings; further ones are applied locally."""
+SEED_BOUND = 2**63
+"""Seeds sent stay below this (a 64-bit signed integer, as OpenAI and vLLM take them)."""
+
+log = logging.getLogger(__name__)
 
 
 class OpenAIGenerator(GeneratorBase):
@@ -56,8 +65,13 @@ class OpenAIGenerator(GeneratorBase):
         self._openai = openai
         self.client = openai.OpenAI(base_url=self.base_url, api_key=key, max_retries=max_retries, timeout=timeout)
         self.timeout, self.max_retries = timeout, max_retries
+        self.deadline = timeout * (max_retries + 1) * 2
+        """Seconds a request may take in all, its retries and back-off included: a server that
+        trickles out a byte at a time never trips the timeout of a single read."""
         self.tokens_generated = 0
         self._lock = threading.Lock()
+        self._send_seed, self._most_n = True, None  # what the endpoint turned out to refuse
+        self._empty = 0  # choices that came back without text, in the current call
         if check_model:
             self._check_model()
 
@@ -70,7 +84,7 @@ class OpenAIGenerator(GeneratorBase):
             return
         except self._openai.OpenAIError as e:
             raise self._error(e) from None
-        if served and self.model not in served:
+        if served and self.model not in served and f"{self.model}:latest" not in served:  # Ollama's tag
             raise GeneratorError(
                 f"{self.base_url} does not serve model {self.model!r}; it serves: {', '.join(served)}",
                 option="generator",
@@ -80,47 +94,105 @@ class OpenAIGenerator(GeneratorBase):
         prompts = list(prompts)
         if not prompts:
             return []
-        with ThreadPoolExecutor(max_workers=min(self.concurrency, len(prompts))) as pool:
-            futures = [pool.submit(self._complete, i, p, params) for i, p in enumerate(prompts)]
-            try:
-                return [f.result() for f in futures]
-            except BaseException:
-                for f in futures:
-                    f.cancel()
-                raise
+        results: list = [None] * len(prompts)
+        started: dict[int, float] = {}
+        failed: list[BaseException] = []
+        todo = iter(range(len(prompts)))
+        self._empty = 0
+
+        def work() -> None:
+            while not failed:
+                with self._lock:
+                    i = next(todo, None)
+                    if i is None:
+                        return
+                    started[i] = time.monotonic()
+                try:
+                    results[i] = self._complete(i, prompts[i], params)
+                except BaseException as e:  # noqa: BLE001 - handed to the calling thread
+                    failed.append(e)
+                with self._lock:
+                    started.pop(i, None)
+
+        # Daemon threads: at the first failure or Ctrl-C the call returns at once, and requests
+        # still out are left to end on their own (a pool would wait for each of them).
+        workers = [threading.Thread(target=work, daemon=True) for _ in range(min(self.concurrency, len(prompts)))]
+        for w in workers:
+            w.start()
+        while any(w.is_alive() for w in workers) and not failed:
+            time.sleep(0.02)
+            with self._lock:
+                late = [i for i, t in started.items() if time.monotonic() - t > self.deadline]
+            if late:
+                failed.append(
+                    GeneratorError(
+                        f"{self.base_url} did not finish answering prompt {late[0]} within {self.deadline:g} s"
+                    )
+                )
+        if failed:
+            raise failed[0]
+        if self._empty:
+            log.warning(
+                "%d of %d completions from %s came back without text (refused, filtered, or cut at the token "
+                "budget before any text: a reasoning model may need a larger budget)",
+                self._empty,
+                len(prompts) * params.n,
+                self.base_url,
+            )
+        return results
 
     def _complete(self, index: int, prompt: str, params: SamplingParams) -> list[str]:
         texts: list[str] = []
         # Some servers ignore `n` (or cap it): ask again for what is missing.
         while len(texts) < params.n:
-            got = self._request(prompt, params, params.n - len(texts), seed=params.seed + index + len(texts))
+            seed = (params.seed + index + len(texts)) % SEED_BOUND
+            got = self._request(prompt, params, params.n - len(texts), seed=seed)
             if not got:
                 raise GeneratorError(f"{self.base_url} returned no completion for prompt {index}")
             texts.extend(got)
         return [truncate_at_stop(t, params.stop) for t in texts[: params.n]]
 
     def _request(self, prompt: str, params: SamplingParams, n: int, seed: int) -> list[str]:
+        n = min(n, self._most_n or n)
         kwargs = dict(
             model=self.model,
             n=n,
             max_tokens=params.max_new_tokens,
-            seed=seed,
             temperature=params.temperature,
             top_p=params.top_p if params.temperature > 0 else 1.0,
         )
+        if self._send_seed:
+            kwargs["seed"] = seed
         if params.stop:
             kwargs["stop"] = list(params.stop[:MAX_STOP])
         try:
             if self.api == "chat":
                 out = self.client.chat.completions.create(messages=[{"role": "user", "content": prompt}], **kwargs)
-                texts = [c.message.content or "" for c in out.choices]
             else:
                 out = self.client.completions.create(prompt=prompt, **kwargs)
-                texts = [c.text for c in out.choices]
+        except self._openai.BadRequestError as e:
+            # An endpoint that takes no seed, or one choice a request: asked again without, from now on.
+            if "seed" in kwargs and "seed" in _server_message(e).lower():
+                self._send_seed = False
+                return self._request(prompt, params, n, seed)
+            if n > 1:
+                self._most_n = 1
+                try:
+                    return self._request(prompt, params, 1, seed)
+                except GeneratorError:
+                    raise self._error(e) from None
+            raise self._error(e) from None
         except self._openai.OpenAIError as e:
             raise self._error(e) from None
-        if out.usage is not None:
-            with self._lock:
+        except ValueError as e:  # a body that says it is JSON and is not
+            raise GeneratorError(f"{self.base_url} answered with a body that is not JSON ({first_line(e)})") from None
+        choices = getattr(out, "choices", None)
+        if not isinstance(choices, list):  # a proxy's HTML page, or {"error": ...} with status 200
+            raise GeneratorError(f"{self.base_url} answered without completions: {_reply_of(out)}")
+        texts = [(c.message.content if self.api == "chat" else c.text) or "" for c in choices]
+        with self._lock:
+            self._empty += sum(not t for t in texts)
+            if getattr(out, "usage", None) is not None:
                 self.tokens_generated += out.usage.completion_tokens or 0
         return texts
 
@@ -137,14 +209,35 @@ class OpenAIGenerator(GeneratorBase):
                 f"{where} refused the API key (401); give the endpoint's key, or set OPENAI_API_KEY", option="api_key"
             )
         if isinstance(e, o.RateLimitError):
+            if (getattr(e, "code", None) or _error_body(e).get("code")) == "insufficient_quota":
+                return GeneratorError(f"{where} answered 429: {_server_message(e)}", option="api_key")
             return GeneratorError(
-                f"{where} still rate-limited the requests (429) after {self.max_retries} retries; lower the "
-                "concurrency",
+                f"{where} still rate-limited the requests (429) after {self.max_retries} retries: "
+                f"{_server_message(e)}; lower the concurrency",
                 option="concurrency",
             )
+        if isinstance(e, o.NotFoundError) and not where.rstrip("/").endswith("/v1"):
+            return GeneratorError(f"{where} answered 404: {_server_message(e)} (does the base URL need /v1?)")
         if isinstance(e, o.APIStatusError):
             return GeneratorError(f"{where} answered {e.status_code}: {_server_message(e)}")
         return GeneratorError(f"{where}: {e}")
+
+
+def _error_body(e) -> dict:
+    body = getattr(e, "body", None)
+    inner = body.get("error", body) if isinstance(body, dict) else None
+    return inner if isinstance(inner, dict) else {}
+
+
+def _reply_of(out) -> str:
+    """What a 200 without completions held: its error's message, or its first line."""
+    if isinstance(out, str):
+        return first_line(out)[:200] or "an empty body"
+    extra = getattr(out, "model_extra", None) or {}
+    error = extra.get("error")
+    if isinstance(error, dict) and error.get("message"):
+        return str(error["message"])
+    return first_line(str(out))[:200]
 
 
 def _server_message(e) -> str:

@@ -25,8 +25,12 @@ class Endpoint:
     """A fake endpoint: ``script`` is a list of HTTP statuses answered in turn (then 200s);
     a 200 completes each prompt with its reversal."""
 
-    def __init__(self, script=(), delay=0.0, served=("m",), honour_n=True):
+    def __init__(self, script=(), delay=0.0, served=("m",), honour_n=True, mode=None, refuse=()):
+        """``mode``: a reply that is not a completion ("html", "error", "badjson", "empty",
+        "trickle", "quota", "v1only"); ``refuse``: request fields answered with a 400 ("seed",
+        "n" above 1)."""
         self.script, self.delay, self.served, self.honour_n = list(script), delay, served, honour_n
+        self.mode, self.refuse = mode, set(refuse)
         self.bodies: list[dict] = []
         self.in_flight = self.max_in_flight = 0
         self.lock = threading.Lock()
@@ -59,7 +63,12 @@ class Endpoint:
                     endpoint.in_flight += 1
                     endpoint.max_in_flight = max(endpoint.max_in_flight, endpoint.in_flight)
                 try:
-                    time.sleep(endpoint.delay)
+                    if endpoint.mode and self.odd(body):
+                        return
+                    if "seed" in endpoint.refuse and "seed" in body:
+                        return self._send(400, {"error": {"message": "Unrecognized request argument supplied: seed"}})
+                    if "n" in endpoint.refuse and body.get("n", 1) > 1:
+                        return self._send(400, {"error": {"message": "Invalid request"}})
                     if status != 200:
                         # retry-after-ms keeps the client's back-off short in tests.
                         return self._send(
@@ -67,6 +76,7 @@ class Endpoint:
                             {"error": {"message": f"scripted {status}", "type": "x"}},
                             [("retry-after-ms", "10")],
                         )
+                    time.sleep(endpoint.delay)  # a completion takes its time; a refusal comes at once
                     chat = "messages" in body
                     text = (body["messages"][-1]["content"] if chat else body["prompt"])[::-1] + "|tail"
                     n = body.get("n", 1) if endpoint.honour_n else 1
@@ -89,6 +99,52 @@ class Endpoint:
                 finally:
                     with endpoint.lock:
                         endpoint.in_flight -= 1
+
+            def odd(self, body) -> bool:
+                """Answer as ``mode`` says, if it says otherwise than a plain completion."""
+                mode, chat = endpoint.mode, "messages" in body
+                if mode == "v1only" and not self.path.startswith("/v1/"):
+                    self._send(404, {"detail": "Not Found"})
+                elif mode in ("html", "badjson", "trickle"):
+                    data = {"html": b"<html><body>502 Bad Gateway</body></html>", "badjson": b'{"choices": [oops'}
+                    self.send_response(200)
+                    self.send_header("content-type", "text/html" if mode == "html" else "application/json")
+                    if mode != "trickle":
+                        self.send_header("content-length", str(len(data[mode])))
+                    self.end_headers()
+                    if mode == "trickle":  # a keep-alive byte a second, never an answer
+                        for _ in range(600):
+                            self.wfile.write(b" ")
+                            self.wfile.flush()
+                            time.sleep(0.2)
+                    else:
+                        self.wfile.write(data[mode])
+                elif mode == "error":
+                    self._send(200, {"error": {"message": "upstream model overloaded", "type": "server_error"}})
+                elif mode == "quota":
+                    message = "You exceeded your current quota, please check your plan and billing details."
+                    self._send(
+                        429, {"error": {"message": message, "type": "insufficient_quota", "code": "insufficient_quota"}}
+                    )
+                elif mode == "empty":
+                    choice = (
+                        {"index": 0, "message": {"role": "assistant", "content": None, "refusal": "no"}}
+                        if chat
+                        else {"index": 0, "text": None}
+                    )
+                    self._send(
+                        200,
+                        {
+                            "id": "x",
+                            "object": "x",
+                            "created": 0,
+                            "model": "m",
+                            "choices": [{**choice, "finish_reason": "content_filter"}],
+                        },
+                    )
+                else:
+                    return False
+                return True
 
         self.server = _QuietServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
@@ -162,7 +218,9 @@ def test_gives_up_after_the_retries_with_the_servers_message(endpoint):
 
 @pytest.mark.parametrize("endpoint", [{"script": [429] * 10}], indirect=True)
 def test_persistent_rate_limit_says_so(endpoint):
-    with pytest.raises(GeneratorError, match=r"rate-limited .*429.* after 1 retries; lower the concurrency") as e:
+    with pytest.raises(
+        GeneratorError, match=r"rate-limited .*429.* after 1 retries: scripted 429; lower the concurrency"
+    ) as e:
         _gen(endpoint, max_retries=1).generate(["ab"], SamplingParams())
     assert e.value.option == "concurrency"  # the command line names its flag
 
@@ -211,3 +269,107 @@ def test_bad_options(endpoint):
         _gen(endpoint, api="rpc")
     with pytest.raises(GeneratorError, match="concurrency must be at least 1"):
         _gen(endpoint, concurrency=0)
+
+
+@pytest.mark.parametrize(
+    "mode, message",
+    [
+        ("html", r"answered without completions: <html><body>502 Bad Gateway"),
+        ("error", r"answered without completions: upstream model overloaded"),
+        ("badjson", r"answered with a body that is not JSON"),
+    ],
+)
+def test_a_200_that_holds_no_completion_is_one_line_not_a_traceback(mode, message):
+    endpoint = Endpoint(mode=mode)
+    try:
+        with pytest.raises(GeneratorError, match=message):
+            _gen(endpoint, max_retries=0).generate(["ab"], SamplingParams())
+    finally:
+        endpoint.close()
+
+
+@pytest.mark.parametrize("api", ["completions", "chat"])
+def test_completions_without_text_are_counted_in_a_warning(api, caplog):
+    endpoint = Endpoint(mode="empty")
+    try:
+        with caplog.at_level("WARNING"):
+            out = _gen(endpoint, api=api).generate(["ab", "cd"], SamplingParams())
+        assert out == [[""], [""]]
+        assert "2 of 2 completions from" in caplog.text and "came back without text" in caplog.text
+    finally:
+        endpoint.close()
+
+
+@pytest.mark.parametrize("refuse", [("seed",), ("n",), ("seed", "n")])
+def test_an_endpoint_that_refuses_seed_or_n_is_asked_without_them(refuse):
+    endpoint = Endpoint(refuse=refuse)
+    try:
+        gen = _gen(endpoint)
+        out = gen.generate(["ab", "cd"], SamplingParams(temperature=0.7, n=3))
+        assert out == [["ba|tail"] * 3, ["dc|tail"] * 3]
+        later = endpoint.bodies[-2:]  # the endpoint's refusals are remembered
+        assert all(("seed" in b) != ("seed" in refuse) and (b["n"] == 1) == ("n" in refuse) for b in later)
+    finally:
+        endpoint.close()
+
+
+def test_seeds_stay_within_64_bits():
+    endpoint = Endpoint()
+    try:
+        _gen(endpoint).generate(["ab", "cd"], SamplingParams(temperature=0.7, seed=2**63 - 1))
+        assert sorted(b["seed"] for b in endpoint.bodies) == [0, 2**63 - 1]
+    finally:
+        endpoint.close()
+
+
+def test_a_quota_429_says_what_the_endpoint_said():
+    endpoint = Endpoint(mode="quota")
+    try:
+        with pytest.raises(GeneratorError, match=r"answered 429: You exceeded your current quota") as e:
+            _gen(endpoint, max_retries=0).generate(["ab"], SamplingParams())
+        assert e.value.option == "api_key"
+    finally:
+        endpoint.close()
+
+
+def test_a_base_url_without_v1_is_suggested_on_a_404():
+    endpoint = Endpoint(mode="v1only", served=None)
+    try:
+        gen = load_generator("m", "openai", base_url=endpoint.url.removesuffix("/v1"), max_retries=0)
+        with pytest.raises(GeneratorError, match=r"answered 404: Not Found \(does the base URL need /v1\?\)"):
+            gen.generate(["ab"], SamplingParams())
+    finally:
+        endpoint.close()
+
+
+def test_an_answer_that_trickles_in_forever_meets_the_deadline():
+    """Each read gets its bytes in time, so only a deadline on the whole request ends it."""
+    endpoint = Endpoint(mode="trickle")
+    try:
+        gen = _gen(endpoint, timeout=1.0, max_retries=0)
+        start = time.monotonic()
+        with pytest.raises(GeneratorError, match=r"did not finish answering prompt 0 within 2 s"):
+            gen.generate(["ab"], SamplingParams())
+        assert time.monotonic() - start < 15
+    finally:
+        endpoint.close()
+
+
+@pytest.mark.parametrize("endpoint", [{"script": [200, 200, 400], "delay": 30.0}], indirect=True)
+def test_the_first_failure_returns_at_once_without_waiting_for_the_requests_still_out(endpoint):
+    """Two completions would take 30 s each; the third prompt's 400 ends the call at once (a
+    pool of threads waited for every request still out, and so did Ctrl-C)."""
+    start = time.monotonic()
+    with pytest.raises(GeneratorError, match="answered 400: scripted 400"):
+        _gen(endpoint, concurrency=3, max_retries=0).generate(["ab", "cd", "ef"], SamplingParams())
+    assert time.monotonic() - start < 10
+
+
+def test_ollamas_latest_tag_is_the_model_asked_for():
+    endpoint = Endpoint(served=("llama3.2:latest",))
+    try:
+        load_generator("llama3.2", "openai", base_url=endpoint.url)
+        with pytest.raises(GeneratorError, match="does not serve model 'llama3'"):
+            load_generator("llama3", "openai", base_url=endpoint.url)
+    finally:
+        endpoint.close()
