@@ -15,10 +15,20 @@ def backend_options(b: Backend) -> dict:
     """Keyword options of the generator backend; the endpoint options only mean something to
     the openai backend, and saying them to another is a mistake worth a clear error."""
     if b.backend == "openai":
-        return dict(base_url=b.base_url, api_key=b.api_key, api=b.api, concurrency=b.concurrency)
+        return dict(
+            base_url=b.base_url,
+            api_key=b.api_key,
+            api=b.api,
+            concurrency=b.concurrency,
+            timeout=b.request_timeout,
+            max_retries=b.retries,
+        )
     given = [name for name, v in (("--base-url", b.base_url), ("--backend-api-key", b.api_key)) if v] + (
         ["--api"] if b.api != "completions" else []
     )
+    given += [
+        f for f, changed in (("--request-timeout", b.request_timeout != 60.0), ("--retries", b.retries != 4)) if changed
+    ]
     if given:
         raise UsageError(
             f"{', '.join(given)} {'is' if len(given) == 1 else 'are'} for --backend openai, not {b.backend}"

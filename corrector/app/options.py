@@ -38,6 +38,11 @@ class Backend:
     """openai backend: completions | chat."""
     concurrency: int = field(default=8, metadata={"min": 1})
     """openai backend: requests in flight at once."""
+    request_timeout: float = field(default=60.0, metadata={"min": 0.1})
+    """openai backend: seconds each read of an answer may wait (a request's deadline in all is
+    twice this times its tries)."""
+    retries: int = field(default=4, metadata={"min": 0, "max": 100})
+    """openai backend: retries of a request that failed on the way (connection, 408, 429, 5xx)."""
     progress: Mode = "auto"
     """Progress on stderr: bar (redrawn; on a terminal) | plain (a line every 30 s with
     done/total, rate and time left: for nohup, logs and job schedulers) | none | auto (a bar on

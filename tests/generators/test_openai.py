@@ -373,3 +373,17 @@ def test_ollamas_latest_tag_is_the_model_asked_for():
             load_generator("llama3", "openai", base_url=endpoint.url)
     finally:
         endpoint.close()
+
+
+def test_the_request_timeout_and_retries_are_the_command_lines_to_set():
+    from typer.testing import CliRunner
+
+    from correct.cli import app
+
+    base = ["generate", "--task", "arithmetic", "--rounds", "0", "--no-baseline", "--limit", "1"]
+    result = CliRunner().invoke(
+        app, [*base, "--backend", "openai", "--generator", "m", "--base-url", "http://127.0.0.1:9/v1", "--retries", "0"]
+    )
+    assert result.exit_code == 2 and "could not reach http://127.0.0.1:9/v1 (0 retries)" in result.stderr
+    result = CliRunner().invoke(app, [*base, "--retries", "2", "--request-timeout", "5"])
+    assert result.exit_code == 2 and "--request-timeout, --retries are for --backend openai, not hf" in result.stderr
