@@ -131,11 +131,9 @@ class Corrector:
         for i, room in enumerate(rooms):
             if room > 0:
                 budgets.setdefault(min(room, params.max_new_tokens), []).append(i)
-        if len(rooms) > sum(map(len, budgets.values())):
-            log.warning(
-                "%d corrector inputs fill its context by themselves: their drafts are kept as they are",
-                len(rooms) - sum(map(len, budgets.values())),
-            )
+        full = sum(room <= 0 for room in rooms)
+        if full:
+            log.warning("%d corrector inputs fill its context by themselves: their drafts are kept as they are", full)
         for budget, idx in budgets.items():
             texts = self.generator.generate([inputs[i] for i in idx], replace(params, max_new_tokens=budget))
             for i, t in zip(idx, texts):

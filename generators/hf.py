@@ -214,15 +214,18 @@ class HFGenerator(GeneratorBase):
 
     def _prompt_lengths(self, prompts: Sequence[str]) -> list[int]:
         """Each prompt's tokens as ``generate`` encodes it (its chat template, one BOS)."""
-        prompts = list(prompts)
-        if not prompts:
-            return []
+        return [len(ids) for ids in self._encoded(list(prompts))[1]] if prompts else []
+
+    def _encoded(self, prompts: list[str]) -> tuple[list[str], list[list[int]], bool]:
+        """(the prompts' text as the model reads it, their token ids, whether the tokenizer adds
+        special tokens): laid out by the chat template, whose text holds its special tokens
+        already, or else with one BOS however the text began."""
         if self.chat_template:
             prompts = chat_prompts(self.tokenizer, prompts)
         special = not self.chat_template
         if special:
             prompts = without_doubled_bos(self.tokenizer, prompts)
-        return [len(ids) for ids in self.tokenizer(prompts, add_special_tokens=special)["input_ids"]]
+        return prompts, self.tokenizer(prompts, add_special_tokens=special)["input_ids"], special
 
     streams = True
     """``generate`` takes ``on_text``: text handed out as it is decoded (``correct serve``)."""
@@ -246,13 +249,8 @@ class HFGenerator(GeneratorBase):
             threads.apply()  # the cores free now: waiting on a busy one would hold every thread up
         max_new, max_in = self._max_new_and_input(params)
         greedy = params.temperature <= 0
-        if self.chat_template:
-            prompts = chat_prompts(self.tokenizer, prompts)
-        special = not self.chat_template  # a chat template's text holds its special tokens already
-        if special:
-            prompts = without_doubled_bos(self.tokenizer, prompts)
+        prompts, token_ids, special = self._encoded(prompts)
         # Sorting by length keeps padding (wasted compute) low inside each batch.
-        token_ids = self.tokenizer(prompts, add_special_tokens=special)["input_ids"]
         lengths = [len(ids) for ids in token_ids]
         order = sorted(range(len(prompts)), key=lambda i: lengths[i])
         # Both shortcuts below hand a cache back to generate: only one of transformers' plain kind.

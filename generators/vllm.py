@@ -74,30 +74,30 @@ class VLLMGenerator(GeneratorBase):
         return VLLMParams(**kwargs)
 
     def room(self, prompts: Sequence[str]) -> list[int] | None:
-        """The new tokens that fit after each prompt in ``max_model_len``, the prompt encoded
-        as ``generate`` sends it; None when the length is unknown."""
+        """The new tokens that fit after each prompt in ``max_model_len``, the prompt counted as
+        ``generate`` sends it; None when the length is unknown."""
         if not self.max_model_len:
             return None
-        prompts = list(prompts)
-        if self.chat_template:
-            ids = [
-                self.tokenizer(p, add_special_tokens=False)["input_ids"] for p in chat_prompts(self.tokenizer, prompts)
+        sent = self._inputs(list(prompts))
+        return [
+            self.max_model_len - len(p["prompt_token_ids"] if isinstance(p, dict) else self.tokenizer(p)["input_ids"])
+            for p in sent
+        ]
+
+    def _inputs(self, prompts: list[str]) -> list:
+        """What ``llm.generate`` is given for each prompt."""
+        if self.chat_template:  # token ids, so that the template's BOS is not added a second time
+            return [
+                {"prompt_token_ids": self.tokenizer(p, add_special_tokens=False)["input_ids"]}
+                for p in chat_prompts(self.tokenizer, prompts)
             ]
-        else:
-            ids = [self.tokenizer(p)["input_ids"] for p in without_doubled_bos(self.tokenizer, prompts)]
-        return [self.max_model_len - len(i) for i in ids]
+        return without_doubled_bos(self.tokenizer, prompts)  # vLLM adds the special tokens, as hf does
 
     def generate(self, prompts: Sequence[str], params: SamplingParams) -> list[list[str]]:
         prompts = list(prompts)
         if not prompts:
             return []
-        if self.chat_template:  # token ids, so that the template's BOS is not added a second time
-            prompts = [
-                {"prompt_token_ids": self.tokenizer(p, add_special_tokens=False)["input_ids"]}
-                for p in chat_prompts(self.tokenizer, prompts)
-            ]
-        else:  # vLLM adds the tokenizer's special tokens to a text prompt, as hf does
-            prompts = without_doubled_bos(self.tokenizer, prompts)
+        prompts = self._inputs(prompts)
         # One seed a prompt (the seed plus the prompt's index, as the openai backend asks): the
         # same prompt twice in a batch (a request's `n` choices in `correct serve`) gets two
         # different samples, not one sample twice, as with hf.

@@ -10,6 +10,16 @@ from contextlib import contextmanager
 from .args import UsageError
 from .options import Backend
 
+ENDPOINT_OPTIONS = (
+    ("--base-url", "base_url"),
+    ("--backend-api-key", "api_key"),
+    ("--api", "api"),
+    ("--request-timeout", "request_timeout"),
+    ("--retries", "retries"),
+)
+"""The openai backend's own options (flag, setting): set away from its default for another
+backend, each is named in the error."""
+
 
 def backend_options(b: Backend) -> dict:
     """Keyword options of the generator backend; the endpoint options only mean something to
@@ -23,12 +33,8 @@ def backend_options(b: Backend) -> dict:
             timeout=b.request_timeout,
             max_retries=b.retries,
         )
-    given = [name for name, v in (("--base-url", b.base_url), ("--backend-api-key", b.api_key)) if v] + (
-        ["--api"] if b.api != "completions" else []
-    )
-    given += [
-        f for f, changed in (("--request-timeout", b.request_timeout != 60.0), ("--retries", b.retries != 4)) if changed
-    ]
+    default = Backend()
+    given = [flag for flag, name in ENDPOINT_OPTIONS if (getattr(b, name) or None) != (getattr(default, name) or None)]
     if given:
         raise UsageError(
             f"{', '.join(given)} {'is' if len(given) == 1 else 'are'} for --backend openai, not {b.backend}"

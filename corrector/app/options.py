@@ -259,11 +259,11 @@ class Defaults:
     def require(self, rounds: int, source: str = "--input/--dataset", task: Task | None = None) -> None:
         """What a run needs that neither the options nor ``task`` gave; the message names the
         task file that names none, or else ``source``."""
-        where = f"{task.source or task.name} names none" if task else f"with {source} when no --task gives a default"
+        why = f": {task.source or task.name} names none" if task else f" with {source} when no --task gives a default"
         if not self.generator:
-            raise UsageError(f"--generator is needed: {where}" if task else f"--generator is needed {where}")
+            raise UsageError(f"--generator is needed{why}")
         if not self.value:
-            raise UsageError(f"--value is needed: {where}" if task else f"--value is needed {where}")
+            raise UsageError(f"--value is needed{why}")
         if rounds and not self.corrector:
             raise UsageError(
                 "--rounds > 0 needs --corrector (or a --task that ships one); use --rounds 0 to keep the drafts"

@@ -196,7 +196,6 @@ def build_app(engine: Engine, api_key: str | None = None):
         ignored = sorted(body.model_extra or {}) + [f"messages.{k}" for m in messages for k in (m.model_extra or {})]
         if ignored:
             log.warning("request fields ignored: %s", ", ".join(dict.fromkeys(ignored)))
-        check_model(body)
         refused = unsupported(body)
         if refused:
             name, why = refused
