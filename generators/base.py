@@ -49,6 +49,8 @@ class Generator(Protocol):
     """Tokens decoded so far, over every call."""
     truncated_prompts: int
     """Prompts cut to fit the model's context (their oldest tokens dropped), over every call."""
+    refused_prompts: int
+    """Prompts an endpoint refused (their completions empty), over every call."""
 
     def generate(self, prompts: Sequence[str], params: SamplingParams) -> list[list[str]]:
         """Return ``params.n`` completions (prompt excluded) for every prompt."""
@@ -83,6 +85,7 @@ class GeneratorBase:
     scores: bool = False
     tokens_generated: int = 0
     truncated_prompts: int = 0
+    refused_prompts: int = 0
 
     def generate(self, prompts: Sequence[str], params: SamplingParams) -> list[list[str]]:
         raise NotImplementedError(f"{type(self).__name__} must define generate(prompts, params)")

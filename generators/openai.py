@@ -9,7 +9,10 @@ the timeout of each read; on top of it this backend sends one request per prompt
 in, stops at the first failure (and at Ctrl-C) without waiting for the requests still out, and
 turns the client's exceptions and replies that hold no completion into one-line errors that
 name the endpoint. An endpoint that refuses ``seed`` or ``n`` above 1 is asked again without
-them, and from then on.
+them, and from then on. A prompt the endpoint refuses on its own (a 400: too long for its
+context, a content filter) gets empty completions, counted and warned about, where the endpoint
+has answered other prompts; one that has answered none is taken to refuse every request, and
+the call fails (``refused_as_empty`` False: every refusal fails, as ``correct serve`` wants).
 """
 
 from __future__ import annotations
@@ -28,6 +31,14 @@ MAX_STOP = 4
 """OpenAI's endpoints take at most four stop strings; further ones are applied locally."""
 SEED_BOUND = 2**63
 """Seeds sent stay below this (a 64-bit signed integer, as OpenAI and vLLM take them)."""
+REFUSED_BEFORE_FAILING = 4
+"""Prompts refused (400) with none answered yet, after which the call fails: the endpoint is
+taken to refuse every request (a model it does not serve this way, a setting it rejects)."""
+
+
+class Refused(GeneratorError):
+    """The endpoint refused one prompt's request (400)."""
+
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +83,9 @@ class OpenAIGenerator(GeneratorBase):
         self._lock = threading.Lock()
         self._send_seed, self._most_n = True, None  # what the endpoint turned out to refuse
         self._empty = 0  # choices that came back without text, in the current call
+        self.refused_as_empty = True
+        self.refused_prompts = 0  # over every call, as truncated_prompts
+        self._answered = 0  # prompts the endpoint answered, over every call
         if check_model:
             self._check_model()
 
@@ -97,6 +111,7 @@ class OpenAIGenerator(GeneratorBase):
         results: list = [None] * len(prompts)
         started: dict[int, float] = {}
         failed: list[BaseException] = []
+        refused: list[Refused] = []
         todo = iter(range(len(prompts)))
         self._empty = 0
 
@@ -109,6 +124,16 @@ class OpenAIGenerator(GeneratorBase):
                     started[i] = time.monotonic()
                 try:
                     results[i] = self._complete(i, prompts[i], params)
+                    with self._lock:
+                        self._answered += 1
+                except Refused as e:
+                    if not self.refused_as_empty:
+                        failed.append(e)
+                    results[i] = [""] * params.n
+                    with self._lock:
+                        refused.append(e)
+                        if not self._answered and len(refused) >= REFUSED_BEFORE_FAILING:
+                            failed.append(e)
                 except BaseException as e:  # noqa: BLE001 - handed to the calling thread
                     failed.append(e)
                 with self._lock:
@@ -131,6 +156,17 @@ class OpenAIGenerator(GeneratorBase):
                 )
         if failed:
             raise failed[0]
+        if refused and not self._answered:
+            raise refused[0]
+        if refused:
+            self.refused_prompts += len(refused)
+            log.warning(
+                "%d of %d prompts were refused by %s (the first: %s): their completions are empty",
+                len(refused),
+                len(prompts),
+                self.base_url,
+                refused[0],
+            )
         if self._empty:
             log.warning(
                 "%d of %d completions from %s came back without text (refused, filtered, or cut at the token "
@@ -180,8 +216,8 @@ class OpenAIGenerator(GeneratorBase):
                 try:
                     return self._request(prompt, params, 1, seed)
                 except GeneratorError:
-                    raise self._error(e) from None
-            raise self._error(e) from None
+                    raise Refused(str(self._error(e))) from None
+            raise Refused(str(self._error(e))) from None
         except self._openai.OpenAIError as e:
             raise self._error(e) from None
         except ValueError as e:  # a body that says it is JSON and is not

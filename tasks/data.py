@@ -176,6 +176,9 @@ def read_file(
     try:
         rows = datasets.load_dataset(FORMATS[suffix], data_files=str(path), split="train")
     except Exception as e:  # the builders raise many kinds; the user needs one sentence
+        # datasets wraps the parser's error ("Expected 2 fields in line 3, saw 3") in one that names no line
+        while (e.__cause__ or e.__context__) is not None:
+            e = e.__cause__ or e.__context__
         raise RecordError(f"{path}: could not be read as {suffix[1:]}: {first_line(e)}") from None
     return rows_to_records(rows, required, fields, str(path))
 
@@ -223,5 +226,5 @@ def _quiet_datasets():
     import datasets
 
     datasets.disable_progress_bars()
-    datasets.utils.logging.set_verbosity_error()
+    datasets.utils.logging.set_verbosity(datasets.utils.logging.CRITICAL)  # its "Failed to read file" too
     return datasets

@@ -392,3 +392,13 @@ def test_a_jsonl_file_with_a_byte_order_mark_is_read_as_a_csv_one_is(tmp_path):
 def test_a_task_file_without_a_generator_is_named_as_what_lacks_it(tmp_path):
     path = task_file(tmp_path, TASK)
     assert_one_line(invoke("generate", "--task", path, "--rounds", "0"), f"--generator is needed: {path} names none")
+
+
+def test_a_csv_row_with_too_many_fields_is_named_by_its_line(tmp_path):
+    """datasets wraps the CSV parser's error in one that names no line ("An error occurred while
+    generating the dataset"); the line the parser found is what the user needs."""
+    (tmp_path / "extra.csv").write_text("prompt,answer\nTom has 3 cards.,3\nMia has 2, then 1 more.,3\n")
+    result = invoke("generate", "--task", "arithmetic", *NO_MODEL, "--input", tmp_path / "extra.csv")
+    assert_one_line(result, "extra.csv: could not be read as csv:")
+    assert "Expected 2 fields in line 3, saw 3" in result.output
+    assert "error occurred while generating" not in result.output

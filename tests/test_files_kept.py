@@ -109,6 +109,24 @@ def test_a_training_folder_keeps_the_records_and_value_it_was_begun_on(tmp_path)
     claim_folder(folder, first, "program")
 
 
+def test_a_fresh_run_into_a_folder_that_trained_is_refused_and_resume_is_not(tmp_path):
+    """A rerun without --resume would add a second run's rows to the log (iteration 0 twice), and
+    a later --resume would take up the earlier run's checkpoints as its own."""
+    folder = tmp_path / "run"
+    (folder / "checkpoints" / "stage-0").mkdir(parents=True)
+    train = ["train", "--task", "arithmetic", *NO_MODEL[:2], "--output", folder, "--steps", "1"]
+    refused(invoke(*train), f"--output {folder} holds an earlier training run (checkpoints): add --resume")
+    (folder / "log.jsonl").write_text('{"iteration": 0}\n')
+    refused(invoke(*train), "(log.jsonl, checkpoints)", "copy its pool.jsonl and run.json there")
+    # --resume goes on to load the (missing) generator: past the check.
+    resumed = invoke(*train, "--resume")
+    assert "earlier training run" not in resumed.output and "/nonexistent/generator" in resumed.output
+    # A folder whose run never finished a stage (its pool only) is a rerun's to go on with.
+    (folder / "log.jsonl").write_text("")
+    (folder / "checkpoints" / "stage-0").rmdir()
+    assert "earlier training run" not in invoke(*train).output
+
+
 def test_writing_over_an_earlier_runs_output_says_so(tmp_path, caplog):
     out = tmp_path / "o.jsonl"
     args = ["generate", "--task", "arithmetic", "--rounds", "0", "--limit", "1", "--no-baseline", "--output", out]

@@ -17,7 +17,7 @@ from ..self_refine import of_task as self_corrector
 from ..training.config import TrainConfig
 from .args import UsageError
 from .engine import ServeConfig
-from .files import check_paths, claim_folder
+from .files import check_fresh, check_paths, claim_folder
 from .generate import GenerateConfig
 from .loading import load_models
 from .options import (
@@ -138,6 +138,7 @@ def train(
     check_paths(
         {"--output": args.output}, {"--input": source.input, "--dataset": source.dataset, **models}, folders=True
     )
+    check_fresh(args.output, config.resume)
     if config.lm_corpus is not None and not Path(config.lm_corpus).is_file():
         raise UsageError(f"--lm-corpus {config.lm_corpus}: no such file")
     if not config.feedback and config.method in ("hindsight", "hir"):
@@ -301,6 +302,9 @@ def serve_engine(
     g, c = load_models(
         d.generator, d.corrector, backend, models.corrector_backend, models.dtype, models.device, **d.generator_options
     )  # a request may ask for rounds
+    for m in (g, getattr(c, "generator", None)):  # a prompt an endpoint refuses is its client's 502, not ""
+        if hasattr(m, "refused_as_empty"):
+            m.refused_as_empty = False
     c = for_task(g, c, t, fmt, v if models.self_examples else None, task.shots, sampling.seed, models.refine)
     name = args.model_name or (f"correct-{t.name}" if t and not task.generator else Path(d.generator.rstrip("/")).name)
     engine = Engine(g, c, v, fmt, replace(config, model_name=name, params=d.sampling(sampling))).start()

@@ -123,6 +123,9 @@ def generate_run(
             cut,
             params.max_new_tokens,
         )
+    refused = sum(g.refused_prompts for g in models.values())
+    if refused:  # their drafts (or rewrites) are empty; the backend has said which endpoint and why
+        metrics["refused_prompts"] = refused
     if "self_consistency" in metrics:  # the part of ``tokens`` the baseline's samples took
         metrics["self_consistency"]["tokens"] = sc_tokens
     if metrics_path:

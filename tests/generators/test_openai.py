@@ -28,7 +28,7 @@ class Endpoint:
     def __init__(self, script=(), delay=0.0, served=("m",), honour_n=True, mode=None, refuse=()):
         """``mode``: a reply that is not a completion ("html", "error", "badjson", "empty",
         "trickle", "quota", "v1only"); ``refuse``: request fields answered with a 400 ("seed",
-        "n" above 1)."""
+        "n" above 1, "long": a prompt with LONG in it, as too long for the context)."""
         self.script, self.delay, self.served, self.honour_n = list(script), delay, served, honour_n
         self.mode, self.refuse = mode, set(refuse)
         self.bodies: list[dict] = []
@@ -69,6 +69,9 @@ class Endpoint:
                         return self._send(400, {"error": {"message": "Unrecognized request argument supplied: seed"}})
                     if "n" in endpoint.refuse and body.get("n", 1) > 1:
                         return self._send(400, {"error": {"message": "Invalid request"}})
+                    if "long" in endpoint.refuse and "LONG" in json.dumps(body.get("prompt", body.get("messages"))):
+                        message = "This model's maximum context length is 2048 tokens. However, you requested 9000"
+                        return self._send(400, {"error": {"message": message, "type": "invalid_request_error"}})
                     if status != 200:
                         # retry-after-ms keeps the client's back-off short in tests.
                         return self._send(
@@ -361,12 +364,12 @@ def test_an_answer_that_trickles_in_forever_meets_the_deadline():
         endpoint.close()
 
 
-@pytest.mark.parametrize("endpoint", [{"script": [200, 200, 400], "delay": 30.0}], indirect=True)
+@pytest.mark.parametrize("endpoint", [{"script": [200, 200, 500], "delay": 30.0}], indirect=True)
 def test_the_first_failure_returns_at_once_without_waiting_for_the_requests_still_out(endpoint):
-    """Two completions would take 30 s each; the third prompt's 400 ends the call at once (a
+    """Two completions would take 30 s each; the third prompt's 500 ends the call at once (a
     pool of threads waited for every request still out, and so did Ctrl-C)."""
     start = time.monotonic()
-    with pytest.raises(GeneratorError, match="answered 400: scripted 400"):
+    with pytest.raises(GeneratorError, match="answered 500: scripted 500"):
         _gen(endpoint, concurrency=3, max_retries=0).generate(["ab", "cd", "ef"], SamplingParams())
     assert time.monotonic() - start < 10
 
@@ -393,3 +396,47 @@ def test_the_request_timeout_and_retries_are_the_command_lines_to_set():
     assert result.exit_code == 2 and "could not reach http://127.0.0.1:9/v1 (0 retries)" in result.stderr
     result = CliRunner().invoke(app, [*base, "--retries", "2", "--request-timeout", "5"])
     assert result.exit_code == 2 and "--request-timeout, --retries are for --backend openai, not hf" in result.stderr
+
+
+@pytest.mark.parametrize("endpoint", [{"refuse": ["long"]}], indirect=True)
+def test_a_prompt_the_endpoint_refuses_gets_empty_completions_and_a_warning_not_the_runs_end(endpoint, caplog):
+    """One prompt too long for the endpoint's context ended a whole generate run, and its batch
+    was lost; a resumed run met it again. An endpoint that refuses every prompt still fails."""
+    g = _gen(endpoint, concurrency=2)
+    with caplog.at_level("WARNING"):
+        out = g.generate(["ab", "LONG question", "cd"], SamplingParams(n=2, max_new_tokens=5))
+    assert out == [["ba|tail"] * 2, ["", ""], ["dc|tail"] * 2]
+    assert g.refused_prompts == 1
+    assert "1 of 3 prompts were refused by" in caplog.text and "maximum context length is 2048" in caplog.text
+    # Only refusals, from an endpoint that has answered before: empty, counted.
+    assert g.generate(["LONG"], SamplingParams()) == [[""]] and g.refused_prompts == 2
+    # One that has answered nothing is taken to refuse every request: the call fails, early.
+    fresh = _gen(endpoint, concurrency=1)
+    with pytest.raises(GeneratorError, match="answered 400: This model's maximum context length"):
+        fresh.generate([f"LONG {i}" for i in range(50)] + ["ab"], SamplingParams())
+    assert len(endpoint.bodies) < 3 + 1 + 10  # it stopped after a few, not after all 50
+    # correct serve's way: every refusal is the request's error.
+    strict = _gen(endpoint)
+    strict.refused_as_empty = False
+    with pytest.raises(GeneratorError, match="maximum context length"):
+        strict.generate(["ab", "LONG"], SamplingParams())
+
+
+@pytest.mark.parametrize("endpoint", [{"refuse": ["long"]}], indirect=True)
+def test_a_generate_run_goes_on_past_a_refused_prompt_and_counts_it(endpoint, tmp_path):
+    from typer.testing import CliRunner
+
+    from correct.cli import app
+
+    records = tmp_path / "in.jsonl"
+    records.write_text(
+        "".join(json.dumps({"id": i, "prompt": p, "answer": 1}) + "\n" for i, p in enumerate(["2-1", "LONG", "3-2"]))
+    )
+    out, metrics = tmp_path / "out.jsonl", tmp_path / "m.json"
+    args = ["generate", "--task", "arithmetic", "--input", records, "--rounds", "0", "--no-baseline"]
+    args += ["--backend", "openai", "--generator", "m", "--base-url", endpoint.url, "--shots", "0"]
+    result = CliRunner().invoke(app, [str(a) for a in [*args, "--output", out, "--metrics", metrics]])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [line["rounds"][0]["text"] for line in lines][1] == "" and len(lines) == 3
+    assert json.loads(metrics.read_text())["refused_prompts"] == 1
