@@ -27,7 +27,7 @@ class Endpoint:
 
     def __init__(self, script=(), delay=0.0, served=("m",), honour_n=True, mode=None, refuse=()):
         """``mode``: a reply that is not a completion ("html", "error", "badjson", "empty",
-        "trickle", "quota", "v1only"); ``refuse``: request fields answered with a 400 ("seed",
+        "trickle", "quota", "v1only", "nochoices"); ``refuse``: request fields answered with a 400 ("seed",
         "n" above 1, "long": a prompt with LONG in it, as too long for the context)."""
         self.script, self.delay, self.served, self.honour_n = list(script), delay, served, honour_n
         self.mode, self.refuse = mode, set(refuse)
@@ -122,6 +122,8 @@ class Endpoint:
                             time.sleep(0.2)
                     else:
                         self.wfile.write(data[mode])
+                elif mode == "nochoices":
+                    self._send(200, {"id": "x", "object": "text_completion", "created": 0, "model": "m", "choices": []})
                 elif mode == "error":
                     self._send(200, {"error": {"message": "upstream model overloaded", "type": "server_error"}})
                 elif mode == "quota":
@@ -203,6 +205,7 @@ def test_servers_that_ignore_n_are_asked_again(endpoint):
     out = _gen(endpoint).generate(["ab"], SamplingParams(n=3))
     assert out == [["ba|tail"] * 3]
     assert [b["n"] for b in endpoint.bodies] == [3, 2, 1]
+    assert [b["seed"] for b in endpoint.bodies] == [0, 1, 2]  # not the same sample three times
 
 
 @pytest.mark.parametrize("endpoint", [{"script": [429, 503]}], indirect=True)
@@ -440,3 +443,49 @@ def test_a_generate_run_goes_on_past_a_refused_prompt_and_counts_it(endpoint, tm
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     assert [line["rounds"][0]["text"] for line in lines][1] == "" and len(lines) == 3
     assert json.loads(metrics.read_text())["refused_prompts"] == 1
+
+
+def test_a_task_that_asks_for_its_chat_template_is_sent_as_messages(endpoint):
+    assert _gen(endpoint, chat_template=True).generate(["hi"], SamplingParams()) == [["ih|tail"]]
+    assert endpoint.bodies[-1]["messages"] == [{"role": "user", "content": "hi"}]
+
+
+def test_more_stop_strings_than_the_api_takes_are_sent_four_and_all_applied(endpoint):
+    stops = ("x1", "x2", "x3", "x4", "|", "x6")
+    assert _gen(endpoint).generate(["ab"], SamplingParams(stop=stops)) == [["ba"]]
+    assert endpoint.bodies[-1]["stop"] == ["x1", "x2", "x3", "x4"]
+
+
+def test_a_reply_with_an_empty_list_of_choices_is_an_error_not_a_loop():
+    endpoint = Endpoint(mode="nochoices")
+    try:
+        start = time.monotonic()
+        with pytest.raises(GeneratorError, match="returned no completion for prompt 0"):
+            _gen(endpoint).generate(["ab"], SamplingParams())
+        assert time.monotonic() - start < 10 and len(endpoint.bodies) == 1
+    finally:
+        endpoint.close()
+
+
+@pytest.mark.parametrize("endpoint", [{"script": [500] * 10}], indirect=True)
+def test_no_request_is_sent_after_the_first_failure(endpoint):
+    with pytest.raises(GeneratorError, match="answered 500"):
+        _gen(endpoint, concurrency=1, max_retries=0).generate(["a", "b", "c", "d"], SamplingParams())
+    assert len(endpoint.bodies) == 1
+
+
+def test_each_call_counts_its_own_empty_completions(caplog):
+    endpoint = Endpoint(mode="empty")
+    try:
+        gen = _gen(endpoint)
+        for _ in range(2):
+            caplog.clear()
+            with caplog.at_level("WARNING"):
+                gen.generate(["ab"], SamplingParams())
+            assert "1 of 1 completions from" in caplog.text
+        caplog.clear()
+        with caplog.at_level("WARNING"):
+            gen.generate(["ab"], SamplingParams(n=3))  # the endpoint gives one a request: asked three times
+        assert "3 of 3 completions from" in caplog.text
+    finally:
+        endpoint.close()
