@@ -33,14 +33,10 @@ def measure_and_write(
         if t is None:
             raise UsageError("--task is needed to measure a corrector trained on custom records (or --eval-limit 0)")
         within(t, eval_limit, "--eval-limit")
-        # Measured on another task than it was trained on (--task): that task's generator and
-        # value, unless given; its own task: what it was trained with.
-        other = task is not None and task != config.task
-        gen_path = generator or (t.generator if other else None) or config.training.get("generator") or t.generator
+        gen_path, spec = measured_with(config, t, task, generator, value)
         records = held_out(t, eval_limit, shots, seed)
         fmt = prompt_format(t, shots, seed)
         # the task file's own: its folder importable, its errors its line
-        spec = value or (t.value if other else None) or config.value or t.value
         with Defaults.of(t, value=None if spec == t.value else spec).load_value() as v:
             quiet_libraries()
             from ..model import Corrector
@@ -53,3 +49,12 @@ def measure_and_write(
     elif (folder / EVAL_NAME).is_file():  # --eval-limit 0 measures nothing new; what was measured stays
         results = json.loads((folder / EVAL_NAME).read_text())
     return write_model_card(folder, config, evaluation=results)
+
+
+def measured_with(config, t, task: str | None, generator: str | None, value: str | None) -> tuple[str, str]:
+    """(generator, value spec) a corrector of ``config`` is measured with on task ``t``: those
+    given; else, measured on another task than it was trained on (``task``), that task's; else
+    what it was trained with, then the task's."""
+    other = task is not None and task != config.task
+    gen = generator or (t.generator if other else None) or config.training.get("generator") or t.generator
+    return gen, value or (t.value if other else None) or config.value or t.value

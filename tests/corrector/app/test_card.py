@@ -202,3 +202,31 @@ def test_a_torn_log_line_is_named_not_a_traceback(tmp_path):
     (tmp_path / "log.jsonl").write_text('{"iteration": 0, "loss": 0.3}\n{"iteration": 1, "lo')
     with pytest.raises(CorrectError, match=r"log\.jsonl, line 2: not JSON"):
         read_log(tmp_path)
+
+
+def test_a_card_is_measured_with_the_generator_and_value_it_was_trained_with_unless_told(tmp_path):
+    """On its own task: what it was trained with; on another task (--task): that task's; and
+    --generator and --value over both. Then the errors before anything loads."""
+    from types import SimpleNamespace
+
+    from correct.corrector.app.args import UsageError
+    from correct.corrector.app.measure import measure_and_write, measured_with
+    from correct.corrector.model import CorrectorConfig
+
+    config = SimpleNamespace(task="arithmetic", training={"generator": "trained/gen"}, value="program:timeout=2")
+    t = SimpleNamespace(generator="task/gen", value="program")
+    assert measured_with(config, t, None, None, None) == ("trained/gen", "program:timeout=2")
+    assert measured_with(config, t, "arithmetic", None, None) == ("trained/gen", "program:timeout=2")
+    assert measured_with(config, t, "concepts", None, None) == ("task/gen", "program")
+    assert measured_with(config, t, "concepts", "my/gen", "exact") == ("my/gen", "exact")
+    untrained = SimpleNamespace(task="arithmetic", training={}, value=None)
+    assert measured_with(untrained, t, None, None, None) == ("task/gen", "program")
+
+    folder = tmp_path / "c"
+    folder.mkdir()
+    CorrectorConfig().save(folder)  # trained on custom records: no task to measure on
+    with pytest.raises(UsageError, match="--task is needed"):
+        measure_and_write(folder, None, None, None, 0, 5, 0)
+    CorrectorConfig(task="arithmetic").save(folder)
+    with pytest.raises(UsageError, match="--eval-limit"):
+        measure_and_write(folder, None, None, None, 0, 10**9, 0)
