@@ -160,3 +160,16 @@ def test_a_training_folder_is_made_however_deep(tmp_path):
     folder = tmp_path / "new" / "deep" / "run"
     claim_folder(folder, [{"id": "a", "prompt": "x"}], "program")
     assert json.loads((folder / "run.json").read_text())["prompts"].keys() == {"a"}
+
+
+def test_usage_counts_each_prompt_as_sent_and_each_rewrite_at_most_its_budget():
+    from types import SimpleNamespace
+
+    from correct.corrector.app.protocol import usage_of
+
+    words = SimpleNamespace(tokenizer=lambda text, add_special_tokens=False: {"input_ids": text.split()})
+    step = lambda text: SimpleNamespace(text=text)  # noqa: E731
+    histories = [[step("a b c d e f"), step("a b c d e f"), step("x y")]]  # round 1 changed nothing
+    usage = usage_of(words, ["p q", "p q"], histories, SamplingParams(max_new_tokens=4))
+    # Two prompts, the same text, are two prompts; 6 tokens decoded back are at most the 4 asked for.
+    assert usage == {"prompt_tokens": 4, "completion_tokens": 4 + 2, "total_tokens": 10}

@@ -489,3 +489,16 @@ def test_each_call_counts_its_own_empty_completions(caplog):
         assert "3 of 3 completions from" in caplog.text
     finally:
         endpoint.close()
+
+
+def test_an_empty_model_list_is_trusted_and_a_404_under_v1_gets_no_hint():
+    endpoint = Endpoint(served=(), mode="v1only")
+    try:
+        gen = load_generator("m", "openai", base_url=endpoint.url + "/", max_retries=0)  # nothing listed: trusted
+        assert gen.generate(["ab"], SamplingParams()) == [["ba|tail"]]
+        wrong = load_generator("m", "openai", base_url=endpoint.url.removesuffix("v1") + "x/v1/", max_retries=0)
+        with pytest.raises(GeneratorError) as e:
+            wrong.generate(["ab"], SamplingParams())
+        assert "answered 404" in str(e.value) and "need /v1" not in str(e.value)
+    finally:
+        endpoint.close()
