@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Callable, Literal, Sequence
 
 from ..generators import NAMED, Generator, GeneratorError, SamplingParams, load_generator
+from ..generators.base import drafts_where_refused
 from ..generators.named import missing_path
 from ..tasks import resolve_corrector
 from .layouts import corrector_input, fill
@@ -118,14 +119,15 @@ class Corrector:
         return self._within_context(inputs, drafts, params)
 
     def _within_context(self, inputs: list[str], drafts: Sequence[str], params: SamplingParams) -> list[list[str]]:
-        """``params.n`` rewrites of each input, each within the corrector's context: where an
+        """``params.n`` rewrites of each input (an input its endpoint refuses keeps its draft),
+        each within the corrector's context: where an
         input and ``params.max_new_tokens`` do not fit together, the rewrite may use only the
         tokens left (it ends where the context does, as vLLM ends a sequence), rather than the
         input losing its oldest tokens, which are the question. An input that fills the context
         by itself gets its draft back unchanged: nothing can be rewritten from it."""
         rooms = self.generator.room(inputs)
         if rooms is None or min(rooms, default=params.max_new_tokens) >= params.max_new_tokens:
-            return self.generator.generate(inputs, params)
+            return drafts_where_refused(self.generator, self.generator.generate(inputs, params), drafts)
         out = [[d] * params.n for d in drafts]
         budgets: dict[int, list[int]] = {}  # new tokens -> the inputs decoded with that many
         for i, room in enumerate(rooms):

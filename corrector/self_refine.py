@@ -24,6 +24,7 @@ from collections import defaultdict
 from typing import Callable, Sequence
 
 from ..generators import Generator, SamplingParams
+from ..generators.base import drafts_where_refused
 from ..values import Value
 from .layouts import fill
 from .model import CorrectorConfig
@@ -89,7 +90,8 @@ class SelfRefine:
     def correct(
         self, questions: Sequence[str], drafts: Sequence[str], feedbacks: Sequence[str | None], params: SamplingParams
     ) -> list[list[str]]:
-        return self.generator.generate([self.input(q, d, f) for q, d, f in zip(questions, drafts, feedbacks)], params)
+        inputs = [self.input(q, d, f) for q, d, f in zip(questions, drafts, feedbacks)]
+        return drafts_where_refused(self.generator, self.generator.generate(inputs, params), drafts)
 
 
 def for_task(

@@ -109,6 +109,14 @@ class ContextError(GeneratorError):
     """A prompt and its token budget do not fit the model's context: refused, not mangled."""
 
 
+def drafts_where_refused(generator, rewrites: list[list[str]], drafts: Sequence[str]) -> list[list[str]]:
+    """A corrector's ``rewrites`` with the draft kept where its backend refused the input (an
+    endpoint's 400, ``last_refused``): an empty rewrite would replace a draft with nothing."""
+    for i in getattr(generator, "last_refused", ()):
+        rewrites[i] = [drafts[i]] * len(rewrites[i])
+    return rewrites
+
+
 def truncate_at_stop(text: str, stop: Sequence[str]) -> str:
     """Cut ``text`` before the earliest stop string.
 

@@ -85,6 +85,8 @@ class OpenAIGenerator(GeneratorBase):
         self._empty = 0  # choices that came back without text, in the current call
         self.refused_as_empty = True
         self.refused_prompts = 0  # over every call, as truncated_prompts
+        self.last_refused: frozenset[int] = frozenset()
+        """The prompts of the last call that were refused (their completions are empty)."""
         self._answered = 0  # prompts the endpoint answered, over every call
         if check_model:
             self._check_model()
@@ -111,7 +113,8 @@ class OpenAIGenerator(GeneratorBase):
         results: list = [None] * len(prompts)
         started: dict[int, float] = {}
         failed: list[BaseException] = []
-        refused: list[Refused] = []
+        refused: dict[int, Refused] = {}
+        self.last_refused = frozenset()
         todo = iter(range(len(prompts)))
         self._empty = 0
 
@@ -131,7 +134,7 @@ class OpenAIGenerator(GeneratorBase):
                         failed.append(e)
                     results[i] = [""] * params.n
                     with self._lock:
-                        refused.append(e)
+                        refused[i] = e
                         if not self._answered and len(refused) >= REFUSED_BEFORE_FAILING:
                             failed.append(e)
                 except BaseException as e:  # noqa: BLE001 - handed to the calling thread
@@ -156,16 +159,18 @@ class OpenAIGenerator(GeneratorBase):
                 )
         if failed:
             raise failed[0]
-        if refused and not self._answered:
-            raise refused[0]
+        first = refused[min(refused)] if refused else None
+        if first and not self._answered:
+            raise first
         if refused:
             self.refused_prompts += len(refused)
+            self.last_refused = frozenset(refused)
             log.warning(
                 "%d of %d prompts were refused by %s (the first: %s): their completions are empty",
                 len(refused),
                 len(prompts),
                 self.base_url,
-                refused[0],
+                first,
             )
         if self._empty:
             log.warning(

@@ -418,6 +418,11 @@ def test_a_prompt_the_endpoint_refuses_gets_empty_completions_and_a_warning_not_
     with pytest.raises(GeneratorError, match="answered 400: This model's maximum context length"):
         fresh.generate([f"LONG {i}" for i in range(50)] + ["ab"], SamplingParams())
     assert len(endpoint.bodies) < 3 + 1 + 10  # it stopped after a few, not after all 50
+    # A corrector whose endpoint refuses an input keeps that draft, not an empty rewrite.
+    from correct.corrector.self_refine import SelfRefine
+
+    rewrites = SelfRefine(g).correct(["q1", "q2 LONG"], ["draft 1", "draft 2"], ["f", "f"], SamplingParams(n=2))
+    assert g.last_refused == {1} and rewrites[1] == ["draft 2", "draft 2"] and rewrites[0][0].endswith("|tail")
     # correct serve's way: every refusal is the request's error.
     strict = _gen(endpoint)
     strict.refused_as_empty = False
