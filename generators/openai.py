@@ -130,12 +130,10 @@ class OpenAIGenerator(GeneratorBase):
                     with self._lock:
                         self._answered += 1
                 except Refused as e:
-                    if not self.refused_as_empty:
-                        failed.append(e)
                     results[i] = [""] * params.n
                     with self._lock:
                         refused[i] = e
-                        if not self._answered and len(refused) >= REFUSED_BEFORE_FAILING:
+                        if not self.refused_as_empty or (not self._answered and len(refused) >= REFUSED_BEFORE_FAILING):
                             failed.append(e)
                 except BaseException as e:  # noqa: BLE001 - handed to the calling thread
                     failed.append(e)

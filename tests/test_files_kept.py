@@ -114,6 +114,7 @@ def test_a_fresh_run_into_a_folder_that_trained_is_refused_and_resume_is_not(tmp
     a later --resume would take up the earlier run's checkpoints as its own."""
     folder = tmp_path / "run"
     (folder / "checkpoints" / "stage-0").mkdir(parents=True)
+    (folder / "checkpoints" / "stage-0" / "state.json").write_text('{"iteration": 0}')  # a finished checkpoint
     train = ["train", "--task", "arithmetic", *NO_MODEL[:2], "--output", folder, "--steps", "1"]
     refused(invoke(*train), f"--output {folder} holds an earlier training run (checkpoints): add --resume")
     (folder / "log.jsonl").write_text('{"iteration": 0}\n')
@@ -123,6 +124,7 @@ def test_a_fresh_run_into_a_folder_that_trained_is_refused_and_resume_is_not(tmp
     assert "earlier training run" not in resumed.output and "/nonexistent/generator" in resumed.output
     # A folder whose run never finished a stage (its pool only) is a rerun's to go on with.
     (folder / "log.jsonl").write_text("")
+    (folder / "checkpoints" / "stage-0" / "state.json").unlink()
     (folder / "checkpoints" / "stage-0").rmdir()
     assert "earlier training run" not in invoke(*train).output
 

@@ -79,15 +79,13 @@ def check_fresh(folder: Path, resume: bool) -> None:
     """A training folder that holds an earlier run's training (its log, its stage checkpoints) is
     gone on with only by --resume: a fresh run into it would add a second run's rows to its log,
     and a later --resume would take up the earlier run's checkpoints as this one's."""
-    folder = Path(folder)
-    trained = [p.name for p in (folder / "log.jsonl", folder / "checkpoints") if p.exists() and any_content(p)]
+    from ..training.resume import CHECKPOINTS, checkpoints
+
+    log = Path(folder) / "log.jsonl"
+    found = {"log.jsonl": log.is_file() and log.stat().st_size > 0, CHECKPOINTS: bool(checkpoints(Path(folder)))}
+    trained = [name for name, there in found.items() if there]
     if trained and not resume:
         raise UsageError(
             f"--output {folder} holds an earlier training run ({', '.join(trained)}): add --resume to go on with it, "
             f"or give another folder (to train again on its drafts, copy its pool.jsonl and {RUN_FILE} there)"
         )
-
-
-def any_content(path: Path) -> bool:
-    """A file that is not empty, or a folder with a stage checkpoint in it."""
-    return any(path.glob("stage-*")) if path.is_dir() else path.stat().st_size > 0
