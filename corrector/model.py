@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Callable, Literal, Sequence
 
 from ..generators import NAMED, Generator, GeneratorError, SamplingParams, load_generator
-from ..generators.base import drafts_where_refused
+from ..generators.base import finish_reasons, rewrites_of
 from ..generators.named import missing_path
 from ..tasks import resolve_corrector
 from .layouts import corrector_input, fill
@@ -84,6 +84,12 @@ class Corrector:
         self.generator, self.config = generator, config
         self.layout = layout
         """The task's layout of a record (``Task.format_prompt``); None: records have no task."""
+        self.last_finish: list[list[str | None]] = []
+        """Why each rewrite of the last ``correct`` call ended (its generator's ``last_finish``;
+        None where unknown), parallel to what it returned."""
+        self.last_kept: frozenset[int] = frozenset()
+        """The drafts of the last ``correct`` call given back unchanged, not rewritten (their
+        input refused, or filling the context by itself): their reasons are their own decode's."""
 
     def question(self, record: dict) -> str:
         """The question of ``record`` as this corrector was trained to see it (``config.question``)."""
@@ -127,8 +133,11 @@ class Corrector:
         by itself gets its draft back unchanged: nothing can be rewritten from it."""
         rooms = self.generator.room(inputs)
         if rooms is None or min(rooms, default=params.max_new_tokens) >= params.max_new_tokens:
-            return drafts_where_refused(self.generator, self.generator.generate(inputs, params), drafts)
+            out, self.last_finish, self.last_kept = rewrites_of(self.generator, inputs, params, drafts)
+            return out
         out = [[d] * params.n for d in drafts]
+        self.last_finish = [[None] * params.n for _ in drafts]
+        self.last_kept = frozenset(i for i, room in enumerate(rooms) if room <= 0)
         budgets: dict[int, list[int]] = {}  # new tokens -> the inputs decoded with that many
         for i, room in enumerate(rooms):
             if room > 0:
@@ -138,8 +147,8 @@ class Corrector:
             log.warning("%d corrector inputs fill its context by themselves: their drafts are kept as they are", full)
         for budget, idx in budgets.items():
             texts = self.generator.generate([inputs[i] for i in idx], replace(params, max_new_tokens=budget))
-            for i, t in zip(idx, texts):
-                out[i] = t
+            for i, t, why in zip(idx, texts, finish_reasons(self.generator, texts)):
+                out[i], self.last_finish[i] = t, why  # "length": it ended where the context does
         return out
 
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field, replace
 from typing import Callable, Literal, Sequence
 
 from ..generators import Generator, SamplingParams
+from ..generators.base import finish_reasons
 from ..values import Score, Value
 from .model import Corrector
 
@@ -64,6 +65,15 @@ class Step:
     text: str
     value: float | None
     feedback: str | None
+    finish: str | None = None
+    """Why the decode that wrote ``text`` ended (its generator's ``last_finish``: ``"stop"`` or
+    ``"length"``); None where unknown. A round that kept its text keeps it too. Not part of a
+    round as output lines hold it (``as_dict``): ``correct serve`` answers it as a choice's
+    ``finish_reason``."""
+
+    def as_dict(self) -> dict:
+        """The round as ``correct generate``'s output lines and ``return_rounds`` hold it."""
+        return {"round": self.round, "text": self.text, "value": self.value, "feedback": self.feedback}
 
 
 @dataclass
@@ -102,10 +112,11 @@ def refine(
     correction the best of that many rewrites at ``temperature`` (module docstring)."""
     cost = cost if cost is not None else RoundCost()
     t = time.perf_counter()
-    drafts = [c[0] for c in generator.generate(prompts, params)]
+    outs = generator.generate(prompts, params)
+    drafts, ends = [c[0] for c in outs], [f[0] for f in finish_reasons(generator, outs)]
     scores = value(records, drafts)
     cost.add(0, time.perf_counter() - t, len(drafts), len(records))
-    history = [[Step(0, d, s.value, s.feedback)] for d, s in zip(drafts, scores)]
+    history = [[Step(0, d, s.value, s.feedback, e)] for d, s, e in zip(drafts, scores, ends)]
     faulty = [s.faulty for s in scores]
     verified = [s.verified for s in scores]
     # A corrector of one's own (any object with ``correct`` and ``question``) is given all drafts.
@@ -130,17 +141,29 @@ def refine(
                 correction if greedy else replace(correction, seed=correction.seed + 7919 * r),  # new draws a round
             )
             k = len(fixed[0])
+            ends = _rewrite_finish(corrector, [history[i][-1].finish for i in active], k)
             flat = value([records[i] for i in active for _ in range(k)], [text for c in fixed for text in c])
             for j, (i, c) in enumerate(zip(active, fixed)):
                 pick = _chosen(flat[j * k : (j + 1) * k], value)
                 s = flat[j * k + pick]
-                history[i].append(Step(r, c[pick], s.value, s.feedback))
+                history[i].append(Step(r, c[pick], s.value, s.feedback, ends[j][pick]))
                 faulty[i], verified[i] = s.faulty, s.verified
         for h in history:  # drafts at the maximum carry over unchanged
             if len(h) == r:
-                h.append(Step(r, h[-1].text, h[-1].value, h[-1].feedback))
+                h.append(replace(h[-1], round=r))
         cost.add(r, time.perf_counter() - t, len(active) * correction.n, len(records))
     return history
+
+
+def _rewrite_finish(corrector, drafts: list[str | None], k: int) -> list[list[str | None]]:
+    """Why each of the ``k`` rewrites of the corrector's last ``correct`` call ended: its
+    ``last_finish``, a draft it kept as its own (``last_kept``: ``drafts``, their reasons);
+    unknown for a corrector of one's own that does not tell."""
+    known = getattr(corrector, "last_finish", None)
+    if not known or len(known) != len(drafts):
+        return [[None] * k for _ in drafts]
+    kept = getattr(corrector, "last_kept", frozenset())
+    return [[d] * k if j in kept else list(known[j]) for j, d in enumerate(drafts)]
 
 
 def _chosen(scores: Sequence[Score], value: Value) -> int:

@@ -24,7 +24,7 @@ from collections import defaultdict
 from typing import Callable, Sequence
 
 from ..generators import Generator, SamplingParams
-from ..generators.base import drafts_where_refused
+from ..generators.base import rewrites_of
 from ..values import Value
 from .layouts import fill
 from .model import CorrectorConfig
@@ -61,6 +61,10 @@ class SelfRefine:
         generator's prompts (the few-shot examples)."""
         self.template = template or (CHAT if chat else COMPLETION)
         self.config = CorrectorConfig(method=NAME, template=NAME, prompt_format=self.template, question="task")
+        self.last_finish: list[list[str | None]] = []
+        """Why each rewrite of the last ``correct`` call ended, as ``Corrector.last_finish``."""
+        self.last_kept: frozenset[int] = frozenset()
+        """The drafts of the last ``correct`` call kept as they were (their input refused)."""
 
     def question(self, record: dict) -> str:
         """The question of ``record`` as the generator was asked it, without the header."""
@@ -91,7 +95,8 @@ class SelfRefine:
         self, questions: Sequence[str], drafts: Sequence[str], feedbacks: Sequence[str | None], params: SamplingParams
     ) -> list[list[str]]:
         inputs = [self.input(q, d, f) for q, d, f in zip(questions, drafts, feedbacks)]
-        return drafts_where_refused(self.generator, self.generator.generate(inputs, params), drafts)
+        out, self.last_finish, self.last_kept = rewrites_of(self.generator, inputs, params, drafts)
+        return out
 
 
 def for_task(

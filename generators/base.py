@@ -51,6 +51,11 @@ class Generator(Protocol):
     """Prompts cut to fit the model's context (their oldest tokens dropped), over every call."""
     refused_prompts: int
     """Prompts an endpoint refused (their completions empty), over every call."""
+    last_finish: list[list[str | None]] | None
+    """Why each completion of the last ``generate`` call ended, parallel to what it returned:
+    ``"stop"`` (end of text, a stop string), ``"length"`` (``max_new_tokens`` decoded without
+    either) or an endpoint's own reason (``"content_filter"``); None where it is not known, and
+    None as a whole for a backend that does not tell (``finish_reasons`` reads it)."""
 
     def generate(self, prompts: Sequence[str], params: SamplingParams) -> list[list[str]]:
         """Return ``params.n`` completions (prompt excluded) for every prompt."""
@@ -72,7 +77,8 @@ class Generator(Protocol):
 class GeneratorBase:
     """What every generator derives from: the defaults of a backend that has none of the
     optional capabilities (no local tokenizer, no streaming, no scoring, counts at 0, no
-    context to check). A generator of your own derives from it and writes ``generate``::
+    context to check, no finish reasons). A generator of your own derives from it and writes
+    ``generate``::
 
         class Echo(GeneratorBase):
             def generate(self, prompts, params):
@@ -86,6 +92,7 @@ class GeneratorBase:
     tokens_generated: int = 0
     truncated_prompts: int = 0
     refused_prompts: int = 0
+    last_finish: list[list[str | None]] | None = None
 
     def generate(self, prompts: Sequence[str], params: SamplingParams) -> list[list[str]]:
         raise NotImplementedError(f"{type(self).__name__} must define generate(prompts, params)")
@@ -115,6 +122,27 @@ def drafts_where_refused(generator, rewrites: list[list[str]], drafts: Sequence[
     for i in getattr(generator, "last_refused", ()):
         rewrites[i] = [drafts[i]] * len(rewrites[i])
     return rewrites
+
+
+def finish_reasons(generator, completions: list[list[str]]) -> list[list[str | None]]:
+    """Why each of ``completions`` (what ``generator.generate`` just returned) ended, from its
+    ``last_finish``; None for each where the generator does not tell (or, written to the
+    protocol without ``GeneratorBase``, has no ``last_finish``)."""
+    known = getattr(generator, "last_finish", None)
+    if known is None or [len(c) for c in known] != [len(c) for c in completions]:
+        return [[None] * len(c) for c in completions]
+    return [list(c) for c in known]
+
+
+def rewrites_of(
+    generator, inputs: Sequence[str], params: SamplingParams, drafts: Sequence[str]
+) -> tuple[list[list[str]], list[list[str | None]], frozenset[int]]:
+    """A corrector's decode: (``generator``'s ``params.n`` rewrites of each input with the draft
+    kept where it was refused (``drafts_where_refused``), why each rewrite ended
+    (``finish_reasons``), the inputs whose draft was kept)."""
+    out = generator.generate(inputs, params)
+    finish = finish_reasons(generator, out)
+    return drafts_where_refused(generator, out, drafts), finish, frozenset(getattr(generator, "last_refused", ()))
 
 
 def truncate_at_stop(text: str, stop: Sequence[str]) -> str:

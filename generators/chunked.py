@@ -76,3 +76,19 @@ def generate_dropping_finished(model, enc: dict, kwargs: dict, every: int | None
         cache.batch_select_indices(keep.nonzero()[:, 0])
         ids, rows = out.sequences[keep], rows[keep]
         mask = torch.cat([mask, mask.new_ones(got.shape)], dim=1)[keep]
+
+
+def ended_early(new: torch.Tensor, eos_ids, pad_id: int | None, budget: int) -> list[bool]:
+    """Which rows of ``new`` (a batch's new tokens as ``generate`` or
+    ``generate_dropping_finished`` return them: a row that ended is padded to the batch's
+    width) ended before decoding ``budget`` tokens: a row holding an end-of-text token, or
+    padded at its end, or every row of a batch narrower than ``budget`` (each met its end or a
+    stop string). A row that ran the whole budget may still end at a stop string that its last
+    token completed: that is for its text to show."""
+    if new.shape[1] < budget:
+        return [True] * new.shape[0]
+    ends = torch.tensor(sorted({t for t in eos_ids if t is not None}), dtype=new.dtype, device=new.device)
+    ended = torch.isin(new, ends).any(dim=1)
+    if pad_id is not None:
+        ended |= new[:, -1] == pad_id
+    return ended.tolist()

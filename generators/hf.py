@@ -239,11 +239,13 @@ class HFGenerator(GeneratorBase):
         """``params.n`` completions of every prompt. ``on_text(i, delta)``, with ``params.n``
         1, receives prompt i's text as it is decoded (only ever a prefix of its final text);
         such a call decodes on the plain path, without the shared-prefix and finished-row
-        shortcuts, whose steps do not map to rows one to one."""
+        shortcuts, whose steps do not map to rows one to one. ``last_finish``: why each ended."""
         prompts = list(prompts)
         if on_text is not None and params.n != 1:
             raise ValueError("on_text streams one completion per prompt; params.n must be 1")
+        self.last_finish = None
         if not prompts:
+            self.last_finish = []
             return []
         if self.device.type == "cpu":
             threads.apply()  # the cores free now: waiting on a busy one would hold every thread up
@@ -271,6 +273,8 @@ class HFGenerator(GeneratorBase):
         # Greedy decoding gives identical copies, so generate each prompt once and repeat.
         per_prompt = 1 if greedy else params.n
         pad_id, eos_id = self.tokenizer.pad_token_id, self.tokenizer.eos_token_id
+        eos = self.model.generation_config.eos_token_id
+        eos_ids = [] if eos is None else ([eos] if isinstance(eos, int) else list(eos))
         kwargs = dict(max_new_tokens=max_new, use_cache=True, pad_token_id=pad_id, num_return_sequences=per_prompt)
         if greedy:
             kwargs.update(do_sample=False)
@@ -281,6 +285,7 @@ class HFGenerator(GeneratorBase):
             kwargs.update(stop_strings=list(params.stop), tokenizer=self.tokenizer)
 
         results: list[list[str]] = [[] for _ in prompts]
+        finish: list[list[str]] = [[] for _ in prompts]
         for b, start in enumerate(range(0, len(order), self.batch_size)):
             idx = order[start : start + self.batch_size]
             # Sampled drafts of the dropping path encode each prompt once for its n rows.
@@ -301,8 +306,6 @@ class HFGenerator(GeneratorBase):
                 ).to(self.device)
             torch.manual_seed(params.seed + b)
             if on_text is not None:
-                eos = self.model.generation_config.eos_token_id
-                eos_ids = [] if eos is None else ([eos] if isinstance(eos, int) else list(eos))
                 streamer = RowStreamer(self.tokenizer, idx, params.stop, on_text, eos_ids)
                 new = self.model.generate(**enc, **kwargs, streamer=streamer)[:, enc["input_ids"].shape[1] :]
             else:
@@ -313,9 +316,14 @@ class HFGenerator(GeneratorBase):
                 real &= new != eos_id
             self.tokens_generated += int(real.sum())
             texts = self.tokenizer.batch_decode(new, skip_special_tokens=True)
+            ended = chunked.ended_early(new, [eos_id, *eos_ids], pad_id, max_new)
             for j, i in enumerate(idx):
-                chunk = [truncate_at_stop(t, params.stop) for t in texts[j * per_prompt : (j + 1) * per_prompt]]
-                results[i] = chunk * params.n if greedy else chunk
+                rows = range(j * per_prompt, (j + 1) * per_prompt)
+                chunk = [truncate_at_stop(texts[k], params.stop) for k in rows]
+                # A row ends at its budget ("length") unless it ended itself or met a stop string.
+                why = ["stop" if ended[k] or len(c) < len(texts[k]) else "length" for k, c in zip(rows, chunk)]
+                results[i], finish[i] = (chunk * params.n, why * params.n) if greedy else (chunk, why)
+        self.last_finish = finish
         return results
 
     def _generate(self, enc: dict, kwargs: dict, once: bool, per_prompt: int, reuse: bool) -> torch.Tensor:

@@ -87,6 +87,9 @@ class OpenAIGenerator(GeneratorBase):
         self.refused_prompts = 0  # over every call, as truncated_prompts
         self.last_refused: frozenset[int] = frozenset()
         """The prompts of the last call that were refused (their completions are empty)."""
+        self.last_finish: list[list[str | None]] | None = None
+        """Why each completion of the last call ended: the endpoint's ``finish_reason``
+        (``finish_of``); a refused prompt's empty completions ``"stop"``."""
         self._answered = 0  # prompts the endpoint answered, over every call
         if check_model:
             self._check_model()
@@ -108,7 +111,9 @@ class OpenAIGenerator(GeneratorBase):
 
     def generate(self, prompts: Sequence[str], params: SamplingParams) -> list[list[str]]:
         prompts = list(prompts)
+        self.last_finish = None
         if not prompts:
+            self.last_finish = []
             return []
         results: list = [None] * len(prompts)
         started: dict[int, float] = {}
@@ -130,7 +135,7 @@ class OpenAIGenerator(GeneratorBase):
                     with self._lock:
                         self._answered += 1
                 except Refused as e:
-                    results[i] = [""] * params.n
+                    results[i] = [("", "stop")] * params.n  # empty, not cut at the budget
                     with self._lock:
                         refused[i] = e
                         if not self.refused_as_empty or (not self._answered and len(refused) >= REFUSED_BEFORE_FAILING):
@@ -178,20 +183,26 @@ class OpenAIGenerator(GeneratorBase):
                 len(prompts) * params.n,
                 self.base_url,
             )
-        return results
+        self.last_finish = [[why for _, why in r] for r in results]
+        return [[text for text, _ in r] for r in results]
 
-    def _complete(self, index: int, prompt: str, params: SamplingParams) -> list[str]:
-        texts: list[str] = []
+    def _complete(self, index: int, prompt: str, params: SamplingParams) -> list[tuple[str, str | None]]:
+        """``params.n`` (text, why it ended) of one prompt."""
+        got_all: list[tuple[str, str | None]] = []
         # Some servers ignore `n` (or cap it): ask again for what is missing.
-        while len(texts) < params.n:
-            seed = (params.seed + index + len(texts)) % SEED_BOUND
-            got = self._request(prompt, params, params.n - len(texts), seed=seed)
+        while len(got_all) < params.n:
+            seed = (params.seed + index + len(got_all)) % SEED_BOUND
+            got = self._request(prompt, params, params.n - len(got_all), seed=seed)
             if not got:
                 raise GeneratorError(f"{self.base_url} returned no completion for prompt {index}")
-            texts.extend(got)
-        return [truncate_at_stop(t, params.stop) for t in texts[: params.n]]
+            got_all.extend(got)
+        out = []
+        for text, why in got_all[: params.n]:
+            cut = truncate_at_stop(text, params.stop)  # a stop string beyond the ones the API takes
+            out.append((cut, "stop" if len(cut) < len(text) else why))
+        return out
 
-    def _request(self, prompt: str, params: SamplingParams, n: int, seed: int) -> list[str]:
+    def _request(self, prompt: str, params: SamplingParams, n: int, seed: int) -> list[tuple[str, str | None]]:
         n = min(n, self._most_n or n)
         kwargs = dict(
             model=self.model,
@@ -233,7 +244,7 @@ class OpenAIGenerator(GeneratorBase):
             self._empty += sum(not t for t in texts)
             if getattr(out, "usage", None) is not None:
                 self.tokens_generated += out.usage.completion_tokens or 0
-        return texts
+        return [(t, finish_of(getattr(c, "finish_reason", None))) for t, c in zip(texts, choices)]
 
     def _error(self, e: Exception) -> GeneratorError:
         o, where = self._openai, self.base_url
@@ -260,6 +271,20 @@ class OpenAIGenerator(GeneratorBase):
         if isinstance(e, o.APIStatusError):
             return GeneratorError(f"{where} answered {e.status_code}: {_server_message(e)}")
         return GeneratorError(f"{where}: {e}")
+
+
+def finish_of(reason) -> str | None:
+    """Why an endpoint's choice ended, as ``last_finish`` holds it: ``"length"`` and
+    ``"content_filter"`` as they are (OpenAI's clients know both), any other end (``"stop"``,
+    TGI's ``"eos_token"`` and ``"stop_sequence"``, a tool call) ``"stop"``; None where the
+    endpoint does not say.
+
+    >>> finish_of("length"), finish_of("eos_token"), finish_of("content_filter"), finish_of(None)
+    ('length', 'stop', 'content_filter', None)
+    """
+    if not reason or not isinstance(reason, str):
+        return None
+    return reason if reason in ("length", "content_filter") else "stop"
 
 
 def _error_body(e) -> dict:

@@ -94,8 +94,12 @@ class VLLMGenerator(GeneratorBase):
         return without_doubled_bos(self.tokenizer, prompts)  # vLLM adds the special tokens, as hf does
 
     def generate(self, prompts: Sequence[str], params: SamplingParams) -> list[list[str]]:
+        """``params.n`` completions of every prompt; ``last_finish``: vLLM's ``finish_reason`` of
+        each (``"stop"``: end of text or a stop string; ``"length"``: ``max_tokens`` decoded)."""
         prompts = list(prompts)
+        self.last_finish = None
         if not prompts:
+            self.last_finish = []
             return []
         prompts = self._inputs(prompts)
         # One seed a prompt (the seed plus the prompt's index, as the openai backend asks): the
@@ -103,9 +107,21 @@ class VLLMGenerator(GeneratorBase):
         # different samples, not one sample twice, as with hf.
         per_prompt = [self.sampling_params(replace(params, seed=params.seed + i)) for i in range(len(prompts))]
         outputs = self.llm.generate(prompts, per_prompt, use_tqdm=False)
-        results = []
+        results, finish = [], []
         for out in outputs:
             texts = [truncate_at_stop(o.text, params.stop) for o in out.outputs]
+            # A text cut here met a stop string, whatever vLLM said.
+            why = ["stop" if len(t) < len(o.text) else _finish(o.finish_reason) for t, o in zip(texts, out.outputs)]
             self.tokens_generated += sum(len(o.token_ids) for o in out.outputs)
-            results.append(texts * params.n if params.temperature <= 0 else texts)
+            greedy = params.temperature <= 0
+            results.append(texts * params.n if greedy else texts)
+            finish.append(why * params.n if greedy else why)
+        self.last_finish = finish
         return results
+
+
+def _finish(reason) -> str | None:
+    """vLLM's ``CompletionOutput.finish_reason`` as ``last_finish`` holds it: ``"stop"`` (end of
+    text, a stop string or token) and ``"length"`` as they are; any other (``"abort"``, None
+    while unfinished) unknown."""
+    return reason if reason in ("stop", "length") else None

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -150,7 +150,7 @@ def refined_rounds(
     (with ``fluency``, each round's perplexity under the generator too; ``samples`` rewrites a
     correction at ``temperature``)."""
     histories = [
-        [asdict(step) for step in h]
+        [step.as_dict() for step in h]
         for h in refine(records, prompts, generator, corrector, value, rounds, params, cost, samples, temperature)
     ]
     if fluency:

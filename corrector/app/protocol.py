@@ -138,9 +138,16 @@ def count_tokens(tokenizer, text: str) -> int:
     return len(tokenizer(text, add_special_tokens=False)["input_ids"])
 
 
-def finish_reason(generator, text: str, params: SamplingParams) -> str:
+def finish_reason(generator, step, params: SamplingParams) -> str:
+    """Why the answer ``step`` (a choice's last round) ended: as the decode that wrote its text
+    ended (``Step.finish``). Where that is unknown (a generator of one's own that does not
+    tell), estimated: ``"length"`` when the text takes the whole token budget re-encoded by the
+    generator's tokenizer, else ``"stop"`` (text decoded and encoded again can take fewer tokens
+    than were decoded, or more)."""
+    if step.finish is not None:
+        return step.finish
     tokenizer = generator.tokenizer
-    return "length" if tokenizer is not None and count_tokens(tokenizer, text) >= params.max_new_tokens else "stop"
+    return "length" if tokenizer is not None and count_tokens(tokenizer, step.text) >= params.max_new_tokens else "stop"
 
 
 def usage_of(generator, prompts: Sequence[str], histories, params: SamplingParams) -> dict:

@@ -21,8 +21,12 @@ choice ends with a chunk holding its ``finish_reason`` (and its ``rounds`` when
 
 ``usage`` counts each prompt's tokens once and, as completion tokens, the text of every round
 that was rewritten (the draft, and each correction that changed it), each at most
-``max_tokens``; the corrector's own inputs are not counted. ``finish_reason`` is ``"length"``
-when the answer used the whole token budget, else ``"stop"``. Fields that would change the
+``max_tokens``; the corrector's own inputs are not counted. ``finish_reason`` is why the decode
+that wrote the answer's text ended, as its generator says (``Step.finish``): the draft's, or
+after correction rounds the kept rewrite's -- ``"length"`` when it decoded the whole token
+budget without meeting its end or a stop string, else ``"stop"`` (an endpoint's
+``"content_filter"`` passes through). Only for a generator of one's own that does not tell is it
+estimated from the text re-encoded (``protocol.finish_reason``). Fields that would change the
 answer and that the server cannot do (``logprobs``: the answer is rewritten by the corrector,
 so the generator's token probabilities do not describe it; ``response_format``, ``echo``,
 penalties, ...; ``protocol.unsupported``) are refused by name unless at their neutral values;
@@ -46,7 +50,6 @@ import json
 import logging
 import time
 import uuid
-from dataclasses import asdict
 
 from ...generators import GeneratorError, SamplingParams
 from ...generators.base import ContextError
@@ -241,8 +244,8 @@ def build_app(engine: Engine, api_key: str | None = None):
             f.add_done_callback(lambda _, q=q: loop.call_soon_threadsafe(q.put_nowait, None))
 
         def finished(i: int, history) -> dict:
-            reason = finish_reason(engine.generator, history[-1].text, params)
-            extras = {"rounds": [asdict(step) for step in history]} if body.return_rounds else {}
+            reason = finish_reason(engine.generator, history[-1], params)
+            extras = {"rounds": [step.as_dict() for step in history]} if body.return_rounds else {}
             return {"index": i, "finish_reason": reason, **extras}
 
         if not body.stream:

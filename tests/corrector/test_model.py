@@ -336,5 +336,7 @@ def test_a_corrector_input_that_fills_the_context_keeps_its_draft(caplog):
             SamplingParams(temperature=0.0, max_new_tokens=48, n=2),
         )
     assert out[0] == ["x = 1\nprint(x)"] * 2 and len(out[1]) == 2
+    # The kept draft ends as it did (refine takes its round's reason); the rewrite as it was decoded.
+    assert corrector.last_kept == {0} and corrector.last_finish[1] == ["stop"] * 2
     assert "1 corrector inputs fill its context by themselves" in caplog.text
     assert corrector.generator.truncated_prompts == 0

@@ -329,3 +329,43 @@ def test_self_consistency_on_unlabeled_records_votes_on_answers():
     records = [{"id": "a", "prompt": "qa"}, {"id": "b", "prompt": "qb", "answer": "B"}]
     res = self_consistency(records, ["qa", "qb"], gen, NeedsAnswer(False), 4, SamplingParams(temperature=1.0))
     assert [(r["text"], r["value"]) for r in res] == [("A", None), ("z", 0.0)]
+
+
+class Telling(Scripted):
+    """A scripted generator that says why each completion ended (``last_finish``: ``why``)
+    and refuses the prompts holding ``refuse`` (``last_refused``, as the openai backend does)."""
+
+    def __init__(self, table, why, refuse=None):
+        super().__init__(table)
+        self.why, self.refuse = why, refuse
+
+    def generate(self, prompts, params):
+        refused = [self.refuse is not None and self.refuse in p for p in prompts]
+        self.last_refused = frozenset(i for i, r in enumerate(refused) if r)
+        self.last_finish = [[self.why] * params.n for _ in prompts]
+        out = super().generate(["" if r else p for p, r in zip(prompts, refused)], params)
+        return [[""] * params.n if r else c for c, r in zip(out, refused)]
+
+
+def test_each_round_ends_as_the_decode_that_wrote_its_text():
+    """A rewrite ends as the corrector's decode did; a draft kept (its input refused, or
+    unchanged since) and a round carried over end as the draft did. A corrector of one's own
+    that does not tell leaves it unknown."""
+    records = [*RECORDS, {"id": "c", "prompt": "qc REFUSE", "answer": "C"}]
+    prompts = ["qa", "qb", "qc REFUSE"]
+    gen = Telling({"qa": "A", "qb": "b0", "qc REFUSE": "c0"}, "stop")
+    corr = Telling({"b0": "B", "c0": "C", "": ""}, "length", refuse="REFUSE")
+    hist = refine(records, prompts, gen, Corrector(corr), Exact(reference_free=True), 2, GREEDY)
+    assert [[s.text for s in h] for h in hist] == [["A"] * 3, ["b0", "B", "B"], ["c0"] * 3]
+    assert [[s.finish for s in h] for h in hist] == [["stop"] * 3, ["stop", "length", "length"], ["stop"] * 3]
+    assert hist[1][1].as_dict() == {"round": 1, "text": "B", "value": 1.0, "feedback": "got B"}
+
+    class OwnCorrector:
+        def question(self, record):
+            return record["prompt"]
+
+        def correct(self, questions, drafts, feedbacks, params):
+            return [[d.upper()] for d in drafts]
+
+    hist = refine(RECORDS, ["qa", "qb"], gen, OwnCorrector(), Exact(reference_free=True), 1, GREEDY)
+    assert [[s.finish for s in h] for h in hist] == [["stop", "stop"], ["stop", None]]

@@ -74,6 +74,81 @@ def test_stop_strings_truncate_and_stop_early(gen):
     assert used_stop < used_free  # generation stopped early, not only post-truncated
 
 
+HEADER = "".join(_lines(4, seed=2))
+"""A few-shot header of 36 tokens: prompts that share it take the shared-prefix path."""
+
+PATHS = {
+    "plain": dict(prefix_cache=False, drop_finished=False),
+    "dropping finished rows": dict(prefix_cache=False, drop_finished=True),
+    "shared prefix": dict(prefix_cache=True, drop_finished=True),
+    "shared prefix, plain": dict(prefix_cache=True, drop_finished=False),
+}
+
+
+@pytest.fixture(params=list(PATHS))
+def on_path(gen, request):
+    """``gen`` decoding on one of its batched paths, put back as it was afterwards."""
+    before = gen.prefix_cache, gen.drop_finished
+    gen.prefix_cache, gen.drop_finished = PATHS[request.param]["prefix_cache"], PATHS[request.param]["drop_finished"]
+    yield gen
+    gen.prefix_cache, gen.drop_finished = before
+
+
+def test_a_completion_that_meets_a_stop_string_is_stop_one_cut_at_its_budget_length(on_path):
+    """Why each completion ended, on every batched path: greedy, the trained model writes
+    ``109;\n...`` after ``7+8=`` and ``5;\n...`` after ``5+`` (``;`` is one token)."""
+    gen = on_path
+    prompts = [HEADER + p for p in ("1+2=", "5+", "7+8=")]
+    for budget in (1, 2, 4):
+        free = gen.generate(prompts, SamplingParams(temperature=0, max_new_tokens=budget))
+        assert gen.last_finish == [["length"]] * 3, (budget, free)  # no end met: every row ran its budget
+    out = gen.generate(prompts, SamplingParams(temperature=0, max_new_tokens=2, stop=(";",)))
+    # "5;" ends exactly at the budget with its stop string: "stop"; "109" is two tokens, cut.
+    assert out == [["109"], ["5"], ["109"]] and gen.last_finish == [["length"], ["stop"], ["length"]]
+    out = gen.generate(prompts, SamplingParams(temperature=0, max_new_tokens=12, stop=(";",), n=2))
+    assert out == [["109"] * 2, ["5"] * 2, ["109"] * 2] and gen.last_finish == [["stop"] * 2] * 3
+    sampled = gen.generate(prompts, SamplingParams(temperature=0.7, max_new_tokens=20, stop=(";",), n=2, seed=1))
+    assert all(";" not in t for c in sampled for t in c) and gen.last_finish == [["stop"] * 2] * 3
+
+
+def test_a_completion_ended_by_an_end_of_text_token_is_stop(on_path, monkeypatch):
+    """A model whose generation config ends text at ``;`` as well (as Llama 3 ends it at either
+    of two tokens): every completion ends there, before its budget."""
+    gen = on_path
+    prompts = [HEADER + p for p in ("1+2=", "5+", "7+8=")]
+    monkeypatch.setattr(gen.model.generation_config, "eos_token_id", [gen.tokenizer.eos_token_id, _id(gen, ";")])
+    out = gen.generate(prompts, SamplingParams(temperature=0, max_new_tokens=8))
+    assert out == [["109;"], ["5;"], ["109;"]] and gen.last_finish == [["stop"]] * 3
+    sampled = gen.generate(prompts, SamplingParams(temperature=0.7, max_new_tokens=12, n=2, seed=1))
+    assert all(t.endswith(";") for c in sampled for t in c) and gen.last_finish == [["stop"] * 2] * 3
+
+
+def _id(gen, token: str) -> int:
+    (i,) = gen.tokenizer(token, add_special_tokens=False)["input_ids"]
+    return i
+
+
+@pytest.fixture(scope="module")
+def untrained():
+    """An untrained GPT-2 on the same tokenizer: greedy, it writes ``7`` after ``7`` one token
+    at a time, though ``77`` is a token of its own."""
+    from correct.generators.hf import HFGenerator
+
+    tok = build_tokenizer(_lines(500), vocab_size=300)
+    return HFGenerator(build_model(tok, n_layer=1, n_embd=32, seed=0), tok, device="cpu")
+
+
+def test_a_completion_cut_at_its_budget_is_length_however_many_tokens_its_text_encodes_to(untrained):
+    """Text decoded and encoded again need not take the tokens decoded: counting them again
+    (``correct serve``'s old estimate) called a cut completion "stop"."""
+    gen, params = untrained, SamplingParams(temperature=0, max_new_tokens=6)
+    before = gen.tokens_generated
+    ((text,),) = gen.generate(["7"], params)
+    assert gen.tokens_generated - before == 6  # six tokens decoded, none of them an end
+    assert text == "777777" and len(gen.tokenizer(text, add_special_tokens=False)["input_ids"]) < 6
+    assert gen.last_finish == [["length"]]
+
+
 def test_seed_reproducible(gen):
     p = SamplingParams(temperature=1.0, max_new_tokens=10, n=2, seed=7)
     a = gen.generate(PROMPTS, p)
@@ -210,7 +285,9 @@ def test_text_streams_as_it_is_decoded_and_adds_up_to_the_draft(gen, temperature
     params = SamplingParams(temperature=temperature, max_new_tokens=24, stop=stop, seed=3)
     pieces: dict[int, list[str]] = {i: [] for i in range(len(prompts))}
     streamed = gen.generate(prompts, params, on_text=lambda i, delta: pieces[i].append(delta))
+    streamed_finish = gen.last_finish
     assert streamed == gen.generate(prompts, params)
+    assert streamed_finish == gen.last_finish and {f for (f,) in streamed_finish} <= {"stop", "length"}
     for i, (draft,) in enumerate(streamed):
         assert "".join(pieces[i]) == draft
         assert all(pieces[i])

@@ -25,11 +25,13 @@ class Endpoint:
     """A fake endpoint: ``script`` is a list of HTTP statuses answered in turn (then 200s);
     a 200 completes each prompt with its reversal."""
 
-    def __init__(self, script=(), delay=0.0, served=("m",), honour_n=True, mode=None, refuse=()):
+    def __init__(self, script=(), delay=0.0, served=("m",), honour_n=True, mode=None, refuse=(), cut=False):
         """``mode``: a reply that is not a completion ("html", "error", "badjson", "empty",
         "trickle", "quota", "v1only", "nochoices"); ``refuse``: request fields answered with a 400 ("seed",
-        "n" above 1, "long": a prompt with LONG in it, as too long for the context)."""
-        self.script, self.delay, self.served, self.honour_n = list(script), delay, served, honour_n
+        "n" above 1, "long": a prompt with LONG in it, as too long for the context); ``cut``: a
+        completion longer than ``max_tokens`` characters (a character a token) is cut to them,
+        its finish_reason "length"."""
+        self.script, self.delay, self.served, self.honour_n, self.cut = list(script), delay, served, honour_n, cut
         self.mode, self.refuse = mode, set(refuse)
         self.bodies: list[dict] = []
         self.in_flight = self.max_in_flight = 0
@@ -82,11 +84,14 @@ class Endpoint:
                     time.sleep(endpoint.delay)  # a completion takes its time; a refusal comes at once
                     chat = "messages" in body
                     text = (body["messages"][-1]["content"] if chat else body["prompt"])[::-1] + "|tail"
+                    why = "stop"
+                    if endpoint.cut and len(text) > body["max_tokens"]:
+                        text, why = text[: body["max_tokens"]], "length"
                     n = body.get("n", 1) if endpoint.honour_n else 1
                     choice = (
-                        {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+                        {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": why}
                         if chat
-                        else {"index": 0, "text": text, "finish_reason": "stop"}
+                        else {"index": 0, "text": text, "finish_reason": why}
                     )
                     self._send(
                         200,
@@ -190,6 +195,20 @@ def test_completions_n_stop_and_token_count(endpoint):
         "stop": ["|"],
     }
     assert sent[1]["seed"] == 4  # a different seed per prompt
+
+
+@pytest.mark.parametrize("endpoint", [{"cut": True}], indirect=True)
+@pytest.mark.parametrize("api", ["completions", "chat"])
+def test_each_completion_ends_as_the_endpoint_says(endpoint, api):
+    """The endpoint's finish_reason of each choice is kept (``last_finish``), except where a
+    stop string beyond the four the API takes cut the text here: that one ended at it."""
+    g = _gen(endpoint, api=api)
+    stop = ("v", "w", "x", "y", "|")  # "|" is applied here only
+    out = g.generate(["abcdefghij", "ab", "abcde"], SamplingParams(max_new_tokens=8, n=2, stop=stop))
+    assert [c[0] for c in out] == ["jihgfedc", "ba", "edcba"]
+    # "ba|tail" fit in 8 and ended; "edcba|ta" was cut at the budget, but the text ends at "|".
+    assert g.last_finish == [["length"] * 2, ["stop"] * 2, ["stop"] * 2]
+    assert g.generate([], SamplingParams()) == [] and g.last_finish == []
 
 
 def test_chat_api_sends_messages(endpoint):
@@ -299,9 +318,11 @@ def test_completions_without_text_are_counted_in_a_warning(api, caplog):
     endpoint = Endpoint(mode="empty")
     try:
         with caplog.at_level("WARNING"):
-            out = _gen(endpoint, api=api).generate(["ab", "cd"], SamplingParams())
+            gen = _gen(endpoint, api=api)
+            out = gen.generate(["ab", "cd"], SamplingParams())
         assert out == [[""], [""]]
         assert "2 of 2 completions from" in caplog.text and "came back without text" in caplog.text
+        assert gen.last_finish == [["content_filter"]] * 2  # as the endpoint said: OpenAI's clients know it
     finally:
         endpoint.close()
 
@@ -409,6 +430,7 @@ def test_a_prompt_the_endpoint_refuses_gets_empty_completions_and_a_warning_not_
     with caplog.at_level("WARNING"):
         out = g.generate(["ab", "LONG question", "cd"], SamplingParams(n=2, max_new_tokens=5))
     assert out == [["ba|tail"] * 2, ["", ""], ["dc|tail"] * 2]
+    assert g.last_finish == [["stop"] * 2] * 3  # the refused prompt's empty completions too: nothing was cut
     assert g.refused_prompts == 1
     assert "1 of 3 prompts were refused by" in caplog.text and "maximum context length is 2048" in caplog.text
     # Only refusals, from an endpoint that has answered before: empty, counted.
@@ -421,8 +443,11 @@ def test_a_prompt_the_endpoint_refuses_gets_empty_completions_and_a_warning_not_
     # A corrector whose endpoint refuses an input keeps that draft, not an empty rewrite.
     from correct.corrector.self_refine import SelfRefine
 
-    rewrites = SelfRefine(g).correct(["q1", "q2 LONG"], ["draft 1", "draft 2"], ["f", "f"], SamplingParams(n=2))
+    corrector = SelfRefine(g)
+    rewrites = corrector.correct(["q1", "q2 LONG"], ["draft 1", "draft 2"], ["f", "f"], SamplingParams(n=2))
     assert g.last_refused == {1} and rewrites[1] == ["draft 2", "draft 2"] and rewrites[0][0].endswith("|tail")
+    # The kept draft ended as its own decode did: refine takes its reason from the draft's round.
+    assert corrector.last_kept == {1} and corrector.last_finish[0] == ["stop", "stop"]
     # correct serve's way: every refusal is the request's error.
     strict = _gen(endpoint)
     strict.refused_as_empty = False
@@ -507,3 +532,12 @@ def test_an_empty_model_list_is_trusted_and_a_404_under_v1_gets_no_hint():
         assert "answered 404" in str(e.value) and "need /v1" not in str(e.value)
     finally:
         endpoint.close()
+
+
+def test_the_finish_reasons_of_other_servers_are_openais():
+    import doctest
+
+    from correct.generators import openai as backend
+
+    result = doctest.testmod(backend)
+    assert result.attempted > 0 and result.failed == 0

@@ -27,6 +27,7 @@ class FakeParams:
 class FakeCompletion:
     text: str
     token_ids: list = field(default_factory=list)
+    finish_reason: str | None = "stop"
 
 
 class FakeLLM:
@@ -43,8 +44,14 @@ class FakeLLM:
     def generate(self, prompts, params, use_tqdm=True):
         self.calls.append((list(prompts), params))
         each = params if isinstance(params, list) else [params] * len(prompts)  # vLLM takes one, or one a prompt
+        # Three tokens: a budget of at most three is spent ("length"), a larger one is not.
         return [
-            types.SimpleNamespace(outputs=[FakeCompletion(f"{p}-{i} STOP more", [1, 2, 3]) for i in range(q.n)])
+            types.SimpleNamespace(
+                outputs=[
+                    FakeCompletion(f"{p}-{i} STOP more", [1, 2, 3], "length" if q.max_tokens <= 3 else "stop")
+                    for i in range(q.n)
+                ]
+            )
             for p, q in zip(prompts, each)
         ]
 
@@ -86,6 +93,16 @@ def test_greedy_decodes_once_and_repeats(fake_vllm):
     assert out == [["a-0"] * 3]
     (sent,) = FakeLLM.instances[0].calls[0][1]
     assert sent.n == 1 and sent.top_p == 1.0
+
+
+def test_each_completion_ends_as_vllm_says(fake_vllm):
+    g = load_generator("m", "vllm")
+    g.generate(["a", "b"], SamplingParams(temperature=0.8, max_new_tokens=3, n=2))
+    assert g.last_finish == [["length"] * 2] * 2
+    g.generate(["a"], SamplingParams(temperature=0, max_new_tokens=16, n=3))
+    assert g.last_finish == [["stop"] * 3]  # greedy: decoded once, repeated
+    out = g.generate(["a"], SamplingParams(temperature=0, max_new_tokens=3, stop=(" STOP",)))
+    assert out == [["a-0"]] and g.last_finish == [["stop"]]  # its text ends at a stop string
 
 
 def test_named_generators_resolve_for_vllm_too(fake_vllm, monkeypatch):

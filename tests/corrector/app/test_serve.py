@@ -601,6 +601,86 @@ def test_finish_reason_length_and_usage_over_every_round(client, problems):
     assert whole.usage.total_tokens == whole.usage.prompt_tokens + whole.usage.completion_tokens > 0
 
 
+class Chars:
+    """A tokenizer with one token per character."""
+
+    def __call__(self, text, add_special_tokens=False):
+        return {"input_ids": list(text)}
+
+
+class Says(GeneratorBase):
+    """Answers each prompt upper-cased and says that every completion ended ``why``, as a
+    backend that knows it does (``last_finish``); its tokenizer counts a character a token."""
+
+    tokenizer = Chars()
+
+    def __init__(self, why: str | None):
+        self.why = why
+
+    def generate(self, prompts, params):
+        if self.why is not None:
+            self.last_finish = [[self.why] * params.n for _ in prompts]
+        return [[p.upper()] * params.n for p in prompts]
+
+
+def _finish_reasons(engine, body: dict) -> tuple[list, list]:
+    """(each choice's finish_reason, each streamed choice's), with its text and rounds."""
+    from fastapi.testclient import TestClient
+
+    with TestClient(build_app(engine)) as c:
+        plain = c.post("/v1/completions", json=body).json()
+        raw = c.post("/v1/completions", json={**body, "stream": True}).text
+    events = [json.loads(x[len("data: ") :]) for x in raw.splitlines() if x.startswith("data: {")]
+    ends = [ch for e in events for ch in e["choices"] if ch["finish_reason"] is not None]
+    streamed = "".join(ch["text"] for e in events for ch in e["choices"])
+    assert streamed == "".join(ch["text"] for ch in plain["choices"])
+    assert [ch.get("rounds") for ch in ends] == [ch.get("rounds") for ch in plain["choices"]]
+    return [ch["finish_reason"] for ch in plain["choices"]], [ch["finish_reason"] for ch in ends]
+
+
+@pytest.mark.parametrize("why, max_tokens", [("length", 5), ("stop", 2)])
+def test_finish_reason_is_the_decodes_not_a_count_of_its_text_encoded_again(why, max_tokens):
+    """A draft cut at its budget says "length" though its text counts 2 tokens of 5 (a client
+    that continues on "length" went on); one that ended says "stop" though it counts 2 of 2.
+    The streamed choice's last chunk says the same."""
+    engine = Engine(Says(why), None, Length(), None, ServeConfig(model_name="m", rounds=0)).start()
+    try:
+        body = {"model": "m", "prompt": ["ab", "cd"], "max_tokens": max_tokens}
+        assert _finish_reasons(engine, body) == ([why] * 2, [why] * 2)
+    finally:
+        engine.stop()
+    # A generator of one's own that does not tell: estimated from the text, as before.
+    engine = Engine(Says(None), None, Length(), None, ServeConfig(model_name="m", rounds=0)).start()
+    try:
+        guess = "length" if max_tokens <= 2 else "stop"
+        assert _finish_reasons(engine, {"model": "m", "prompt": "ab", "max_tokens": max_tokens}) == ([guess], [guess])
+    finally:
+        engine.stop()
+
+
+def test_after_correction_rounds_finish_reason_is_the_kept_rewrites():
+    """The draft ended ("stop") but is too short for the value; the corrector's rewrite, the
+    answer, was cut at its budget ("length"). A draft the value takes is answered as it ended."""
+    from correct.corrector.self_refine import SelfRefine
+
+    corrector = SelfRefine(Says("length"), template="{draft} again")
+    engine = Engine(Says("stop"), corrector, Length(), None, ServeConfig(model_name="m", rounds=2)).start()
+    try:
+        body = {"model": "m", "prompt": ["ab", "long enough"], "max_tokens": 40, "return_rounds": True}
+        assert _finish_reasons(engine, body) == (["length", "stop"], ["length", "stop"])
+        from fastapi.testclient import TestClient
+
+        with TestClient(build_app(engine)) as c:
+            choices = c.post("/v1/completions", json=body).json()["choices"]
+    finally:
+        engine.stop()
+    assert [[r["text"] for r in ch["rounds"]] for ch in choices] == [
+        ["AB", "AB AGAIN", "AB AGAIN"],
+        ["LONG ENOUGH"] * 3,
+    ]
+    assert {k for ch in choices for r in ch["rounds"] for k in r} == {"round", "text", "value", "feedback"}
+
+
 def test_a_task_server_refuses_earlier_turns_rather_than_dropping_them(client):
     turns = [
         {"role": "user", "content": "Tom has 3 cards."},
