@@ -1,6 +1,8 @@
 """The example task files of docs/examples/ that train one general corrector beside the word
 problems, or measure it: functions and dictionaries (unit tests), strings-and-lists and
-unit-conversions (a printed answer) and constrained-sentences (concepts). Each loads; every
+unit-conversions (a printed answer), constrained-sentences (concepts), json-records (a JSON
+object, scored by the task's own json_fields.py) and sentence-rules (rules of form, scored by
+its own sentence_rules.py). Each loads; every
 reference solution reaches the value's maximum; a broken output does not, and its feedback
 says why; and each make_data.py writes exactly the data files kept beside it. Offline, no model."""
 
@@ -11,11 +13,13 @@ from pathlib import Path
 
 import pytest
 
+from correct.corrector.app.options import Defaults
 from correct.tasks import few_shot_prompt, get_task
 from correct.values import load_value
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
-TASKS = ["functions", "strings-and-lists", "unit-conversions", "constrained-sentences", "dictionaries"]
+TASKS = ["functions", "strings-and-lists", "unit-conversions", "constrained-sentences", "dictionaries", "json-records"]
+TASKS += ["sentence-rules"]
 SPLITS = ["train", "validation", "test", "shots.jsonl"]
 N = 20
 
@@ -24,7 +28,7 @@ N = 20
 def example(request):
     name = request.param
     task = get_task(str(EXAMPLES / name / f"{name}.yaml"))
-    value = load_value(task.value)
+    value = Defaults.of(task).load_value()  # as the commands load it: a value of the task's own folder too
     yield task, value
     close = getattr(value, "close", None)
     if close is not None:
@@ -85,6 +89,61 @@ def test_a_sentence_missing_words_is_told_which():
     concepts = [c.strip() for c in record["concepts"].split(",")]
     [score] = load_value(task.value)([record], [f"The {concepts[0]} was there."])
     assert 0 < score.value < 1 and score.feedback == "missing: " + ", ".join(concepts[1:])
+
+
+def test_a_json_draft_is_told_what_the_record_shows_and_no_more():
+    """Not JSON, a missing or extra key, a wrong type and a value the text lacks are named, and
+    faulty; a draft that passes those checks with a wrong value falls short without being told."""
+    task = get_task(str(EXAMPLES / "json-records" / "json-records.yaml"))
+    value = Defaults.of(task).load_value()
+    record = {
+        "text": "Flight KL123 leaves Porto at 07:15 and lands in Lyon 2 hours later.",
+        "schema": {"to": "text", "hours": "number", "flight": "text"},
+        "fields": {"to": "Lyon", "hours": 2, "flight": "KL123"},
+    }
+    outputs = [
+        ' {"to": "Lyon", "hours": 2, "flight": "KL123"}',
+        ' {"to": "Lyon", "hours": 07:15, "flight": "KL123"}',
+        ' {"to": "Lyon", "flight": "KL123", "from": "Porto"}',
+        ' {"to": "Lyon", "hours": "2", "flight": "KL124"}',
+        ' {"to": "Porto", "hours": 2, "flight": "KL123"}',
+        " [1, 2]",
+    ]
+    right, not_json, keys, typed, wrong, listed = value([record] * len(outputs), outputs)
+    assert right.value == 1.0 and not right.faulty
+    assert not_json.value == 0.0 and not_json.faulty and not_json.feedback.startswith("not valid JSON: ")
+    assert keys.faulty and keys.feedback == "missing: hours; not asked for: from" and keys.value == 2 / 4
+    assert typed.faulty and typed.value == 1 / 3
+    assert typed.feedback == 'hours should be a number, not "2"; flight: "KL124" is not in the text'
+    assert wrong.value == 2 / 3 and not wrong.faulty and "Lyon" not in wrong.feedback
+    assert listed.value == 0.0 and listed.faulty and listed.feedback == "not a JSON object but list"
+    assert right.answer == wrong.answer.replace("Porto", "Lyon")  # the vote's key: the object, keys sorted
+
+
+def test_every_broken_rule_of_a_sentence_is_named():
+    task = get_task(str(EXAMPLES / "sentence-rules" / "sentence-rules.yaml"))
+    value = Defaults.of(task).load_value()
+    assert value.reference_free
+    record = {
+        "words": "bake, kitchen",
+        "checks": [["lowercase", None], ["first_word", "the"], ["max_words", 8], ["quoted", None], ["exclaim", None]],
+    }
+    outputs = [
+        ' "the baker baked bread in the kitchen!"',
+        " The Baker, tired, baked bread in the big kitchen at noon.",
+        ' "a baker bakes!"',
+    ]
+    right, broken, short = value([record] * 3, outputs)
+    assert right.value == 1.0 and right.feedback is None
+    assert broken.feedback == (
+        "has capital letters: The, Baker,; has 11 words, more than 8; is not wrapped in double quotes; "
+        'ends with ".", not "!"'
+    )
+    assert broken.value == 2 / 6
+    assert short.feedback == 'missing: kitchen; begins with "a", not "the"' and short.value == 4 / 6
+    record = {"words": "bake, kitchen", "checks": [["no_commas", None], ["last_word", "noon"]]}
+    [commas] = value([record], [" At noon, the cooks, tired, baked in the kitchen."])
+    assert commas.feedback == 'has 3 commas; ends with "kitchen", not "noon"' and commas.value == 1 / 3
 
 
 @pytest.mark.parametrize("name", TASKS)
