@@ -25,12 +25,13 @@ class Endpoint:
     """A fake endpoint: ``script`` is a list of HTTP statuses answered in turn (then 200s);
     a 200 completes each prompt with its reversal."""
 
-    def __init__(self, script=(), delay=0.0, served=("m",), honour_n=True, mode=None, refuse=(), cut=False):
+    def __init__(self, script=(), delay=0.0, served=("m",), honour_n=True, mode=None, refuse=(), cut=False, surplus=0):
         """``mode``: a reply that is not a completion ("html", "error", "badjson", "empty",
         "trickle", "quota", "v1only", "nochoices"); ``refuse``: request fields answered with a 400 ("seed",
         "n" above 1, "long": a prompt with LONG in it, as too long for the context); ``cut``: a
         completion longer than ``max_tokens`` characters (a character a token) is cut to them,
-        its finish_reason "length"."""
+        its finish_reason "length"; ``surplus``: that many choices more than ``n`` asked for."""
+        self.surplus = surplus
         self.script, self.delay, self.served, self.honour_n, self.cut = list(script), delay, served, honour_n, cut
         self.mode, self.refuse = mode, set(refuse)
         self.bodies: list[dict] = []
@@ -87,7 +88,7 @@ class Endpoint:
                     why = "stop"
                     if endpoint.cut and len(text) > body["max_tokens"]:
                         text, why = text[: body["max_tokens"]], "length"
-                    n = body.get("n", 1) if endpoint.honour_n else 1
+                    n = (body.get("n", 1) if endpoint.honour_n else 1) + endpoint.surplus
                     choice = (
                         {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": why}
                         if chat
@@ -225,6 +226,14 @@ def test_servers_that_ignore_n_are_asked_again(endpoint):
     assert out == [["ba|tail"] * 3]
     assert [b["n"] for b in endpoint.bodies] == [3, 2, 1]
     assert [b["seed"] for b in endpoint.bodies] == [0, 1, 2]  # not the same sample three times
+
+
+@pytest.mark.parametrize("endpoint", [{"surplus": 2}], indirect=True)
+def test_a_reply_with_more_choices_than_asked_gives_n(endpoint):
+    g = _gen(endpoint)
+    out = g.generate(["ab", "cd"], SamplingParams(n=2))
+    assert out == [["ba|tail"] * 2, ["dc|tail"] * 2] and [len(f) for f in g.last_finish] == [2, 2]
+    assert [b["n"] for b in endpoint.bodies] == [2, 2]
 
 
 @pytest.mark.parametrize("endpoint", [{"script": [429, 503]}], indirect=True)

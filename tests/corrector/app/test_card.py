@@ -230,3 +230,32 @@ def test_a_card_is_measured_with_the_generator_and_value_it_was_trained_with_unl
     CorrectorConfig(task="arithmetic").save(folder)
     with pytest.raises(UsageError, match="--eval-limit"):
         measure_and_write(folder, None, None, None, 0, 10**9, 0)
+
+
+def test_a_card_is_measured_with_its_tasks_layout_and_fluency(tmp_path, monkeypatch):
+    """What `correct card` hands the measurement: the corrector loaded with the task's layout of
+    a question, and the fluency evaluation where the task asks for it (detox) and not elsewhere."""
+    import correct.corrector.app.generate as generate_module
+    import correct.generators as generators
+    from correct.corrector.app.measure import measure_and_write
+    from correct.corrector.model import Corrector
+    from correct.tasks import get_task
+
+    seen = {}
+    monkeypatch.setattr(generators, "load_generator", lambda path: f"generator {path}")
+    monkeypatch.setattr(Corrector, "from_pretrained", classmethod(lambda cls, path, layout=None: layout))
+
+    def evaluate(corrector, generator, value, records, prompts, gen_path, fluency=False):
+        seen.update(layout=corrector, fluency=fluency, generator=generator, records=records)
+        return EVAL
+
+    monkeypatch.setattr(generate_module, "evaluate", evaluate)
+    for task, fluency in (("detox", True), ("arithmetic", False)):
+        folder = tmp_path / task
+        folder.mkdir()
+        CorrectorConfig(task=task).save(folder)
+        measure_and_write(folder, None, "my/gen", None, 0, 3, 0)
+        t = get_task(task)
+        assert seen["fluency"] is fluency and seen["generator"] == "generator my/gen"
+        assert seen["layout"] is not None and seen["layout"](seen["records"][0]) == t.format_prompt(seen["records"][0])
+        assert (folder / "README.md").is_file()
