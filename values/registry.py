@@ -61,6 +61,12 @@ def _toxicity(arg: str | None = None) -> Value:
     return from_spec(arg)
 
 
+def _json(arg: str | None = None) -> Value:
+    from .structured import from_spec
+
+    return from_spec(arg)
+
+
 def _reward_model(arg: str | None = None) -> Value:
     from .reward import from_spec
 
@@ -77,6 +83,11 @@ VALUES: dict[str, tuple[Callable[..., Value], str]] = {
         _constraints,
         "share of the record's `concepts` the output uses, inflections counted (dogs, ran, eating); feedback "
         "names the missing ones",
+    ),
+    "json": (
+        _json,
+        "one JSON object with the keys of the record's `schema`, each of its type: share of the keys as the "
+        "record's `fields` has them; feedback names what is missing, mistyped or not in its `text`",
     ),
     "toxicity": (
         _toxicity,

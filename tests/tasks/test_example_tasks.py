@@ -1,7 +1,7 @@
 """The example task files of docs/examples/ that train one general corrector beside the word
 problems, or measure it: functions and dictionaries (unit tests), strings-and-lists and
 unit-conversions (a printed answer), constrained-sentences (concepts), json-records (a JSON
-object, scored by the task's own json_fields.py) and sentence-rules (rules of form, scored by
+object, the built-in `json` value) and sentence-rules (rules of form, scored by
 its own sentence_rules.py). Each loads; every
 reference solution reaches the value's maximum; a broken output does not, and its feedback
 says why; and each make_data.py writes exactly the data files kept beside it. Offline, no model."""

@@ -105,7 +105,7 @@ def test_entry_point_group(user_package):
         ("nosuchvalue", ["unknown value 'nosuchvalue'", "program", "constraints", "toxicity", "reward-model"]),
         # A function that cannot take (records, outputs) is named at load, not a TypeError at the first score.
         ("os:getcwd", ["value 'os:getcwd' cannot be called as os:getcwd(records, outputs): it takes ()"]),
-        ("json:loads", ["cannot be called as json:loads(records, outputs): it takes (s, cls, object_hook"]),
+        ("pickle:loads", ["cannot be called as pickle:loads(records, outputs): it takes"]),
     ],
 )
 def test_load_errors_name_the_problem(user_package, spec, needles):

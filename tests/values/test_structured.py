@@ -1,0 +1,69 @@
+"""The built-in ``json`` value: one JSON object with the keys a record's schema asks for, scored
+against its reference object, with feedback that names only what the record shows."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from correct.values import ValueFunctionError, load_value
+
+RECORD = {
+    "id": "r1",
+    "text": "Order 1042: 3 mugs for Mia Novak, gift wrapped, paid 18.5 dollars.",
+    "schema": {"order": "integer", "customer": "text", "gift": "true or false", "paid": "number"},
+    "fields": {"order": 1042, "customer": "Mia Novak", "gift": True, "paid": 18.5},
+}
+
+
+def _one(spec: str, output: str, record=RECORD):
+    with load_value(spec) as value:
+        [score] = value([record], [output])
+    return score, value
+
+
+def test_the_reference_object_scores_one_and_each_wrong_key_costs_its_share():
+    right, value = _one("json", ' {"order": 1042, "customer": "mia  novak", "gift": true, "paid": 18.50}')
+    assert right.value == 1.0 and not right.faulty and not value.reference_free
+    unwrapped, _ = _one("json", '{"order": 1042, "customer": "Mia Novak", "gift": false, "paid": 18.5}')
+    assert unwrapped.value == 3 / 4 and not unwrapped.faulty  # false is said nowhere to be wrong
+    assert unwrapped.feedback == "every key is there, of its type and found in the text"
+
+
+def test_types_grounding_and_keys_are_named_and_faulty():
+    score, _ = _one("json", '{"order": 1042.5, "customer": "Mia Novak", "gift": "yes", "paid": 4, "note": "x"}')
+    assert score.faulty and score.value == 1 / 5  # only the customer is right, and a key was added
+    assert score.feedback == (
+        'not asked for: note; order should be a whole number, not 1042.5; gift should be true or false, not "yes"; '
+        "paid: 4 is not in the text"
+    )
+    broken, _ = _one("json", '{"order": 1042,')
+    assert broken.value == 0.0 and broken.faulty and broken.feedback.startswith("not valid JSON: ")
+
+
+def test_without_a_reference_the_checks_are_the_score():
+    loose, value = _one("json:reference=none", '{"order": 1042, "customer": "Mia", "gift": true, "paid": 99}')
+    assert value.reference_free and loose.value == 3 / 4 and loose.feedback == "paid: 99 is not in the text"
+    unknown, _ = _one("json", '{"order": 1042}', {k: v for k, v in RECORD.items() if k != "fields"})
+    assert unknown.value is None and unknown.feedback == "missing: customer, gift, paid"
+    ungrounded, _ = _one("json:source=none", '{"order": 7, "customer": "x", "gift": true, "paid": 1}')
+    assert not ungrounded.faulty and ungrounded.value == 1 / 4
+
+
+def test_equal_objects_are_one_answer_for_the_vote():
+    a, _ = _one("json", '{"paid": 18.5, "order": 1042}')
+    b, _ = _one("json", ' {"order": 1042,  "paid": 18.5}')
+    assert a.answer == b.answer == json.dumps({"order": 1042, "paid": 18.5})
+
+
+def test_a_record_without_a_usable_schema_is_named_before_anything_is_scored():
+    with load_value("json") as value:
+        with pytest.raises(ValueFunctionError, match=r"record 'r2' has no `schema`"):
+            value([RECORD, {"id": "r2", "text": "x"}], ["{}", "{}"])
+        with pytest.raises(ValueFunctionError, match=r"key 'age' has the type 'years'; types are text, string"):
+            value([{**RECORD, "schema": {"age": "years"}}], ["{}"])
+        [score] = value([{**RECORD, "schema": json.dumps(RECORD["schema"])}], [json.dumps(RECORD["fields"])])
+        assert score.value == 1.0  # a schema kept as a JSON string (a CSV column) is read
+    with pytest.raises(ValueFunctionError, match=r"json:strict=1: unknown option 'strict'"):
+        load_value("json:strict=1")
