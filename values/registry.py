@@ -67,6 +67,12 @@ def _json(arg: str | None = None) -> Value:
     return from_spec(arg)
 
 
+def _rules(arg: str | None = None) -> Value:
+    from .rules import from_spec
+
+    return from_spec(arg)
+
+
 def _reward_model(arg: str | None = None) -> Value:
     from .reward import from_spec
 
@@ -88,6 +94,11 @@ VALUES: dict[str, tuple[Callable[..., Value], str]] = {
         _json,
         "one JSON object with the keys of the record's `schema`, each of its type: share of the keys as the "
         "record's `fields` has them; feedback names what is missing, mistyped or not in its `text`",
+    ),
+    "rules": (
+        _rules,
+        "share of the record's `checks` (rules of form: lowercase, no_commas, max_words, first_word, quoted, ...) "
+        "and its `words` the output meets, without a reference; feedback names each broken rule",
     ),
     "toxicity": (
         _toxicity,

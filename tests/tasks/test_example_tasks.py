@@ -1,9 +1,9 @@
 """The example task files of docs/examples/ that train one general corrector beside the word
 problems, or measure it: functions and dictionaries (unit tests), strings-and-lists and
-unit-conversions (a printed answer), constrained-sentences (concepts), json-records (a JSON
-object, the built-in `json` value) and sentence-rules (rules of form, scored by
-its own sentence_rules.py). Each loads; every
-reference solution reaches the value's maximum; a broken output does not, and its feedback
+unit-conversions (a printed answer), constrained-sentences (concepts), json-records and
+order-forms (a JSON object, the built-in `json` value), and sentence-rules and headline-rules
+(rules of form, the built-in `rules` value). Each loads; every reference solution reaches the
+value's maximum; a broken output does not, and its feedback
 says why; and each make_data.py writes exactly the data files kept beside it. Offline, no model."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from correct.values import load_value
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
 TASKS = ["functions", "strings-and-lists", "unit-conversions", "constrained-sentences", "dictionaries", "json-records"]
-TASKS += ["sentence-rules"]
+TASKS += ["sentence-rules", "order-forms", "headline-rules"]
 SPLITS = ["train", "validation", "test", "shots.jsonl"]
 N = 20
 
@@ -134,7 +134,7 @@ def test_every_broken_rule_of_a_sentence_is_named():
         ' "a baker bakes!"',
     ]
     right, broken, short = value([record] * 3, outputs)
-    assert right.value == 1.0 and right.feedback is None
+    assert right.value == 1.0 and right.feedback == "every rule met"
     assert broken.feedback == (
         "has capital letters: The, Baker,; has 11 words, more than 8; is not wrapped in double quotes; "
         'ends with ".", not "!"'

@@ -13,7 +13,7 @@ instructions:
 The sentences are the scenes of the constrained-sentences example (its make_data.py draws
 them); the rules are drawn, then applied to the sentence, so that every reference meets them.
 Each record has `words` (the task's question: two base forms joined by ", "), `rules` (how
-the prompt shows them), `checks` (what `sentence_rules.py` checks: a list of [rule, argument]),
+the prompt shows them), `checks` (what the built-in `rules` value checks: a list of [rule, argument]),
 `solution` (with a leading space, as it follows "Sentence:") and `kind` (how many rules);
 test.jsonl adds an `id`. train.jsonl holds 2000 records, validation.jsonl and test.jsonl 300
 each, shots.jsonl three solved examples. No sentence is in two files.

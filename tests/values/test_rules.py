@@ -1,0 +1,46 @@
+"""The built-in ``rules`` value: rules of form checked without a reference, each broken one
+named; records whose checks cannot be read are named before anything is scored."""
+
+from __future__ import annotations
+
+import pytest
+
+from correct.values import ValueFunctionError, load_value
+
+
+def _scores(checks, outputs, words=None):
+    record = {"id": "h1", "checks": checks, **({"words": words} if words else {})}
+    with load_value("rules") as value:
+        return value([record] * len(outputs), outputs)
+
+
+def test_a_headline_is_told_each_rule_it_breaks():
+    checks = [["title_case", None], ["question", None], ["has_number", None], ["avoid_word", "amazing"]]
+    right, wrong = _scores(checks, [" Lyon Book Fair Draws 4200 Visitors?", " an amazing book fair in Lyon."])
+    assert right.value == 1.0 and right.feedback == "every rule met"
+    assert wrong.value == 0.0
+    assert wrong.feedback == (
+        'not capitalized: an, amazing, book, fair, in; ends with ".", not "?"; has no number in digits; uses "amazing"'
+    )
+
+
+def test_words_count_as_one_rule_and_checks_may_be_kept_as_json():
+    [score] = _scores('[["max_words", 3]]', [" Dogs ran home fast"], words="dog, cat")
+    assert score.value == 0.0 and score.feedback == "missing: cat; has 4 words, more than 3"
+    [only_words] = _scores([], [" The cats sleep."], words="cat")
+    assert only_words.value == 1.0
+
+
+@pytest.mark.parametrize(
+    "checks, message",
+    [
+        ([["shout", None]], r"record 'h1': checks\[0\] is \['shout', None\]; rules are lowercase, title_case"),
+        ([["max_words", "ten"]], r"checks\[0\] 'max_words' needs a int argument, got 'ten'"),
+        ([["first_word"]], r"checks\[0\] 'first_word' needs a str argument, got None"),
+        ([], r"record 'h1' has no `checks`"),
+        ("[[", r"record 'h1' has `checks` that are not JSON"),
+    ],
+)
+def test_checks_that_cannot_be_read_are_named(checks, message):
+    with pytest.raises(ValueFunctionError, match=message):
+        _scores(checks, ["x"])
