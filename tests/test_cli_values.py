@@ -20,7 +20,7 @@ def test_values_lists_every_value_with_a_description():
     result = invoke("values")
     assert result.exit_code == 0, result.output
     rows = dict(line.split("\t") for line in result.stdout.splitlines())
-    assert set(rows) == {"program", "constraints", "toxicity", "reward-model"}
+    assert set(rows) == {"program", "constraints", "json", "rules", "toxicity", "reward-model"}
     assert all(len(doc) > 20 and "\n" not in doc for doc in rows.values())
 
 
@@ -53,6 +53,38 @@ def test_score_constraints(tmp_path):
         ("two", pytest.approx(2 / 3), "missing: frisbee"),
         ("none", 0.0, "missing: child, swim, lake"),
     ]
+
+
+def test_score_json_and_rules_read_their_fields_from_jsonl(tmp_path):
+    schema = {"city": "text", "year": "integer"}
+    rows = _score(
+        tmp_path,
+        "json:source=note",
+        [
+            {
+                "id": "ok",
+                "note": "Graz, 1999",
+                "schema": schema,
+                "fields": {"city": "Graz", "year": 1999},
+                "output": ' {"city": "Graz", "year": 1999}',
+            },
+            {
+                "id": "bad",
+                "note": "Graz, 1999",
+                "schema": schema,
+                "fields": {"city": "Graz", "year": 1999},
+                "output": '{"city": "Wien"}',
+            },
+        ],
+    )
+    assert [(r["id"], r["value"], r["feedback"]) for r in rows] == [
+        ("ok", 1.0, "every key is there, of its type and found in the text"),
+        ("bad", 0.0, 'missing: year; city: "Wien" is not in the text'),
+    ]
+    rows = _score(
+        tmp_path, "rules", [{"id": "r", "checks": [["lowercase", None], ["question", None]], "output": "Why Not."}]
+    )
+    assert rows[0]["value"] == 0.0 and rows[0]["feedback"] == 'has capital letters: Why, Not.; ends with ".", not "?"'
 
 
 def test_score_constraints_needs_concepts(tmp_path):
