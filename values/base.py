@@ -24,6 +24,7 @@ refined all the same and left out of the figures that need references (``correct
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Protocol, Sequence
@@ -97,6 +98,18 @@ def text_of(x: Any) -> str:
 def record_name(record: Mapping[str, Any], index: int) -> str:
     """How errors name a record: by its id, else by its place in the batch."""
     return f"record {record['id']!r}" if "id" in record else f"record at index {index}"
+
+
+def structured_field(record: Mapping[str, Any], key: str, where: str) -> Any:
+    """A record's field that holds a list or an object, or the same as a JSON string (a CSV
+    column); a string that is not JSON is an error naming ``where`` and ``key``."""
+    given = record.get(key)
+    if isinstance(given, str):
+        try:
+            return json.loads(given)
+        except json.JSONDecodeError:
+            raise ValueFunctionError(f"{where} has a `{key}` that is not JSON") from None
+    return given
 
 
 def flag(text: str) -> bool:

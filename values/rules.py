@@ -29,11 +29,10 @@ begins with "the", not "At""), or says that every rule is met.
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any, Callable, Mapping, Sequence
 
-from .base import Score, ValueBase, ValueFunctionError, parse_options, record_name, text_of
+from .base import Score, ValueBase, ValueFunctionError, parse_options, record_name, structured_field, text_of
 from .constraints import covered, parse_concepts, tokens
 
 __all__ = ["RULES", "RulesValue", "broken"]
@@ -113,13 +112,8 @@ def broken(rule: str, arg: Any, text: str) -> str | None:
 
 
 def _checks(record: Mapping[str, Any], index: int) -> list[tuple[str, Any]]:
-    given = record.get("checks")
     where = f"value 'rules': {record_name(record, index)}"
-    if isinstance(given, str):
-        try:
-            given = json.loads(given)
-        except json.JSONDecodeError:
-            raise ValueFunctionError(f"{where} has `checks` that are not JSON") from None
+    given = structured_field(record, "checks", where)
     if not isinstance(given, list) or not (given or parse_concepts(record.get("words"))):
         raise ValueFunctionError(f"{where} has no `checks`: a list of [rule, argument] pairs ({', '.join(RULES)})")
     out = []

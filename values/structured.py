@@ -27,7 +27,7 @@ import json
 import re
 from typing import Any, Mapping, Sequence
 
-from .base import Score, ValueBase, ValueFunctionError, parse_options, record_name, text_of
+from .base import Score, ValueBase, ValueFunctionError, parse_options, record_name, structured_field, text_of
 
 __all__ = ["JsonValue", "TYPES", "from_spec"]
 
@@ -101,13 +101,8 @@ class JsonValue(ValueBase):
         return [self.judge(r, s, text_of(o)) for r, s, o in zip(records, schemas, outputs)]
 
     def _schema(self, record: Mapping[str, Any], index: int) -> dict[str, str]:
-        given = record.get(self.schema_field)
         where = f"value 'json': {record_name(record, index)}"
-        if isinstance(given, str):
-            try:
-                given = json.loads(given)
-            except json.JSONDecodeError:
-                raise ValueFunctionError(f"{where} has a `{self.schema_field}` that is not a JSON object") from None
+        given = structured_field(record, self.schema_field, where)
         if not isinstance(given, dict) or not given:
             raise ValueFunctionError(
                 f"{where} has no `{self.schema_field}`: it needs the keys to fill, each with its type "

@@ -38,7 +38,7 @@ def test_words_count_as_one_rule_and_checks_may_be_kept_as_json():
         ([["max_words", "ten"]], r"checks\[0\] 'max_words' needs a int argument, got 'ten'"),
         ([["first_word"]], r"checks\[0\] 'first_word' needs a str argument, got None"),
         ([], r"record 'h1' has no `checks`"),
-        ("[[", r"record 'h1' has `checks` that are not JSON"),
+        ("[[", r"record 'h1' has a `checks` that is not JSON"),
     ],
 )
 def test_checks_that_cannot_be_read_are_named(checks, message):
