@@ -116,14 +116,6 @@ class ContextError(GeneratorError):
     """A prompt and its token budget do not fit the model's context: refused, not mangled."""
 
 
-def drafts_where_refused(generator, rewrites: list[list[str]], drafts: Sequence[str]) -> list[list[str]]:
-    """A corrector's ``rewrites`` with the draft kept where its backend refused the input (an
-    endpoint's 400, ``last_refused``): an empty rewrite would replace a draft with nothing."""
-    for i in getattr(generator, "last_refused", ()):
-        rewrites[i] = [drafts[i]] * len(rewrites[i])
-    return rewrites
-
-
 def finish_reasons(generator, completions: list[list[str]]) -> list[list[str | None]]:
     """Why each of ``completions`` (what ``generator.generate`` just returned) ended, from its
     ``last_finish``; None for each where the generator does not tell (or, written to the
@@ -137,12 +129,16 @@ def finish_reasons(generator, completions: list[list[str]]) -> list[list[str | N
 def rewrites_of(
     generator, inputs: Sequence[str], params: SamplingParams, drafts: Sequence[str]
 ) -> tuple[list[list[str]], list[list[str | None]], frozenset[int]]:
-    """A corrector's decode: (``generator``'s ``params.n`` rewrites of each input with the draft
-    kept where it was refused (``drafts_where_refused``), why each rewrite ended
-    (``finish_reasons``), the inputs whose draft was kept)."""
+    """A corrector's decode: (``generator``'s ``params.n`` rewrites of each input, why each ended
+    (``finish_reasons``), the inputs whose draft was kept). Where the backend refused an input
+    (an endpoint's 400, ``last_refused``) its draft is kept: an empty rewrite would replace a
+    draft with nothing."""
     out = generator.generate(inputs, params)
     finish = finish_reasons(generator, out)
-    return drafts_where_refused(generator, out, drafts), finish, frozenset(getattr(generator, "last_refused", ()))
+    kept = frozenset(getattr(generator, "last_refused", ()))
+    for i in kept:
+        out[i] = [drafts[i]] * len(out[i])
+    return out, finish, kept
 
 
 def truncate_at_stop(text: str, stop: Sequence[str]) -> str:

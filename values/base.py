@@ -100,6 +100,13 @@ def record_name(record: Mapping[str, Any], index: int) -> str:
     return f"record {record['id']!r}" if "id" in record else f"record at index {index}"
 
 
+def check_paired(name: str, records: Sequence[Any], outputs: Sequence[Any]) -> None:
+    """A value is called with one record per output; anything else is the caller's mistake,
+    named before anything is scored."""
+    if len(records) != len(outputs):
+        raise ValueFunctionError(f"value {name!r} got {len(records)} records for {len(outputs)} outputs")
+
+
 def structured_field(record: Mapping[str, Any], key: str, where: str) -> Any:
     """A record's field that holds a list or an object, or the same as a JSON string (a CSV
     column); a string that is not JSON is an error naming ``where`` and ``key``."""

@@ -36,7 +36,7 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping, Sequence
 
-from .base import Score, ValueBase, ValueFunctionError, record_name, text_of
+from .base import Score, ValueBase, ValueFunctionError, check_paired, record_name, text_of
 from .inflection import forms
 
 __all__ = ["ConstraintsValue", "covered", "forms", "parse_concepts", "tokens"]
@@ -81,8 +81,7 @@ class ConstraintsValue(ValueBase):
     reference_free = True
 
     def __call__(self, records: Sequence[Mapping[str, Any]], outputs: Sequence[str]) -> list[Score]:
-        if len(records) != len(outputs):
-            raise ValueFunctionError(f"value 'constraints' got {len(records)} records for {len(outputs)} outputs")
+        check_paired("constraints", records, outputs)
         # Check every record before scoring anything, so a bad data set fails fast.
         all_concepts = [_check(record, i) for i, record in enumerate(records)]
         return [self._score(concepts, output) for concepts, output in zip(all_concepts, outputs)]

@@ -18,7 +18,7 @@ import signal
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Mapping, Sequence
 
-from .base import Score, ValueBase, ValueFunctionError, record_name
+from .base import Score, ValueBase, ValueFunctionError, check_paired, record_name
 from .sandbox import RunResult, Sandbox, SandboxPool
 
 _FEEDBACK_CHARS = 200  # feedback goes into a prompt: one long printed line must not flood it
@@ -52,8 +52,7 @@ class ProgramValue(ValueBase):
         self.reveal_expected = reveal_expected
 
     def __call__(self, records: Sequence[Mapping[str, Any]], outputs: Sequence[str]) -> list[Score]:
-        if len(records) != len(outputs):
-            raise ValueFunctionError(f"value 'program' got {len(records)} records for {len(outputs)} outputs")
+        check_paired("program", records, outputs)
         checks = [_check(record, i) for i, record in enumerate(records)]
         if not checks:
             return []

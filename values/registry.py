@@ -55,28 +55,14 @@ def _constraints(arg: str | None = None) -> Value:
     return ConstraintsValue()
 
 
-def _toxicity(arg: str | None = None) -> Value:
-    from .toxicity import from_spec
+def _from_spec(module: str) -> Callable[[str | None], Value]:
+    """A value built by ``from_spec(arg)`` of ``values.<module>``, imported only when asked for
+    (toxicity and reward-model bring their libraries)."""
 
-    return from_spec(arg)
+    def load(arg: str | None = None) -> Value:
+        return importlib.import_module(f".{module}", __package__).from_spec(arg)
 
-
-def _json(arg: str | None = None) -> Value:
-    from .structured import from_spec
-
-    return from_spec(arg)
-
-
-def _rules(arg: str | None = None) -> Value:
-    from .rules import from_spec
-
-    return from_spec(arg)
-
-
-def _reward_model(arg: str | None = None) -> Value:
-    from .reward import from_spec
-
-    return from_spec(arg)
+    return load
 
 
 VALUES: dict[str, tuple[Callable[..., Value], str]] = {
@@ -91,22 +77,22 @@ VALUES: dict[str, tuple[Callable[..., Value], str]] = {
         "names the missing ones",
     ),
     "json": (
-        _json,
+        _from_spec("structured"),
         "one JSON object with the keys of the record's `schema`, each of its type: share of the keys as the "
         "record's `fields` has them; feedback names what is missing, mistyped or not in its `text`",
     ),
     "rules": (
-        _rules,
+        _from_spec("rules"),
         "share of the record's `checks` (rules of form: lowercase, no_commas, max_words, first_word, quoted, ...) "
         "and its `words` the output meets, without a reference; feedback names each broken rule",
     ),
     "toxicity": (
-        _toxicity,
+        _from_spec("toxicity"),
         "1 - P(toxic) of the output: alt-profanity-check offline by default, or any sequence classifier with "
         "toxicity:PATH_OR_HUB_ID",
     ),
     "reward-model": (
-        _reward_model,
+        _from_spec("reward"),
         "a Hugging Face sequence-classification reward model (reward-model:PATH_OR_HUB_ID) scores (prompt, "
         "output); `correct train-reward` trains one",
     ),

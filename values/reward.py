@@ -29,6 +29,7 @@ from .base import (
     Score,
     ValueBase,
     ValueFunctionError,
+    check_paired,
     finite,
     first_line,
     parse_options,
@@ -80,8 +81,7 @@ class RewardModelValue(ValueBase):
         return cls(model, tokenizer, batch_size=batch_size, max_length=max_length, device=device, max_value=max_value)
 
     def __call__(self, records: Sequence[Mapping[str, Any]], outputs: Sequence[str]) -> list[Score]:
-        if len(records) != len(outputs):
-            raise ValueFunctionError(f"value 'reward-model' got {len(records)} records for {len(outputs)} outputs")
+        check_paired("reward-model", records, outputs)
         prompts = []
         for i, record in enumerate(records):
             if "prompt" not in record:

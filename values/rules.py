@@ -32,7 +32,16 @@ from __future__ import annotations
 import re
 from typing import Any, Callable, Mapping, Sequence
 
-from .base import Score, ValueBase, ValueFunctionError, parse_options, record_name, structured_field, text_of
+from .base import (
+    Score,
+    ValueBase,
+    ValueFunctionError,
+    check_paired,
+    parse_options,
+    record_name,
+    structured_field,
+    text_of,
+)
 from .constraints import covered, parse_concepts, tokens
 
 __all__ = ["RULES", "RulesValue", "broken"]
@@ -135,8 +144,7 @@ class RulesValue(ValueBase):
     reference_free = True
 
     def __call__(self, records: Sequence[Mapping[str, Any]], outputs: Sequence[str]) -> list[Score]:
-        if len(records) != len(outputs):
-            raise ValueFunctionError(f"value 'rules' got {len(records)} records for {len(outputs)} outputs")
+        check_paired("rules", records, outputs)
         checks = [_checks(r, i) for i, r in enumerate(records)]  # every record checked before scoring
         return [self.judge(r, c, text_of(o)) for r, c, o in zip(records, checks, outputs)]
 

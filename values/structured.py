@@ -27,7 +27,16 @@ import json
 import re
 from typing import Any, Mapping, Sequence
 
-from .base import Score, ValueBase, ValueFunctionError, parse_options, record_name, structured_field, text_of
+from .base import (
+    Score,
+    ValueBase,
+    ValueFunctionError,
+    check_paired,
+    parse_options,
+    record_name,
+    structured_field,
+    text_of,
+)
 
 __all__ = ["JsonValue", "TYPES", "from_spec"]
 
@@ -95,8 +104,7 @@ class JsonValue(ValueBase):
         self.reference_free = reference == "none"
 
     def __call__(self, records: Sequence[Mapping[str, Any]], outputs: Sequence[str]) -> list[Score]:
-        if len(records) != len(outputs):
-            raise ValueFunctionError(f"value 'json' got {len(records)} records for {len(outputs)} outputs")
+        check_paired("json", records, outputs)
         schemas = [self._schema(r, i) for i, r in enumerate(records)]  # every record checked before scoring
         return [self.judge(r, s, text_of(o)) for r, s, o in zip(records, schemas, outputs)]
 

@@ -31,7 +31,18 @@ import math
 import re
 from typing import Any, Mapping, Protocol, Sequence
 
-from .base import Score, ValueBase, ValueFunctionError, finite, first_line, flag, parse_options, positive, text_of
+from .base import (
+    Score,
+    ValueBase,
+    ValueFunctionError,
+    check_paired,
+    finite,
+    first_line,
+    flag,
+    parse_options,
+    positive,
+    text_of,
+)
 from .hf import context_length, load_sequence_classifier, score_in_batches
 
 PACKAGE = "alt-profanity-check"
@@ -60,8 +71,7 @@ class ToxicityValue(ValueBase):
         self.max_value = float(max_value)
 
     def __call__(self, records: Sequence[Mapping[str, Any]], outputs: Sequence[str]) -> list[Score]:
-        if len(records) != len(outputs):
-            raise ValueFunctionError(f"value 'toxicity' got {len(records)} records for {len(outputs)} outputs")
+        check_paired("toxicity", records, outputs)
         texts = [text_of(o) for o in outputs]
         if not texts:
             return []
