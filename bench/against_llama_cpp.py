@@ -17,17 +17,47 @@ generated token.
     pip install -e '.[bench-llama-cpp]'   # llama-cpp-python, compiled from source: ~25 min on one core; never in CI
     python bench/against_llama_cpp.py --prompts 64 --samples 4 --temperature 0.5 --threads 2   # the pool's workload
     python bench/against_llama_cpp.py --prompts 32 --threads 2                                 # greedy drafting
+
+``--isa avx2`` measures, on a machine with AVX-512, what a machine with AVX2 only would see: the
+``hf`` side's torch kernels, MKL and oneDNN are held to AVX2, and llama.cpp must be built so
+(``-DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_AVX512=OFF``). Each engine's instruction set is printed,
+so a build that does not match shows.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 WORD_PROBLEMS = Path(__file__).resolve().parents[1] / "docs/examples/word-problems/word-problems.yaml"
+
+
+# What holds torch to an instruction set, read when each library first runs: torch's own kernels,
+# MKL's (its matrix products) and oneDNN's.
+ISA_LIMITS = {
+    "native": {},
+    "avx2": {"ATEN_CPU_CAPABILITY": "avx2", "MKL_ENABLE_INSTRUCTIONS": "AVX2", "ONEDNN_MAX_CPU_ISA": "AVX2"},
+}
+
+
+def limit_isa(isa: str) -> None:
+    """Hold the ``hf`` side to ``isa``; only before torch is imported, since it reads these once."""
+    if ISA_LIMITS[isa] and "torch" in sys.modules:
+        raise RuntimeError(f"--isa {isa}: torch is already imported, so its instruction set is fixed")
+    os.environ.update(ISA_LIMITS[isa])
+
+
+def instruction_sets(llama: "LlamaCpp") -> dict:
+    """What each engine runs on: torch's CPU capability, and llama.cpp's own system line (the
+    features its build turned on)."""
+    import torch
+
+    return {"hf": torch.backends.cpu.get_cpu_capability(), "llama.cpp": llama.system_info()}
 
 
 def gguf_file(work: Path) -> Path:
@@ -53,6 +83,16 @@ class LlamaCpp:
 
         self.llm = Llama(model_path=str(path), n_ctx=context, n_threads=threads, n_threads_batch=threads, verbose=False)
         self.tokens_generated = 0
+
+    def system_info(self) -> str:
+        """The features of this build of llama.cpp (its ``llama_print_system_info`` line)."""
+        import llama_cpp
+
+        info = getattr(llama_cpp, "llama_print_system_info", None)
+        if info is None:
+            return "unknown"
+        line = info()
+        return (line.decode() if isinstance(line, bytes) else str(line)).strip()
 
     def generate(self, prompts: list[str], params) -> list[list[str]]:
         from correct.generators import truncate_at_stop
@@ -108,7 +148,14 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--threads", type=int, default=2, help="threads of both engines")
     ap.add_argument("--shots", type=int, default=3)
     ap.add_argument("--gguf", type=Path, default=None, help="default: SmolLM2's, as `correct prepare` finds it")
+    ap.add_argument(
+        "--isa",
+        choices=sorted(ISA_LIMITS),
+        default="native",
+        help="the widest instructions the hf side may use (avx2: as on a machine without AVX-512)",
+    )
     args = ap.parse_args(argv)
+    limit_isa(args.isa)
 
     import torch
     from transformers.utils import logging as hf_logging
@@ -144,7 +191,9 @@ def main(argv: list[str] | None = None) -> dict:
             tokens[name] += e.tokens_generated - before
     rates = {name: len(drafts[name]) / seconds[name] for name in names}
     how = "greedy" if args.temperature <= 0 else f"{args.samples} samples a prompt at temperature {args.temperature}"
+    isa = instruction_sets(llama)
     print(f"{len(prompts)} word problems, {args.shots}-shot; {how}; {args.threads} threads; hf batch {args.batch}")
+    print(f"  instructions: hf {isa['hf']}; llama.cpp {isa['llama.cpp']}")
     print("  engine      drafts/s  tokens/s  tokens")
     for name in names:
         print(f"  {name:10s} {rates[name]:9.2f} {tokens[name] / seconds[name]:9.1f} {tokens[name]:7d}")
@@ -174,6 +223,7 @@ def main(argv: list[str] | None = None) -> dict:
         "hf_bandwidth_share": bandwidth_share,
         "hf_flops_share": flops_share,
         "limits": limits,
+        "instructions": isa,
     }
     print(json.dumps(result))
     return result

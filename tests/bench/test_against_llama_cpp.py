@@ -6,9 +6,13 @@ CI never compiles."""
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import types
 from pathlib import Path
+
+import pytest
+import torch
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "bench"))
@@ -52,3 +56,29 @@ def test_llama_cpp_is_asked_for_the_hf_backends_sampling(monkeypatch, tmp_path):
 def test_the_machine_limits_are_measured():
     limits = against_llama_cpp.machine_limits(threads=1)
     assert limits["bandwidth"] > 1e8 and limits["flops"] > 1e8  # bytes/s and FLOP/s of a real machine
+
+
+def test_llama_cpp_says_what_its_build_runs_on(monkeypatch, tmp_path):
+    info = types.SimpleNamespace(Llama=FakeLlama, llama_print_system_info=lambda: b"CPU : AVX2 = 1 | AVX512 = 0 \n")
+    monkeypatch.setitem(sys.modules, "llama_cpp", info)
+    assert against_llama_cpp.LlamaCpp(tmp_path / "m.gguf", threads=1).system_info() == "CPU : AVX2 = 1 | AVX512 = 0"
+    monkeypatch.setitem(sys.modules, "llama_cpp", types.SimpleNamespace(Llama=FakeLlama))
+    assert against_llama_cpp.LlamaCpp(tmp_path / "m.gguf", threads=1).system_info() == "unknown"
+
+
+@pytest.mark.skipif(
+    torch.backends.cpu.get_cpu_capability() not in ("AVX2", "AVX512"), reason="needs a CPU with AVX2 or wider"
+)
+def test_isa_avx2_holds_torch_to_avx2():
+    code = (
+        f"import sys; sys.path.insert(0, {str(ROOT / 'bench')!r}); import against_llama_cpp as b; "
+        "b.limit_isa('avx2'); import torch; print(torch.backends.cpu.get_cpu_capability())"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert run.stdout.strip() == "AVX2"
+
+
+def test_the_isa_cannot_be_held_once_torch_is_loaded():
+    with pytest.raises(RuntimeError, match="--isa avx2: torch is already imported"):
+        against_llama_cpp.limit_isa("avx2")
+    against_llama_cpp.limit_isa("native")  # nothing to hold
