@@ -21,6 +21,9 @@ exclaim                   ends with an exclamation mark
 question                  ends with a question mark
 ============  ==========  =====================================================
 
+A word argument is matched as the output's words are read (case and punctuation aside), so
+``"Hello,"`` and ``"good morning"`` work too.
+
 The score is the share of the rules met; the feedback names every broken one ("has 2 commas;
 begins with "the", not "At""), or says that every rule is met.
 
@@ -63,13 +66,13 @@ def _commas(inner: str, words: list[str], arg: Any) -> str | None:
 
 
 def _first(inner: str, words: list[str], arg: Any) -> str | None:
-    first = words[0] if words else ""
-    return None if first == arg.lower() else f'begins with "{first}", not "{arg}"'
+    first = words[: len(tokens(arg))]  # the argument as the output's words are read: "Hello," or "good day"
+    return None if first == tokens(arg) else f'begins with "{" ".join(first)}", not "{arg}"'
 
 
 def _last(inner: str, words: list[str], arg: Any) -> str | None:
-    last = words[-1] if words else ""
-    return None if last == arg.lower() else f'ends with "{last}", not "{arg}"'
+    last = words[max(len(words) - len(tokens(arg)), 0) :]
+    return None if last == tokens(arg) else f'ends with "{" ".join(last)}", not "{arg}"'
 
 
 def _most(inner: str, words: list[str], arg: Any) -> str | None:
@@ -78,7 +81,9 @@ def _most(inner: str, words: list[str], arg: Any) -> str | None:
 
 
 def _avoid(inner: str, words: list[str], arg: Any) -> str | None:
-    return f'uses "{arg}"' if arg.lower() in words else None
+    avoid = tokens(arg)
+    n = len(avoid)
+    return f'uses "{arg}"' if any(words[i : i + n] == avoid for i in range(len(words) - n + 1)) else None
 
 
 def _number(inner: str, words: list[str], arg: Any) -> str | None:
@@ -122,17 +127,30 @@ def broken(rule: str, arg: Any, text: str) -> str | None:
 
 def _checks(record: Mapping[str, Any], index: int) -> list[tuple[str, Any]]:
     where = f"value 'rules': {record_name(record, index)}"
+    words = record.get("words")
+    if words is not None and not (
+        isinstance(words, str) or (isinstance(words, (list, tuple)) and all(isinstance(w, str) for w in words))
+    ):
+        raise ValueFunctionError(
+            f"{where} has `words` that are not words (a list of strings, or one string): {words!r}"
+        )
     given = structured_field(record, "checks", where)
-    if not isinstance(given, list) or not (given or parse_concepts(record.get("words"))):
+    if not isinstance(given, list) or not (given or parse_concepts(words)):
         raise ValueFunctionError(f"{where} has no `checks`: a list of [rule, argument] pairs ({', '.join(RULES)})")
     out = []
     for k, item in enumerate(given):
-        rule, arg = (item[0], item[1] if len(item) > 1 else None) if isinstance(item, list) and item else (item, None)
-        if rule not in RULES:
+        pair = list(item) if isinstance(item, (list, tuple)) else [item]
+        rule, arg = pair[0] if pair else None, pair[1] if len(pair) > 1 else None
+        if not isinstance(rule, str) or rule not in RULES:
             raise ValueFunctionError(f"{where}: checks[{k}] is {item!r}; rules are {', '.join(RULES)}")
+        if len(pair) > 2:
+            raise ValueFunctionError(f"{where}: checks[{k}] is {item!r}; a check is one [rule, argument] pair")
         kind = RULES[rule][1]
-        if kind is not None and (not isinstance(arg, kind) or isinstance(arg, bool) or arg in ("", 0)):
-            raise ValueFunctionError(f"{where}: checks[{k}] {rule!r} needs a {kind.__name__} argument, got {arg!r}")
+        if kind is not None and (
+            not isinstance(arg, kind) or isinstance(arg, bool) or (arg < 1 if kind is int else not tokens(arg))
+        ):
+            wanted = "a whole number above 0" if kind is int else "a word"
+            raise ValueFunctionError(f"{where}: checks[{k}] {rule!r} needs {wanted} as its argument, got {arg!r}")
         out.append((rule, arg))
     return out
 

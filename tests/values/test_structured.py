@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from correct.values import ValueFunctionError, load_value
+from correct.values import ValueFunctionError, load_value, structured
 
 RECORD = {
     "id": "r1",
@@ -67,3 +67,73 @@ def test_a_record_without_a_usable_schema_is_named_before_anything_is_scored():
         assert score.value == 1.0  # a schema kept as a JSON string (a CSV column) is read
     with pytest.raises(ValueFunctionError, match=r"json:strict=1: unknown option 'strict'"):
         load_value("json:strict=1")
+
+
+@pytest.mark.parametrize(
+    "output, feedback",
+    [
+        ('{"order": ' + "1" * 400 + "}", "order should be a whole number, not " + "1" * 400),  # no float holds it
+        ('{"paid": ' + "1" * 400 + "}", "paid should be a number, not " + "1" * 400),
+        ('{"paid": 1e400}', "paid should be a number, not Infinity"),
+        ('{"paid": NaN}', "paid should be a number, not NaN"),
+        ('{"order": ' + "1" * 5000 + "}", "not valid JSON: a number too long to read"),
+        ("[" * 100_000, "not valid JSON: nested too deeply to read"),
+    ],
+)
+def test_a_draft_no_parser_or_float_can_hold_scores_low_and_is_told_why(output, feedback):
+    score, _ = _one("json", output)
+    assert score.value == 0.0 and score.faulty and score.feedback.endswith(feedback)
+
+
+def test_nan_and_infinity_are_not_numbers_without_a_reference_either():
+    draft = '{"order": 1042, "customer": "Mia Novak", "gift": true, "paid": NaN}'
+    score, _ = _one("json:source=none,reference=none", draft)
+    assert score.value == 3 / 4 and score.faulty and score.feedback == "paid should be a number, not NaN"
+
+
+def test_a_key_given_twice_is_read_as_json_parsers_read_it():
+    draft = '{"order": 7, "order": 1042, "customer": "Mia Novak", "gift": true, "paid": 18.5}'
+    score, _ = _one("json", draft)  # the last one, as json.loads and JSON.parse keep
+    assert score.value == 1.0 and not score.faulty
+
+
+def test_a_key_no_file_can_hold_is_named_escaped():
+    score, _ = _one("json", '{"\\ud800": 1}')
+    assert score.feedback.endswith(r"not asked for: \ud800")
+    score.feedback.encode("utf-8")  # the output file is UTF-8: a lone surrogate could not be written
+
+
+def test_lists_of_numbers_are_compared_by_value_and_the_text_is_read_once(monkeypatch):
+    record = {"text": "sizes 36 and 40", "schema": {"s": "list of numbers"}, "fields": {"s": [36, 40]}}
+    score, _ = _one("json", '{"s": [40.0, 36]}', record)
+    assert score.value == 1.0 and not score.faulty
+    text = "a " * 20_000
+    record = {"text": text, "schema": {"s": "list of text"}, "fields": {"s": ["a"]}}
+    norm, reads = structured._norm, []
+    monkeypatch.setattr(structured, "_norm", lambda x: (reads.append(x is text), norm(x))[1])
+    score, _ = _one("json", json.dumps({"s": ["a"] * 2_000}), record)
+    assert score.value == 0.0
+    assert sum(reads) == 1  # once for the whole list, not once per item (a runaway on long lists)
+
+
+@pytest.mark.parametrize(
+    "spec, record, message",
+    [
+        ("json:source=txt", RECORD, r"record 'r1' has no text in `txt` for the values to come from"),
+        ("json", {**RECORD, "text": None}, r"record 'r1' has no text in `text`.*source=FIELD.*source=none"),
+        ("json", {**RECORD, "fields": ["Mia"]}, r"record 'r1' has a `fields` that is list, not an object"),
+        ("json", {**RECORD, "fields": {"town": "Lyon"}}, r"record 'r1': `fields` has the key 'town', not in `schema`"),
+        ("json", {**RECORD, "fields": {"order": "1042"}}, r"`fields` has 'order' = '1042', not a whole number"),
+        ("json", {**RECORD, "schema": {1: "text"}}, r"record 'r1': `schema` has the key 1; a key is a name"),
+        ("json", {**RECORD, "schema": {"": "text"}}, r"record 'r1': `schema` has the key ''"),
+    ],
+)
+def test_a_record_whose_text_reference_or_keys_cannot_be_used_is_named(spec, record, message):
+    with load_value(spec) as value:
+        with pytest.raises(ValueFunctionError, match=message):
+            value([record], ["{}"])
+
+
+def test_a_reference_kept_as_a_json_string_is_read():
+    score, _ = _one("json", json.dumps(RECORD["fields"]), {**RECORD, "fields": json.dumps(RECORD["fields"])})
+    assert score.value == 1.0
