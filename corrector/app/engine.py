@@ -76,6 +76,11 @@ class _Item:
     alone: object = None
     """Set (to one token per request) when the request's answer must be its seed's alone: it is
     decoded in batches of its own completions only, seeded with its seed."""
+    part: int = 0
+    """Its place among its request's completions, and how many they are: a seeded request's
+    batches always split the same, each seeded by its first completion's place (so that its
+    choices beyond one batch are not the first batch's draws again)."""
+    parts: int = 1
 
     def key(self):
         # Unseeded requests that differ only in their seed share a batch (one sampler seeds a
@@ -155,7 +160,10 @@ class Engine:
         on_text = list(on_text) if on_text is not None else [None] * len(records)
         sampled = params.temperature > 0 or (rounds > 0 and self.config.correction_samples > 1)
         alone = object() if seeded and sampled else None
-        items = [_Item(r, p, params, rounds, Future(), t, alone) for r, p, t in zip(records, prompts, on_text)]
+        items = [
+            _Item(r, p, params, rounds, Future(), t, alone, k, len(records))
+            for k, (r, p, t) in enumerate(zip(records, prompts, on_text))
+        ]
         for item in items:
             self._queue.put(item)
         return [i.future for i in items]
@@ -170,9 +178,13 @@ class Engine:
             self._held.remove(item)
             batch.append(item)
         deadline = time.monotonic() + self.config.batch_wait
-        while len(batch) < self.config.batch_size:
+        # A seeded request's batch is always the same: as many of its completions (queued by now
+        # or being queued) as a batch holds, waited for; nothing else shares its key.
+        alone = first.alone is not None
+        limit = min(self.config.batch_size, first.parts - first.part) if alone else self.config.batch_size
+        while len(batch) < limit:
             try:
-                item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+                item = self._queue.get(timeout=None if alone else max(0.0, deadline - time.monotonic()))
             except queue.Empty:
                 break
             if item is None:
@@ -191,10 +203,10 @@ class Engine:
 
     def _run(self, batch: list[_Item]) -> None:
         first = batch[0]
-        # A request's own seed as it is; others vary from batch to batch.
-        params = (
-            first.params if first.alone is not None else replace(first.params, seed=first.params.seed + self.batches)
-        )
+        # A request's own seed, moved on by its place (its first batch: the seed as it is);
+        # others vary from batch to batch.
+        shift = first.part if first.alone is not None else self.batches
+        params = replace(first.params, seed=first.params.seed + shift)
         self.batches += 1
         try:
             if first.rounds == 0:  # drafts only: nothing needs their value or feedback

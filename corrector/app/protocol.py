@@ -1,8 +1,9 @@
 """The shapes of ``correct serve``'s OpenAI-compatible API (server.py): the request bodies as
 pydantic models -- OpenAI's fields with their bounds, and what ``correct`` adds (``rounds``,
-``return_rounds``, ``record``) -- and the response bodies with their usage. Fields the server
-does not know are kept (``extra="allow"``) so that server.py can name them in a warning, as
-vLLM does."""
+``return_rounds``, ``record``) -- what a request may not ask for (``unsupported``, too many
+stop strings), a chat laid out as the generator's prompt (``chat_prompt``), and the response
+bodies with their usage. Fields the server does not know are kept (``extra="allow"``) so
+that server.py can name them in a warning, as vLLM does."""
 
 # No `from __future__ import annotations`: pydantic and FastAPI read these annotations at run time.
 import time
@@ -43,6 +44,10 @@ class Common(BaseModel):
     response_format: dict[str, Any] | None = None
     tools: list[Any] | None = None
     tool_choice: str | dict[str, Any] | None = None
+    function_call: str | dict[str, Any] | None = None  # tool_choice's older name
+    modalities: list[str] | None = None
+    audio: dict[str, Any] | None = None
+    web_search_options: dict[str, Any] | None = None
     min_tokens: int | None = None
     ignore_eos: bool | None = None
     rounds: int | None = Field(None, ge=0, le=MAX_ROUNDS)
@@ -78,6 +83,14 @@ def unsupported(body: Common) -> tuple[str, str] | None:
             body.tool_choice not in (None, "none", "auto"),
             "tool calls are not supported: the answer is always text (tool_choice 'auto' or 'none' is taken)",
         ),
+        (
+            "function_call",
+            body.function_call not in (None, "none", "auto"),
+            "function calls are not supported: the answer is always text (function_call 'auto' or 'none' is taken)",
+        ),
+        ("modalities", set(body.modalities or ()) - {"text"}, "the answer is text only (modalities ['text'])"),
+        ("audio", body.audio is not None, "audio output is not supported; the answer is text"),
+        ("web_search_options", body.web_search_options is not None, "web search is not supported"),
         ("min_tokens", bool(body.min_tokens), "a minimum length is not supported"),
         ("ignore_eos", bool(body.ignore_eos), "decoding past the end of text is not supported"),
         ("stream_options", body.stream_options is not None and not body.stream, "is only allowed with stream: true"),
@@ -105,8 +118,37 @@ class ChatRequest(Common):
     messages: list[Message] = Field(min_length=1)
 
 
+MAX_STOPS = 16
+"""The most stop strings a request may give (OpenAI takes 4): the hf backend's stop check
+costs about (vocabulary x stop strings) to set up, on the worker every request waits for."""
+
+
+def stop_strings(body) -> list[str]:
+    """The request's stop strings, distinct; an empty one, or more than ``MAX_STOPS``, refused."""
+    stop = list(dict.fromkeys([body.stop] if isinstance(body.stop, str) else body.stop or []))
+    if "" in stop:
+        raise BadRequest("stop: an empty stop string would end every answer at its first token; leave it out", "stop")
+    if len(stop) > MAX_STOPS:
+        raise BadRequest(f"stop: at most {MAX_STOPS} stop strings are taken (got {len(stop)})", "stop")
+    return stop
+
+
+def param_of(loc: Sequence) -> str | None:
+    """The request field a validation error's ``loc`` points at, as OpenAI names it
+    (``messages[0].content``), without the body and the union member pydantic tried
+    (``prompt``, not ``prompt.str``)."""
+    tags = ("str", "int", "bool", "float")  # and "list[str]", "dict[str,any]", ...
+    param = ""
+    for part in loc[1:] if loc[:1] == ("body",) else loc:
+        if isinstance(part, int):
+            param += f"[{part}]"
+        elif part not in tags and "[" not in part:
+            param += f".{part}" if param else part
+    return param or None
+
+
 def sampling_params(defaults: SamplingParams, body) -> SamplingParams:
-    stop = [body.stop] if isinstance(body.stop, str) else list(body.stop or [])
+    stop = stop_strings(body)
     return replace(
         defaults,
         temperature=defaults.temperature if body.temperature is None else body.temperature,
@@ -171,3 +213,44 @@ def usage_of(generator, prompts: Sequence[str], histories, params: SamplingParam
 
 def response_body(rid: str, kind: str, model: str, choices: list[dict], usage: dict) -> dict:
     return {"id": rid, "object": kind, "created": int(time.time()), "model": model, "choices": choices, "usage": usage}
+
+
+def chat_prompt(engine, given: Sequence[Message]) -> tuple[str, str, str]:
+    """(the question, the generator's prompt, where the question is: its message's content). A
+    task server answers one question laid out in its task's format: the chat must be that one
+    user message. Otherwise the generator's chat template lays out the whole conversation, when
+    it has one; a ``developer`` message is a ``system`` one there, as OpenAI has it."""
+    messages = [
+        {"role": "system" if m.role == "developer" else m.role, "content": text_of(m.content, f"messages[{i}].content")}
+        for i, m in enumerate(given)
+    ]
+    users = [i for i, m in enumerate(messages) if m["role"] == "user"]
+    if not users:
+        raise BadRequest("messages: no message with role 'user'", "messages")
+    question, where = messages[users[-1]]["content"], f"messages[{users[-1]}].content"
+    if engine.format_prompt is not None:
+        if len(messages) != 1:
+            roles = ", ".join(m.role for m in given)
+            raise BadRequest(
+                f"messages: this server answers one question in its task's format, so a chat must be one user "
+                f"message (got {len(messages)}: {roles}); earlier turns and system messages would not be seen",
+                "messages",
+            )
+        return question, engine.format_prompt({"prompt": question}), where
+    tokenizer = engine.generator.tokenizer
+    if tokenizer is not None and getattr(tokenizer, "chat_template", None):
+        from jinja2 import TemplateError
+
+        try:
+            return question, tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True), where
+        except TemplateError as e:  # the template's own refusal (roles out of order, a role it lacks)
+            raise BadRequest(
+                f"messages: the generator's chat template cannot lay out this chat: {e}", "messages"
+            ) from None
+    if len(messages) != 1:
+        raise BadRequest(
+            "messages: the generator has no chat template to lay out a conversation; send one user message "
+            "or use /v1/completions",
+            "messages",
+        )
+    return question, question, where

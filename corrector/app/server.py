@@ -55,7 +55,7 @@ from ...generators import GeneratorError, SamplingParams
 from ...generators.base import ContextError
 from .engine import BadRequest, Busy, Draining, Engine
 from .middleware import BodyLimit
-from .protocol import finish_reason, response_body, sampling_params, text_of, unsupported, usage_of
+from .protocol import chat_prompt, finish_reason, param_of, response_body, sampling_params, unsupported, usage_of
 
 log = logging.getLogger("correct.serve")
 
@@ -99,7 +99,10 @@ def build_app(engine: Engine, api_key: str | None = None):
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError):
-        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+        errors = exc.errors() or [{"loc": (), "msg": "invalid request"}]
+        # Of a field's errors, one per member of its union (str | list[str]): the one that got
+        # furthest into the value, which is the shape the client sent.
+        first = max((e for e in errors if e["loc"][:2] == errors[0]["loc"][:2]), key=lambda e: len(e["loc"]))
         loc, kind = tuple(first.get("loc", ())), first.get("type")
         if kind == "json_invalid":  # loc is ("body", character offset), not a field
             why = (first.get("ctx") or {}).get("error", "JSON decode error")
@@ -111,7 +114,7 @@ def build_app(engine: Engine, api_key: str | None = None):
                 if kind == "missing"
                 else "request body must be a JSON object, sent with 'Content-Type: application/json'",
             )
-        param = ".".join(str(p) for p in loc if p != "body") or None
+        param = param_of(loc)
         return error(400, f"{param}: {first.get('msg')}" if param else str(first.get("msg")), param)
 
     @app.exception_handler(StarletteHTTPException)
@@ -210,10 +213,6 @@ def build_app(engine: Engine, api_key: str | None = None):
             raise BadRequest("this server has no corrector: only rounds=0 can be asked for", "rounds")
         if any(not q for q in questions):
             raise BadRequest(f"{where}: empty; send the text to answer", where)
-        if "" in ([body.stop] if isinstance(body.stop, str) else body.stop or []):
-            raise BadRequest(
-                "stop: an empty stop string would end every answer at its first token; leave it out", "stop"
-            )
         if len(questions) * body.n > config.max_pending:  # would be a 429 forever: no retry can fit it
             raise BadRequest(
                 f"this request asks for {len(questions) * body.n} completions ({len(questions)} prompts, n {body.n}); "
@@ -351,40 +350,7 @@ def build_app(engine: Engine, api_key: str | None = None):
     @app.post("/v1/chat/completions")
     async def chat(body: ChatRequest):
         check_model(body)
-        messages = [
-            {"role": m.role, "content": text_of(m.content, f"messages[{i}].content")}
-            for i, m in enumerate(body.messages)
-        ]
-        question, prompt = _chat_prompt(engine, messages)
-        last = max(i for i, m in enumerate(messages) if m["role"] == "user")
-        return await answer("chat.completion", body, [question], [prompt], f"messages[{last}].content")
+        question, prompt, where = chat_prompt(engine, body.messages)
+        return await answer("chat.completion", body, [question], [prompt], where)
 
     return app
-
-
-def _chat_prompt(engine: Engine, messages: list[dict]) -> tuple[str, str]:
-    """(the question, the generator's prompt). A task server answers one question laid out in
-    its task's format: the chat must be that one user message. Otherwise the generator's chat
-    template lays out the whole conversation, when it has one."""
-    users = [m for m in messages if m["role"] == "user"]
-    if not users:
-        raise BadRequest("messages: no message with role 'user'", "messages")
-    if engine.format_prompt is not None:
-        if len(messages) != 1:
-            roles = ", ".join(m["role"] for m in messages)
-            raise BadRequest(
-                f"messages: this server answers one question in its task's format, so a chat must be one user "
-                f"message (got {len(messages)}: {roles}); earlier turns and system messages would not be seen",
-                "messages",
-            )
-        return users[0]["content"], engine.format_prompt({"prompt": users[0]["content"]})
-    tokenizer = engine.generator.tokenizer
-    if tokenizer is not None and getattr(tokenizer, "chat_template", None):
-        return users[-1]["content"], tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-    if len(messages) != 1:
-        raise BadRequest(
-            "messages: the generator has no chat template to lay out a conversation; send one user message "
-            "or use /v1/completions",
-            "messages",
-        )
-    return users[0]["content"], users[0]["content"]

@@ -2,12 +2,17 @@
 ``openai`` client, langchain and raw requests): a seed that did not give the same answer
 twice, usage that counted a prompt once per completion, images dropped from a question, an
 empty prompt that failed a whole batch with a 500, fields such as ``response_format`` taken
-and silently not done, explicit nulls refused. In-process, on scripted generators: no model
-is needed for any of it."""
+and silently not done, explicit nulls refused; then a seeded request whose choices past one
+batch were the first batch's draws again, a chat template's refusal (or a ``developer``
+message it does not know) answered with a 500, ``function_call``, audio and web search
+ignored, stop lists of any length, and error ``param``s that named pydantic's union members
+(``prompt.str``). In-process, on scripted generators (with the tiny arithmetic generator's
+tokenizer for its chat template): no model is needed for any of it."""
 
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -231,3 +236,114 @@ def test_a_model_is_retrieved_by_id_and_a_wrong_one_named_first(client):
     assert error(client.post("/v1/chat/completions", json={"model": "gpt-4o", "messages": turns}), 404)["param"] == (
         "model"
     )
+
+
+def test_a_seeded_requests_choices_past_one_batch_are_new_draws_and_split_the_same_each_time():
+    """n 6 in batches of 4: the second batch was seeded as the first, so its choices were the
+    first batch's again; and a batch taken before the request's other choices were queued
+    (batch_wait 0) split it differently each time, each part seeded alike: six equal choices."""
+    engine = Engine(Dice(), None, Anything(), None, ServeConfig(model_name="m", rounds=0, batch_size=4, batch_wait=0))
+    put = engine._queue.put
+
+    def slow_put(item):  # the worker takes a completion before the next one is queued
+        put(item)
+        time.sleep(0.02)
+
+    engine._queue.put = slow_put
+    engine.start()
+    body = {"model": "m", "prompt": "ab", "n": 6, "temperature": 1.0, "seed": 3}
+    try:
+        with TestClient(build_app(engine)) as c:
+            first = [ch["text"] for ch in c.post("/v1/completions", json=body).json()["choices"]]
+            again = [ch["text"] for ch in c.post("/v1/completions", json=body).json()["choices"]]
+    finally:
+        engine.stop()
+    assert len(set(first)) == 6, first
+    assert again == first
+    assert [len(b) for b in engine.generator.batches] == [4, 2, 4, 2]
+
+
+def test_more_stop_strings_than_the_server_takes_is_a_400_not_a_stalled_worker(client):
+    from correct.corrector.app.protocol import MAX_STOPS
+
+    many = [f"zq{i}" for i in range(MAX_STOPS + 1)]
+    e = error(client.post("/v1/completions", json={"model": "m", "prompt": "ab", "stop": many}))
+    assert e["param"] == "stop" and e["message"] == f"stop: at most {MAX_STOPS} stop strings are taken (got 17)"
+    assert text(client.post("/v1/completions", json={"model": "m", "prompt": "ab", "stop": many[:MAX_STOPS]}))
+    # The same string many times is one stop string.
+    assert text(client.post("/v1/completions", json={"model": "m", "prompt": "ab", "stop": ["zq"] * 1000}))
+
+
+STRICT = (
+    "{% for m in messages %}{% if m['role'] not in ['system', 'user', 'assistant'] %}"
+    "{{ raise_exception('Unexpected message role.') }}{% endif %}"
+    "<{{ m['role'] }}>{{ m['content'] }}\n{% endfor %}<assistant>"
+)
+"""A chat template that knows the roles most do (Qwen's and Mistral's refuse others so)."""
+
+
+@pytest.fixture(scope="module")
+def templated():
+    """The Dice generator with the tiny arithmetic generator's tokenizer, given ``STRICT``."""
+    from transformers import AutoTokenizer
+
+    from correct.tasks import MODELS
+
+    dice = Dice()
+    dice.tokenizer = AutoTokenizer.from_pretrained(str(MODELS / "arithmetic-generator"))
+    dice.tokenizer.chat_template = STRICT
+    engine = Engine(dice, None, Anything(), None, ServeConfig(model_name="m", rounds=0)).start()
+    try:
+        with TestClient(build_app(engine), raise_server_exceptions=False) as c:
+            yield c, dice
+    finally:
+        engine.stop()
+
+
+def test_a_developer_message_is_a_system_message_to_the_chat_template(templated):
+    c, dice = templated
+    chat = {"model": "m", "messages": [{"role": "developer", "content": "be brief"}, {"role": "user", "content": "hi"}]}
+    r = c.post("/v1/chat/completions", json=chat)
+    assert r.status_code == 200, r.text
+    assert dice.batches[-1] == ["<system>be brief\n<user>hi\n<assistant>"]
+
+
+def test_a_chat_the_template_refuses_is_a_400_naming_messages_not_a_500(templated):
+    c, _ = templated
+    turns = [{"role": "user", "content": "2+2?"}, {"role": "tool", "content": "4"}, {"role": "user", "content": "so?"}]
+    e = error(c.post("/v1/chat/completions", json={"model": "m", "messages": turns}))
+    assert e["param"] == "messages"
+    assert e["message"] == "messages: the generator's chat template cannot lay out this chat: Unexpected message role."
+
+
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("function_call", {"name": "f"}, "function_call: function calls are not supported"),
+        ("modalities", ["text", "audio"], "modalities: the answer is text only"),
+        ("audio", {"voice": "alloy", "format": "wav"}, "audio: audio output is not supported"),
+        ("web_search_options", {}, "web_search_options: web search is not supported"),
+    ],
+)
+def test_chat_fields_that_would_change_the_answer_are_refused_by_name(client, field, value, message):
+    chat = {"model": "m", "messages": [{"role": "user", "content": "ab"}], field: value}
+    e = error(client.post("/v1/chat/completions", json=chat))
+    assert e["param"] == field and e["message"].startswith(message), e
+    neutral = {"function_call": "auto", "modalities": ["text"], "audio": None, "web_search_options": None}[field]
+    r = client.post("/v1/chat/completions", json={**chat, field: neutral})
+    assert r.status_code == 200, r.text
+
+
+@pytest.mark.parametrize(
+    "path, body, param",
+    [
+        ("/v1/completions", {"prompt": None}, "prompt"),
+        ("/v1/completions", {"prompt": "ab", "stop": ["a", 3]}, "stop[1]"),
+        ("/v1/completions", {"prompt": "ab", "logprobs": "x"}, "logprobs"),
+        ("/v1/chat/completions", {"messages": [{"role": "user", "content": ["hi"]}]}, "messages[0].content[0]"),
+        ("/v1/chat/completions", {"messages": [{"role": "user", "content": "hi"}], "tool_choice": 5}, "tool_choice"),
+    ],
+)
+def test_a_field_of_the_wrong_type_is_named_as_the_request_names_it(client, path, body, param):
+    e = error(client.post(path, json={"model": "m", **body}))
+    assert e["param"] == param and e["message"].startswith(f"{param}: "), e
