@@ -13,6 +13,10 @@ them, and from then on. A prompt the endpoint refuses on its own (a 400: too lon
 context, a content filter) gets empty completions, counted and warned about, where the endpoint
 has answered other prompts; one that has answered none is taken to refuse every request, and
 the call fails (``refused_as_empty`` False: every refusal fails, as ``correct serve`` wants).
+Replies are read as the servers in use write them: choices whose content is a list of parts
+(Mistral), a completion that begins with its prompt (an endpoint that echoes it: cut off),
+finish reasons of other names, replies without ``usage`` (counted in a warning: the tokens
+counted leave them out); a choice that is null, or a chat choice without a message, is an error.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import logging
 import os
 import threading
 import time
+from collections import Counter
 from typing import Sequence, get_args
 
 from ..errors import first_line
@@ -82,7 +87,8 @@ class OpenAIGenerator(GeneratorBase):
         self.tokens_generated = 0
         self._lock = threading.Lock()
         self._send_seed, self._most_n = True, None  # what the endpoint turned out to refuse
-        self._empty = 0  # choices that came back without text, in the current call
+        self._seen: Counter = Counter()  # in the current call: empty, echoed, replies, unmetered ones
+        self._warned_usage = False
         self.refused_as_empty = True
         self.refused_prompts = 0  # over every call, as truncated_prompts
         self.last_refused: frozenset[int] = frozenset()
@@ -98,11 +104,13 @@ class OpenAIGenerator(GeneratorBase):
         """Fail at start, not after the first batch, when the endpoint does not serve the model.
         Endpoints without a model list are given the benefit of the doubt."""
         try:
-            served = [m.id for m in self.client.models.list()]
-        except self._openai.NotFoundError:
+            served = [getattr(m, "id", None) for m in self.client.models.list()]
+        # No list; or a page that is not one (HTML, not JSON: the client fails to read it as a list)
+        except (self._openai.NotFoundError, ValueError, AttributeError):
             return
         except self._openai.OpenAIError as e:
             raise self._error(e) from None
+        served = [m for m in served if isinstance(m, str)]
         if served and self.model not in served and f"{self.model}:latest" not in served:  # Ollama's tag
             raise GeneratorError(
                 f"{self.base_url} does not serve model {self.model!r}; it serves: {', '.join(served)}",
@@ -121,7 +129,7 @@ class OpenAIGenerator(GeneratorBase):
         refused: dict[int, Refused] = {}
         self.last_refused = frozenset()
         todo = iter(range(len(prompts)))
-        self._empty = 0
+        self._seen = Counter()
 
         def work() -> None:
             while not failed:
@@ -175,12 +183,29 @@ class OpenAIGenerator(GeneratorBase):
                 self.base_url,
                 first,
             )
-        if self._empty:
+        seen, asked = self._seen, len(prompts) * params.n
+        if seen["empty"]:
             log.warning(
                 "%d of %d completions from %s came back without text (refused, filtered, or cut at the token "
                 "budget before any text: a reasoning model may need a larger budget)",
-                self._empty,
-                len(prompts) * params.n,
+                seen["empty"],
+                asked,
+                self.base_url,
+            )
+        if seen["echoed"]:
+            log.warning(
+                "%d of %d completions from %s began with their prompt (the endpoint echoes it): it was cut off",
+                seen["echoed"],
+                asked,
+                self.base_url,
+            )
+        if seen["unmetered"] and not self._warned_usage:
+            self._warned_usage = True
+            log.warning(
+                "%d of %d replies from %s did not say how many tokens they completed (usage): the tokens "
+                "counted leave those completions out",
+                seen["unmetered"],
+                seen["replies"],
                 self.base_url,
             )
         self.last_finish = [[why for _, why in r] for r in results]
@@ -196,10 +221,16 @@ class OpenAIGenerator(GeneratorBase):
             if not got:
                 raise GeneratorError(f"{self.base_url} returned no completion for prompt {index}")
             got_all.extend(got)
-        out = []
+        out, seen = [], Counter()
         for text, why in got_all[: params.n]:
+            if self.api == "completions" and prompt and text.startswith(prompt):  # the prompt echoed
+                text = text[len(prompt) :]
+                seen["echoed"] += 1
+            seen["empty"] += not text
             cut = truncate_at_stop(text, params.stop)  # a stop string beyond the ones the API takes
             out.append((cut, "stop" if len(cut) < len(text) else why))
+        with self._lock:
+            self._seen.update(seen)
         return out
 
     def _request(self, prompt: str, params: SamplingParams, n: int, seed: int) -> list[tuple[str, str | None]]:
@@ -225,12 +256,10 @@ class OpenAIGenerator(GeneratorBase):
             if "seed" in kwargs and "seed" in _server_message(e).lower():
                 self._send_seed = False
                 return self._request(prompt, params, n, seed)
-            if n > 1:
-                self._most_n = 1
-                try:
-                    return self._request(prompt, params, 1, seed)
-                except GeneratorError:
-                    raise Refused(str(self._error(e))) from None
+            if n > 1:  # a refusal of one choice too is the prompt's own (its message), any other failure too
+                got = self._request(prompt, params, 1, seed)
+                self._most_n = 1  # remembered only once one choice a request is answered
+                return got
             raise Refused(str(self._error(e))) from None
         except self._openai.OpenAIError as e:
             raise self._error(e) from None
@@ -239,12 +268,34 @@ class OpenAIGenerator(GeneratorBase):
         choices = getattr(out, "choices", None)
         if not isinstance(choices, list):  # a proxy's HTML page, or {"error": ...} with status 200
             raise GeneratorError(f"{self.base_url} answered without completions: {_reply_of(out)}")
-        texts = [(c.message.content if self.api == "chat" else c.text) or "" for c in choices]
+        texts = [self._text_of(c) for c in choices]
+        tokens = getattr(getattr(out, "usage", None), "completion_tokens", None)
         with self._lock:
-            self._empty += sum(not t for t in texts)
-            if getattr(out, "usage", None) is not None:
-                self.tokens_generated += out.usage.completion_tokens or 0
+            self._seen["replies"] += 1
+            if isinstance(tokens, int) and not isinstance(tokens, bool) and tokens >= 0:
+                self.tokens_generated += tokens
+            else:
+                self._seen["unmetered"] += 1
         return [(t, finish_of(getattr(c, "finish_reason", None))) for t, c in zip(texts, choices)]
+
+    def _text_of(self, choice) -> str:
+        """A choice's text: ``text`` (completions) or ``message.content`` (chat), a string or a
+        list of parts whose text parts are joined (Mistral's); "" where it is null."""
+        chat = self.api == "chat"
+        holder = getattr(choice, "message", None) if chat else choice
+        text = getattr(holder, "content" if chat else "text", None)
+        if chat and isinstance(text, list):  # parts: Mistral's, its thinking a part of its own
+            text = "".join(
+                p["text"]
+                for p in text
+                if isinstance(p, dict) and isinstance(p.get("text"), str) and p.get("type") == "text"
+            )
+        if holder is None or isinstance(holder, (str, dict, list)) or not isinstance(text, (str, type(None))):
+            where = "message" if chat else "text"
+            raise GeneratorError(
+                f"{self.base_url} answered a choice without its {where}: {first_line(str(choice))[:200]}"
+            )
+        return text or ""
 
     def _error(self, e: Exception) -> GeneratorError:
         o, where = self._openai, self.base_url
@@ -274,17 +325,23 @@ class OpenAIGenerator(GeneratorBase):
 
 
 def finish_of(reason) -> str | None:
-    """Why an endpoint's choice ended, as ``last_finish`` holds it: ``"length"`` and
-    ``"content_filter"`` as they are (OpenAI's clients know both), any other end (``"stop"``,
-    TGI's ``"eos_token"`` and ``"stop_sequence"``, a tool call) ``"stop"``; None where the
-    endpoint does not say.
+    """Why an endpoint's choice ended, as ``last_finish`` holds it: ``"length"`` (and the token
+    budget by other names: Anthropic's ``"max_tokens"`` passed through, Mistral's
+    ``"model_length"``) and ``"content_filter"`` as they are (OpenAI's clients know both), any
+    other end (``"stop"``, TGI's ``"eos_token"`` and ``"stop_sequence"``, a tool call) ``"stop"``;
+    None where the endpoint does not say.
 
     >>> finish_of("length"), finish_of("eos_token"), finish_of("content_filter"), finish_of(None)
     ('length', 'stop', 'content_filter', None)
+    >>> finish_of("max_tokens"), finish_of("MAX_TOKENS"), finish_of("model_length"), finish_of("end_turn")
+    ('length', 'length', 'length', 'stop')
     """
     if not reason or not isinstance(reason, str):
         return None
-    return reason if reason in ("length", "content_filter") else "stop"
+    reason = reason.lower()
+    if reason in ("length", "max_tokens", "model_length"):
+        return "length"
+    return reason if reason == "content_filter" else "stop"
 
 
 def _error_body(e) -> dict:
