@@ -6,11 +6,12 @@ bench/busy.py). The cores counted are those of the
 process's CPU affinity, capped by a cgroup CPU quota (a container's ``--cpus``), less those
 that other processes' runnable threads occupy right now.
 
-``apply()`` asks again before each decoding call and training iteration, so a long run follows
-the machine's load; ``--threads N`` (``configure``) or ``OMP_NUM_THREADS`` fixes the number, and
-so does a program's own ``torch.set_num_threads`` once the engine has begun: a count other than
-the one ``apply()`` last set is someone else's choice, and is kept from then on. (Before the
-engine's first call nothing tells a program's count from torch's default: a program that wants
+``apply()`` asks again before each decoding call and training iteration, and every 30 seconds
+of an iteration's steps (corrector/training/fit.py), so a long run follows the machine's load.
+``--threads N`` (``configure``) or ``OMP_NUM_THREADS`` fixes the number, and so does a
+program's own ``torch.set_num_threads`` once the engine has begun: a count other than the one
+``apply()`` last set is someone else's choice, and is kept from then on. (Before the engine's
+first call nothing tells a program's count from torch's default: a program that wants
 its own from the start calls ``configure``.)"""
 
 from __future__ import annotations

@@ -104,6 +104,8 @@ def train_rows(
         trainer.add_callback(callback)
     for callback in resume.step_callbacks():
         trainer.add_callback(callback)
+    if not distributed.launched():
+        trainer.add_callback(follow_cores())
     earlier = max(cpu_before, spent_at(last))
     trainer.add_callback(
         CpuBudget(math.inf if config.cpu_budget is None else config.cpu_budget - earlier, offset=earlier)
@@ -131,3 +133,31 @@ def train_rows(
     if last:  # a resumed run continued this iteration from a step checkpoint
         stats["resumed_from_step"] = int(Path(last).name.split("-")[1])
     return stats
+
+
+FOLLOW_SECONDS = 30.0
+"""How often a training iteration looks again at the cores free (generators/threads.py)."""
+
+
+def follow_cores(every: float | None = None):
+    """A Trainer callback that sets torch's threads again (``threads.apply``) before a step once
+    ``every`` seconds have passed since it last did: an iteration can run for half an hour,
+    and the cores taken or free as it began need not stay so. A fixed count (``--threads``,
+    ``OMP_NUM_THREADS``) stays fixed. ``every`` defaults to ``FOLLOW_SECONDS``."""
+    import time
+
+    from transformers import TrainerCallback
+
+    from ...generators import threads
+
+    class FollowCores(TrainerCallback):
+        def __init__(self):
+            self.last = time.monotonic()  # the iteration's start has just set them
+
+        def on_step_begin(self, args, state, control, **kwargs):
+            now = time.monotonic()
+            if now - self.last >= (FOLLOW_SECONDS if every is None else every):
+                self.last = now
+                threads.apply()
+
+    return FollowCores()

@@ -125,6 +125,36 @@ def test_each_decoding_call_sets_the_threads(tiny_lm_dir, monkeypatch):
         torch.set_num_threads(before)
 
 
+def test_a_training_iteration_looks_again_at_the_cores_as_it_runs(tiny_lm_dir, tmp_path, monkeypatch):
+    """An iteration can run for half an hour: the cores free as it began are not its count to
+    the end. Here the machine is busy as it starts (one thread) and then idle (two)."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from correct.corrector.training import fit
+    from correct.corrector.training.config import TrainConfig
+
+    before, fixed = torch.get_num_threads(), threads._fixed
+    model, tok = AutoModelForCausalLM.from_pretrained(tiny_lm_dir), AutoTokenizer.from_pretrained(tiny_lm_dir)
+    looks = []
+
+    def auto():  # busy at the first look, idle after
+        looks.append(1)
+        return 1 if len(looks) == 1 else 2
+
+    monkeypatch.setattr(threads, "auto", auto)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(fit, "FOLLOW_SECONDS", 0.0)  # every step
+    try:
+        threads.configure(None)
+        config = TrainConfig(batch_size=2, learning_rate=1e-3, seed=0, steps=3)
+        fit.train_lm(model, tok, [("Question: 1 + 1\nAnswer:", " 2")] * 4, 3, config, tmp_path / "out")
+        assert len(looks) >= 3  # as the iteration began, and again before its later steps
+        assert torch.get_num_threads() == 2
+    finally:
+        threads.configure(fixed)
+        torch.set_num_threads(before)
+
+
 def test_threads_option_reaches_the_engine(tiny_lm_dir, tmp_path):
     from typer.testing import CliRunner
 
