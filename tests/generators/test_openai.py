@@ -21,7 +21,20 @@ class _QuietServer(ThreadingHTTPServer):
         pass  # a client that timed out and hung up is part of the script
 
 
-class Endpoint:
+class Loopback:
+    """A server on a free port of 127.0.0.1 answering with ``handler``, at ``url`` (…/v1)."""
+
+    def start(self, handler) -> None:
+        self.server = _QuietServer(("127.0.0.1", 0), handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Endpoint(Loopback):
     """A fake endpoint: ``script`` is a list of HTTP statuses answered in turn (then 200s);
     a 200 completes each prompt with its reversal."""
 
@@ -157,13 +170,7 @@ class Endpoint:
                     return False
                 return True
 
-        self.server = _QuietServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+        self.start(Handler)
 
 
 @pytest.fixture

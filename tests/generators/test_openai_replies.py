@@ -7,8 +7,7 @@ test_openai.py.)"""
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
@@ -16,10 +15,12 @@ pytest.importorskip("openai")
 
 from correct.generators import GeneratorError, SamplingParams, load_generator  # noqa: E402
 
+from .test_openai import Loopback  # noqa: E402
+
 USAGE = {"prompt_tokens": 1, "completion_tokens": 3, "total_tokens": 4}
 
 
-class Scripted:
+class Scripted(Loopback):
     """A loopback endpoint: each POST's body goes to ``reply(body)``, which gives the choices of
     a 200 (a list), or (status, payload); ``usage`` is each 200's, ``models`` what
     GET /v1/models answers (bytes: sent as they are, as HTML where they start with "<")."""
@@ -54,13 +55,7 @@ class Scripted:
                 answer = {"id": "x", "object": "x", "created": 0, "model": "m", "choices": got}
                 self._send(200, answer if usage is None else {**answer, "usage": usage})
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+        self.start(Handler)
 
 
 @pytest.fixture
