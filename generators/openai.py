@@ -9,7 +9,7 @@ the timeout of each read; on top of it this backend sends one request per prompt
 in, stops at the first failure (and at Ctrl-C) without waiting for the requests still out, and
 turns the client's exceptions and replies that hold no completion into one-line errors that
 name the endpoint. An endpoint that refuses ``seed`` or ``n`` above 1 is asked again without
-them, and from then on. A prompt the endpoint refuses on its own (a 400: too long for its
+them, and from then on. A prompt the endpoint refuses on its own (a 400 or TGI's 422: too long for its
 context, a content filter) gets empty completions, counted and warned about, where the endpoint
 has answered other prompts; one that has answered none is taken to refuse every request, and
 the call fails (``refused_as_empty`` False: every refusal fails, as ``correct serve`` wants).
@@ -251,8 +251,9 @@ class OpenAIGenerator(GeneratorBase):
                 out = self.client.chat.completions.create(messages=[{"role": "user", "content": prompt}], **kwargs)
             else:
                 out = self.client.completions.create(prompt=prompt, **kwargs)
-        except self._openai.BadRequestError as e:
-            # An endpoint that takes no seed, or one choice a request: asked again without, from now on.
+        except (self._openai.BadRequestError, self._openai.UnprocessableEntityError) as e:
+            # A 400, or TGI's 422 for a prompt past its context. An endpoint that takes no seed, or
+            # one choice a request: asked again without, from now on.
             if "seed" in kwargs and "seed" in _server_message(e).lower():
                 self._send_seed = False
                 return self._request(prompt, params, n, seed)

@@ -88,6 +88,9 @@ class Endpoint(Loopback):
                     if "long" in endpoint.refuse and "LONG" in json.dumps(body.get("prompt", body.get("messages"))):
                         message = "This model's maximum context length is 2048 tokens. However, you requested 9000"
                         return self._send(400, {"error": {"message": message, "type": "invalid_request_error"}})
+                    if "long422" in endpoint.refuse and "LONG" in json.dumps(body.get("prompt", body.get("messages"))):
+                        message = "Input validation error: `inputs` tokens + `max_new_tokens` must be <= 2048"
+                        return self._send(422, {"error": message, "error_type": "validation"})  # TGI's
                     if status != 200:
                         # retry-after-ms keeps the client's back-off short in tests.
                         return self._send(
@@ -436,6 +439,13 @@ def test_the_request_timeout_and_retries_are_the_command_lines_to_set():
     assert result.exit_code == 2 and "could not reach http://127.0.0.1:9/v1 (0 retries)" in result.stderr
     result = CliRunner().invoke(app, [*base, "--retries", "2", "--request-timeout", "5"])
     assert result.exit_code == 2 and "--request-timeout, --retries are for --backend openai, not hf" in result.stderr
+
+
+@pytest.mark.parametrize("endpoint", [{"refuse": ["long422"]}], indirect=True)
+def test_tgis_422_for_a_prompt_past_its_context_is_that_prompts_refusal_not_the_runs_end(endpoint):
+    g = _gen(endpoint, concurrency=1)
+    assert g.generate(["ab", "LONG question"], SamplingParams(n=2)) == [["ba|tail"] * 2, ["", ""]]
+    assert g.refused_prompts == 1
 
 
 @pytest.mark.parametrize("endpoint", [{"refuse": ["long"]}], indirect=True)
