@@ -95,16 +95,21 @@ class ConstraintsValue(ValueBase):
         return Score(sum(found) / len(found), feedback)
 
 
-def _check(record: Mapping[str, Any], index: int) -> list[str]:
-    given = record.get("concepts")
+def word_list(record: Mapping[str, Any], field: str, where: str) -> list[str]:
+    """The record's ``field`` as ``parse_concepts`` reads it; anything but one string or a list
+    of strings is the record's fault, named (``where``: the value and the record)."""
+    given = record.get(field)
     if given is not None and not (
         isinstance(given, str) or (isinstance(given, (list, tuple)) and all(isinstance(c, str) for c in given))
     ):
         raise ValueFunctionError(
-            f"value 'constraints': {record_name(record, index)} has `concepts` that are not words (a list of "
-            f"strings, or one string): {given!r}"
+            f"{where} has `{field}` that are not words (a list of strings, or one string): {given!r}"
         )
-    concepts = parse_concepts(given)
+    return parse_concepts(given)
+
+
+def _check(record: Mapping[str, Any], index: int) -> list[str]:
+    concepts = word_list(record, "concepts", f"value 'constraints': {record_name(record, index)}")
     if not concepts:
         raise ValueFunctionError(
             f"value 'constraints': {record_name(record, index)} has no `concepts`; it needs a list of words to use"

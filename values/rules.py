@@ -45,7 +45,7 @@ from .base import (
     structured_field,
     text_of,
 )
-from .constraints import covered, parse_concepts, tokens
+from .constraints import covered, parse_concepts, tokens, word_list
 
 __all__ = ["RULES", "RulesValue", "broken"]
 
@@ -66,13 +66,15 @@ def _commas(inner: str, words: list[str], arg: Any) -> str | None:
 
 
 def _first(inner: str, words: list[str], arg: Any) -> str | None:
-    first = words[: len(tokens(arg))]  # the argument as the output's words are read: "Hello," or "good day"
-    return None if first == tokens(arg) else f'begins with "{" ".join(first)}", not "{arg}"'
+    want = tokens(arg)  # the argument as the output's words are read: "Hello," or "good day"
+    first = words[: len(want)]
+    return None if first == want else f'begins with "{" ".join(first)}", not "{arg}"'
 
 
 def _last(inner: str, words: list[str], arg: Any) -> str | None:
-    last = words[max(len(words) - len(tokens(arg)), 0) :]
-    return None if last == tokens(arg) else f'ends with "{" ".join(last)}", not "{arg}"'
+    want = tokens(arg)
+    last = words[max(len(words) - len(want), 0) :]
+    return None if last == want else f'ends with "{" ".join(last)}", not "{arg}"'
 
 
 def _most(inner: str, words: list[str], arg: Any) -> str | None:
@@ -127,15 +129,9 @@ def broken(rule: str, arg: Any, text: str) -> str | None:
 
 def _checks(record: Mapping[str, Any], index: int) -> list[tuple[str, Any]]:
     where = f"value 'rules': {record_name(record, index)}"
-    words = record.get("words")
-    if words is not None and not (
-        isinstance(words, str) or (isinstance(words, (list, tuple)) and all(isinstance(w, str) for w in words))
-    ):
-        raise ValueFunctionError(
-            f"{where} has `words` that are not words (a list of strings, or one string): {words!r}"
-        )
+    words = word_list(record, "words", where)
     given = structured_field(record, "checks", where)
-    if not isinstance(given, list) or not (given or parse_concepts(words)):
+    if not isinstance(given, list) or not (given or words):
         raise ValueFunctionError(f"{where} has no `checks`: a list of [rule, argument] pairs ({', '.join(RULES)})")
     out = []
     for k, item in enumerate(given):
