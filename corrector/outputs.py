@@ -75,7 +75,9 @@ class JsonlWriter:
     def _open(self):
         if self.f is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.f = open(self.path, "a" if self.append else "w", encoding="utf-8")
+            # A lone surrogate (a "\ud800" escape an endpoint or a value sent back) has no UTF-8
+            # form: it is written as that JSON escape, which reads back as the same string.
+            self.f = open(self.path, "a" if self.append else "w", encoding="utf-8", errors="backslashreplace")
         return self.f
 
     def write(self, obj: dict) -> None:

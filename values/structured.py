@@ -200,7 +200,7 @@ class JsonValue(ValueBase):
                 right = sum(k in obj and _same(obj[k], v) for k, v in expected.items())
                 value = right / (len(expected) + len(extra))
         answer = json.dumps(obj, sort_keys=True)
-        if problems:  # a key may be any text, a lone surrogate ("\ud800") too, which no file can hold
+        if problems:  # a key may be any text, a lone surrogate ("\ud800") too, which a fast tokenizer refuses
             feedback = "; ".join(problems).encode("utf-8", "backslashreplace").decode("utf-8")
             return Score(value, feedback, answer=answer, faulty=True)
         return Score(value, "every key is there, of its type and found in the text", answer=answer)

@@ -186,6 +186,18 @@ def test_jsonl_writer_one_object_per_line(tmp_path):
     assert json.loads(raw)["text"] == "line one\nline two\n\n"
 
 
+def test_jsonl_writer_keeps_a_lone_surrogate_as_its_json_escape(tmp_path):
+    """An OpenAI endpoint's "\ud800" escape is a Python string no UTF-8 file can hold."""
+    path = tmp_path / "out.jsonl"
+    with JsonlWriter(path, append=False) as w:
+        w.write({"id": "1", "text": "a\ud800b é"})
+        w.write({"id": "2", "text": "next"})
+    assert [json.loads(line)["text"] for line in path.read_text(encoding="utf-8").splitlines()] == [
+        "a\ud800b é",
+        "next",
+    ]
+
+
 def test_write_json_atomic_leaves_no_temp_files(tmp_path):
     path = tmp_path / "sub" / "m.json"
     write_json_atomic(path, {"a": 1})
