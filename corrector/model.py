@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Callable, Literal, Sequence
 
 from ..generators import NAMED, Generator, GeneratorError, SamplingParams, load_generator
-from ..generators.base import finish_reasons, rewrites_of
+from ..generators.base import rewrites_of
 from ..generators.named import missing_path
 from ..tasks import resolve_corrector
 from .layouts import corrector_input, fill
@@ -137,7 +137,7 @@ class Corrector:
             return out
         out = [[d] * params.n for d in drafts]
         self.last_finish = [[None] * params.n for _ in drafts]
-        self.last_kept = frozenset(i for i, room in enumerate(rooms) if room <= 0)
+        kept = {i for i, room in enumerate(rooms) if room <= 0}
         budgets: dict[int, list[int]] = {}  # new tokens -> the inputs decoded with that many
         for i, room in enumerate(rooms):
             if room > 0:
@@ -146,9 +146,16 @@ class Corrector:
         if full:
             log.warning("%d corrector inputs fill its context by themselves: their drafts are kept as they are", full)
         for budget, idx in budgets.items():
-            texts = self.generator.generate([inputs[i] for i in idx], replace(params, max_new_tokens=budget))
-            for i, t, why in zip(idx, texts, finish_reasons(self.generator, texts)):
+            texts, whys, refused = rewrites_of(
+                self.generator,
+                [inputs[i] for i in idx],
+                replace(params, max_new_tokens=budget),
+                [drafts[i] for i in idx],
+            )
+            for i, t, why in zip(idx, texts, whys):
                 out[i], self.last_finish[i] = t, why  # "length": it ended where the context does
+            kept.update(idx[j] for j in refused)  # refused by its endpoint: the draft stays
+        self.last_kept = frozenset(kept)
         return out
 
 

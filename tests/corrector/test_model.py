@@ -340,3 +340,25 @@ def test_a_corrector_input_that_fills_the_context_keeps_its_draft(caplog):
     assert corrector.last_kept == {0} and corrector.last_finish[1] == ["stop"] * 2
     assert "1 corrector inputs fill its context by themselves" in caplog.text
     assert corrector.generator.truncated_prompts == 0
+
+
+def test_an_input_refused_near_the_context_keeps_its_draft():
+    """An input whose rewrite budget is cut to the context's room, and that its endpoint then
+    refuses (a 400, ``last_refused``), keeps its draft and is marked kept, as on the path
+    where every input fits: an empty rewrite would replace the draft with nothing."""
+
+    class NearContext:
+        def room(self, inputs):
+            return [8 if "near" in i else 100 for i in inputs]
+
+        def generate(self, prompts, params):
+            self.last_refused = frozenset(i for i, p in enumerate(prompts) if "refuse" in p)
+            self.last_finish = [["length"] * params.n for _ in prompts]
+            return [[""] * params.n if "refuse" in p else [f"new {params.max_new_tokens}"] * params.n for p in prompts]
+
+    corrector = Corrector(NearContext(), CorrectorConfig(prompt_format="{prompt} {draft}"))
+    out = corrector.correct(
+        ["near refuse", "near", "far"], ["d0", "d1", "d2"], [None] * 3, SamplingParams(max_new_tokens=32, n=2)
+    )
+    assert out == [["d0", "d0"], ["new 8", "new 8"], ["new 32", "new 32"]]
+    assert corrector.last_kept == {0}
