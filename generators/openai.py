@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 import time
 from collections import Counter
 from typing import Sequence, get_args
 
-from ..errors import first_line
+from ..errors import first_line, half_surrogate
 from .base import Api, GeneratorBase, GeneratorError, SamplingParams, truncate_at_stop
 
 APIS: tuple[str, ...] = get_args(Api)
@@ -36,6 +37,17 @@ MAX_STOP = 4
 """OpenAI's endpoints take at most four stop strings; further ones are applied locally."""
 SEED_BOUND = 2**63
 """Seeds sent stay below this (a 64-bit signed integer, as OpenAI and vLLM take them)."""
+FAILED_ENDS = ("abort", "aborted", "error", "cancelled", "canceled")
+"""Finish reasons of a choice the server gave up on (vLLM's ``"abort"``, an ``"error"``): its
+text is what was decoded before, not a completion. Asked again, at most ``FAILED_TRIES`` times."""
+FAILED_TRIES = 2
+COMPLETION_WARNINGS = {
+    "empty": "came back without text (refused, filtered, or cut at the token budget before any text: a "
+    "reasoning model may need a larger budget)",
+    "echoed": "began with their prompt (the endpoint echoes it): it was cut off",
+    "halves": "held half a surrogate pair (a \\ud800 escape), which is no character: each was replaced by U+FFFD",
+}
+"""What is warned of, after a call, of the completions it counted (``_seen``)."""
 REFUSED_BEFORE_FAILING = 4
 """Prompts refused (400) with none answered yet, after which the call fails: the endpoint is
 taken to refuse every request (a model it does not serve this way, a setting it rejects)."""
@@ -184,21 +196,9 @@ class OpenAIGenerator(GeneratorBase):
                 first,
             )
         seen, asked = self._seen, len(prompts) * params.n
-        if seen["empty"]:
-            log.warning(
-                "%d of %d completions from %s came back without text (refused, filtered, or cut at the token "
-                "budget before any text: a reasoning model may need a larger budget)",
-                seen["empty"],
-                asked,
-                self.base_url,
-            )
-        if seen["echoed"]:
-            log.warning(
-                "%d of %d completions from %s began with their prompt (the endpoint echoes it): it was cut off",
-                seen["echoed"],
-                asked,
-                self.base_url,
-            )
+        for kind, what in COMPLETION_WARNINGS.items():
+            if seen[kind]:
+                log.warning("%d of %d completions from %s " + what, seen[kind], asked, self.base_url)
         if seen["unmetered"] and not self._warned_usage:
             self._warned_usage = True
             log.warning(
@@ -214,19 +214,31 @@ class OpenAIGenerator(GeneratorBase):
     def _complete(self, index: int, prompt: str, params: SamplingParams) -> list[tuple[str, str | None]]:
         """``params.n`` (text, why it ended) of one prompt."""
         got_all: list[tuple[str, str | None]] = []
-        # Some servers ignore `n` (or cap it): ask again for what is missing.
+        failed = 0
+        # Some servers ignore `n` (or cap it), or abort a choice: ask again for what is missing.
         while len(got_all) < params.n:
             seed = (params.seed + index + len(got_all)) % SEED_BOUND
             got = self._request(prompt, params, params.n - len(got_all), seed=seed)
             if not got:
                 raise GeneratorError(f"{self.base_url} returned no completion for prompt {index}")
-            got_all.extend(got)
+            ended = [why for _, why in got if why in FAILED_ENDS]
+            if ended:
+                failed += 1
+                if failed > FAILED_TRIES:
+                    raise GeneratorError(
+                        f"{self.base_url} ended a completion of prompt {index} with finish_reason {ended[0]!r} "
+                        f"{failed} times in a row: it gave up on it (see the server's log)"
+                    )
+            got_all.extend((text, why) for text, why in got if why not in FAILED_ENDS)
         out, seen = [], Counter()
         for text, why in got_all[: params.n]:
             if self.api == "completions" and prompt and text.startswith(prompt):  # the prompt echoed
                 text = text[len(prompt) :]
                 seen["echoed"] += 1
             seen["empty"] += not text
+            if half_surrogate(text):  # an escape of half a surrogate pair: no character a tokenizer takes
+                text = re.sub("[\ud800-\udfff]", "\ufffd", text)
+                seen["halves"] += 1
             cut = truncate_at_stop(text, params.stop)  # a stop string beyond the ones the API takes
             out.append((cut, "stop" if len(cut) < len(text) else why))
         with self._lock:
@@ -328,21 +340,24 @@ class OpenAIGenerator(GeneratorBase):
 def finish_of(reason) -> str | None:
     """Why an endpoint's choice ended, as ``last_finish`` holds it: ``"length"`` (and the token
     budget by other names: Anthropic's ``"max_tokens"`` passed through, Mistral's
-    ``"model_length"``) and ``"content_filter"`` as they are (OpenAI's clients know both), any
-    other end (``"stop"``, TGI's ``"eos_token"`` and ``"stop_sequence"``, a tool call) ``"stop"``;
-    None where the endpoint does not say.
+    ``"model_length"``) and ``"content_filter"`` as they are (OpenAI's clients know both), a
+    choice the server gave up on (``FAILED_ENDS``: vLLM's ``"abort"``, an ``"error"``) as it is,
+    for the caller to ask again, any other end (``"stop"``, TGI's ``"eos_token"`` and
+    ``"stop_sequence"``, a tool call) ``"stop"``; None where the endpoint does not say.
 
     >>> finish_of("length"), finish_of("eos_token"), finish_of("content_filter"), finish_of(None)
     ('length', 'stop', 'content_filter', None)
     >>> finish_of("max_tokens"), finish_of("MAX_TOKENS"), finish_of("model_length"), finish_of("end_turn")
     ('length', 'length', 'length', 'stop')
+    >>> finish_of("abort"), finish_of("ERROR")
+    ('abort', 'error')
     """
     if not reason or not isinstance(reason, str):
         return None
     reason = reason.lower()
     if reason in ("length", "max_tokens", "model_length"):
         return "length"
-    return reason if reason == "content_filter" else "stop"
+    return reason if reason == "content_filter" or reason in FAILED_ENDS else "stop"
 
 
 def _error_body(e) -> dict:

@@ -38,13 +38,17 @@ class Endpoint(Loopback):
     """A fake endpoint: ``script`` is a list of HTTP statuses answered in turn (then 200s);
     a 200 completes each prompt with its reversal."""
 
-    def __init__(self, script=(), delay=0.0, served=("m",), honour_n=True, mode=None, refuse=(), cut=False, surplus=0):
+    def __init__(
+        self, script=(), delay=0.0, served=("m",), honour_n=True, mode=None, refuse=(), cut=False, surplus=0, aborts=0
+    ):
         """``mode``: a reply that is not a completion ("html", "error", "badjson", "empty",
         "trickle", "quota", "v1only", "nochoices"); ``refuse``: request fields answered with a 400 ("seed",
         "n" above 1, "long": a prompt with LONG in it, as too long for the context); ``cut``: a
         completion longer than ``max_tokens`` characters (a character a token) is cut to them,
-        its finish_reason "length"; ``surplus``: that many choices more than ``n`` asked for."""
-        self.surplus = surplus
+        its finish_reason "length"; ``surplus``: that many choices more than ``n`` asked for;
+        ``aborts``: that many requests first answered with their first choice cut to two
+        characters, its finish_reason "abort" (vLLM's, for a request it gave up on)."""
+        self.surplus, self.aborts = surplus, aborts
         self.script, self.delay, self.served, self.honour_n, self.cut = list(script), delay, served, honour_n, cut
         self.mode, self.refuse = mode, set(refuse)
         self.bodies: list[dict] = []
@@ -101,6 +105,7 @@ class Endpoint(Loopback):
                     time.sleep(endpoint.delay)  # a completion takes its time; a refusal comes at once
                     chat = "messages" in body
                     text = (body["messages"][-1]["content"] if chat else body["prompt"])[::-1] + "|tail"
+                    text = text.replace("<half>"[::-1], chr(0xD800))  # sent as its JSON escape, "\ud800"
                     why = "stop"
                     if endpoint.cut and len(text) > body["max_tokens"]:
                         text, why = text[: body["max_tokens"]], "length"
@@ -110,6 +115,14 @@ class Endpoint(Loopback):
                         if chat
                         else {"index": 0, "text": text, "finish_reason": why}
                     )
+                    choices = [{**choice, "index": i} for i in range(n)]
+                    with endpoint.lock:
+                        aborted, endpoint.aborts = endpoint.aborts > 0, endpoint.aborts - 1
+                    if aborted:
+                        choices[0] = {"index": 0, "text": text[:2], "finish_reason": "abort"}
+                        if chat:
+                            choices[0] = {"index": 0, "message": {"role": "assistant", "content": text[:2]}}
+                            choices[0]["finish_reason"] = "abort"
                     self._send(
                         200,
                         {
@@ -117,7 +130,7 @@ class Endpoint(Loopback):
                             "object": "chat.completion" if chat else "text_completion",
                             "created": 0,
                             "model": body["model"],
-                            "choices": [{**choice, "index": i} for i in range(n)],
+                            "choices": choices,
                             "usage": {"prompt_tokens": 1, "completion_tokens": 3 * n, "total_tokens": 1 + 3 * n},
                         },
                     )
@@ -567,3 +580,36 @@ def test_the_finish_reasons_of_other_servers_are_openais():
 
     result = doctest.testmod(backend)
     assert result.attempted > 0 and result.failed == 0
+
+
+@pytest.mark.parametrize("api", ["completions", "chat"])
+def test_a_choice_the_server_aborted_is_asked_for_again_then_fails(api):
+    """vLLM ends a choice it gave up on with finish_reason "abort", its text what was decoded
+    so far: it is not a draft. It is asked for again; one that keeps aborting is an error that
+    says so, not a fragment scored as a completion."""
+    endpoint = Endpoint(aborts=2)
+    try:
+        g = _gen(endpoint, api=api)
+        out = g.generate(["abcdef"], SamplingParams(max_new_tokens=20, n=2))
+        assert out == [["fedcba|tail"] * 2] and g.last_finish == [["stop", "stop"]]
+        assert [b["n"] for b in endpoint.bodies] == [2, 1, 1]  # the aborted choice asked for again
+        endpoint.aborts = 10
+        with pytest.raises(GeneratorError, match="finish_reason 'abort' 3 times in a row"):
+            g.generate(["abcdef"], SamplingParams(max_new_tokens=20))
+    finally:
+        endpoint.close()
+
+
+def test_half_a_surrogate_pair_in_a_completion_becomes_a_replacement_character(endpoint, caplog):
+    """An endpoint's JSON may escape half a surrogate pair ("\\ud800"), which is no character:
+    a fast tokenizer (the corrector's) refuses it with a TypeError. It becomes U+FFFD, as a
+    UTF-8 decoder would make it, and is warned about."""
+    from transformers import AutoTokenizer
+
+    from correct.tasks import MODELS
+
+    with caplog.at_level("WARNING"):
+        out = _gen(endpoint).generate(["a<half>b", "ok"], SamplingParams(max_new_tokens=20))
+    assert out == [["b\ufffda|tail"], ["ko|tail"]]
+    assert "1 of 2 completions from" in caplog.text and "replaced by U+FFFD" in caplog.text
+    AutoTokenizer.from_pretrained(MODELS / "arithmetic-corrector")(out[0][0])  # takes it
