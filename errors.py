@@ -60,6 +60,22 @@ def first_line(e: BaseException | str) -> str:
     return text.splitlines()[0] if text else (type(e).__name__ if isinstance(e, BaseException) else "")
 
 
+def half_surrogate(text: str) -> str | None:
+    """Where ``text`` holds half a surrogate pair (a JSON ``"\\ud800"`` escape), which is no
+    character (UTF-8 has none for it, and a fast tokenizer refuses it); None where it is text.
+
+    >>> half_surrogate("café"), half_surrogate("ab" + chr(0xD800) + "c")
+    (None, "'\\\\ud800' at character 3")
+    """
+    if text.isascii():
+        return None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        return f"{text[e.start]!r} at character {e.start + 1}"
+    return None
+
+
 def describe_error(e: BaseException) -> str:
     """``Type: first line of the message`` (just ``Type`` when there is no message)."""
     text = str(e).strip()

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Literal
 
-from ...errors import check_choices
+from ...errors import check_choices, half_surrogate
 from ...generators.base import Api, BackendName, Dtype, SamplingParams
 from ...generators.named import missing_path
 from ...tasks import DEFAULT_TASK, Task, few_shot_prompt, get_task, plain_prompt
@@ -332,14 +332,10 @@ def as_text(records: list[dict], where: str) -> list[dict]:
             r["prompt"] = str(q)
         elif not isinstance(q, str):
             raise UsageError(f"{where}: record {r['id']!r} has a 'prompt' that is {json_type(q)}, not text")
-        elif not q.isascii():
-            try:  # a JSON escape of half a surrogate pair ("\ud800") is no character a tokenizer takes
-                q.encode("utf-8")
-            except UnicodeEncodeError as e:
-                raise UsageError(
-                    f"{where}: record {r['id']!r} has a 'prompt' with half a surrogate pair "
-                    f"({q[e.start]!r} at character {e.start + 1}), which is not text"
-                ) from None
+        elif half := half_surrogate(q):
+            raise UsageError(
+                f"{where}: record {r['id']!r} has a 'prompt' with half a surrogate pair ({half}), which is not text"
+            )
     return records
 
 

@@ -12,6 +12,7 @@ from typing import Any, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ...errors import half_surrogate
 from ...generators import SamplingParams
 from ..refine import MAX_ROUNDS, MAX_SAMPLES
 from .engine import BadRequest
@@ -172,8 +173,16 @@ def text_of(content, where: str) -> str:
                     + (f"; this model reads no {kind!r}" if kind and kind != "text" else ""),
                     f"{where}[{k}]",
                 )
-        return "".join(part["text"] for part in content)
-    return content or ""
+        return not_text("".join(part["text"] for part in content), where)
+    return not_text(content or "", where)
+
+
+def not_text(text: str, where: str) -> str:
+    """``text`` as it is, or a 400 naming ``where`` when it holds half a surrogate pair (a JSON
+    ``"\\ud800"`` escape), which no tokenizer takes."""
+    if half := half_surrogate(text):
+        raise BadRequest(f"{where}: half a surrogate pair ({half}) is not text; send UTF-8 text", where)
+    return text
 
 
 def count_tokens(tokenizer, text: str) -> int:

@@ -55,7 +55,16 @@ from ...generators import GeneratorError, SamplingParams
 from ...generators.base import ContextError
 from .engine import BadRequest, Busy, Draining, Engine
 from .middleware import BodyLimit
-from .protocol import chat_prompt, finish_reason, param_of, response_body, sampling_params, unsupported, usage_of
+from .protocol import (
+    chat_prompt,
+    finish_reason,
+    not_text,
+    param_of,
+    response_body,
+    sampling_params,
+    unsupported,
+    usage_of,
+)
 
 log = logging.getLogger("correct.serve")
 
@@ -343,6 +352,8 @@ def build_app(engine: Engine, api_key: str | None = None):
                 "prompt: token ids are not taken; send the prompt as text (lm-eval: tokenized_requests=False)",
                 "prompt",
             )
+        for i, q in enumerate(questions):
+            not_text(q, "prompt" if isinstance(body.prompt, str) else f"prompt[{i}]")
         fmt = engine.format_prompt or (lambda record: record["prompt"])
         prompts = [fmt({"prompt": q}) for q in questions]
         return await answer("text_completion", body, questions, prompts, "prompt")

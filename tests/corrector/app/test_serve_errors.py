@@ -296,3 +296,32 @@ def test_random_bodies_over_a_real_socket_never_get_a_500(live, body, chat):
         assert set(error) == {"message", "type", "param", "code"} and error["message"]
     with urllib.request.urlopen(live + "/health", timeout=30) as r:
         assert r.status == 200
+
+
+@pytest.mark.parametrize(
+    "path, body, param",
+    [
+        ("/v1/completions", {"prompt": "ab\\ud800c"}, "prompt"),
+        ("/v1/completions", {"prompt": ["ok", "\\udc00"]}, "prompt[1]"),
+        ("/v1/chat/completions", {"messages": [{"role": "user", "content": "a\\ud800"}]}, "messages[0].content"),
+        (
+            "/v1/chat/completions",
+            {"messages": [{"role": "user", "content": [{"type": "text", "text": "\\ud800"}]}]},
+            "messages[0].content",
+        ),
+    ],
+)
+def test_half_a_surrogate_pair_is_a_400_naming_the_field_not_the_tokenizers_500(path, body, param):
+    """JSON may escape half a surrogate pair ("\\ud800"); it is no character, and a fast
+    tokenizer raises a TypeError on it (a 500 before)."""
+    from correct.generators import load_generator
+    from correct.tasks import TASKS
+
+    engine = Engine(load_generator(TASKS["arithmetic"].generator), None, Length(), None, ServeConfig(model_name="m"))
+    try:
+        with TestClient(build_app(engine.start()), raise_server_exceptions=False) as c:
+            raw = json.dumps({"model": "m", "max_tokens": 4, **body}).replace("\\\\u", "\\u").encode()
+            error = openai_error(post(c, raw, path), 400)
+            assert error["param"] == param and "half a surrogate pair" in error["message"], error
+    finally:
+        engine.stop()
