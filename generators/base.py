@@ -20,7 +20,8 @@ Api = Literal["completions", "chat"]
 @dataclass(frozen=True)
 class SamplingParams:
     temperature: float = 1.0
-    """Softmax temperature; 0 means greedy decoding."""
+    """Softmax temperature; 0 means greedy decoding (the `hf` backend, as vLLM, decodes any under 1e-5
+    greedily: logits divided by a temperature near 0 overflow)."""
     top_p: float = 1.0
     """Nucleus sampling mass."""
     max_new_tokens: int = 128

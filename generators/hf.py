@@ -110,6 +110,12 @@ def _causal_lm(path: str, name: str, dtype):
     return AutoModelForCausalLM.from_pretrained(path, dtype=_resolve_dtype(dtype))
 
 
+GREEDY_BELOW = 1e-5
+"""Temperatures under this decode greedily, as vLLM's do: sampling would pick the likeliest token
+anyway, and logits divided by a temperature near 0 (1e-40) overflow to inf, which transformers'
+sampling refuses with a RuntimeError."""
+
+
 class HFGenerator(GeneratorBase):
     def __init__(
         self,
@@ -225,7 +231,16 @@ class HFGenerator(GeneratorBase):
         special = not self.chat_template
         if special:
             prompts = without_doubled_bos(self.tokenizer, prompts)
-        return prompts, self.tokenizer(prompts, add_special_tokens=special)["input_ids"], special
+        ids = self.tokenizer(prompts, add_special_tokens=special)["input_ids"]
+        if any(not row for row in ids):
+            # A prompt of no tokens leaves the model nothing to continue from (transformers fails
+            # with an IndexError): it starts from the start of a text, as GPT-2 writes unprompted.
+            start = self.tokenizer.bos_token or self.tokenizer.eos_token
+            if not start:
+                raise GeneratorError("a prompt is empty and the generator's tokenizer has no BOS or EOS to start from")
+            prompts = [p if row else start for p, row in zip(prompts, ids)]
+            ids = [row or self.tokenizer(start, add_special_tokens=special)["input_ids"] for row in ids]
+        return prompts, ids, special
 
     streams = True
     """``generate`` takes ``on_text``: text handed out as it is decoded (``correct serve``)."""
@@ -250,7 +265,7 @@ class HFGenerator(GeneratorBase):
         if self.device.type == "cpu":
             threads.apply()  # the cores free now: waiting on a busy one would hold every thread up
         max_new, max_in = self._max_new_and_input(params)
-        greedy = params.temperature <= 0
+        greedy = params.temperature < GREEDY_BELOW
         prompts, token_ids, special = self._encoded(prompts)
         # Sorting by length keeps padding (wasted compute) low inside each batch.
         lengths = [len(ids) for ids in token_ids]
@@ -280,9 +295,10 @@ class HFGenerator(GeneratorBase):
             kwargs.update(do_sample=False)
         else:
             kwargs.update(do_sample=True, temperature=params.temperature, top_p=params.top_p, top_k=0)
-        if params.stop:
-            # Early exit only; the text is still cut with truncate_at_stop below.
-            kwargs.update(stop_strings=list(params.stop), tokenizer=self.tokenizer)
+        if any(params.stop):
+            # Early exit only; the text is still cut with truncate_at_stop below, which skips an
+            # empty stop string: here it would end every completion at its first token.
+            kwargs.update(stop_strings=[s for s in params.stop if s], tokenizer=self.tokenizer)
 
         results: list[list[str]] = [[] for _ in prompts]
         finish: list[list[str]] = [[] for _ in prompts]

@@ -34,6 +34,7 @@ the feedback ("missing: dog, frisbee") names only what the record already shows.
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any, Mapping, Sequence
 
 from .base import Score, ValueBase, ValueFunctionError, check_paired, record_name, text_of
@@ -46,8 +47,10 @@ _SEPARATORS = re.compile(r"[,;#\n]")
 
 
 def tokens(text: str) -> list[str]:
-    """Lowercase word tokens: runs of letters and digits."""
-    return _WORD.findall(text.lower())
+    """Lowercase word tokens: runs of letters and digits, read in Unicode's NFKC form, so that
+    an accent written as its own combining mark ("cafe\u0301") or a full-width letter is the
+    same word as its usual spelling (a combining mark is not a letter: it split the word)."""
+    return _WORD.findall(unicodedata.normalize("NFKC", text).lower())
 
 
 def parse_concepts(concepts: Any) -> list[str]:

@@ -123,7 +123,8 @@ def _check(record: Mapping[str, Any], index: int = 0) -> tuple[str | None, str |
     tests, answer = record.get("tests"), record.get("answer")
     if isinstance(tests, (list, tuple)) and all(isinstance(t, str) for t in tests):
         tests = "\n".join(tests)
-    if tests is None or tests == "" or tests == []:
+    if tests is None or tests == [] or (isinstance(tests, str) and not tests.strip()):
+        # Blank tests (a CSV cell of spaces) test nothing: every draft would pass them, verified.
         return None, (None if answer is None else str(answer))
     if not isinstance(tests, str):
         raise ValueFunctionError(
@@ -187,11 +188,15 @@ def _number(text: str) -> int | float | None:
     try:
         return int(text)
     except ValueError:
-        pass
+        if _DIGITS.fullmatch(text):  # past int()'s 4300 digits: as a float every one is inf
+            return None
     try:
         return float(text)
     except ValueError:
         return None
+
+
+_DIGITS = re.compile(r"[+-]?\d+(?:_\d+)*")
 
 
 def normalise(text: str) -> str:
@@ -212,7 +217,9 @@ def same_answer(printed: str, expected: str) -> bool:
         if isinstance(a, int) and isinstance(b, int):
             return a == b
         try:
-            if math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-6):
+            # Relative: 0.1 + 0.2 is 0.3. Absolute only against 0 (float noise like 5.6e-17), never
+            # between small answers: 0.000002 is not 0.000001, and 0 is not 0.000001.
+            if math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-9 if a == 0 or b == 0 else 0.0):
                 return True
         except OverflowError:  # an integer too large for a float
             pass

@@ -179,6 +179,32 @@ def test_an_over_long_prompt_keeps_its_end(gen, monkeypatch, temperature):
     assert kept == ids[-len(kept) :]
 
 
+def test_an_empty_prompt_is_continued_from_the_start_of_a_text(on_path):
+    """A prompt of no tokens (this tokenizer adds no BOS) made transformers fail with an
+    IndexError; it is written from the start of a text, as log_likelihoods scores it."""
+    gen = on_path
+    for params in (SamplingParams(temperature=0, max_new_tokens=6), SamplingParams(max_new_tokens=6, n=2)):
+        out = gen.generate(["", "1+2="], params)
+        assert len(out) == 2 and all(len(c) == params.n for c in out)
+        alone = gen.generate([""], params)
+        assert alone[0] == gen.generate([gen.tokenizer.eos_token], params)[0]
+
+
+@pytest.mark.parametrize("temperature", [1e-40, 1e-45, 1e-6])
+def test_a_temperature_near_0_decodes_greedily(gen, temperature):
+    """Logits divided by 1e-40 overflow to inf, which transformers' sampling refused with a
+    RuntimeError: a temperature that small decodes as 0 does."""
+    greedy = gen.generate(PROMPTS, SamplingParams(temperature=0, max_new_tokens=8, n=2))
+    assert gen.generate(PROMPTS, SamplingParams(temperature=temperature, max_new_tokens=8, n=2)) == greedy
+
+
+def test_an_empty_stop_string_stops_nothing(gen):
+    """truncate_at_stop skips an empty stop string; decoding ended every row at its first token."""
+    params = SamplingParams(temperature=0, max_new_tokens=8)
+    free = gen.generate(PROMPTS, params)
+    assert gen.generate(PROMPTS, SamplingParams(temperature=0, max_new_tokens=8, stop=("",))) == free
+
+
 def test_missing_local_path(tmp_path):
     missing = tmp_path / "no-such-model"
     with pytest.raises(GeneratorError) as e:

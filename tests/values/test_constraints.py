@@ -124,6 +124,22 @@ def test_case_insensitive(value):
     assert score(value, "THE DOGS RAN IN THE PARK", ["Dog", "RUN", "park"]).value == 1.0
 
 
+@pytest.mark.parametrize(
+    "concept, text",
+    [
+        ("café", "a cafe\u0301 by the river"),  # the accent as its own combining mark (NFD)
+        ("cafe\u0301", "a café by the river"),
+        ("naïve", "a nai\u0308ve plan"),
+        ("dog", "ＴＨＥ ＤＯＧＳ"),  # full-width letters
+    ],
+)
+def test_one_word_however_unicode_spells_it(concept, text):
+    """The same word written with a combining accent was missed ("cafe" + a mark that is not a
+    letter split it), and "cafe\u0301" in the text counted for the concept "cafe"."""
+    assert covered([concept], text) == [True]
+    assert covered(["cafe"], "a cafe\u0301 by the river") == [False]
+
+
 def test_phrase_needs_consecutive_words():
     assert covered(["ice cream"], "they ate ice cream") == [True]
     assert covered(["ice cream"], "the ice melted on the cream") == [False]

@@ -106,6 +106,14 @@ def test_tests_mode_pass_and_fail(value):
     assert bad.faulty and not good.faulty and not bad.verified
 
 
+@pytest.mark.parametrize("tests", ["  \n", ["", " "]])
+def test_blank_tests_are_no_tests_and_the_answer_judges(value, tests):
+    """Tests of nothing but spaces passed every draft, verified; like empty ones, they are none."""
+    s = score(value, "print(7)", tests=tests, answer="6")
+    assert (s.value, s.feedback, s.verified) == (0.0, "printed 7", False)
+    assert score(value, "print(6)", tests=tests, answer="6").value == 1.0
+
+
 def test_tests_take_precedence_over_answer(value):
     assert score(value, "def f():\n    return 1", tests="assert f() == 1", answer="nope").value == 1.0
 
@@ -186,6 +194,14 @@ def test_sandbox_can_be_swapped():
         ("abc", "ABC", False),
         ("nan", "nan", True),
         (str(10**400), "1.0", False),
+        # past int()'s 4300 digits both read as inf: two different numbers were the same
+        ("1" * 5000, "1" * 4999 + "2", False),
+        ("1" * 5000, "1" * 5000, True),
+        # no absolute tolerance between small numbers: 0.000002 was 0.000001, and 0 was too
+        ("0.000002", "0.000001", False),
+        ("0", "0.000001", False),
+        ("0.000001", "0.0000010000001", True),
+        (str(0.1 + 0.2 - 0.3), "0", True),  # float noise against 0 still is 0
     ],
 )
 def test_same_answer(printed, expected, same):
@@ -193,7 +209,8 @@ def test_same_answer(printed, expected, same):
 
 
 @pytest.mark.parametrize(
-    "text, canonical", [("6.0", "6"), ("-0", "0"), ("0.5", "0.5"), ("x = 6", "x = 6"), ("1e3", "1000")]
+    "text, canonical",
+    [("6.0", "6"), ("-0", "0"), ("0.5", "0.5"), ("x = 6", "x = 6"), ("1e3", "1000"), ("7" * 5000, "7" * 5000)],
 )
 def test_normalise(text, canonical):
     assert normalise(text) == canonical
