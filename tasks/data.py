@@ -213,11 +213,12 @@ def rows_to_records(rows, required: Sequence[str], fields: Mapping[str, str] | N
         raise RecordError(f"{where} has no column {', '.join(map(repr, missing))} (columns: {', '.join(columns)})")
     records, rows_of = [], {}
     for i, row in enumerate(rows):
-        rid = record_id(row.get("id", i + 1), f"{where}, row {i + 1}")
+        rec = renamed(row, fields)  # an id mapped from a column of its own too, as a JSONL file's is
+        rid = record_id(rec.get("id", i + 1), f"{where}, row {i + 1}")
         if rid in rows_of:  # 1 and 01 in a CSV are both the number 1
             raise RecordError(f"{where}, row {i + 1}: duplicate id {rid!r} (row {rows_of[rid]} has it too)")
         rows_of[rid] = i + 1
-        records.append({**renamed(row, fields), "id": rid})
+        records.append({**rec, "id": rid})
     return records
 
 

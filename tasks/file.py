@@ -85,6 +85,11 @@ def load_task_file(path: str | Path) -> Task:
     stop = () if stop is None else (stop,) if isinstance(stop, str) else stop
     if not isinstance(stop, (list, tuple)) or not all(isinstance(s, str) and s for s in stop):
         raise TaskError(f"{at('stop')}: key 'stop' must be a string or a list of non-empty strings")
+    if any("\\n" in s for s in stop):  # '\n' single-quoted or plain is two characters, which drafts rarely hold
+        raise TaskError(
+            f"{at('stop')}: key 'stop' holds a backslash followed by n, as written (YAML reads escapes only in "
+            'double quotes); for a line break write "\\n" in double quotes'
+        )
     task = Task(
         name=check.text("name", spec.get("name") or path.stem),
         description=check.text("description", spec.get("description") or ""),
@@ -139,9 +144,11 @@ class Checker:
             parts = list(string.Formatter().parse(v))
         except ValueError as e:
             self.fail(key, f"is not a valid template ({e}); {how}")
-        for _, name, spec, _ in parts:
+        for _, name, spec, conversion in parts:
             if name is not None and (not name or name[0].isdigit()):
                 self.fail(key, f"has a field without a name ({{{name}}}); {how}")
+            if conversion not in (None, "r", "s", "a"):
+                self.fail(key, f"has an unknown conversion !{conversion} in {{{name}!{conversion}}}; {how}")
             if spec and "{" in spec:
                 self.fail(key, f"has a field inside the format of {{{name}}}; {how}")
         if needs_field and not template_fields(v):
@@ -220,7 +227,7 @@ class Checker:
         if not isinstance(v, dict) or set(v) - set(SHOT_KEYS):
             self.fail("shots", f"must be a mapping of {', '.join(SHOT_KEYS)}, got {v!r}")
         data = self.text("shots.data", v.get("data", "validation"))
-        if splits is not None and data not in splits:
+        if data not in (splits or ()) and (splits is not None or Path(data).suffix.lower() in FORMATS):
             self.file("shots.data", data)
         return Shots(
             k=self.number("shots.k", v.get("k", 0), int, 0),
@@ -233,15 +240,15 @@ def _load(task: Task, data: dict, split: str, at) -> list[dict]:
     """The records of a split (or of a shots file), checked against the prompt's fields."""
     path = Path(task.source)
     try:
-        if "dataset" in data:
+        if split == task.shots.data and split not in data and Path(split).suffix.lower() in FORMATS:
+            file = path.parent / split  # a shots file, also where the data is one file or a dataset
+            records, where = read_file(file, (), task.fields), str(file)
+        elif "dataset" in data:
             d = data["dataset"]
             records = read_hub(str(d["path"]), d.get("name"), split, (), task.fields, d.get("data_files"))
             where = f"dataset {d['path']!r}, split {split!r}"
         elif split in data or "*" in data:
             file = data.get(split, data.get("*"))
-            records, where = read_file(file, (), task.fields), str(file)
-        elif split == task.shots.data:
-            file = path.parent / split
             records, where = read_file(file, (), task.fields), str(file)
         else:
             raise TaskError(f"{at('data')}: key 'data' has no split {split!r} (splits: {', '.join(data)})")
@@ -255,7 +262,8 @@ def check_fields(task: Task, records: list[dict], where: str, at=None) -> None:
     """Every record has the question (``prompt``) and each field the prompt template names;
     the error says which key of the task file to change."""
     at = at or (lambda key: task.source or f"task {task.name!r}")
-    for name in dict.fromkeys(["prompt", *template_fields(task.prompt)]):
+    names = list(dict.fromkeys(["prompt", *template_fields(task.prompt)]))
+    for name in names:
         lacking = next((r for r in records if name not in r), None)
         if lacking is None:
             continue
@@ -273,6 +281,19 @@ def check_fields(task: Task, records: list[dict], where: str, at=None) -> None:
         raise TaskError(
             f"{at('prompt')}: key 'prompt' names the field {name!r}, which {where} does not have ({columns})"
         )
+    for r in records:  # an empty cell would be the text "None"; a format the value cannot take fails late
+        empty = next((name for name in names if r[name] is None), None)
+        if empty == "prompt":  # the question: said as load_records says it of --input
+            raise TaskError(f"{where}: record {r['id']!r} has a 'prompt' that is null, not text")
+        if empty is not None:
+            raise TaskError(
+                f"{at('prompt')}: key 'prompt' names the field {empty!r}, which record {r['id']!r} of {where} "
+                "leaves empty (null, or an empty cell)"
+            )
+        try:
+            task.prompt.format_map(r)
+        except (ValueError, TypeError, IndexError, AttributeError, KeyError) as e:
+            raise TaskError(f"{at('prompt')}: key 'prompt' cannot lay out record {r['id']!r} of {where}: {e}") from None
 
 
 def task_file_text(task: Task) -> str:

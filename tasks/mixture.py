@@ -28,6 +28,7 @@ import yaml
 
 from ..values import Score, as_scores
 from ..values.base import ValueBase
+from .data import read_yaml
 from .task import Task, TaskError
 
 KEY = "mixture"
@@ -89,7 +90,7 @@ def group(record_id: str) -> str:
 def load_mixture(path: str | Path, get_task) -> Mixture:
     """The mixture file at ``path``; ``get_task`` loads each task by name or path. Errors name the file."""
     path = Path(path)
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data, _ = read_yaml(path, "a mixture file", TaskError)  # a key given twice is named, not the last one taken
     unknown = set(data) - {KEY, "limit", "description"}
     if unknown:
         raise TaskError(

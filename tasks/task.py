@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import string
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from ..errors import CorrectError
+from .data import FORMATS
 
 
 @dataclass(frozen=True)
@@ -127,6 +129,19 @@ def shot_records(task: Task, shots: int | None = None, seed: int = 0) -> list[di
     k = task.shots.k if shots is None else shots
     if k == 0:
         return []
+    if task.max_records is not None and k > task.max_records:  # made one by one: it would fill memory
+        raise TaskError(
+            f"task {task.name!r} cannot show {k:,} solved examples: it makes at most {task.max_records:,} records "
+            "a split",
+            option="shots",
+        )
+    if isinstance(task.data, str) and task.source and Path(task.shots.data).suffix.lower() not in FORMATS:
+        raise TaskError(
+            f"{task.source}: key 'data' is one file for every split, so solved examples from its split "
+            f"{task.shots.data!r} would be that file's own records, each shown its answer; give key 'shots.data' "
+            "a file of solved examples",
+            option="shots",
+        )
     examples = task.make_split(task.shots.data, k, seed)
     if len(examples) < k:
         where = f"{task.source}: key 'shots.k'" if task.source and shots is None else f"task {task.name!r}"
@@ -136,6 +151,13 @@ def shot_records(task: Task, shots: int | None = None, seed: int = 0) -> list[di
     target = task.shots.target
     if any(target not in r for r in examples):
         raise TaskError(f"task {task.name!r} has no reference solutions (`{target}`) to show", option="shots")
+    empty = next((r for r in examples if r[target] is None), None)
+    if empty is not None:  # an empty cell: shown, it would be the solution "None"
+        raise TaskError(
+            f"{task.source or f'task {task.name!r}'}: solved example {empty['id']!r} of {task.shots.data!r} has no "
+            f"{target!r} (null, or an empty cell)",
+            option="shots",
+        )
     return examples
 
 

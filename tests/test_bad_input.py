@@ -25,7 +25,7 @@ from correct.corrector.app.options import (
     TaskChoice,
     load_records,
 )
-from correct.tasks import get_task
+from correct.tasks import few_shot_prompt, get_task
 
 runner = CliRunner()
 GENERATE = (TaskChoice, Source, Sampling, GenerateArgs, Models, GenerateConfig)
@@ -402,3 +402,82 @@ def test_a_csv_row_with_too_many_fields_is_named_by_its_line(tmp_path):
     assert_one_line(result, "extra.csv: could not be read as csv:")
     assert "Expected 2 fields in line 3, saw 3" in result.output
     assert "error occurred while generating" not in result.output
+
+
+@pytest.mark.parametrize(
+    "key, rows, message",
+    [
+        (
+            "prompt: 'Q: {prompt} ({unit})'",
+            [{"question": "What is 2 plus 3?", "unit": "apples"}, {"question": "What is 4 plus 3?", "unit": None}],
+            "task.yaml:3: key 'prompt' names the field 'unit', which record '2' of",
+        ),
+        ("prompt: 'Q: {prompt:.2f}'", None, "task.yaml:3: key 'prompt' cannot lay out record '1' of"),
+        ("prompt: 'Q: {prompt!z}'", None, "task.yaml:3: key 'prompt' has an unknown conversion !z"),
+        ("correction_prompt: '{draft!x}'", None, "task.yaml:5: key 'correction_prompt' has an unknown conversion !x"),
+    ],
+)
+def test_a_template_that_cannot_lay_out_a_record_is_named_before_models_load(tmp_path, key, rows, message):
+    """An empty cell became the text "None" in the generator's prompt; a format or conversion the
+    record's value cannot take failed after the models loaded, naming neither file nor key."""
+    text = TASK.replace("prompt: 'Q: {prompt}'", key) if key.startswith("prompt") else TASK + key + "\n"
+    path = task_file(tmp_path, text, rows=rows or ({"question": "What is 2 plus 3?"},))
+    assert_one_line(invoke("generate", "--task", path, *NO_MODEL), message)
+
+
+def test_an_id_column_mapped_by_fields_names_the_records_of_a_csv_as_of_a_jsonl(tmp_path):
+    """``fields: {id: qid}`` was applied to JSONL records only: a CSV's records got row numbers."""
+    (tmp_path / "test.csv").write_text("qid,question\nq7,What is 2 plus 3?\nq9,What is 4 plus 3?\n")
+    path = tmp_path / "task.yaml"
+    path.write_text(TASK.replace("test.jsonl", "test.csv").replace("{prompt: question}", "{prompt: question, id: qid}"))
+    assert [r["id"] for r in get_task(str(path)).make_split("test", None, 0)] == ["q7", "q9"]
+    (tmp_path / "test.csv").write_text("qid,question\nq7,What is 2 plus 3?\nq7,What is 4 plus 3?\n")
+    assert_one_line(invoke("generate", "--task", path, *NO_MODEL), "test.csv, row 2: duplicate id 'q7'")
+
+
+def test_a_task_of_one_data_file_never_shows_a_record_as_its_own_example(tmp_path):
+    """With one file for every split, the shots file was ignored and the examples were the
+    first records of that file, each shown its own solution."""
+    rows = [{"question": f"What is {i} plus 1?", "solution": f"print({i} + 1)"} for i in range(4)]
+    (tmp_path / "all.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (tmp_path / "shots.jsonl").write_text(json.dumps({"question": "What is 9 plus 9?", "solution": "print(18)"}) + "\n")
+    path = tmp_path / "task.yaml"
+    path.write_text(TASK.replace("{test: test.jsonl}", "all.jsonl") + "shots: {data: shots.jsonl, k: 1}\n")
+    task = get_task(str(path))
+    record = task.make_split("test", 1, 0)[0]
+    assert few_shot_prompt(task)(record) == "Q: What is 9 plus 9?print(18)\n\nQ: What is 0 plus 1?"
+    path.write_text(TASK.replace("{test: test.jsonl}", "all.jsonl"))  # examples from split 'validation': that file
+    assert_one_line(
+        invoke("generate", "--task", path, "--shots", 2, *NO_MODEL),
+        "key 'data' is one file for every split",
+        "key 'shots.data'",
+        "(option --shots)",
+    )
+
+
+def test_shots_beyond_a_built_in_tasks_size_are_refused_at_once():
+    # The validation split was made record by record, 10^11 of them, filling memory.
+    assert_one_line(
+        invoke("generate", "--task", "arithmetic", "--shots", 10**11, *NO_MODEL),
+        "100,000,000,000 solved examples",
+        "at most 100,000 records a split (option --shots)",
+    )
+
+
+def test_a_solved_example_without_its_solution_is_named(tmp_path):
+    """An empty cell of the shots file's solution column was shown as the solution "None"."""
+    (tmp_path / "shots.csv").write_text("question,solution\nWhat is 1 plus 1?,print(2)\nWhat is 2 plus 2?,\n")
+    path = task_file(tmp_path, TASK + "shots: {data: shots.csv, k: 2}\n")
+    assert_one_line(
+        invoke("generate", "--task", path, *NO_MODEL), "solved example '2' of 'shots.csv' has no 'solution'"
+    )
+
+
+@pytest.mark.parametrize("stop", ["['\\n\\n', 'Question:']", "\\n"])
+def test_a_stop_string_of_an_escape_yaml_keeps_as_written_is_refused(tmp_path, stop):
+    """In single quotes or unquoted, YAML keeps '\\n' as a backslash and an n: a stop string
+    the drafts do not hold, so each ran on to its token budget."""
+    path = task_file(tmp_path, TASK + f"stop: {stop}\n")
+    assert_one_line(invoke("generate", "--task", path, *NO_MODEL), "task.yaml:5: key 'stop' holds a backslash")
+    path.write_text(TASK + 'stop: ["\\n\\n", "Question:"]\n')
+    assert get_task(str(path)).stop == ("\n\n", "Question:")

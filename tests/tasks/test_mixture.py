@@ -78,6 +78,7 @@ def test_each_record_is_scored_by_its_own_tasks_value(mixture):
         ("mixture: [short.yaml, long.yaml]\nlimit: 0\n", "key 'limit' is a positive whole number"),
         ("mixture: [short.yaml, {task: long.yaml, shots: 2}]\n", "entry 2: an entry is a task, or a mapping"),
         ("mixture: [short.yaml, long.yaml]\nweights: [1, 2]\n", "unknown key 'weights'"),
+        ("mixture: [short.yaml, long.yaml]\nmixture: [short.yaml]\n", "bad.yaml:2: key 'mixture' is given twice"),
     ],
 )
 def test_a_bad_mixture_file_is_one_line_naming_it(mixture, text, message):
