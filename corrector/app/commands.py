@@ -85,7 +85,7 @@ def generate(
     check_paths(
         {"--output": args.output, "--metrics": metrics_path}, {"--input": source.input, "--dataset": source.dataset}
     )
-    records, t = load_records(source, task.task, sampling.seed)
+    records, t = load_records(source, task.task, sampling.seed, shots=task.shots)
     if config.resume:  # another run's output is refused before any model loads
         finished_ids(args.output, {r["id"]: r["prompt"] for r in records}, config.rounds)
     d = Defaults.of(t, task.generator, models.corrector, task.value, sampling.max_new_tokens)
@@ -146,7 +146,7 @@ def train(
     if is_mixture(task.task):
         return _train_mixture(task, source, args, config, backend, on_iteration)
     required = ("prompt", "solution") if config.method == "sft" else ("prompt",)
-    records, t = load_records(source, task.task, config.seed, required)
+    records, t = load_records(source, task.task, config.seed, required, task.shots)
     d = Defaults.of(t, task.generator, None, task.value)
     config = d.training(config)
     config.check()  # precision, dtype, accumulation: after the cheap checks, before anything is loaded

@@ -282,10 +282,14 @@ TRAIN_SOURCE = {"split": "train", "limit": 2000}
 """Where ``correct train`` reads by default: 2000 records of the train split."""
 
 
-def load_records(source: Source, task: str | None, seed: int, required=("prompt",)) -> tuple[list[dict], Task | None]:
+def load_records(
+    source: Source, task: str | None, seed: int, required=("prompt",), shots: int | None = None
+) -> tuple[list[dict], Task | None]:
     """(records, task or None) from exactly one source: --input, --dataset, else the task's own
     (the built-in default task if none). A task's field mapping applies to --input and
-    --dataset too, and its prompt's fields are checked on every record before anything is loaded."""
+    --dataset too, and its prompt's fields are checked on every record before anything is loaded.
+    A task's own split that its solved examples come from (``shots``, else the task's number)
+    starts after them, as ``held_out`` does: a problem is never shown its own solution."""
     from ...tasks.data import RecordError, read_file, read_hub
     from ...tasks.file import check_fields
 
@@ -308,7 +312,9 @@ def load_records(source: Source, task: str | None, seed: int, required=("prompt"
         t = t or get_task(DEFAULT_TASK)
         n = source.limit or t.default_limit
         within(t, n, "--limit")
-        records = t.make_split(source.split, n, seed)
+        k = t.shots.k if shots is None else shots
+        skip = k if k and t.shots.data == source.split else 0
+        records = t.make_split(source.split, None if n is None else skip + n, seed)[skip:]
         if not records:
             raise UsageError(f"{t.source or f'task {t.name!r}'}: split {source.split!r} has no records")
         where = f"{t.source or f'task {t.name!r}'}, split {source.split!r}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from correct.tasks import TASKS, Task, TaskError, few_shot_prompt
@@ -45,3 +47,26 @@ def test_held_out_records_skip_the_examples_shown():
     head = few_shot_prompt(task, 2)({"prompt": "Q?"})
     assert len(records) == 5 and records == task.make_split("validation", 7, 0)[2:]
     assert not any(r["prompt"] in head for r in records)
+
+
+def test_a_split_scored_with_its_own_examples_starts_after_them(tmp_path):
+    """`generate --split validation --shots 2` scores the split the examples come from: its
+    first records were shown with their own solutions. It starts after them, as the held-out
+    records of `train` do, and still gives as many records as asked for."""
+    from typer.testing import CliRunner
+
+    from correct.cli import app
+    from correct.corrector.app.options import Source, load_records
+    from correct.tasks import shot_records
+
+    shown = {r["id"] for r in shot_records(TASKS["arithmetic"], 2, 0)}
+    records, _ = load_records(Source(split="validation", limit=3), "arithmetic", 0, shots=2)
+    assert len(records) == 3 and not shown & {r["id"] for r in records}
+    same, _ = load_records(Source(split="test", limit=3), "arithmetic", 0, shots=2)
+    assert same == TASKS["arithmetic"].make_split("test", 3, 0)  # another split: as it was
+    out = tmp_path / "out.jsonl"
+    argv = ["generate", "--task", "arithmetic", "--split", "validation", "--shots", "2", "--limit", "3"]
+    result = CliRunner().invoke(app, [*argv, "--rounds", "0", "--no-baseline", "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    written = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["id"] for r in written] == [r["id"] for r in records]
