@@ -29,6 +29,7 @@ import difflib
 import importlib
 import math
 import re
+import unicodedata
 from typing import Any, Mapping, Protocol, Sequence
 
 from .base import (
@@ -144,7 +145,10 @@ class ProfanityClassifier:
         return self._raw([self.read(t) for t in texts] if self.deobfuscate else list(texts))
 
     def read(self, text: str) -> str:
-        """``text`` with each unknown word that disguises an offensive one replaced by it."""
+        """``text`` with each unknown word that disguises an offensive one replaced by it, read in
+        Unicode's NFKC form first: full-width letters ("ｉｄｉｏｔ") and ligatures are the
+        classifier's ASCII words, which it would otherwise not know."""
+        text = unicodedata.normalize("NFKC", text)
         return _LETTERS.sub(lambda m: self.reading(m.group()) or m.group(), text)
 
     def reading(self, word: str) -> str | None:

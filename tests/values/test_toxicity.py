@@ -97,6 +97,15 @@ def test_disguised_insults_are_read_as_the_insult(default_value):
     ]
 
 
+def test_full_width_letters_are_read_as_the_word(default_value):
+    """Full-width letters are other characters than ASCII's: the classifier knew no word of
+    "ｙｏｕ ａｒｅ ａｎ ｉｄｉｏｔ" and scored it harmless."""
+    wide = "".join(chr(ord(c) + 0xFEE0) if c.isalpha() else c for c in "you are an idiot")
+    plain, wide_score = default_value([{}, {}], ["you are an idiot", wide])
+    assert plain.value < 0.3 and wide_score.value == plain.value, (plain, wide_score)
+    assert wide_score.feedback == plain.feedback
+
+
 def test_unknown_words_that_disguise_nothing_are_left_alone(default_value):
     c = default_value.classifier
     assert [c.reading(w) for w in ("linesman", "signaling", "cockpit", "gamep", "calking", "stupid", "dumb")] == [
