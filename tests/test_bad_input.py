@@ -481,3 +481,14 @@ def test_a_stop_string_of_an_escape_yaml_keeps_as_written_is_refused(tmp_path, s
     assert_one_line(invoke("generate", "--task", path, *NO_MODEL), "task.yaml:5: key 'stop' holds a backslash")
     path.write_text(TASK + 'stop: ["\\n\\n", "Question:"]\n')
     assert get_task(str(path)).stop == ("\n\n", "Question:")
+
+
+@pytest.mark.parametrize("name, text", [("in.csv", "prompt,answer\n"), ("in.json", "[]\n")])
+def test_a_file_of_no_rows_says_so(tmp_path, name, text):
+    """A CSV of its header alone, or a JSON list of nothing, has no records (datasets said
+    'Instruction "train" corresponds to no data!')."""
+    (tmp_path / name).write_text(text)
+    assert_one_line(
+        invoke("generate", "--input", tmp_path / name, "--value", "program", *NO_MODEL),
+        f"{name}: no records (the file is empty)",
+    )
