@@ -9,16 +9,27 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from ..errors import CorrectError
 from ..tasks.data import RecordError, read_jsonl  # noqa: F401  (reading lives with the tasks)
 from .failpoints import torn_write
 
 
-def finished_ids(path: str | os.PathLike, prompts: dict[str, str] | None = None, rounds: int | None = None) -> set[str]:
+class OutputError(CorrectError):
+    """An output path that cannot be written; the message names it."""
+
+
+def finished_ids(
+    path: str | os.PathLike,
+    prompts: dict[str, str] | None = None,
+    rounds: int | None = None,
+    settings: dict | None = None,
+) -> set[str]:
     """Ids already written to an output file. A torn last line (the run was killed while
     writing it) is cut off, so appending resumes cleanly without duplicates. With ``prompts``
-    (id -> prompt of this run's records) and ``rounds``, a line that another run wrote -- a
-    record this run does not have, or another number of rounds -- is refused by its line:
-    appending to it would mix two runs in one file and its metrics."""
+    (id -> prompt of this run's records), ``rounds`` and ``settings`` (what ``line_settings``
+    says of this run's lines), a line that another run wrote -- a record this run does not
+    have, another number of rounds, another baseline, perplexities or none -- is refused by
+    its line: appending to it would mix two runs in one file and its metrics."""
     path = Path(path)
     if not path.exists():
         return set()
@@ -27,10 +38,11 @@ def finished_ids(path: str | os.PathLike, prompts: dict[str, str] | None = None,
     for n, line in enumerate(data.splitlines(), 1):
         if line.strip():
             try:
-                row = json.loads(line)
+                row = json.loads(line.decode("utf-8"))  # bytes alone, json would guess UTF-16 or 32
                 rid = str(row["id"])
                 written = None if rounds is None else len(row["rounds"]) - 1
-            except (json.JSONDecodeError, KeyError, TypeError):
+                theirs = line_settings(row) if settings is not None else {}
+            except (ValueError, KeyError, TypeError, IndexError):
                 raise RecordError(f"{path}:{n}: not an output line of correct; refusing to resume into it") from None
             if prompts is not None and prompts.get(rid) != row.get("prompt"):
                 raise RecordError(
@@ -40,11 +52,61 @@ def finished_ids(path: str | os.PathLike, prompts: dict[str, str] | None = None,
             if rounds is not None and written != rounds:
                 raise RecordError(
                     f"{path}:{n}: written with {written} rounds, and this run asks for {rounds}; resume with "
-                    f"{written} rounds, or write to another output"
+                    f"{written} rounds, or write to another output",
+                    option="rounds",
                 )
+            for key, mine in (settings or {}).items():
+                if theirs[key] != mine:
+                    what, option = _differs(key, theirs[key], mine)
+                    raise RecordError(
+                        f"{path}:{n}: {what}; resume with the settings that wrote it, or write to another output",
+                        option=option,
+                    )
             ids.add(rid)
     drop_torn_line(path, len(data))  # only once the file is known to be ours
     return ids
+
+
+def line_settings(line: dict) -> dict:
+    """What an output line says of the run that wrote it, beyond its rounds: its ``baseline``
+    ((pick, samples), None without one) and ``fluency`` (perplexities on its rounds)."""
+    sc = line.get("self_consistency")
+    return {
+        "baseline": None if sc is None else (sc.get("pick", "vote"), sc["samples"]),
+        "fluency": "perplexity" in line["rounds"][0],
+    }
+
+
+def _differs(key: str, theirs, mine) -> tuple[str, str]:
+    """How a line's setting differs from this run's, and the option that sets it."""
+    if key == "fluency":
+        return (
+            f"written with{'' if theirs else 'out'} perplexities, and this run reports {'none' if theirs else 'them'}",
+            key,
+        )
+    if theirs is None:
+        return f"written without the baseline, and this run asks for one ({mine[0]}@{mine[1]})", key
+    if mine is None:
+        return f"written with the baseline ({theirs[0]}@{theirs[1]}), and this run asks for none", key
+    if theirs[0] != mine[0]:
+        return f"written with baseline pick {theirs[0]!r}, and this run asks for {mine[0]!r}", "baseline_pick"
+    return f"written with a baseline of {theirs[1]} samples, and this run asks for {mine[1]}", "baseline_samples"
+
+
+def check_writable(path: str | os.PathLike, option: str) -> None:
+    """Before any work: ``path`` can be written where it is asked for (its folder made, a file
+    made in that folder, the file opened for appending where it is there), nothing that is there
+    changed; else an OutputError naming it and the ``option`` that sets it."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=path.parent).close()
+        if path.exists():
+            open(path, "ab").close()
+    except OSError as e:
+        why = e.strerror or type(e).__name__
+        where = f": {e.filename}" if e.filename and Path(e.filename) in path.parents else ""  # not a probe's name
+        raise OutputError(f"{path}: cannot be written ({why}{where})", option=option) from None
 
 
 def whole_lines(path: Path) -> bytes:

@@ -492,3 +492,19 @@ def test_a_file_of_no_rows_says_so(tmp_path, name, text):
         invoke("generate", "--input", tmp_path / name, "--value", "program", *NO_MODEL),
         f"{name}: no records (the file is empty)",
     )
+
+
+def test_a_resume_into_another_settings_output_or_an_unwritable_path_is_refused_before_models_load(tmp_path):
+    """The baseline a resumed output was written with, and whether its paths can be written
+    at all, are checked before the generator loads (here it cannot: any later check would
+    be its error instead)."""
+    (tmp_path / "in.jsonl").write_text('{"id": "a", "prompt": "1+1"}\n')
+    line = {"id": "a", "prompt": "1+1", "rounds": [{"round": 0, "text": "2", "value": None}], "final": "2"}
+    (tmp_path / "out.jsonl").write_text(json.dumps(line) + "\n")
+    base = ["generate", "--input", tmp_path / "in.jsonl", "--value", "program", "--generator", "/nonexistent/g"]
+    resumed = invoke(*base, "--rounds", 0, "--output", tmp_path / "out.jsonl", "--resume")
+    assert_one_line(resumed, "out.jsonl:1: written without the baseline, and this run asks for one (vote@1)")
+    unwritable = invoke(
+        *base, "--rounds", 0, "--no-baseline", "--output", tmp_path / "o.jsonl", "--metrics", "/proc/m.json"
+    )
+    assert_one_line(unwritable, "/proc/m.json: cannot be written")

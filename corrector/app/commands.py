@@ -10,7 +10,6 @@ from typing import Callable, Literal
 
 from ...tasks import held_out, resolve_corrector
 from ...tasks.mixture import is_mixture
-from ..outputs import finished_ids
 from ..refine import Rewrites
 from ..self_refine import NAME as SELF
 from ..self_refine import of_task as self_corrector
@@ -79,15 +78,15 @@ def generate(
     backend: Backend,
 ) -> tuple[dict, Path]:
     """Refine the records for ``config.rounds`` rounds into ``args.output``; (metrics, metrics path)."""
-    from .generate import generate_run
+    from .generate import generate_run, resumable
 
     metrics_path = args.metrics or args.output.with_suffix(".metrics.json")
     check_paths(
         {"--output": args.output, "--metrics": metrics_path}, {"--input": source.input, "--dataset": source.dataset}
     )
     records, t = load_records(source, task.task, sampling.seed, shots=task.shots)
-    if config.resume:  # another run's output is refused before any model loads
-        finished_ids(args.output, {r["id"]: r["prompt"] for r in records}, config.rounds)
+    config = replace(config, fluency=config.fluency if config.fluency is not None else bool(t and t.fluency))
+    resumable(records, args.output, metrics_path, config)  # another run's output refused before any model loads
     d = Defaults.of(t, task.generator, models.corrector, task.value, sampling.max_new_tokens)
     d.require(config.rounds, task=t)
     check_self_examples(models, d.corrector, t)
@@ -105,8 +104,7 @@ def generate(
         )
         c = for_task(g, c, t, fmt, v if models.self_examples else None, task.shots, sampling.seed, models.refine)
         params = d.sampling(sampling)
-        fluency = config.fluency if config.fluency is not None else bool(t and t.fluency)
-        m = generate_run(records, fmt, g, c, v, params, args.output, metrics_path, replace(config, fluency=fluency))
+        m = generate_run(records, fmt, g, c, v, params, args.output, metrics_path, config)
     return m, metrics_path
 
 

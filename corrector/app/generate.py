@@ -18,7 +18,7 @@ from ...values import Value
 from ..failpoints import failpoint
 from ..metrics import compute_metrics
 from ..model import Corrector
-from ..outputs import JsonlWriter, finished_ids, read_all_jsonl, write_json_atomic
+from ..outputs import JsonlWriter, check_writable, finished_ids, read_all_jsonl, write_json_atomic
 from ..progress import counter
 from ..refine import MAX_ROUNDS, MAX_SAMPLES, BaselinePick, Rewrites, RoundCost, refine, self_consistency
 
@@ -51,6 +51,24 @@ class GenerateConfig(Rewrites):
     (default: on for tasks that ask for it, e.g. detox)."""
 
 
+def resumable(
+    records: Sequence[dict], output: str | Path, metrics_path: str | Path | None, config: GenerateConfig
+) -> set[str]:
+    """The ids of ``records`` already in ``output`` when resuming, each of its lines checked to
+    be this run's (its records, rounds, baseline and perplexities), and both paths checked to
+    be writable: called before any model loads, and again by ``generate_run``."""
+    expected = {str(r["id"]): r["prompt"] for r in records}  # as an output line's id reads back
+    settings = {
+        "baseline": (config.baseline_pick, config.baseline_samples or config.rounds + 1) if config.baseline else None,
+        "fluency": bool(config.fluency),
+    }
+    done = finished_ids(output, expected, config.rounds, settings) if config.resume else set()
+    for path, option in ((output, "output"), (metrics_path, "metrics")):
+        if path:  # before anything is drafted
+            check_writable(path, option)
+    return done
+
+
 def generate_run(
     records: Sequence[dict],
     format_prompt: Callable[[dict], str],
@@ -63,13 +81,12 @@ def generate_run(
     config: GenerateConfig = GenerateConfig(),
 ) -> dict:
     start = time.perf_counter()
-    expected = {r["id"]: r["prompt"] for r in records}
-    done = finished_ids(output, expected, config.rounds) if config.resume else set()
+    done = resumable(records, output, metrics_path, config)
+    sc_samples = config.baseline_samples or config.rounds + 1
     if not config.resume and Path(output).is_file() and Path(output).stat().st_size:
         log.warning("%s holds an earlier run's lines: they are replaced (--resume would go on with them)", output)
-    todo = [r for r in records if r["id"] not in done]
+    todo = [r for r in records if str(r["id"]) not in done]
     sc_params = replace(params, temperature=config.baseline_temperature)
-    sc_samples = config.baseline_samples or config.rounds + 1
     sc_tokens = 0
     steps = len(todo) * (config.rounds + 1 + config.baseline)  # records drafted, corrected per round, voted on
     with (

@@ -164,7 +164,7 @@ def rounds_figure(runs: Sequence[Run]):
                     color=colour,
                     linestyle="--",
                     linewidth=1.2,
-                    label=f"{run.name}: self-consistency, vote of {run.baseline.get('samples', '?')} drafts",
+                    label=f"{run.name}: {_baseline_name(run.baseline)}",
                 )
                 series[f"{key}: {run.name}: self-consistency"] = {"y": base * scale}
         rounds = sorted({row["round"] for r in runs for row in r.rounds})
@@ -211,6 +211,12 @@ def training_figure(runs: Sequence[Run]):
     return fig, series
 
 
+def _baseline_name(baseline: dict) -> str:
+    """What a run's baseline kept of its drafts: a vote, or best-of-n (``pick: best``)."""
+    n = baseline.get("samples", "?")
+    return f"best of {n} drafts" if baseline.get("pick") == "best" else f"self-consistency, vote of {n} drafts"
+
+
 def _nan(x) -> bool:
     return isinstance(x, float) and math.isnan(x)
 
@@ -220,7 +226,7 @@ def _html(runs: Sequence[Run], report: dict) -> str:
     for r in runs:
         first, last = (r.rounds[0], r.rounds[-1]) if r.rounds else ({}, {})
         cells = [
-            r.name,
+            html.escape(r.name),
             len(r.rounds) - 1 if r.rounds else "-",
             _fmt(first.get("mean_value")),
             _fmt(last.get("mean_value")),

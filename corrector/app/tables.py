@@ -33,7 +33,7 @@ def print_metrics(m: dict) -> None:
     if sc:
         table.add_section()
         table.add_row(
-            f"vote@{sc['samples']}",
+            f"{sc.get('pick', 'vote')}@{sc['samples']}",  # best-of-n is no vote
             cell("mean_value", sc["mean_value"]),
             cell("solved", sc.get("solved")),
             *["-"] * (len(columns) - 2),
