@@ -9,6 +9,7 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from ..errors import CorrectError
 from .failpoints import torn_write
 from .outputs import drop_torn_line, whole_lines
 
@@ -33,9 +34,9 @@ class Pool:
         self.by_prompt: dict[str, list[Draft]] = defaultdict(list)
         if self.path and self.path.exists():
             data = whole_lines(self.path)
-            for line in data.decode("utf-8").splitlines():
+            for n, line in enumerate(data.split(b"\n"), 1):
                 if line.strip():
-                    self._add(Draft(**json.loads(line)))
+                    self._add(_read_draft(line, f"{self.path}, line {n}"))
             if writer:
                 drop_torn_line(self.path, len(data))
 
@@ -90,3 +91,30 @@ class Pool:
         """The mean over the drafts whose value is known (0.0 when there are none)."""
         known = [d.value for d in self.drafts() if d.value is not None]
         return sum(known) / len(known) if known else 0.0
+
+
+_KINDS = {
+    "prompt_id": str,
+    "text": str,
+    "value": (int, float, type(None)),
+    "feedback": (str, type(None)),
+    "origin": str,
+}
+"""A pool line's keys (Draft's fields) and the types each may hold."""
+
+
+def _read_draft(line: bytes, where: str) -> Draft:
+    """One line of a pool file as a Draft; a line that is not one (edited, or another file's) is
+    named by ``where`` (its file and line) rather than failing later, far from it."""
+    try:
+        data = json.loads(line.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise CorrectError(f"{where}: not UTF-8 text; not a pool of drafts") from None
+    except json.JSONDecodeError as e:
+        raise CorrectError(f"{where}: not JSON ({e.msg}); not a pool of drafts") from None
+    if not isinstance(data, dict) or not {"prompt_id", "text", "value"} <= data.keys() <= _KINDS.keys():
+        raise CorrectError(f"{where}: not a pool draft (its keys: {', '.join(_KINDS)})")
+    wrong = next((k for k, t in _KINDS.items() if k in data and not isinstance(data[k], t)), None)
+    if wrong is not None or isinstance(data["value"], bool):
+        raise CorrectError(f"{where}: {wrong or 'value'} is {data[wrong or 'value']!r}; not a pool draft")
+    return Draft(**data)

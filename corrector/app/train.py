@@ -3,6 +3,7 @@ corrector measured on held-out records (``eval.json``) and its model card writte
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Sequence
 
@@ -33,13 +34,22 @@ def train_run(
     ``evaluation``: held-out (records, generator prompts) refined by the generator and the
     trained corrector at the end; their per-round results go into ``eval.json`` and the
     folder's model card."""
+    out = Path(output_dir)
+    logged = _read(out / "log.jsonl")
     corrector = train_corrector(records, generator_prompts, generator, value, init, output_dir, config, **loop_options)
     if distributed.is_main():
-        out = Path(output_dir)
         name = loop_options.get("generator_name") or init
         results = evaluate(corrector, generator, value, *evaluation, name, fluency=fluency) if evaluation else None
         if results:
             write_json_atomic(out / EVAL_NAME, results)
+        elif _read(out / "log.jsonl") != logged:  # an earlier run's measure is of weights trained on since
+            (out / EVAL_NAME).unlink(missing_ok=True)
+        elif (out / EVAL_NAME).is_file():  # nothing trained since it was measured: what was measured stays
+            results = json.loads((out / EVAL_NAME).read_text())
         write_model_card(out, corrector.config, evaluation=results)
     distributed.barrier()  # no process reports done before the card is written
     return corrector
+
+
+def _read(path: Path) -> bytes | None:
+    return path.read_bytes() if path.is_file() else None

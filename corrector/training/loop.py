@@ -84,6 +84,14 @@ def train_corrector(
     lm_rows = lm_blocks(config.lm_corpus, hf.tokenizer, min(128, max_length)) if config.lm_corpus else None
     pool = Pool(out / "pool.jsonl", writer=distributed.is_main())
     distributed.barrier()  # every process has read the pool before the main one appends to it
+    ids = {r["id"] for r in records}
+    stray = next((p for p in pool.by_prompt if p not in ids), None)
+    if stray is not None:  # another run's pool (copied in): its drafts would be paired as this run's
+        raise TrainError(
+            f"{out / 'pool.jsonl'} holds drafts of {stray!r}, which is not among the training records: "
+            "another run's pool; give another folder, or the records it was drawn on",
+            option="output",
+        )
     if config.resume:  # what an unfinished stage wrote goes; that stage runs again
         resume.forget_after(out, pool, checkpoint[0] if checkpoint else -2, write_log=distributed.is_main())
     # CPU the run spent before this process, by its last checkpoint: the log counts the whole run,
@@ -306,7 +314,7 @@ def iteration_rows(
         min_gain=config.min_gain,
         group=group,
     )
-    if not pairs:
+    if all(p.identity for p in pairs):  # identity pairs alone would teach it only to copy
         raise TrainError(
             "no value-improving pairs in the pool: every prompt's drafts have equal values (a generator that is "
             "never or always right gives nothing to learn from; try more samples a prompt or a higher temperature)",

@@ -28,6 +28,7 @@ import shutil
 from pathlib import Path
 
 from ..failpoints import failpoint
+from ..outputs import whole_lines
 
 CHECKPOINTS = "checkpoints"
 STATE = "state.json"
@@ -88,11 +89,16 @@ def latest(out: Path) -> tuple[int, Path, random.Random] | None:
     return iteration, path, rng
 
 
+def _log_lines(log: Path) -> list[str]:
+    """The whole lines of a run's log: a last line without its newline is a row torn by a kill
+    (or a full disk) before its stage was checkpointed, and goes as that stage's row does."""
+    return [line for line in whole_lines(log).decode("utf-8").splitlines() if line.strip()] if log.exists() else []
+
+
 def logged_cpu(out: Path) -> float:
     """The CPU-seconds the run in ``out`` had spent by its last logged iteration (the log counts
     the whole run, every resumed process added to those before it); 0 before any."""
-    log = out / "log.jsonl"
-    rows = [json.loads(line) for line in log.read_text().splitlines() if line.strip()] if log.exists() else []
+    rows = [json.loads(line) for line in _log_lines(out / "log.jsonl")]
     return max((r.get("cpu_seconds") or 0.0 for r in rows), default=0.0)
 
 
@@ -115,9 +121,10 @@ def forget_after(out: Path, pool, iteration: int, write_log: bool = True) -> Non
     pool.drop(lambda d: later(d.origin))
     log = out / "log.jsonl"
     if write_log and log.exists():
-        rows = [line for line in log.read_text().splitlines() if line.strip()]
+        rows = _log_lines(log)
         kept = [line for line in rows if json.loads(line).get("iteration", -1) <= iteration]
-        if len(kept) != len(rows):
+        torn = len(whole_lines(log)) < log.stat().st_size
+        if len(kept) != len(rows) or torn:
             tmp = log.with_suffix(".jsonl.tmp")
             tmp.write_text("".join(line + "\n" for line in kept))
             os.replace(tmp, log)
