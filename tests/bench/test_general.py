@@ -38,7 +38,7 @@ def test_general_bench_trains_on_a_mixture_and_measures_the_task_it_left_out(tmp
         "--steps",
         "2",
         "--train-args",
-        "--samples 2 --explore 2 --max-new-tokens 24",
+        "--samples 2 --explore 2 --max-new-tokens 24 --reference-targets",  # a right draft of every prompt to pair with
         "--per-task",
         f"word-problems={ROOT / 'tasks' / 'models' / 'arithmetic-corrector'}",
         "--hard",
