@@ -858,7 +858,14 @@ def test_the_general_corrector_ships_with_what_it_did_on_tasks_it_never_saw():
     card = (folder / "README.md").read_text()
     assert "# Corrector for several tasks (" in card and '(`"refine": "failing"`' in card
     transfer = card[card.index("## On tasks it never saw") :]
-    for task in ("word-problems", "multi-step", "unit-conversions", "dictionaries"):
+    for task in (
+        "constrained-sentences",
+        "order-forms",
+        "headline-rules",
+        "dictionaries",
+        "unit-conversions",
+        "multi-step",
+    ):
         assert f"| {task} | general corrector, failing drafts only" in transfer
 
 

