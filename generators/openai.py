@@ -29,7 +29,7 @@ import time
 from collections import Counter
 from typing import Sequence, get_args
 
-from ..errors import first_line, half_surrogate
+from ..errors import first_line
 from .base import Api, GeneratorBase, GeneratorError, SamplingParams, truncate_at_stop
 
 APIS: tuple[str, ...] = get_args(Api)
@@ -48,6 +48,8 @@ COMPLETION_WARNINGS = {
     "halves": "held half a surrogate pair (a \\ud800 escape), which is no character: each was replaced by U+FFFD",
 }
 """What is warned of, after a call, of the completions it counted (``_seen``)."""
+_HALF_PAIR = re.compile("[\ud800-\udfff]")
+"""Half a surrogate pair, which a JSON escape ("\\ud800") can hold and a tokenizer refuses."""
 REFUSED_BEFORE_FAILING = 4
 """Prompts refused (400) with none answered yet, after which the call fails: the endpoint is
 taken to refuse every request (a model it does not serve this way, a setting it rejects)."""
@@ -236,9 +238,8 @@ class OpenAIGenerator(GeneratorBase):
                 text = text[len(prompt) :]
                 seen["echoed"] += 1
             seen["empty"] += not text
-            if half_surrogate(text):  # an escape of half a surrogate pair: no character a tokenizer takes
-                text = re.sub("[\ud800-\udfff]", "\ufffd", text)
-                seen["halves"] += 1
+            text, halves = _HALF_PAIR.subn("\ufffd", text)  # an escaped half of a pair: no character
+            seen["halves"] += bool(halves)
             cut = truncate_at_stop(text, params.stop)  # a stop string beyond the ones the API takes
             out.append((cut, "stop" if len(cut) < len(text) else why))
         with self._lock:

@@ -162,11 +162,16 @@ def shot_records(task: Task, shots: int | None = None, seed: int = 0) -> list[di
 
 
 def held_out(task: Task, n: int, shots: int | None = None, seed: int = 0) -> list[dict]:
-    """``n`` validation records to measure a corrector on, after the ones ``few_shot_prompt``
-    shows as examples when those come from the same split (a problem is never its own example)."""
+    """``n`` validation records to measure a corrector on (``unshown``)."""
+    return unshown(task, "validation", n, shots, seed)
+
+
+def unshown(task: Task, split: str, n: int | None, shots: int | None = None, seed: int = 0) -> list[dict]:
+    """``n`` records of ``split`` (None: all), after the ones ``few_shot_prompt`` shows as
+    examples when those come from the same split (a problem is never its own example)."""
     k = task.shots.k if shots is None else shots
-    skip = k if task.shots.data == "validation" else 0
-    return task.make_split("validation", skip + n, seed)[skip:]
+    skip = k if task.shots.data == split else 0
+    return task.make_split(split, None if n is None else skip + n, seed)[skip:]
 
 
 def plain_prompt(record: dict) -> str:

@@ -15,6 +15,7 @@ from ...errors import check_choices, half_surrogate
 from ...generators.base import Api, BackendName, Dtype, SamplingParams
 from ...generators.named import missing_path
 from ...tasks import DEFAULT_TASK, Task, few_shot_prompt, get_task, plain_prompt
+from ...tasks.task import unshown
 from ..progress import Mode
 from ..training.config import TrainConfig
 from .args import UsageError
@@ -289,7 +290,7 @@ def load_records(
     (the built-in default task if none). A task's field mapping applies to --input and
     --dataset too, and its prompt's fields are checked on every record before anything is loaded.
     A task's own split that its solved examples come from (``shots``, else the task's number)
-    starts after them, as ``held_out`` does: a problem is never shown its own solution."""
+    starts after them (``unshown``): a problem is never shown its own solution."""
     from ...tasks.data import RecordError, read_file, read_hub
     from ...tasks.file import check_fields
 
@@ -312,9 +313,7 @@ def load_records(
         t = t or get_task(DEFAULT_TASK)
         n = source.limit or t.default_limit
         within(t, n, "--limit")
-        k = t.shots.k if shots is None else shots
-        skip = k if k and t.shots.data == source.split else 0
-        records = t.make_split(source.split, None if n is None else skip + n, seed)[skip:]
+        records = unshown(t, source.split, n, shots, seed)
         if not records:
             raise UsageError(f"{t.source or f'task {t.name!r}'}: split {source.split!r} has no records")
         where = f"{t.source or f'task {t.name!r}'}, split {source.split!r}"
