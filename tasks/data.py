@@ -51,8 +51,9 @@ def yaml_error(e: Exception, text: str, with_column: bool = False) -> str:
 
 
 def read_yaml(path: Path, what: str, error: type[Exception], with_column: bool = False) -> tuple[Any, dict[str, int]]:
-    """(contents, the line of each top-level key) of a YAML file, for errors that name the line
-    of a key; a file that is not UTF-8 or not valid YAML raises ``error`` naming its line."""
+    """(contents, the line of each top-level key, and of each item of a top-level list as
+    ``key[i]``) of a YAML file, for errors that name the line of a key or an entry; a file that
+    is not UTF-8 or not valid YAML raises ``error`` naming its line."""
     import yaml
 
     try:
@@ -67,7 +68,13 @@ def read_yaml(path: Path, what: str, error: type[Exception], with_column: bool =
     if twice:
         raise error(f"{path}:{twice[1]}: key {twice[0]!r} is given twice; keep one (YAML would silently take the last)")
     pairs = node.value if isinstance(node, yaml.MappingNode) else ()  # a file of another shape has no keys to place
-    return data, {k.value: k.start_mark.line + 1 for k, _ in pairs if isinstance(k, yaml.ScalarNode)}
+    lines = {}
+    for k, v in pairs:
+        if isinstance(k, yaml.ScalarNode):
+            lines[k.value] = k.start_mark.line + 1
+            items = v.value if isinstance(v, yaml.SequenceNode) else ()
+            lines.update({f"{k.value}[{i}]": item.start_mark.line + 1 for i, item in enumerate(items)})
+    return data, lines
 
 
 def _repeated_key(node) -> tuple[str, int] | None:

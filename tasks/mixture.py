@@ -90,23 +90,23 @@ def group(record_id: str) -> str:
 def load_mixture(path: str | Path, get_task) -> Mixture:
     """The mixture file at ``path``; ``get_task`` loads each task by name or path. Errors name the file."""
     path = Path(path)
-    data, _ = read_yaml(path, "a mixture file", TaskError)  # a key given twice is named, not the last one taken
+    data, lines = read_yaml(path, "a mixture file", TaskError)  # a key given twice is named, not the last one taken
     unknown = set(data) - {KEY, "limit", "description"}
     if unknown:
         raise TaskError(
             f"{path}: unknown key {sorted(unknown)[0]!r}; a mixture file has 'mixture', 'limit' and 'description'"
         )
-    default = _count(path, "limit", data.get("limit"))
+    default = _count(f"{path}:{lines.get('limit')}", "limit", data.get("limit"))
     entries = data[KEY]
     if not isinstance(entries, list) or len(entries) < 2:
         raise TaskError(f"{path}: key 'mixture' is a list of at least two tasks (names or task files)")
     tasks, limits = [], []
     for i, entry in enumerate(entries):
-        where = f"{path}: mixture entry {i + 1}"
+        where = f"{path}:{lines.get(f'{KEY}[{i}]', lines.get(KEY))}: mixture entry {i + 1}"
         if isinstance(entry, dict):
             if set(entry) - {"task", "limit"} or "task" not in entry:
                 raise TaskError(f"{where}: an entry is a task, or a mapping with 'task' and 'limit'")
-            name, limit = entry["task"], _count(path, f"limit of entry {i + 1}", entry.get("limit"))
+            name, limit = entry["task"], _count(where, f"limit of entry {i + 1}", entry.get("limit"))
         else:
             name, limit = entry, default
         if not isinstance(name, str):
@@ -122,20 +122,23 @@ def load_mixture(path: str | Path, get_task) -> Mixture:
             raise TaskError(f"{where}: {e}") from None
         limits.append(limit)
     names = [t.name for t in tasks]
-    twice = sorted({n for n in names if names.count(n) > 1})
-    if twice:
-        raise TaskError(f"{path}: task {twice[0]!r} appears twice in the mixture (task names must differ)")
+    again = next((i for i, n in enumerate(names) if n in names[:i]), None)
+    if again is not None:
+        raise TaskError(
+            f"{path}:{lines.get(f'{KEY}[{again}]', lines.get(KEY))}: mixture entry {again + 1}: task "
+            f"{names[again]!r} appears twice in the mixture (task names must differ)"
+        )
     bad = [n for n in names if SEPARATOR in n]
     if bad:
         raise TaskError(f"{path}: task name {bad[0]!r} holds {SEPARATOR!r}, which mixture ids use")
     return Mixture(str(path), tuple(tasks), tuple(limits))
 
 
-def _count(path: Path, key: str, v: Any) -> int | None:
+def _count(where: str, key: str, v: Any) -> int | None:
     if v is None:
         return None
     if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-        raise TaskError(f"{path}: key {key!r} is a positive whole number of records, got {v!r}")
+        raise TaskError(f"{where}: key {key!r} is a positive whole number of records, got {v!r}")
     return v
 
 

@@ -109,6 +109,24 @@ def test_a_training_folder_keeps_the_records_and_value_it_was_begun_on(tmp_path)
     claim_folder(folder, first, "program")
 
 
+def test_a_training_folder_keeps_the_number_of_drafts_a_prompt_its_pool_was_drawn_with(tmp_path):
+    """Another --samples would draw every prompt of the pool whole again (each now has fewer
+    generator drafts than asked, as a prompt cut short by a kill has)."""
+    folder = tmp_path / "run"
+    first = arithmetic.make_split("train", 6, 0)
+    claim_folder(folder, first[:4], "program", 4)
+    train = ["train", *NO_MODEL[:2], "--task", "arithmetic", "--output", folder, "--steps", "1", "--limit", "4"]
+    refused(
+        invoke(*train, "--samples", "8"),
+        f"--output {folder} holds a pool of 4 drafts a prompt (run.json), and this run asks for 8: give --samples 4",
+    )
+    claim_folder(folder, first, "program", 4)  # more records, the same samples: kept with them
+    assert json.loads((folder / RUN_FILE).read_text())["samples"] == 4
+    old = tmp_path / "old"  # a run file from before the number was kept says nothing of it
+    claim_folder(old, first, "program")
+    claim_folder(old, first, "program", 2)
+
+
 def test_a_fresh_run_into_a_folder_that_trained_is_refused_and_resume_is_not(tmp_path):
     """A rerun without --resume would add a second run's rows to the log (iteration 0 twice), and
     a later --resume would take up the earlier run's checkpoints as its own."""

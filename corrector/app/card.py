@@ -83,6 +83,24 @@ def read_log(folder: str | Path) -> list[dict]:
     return rows
 
 
+def read_eval(folder: str | Path) -> dict | None:
+    """The run's held-out evaluation (``eval.json``), None where there is none; a file that is not
+    one (torn, edited, another program's) is named, not a traceback."""
+    path = Path(folder, EVAL_NAME)
+    if not path.is_file():
+        return None
+    try:
+        ev = json.loads(path.read_bytes())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise CorrectError(
+            f"{path}: not JSON ({getattr(e, 'msg', e)}); measure the corrector again or remove it"
+        ) from None
+    rounds = ev.get("rounds") if isinstance(ev, dict) else None
+    if not isinstance(rounds, list) or not rounds or not all(isinstance(r, dict) for r in rounds):
+        raise CorrectError(f"{path}: no `rounds` list; not an evaluation written by correct train or correct card")
+    return ev
+
+
 def write_model_card(
     folder: str | Path, config: CorrectorConfig, log: Sequence[dict] | None = None, evaluation: dict | None = None
 ) -> Path:

@@ -153,7 +153,7 @@ def train(
         return _train_sft(records, fmt, t, args, task.shots, config, backend)
     d.require(0, "--input/--dataset", t)
     check_local("--init", args.init)
-    claim_folder(args.output, records, d.value)
+    claim_folder(args.output, records, d.value, config.samples_per_prompt)
     if backend.backend == "openai" and not args.init:
         raise UsageError("--backend openai drafts remotely; give --init, the local model the corrector starts from")
     if t:
@@ -226,7 +226,7 @@ def _train_mixture(
 
     resolved = config.resolved()  # the tasks' own settings are settings_of's
     resolved.check()
-    claim_folder(args.output, records, ",".join(str(d.value) for d in each))
+    claim_folder(args.output, records, ",".join(str(d.value) for d in each), config.samples_per_prompt)
     with ExitStack() as stack:  # every task's value closed, however far loading them got
         v = MixtureValue(m, [stack.enter_context(d.load_value()) for d in each])
         from .train import train_run

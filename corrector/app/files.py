@@ -39,11 +39,12 @@ RUN_FILE = "run.json"
 and scored on."""
 
 
-def claim_folder(folder: Path, records: list[dict], value: str | None) -> None:
-    """Refuse to train into ``folder`` on other records or another value than the run that
-    began its pool (``RUN_FILE``): a rerun skips the prompts already in the pool, so another
-    task's drafts, scored by another value, would be paired as this run's. The same records
-    and more of them (a larger --limit) go on; the first run writes the file."""
+def claim_folder(folder: Path, records: list[dict], value: str | None, samples: int | None = None) -> None:
+    """Refuse to train into ``folder`` on other records, another value or another number of
+    drafts a prompt (``samples``) than the run that began its pool (``RUN_FILE``): a rerun skips
+    the prompts already in the pool, so another task's drafts, scored by another value, would be
+    paired as this run's, and every prompt drawn with fewer samples would be drawn whole again.
+    The same records and more of them (a larger --limit) go on; the first run writes the file."""
     import hashlib
     import json
 
@@ -69,10 +70,17 @@ def claim_folder(folder: Path, records: list[dict], value: str | None) -> None:
                 "would be paired as this run's; give another folder, or the task, split, --limit and --value "
                 "that began it"
             )
+        drawn = old.get("samples")  # a run file written before the number was kept has none
+        if samples is not None and drawn is not None and drawn != samples:
+            raise UsageError(
+                f"--output {folder} holds a pool of {drawn} drafts a prompt ({RUN_FILE}), and this run asks for "
+                f"{samples}: give --samples {drawn} to go on with it, or another folder"
+            )
         if mine.keys() <= prompts.keys():
             return
+        samples = drawn if samples is None else samples
     Path(folder).mkdir(parents=True, exist_ok=True)
-    write_json_atomic(path, {"value": value, "prompts": mine})
+    write_json_atomic(path, {"value": value, "prompts": mine} | ({} if samples is None else {"samples": samples}))
 
 
 def check_fresh(folder: Path, resume: bool) -> None:

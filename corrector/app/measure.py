@@ -3,7 +3,6 @@ card written from its config, training log and that measurement."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from ...tasks import held_out
@@ -20,7 +19,7 @@ def measure_and_write(
     from ...tasks import get_task
     from ..model import CONFIG_NAME, CorrectorConfig
     from ..outputs import write_json_atomic
-    from .card import EVAL_NAME, write_model_card
+    from .card import EVAL_NAME, read_eval, write_model_card
     from .generate import evaluate
     from .loading import quiet_libraries
 
@@ -46,8 +45,8 @@ def measure_and_write(
                 c, load_generator(gen_path), v, records, [fmt(r) for r in records], gen_path, fluency=t.fluency
             )
         write_json_atomic(folder / EVAL_NAME, results)
-    elif (folder / EVAL_NAME).is_file():  # --eval-limit 0 measures nothing new; what was measured stays
-        results = json.loads((folder / EVAL_NAME).read_text())
+    else:  # --eval-limit 0 measures nothing new; what was measured stays
+        results = read_eval(folder)
     return write_model_card(folder, config, evaluation=results)
 
 

@@ -277,6 +277,16 @@ def check_local(option: str, path: str | None) -> None:
     names the option, before anything is loaded."""
     if path and missing_path(path):
         raise UsageError(f"{option} {path}: no such folder")
+    local = Path(path).expanduser() if path else None
+    if local is not None and local.is_dir() and not any((local / f).is_file() for f in MODEL_FILES):
+        raise UsageError(
+            f"{option} {path}: a folder with no model in it (none of {', '.join(MODEL_FILES)}); "
+            "give a saved model's folder"
+        )
+
+
+MODEL_FILES = ("config.json", "adapter_config.json")
+"""What a saved model's folder holds: a transformers model's config, or a peft adapter's."""
 
 
 TRAIN_SOURCE = {"split": "train", "limit": 2000}

@@ -3,7 +3,6 @@ generate``), and a trained corrector's held-out figures (``correct train``)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from rich.console import Console
@@ -55,9 +54,10 @@ def cell(key: str, x) -> str:
 
 
 def print_evaluation(folder: Path) -> None:
-    path = folder / "eval.json"
-    if path.exists():
-        ev = json.loads(path.read_text())
+    from .card import read_eval
+
+    ev = read_eval(folder)
+    if ev is not None:
         key = "solved" if "solved" in ev["rounds"][0] else "mean_value"
         per_round = " -> ".join(cell(key, r[key]) for r in ev["rounds"])
         Console(stderr=True, emoji=False).print(

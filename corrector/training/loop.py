@@ -297,6 +297,13 @@ def iteration_rows(
     if config.method == "hir":
         threshold = outcome_threshold([d.value for d in pool.drafts() if d.value is not None], max_value)
         examples = sample_relabelled(pool.by_prompt, config.pairs, threshold, seed)
+        if len({e.outcome for e in examples}) < 2:  # one instruction only: nothing told apart
+            one = "right" if examples and examples[0].outcome else "wrong"
+            raise TrainError(
+                f"every output in the pool has the same outcome ({one}): hindsight relabelling has no right and "
+                "wrong outputs to tell apart (try more samples a prompt or a higher temperature)",
+                option="samples_per_prompt",
+            )
         made = [
             {"prompt_id": e.prompt_id, "source": e.source.text, "target": e.target.text, "outcome": e.outcome}
             for e in examples

@@ -62,6 +62,18 @@ def test_a_pool_whose_drafts_all_have_one_value_trains_nothing_but_copying_and_i
     assert e.value.option == "samples_per_prompt"
 
 
+@pytest.mark.parametrize("value", [0.0, 1.0])
+def test_hir_on_a_pool_whose_outputs_all_have_one_outcome_is_refused(value):
+    """Hindsight relabelling tells right outputs from wrong ones; with one outcome only (a
+    generator never or always right) every row carries the same instruction."""
+    pool = Pool()
+    pool.add([Draft(p, f"print({i})", value) for p in ("a", "b") for i in range(2)])
+    config = TrainConfig(method="hir", pairs=10).resolved()
+    with pytest.raises(TrainError, match="same outcome") as e:
+        iteration_rows(config, pool, 1.0, edit_similarity, {"a": "A", "b": "B"}, None, 128, 0)
+    assert e.value.option == "samples_per_prompt"
+
+
 def test_another_runs_pool_copied_into_the_folder_is_named_not_a_key_error(tmp_path):
     """A pool.jsonl copied in without its run.json, holding drafts of prompts that are not
     among this run's records (another --limit, another task)."""

@@ -73,9 +73,14 @@ def test_each_record_is_scored_by_its_own_tasks_value(mixture):
     "text, message",
     [
         ("mixture: [short.yaml]\n", "at least two tasks"),
-        ("mixture: [short.yaml, short.yaml]\n", "'short' appears twice"),
-        ("mixture: [short.yaml, nowhere]\n", "mixture entry 2: unknown task 'nowhere'"),
-        ("mixture: [short.yaml, long.yaml]\nlimit: 0\n", "key 'limit' is a positive whole number"),
+        ("mixture: [short.yaml, short.yaml]\n", "bad.yaml:1: mixture entry 2: task 'short' appears twice"),
+        ("mixture:\n  - short.yaml\n  - long.yaml\n  - short.yaml\n", "bad.yaml:4: mixture entry 3: task 'short'"),
+        ("mixture:\n  - short.yaml\n  - nowhere\n", "bad.yaml:3: mixture entry 2: unknown task 'nowhere'"),
+        ("mixture: [short.yaml, long.yaml]\nlimit: 0\n", "bad.yaml:2: key 'limit' is a positive whole number"),
+        (
+            "mixture:\n  - short.yaml\n  - task: long.yaml\n    limit: -1\n",
+            "bad.yaml:3: mixture entry 2: key 'limit of entry 2' is a positive",
+        ),
         ("mixture: [short.yaml, {task: long.yaml, shots: 2}]\n", "entry 2: an entry is a task, or a mapping"),
         ("mixture: [short.yaml, long.yaml]\nweights: [1, 2]\n", "unknown key 'weights'"),
         ("mixture: [short.yaml, long.yaml]\nmixture: [short.yaml]\n", "bad.yaml:2: key 'mixture' is given twice"),

@@ -728,6 +728,15 @@ INHERITANCE = [
 # Scored with tests that a wrong `add` fails: none of these may pass.
 WRONG_ADD = "def add(a, b):\n    return a - b\n"
 TESTS = "assert add(2, 3) == 5"
+UNITTEST = py(
+    """
+    import unittest
+    class TestAdd(unittest.TestCase):
+        def test_add(self):
+            self.assertEqual(add(2, 3), 5)
+    unittest.main()
+    """
+)
 HARNESS = (
     'documented in docs/sandbox.md: "a program written to inspect and subvert the test harness '
     'from inside can fake a pass"'
@@ -755,6 +764,21 @@ EXIT_TRICKS = [
         time.sleep(0.5)
         """,
     ),
+    # Tests that end themselves (unittest.main() exits 0 when they pass) finish; an exit from
+    # the draft's own code while they run does not.
+    kind(
+        "sys_exit_0_in_the_function_the_tests_call",
+        "import sys\ndef add(a, b):\n    sys.exit(0)",
+        EARLY_EXIT,
+        tests=TESTS,
+    ),
+    kind(
+        "sys_exit_0_in_the_function_unittest_calls",
+        "import sys\ndef add(a, b):\n    sys.exit(0)",
+        "SystemExit: 0",
+        tests=UNITTEST,
+    ),
+    kind("unittest_tests_of_a_wrong_function", WRONG_ADD, "AssertionError: -1 != 5", tests=UNITTEST),
     trick("forged_done_marker", "import os\nos.write(3, b'0' * 16)\nos._exit(0)"),
     trick("silenced_excepthook", "import sys\nsys.excepthook = lambda *args: None", "tests failed"),
     trick("kill_itself", "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)", "killed by signal SIGKILL"),

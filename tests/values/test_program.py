@@ -106,6 +106,19 @@ def test_tests_mode_pass_and_fail(value):
     assert bad.faulty and not good.faulty and not bad.verified
 
 
+def test_tests_that_end_with_unittest_main_pass_a_right_draft(value):
+    """unittest.main() exits (0 when every test passed): the tests ended, they were not cut short."""
+    tests = (
+        "import unittest\nclass T(unittest.TestCase):\n    def test_add(self):\n"
+        "        self.assertEqual(add(2, 3), 5)\nunittest.main()\n"
+    )
+    good, bad = value(
+        [{"tests": tests}, {"tests": tests}], ["def add(a, b):\n    return a + b", "def add(a, b):\n    return a - b"]
+    )
+    assert good == Score(1.0, "tests passed", verified=True)
+    assert (bad.value, bad.feedback, bad.faulty) == (0.0, "AssertionError: -1 != 5", True)
+
+
 @pytest.mark.parametrize("tests", ["  \n", ["", " "]])
 def test_blank_tests_are_no_tests_and_the_answer_judges(value, tests):
     """Tests of nothing but spaces passed every draft, verified; like empty ones, they are none."""

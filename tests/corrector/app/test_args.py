@@ -134,9 +134,21 @@ def test_a_new_record_round_trips(tmp_path):
             "error: --corrector ./no/such/corrector: no such folder",
         ),
         (["generate", "--config", "missing.yaml"], "error: --config missing.yaml: no such file"),
+        (
+            ["generate", "--corrector", "{empty}", "--limit", "2"],
+            "error: --corrector {empty}: a folder with no model in it (none of config.json, adapter_config.json); "
+            "give a saved model's folder",
+        ),
+        (
+            ["train", "--init", "{empty}", "--output", "{empty}/out", "--limit", "2"],
+            "error: --init {empty}: a folder with no model in it (none of config.json, adapter_config.json); "
+            "give a saved model's folder",
+        ),
     ],
 )
-def test_option_errors_are_one_line(argv, message):
+def test_option_errors_are_one_line(argv, message, tmp_path):
+    (tmp_path / "notes.json").write_text("{}")  # a folder, but no model's
+    argv, message = [a.format(empty=tmp_path) for a in argv], message.format(empty=tmp_path)
     result = runner.invoke(app, argv)
     assert result.exit_code == 2
     assert result.output.strip() == message

@@ -204,6 +204,26 @@ def test_a_torn_log_line_is_named_not_a_traceback(tmp_path):
         read_log(tmp_path)
 
 
+def test_a_broken_eval_json_is_named_when_the_card_is_rewritten_without_measuring(tmp_path):
+    """``correct card --eval-limit 0`` keeps what was measured: an eval.json that is torn or is
+    not an evaluation is named, and the card already written stays."""
+    from correct.corrector.app.measure import measure_and_write
+    from correct.errors import CorrectError
+
+    _config("smollm2").save(tmp_path)
+    (tmp_path / "eval.json").write_text('{"records": 100, "rou')
+    (tmp_path / "README.md").write_text("the old card")
+    with pytest.raises(CorrectError, match=r"eval\.json: not JSON"):
+        measure_and_write(tmp_path, None, None, None, 0, 0, 0)
+    (tmp_path / "eval.json").write_text('{"records": 100, "rounds": []}')
+    with pytest.raises(CorrectError, match=r"eval\.json: no `rounds` list"):
+        measure_and_write(tmp_path, None, None, None, 0, 0, 0)
+    assert (tmp_path / "README.md").read_text() == "the old card"
+    (tmp_path / "eval.json").write_text(__import__("json").dumps(EVAL))
+    text = measure_and_write(tmp_path, None, None, None, 0, 0, 0).read_text()
+    assert "74.2%" in text  # a sound one is carried onto the card
+
+
 def test_a_card_is_measured_with_the_generator_and_value_it_was_trained_with_unless_told(tmp_path):
     """On its own task: what it was trained with; on another task (--task): that task's; and
     --generator and --value over both. Then the errors before anything loads."""
