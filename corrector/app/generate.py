@@ -94,8 +94,12 @@ def generate_run(
         counter(f"generate + {config.rounds} rounds", steps) as advance,
     ):
         cost = RoundCost(on_round=lambda r, n: advance(n))
-        for b in range(0, len(todo), config.batch_size):
-            batch = todo[b : b + config.batch_size]
+        # The batches of the whole run, less what is done: a resumed run's batch keeps its seed,
+        # and its sampled drafts are the uninterrupted run's (unless it was cut half-written).
+        for b in range(0, len(records), config.batch_size):
+            batch = [r for r in records[b : b + config.batch_size] if str(r["id"]) not in done]
+            if not batch:
+                continue
             prompts = [format_prompt(r) for r in batch]
             seeded = replace(params, seed=params.seed + b)
             rounds = refined_rounds(

@@ -193,20 +193,26 @@ GENERATE = ["generate", "--task", "arithmetic", "--limit", "10", "--batch-size",
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("failpoint", ["generate-batch", "jsonl-write"])
-def test_generate_resumes_after_sigkill(tmp_path, failpoint):
+@pytest.mark.parametrize(
+    "failpoint, sampled", [("generate-batch", False), ("jsonl-write", False), ("generate-batch", True)]
+)
+def test_generate_resumes_after_sigkill(tmp_path, failpoint, sampled):
+    command = [*GENERATE, *(["--temperature", "0.9", "--correction-samples", "2"] if sampled else [])]
     full = tmp_path / "full.jsonl"
-    assert correct([*GENERATE, "--output", full]).returncode == 0
+    assert correct([*command, "--output", full]).returncode == 0
     out = tmp_path / "out.jsonl"
-    killed = correct([*GENERATE, "--output", out], failpoint)
+    killed = correct([*command, "--output", out], failpoint)
     assert killed.returncode == -signal.SIGKILL
     kept = out.read_text()
-    assert correct([*GENERATE, "--output", out, "--resume"]).returncode == 0
+    assert correct([*command, "--output", out, "--resume"]).returncode == 0
     lines = [json.loads(l) for l in out.read_text().splitlines()]
     want = [json.loads(l) for l in full.read_text().splitlines()]
-    # Every id once, in order; greedy rounds identical to the uninterrupted run's.
+    # Every id once, in order; greedy rounds identical to the uninterrupted run's, and sampled
+    # ones too where the kill fell between batches: each batch keeps its seed on resume.
     assert [l["id"] for l in lines] == [l["id"] for l in want]
     assert [l["rounds"] for l in lines] == [l["rounds"] for l in want]
+    if failpoint == "generate-batch":
+        assert lines == want
     whole = kept.splitlines(keepends=True)
     assert out.read_text().startswith("".join(l for l in whole if l.endswith("\n")))  # what was written stays
     metrics = json.loads((tmp_path / "out.metrics.json").read_text())
