@@ -125,8 +125,12 @@ costs about (vocabulary x stop strings) to set up, on the worker every request w
 
 
 def stop_strings(body) -> list[str]:
-    """The request's stop strings, distinct; an empty one, or more than ``MAX_STOPS``, refused."""
-    stop = list(dict.fromkeys([body.stop] if isinstance(body.stop, str) else body.stop or []))
+    """The request's stop strings, distinct; an empty one, half a surrogate pair, or more than
+    ``MAX_STOPS``, refused."""
+    given = [body.stop] if isinstance(body.stop, str) else body.stop or []
+    for k, s in enumerate(given):
+        not_text(s, "stop" if isinstance(body.stop, str) else f"stop[{k}]")
+    stop = list(dict.fromkeys(given))
     if "" in stop:
         raise BadRequest("stop: an empty stop string would end every answer at its first token; leave it out", "stop")
     if len(stop) > MAX_STOPS:
@@ -162,8 +166,8 @@ def sampling_params(defaults: SamplingParams, body) -> SamplingParams:
 
 
 def text_of(content, where: str) -> str:
-    """A message's text: a string, or the text of its parts. A part that is not text (an image,
-    audio, a file) is refused by name: dropping it would answer another question."""
+    """A message's text: a string, or the text of its parts, a line apart. A part that is not text
+    (an image, audio, a file) is refused by name: dropping it would answer another question."""
     if isinstance(content, list):  # [{"type": "text", "text": ...}, ...]
         for k, part in enumerate(content):
             if part.get("type") != "text" or not isinstance(part.get("text"), str):
@@ -173,7 +177,8 @@ def text_of(content, where: str) -> str:
                     + (f"; this model reads no {kind!r}" if kind and kind != "text" else ""),
                     f"{where}[{k}]",
                 )
-        return not_text("".join(part["text"] for part in content), where)
+        # A line between parts (as vLLM joins them): "cards." and "He" are not one word.
+        return not_text("\n".join(part["text"] for part in content), where)
     return not_text(content or "", where)
 
 

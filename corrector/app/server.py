@@ -72,6 +72,11 @@ OPEN_PATHS = ("/health",)
 """What answers without the API key."""
 
 
+def error_body(status: int, message: str, param: str | None = None, kind: str = "invalid_request_error", code=None):
+    """OpenAI's error object, as a response's body or a stream's last event."""
+    return {"error": {"message": message, "type": kind, "param": param, "code": code or status}}
+
+
 def build_app(engine: Engine, api_key: str | None = None):
     """The FastAPI application around a started ``Engine``; ``api_key``: the key every request
     but ``/health`` must bear."""
@@ -88,9 +93,7 @@ def build_app(engine: Engine, api_key: str | None = None):
     app.add_middleware(BodyLimit, limit=config.max_request_bytes)
 
     def error(status: int, message: str, param: str | None = None, kind: str = "invalid_request_error", code=None):
-        return JSONResponse(
-            {"error": {"message": message, "type": kind, "param": param, "code": code or status}}, status_code=status
-        )
+        return JSONResponse(error_body(status, message, param, kind, code), status_code=status)
 
     if api_key:
         expected = f"Bearer {api_key}".encode()
@@ -231,8 +234,11 @@ def build_app(engine: Engine, api_key: str | None = None):
         params = sampling_params(config.params, body)
         try:  # a prompt that cannot fit with max_tokens is refused before it joins a batch
             engine.generator.check_fits(prompts, params)
-        except ContextError as e:
-            raise BadRequest(str(e), "max_tokens" if e.option == "max_tokens" else where) from None
+        except ContextError as e:  # the budget named as the request named it
+            budget = "max_completion_tokens" if body.max_completion_tokens else "max_tokens"
+            if e.option != "max_tokens":
+                raise BadRequest(str(e), where) from None
+            raise BadRequest(str(e).replace("max_tokens", budget), budget) from None
         records = [{**(body.record or {}), "id": f"{q_i}", "prompt": q} for q_i, q in enumerate(questions)]
         records = [r for r in records for _ in range(body.n)]
         prompts = [p for p in prompts for _ in range(body.n)]
@@ -241,6 +247,7 @@ def build_app(engine: Engine, api_key: str | None = None):
     async def answer(kind: str, body: Common, questions: list[str], prompts: list[str], where: str):
         chat = kind == "chat.completion"
         rid = f"{'chatcmpl' if chat else 'cmpl'}-{uuid.uuid4().hex[:24]}"
+        created = int(time.time())  # every chunk of a stream has the same, as OpenAI's
         # Streamed drafts (rounds 0) come as the generator decodes them: each choice's deltas
         # go to its own queue from the engine's thread; None marks the choice done.
         loop = asyncio.get_running_loop()
@@ -272,20 +279,14 @@ def build_app(engine: Engine, api_key: str | None = None):
 
         async def events():
             chunk_kind = "chat.completion.chunk" if chat else "text_completion"
+            # With include_usage every chunk holds `usage`: null but the last, which holds the usage.
+            with_usage = bool((body.stream_options or {}).get("include_usage"))
 
             def chunk(choices, **more) -> str:
+                head = {"id": rid, "object": chunk_kind, "created": created, "model": config.model_name}
                 return (
                     "data: "
-                    + json.dumps(
-                        {
-                            "id": rid,
-                            "object": chunk_kind,
-                            "created": int(time.time()),
-                            "model": config.model_name,
-                            "choices": choices,
-                            **more,
-                        }
-                    )
+                    + json.dumps({**head, "choices": choices, **({"usage": None} if with_usage else {}), **more})
                     + "\n\n"
                 )
 
@@ -319,24 +320,15 @@ def build_app(engine: Engine, api_key: str | None = None):
                     yield chunk(
                         [{**({"delta": {}} if chat else {"text": ""}), "logprobs": None, **finished(i, history)}]
                     )
-                if (body.stream_options or {}).get("include_usage"):
+                if with_usage:
                     yield chunk([], usage=usage_of(engine.generator, prompts, histories, params))
             except Exception as e:  # the status line is sent: the error goes in the stream, as vLLM does
-                status = 502 if isinstance(e, GeneratorError) else 500
-                yield (
-                    "data: "
-                    + json.dumps(
-                        {
-                            "error": {
-                                "message": f"{type(e).__name__}: {e}",
-                                "type": "server_error",
-                                "param": None,
-                                "code": status,
-                            }
-                        }
-                    )
-                    + "\n\n"
-                )
+                if isinstance(e, BadRequest):  # found by the worker (a value that needs a record field)
+                    failed = error_body(e.status, str(e), e.param)
+                else:
+                    status = 502 if isinstance(e, GeneratorError) else 500
+                    failed = error_body(status, f"{type(e).__name__}: {e}", kind="server_error")
+                yield "data: " + json.dumps(failed) + "\n\n"
             yield "data: [DONE]\n\n"
 
         return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
