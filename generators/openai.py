@@ -8,15 +8,18 @@ the timeout of each read; on top of it this backend sends one request per prompt
 ``concurrency`` at a time, gives each request a deadline however slowly its answer trickles
 in, stops at the first failure (and at Ctrl-C) without waiting for the requests still out, and
 turns the client's exceptions and replies that hold no completion into one-line errors that
-name the endpoint. An endpoint that refuses ``seed`` or ``n`` above 1 is asked again without
-them, and from then on. A prompt the endpoint refuses on its own (a 400 or TGI's 422: too long for its
-context, a content filter) gets empty completions, counted and warned about, where the endpoint
-has answered other prompts; one that has answered none is taken to refuse every request, and
-the call fails (``refused_as_empty`` False: every refusal fails, as ``correct serve`` wants).
-Replies are read as the servers in use write them: choices whose content is a list of parts
-(Mistral), a completion that begins with its prompt (an endpoint that echoes it: cut off),
-finish reasons of other names, replies without ``usage`` (counted in a warning: the tokens
-counted leave them out); a choice that is null, or a chat choice without a message, is an error.
+name the endpoint. An endpoint that refuses ``seed``, ``stop`` (applied here anyway), ``top_p``
+or ``temperature`` at 1, or ``n`` above 1 is asked again without them, and from then on; one
+that takes the budget only as ``max_completion_tokens`` is sent it so; a sampling setting it
+refuses at the value asked is an error naming it. A prompt the endpoint refuses on its own (a
+400 or TGI's 422: too long for its context, a content filter) gets empty completions, counted
+and warned about, where the endpoint has answered other prompts; one that has answered none is
+taken to refuse every request, and the call fails (``refused_as_empty`` False: every refusal
+fails, as ``correct serve`` wants). Replies are read as the servers in use write them: choices
+whose content is a list of parts (Mistral), a completion that begins with its prompt (an
+endpoint that echoes it: cut off), finish reasons of other names, choices out of ``index``
+order, replies without ``usage`` (counted in a warning: the tokens counted leave them out); a
+choice that is null, or a chat choice without a message, is an error.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from typing import Sequence, get_args
 
 from ..errors import first_line
 from .base import Api, GeneratorBase, GeneratorError, SamplingParams, truncate_at_stop
+from .openai_replies import error_body, in_order, reply_of, retry_after, server_message, unsupported
 
 APIS: tuple[str, ...] = get_args(Api)
 MAX_STOP = 4
@@ -50,6 +54,11 @@ COMPLETION_WARNINGS = {
 """What is warned of, after a call, of the completions it counted (``_seen``)."""
 _HALF_PAIR = re.compile("[\ud800-\udfff]")
 """Half a surrogate pair, which a JSON escape ("\\ud800") can hold and a tokenizer refuses."""
+DROPPABLE = {"seed": None, "stop": None, "top_p": 1.0, "temperature": 1.0}
+"""Parameters left out, from then on, where the model refuses them (OpenAI's reasoning models):
+at any value (None; the stop strings are applied here anyway), or at this one, the default."""
+BACK_OFF = 120.0
+"""The longest the client waits between tries where the endpoint's Retry-After asks it to."""
 REFUSED_BEFORE_FAILING = 4
 """Prompts refused (400) with none answered yet, after which the call fails: the endpoint is
 taken to refuse every request (a model it does not serve this way, a setting it rejects)."""
@@ -95,12 +104,12 @@ class OpenAIGenerator(GeneratorBase):
         self._openai = openai
         self.client = openai.OpenAI(base_url=self.base_url, api_key=key, max_retries=max_retries, timeout=timeout)
         self.timeout, self.max_retries = timeout, max_retries
-        self.deadline = timeout * (max_retries + 1) * 2
+        self.deadline = timeout * (max_retries + 1) * 2 + BACK_OFF * max_retries
         """Seconds a request may take in all, its retries and back-off included: a server that
         trickles out a byte at a time never trips the timeout of a single read."""
         self.tokens_generated = 0
         self._lock = threading.Lock()
-        self._send_seed, self._most_n = True, None  # what the endpoint turned out to refuse
+        self._most_n, self._dropped, self._budget = None, set(), "max_tokens"  # as the endpoint takes them
         self._seen: Counter = Counter()  # in the current call: empty, echoed, replies, unmetered ones
         self._warned_usage = False
         self.refused_as_empty = True
@@ -145,6 +154,10 @@ class OpenAIGenerator(GeneratorBase):
         todo = iter(range(len(prompts)))
         self._seen = Counter()
 
+        def began(i: int) -> None:  # each request of a prompt gets the deadline
+            with self._lock:
+                started[i] = time.monotonic()
+
         def work() -> None:
             while not failed:
                 with self._lock:
@@ -153,7 +166,7 @@ class OpenAIGenerator(GeneratorBase):
                         return
                     started[i] = time.monotonic()
                 try:
-                    results[i] = self._complete(i, prompts[i], params)
+                    results[i] = self._complete(i, prompts[i], params, lambda: began(i))
                     with self._lock:
                         self._answered += 1
                 except Refused as e:
@@ -213,13 +226,16 @@ class OpenAIGenerator(GeneratorBase):
         self.last_finish = [[why for _, why in r] for r in results]
         return [[text for text, _ in r] for r in results]
 
-    def _complete(self, index: int, prompt: str, params: SamplingParams) -> list[tuple[str, str | None]]:
+    def _complete(
+        self, index: int, prompt: str, params: SamplingParams, began=lambda: None
+    ) -> list[tuple[str, str | None]]:
         """``params.n`` (text, why it ended) of one prompt."""
         got_all: list[tuple[str, str | None]] = []
         failed = 0
         # Some servers ignore `n` (or cap it), or abort a choice: ask again for what is missing.
         while len(got_all) < params.n:
             seed = (params.seed + index + len(got_all)) % SEED_BOUND
+            began()
             got = self._request(prompt, params, params.n - len(got_all), seed=seed)
             if not got:
                 raise GeneratorError(f"{self.base_url} returned no completion for prompt {index}")
@@ -251,25 +267,35 @@ class OpenAIGenerator(GeneratorBase):
         kwargs = dict(
             model=self.model,
             n=n,
-            max_tokens=params.max_new_tokens,
             temperature=params.temperature,
             top_p=params.top_p if params.temperature > 0 else 1.0,
+            seed=seed,
         )
-        if self._send_seed:
-            kwargs["seed"] = seed
+        kwargs[self._budget] = params.max_new_tokens
         if params.stop:
             kwargs["stop"] = list(params.stop[:MAX_STOP])
+        for name in self._dropped:
+            kwargs.pop(name, None)
         try:
             if self.api == "chat":
                 out = self.client.chat.completions.create(messages=[{"role": "user", "content": prompt}], **kwargs)
             else:
                 out = self.client.completions.create(prompt=prompt, **kwargs)
         except (self._openai.BadRequestError, self._openai.UnprocessableEntityError) as e:
-            # A 400, or TGI's 422 for a prompt past its context. An endpoint that takes no seed, or
-            # one choice a request: asked again without, from now on.
-            if "seed" in kwargs and "seed" in _server_message(e).lower():
-                self._send_seed = False
+            # A 400, or TGI's 422 for a prompt past its context. An endpoint that takes no seed, no
+            # stop strings, top_p or temperature at their defaults, max_tokens by its new name, or
+            # one choice a request: asked again without (or with it), from now on.
+            message, name = server_message(e), unsupported(e)
+            name = "seed" if "seed" in kwargs and "seed" in message.lower() else name
+            if name == "max_tokens" and name in kwargs and "max_completion_tokens" in message:
+                self._budget = "max_completion_tokens"
                 return self._request(prompt, params, n, seed)
+            if name in DROPPABLE and name in kwargs and DROPPABLE[name] in (None, kwargs[name]):
+                self._dropped.add(name)
+                return self._request(prompt, params, n, seed)
+            if name in kwargs and name not in ("n", "model"):  # a setting, not this prompt, refused
+                option = "max_new_tokens" if name == self._budget else name
+                raise GeneratorError(f"{self.base_url} does not take {name} {kwargs[name]!r}: {message}", option=option)
             if n > 1:  # a refusal of one choice too is the prompt's own (its message), any other failure too
                 got = self._request(prompt, params, 1, seed)
                 self._most_n = 1  # remembered only once one choice a request is answered
@@ -281,7 +307,8 @@ class OpenAIGenerator(GeneratorBase):
             raise GeneratorError(f"{self.base_url} answered with a body that is not JSON ({first_line(e)})") from None
         choices = getattr(out, "choices", None)
         if not isinstance(choices, list):  # a proxy's HTML page, or {"error": ...} with status 200
-            raise GeneratorError(f"{self.base_url} answered without completions: {_reply_of(out)}")
+            raise GeneratorError(f"{self.base_url} answered without completions: {reply_of(out)}")
+        choices = in_order(choices)
         texts = [self._text_of(c) for c in choices]
         tokens = getattr(getattr(out, "usage", None), "completion_tokens", None)
         with self._lock:
@@ -324,17 +351,22 @@ class OpenAIGenerator(GeneratorBase):
                 f"{where} refused the API key (401); give the endpoint's key, or set OPENAI_API_KEY", option="api_key"
             )
         if isinstance(e, o.RateLimitError):
-            if (getattr(e, "code", None) or _error_body(e).get("code")) == "insufficient_quota":
-                return GeneratorError(f"{where} answered 429: {_server_message(e)}", option="api_key")
+            if (getattr(e, "code", None) or error_body(e).get("code")) == "insufficient_quota":
+                return GeneratorError(f"{where} answered 429: {server_message(e)}", option="api_key")
+            wait = retry_after(e)
+            if wait is not None and wait > BACK_OFF:  # longer than the client waits: not retried
+                return GeneratorError(
+                    f"{where} answered 429 asking to wait {wait:g} s before another try: {server_message(e)}"
+                )
             return GeneratorError(
                 f"{where} still rate-limited the requests (429) after {self.max_retries} retries: "
-                f"{_server_message(e)}; lower the concurrency",
+                f"{server_message(e)}; lower the concurrency",
                 option="concurrency",
             )
         if isinstance(e, o.NotFoundError) and not where.rstrip("/").endswith("/v1"):
-            return GeneratorError(f"{where} answered 404: {_server_message(e)} (does the base URL need /v1?)")
+            return GeneratorError(f"{where} answered 404: {server_message(e)} (does the base URL need /v1?)")
         if isinstance(e, o.APIStatusError):
-            return GeneratorError(f"{where} answered {e.status_code}: {_server_message(e)}")
+            return GeneratorError(f"{where} answered {e.status_code}: {server_message(e)}")
         return GeneratorError(f"{where}: {e}")
 
 
@@ -359,32 +391,3 @@ def finish_of(reason) -> str | None:
     if reason in ("length", "max_tokens", "model_length"):
         return "length"
     return reason if reason == "content_filter" or reason in FAILED_ENDS else "stop"
-
-
-def _error_body(e) -> dict:
-    body = getattr(e, "body", None)
-    inner = body.get("error", body) if isinstance(body, dict) else None
-    return inner if isinstance(inner, dict) else {}
-
-
-def _reply_of(out) -> str:
-    """What a 200 without completions held: its error's message, or its first line."""
-    if isinstance(out, str):
-        return first_line(out)[:200] or "an empty body"
-    extra = getattr(out, "model_extra", None) or {}
-    error = extra.get("error")
-    if isinstance(error, dict) and error.get("message"):
-        return str(error["message"])
-    return first_line(str(out))[:200]
-
-
-def _server_message(e) -> str:
-    """The ``error.message`` of an OpenAI-style error body, else the body's first line."""
-    body = getattr(e, "body", None)
-    if isinstance(body, dict):
-        inner = body.get("error", body)
-        if isinstance(inner, dict) and inner.get("message"):
-            return str(inner["message"])
-        if isinstance(body.get("detail"), str):
-            return body["detail"]
-    return first_line(getattr(e, "message", "") or e) or type(e).__name__

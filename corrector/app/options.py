@@ -41,7 +41,7 @@ class Backend:
     """openai backend: requests in flight at once."""
     request_timeout: float = field(default=60.0, metadata={"min": 0.1})
     """openai backend: seconds each read of an answer may wait (a request's deadline in all is
-    twice this times its tries)."""
+    twice this times its tries, plus two minutes a retry)."""
     retries: int = field(default=4, metadata={"min": 0, "max": 100})
     """openai backend: retries of a request that failed on the way (connection, 408, 429, 5xx)."""
     progress: Mode = "auto"

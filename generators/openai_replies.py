@@ -1,0 +1,68 @@
+"""How the ``openai`` backend reads what an endpoint answers: why a choice ended, the choices in
+their order, an error body's message, and the parameter a 400 says the model does not take."""
+
+from __future__ import annotations
+
+import re
+
+from ..errors import first_line
+
+_UNSUPPORTED = re.compile(r"unsupported (?:parameter|value):? *'?(\w+)", re.IGNORECASE)
+"""How OpenAI (and proxies passing its words on) name a parameter the model does not take."""
+
+
+def error_body(e) -> dict:
+    body = getattr(e, "body", None)
+    inner = body.get("error", body) if isinstance(body, dict) else None
+    return inner if isinstance(inner, dict) else {}
+
+
+def reply_of(out) -> str:
+    """What a 200 without completions held: its error's message, or its first line."""
+    if isinstance(out, str):
+        return first_line(out)[:200] or "an empty body"
+    extra = getattr(out, "model_extra", None) or {}
+    error = extra.get("error")
+    if isinstance(error, dict) and error.get("message"):
+        return str(error["message"])
+    return first_line(str(out))[:200]
+
+
+def server_message(e) -> str:
+    """The ``error.message`` of an OpenAI-style error body, else the body's first line."""
+    body = getattr(e, "body", None)
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and inner.get("message"):
+            return str(inner["message"])
+        if isinstance(body.get("detail"), str):
+            return body["detail"]
+    return first_line(getattr(e, "message", "") or e) or type(e).__name__
+
+
+def unsupported(e) -> str | None:
+    """The request parameter a 400 says the model does not take, or does not take at that value
+    (OpenAI's reasoning models: ``max_tokens``, ``stop``, ``top_p``, a temperature other than 1):
+    the error's ``param`` where its ``code`` says so, else the name its message quotes."""
+    body = error_body(e)
+    if str(body.get("code") or "").startswith("unsupported") and isinstance(body.get("param"), str):
+        return body["param"]
+    found = _UNSUPPORTED.search(server_message(e))
+    return found[1] if found else None
+
+
+def in_order(choices: list) -> list:
+    """The choices by their ``index`` (a server may list them as they finish), where each has one."""
+    indices = [getattr(c, "index", None) for c in choices]
+    if not all(isinstance(i, int) and not isinstance(i, bool) for i in indices):
+        return choices
+    return [c for _, c in sorted(zip(indices, choices), key=lambda pair: pair[0])]
+
+
+def retry_after(e) -> float | None:
+    """The seconds a refusal's ``Retry-After`` header asks to wait, where it gives a number."""
+    headers = getattr(getattr(e, "response", None), "headers", None) or {}
+    try:
+        return float(headers.get("retry-after"))
+    except (TypeError, ValueError):
+        return None
