@@ -18,8 +18,9 @@ taken to refuse every request, and the call fails (``refused_as_empty`` False: e
 fails, as ``correct serve`` wants). Replies are read as the servers in use write them: choices
 whose content is a list of parts (Mistral), a completion that begins with its prompt (an
 endpoint that echoes it: cut off), finish reasons of other names, choices out of ``index``
-order, replies without ``usage`` (counted in a warning: the tokens counted leave them out); a
-choice that is null, or a chat choice without a message, is an error.
+order, replies without ``usage`` (counted in a warning: the tokens counted leave them out),
+a reasoning model's ``<think>...</think>`` written before its answer (left out); a choice that
+is null, or a chat choice without a message, is an error.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from typing import Sequence, get_args
 
 from ..errors import first_line
 from .base import Api, GeneratorBase, GeneratorError, SamplingParams, truncate_at_stop
-from .openai_replies import error_body, in_order, reply_of, retry_after, server_message, unsupported
+from .openai_replies import error_body, in_order, reply_of, retry_after, server_message, unsupported, without_thinking
 
 APIS: tuple[str, ...] = get_args(Api)
 MAX_STOP = 4
@@ -336,7 +337,7 @@ class OpenAIGenerator(GeneratorBase):
             raise GeneratorError(
                 f"{self.base_url} answered a choice without its {where}: {first_line(str(choice))[:200]}"
             )
-        return text or ""
+        return without_thinking(text or "")
 
     def _error(self, e: Exception) -> GeneratorError:
         o, where = self._openai, self.base_url

@@ -66,3 +66,13 @@ def retry_after(e) -> float | None:
         return float(headers.get("retry-after"))
     except (TypeError, ValueError):
         return None
+
+
+def without_thinking(text: str) -> str:
+    """A reply's text less the reasoning a model writes first, inline in ``<think>...</think>``
+    (DeepSeek-R1, Qwen3 served without a reasoning parser): the answer is what follows it. A
+    thought never closed (the budget ran out while thinking) leaves no answer."""
+    if not text.lstrip().startswith("<think>"):
+        return text
+    end = text.find("</think>")
+    return "" if end < 0 else text[end + len("</think>") :].lstrip()

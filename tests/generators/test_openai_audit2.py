@@ -223,3 +223,20 @@ def test_a_rate_limit_that_asks_for_a_long_wait_says_so_not_that_it_was_retried(
         _gen(endpoint, max_retries=4).generate(["a"], SamplingParams())
     assert "Rate limit reached for requests per day" in str(e.value) and "retries" not in str(e.value)
     assert len(endpoint.bodies) == 1 and e.value.option is None
+
+
+def test_a_reasoning_models_inline_thinking_is_not_part_of_the_draft(fake):
+    """DeepSeek-R1 or Qwen3 served without a reasoning parser (Ollama, llama.cpp) write their
+    thinking inline, in <think>...</think> before the answer: the value would score the thinking.
+    A thought never closed (the budget ran out) leaves no answer; text that only mentions the tag
+    later is left as it is."""
+    contents = iter(
+        [
+            "<think>\nThe sum is 2 + 2.\n</think>\n\nprint(4)",
+            "  <think>still thinking about it",
+            "print('<think>')",
+        ]
+    )
+    endpoint = fake(lambda body: [{"index": 0, "message": {"role": "assistant", "content": next(contents)}}])
+    gen = _gen(endpoint, api="chat")
+    assert gen.generate(["a", "b", "c"], SamplingParams()) == [["print(4)"], [""], ["print('<think>')"]]
