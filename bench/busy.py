@@ -3,17 +3,22 @@ against its time on the idle machine, with the engine's own choice of threads (t
 and with torch's (every core, ``--threads N``). The fair share is (cores + 1) / cores: three
 runnable processes on two cores get two thirds of a core each, so 1.5x on 2 cores.
 
-    python bench/busy.py [--repeat 2] [--busy N] [-- correct arguments ...]
+    python bench/busy.py [--repeat 2] [--busy N] [--before DIR] [-- correct arguments ...]
 
 By default the command is the README's main job, ``correct generate --rounds 3``. Pool drafting
 is ``correct train`` cut to its pool (docs/benchmarks.md has the command). Each run writes to a
 fresh ``--output``, so nothing is resumed. Run it on an otherwise idle machine: the idle runs
 are the baseline. Each setting alternates idle and busy runs, and the ratio is of the medians.
+For ``generate`` it also gives the run's own ``seconds`` (its metrics: drafting, rounds and
+the vote, without start-up). ``--before DIR``: the engine's choice of an earlier checkout too
+(``git worktree add DIR/correct REV``; DIR goes first on PYTHONPATH), each run in turn with
+the working tree's, so that both see the same machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -22,12 +27,16 @@ import tempfile
 import time
 
 
-def run(argv: list[str]) -> float:
-    """Seconds the command takes, writing into a folder of its own (``generate`` a file there)."""
-    argv = [*argv, "--output", f"{tempfile.mkdtemp()}/{'out.jsonl' if 'generate' in argv else 'out'}"]
+def run(argv: list[str], env: dict | None = None) -> tuple[float, float | None]:
+    """Seconds the command takes, writing into a folder of its own (``generate`` a file there),
+    and ``generate``'s own seconds (None for another command)."""
+    folder = tempfile.mkdtemp()
+    out = f"{folder}/{'out.jsonl' if 'generate' in argv else 'out'}"
     start = time.perf_counter()
-    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    subprocess.run([*argv, "--output", out], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    took = time.perf_counter() - start
+    metrics = f"{folder}/out.metrics.json"
+    return took, json.load(open(metrics))["seconds"] if os.path.exists(metrics) else None
 
 
 def burners(n: int) -> list[subprocess.Popen]:
@@ -38,6 +47,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--busy", type=int, default=None, help="CPU-bound processes beside it (default: the cores)")
+    ap.add_argument("--before", default=None, help="a folder holding an earlier checkout as correct/")
     ap.add_argument("command", nargs="*", help="correct arguments (default: generate --rounds 3)")
     args = ap.parse_args()
     cores = len(os.sched_getaffinity(0))
@@ -45,26 +55,38 @@ def main() -> None:
     command = args.command or ["generate", "--rounds", "3"]
     base = [sys.executable, "-m", "correct.cli", *command]
     env_threads = os.environ.pop("OMP_NUM_THREADS", None)  # the engine's own choice is what is measured
-    settings = {"engine's choice (default)": [], f"--threads {cores} (torch's default)": ["--threads", str(cores)]}
-    run(base + ["--progress", "none"])  # warm-up: file caches, first imports
+    here = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    settings = {"engine's choice (default)": ([], here)}
+    if args.before:
+        before = {**here, "PYTHONPATH": os.path.abspath(args.before)}
+        settings[f"engine's choice, {args.before}"] = ([], before)
+    settings[f"--threads {cores} (torch's default)"] = (["--threads", str(cores)], here)
+    for extra, env in settings.values():
+        run(base + ["--progress", "none"], env)  # warm-up: file caches, first imports
     print(
         f"{cores} cores, {busy} CPU-bound processes beside; fair share {max(1.0, (busy + 1) / cores):.2f}x; "
         f"command: correct {' '.join(command)}"
     )
-    for name, extra in settings.items():
-        idle, loaded = [], []
-        for _ in range(args.repeat):
-            idle.append(run(base + extra))
+    times = {name: ([], []) for name in settings}
+    for _ in range(args.repeat):  # the settings in turn, so that each sees the same machine
+        for name, (extra, env) in settings.items():
+            idle, loaded = times[name]
+            idle.append(run(base + extra, env))
             procs = burners(busy)
             try:
                 time.sleep(0.5)
-                loaded.append(run(base + extra))
+                loaded.append(run(base + extra, env))
             finally:
                 for p in procs:
                     p.kill()
                     p.wait()
-        i, b = statistics.median(idle), statistics.median(loaded)
-        print(f"  {name:32s} idle {i:6.1f} s   busy {b:6.1f} s   {b / i:5.2f}x")
+    for name, (idle, loaded) in times.items():
+        i, b = statistics.median(t for t, _ in idle), statistics.median(t for t, _ in loaded)
+        line = f"  {name:32s} idle {i:6.1f} s   busy {b:6.1f} s   {b / i:5.2f}x"
+        if idle[0][1] is not None:
+            gi, gb = statistics.median(g for _, g in idle), statistics.median(g for _, g in loaded)
+            line += f"   generate itself: idle {gi:5.2f} s   busy {gb:5.2f} s   {gb / gi:5.2f}x"
+        print(line)
     if env_threads is not None:
         os.environ["OMP_NUM_THREADS"] = env_threads
 

@@ -128,7 +128,7 @@ def generate_run(
             failpoint("generate-batch")
     metrics = compute_metrics(read_all_jsonl(output), value.max_value)
     # A corrector that is the generator itself (``--corrector self``) is counted once.
-    models = {id(g): g for g in (generator, corrector.generator if corrector else None) if g is not None}
+    models = {id(g): g for g in (generator, getattr(corrector, "generator", None)) if g is not None}
     tokens = sum(g.tokens_generated for g in models.values())
     metrics.update(
         seconds=time.perf_counter() - start, tokens=tokens, round_seconds=cost.seconds, round_decodes=cost.decoded

@@ -187,3 +187,24 @@ def test_the_report_names_a_best_of_n_baseline_and_escapes_run_names(tmp_path):
     labels = [t.get_text() for ax in fig.axes for t in ax.get_legend().get_texts()]
     plt.close(fig)
     assert "out: best of 4 drafts" in labels and not any("vote" in label for label in labels)
+
+
+def test_a_corrector_of_ones_own_runs_through_generate(tmp_path):
+    """refine takes any object with ``correct`` and ``question``; generate_run asked it for a
+    ``generator`` to count its tokens, and failed after every line was written."""
+
+    class Fixer:
+        def question(self, record):
+            return record["prompt"]
+
+        def correct(self, questions, drafts, feedbacks, params):
+            return [[q.split(":")[1]] * params.n for q in questions]
+
+    class Wrong(Echo):
+        def generate(self, prompts, params):
+            return [["?"] * params.n for _ in prompts]
+
+    out = tmp_path / "out.jsonl"
+    config = GenerateConfig(rounds=1, batch_size=2)
+    m = generate_run(RECORDS, lambda r: r["prompt"], Wrong(), Fixer(), Exact(), SamplingParams(), out, None, config)
+    assert [r["solved"] for r in m["rounds"]] == [0.0, 1.0]
