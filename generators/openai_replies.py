@@ -60,12 +60,22 @@ def in_order(choices: list) -> list:
 
 
 def retry_after(e) -> float | None:
-    """The seconds a refusal's ``Retry-After`` header asks to wait, where it gives a number."""
-    headers = getattr(getattr(e, "response", None), "headers", None) or {}
+    """The seconds a refusal's ``Retry-After`` header asks to wait: a number of seconds, or an
+    HTTP date (whole seconds from now); None where it gives neither."""
+    from datetime import datetime, timezone
+    from email.utils import parsedate_to_datetime
+
+    value = (getattr(getattr(e, "response", None), "headers", None) or {}).get("retry-after")
     try:
-        return float(headers.get("retry-after"))
+        return float(value)
     except (TypeError, ValueError):
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
         return None
+    when = when if when.tzinfo else when.replace(tzinfo=timezone.utc)  # HTTP dates are GMT
+    return float(max(0, round((when - datetime.now(timezone.utc)).total_seconds())))
 
 
 def without_thinking(text: str) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler
 
 import pytest
@@ -223,6 +224,18 @@ def test_a_rate_limit_that_asks_for_a_long_wait_says_so_not_that_it_was_retried(
         _gen(endpoint, max_retries=4).generate(["a"], SamplingParams())
     assert "Rate limit reached for requests per day" in str(e.value) and "retries" not in str(e.value)
     assert len(endpoint.bodies) == 1 and e.value.option is None
+
+
+def test_a_retry_after_given_as_an_http_date_is_read_as_the_wait_it_asks(fake):
+    """RFC 9110 lets Retry-After be a date; it was read as no wait at all, and the error said
+    the requests were retried and to lower the concurrency."""
+    from email.utils import format_datetime
+
+    when = datetime.now(timezone.utc) + timedelta(hours=1)
+    headers = [("retry-after", format_datetime(when, usegmt=True))]
+    endpoint = fake(lambda body: (429, {"error": {"message": "Rate limit reached for requests per day"}}, headers))
+    with pytest.raises(GeneratorError, match=r"answered 429 asking to wait 3[56]\d\d s before another try"):
+        _gen(endpoint, max_retries=0).generate(["a"], SamplingParams())
 
 
 def test_a_reasoning_models_inline_thinking_is_not_part_of_the_draft(fake):
