@@ -100,9 +100,13 @@ def load_mixture(path: str | Path, get_task) -> Mixture:
     entries = data[KEY]
     if not isinstance(entries, list) or len(entries) < 2:
         raise TaskError(f"{path}: key 'mixture' is a list of at least two tasks (names or task files)")
+
+    def at(i: int) -> str:  # the entry by its line, for errors
+        return f"{path}:{lines.get(f'{KEY}[{i}]', lines.get(KEY))}: mixture entry {i + 1}"
+
     tasks, limits = [], []
     for i, entry in enumerate(entries):
-        where = f"{path}:{lines.get(f'{KEY}[{i}]', lines.get(KEY))}: mixture entry {i + 1}"
+        where = at(i)
         if isinstance(entry, dict):
             if set(entry) - {"task", "limit"} or "task" not in entry:
                 raise TaskError(f"{where}: an entry is a task, or a mapping with 'task' and 'limit'")
@@ -124,10 +128,7 @@ def load_mixture(path: str | Path, get_task) -> Mixture:
     names = [t.name for t in tasks]
     again = next((i for i, n in enumerate(names) if n in names[:i]), None)
     if again is not None:
-        raise TaskError(
-            f"{path}:{lines.get(f'{KEY}[{again}]', lines.get(KEY))}: mixture entry {again + 1}: task "
-            f"{names[again]!r} appears twice in the mixture (task names must differ)"
-        )
+        raise TaskError(f"{at(again)}: task {names[again]!r} appears twice in the mixture (task names must differ)")
     bad = [n for n in names if SEPARATOR in n]
     if bad:
         raise TaskError(f"{path}: task name {bad[0]!r} holds {SEPARATOR!r}, which mixture ids use")
