@@ -17,8 +17,9 @@ measured on tasks it never saw (issue 24; docs/training.md, "Several tasks, one 
 4. A hard task (``--hard``, held out; SmolLM2's pool drafts right under 10% of the time): the
    per-task recipe of docs/training.md from SmolLM2, against the same recipe with ``--init``
    the general corrector, which first rewrites the new pool's drafts. Beside solved, net
-   fixed and broken: the prompts with an improving pair after each run's first exploration
-   (``prompts_with_pair`` of log.jsonl).
+   fixed and broken: the prompts with an improving pair and those with a right draft after each
+   run's first exploration (``prompts_with_pair`` and ``prompts_solved`` of log.jsonl; on a
+   graded value nearly every prompt has a pair, so the second says what exploration found).
 5. Less data (``--less-data TASK=DIR``, DIR a corrector trained on TASK alone with the
    recipe's 600 prompts): the recipe from the general corrector on a third of the prompts,
    and beside it, as the control, the same recipe from SmolLM2 on the same third.
@@ -314,7 +315,7 @@ class General:
                     name = f"{name} on a third of the prompts ({limit})"
                 row = f"{name}{said}, 3 rounds"
                 runs.append((f"{short}{suffix}", row, ["--corrector", str(folder), *rounds], [cmd], False))
-                pairs[f"{short}{suffix}"] = first_exploration_pairs(folder)
+                pairs[f"{short}{suffix}"] = first_exploration(folder)
         return self.measure(task, runs, pairs)
 
     def card(self, rows: list[dict]) -> None:
@@ -354,31 +355,34 @@ class General:
                     "decodes": compute.inference_cost(m, vote)["decodes"],
                     "commands": [*before, cmd],
                     "eval": str(self.out / task_name(task) / short / "eval.jsonl"),
-                    "prompts_with_pair": pairs.get(short),
+                    **pairs.get(short, {}),
                 }
             )
         against_drafts(out, self.out / task_name(task) / "none" / "eval.jsonl")
         return out
 
 
-def first_exploration_pairs(folder: Path) -> int | None:
-    """Prompts with an improving pair after a run's first exploration: the one a corrector
-    ``--init`` makes before training (iteration -1), else the one after iteration 0."""
+def first_exploration(folder: Path) -> dict:
+    """Prompts with an improving pair and with a right draft after a run's first exploration:
+    the one a corrector ``--init`` makes before training (iteration -1), else the one after
+    iteration 0 (a log written before ``prompts_solved`` was logged has only the first)."""
     log = [json.loads(line) for line in (folder / "log.jsonl").read_text().splitlines()]
-    return log[0].get("prompts_with_pair") if log else None
+    return {k: log[0].get(k) for k in ("prompts_with_pair", "prompts_solved")} if log else {}
 
 
 def table(rows: list[dict]) -> str:
     pct = lambda v: "–" if v is None else f"{100 * v:.1f}%"  # noqa: E731
     lines = [
-        "| task | | solved | net fixed | fixed | broken | decodes | prompts with a pair after the first exploration |",
+        "| task | | solved | net fixed | fixed | broken | decodes | after the first exploration: prompts with a pair, "
+        "with a right draft |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        with_pair = r.get("prompts_with_pair")
+        explored = [r.get(k) for k in ("prompts_with_pair", "prompts_solved")]
+        explored = ", ".join("–" if n is None else str(n) for n in explored) if explored[0] is not None else ""
         lines.append(
             f"| {r['task']} | {r['row']} | {pct(r['solved'])} | {pct(r['net_fixed'])} | {pct(r['fixed'])} | "
-            f"{pct(r['broken'])} | {r['decodes']:.2f} | {'' if with_pair is None else with_pair} |"
+            f"{pct(r['broken'])} | {r['decodes']:.2f} | {explored} |"
         )
     commands = list(dict.fromkeys(c for r in rows for c in r["commands"]))  # in the order they ran
     return "\n".join(lines) + "\n\nCommands:\n\n" + "\n".join(f"    {c}" for c in commands) + "\n"

@@ -87,6 +87,12 @@ class Pool:
             count += bool(known) and max(known) - min(known) > min_gain
         return count
 
+    def prompts_solved(self, max_value: float) -> int:
+        """Prompts with a right draft: one at the value's maximum. On a graded value almost every
+        prompt has a pair (two drafts that differ), so this is what says whether exploration
+        found anything."""
+        return sum(any(d.value is not None and d.value >= max_value for d in v) for v in self.by_prompt.values())
+
     def mean_value(self) -> float:
         """The mean over the drafts whose value is known (0.0 when there are none)."""
         known = [d.value for d in self.drafts() if d.value is not None]

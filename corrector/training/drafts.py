@@ -73,6 +73,8 @@ def init_pool(
     todo = [i for i, r in enumerate(records) if not drafted(r["id"])]
     # Under a launcher each process drafts its share of every chunk; all add the whole chunk.
     # A chunk is written as soon as it is scored: a killed run keeps it, progress counts it.
+    # Each share is seeded by its first record's place, so that no two chunks (nor processes)
+    # draw the same random numbers, and a resumed run draws what the whole run would have.
     step = chunk * distributed.world()
     with counter("initial pool (prompts)", len(todo)) as advance:
         for start in range(0, len(todo), step):
@@ -81,7 +83,7 @@ def init_pool(
             outs = each_with_settings(
                 lambda idx, p: generator.generate([prompts[mine[i]] for i in idx], p),
                 [records[i] for i in mine],
-                params,
+                replace(params, seed=params.seed + mine[0]) if mine else params,
                 settings_of,
             )
             drafts = _per_prompt(
@@ -156,7 +158,7 @@ def explore(
     outs = []
     with counter("explore (drafts)", len(mine)) as advance:
         for start in range(0, len(mine), 64):
-            part = mine[start : start + 64]
+            part = mine[start : start + 64]  # seeded by its place, as the pool's chunks are
             outs += each_with_settings(
                 lambda idx, p: corrector.correct(
                     [corrector.question(chosen[part[i]]) for i in idx],
@@ -165,7 +167,7 @@ def explore(
                     p,
                 ),
                 [chosen[i] for i in part],
-                params,
+                replace(params, seed=params.seed + part[0]),
                 settings_of,
             )
             advance(len(part))

@@ -164,6 +164,7 @@ def train_corrector(
                 "pool_mean_value": pool.mean_value(),
                 "exploration_gain": gain,
                 "prompts_with_pair": pool.prompts_with_pair(config.min_gain),
+                "prompts_solved": pool.prompts_solved(value.max_value),
             },
             on_iteration,
         )
@@ -223,6 +224,7 @@ def train_corrector(
             "pair_prompts": len({m["prompt_id"] for m in made if m["source"] != m["target"]}),
             "exploration_gain": gain,
             "prompts_with_pair": pool.prompts_with_pair(config.min_gain),
+            "prompts_solved": pool.prompts_solved(value.max_value),
             **stats,
             "explore_tokens": explored,
             "explore_tokens_per_s": explored / (time.perf_counter() - start) if explores else None,

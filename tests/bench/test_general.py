@@ -88,8 +88,9 @@ def test_general_bench_trains_on_a_mixture_and_measures_the_task_it_left_out(tmp
         for n in ("recipe", "recipe-from-general")
     )
     assert recipe["iteration"] == 0 and from_general["iteration"] == -1
-    assert rows[9]["prompts_with_pair"] == recipe["prompts_with_pair"] <= 6
-    assert rows[10]["prompts_with_pair"] == from_general["prompts_with_pair"] <= 6
+    for row, log in ((rows[9], recipe), (rows[10], from_general)):
+        assert row["prompts_with_pair"] == log["prompts_with_pair"] <= 6
+        assert row["prompts_solved"] == log["prompts_solved"] <= 6
     # ... and beside it, the control: the same recipe from the generator on the same third
     for name in ("third-from-general", "third-from-smollm2"):
         pool = (out / "word-problems" / f"train-{name}" / "pool.jsonl").read_text().splitlines()

@@ -47,3 +47,5 @@ def test_prompts_with_an_improving_pair_are_counted():
     )
     assert pool.prompts_with_pair() == 2
     assert pool.prompts_with_pair(min_gain=0.1) == 1
+    assert pool.prompts_solved(1.0) == 2  # a and b; c's unknown value is not right
+    assert pool.prompts_solved(0.25) == 3

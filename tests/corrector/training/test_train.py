@@ -231,6 +231,10 @@ def test_metrics_reach_the_log_and_tensorboard(toy, tmp_path):
         assert row["train_tokens"] > 3 * 32 * 2 and 0 < row["explore_tokens"] <= 10 * 12 and row["cpu_seconds"] > 0
     assert log[0]["pool_tokens"] == gen.tokens_generated - drafted > 0 and "pool_tokens" not in log[1]
     assert log[1]["cpu_seconds"] > log[0]["cpu_seconds"]
+    # prompts with a right draft, as the pool file holds them after the last exploration
+    pool = [json.loads(l) for l in (tmp_path / "c" / "pool.jsonl").read_text().splitlines()]
+    right = {d["prompt_id"] for d in pool if d["value"] is not None and d["value"] >= SortValue().max_value}
+    assert log[0]["prompts_solved"] <= log[1]["prompts_solved"] == len(right)
     events = EventAccumulator(str(tmp_path / "c" / "tensorboard" / "loop"))
     events.Reload()
     assert {"loop/pool", "loop/loss", "loop/exploration_gain", "loop/train_tokens_per_s"} <= set(
@@ -508,3 +512,29 @@ def test_reference_solutions_are_targets_where_the_generator_is_never_right(tiny
     # a resumed run finds them there and adds none again
     again = Pool(tmp_path / "ref" / "pool.jsonl")
     assert add_references(again, records, SortValue()) == 0
+
+
+def test_pool_chunks_draw_their_own_samples_and_a_resumed_pool_is_the_whole_runs(toy):
+    """Every chunk of the pool was seeded alike, so a prompt drafted in the second chunk drew the
+    random numbers its place in the first had: the same prompt at the same place got the same
+    samples. Each chunk is now seeded by its place among the records, so the chunks differ, and a
+    run that resumes after its first chunk draws what the uninterrupted run drew."""
+    from correct.corrector.pool import Pool
+    from correct.corrector.training.drafts import init_pool
+
+    _, test, gen, _ = toy
+    records = [{**test[0], "id": f"r{i}"} for i in range(8)]  # one prompt, twice in each of two chunks
+    prompts = [fmt(r) for r in records]
+    params = SamplingParams(temperature=1.5, max_new_tokens=12, n=3, seed=0)
+
+    def texts(pool):
+        return [tuple(d.text for d in pool.by_prompt[r["id"]]) for r in records]
+
+    whole = Pool()
+    init_pool(whole, records, prompts, gen, SortValue(), params, chunk=4)
+    drawn = texts(whole)
+    assert drawn[:4] != drawn[4:]
+    resumed = Pool()
+    init_pool(resumed, records[:4], prompts[:4], gen, SortValue(), params, chunk=4)  # killed after a chunk
+    init_pool(resumed, records, prompts, gen, SortValue(), params, chunk=4)
+    assert texts(resumed) == drawn
