@@ -19,7 +19,7 @@ from correct.values import load_value
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
 TASKS = ["functions", "strings-and-lists", "unit-conversions", "constrained-sentences", "dictionaries", "json-records"]
-TASKS += ["sentence-rules", "order-forms", "headline-rules"]
+TASKS += ["sentence-rules", "order-forms", "headline-rules", "long-sentences"]
 SPLITS = ["train", "validation", "test", "shots.jsonl"]
 N = 20
 

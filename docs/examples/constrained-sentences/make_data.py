@@ -308,8 +308,9 @@ def verb_phrase(verb: str, tense: str, plural: bool, adverb: str | None) -> list
     return words[:-1] + [adverb] + words[-1:] if adverb else words
 
 
-def make_record(rng: random.Random) -> dict:
-    """One sentence and the concepts (base forms) it uses: {"concepts", "sentence", "tense"}."""
+def make_record(rng: random.Random, least: int = 3) -> dict | None:
+    """One sentence and ``least`` to five of the concepts (base forms) it uses: {"concepts",
+    "sentence", "tense"}; None where the sentence has fewer than ``least``."""
     verb = rng.choice(sorted(TRANSITIVE) + INTRANSITIVE)
     tense, person = rng.choice(TENSES), rng.choice(sorted(PEOPLE))
     adjective = rng.choice(ADJECTIVES) if rng.random() < 0.5 else None
@@ -339,18 +340,26 @@ def make_record(rng: random.Random) -> dict:
         content.append(weather)
     sentence = " ".join(words)
     others = [c for c in content if c != verb]
-    concepts = [verb] + rng.sample(others, rng.randint(2, min(4, len(others))))
+    if len(others) < least - 1:
+        return None
+    concepts = [verb] + rng.sample(others, rng.randint(least - 1, min(4, len(others))))
     rng.shuffle(concepts)
     return {"concepts": concepts, "sentence": sentence[0].upper() + sentence[1:] + ".", "tense": tense}
 
 
-def main() -> None:
+def write(folder: Path, seed: int, least: int = 3) -> None:
+    """The task's data files in ``folder``: records of ``least`` to five concepts."""
     # one pool, so no concept set is in two files, in any order
-    pool = distinct(2600 + 30, seed=2031, draw=make_record, key=lambda r: frozenset(r["concepts"]))
+    draw = lambda rng: make_record(rng, least)  # noqa: E731
+    pool = distinct(2600 + 30, seed=seed, draw=draw, key=lambda r: frozenset(r["concepts"]))
     pool = [{"concepts": ", ".join(r["concepts"]), "solution": " " + r["sentence"], "kind": r["tense"]} for r in pool]
     train, validation, test, reserve = split(pool, 2000, 300, 300)
     kinds = ["past", "progressive", "perfect"]  # three tenses; the model must find the others
-    write_files(HERE, train, validation, test, one_of_each(reserve, kinds))
+    write_files(folder, train, validation, test, one_of_each(reserve, kinds))
+
+
+def main() -> None:
+    write(HERE, seed=2031)
 
 
 if __name__ == "__main__":
