@@ -12,6 +12,7 @@ and the trainers both import (so training and inference cannot drift apart):
 
 from __future__ import annotations
 
+import string
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -110,3 +111,25 @@ def corrector_input(template: str, prompt: str, draft: str, feedback: str | None
 def fill(text: str, prompt: str, draft: str, feedback: str | None) -> str:
     """A template's text with its fields filled (``none`` where there is no feedback)."""
     return text.format(prompt=prompt, draft=draft, feedback=feedback or "none")
+
+
+def template_problem(text: str) -> str | None:
+    """What is wrong with a corrector input template's ``text`` (its fields are {prompt}, {draft}
+    and {feedback}, each written plainly), None when nothing is.
+
+    >>> template_problem("Question: {prompt}\\nDraft:\\n{draft}\\n")
+    >>> template_problem("{draft} {answer}")
+    "names the field 'answer'; a template's fields are {prompt}, {draft} and {feedback}"
+    """
+    try:
+        parts = list(string.Formatter().parse(text))
+    except ValueError as e:
+        return f"is not a valid template ({e})"
+    for _, name, spec, conversion in parts:
+        if name is None:
+            continue
+        if name not in ("prompt", "draft", "feedback"):
+            return f"names the field {name!r}; a template's fields are {{prompt}}, {{draft}} and {{feedback}}"
+        if spec or conversion:
+            return f"writes {{{name}}} with a format or conversion; write it as {{{name}}}"
+    return None

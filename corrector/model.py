@@ -18,7 +18,7 @@ from ..generators import NAMED, Generator, GeneratorError, SamplingParams, load_
 from ..generators.base import rewrites_of
 from ..generators.named import missing_path
 from ..tasks import resolve_corrector
-from .layouts import corrector_input, fill
+from .layouts import TEMPLATES, corrector_input, fill, template_problem
 
 log = logging.getLogger(__name__)
 
@@ -60,16 +60,47 @@ class CorrectorConfig:
         if not path.exists():  # any causal LM can serve, with the default template
             return cls()
         try:
-            data = json.loads(path.read_text())
-        except json.JSONDecodeError as e:
-            raise GeneratorError(f"{path}: not JSON ({e})") from None
+            data = json.loads(path.read_bytes())
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise GeneratorError(f"{path}: not JSON ({getattr(e, 'msg', e)})") from None
         unknown = sorted(set(data) - {f.name for f in fields(cls)}) if isinstance(data, dict) else None
         if unknown is None or unknown:
             what = "is not a JSON object" if unknown is None else f"has unknown keys: {', '.join(unknown)}"
             raise GeneratorError(f"{path} {what} (a newer correct's corrector?)")
         if data.get("refine", "all") not in REFINE:
             raise GeneratorError(f"{path}: refine is {data['refine']!r}; expected one of {', '.join(REFINE)}")
+        for key, v in data.items():  # a wrong type would fail far from here, or be read as something else
+            if not _KINDS.get(key, lambda v: True)(v):
+                raise GeneratorError(f"{path}: {key} must be {_KIND_NAMES[key]}, got {v!r}")
+        problem = template_problem(data["prompt_format"]) if data.get("prompt_format") is not None else None
+        if problem:
+            raise GeneratorError(f"{path}: prompt_format {problem}")
+        if data.get("prompt_format") is None and data.get("template", "default") not in TEMPLATES:
+            raise GeneratorError(
+                f"{path}: template is {data['template']!r} and there is no prompt_format; known templates: "
+                f"{', '.join(TEMPLATES)}"
+            )
         return cls(**data)
+
+
+_KINDS = {
+    "method": lambda v: isinstance(v, str),
+    "template": lambda v: isinstance(v, str),
+    "prompt_format": lambda v: v is None or isinstance(v, str),
+    "task": lambda v: v is None or isinstance(v, str),
+    "value": lambda v: v is None or isinstance(v, str),
+    "question": lambda v: v in ("task", "prompt"),
+    "training": lambda v: isinstance(v, dict),
+}
+_KIND_NAMES = {
+    "method": "a string",
+    "template": "a string",
+    "prompt_format": "a string or null",
+    "task": "a string or null",
+    "value": "a string or null",
+    "question": "'task' or 'prompt'",
+    "training": "a JSON object",
+}
 
 
 class Corrector:

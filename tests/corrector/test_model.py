@@ -233,6 +233,35 @@ def test_a_bad_correct_config_names_its_file_and_key(tmp_path, config, error):
     assert CorrectorConfig.load(tmp_path).refine == "failing"
 
 
+@pytest.mark.parametrize(
+    "config, error",
+    [
+        ({"training": "x"}, "training must be a JSON object, got 'x'"),
+        ({"task": 5}, "task must be a string or null, got 5"),
+        ({"method": ["pairing"]}, "method must be a string, got ['pairing']"),
+        ({"question": "raw"}, "question must be 'task' or 'prompt', got 'raw'"),
+        ({"prompt_format": "Q: {prompt}\n{draft}\n{answer}"}, "prompt_format names the field 'answer'"),
+        ({"prompt_format": "{draft:d}"}, "prompt_format writes {draft} with a format"),
+        ({"prompt_format": "{draft"}, "prompt_format is not a valid template"),
+        ({"template": "defualt"}, "template is 'defualt' and there is no prompt_format"),
+    ],
+)
+def test_a_correct_config_of_the_wrong_types_is_named_when_read(tmp_path, config, error):
+    """A hand-edited or torn correct_config.json: a key of the wrong type, a prompt_format that
+    filling would fail on (a KeyError or ValueError at the first correction), an unknown
+    template, bytes that are not text: one line naming the file and key, when it is read."""
+    (tmp_path / CONFIG_NAME).write_text(json.dumps(config))
+    with pytest.raises(GeneratorError, match=re.escape(error)) as e:
+        CorrectorConfig.load(tmp_path)
+    assert str(tmp_path / CONFIG_NAME) in str(e.value)
+    (tmp_path / CONFIG_NAME).write_bytes(b'{"method": "pairing\xff"}')
+    with pytest.raises(GeneratorError, match="correct_config.json: not JSON"):
+        CorrectorConfig.load(tmp_path)
+    for good in ({}, {"template": "hindsight", "prompt_format": None}, {"template": "x", "prompt_format": "{draft}"}):
+        (tmp_path / CONFIG_NAME).write_text(json.dumps(good))
+        CorrectorConfig.load(tmp_path)
+
+
 def test_refine_shows_the_corrector_the_question_it_was_trained_with():
     from correct.corrector.refine import refine
     from correct.values import CallableValue
