@@ -60,12 +60,17 @@ def _lora_modules(folder: Path, t: dict) -> str:
     """The modules a LoRA adapter was put on: as asked, else as peft chose them for the model
     (its adapter_config.json), else said to be peft's defaults."""
     if t.get("lora_target_modules"):
-        return ", ".join(t["lora_target_modules"])
+        modules = t["lora_target_modules"]
+        return ", ".join(map(str, modules)) if isinstance(modules, (list, tuple)) else str(modules)
     adapter_config = folder / "adapter_config.json"
     if adapter_config.is_file():
-        modules = json.loads(adapter_config.read_text()).get("target_modules")
+        try:
+            modules = json.loads(adapter_config.read_bytes())
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise CorrectError(f"{adapter_config}: not JSON ({getattr(e, 'msg', e)})") from None
+        modules = modules.get("target_modules") if isinstance(modules, dict) else None
         if modules:
-            return ", ".join(sorted(modules) if isinstance(modules, (list, tuple, set)) else [str(modules)])
+            return ", ".join(sorted(map(str, modules)) if isinstance(modules, (list, tuple)) else [str(modules)])
     return "peft's default modules for the model"
 
 
@@ -73,13 +78,15 @@ def read_log(folder: str | Path) -> list[dict]:
     """The run's log, one row an iteration; a line that is not JSON (a torn write) is named."""
     path = Path(folder, "log.jsonl")
     rows = []
-    for n, line in enumerate(path.read_text().splitlines() if path.exists() else [], 1):
+    for n, line in enumerate(path.read_bytes().splitlines() if path.exists() else [], 1):
         if not line.strip():
             continue
         try:
             rows.append(json.loads(line))
-        except json.JSONDecodeError as e:
-            raise CorrectError(f"{path}, line {n}: not JSON ({e.msg})") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise CorrectError(f"{path}, line {n}: not JSON ({getattr(e, 'msg', e)})") from None
+        if not isinstance(rows[-1], dict):
+            raise CorrectError(f"{path}, line {n}: not a JSON object (a row of a training log is one)")
     return rows
 
 
@@ -159,7 +166,10 @@ def write_model_card(
 
 def _transfer(folder: Path) -> str | None:
     path = folder / TRANSFER_NAME
-    return path.read_text().strip() if path.is_file() else None
+    try:
+        return path.read_text(encoding="utf-8").strip() if path.is_file() else None
+    except UnicodeDecodeError as e:
+        raise CorrectError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
 
 
 def _mixture_tasks(task: str | None) -> list[str] | None:

@@ -26,6 +26,7 @@ def measure_and_write(
     if not (folder / CONFIG_NAME).is_file():
         raise UsageError(f"{folder} is not a saved corrector (no {CONFIG_NAME})")
     config = CorrectorConfig.load(folder)
+    writable(folder)  # before the measurement, not after it
     results = None
     if eval_limit:
         t = get_task(task or config.task) if (task or config.task) else None
@@ -57,3 +58,14 @@ def measured_with(config, t, task: str | None, generator: str | None, value: str
     other = task is not None and task != config.task
     gen = generator or (t.generator if other else None) or config.training.get("generator") or t.generator
     return gen, value or (t.value if other else None) or config.value or t.value
+
+
+def writable(folder: Path) -> None:
+    """A file can be written into ``folder`` (its card, its evaluation); else one line naming it."""
+    import tempfile
+
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".card-"):
+            pass
+    except OSError as e:
+        raise UsageError(f"{folder}: cannot write its model card there ({e.strerror or e})") from None

@@ -279,3 +279,65 @@ def test_a_card_is_measured_with_its_tasks_layout_and_fluency(tmp_path, monkeypa
         assert seen["fluency"] is fluency and seen["generator"] == "generator my/gen"
         assert seen["layout"] is not None and seen["layout"](seen["records"][0]) == t.format_prompt(seen["records"][0])
         assert (folder / "README.md").is_file()
+
+
+def test_torn_or_foreign_files_in_the_folder_are_named_not_a_traceback(tmp_path):
+    """`correct card` reads what a run left in the folder: an adapter_config.json that is torn,
+    a transfer.md or log line that is not UTF-8, a log line that is JSON but not a row, and a
+    lora_target_modules that is one name rather than a list, each as one line or as written."""
+    import json
+
+    from correct.corrector.app.card import read_log
+    from correct.errors import CorrectError
+
+    config = _config("smollm2")
+    config.training.update(lora_r=16, lora_alpha=32.0, lora_dropout=0.05, lora_target_modules=None)
+    (tmp_path / "adapter_config.json").write_text('{"target_modules": ["q_pr')
+    with pytest.raises(CorrectError, match=r"adapter_config\.json: not JSON"):
+        write_model_card(tmp_path, config, LOG, EVAL)
+    (tmp_path / "adapter_config.json").write_text(json.dumps(["q_proj"]))  # not peft's: its defaults said
+    assert "on `peft's default modules for the model`" in write_model_card(tmp_path, config, LOG, EVAL).read_text()
+    config.training.update(lora_target_modules="all-linear")  # peft takes one string too
+    assert "on `all-linear`" in write_model_card(tmp_path, config, LOG, EVAL).read_text()
+    (tmp_path / "transfer.md").write_bytes(b"| task |\xff\n")
+    with pytest.raises(CorrectError, match=r"transfer\.md: not UTF-8"):
+        write_model_card(tmp_path, config, LOG, EVAL)
+    (tmp_path / "transfer.md").unlink()
+    for line, error in ((b"[1, 2]", "not a JSON object"), (b'{"loss": "\xff"}', "not JSON")):
+        (tmp_path / "log.jsonl").write_bytes(b'{"iteration": 0}\n' + line + b"\n")
+        with pytest.raises(CorrectError, match=rf"log\.jsonl, line 2: {error}"):
+            read_log(tmp_path)
+
+
+def test_a_folder_that_cannot_be_written_is_named_before_the_measurement(tmp_path, monkeypatch):
+    """`correct card` into a folder it cannot write (read-only, another user's): one line naming
+    the folder before any model loads, not a PermissionError after the whole measurement. (The
+    refusal is simulated: the tests may run as root, which every folder lets write.)"""
+    import os
+
+    import correct.corrector.app.generate as generate_module
+    import correct.generators as generators
+    from correct.corrector.app.measure import measure_and_write
+    from correct.corrector.model import Corrector
+    from correct.errors import CorrectError
+
+    folder = tmp_path / "c"
+    folder.mkdir()
+    CorrectorConfig(task="arithmetic").save(folder)
+    (folder / "README.md").write_text("the old card")
+    measured = []
+    monkeypatch.setattr(generate_module, "evaluate", lambda *a, **k: measured.append(1) or EVAL)
+    monkeypatch.setattr(generators, "load_generator", lambda path: f"generator {path}")
+    monkeypatch.setattr(Corrector, "from_pretrained", classmethod(lambda cls, path, layout=None: layout))
+    opened = os.open
+
+    def read_only(path, flags, *args, **kwargs):
+        if Path(path).parent == folder and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT):
+            raise PermissionError(13, "Permission denied", str(path))
+        return opened(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", read_only)
+    for limit in (3, 0):
+        with pytest.raises(CorrectError, match=rf"{folder}: cannot write its model card there \(Permission denied\)"):
+            measure_and_write(folder, None, "my/gen", None, 0, limit, 0)
+    assert not measured and (folder / "README.md").read_text() == "the old card"
