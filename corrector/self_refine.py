@@ -115,10 +115,28 @@ def for_task(
     if examples is not None and not chat:
         header = examples(template or COMPLETION)
     elif few_shot is not None:
-        probe = defaultdict(lambda: "\x00", prompt="\x00")  # any field the template names
+        probe = defaultdict(_Mark, prompt=_Mark())  # any field the template names, in any format
         whole, own = few_shot(probe), format_prompt(probe)
         header = whole[: len(whole) - len(own)] if whole.endswith(own) else ""
     return SelfRefine(generator, format_prompt, header, template, chat)
+
+
+class _Mark(str):
+    """A record field while the header is found: one mark however the prompt template writes the
+    field (``{n:d}``, ``{n:.2f}``, ``{meta.key}``, ``{items[0]}``), where a plain string would
+    fail the format of a number field."""
+
+    def __new__(cls):
+        return super().__new__(cls, "\x00")
+
+    def __format__(self, spec: str) -> str:
+        return "\x00"
+
+    def __getattr__(self, name: str) -> "_Mark":
+        return self
+
+    def __getitem__(self, key) -> "_Mark":
+        return self
 
 
 def correction_examples(

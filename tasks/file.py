@@ -165,6 +165,11 @@ class Checker:
         text = self.text("correction_prompt", v)
         self.template("correction_prompt", text)
         names = set(template_fields(text))
+        for _, name, spec, _ in string.Formatter().parse(text):
+            if spec:  # the fields are text, written whole: a number's format fails, a width pads without end
+                self.fail(
+                    "correction_prompt", f"gives {{{name}}} a format ({name}:{spec}); write the field as {{{name}}}"
+                )
         if names - {"prompt", "draft", "feedback"} or "draft" not in names:
             self.fail(
                 "correction_prompt",

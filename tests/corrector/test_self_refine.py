@@ -107,6 +107,42 @@ def test_task_file_correction_prompt_is_read_and_checked(tmp_path):
     assert f"{bad}:20" in line and "correction_prompt" in line and "must name {draft}" in line
 
 
+@pytest.mark.parametrize("field", ["{draft:d}", "{feedback:>5000000000}"])
+def test_a_correction_prompt_that_formats_its_fields_is_refused_when_read(tmp_path, field):
+    """The fields are text: a number's format ({draft:d}) would fail at the first correction,
+    after the models loaded, with a traceback; a width would pad the prompt by gigabytes. Both
+    are one line naming the file, line and key when the task file is read."""
+    from correct.tasks import TaskError
+
+    bad = _task_file(tmp_path, f'correction_prompt: "{{prompt}}{field}\\nFeedback: {{feedback}} {{draft}}"\n')
+    with pytest.raises(TaskError, match=r"t\.yaml:20: key 'correction_prompt' gives \{(draft|feedback)\} a format"):
+        get_task(str(bad))
+
+
+def test_a_task_prompt_that_formats_a_number_field_keeps_its_header(tmp_path):
+    """A task prompt may format a number field ({n:d}, {price:.2f}); finding the few-shot header
+    before the question used to fill it with a text mark, which such a format refuses, so
+    `--corrector self` failed on a sound task, saying its prompt was not a valid template."""
+    from correct.corrector.self_refine import of_task
+
+    rows = [{"id": f"r{i}", "prompt": f"item {i}", "n": i, "price": i / 3, "solution": str(i)} for i in range(3)]
+    (tmp_path / "d.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (tmp_path / "t.yaml").write_text(
+        'data: d.jsonl\nprompt: "Q: {prompt} x{n:d} at {price:.2f}\\nA: "\nshots: {data: d.jsonl, k: 2}\n'
+        'stop: ["\\n"]\nvalue: program\n'
+    )
+    task = get_task(str(tmp_path / "t.yaml"))
+    fmt = few_shot_prompt(task)
+    gen = Recording()
+    corrector = of_task(gen, task, fmt)
+    assert corrector.header == "Q: item 0 x0 at 0.00\nA: 0\nQ: item 1 x1 at 0.33\nA: 1\n"
+    record = {"id": "q", "prompt": "item 7", "n": 7, "price": 2.5}
+    corrector.correct([corrector.question(record)], ["6"], ["wrong"], SamplingParams())
+    assert gen.sent == [
+        fmt(record) + "6\nFeedback: wrong\nA better answer, after that feedback:\n" + task.format_prompt(record)
+    ]
+
+
 def test_solved_examples_become_corrections_with_their_real_feedback():
     """--self-examples: the header shows each solved example but the last with another's
     solution as its draft, that draft's feedback from the task's own value (a program run in
