@@ -20,6 +20,7 @@ own solution as the draft, kept as it is. The model sees both a fix and a right 
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from typing import Callable, Sequence
 
@@ -28,6 +29,8 @@ from ..generators.base import rewrites_of
 from ..values import Value
 from .layouts import fill
 from .model import CorrectorConfig
+
+log = logging.getLogger(__name__)
 
 NAME = "self"
 """What ``--corrector`` says for this corrector."""
@@ -112,6 +115,11 @@ def for_task(
     given, writes a completion model's header instead (``correction_examples``)."""
     chat = generator.chat_template
     header = ""
+    if examples is not None and chat:
+        log.warning(
+            "solved examples as corrections are shown to a completion model only; this generator takes a chat "
+            "template, so its rewrite prompts are without them"
+        )
     if examples is not None and not chat:
         header = examples(template or COMPLETION)
     elif few_shot is not None:

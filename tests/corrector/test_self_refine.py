@@ -168,6 +168,26 @@ def test_solved_examples_become_corrections_with_their_real_feedback():
     assert plain.header == few_shot_prompt(task, 3)({"prompt": "x"})[: -len(lay({"prompt": "x"}))]
 
 
+def test_solved_examples_for_a_chat_model_are_said_to_be_left_out(caplog):
+    """--self-examples with a generator that takes a chat template: the examples are a completion
+    model's header, so they are left out; that was silent, as if they had been shown."""
+    import logging
+
+    from correct.corrector.self_refine import of_task
+    from correct.values import load_value
+
+    task = get_task(WORD_PROBLEMS)
+    said = "solved examples as corrections are shown to a completion model only"
+    with load_value("program") as value, caplog.at_level(logging.WARNING, logger="correct.corrector.self_refine"):
+        completion = of_task(Recording(chat_template=False), task, few_shot_prompt(task, 3), value)
+        assert said not in caplog.text and "A better answer" in completion.header
+        gen = Recording(chat_template=True)
+        chat = of_task(gen, task, few_shot_prompt(task, 3), value)
+    assert said in caplog.text
+    chat.correct([chat.question({"prompt": "How many?"})], ["print(2)"], ["printed 2"], SamplingParams())
+    assert gen.sent[0].startswith("Question: How many?") and "printed 300" not in gen.sent[0]  # no examples
+
+
 def test_self_examples_without_self_is_one_line(tiny_lm_dir, tmp_path):
     result = CliRunner().invoke(
         app,
