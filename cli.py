@@ -200,9 +200,11 @@ class RewardArgs:
 @command(app, RewardArgs, name="train-reward")
 def train_reward(args: RewardArgs):
     """Train a reward model on preference pairs with the pairwise loss -log sigmoid(r_chosen - r_rejected)."""
+    from .corrector.app.files import check_paths
     from .corrector.app.loading import quiet_libraries
     from .corrector.training.reward import read_preferences, train_reward_model
 
+    check_paths({"--output": args.output}, {"--input": args.input, "--base": args.base}, folders=True)
     pairs = read_preferences(args.input)
     quiet_libraries()
     stats = train_reward_model(

@@ -130,6 +130,10 @@ def train(
     from ..training.hindsight import check_coh_options
 
     check_coh_options(config.loss_on, config.mask_share, config.mask_scope)
+    if not config.feedback and config.method != "pairing":
+        why = "has its own template" if config.method in ("hindsight", "hir") else "trains no corrector"
+        raise UsageError(f"--no-feedback is for the pairing corrector; --method {config.method} {why}")
+    config.check_read()  # a setting this method, or this run, would ignore: before a task fills in its own
     if args.init:  # a shipped corrector by name (--init general): its folder
         args = replace(args, init=resolve_corrector(args.init))
     models = {"--generator": task.generator, "--init": args.init}
@@ -139,8 +143,6 @@ def train(
     check_fresh(args.output, config.resume)
     if config.lm_corpus is not None and not Path(config.lm_corpus).is_file():
         raise UsageError(f"--lm-corpus {config.lm_corpus}: no such file")
-    if not config.feedback and config.method in ("hindsight", "hir"):
-        raise UsageError(f"--no-feedback is for the pairing corrector; --method {config.method} has its own template")
     if is_mixture(task.task):
         return _train_mixture(task, source, args, config, backend, on_iteration)
     required = ("prompt", "solution") if config.method == "sft" else ("prompt",)

@@ -11,7 +11,7 @@ from ...generators import Generator
 from ...values import Value
 from ..model import Corrector
 from ..outputs import write_json_atomic
-from ..training import distributed
+from ..training import distributed, resume
 from ..training.config import TrainConfig
 from ..training.loop import train_corrector
 from .card import EVAL_NAME, write_model_card
@@ -35,6 +35,8 @@ def train_run(
     trained corrector at the end; their per-round results go into ``eval.json`` and the
     folder's model card."""
     out = Path(output_dir)
+    # a resume that changes what the corrector is trained on and how is refused before the pool is touched
+    resume.keep_settings(out, config.resolved(), init, write=distributed.is_main())
     logged = _read(out / "log.jsonl")
     corrector = train_corrector(records, generator_prompts, generator, value, init, output_dir, config, **loop_options)
     if distributed.is_main():

@@ -3,10 +3,10 @@ under each) are the command line's options and a config file's keys too (correct
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Literal, get_args
 
-from ...errors import CorrectError, check_choices
+from ...errors import CorrectError, check_choices, first_line
 from ...generators.base import Dtype, SamplingParams
 from .logs import parse_report_to
 
@@ -44,8 +44,9 @@ class TrainConfig:
     """Weight of the value gain in the pairing sampler."""
     beta: float = 1.0
     """Weight of the proximity s(y, y') in the pairing sampler."""
-    identity_share: float = field(default=0.4, metadata={"min": 0.0})
-    """Identity pairs (y*, y*) of top-value drafts added, as a share of `pairs`: keeps good drafts intact."""
+    identity_share: float = field(default=0.4, metadata={"min": 0.0, "max": 1.0})
+    """Identity pairs (y*, y*) of top-value drafts added, as a share of `pairs` (at most as many
+    as the improving pairs): keeps good drafts intact."""
     min_gain: float | None = field(default=None, metadata={"min": 0.0})
     """ε: a pair must raise the value by more than this, for continuous values such as toxicity
     (default: the task's, else 0: any improvement)."""
@@ -89,7 +90,7 @@ class TrainConfig:
     batch_size: int = field(default=32, metadata={"min": 1, "max": 65536})
     """Rows per optimizer step (split across processes under a launcher)."""
     learning_rate: float = 5e-4
-    """Peak learning rate of each iteration's schedule."""
+    """Peak learning rate of each iteration's schedule (above 0)."""
     lr_scheduler: str | None = None
     """transformers scheduler, applied within each iteration (default: cosine, which ends each
     iteration on a settled model; constant_with_warmup for sft, the setting that reproduces the
@@ -114,7 +115,7 @@ class TrainConfig:
     """Train a LoRA adapter of this rank (peft: pip install 'correct[lora]') on the frozen --init
     base instead of every weight; the corrector is saved as the adapter plus the name of its base."""
     lora_alpha: float | None = field(default=None, metadata={"min": 0.0})
-    """LoRA scaling α (the update is scaled by α / r; default: 2 × --lora-r)."""
+    """LoRA scaling α (above 0: the update is scaled by α / r; default: 2 × --lora-r)."""
     lora_dropout: float = field(default=0.05, metadata={"min": 0.0, "max": 0.99})
     """Dropout on the LoRA path."""
     lora_target_modules: tuple[str, ...] | None = None
@@ -142,6 +143,37 @@ class TrainConfig:
 
     def __post_init__(self):
         check_choices(self)  # method, loss_on, mask_scope, dtype: for Python callers too
+        # 0 trains nothing (a LoRA update scaled by 0 is no update), below 0 climbs the loss
+        for name in ("learning_rate", "lora_alpha"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise TrainError(f"{name} must be above 0, got {value}", option=name)
+
+    def check_read(self) -> None:
+        """A TrainError naming the first setting given another value than its default that this
+        run never reads: one method's setting given to another (``READ_BY``), a LoRA setting
+        without a LoRA rank, a corpus weight without a corpus. Called on the settings as given,
+        before a task fills in its own."""
+        defaults = {f.name: f.default for f in fields(self)}
+        given = [name for name in defaults if getattr(self, name) != defaults[name]]
+        for name in given:
+            methods = READ_BY.get(name, METHODS)
+            if self.method not in methods:
+                raise TrainError(
+                    f"{name} is a setting of {' and '.join(methods)} training only; method {self.method} "
+                    "would ignore it",
+                    option=name,
+                )
+            if name in LORA_SETTINGS and not self.lora_r:
+                raise TrainError(
+                    f"{name} is a setting of a LoRA adapter, and no LoRA rank is given: it would be ignored",
+                    option=name,
+                )
+            if name == "lm_weight" and not self.lm_corpus:
+                raise TrainError(
+                    "lm_weight weighs the language-modelling corpus, and none is given: it would be ignored",
+                    option=name,
+                )
 
     @property
     def template(self) -> str:
@@ -184,6 +216,16 @@ class TrainConfig:
                 "or bfloat16, or train a LoRA adapter",
                 option="dtype",
             )
+        if self.lr_scheduler is not None:
+            check_scheduler(self.lr_scheduler)
+        schedule = self.steps * (self.iterations if self.method == "sft" else 1)  # sft: one schedule in all
+        if self.warmup_steps is not None and self.warmup_steps > schedule:
+            raise TrainError(
+                f"{self.warmup_steps} warm-up steps are more than the {schedule} steps of "
+                f"{'the run' if self.method == 'sft' else 'each iteration'}'s schedule: the learning rate would never "
+                "reach its peak",
+                option="warmup_steps",
+            )
         batch = distributed.per_process_batch(self.batch_size)
         if batch % self.gradient_accumulation_steps:
             raise TrainError(
@@ -192,6 +234,59 @@ class TrainConfig:
                 option="gradient_accumulation_steps",
             )
 
+
+def check_scheduler(name: str) -> None:
+    """A TrainError unless ``name`` is a transformers learning-rate scheduler that trains with the
+    settings given here (some need an evaluation set, or arguments of their own)."""
+    from transformers.trainer_utils import SchedulerType
+
+    known = [s.value for s in SchedulerType]
+    why = _scheduler_fails(name) if name in known else None
+    if name not in known or why:
+        usable = ", ".join(k for k in known if not _scheduler_fails(k))
+        said = f"lr_scheduler {name!r} cannot train here ({why})" if why else f"unknown lr_scheduler {name!r}"
+        raise TrainError(f"{said}; choose {usable}", option="lr_scheduler")
+
+
+def _scheduler_fails(name: str) -> str | None:
+    """Why a transformers scheduler cannot be made here, or None."""
+    import torch
+    from transformers import get_scheduler
+
+    if name == "reduce_lr_on_plateau":
+        return "it lowers the rate on evaluation losses, and training evaluates nothing"
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    try:
+        get_scheduler(name, optimizer, num_warmup_steps=1, num_training_steps=2)
+    except (ValueError, TypeError, KeyError) as e:
+        return first_line(e)
+    return None
+
+
+_PAIRS = ("pairing", "hindsight")  # the pairing sampler's (worse, better) pairs
+_DRAFTS = CORRECTOR_METHODS  # a pool drafted and explored
+READ_BY: dict[str, tuple[str, ...]] = {
+    **dict.fromkeys(("alpha", "beta", "identity_share", "similarity"), _PAIRS),
+    **dict.fromkeys(("loss_on", "mask_share", "mask_scope"), ("hindsight",)),
+    "contrastive_weight": ("hir",),
+    **dict.fromkeys(
+        (
+            "samples_per_prompt",
+            "pairs",
+            "min_gain",
+            "reference_targets",
+            "explore_prompts",
+            "explore_samples",
+            "explore_focus",
+            "temperature",
+            "max_new_tokens",
+            "stop",
+        ),
+        _DRAFTS,
+    ),
+}
+"""The settings only some methods read, and which (the rest every method reads)."""
+LORA_SETTINGS = ("lora_alpha", "lora_dropout", "lora_target_modules", "merge_lora")
 
 DEFAULT_MAX_NEW_TOKENS = SamplingParams.max_new_tokens
 """The token budget when neither an option nor the task gives one: the sampling default."""

@@ -25,9 +25,17 @@ def train_lm(
     output_dir: Path,
     checkpoints: bool = False,
 ) -> dict:
-    """``steps`` optimizer steps of target-only cross-entropy with transformers' Trainer."""
-    rows = encode_examples(tokenizer, examples, context_size(model))
-    return train_rows(model, tokenizer, rows, len(examples), steps, config, output_dir, checkpoints=checkpoints)
+    """``steps`` optimizer steps of target-only cross-entropy with transformers' Trainer, plus
+    λ times the language-modelling loss on ``config.lm_corpus`` where one is given (as the
+    corrector's training adds it)."""
+    from .objectives import lm_blocks
+
+    max_length = context_size(model)
+    rows = encode_examples(tokenizer, examples, max_length)
+    lm_rows = lm_blocks(config.lm_corpus, tokenizer, min(128, max_length)) if config.lm_corpus else None
+    return train_rows(
+        model, tokenizer, rows, len(examples), steps, config, output_dir, lm_rows, checkpoints=checkpoints
+    )
 
 
 def train_rows(

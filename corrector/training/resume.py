@@ -130,6 +130,88 @@ def forget_after(out: Path, pool, iteration: int, write_log: bool = True) -> Non
             os.replace(tmp, log)
 
 
+SETTINGS = "settings.json"
+"""In ``checkpoints/``: the settings the run's training began with, which a resume must keep."""
+KEPT = (
+    "method",
+    "feedback",
+    "init",
+    "seed",
+    "steps",
+    "pairs",
+    "batch_size",
+    "learning_rate",
+    "lr_scheduler",
+    "warmup_steps",
+    "alpha",
+    "beta",
+    "identity_share",
+    "min_gain",
+    "similarity",
+    "reference_targets",
+    "explore_prompts",
+    "explore_samples",
+    "explore_focus",
+    "temperature",
+    "max_new_tokens",
+    "stop",
+    "loss_on",
+    "mask_share",
+    "mask_scope",
+    "contrastive_weight",
+    "lm_corpus",
+    "lm_weight",
+    "lora_r",
+    "lora_alpha",
+    "lora_dropout",
+    "lora_target_modules",
+)
+"""What a resumed run may not change: what its corrector is trained on and how. How long it goes
+on (iterations, a CPU budget), how it is saved and reported, and how a step is fitted into memory
+(accumulation, checkpointing, precision) may change."""
+
+
+def kept_settings(config, init: str) -> dict:
+    """The ``KEPT`` settings of a run (a resolved ``TrainConfig``) as JSON reads them back, a
+    local path by its absolute form."""
+
+    def plain(name: str):
+        value = init if name == "init" else getattr(config, name)
+        if name in ("init", "lm_corpus") and value is not None and Path(value).expanduser().exists():
+            value = str(Path(value).expanduser().resolve())
+        return json.loads(json.dumps(value))
+
+    return {name: plain(name) for name in KEPT}
+
+
+def keep_settings(out: Path, config, init: str, write: bool = True) -> None:
+    """A run's training settings recorded as it begins; a resumed run (``config.resume``) that
+    changes one of them is refused with a TrainError naming it, since its corrector would be
+    trained on under two runs' settings (its checkpoints, and its pool's explored drafts, are the
+    first's). A resume of a run that recorded none records its own. ``write``: whether this
+    process writes the file (the main one)."""
+    from .config import TrainError
+
+    path = out / CHECKPOINTS / SETTINGS
+    mine = kept_settings(config, init)
+    if config.resume and path.is_file():
+        recorded = json.loads(path.read_text())
+        for name, value in mine.items():
+            if name in recorded and recorded[name] != value:
+                raise TrainError(
+                    f"{out} holds a run trained with {name} {recorded[name]!r}, and this one asks for {value!r}: "
+                    "resuming would train one corrector under two runs' settings; resume with the same, or give "
+                    "another folder",
+                    option=name,
+                )
+        return
+    if write:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(mine, indent=1) + "\n")
+        os.replace(tmp, path)
+
+
 # --------------------------------------------------------------------------- inside an iteration
 
 COMPLETE = "correct_complete"

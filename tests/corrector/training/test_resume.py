@@ -171,7 +171,8 @@ def test_train_resumes_after_sigkill(uninterrupted, tmp_path, failpoint, exact):
         assert all(torch.allclose(a[k], b[k], atol=1e-5) for k in a)
     else:  # the re-drafted prompts got other samples: the same model within noise
         assert max((a[k] - b[k]).abs().max().item() for k in a) < 0.05
-    assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["stage-0", "stage-1"]
+    assert sorted(p.name for p in (out / "checkpoints").glob("stage-*")) == ["stage-0", "stage-1"]
+    assert (out / "checkpoints" / "settings.json").is_file()  # what a resume must keep (resume.keep_settings)
     assert not list(
         (out / "trainer").glob("iteration-*/checkpoint-*")
     )  # step checkpoints go once an iteration is saved
