@@ -170,6 +170,14 @@ def train_corrector(
         )
         _checkpoint(out, -1, hf, rng, config, question)
     first = checkpoint[0] + 1 if checkpoint else 0
+    if checkpoint and config.cpu_budget is not None and earlier >= config.cpu_budget and first < config.iterations:
+        # resumed after the iteration that spent the budget: another would train past it
+        log.warning(
+            "the CPU budget of %s CPU-seconds was spent by the run this one resumes (%.0f): no further iteration",
+            config.cpu_budget,
+            earlier,
+        )
+        first = config.iterations
     for it in range(first, config.iterations):
         if hasattr(similarity, "prepare") and config.method != "hir":  # embed the whole pool in batches, once per text
             similarity.prepare(d.text for drafts in pool.by_prompt.values() for d in drafts)

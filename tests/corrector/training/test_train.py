@@ -292,6 +292,12 @@ def test_a_resumed_run_counts_the_cpu_of_the_processes_before_it(toy, tmp_path, 
     assert (
         "the CPU budget of 150.0 CPU-seconds was spent after iteration 2 of 3" in caplog.text
     )  # 200 of 150: no third iteration
+    # Resumed once more with the budget spent: it trained a third iteration past the budget.
+    with caplog.at_level("WARNING"):
+        train_corrector(*args, replace(config, iterations=3, resume=True, cpu_budget=150.0))
+    assert len((tmp_path / "c" / "log.jsonl").read_text().splitlines()) == 2
+    assert "spent by the run this one resumes (200): no further iteration" in caplog.text
+    assert (tmp_path / "c" / "correct_config.json").is_file()
 
 
 @pytest.mark.parametrize(
