@@ -91,11 +91,20 @@ def test_resuming_into_another_runs_output_is_refused_by_its_line(tmp_path):
     assert out.read_text() == json.dumps(RECORD) + "\n"
 
 
+def unloadable(tmp_path):
+    """A generator folder that passes the checks before loading (it has a config.json) and
+    fails to load: a run refused before loading never reaches it."""
+    model = tmp_path / "generator"
+    model.mkdir()
+    (model / "config.json").write_text("{}")
+    return ["--generator", str(model)]
+
+
 def test_a_training_folder_keeps_the_records_and_value_it_was_begun_on(tmp_path):
     folder = tmp_path / "run"
     first = arithmetic.make_split("train", 6, 0)
     claim_folder(folder, first[:4], "program")
-    train = ["train", *NO_MODEL[:2], "--output", folder, "--steps", "1"]
+    train = ["train", *unloadable(tmp_path), "--output", folder, "--steps", "1"]
     # Another task's records under the same ids, and fewer records than the pool was drawn on.
     refused(invoke(*train, "--task", "concepts", "--limit", "4"), "its record 'train-0' is not this run's")
     refused(invoke(*train, "--task", "arithmetic", "--limit", "3"), "its record 'train-3' is not this run's")
@@ -115,7 +124,7 @@ def test_a_training_folder_keeps_the_number_of_drafts_a_prompt_its_pool_was_draw
     folder = tmp_path / "run"
     first = arithmetic.make_split("train", 6, 0)
     claim_folder(folder, first[:4], "program", 4)
-    train = ["train", *NO_MODEL[:2], "--task", "arithmetic", "--output", folder, "--steps", "1", "--limit", "4"]
+    train = ["train", *unloadable(tmp_path), "--task", "arithmetic", "--output", folder, "--steps", "1", "--limit", "4"]
     refused(
         invoke(*train, "--samples", "8"),
         f"--output {folder} holds a pool of 4 drafts a prompt (run.json), and this run asks for 8: give --samples 4",
@@ -125,6 +134,17 @@ def test_a_training_folder_keeps_the_number_of_drafts_a_prompt_its_pool_was_draw
     old = tmp_path / "old"  # a run file from before the number was kept says nothing of it
     claim_folder(old, first, "program")
     claim_folder(old, first, "program", 2)
+
+
+def test_a_run_refused_for_its_generator_does_not_claim_the_folder(tmp_path):
+    """A misspelt --generator path was refused only after the folder was claimed (run.json): the
+    corrected command, with another --limit, was then refused as a run on other records, though
+    no pool had been drawn."""
+    folder = tmp_path / "run"
+    train = ["train", "--task", "arithmetic", "--output", folder, "--steps", "1"]
+    refused(invoke(*train, *NO_MODEL[:2], "--limit", "4"), "--generator /nonexistent/generator: no such folder")
+    assert not (folder / RUN_FILE).exists()
+    assert "not this run's" not in invoke(*train, *unloadable(tmp_path), "--limit", "3").output
 
 
 def test_a_fresh_run_into_a_folder_that_trained_is_refused_and_resume_is_not(tmp_path):

@@ -155,6 +155,7 @@ def train(
         return _train_sft(records, fmt, t, args, task.shots, config, backend)
     d.require(0, "--input/--dataset", t)
     check_local("--init", args.init)
+    check_local("--generator", d.generator)  # before the folder is claimed: a typo must not hold it
     claim_folder(args.output, records, d.value, config.samples_per_prompt)
     if backend.backend == "openai" and not args.init:
         raise UsageError("--backend openai drafts remotely; give --init, the local model the corrector starts from")
