@@ -47,16 +47,19 @@ def train_base_generator(
     model = build_model(
         tokenizer, n_layer=n_layer, n_embd=n_embd, n_head=n_head, n_positions=n_positions, seed=config.seed
     )
+    steps_dir = Path(output_dir) / "trainer"  # step checkpoints every --save-steps, for --resume
     stats = train_lm(
         model,
         tokenizer,
         [(format_prompt(r), r["solution"]) for r in records],
         steps,
         config,
-        Path(output_dir) / "trainer",
+        steps_dir,
+        checkpoints=True,
     )
     model.save_pretrained(output_dir)
     tokenizer.save_pretrained(output_dir)
+    resume.drop_step_checkpoints(steps_dir)
     return stats
 
 

@@ -499,10 +499,12 @@ def test_sft_fine_tunes_a_pretrained_init(gen_dir, tmp_path, lora):
     assert right(tuned) > right(base)
 
 
-def test_a_killed_sft_run_resumes_from_its_step_checkpoint(gen_dir, tmp_path):
+@pytest.mark.parametrize("init", ["model", "tiny"])
+def test_a_killed_sft_run_resumes_from_its_step_checkpoint(gen_dir, tmp_path, init):
     """--method sft --init MODEL saves the Trainer's state every --save-steps: killed after its
     second step, --resume continues from the step-1 checkpoint to the uninterrupted run's
-    weights, and train_results.json counts the killed process's CPU up to that checkpoint."""
+    weights, and train_results.json counts the killed process's CPU up to that checkpoint. So
+    does --init tiny (a model built from scratch), which kept no checkpoint and started over."""
     import os
     import signal
     import subprocess
@@ -525,10 +527,7 @@ def test_a_killed_sft_run_resumes_from_its_step_checkpoint(gen_dir, tmp_path):
             "sft",
             "--input",
             data,
-            "--init",
-            gen_dir,
-            "--lora-r",
-            "4",
+            *(["--init", gen_dir, "--lora-r", "4"] if init == "model" else ["--init", "tiny"]),
             "--steps",
             "4",
             "--iterations",
@@ -564,9 +563,7 @@ def test_a_killed_sft_run_resumes_from_its_step_checkpoint(gen_dir, tmp_path):
     results = json.loads((tmp_path / "run" / "train_results.json").read_text())
     assert results["resumed_from_step"] == 1 and results["steps"] == 4
     assert results["cpu_seconds"] > before and "cpu_before" not in results  # both processes', not the second's alone
-    a, b = (
-        load_file(tmp_path / "run" / "adapter_model.safetensors"),
-        load_file(tmp_path / "whole" / "adapter_model.safetensors"),
-    )
+    weights = "adapter_model.safetensors" if init == "model" else "model.safetensors"
+    a, b = (load_file(tmp_path / "run" / weights), load_file(tmp_path / "whole" / weights))
     assert all(torch.allclose(a[k], b[k], atol=1e-5) for k in a)
     assert not list((tmp_path / "run" / "trainer").glob("checkpoint-*"))  # the finished run drops them
