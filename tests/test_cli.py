@@ -865,6 +865,7 @@ def test_the_general_corrector_ships_with_what_it_did_on_tasks_it_never_saw():
         "dictionaries",
         "unit-conversions",
         "multi-step",
+        "long-sentences",
     ):
         assert f"| {task} | general corrector, failing drafts only" in transfer
 
