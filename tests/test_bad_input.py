@@ -9,6 +9,7 @@ import logging
 from pathlib import Path
 
 import pytest
+from cli_checks import refused as assert_one_line
 from typer.testing import CliRunner
 
 from correct.cli import app
@@ -35,17 +36,6 @@ NO_MODEL = ["--generator", "/nonexistent/generator", "--rounds", "0", "--no-base
 
 def invoke(*args):
     return runner.invoke(app, [str(a) for a in args])
-
-
-def assert_one_line(result, *needles: str) -> str:
-    """Exit 2, one line on stderr beginning 'error:', holding each needle, no traceback."""
-    flat = " ".join(result.stderr.split())
-    assert result.exit_code == 2, (result.exit_code, result.output, result.exception)
-    assert isinstance(result.exception, SystemExit), result.exception
-    assert "Traceback" not in result.output and flat.startswith("error:"), result.output
-    for needle in needles:
-        assert needle in flat, (needle, flat)
-    return flat
 
 
 def task_file(folder: Path, text: str, rows=({"question": "What is 2 plus 3?", "answer": 5},)) -> Path:

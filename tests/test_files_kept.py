@@ -8,28 +8,13 @@ from __future__ import annotations
 
 import json
 
-from typer.testing import CliRunner
+from cli_checks import invoke, refused
 
-from correct.cli import app
 from correct.corrector.app.files import RUN_FILE, claim_folder
 from correct.tasks import arithmetic
 
-runner = CliRunner()
 NO_MODEL = ["--generator", "/nonexistent/generator", "--rounds", "0", "--no-baseline"]
 RECORD = {"id": "a", "prompt": "Tom has 3 cards. How many cards does Tom have now?", "answer": 3}
-
-
-def invoke(*args):
-    return runner.invoke(app, [str(a) for a in args])
-
-
-def refused(result, *needles: str) -> str:
-    flat = " ".join(result.stderr.split())
-    assert result.exit_code == 2 and isinstance(result.exception, SystemExit), (result.output, result.exception)
-    assert "Traceback" not in result.output and flat.startswith("error:"), result.output
-    for needle in needles:
-        assert needle in flat, (needle, flat)
-    return flat
 
 
 def test_an_output_that_is_an_input_or_another_output_is_refused(tmp_path):

@@ -14,10 +14,9 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from typer.testing import CliRunner
+from cli_checks import invoke, refused
 
 import correct
-from correct.cli import app
 from correct.corrector.app import train as train_app
 from correct.corrector.app.args import options_of, with_flag
 from correct.corrector.app.options import Backend, Source, TaskChoice, TrainArgs
@@ -27,19 +26,6 @@ from correct.corrector.training.config import CORRECTOR_METHODS, TrainConfig, Tr
 GENERATOR = str(Path(correct.__file__).parent / "tasks" / "models" / "arithmetic-generator")
 NO_MODEL = ["--task", "arithmetic", "--generator", "/nonexistent/generator"]
 TRAIN_OPTIONS = options_of((TaskChoice, Source, TrainArgs, TrainConfig, Backend))
-
-
-def invoke(*args):
-    return CliRunner().invoke(app, [str(a) for a in args])
-
-
-def refused(result, *needles: str) -> str:
-    flat = " ".join(result.stderr.split())
-    assert result.exit_code == 2 and isinstance(result.exception, SystemExit), (result.output, result.exception)
-    assert "Traceback" not in result.output and flat.startswith("error:"), result.output
-    for needle in needles:
-        assert needle in flat, (needle, flat)
-    return flat
 
 
 @pytest.mark.parametrize(
