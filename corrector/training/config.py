@@ -263,27 +263,25 @@ def _scheduler_fails(name: str) -> str | None:
     return None
 
 
+DRAFTING = (
+    "pairs",
+    "min_gain",
+    "reference_targets",
+    "explore_prompts",
+    "explore_samples",
+    "explore_focus",
+    "temperature",
+    "max_new_tokens",
+    "stop",
+)
+"""How a corrector's pool is drafted, explored and paired (with ``samples_per_prompt``)."""
 _PAIRS = ("pairing", "hindsight")  # the pairing sampler's (worse, better) pairs
 _DRAFTS = CORRECTOR_METHODS  # a pool drafted and explored
 READ_BY: dict[str, tuple[str, ...]] = {
     **dict.fromkeys(("alpha", "beta", "identity_share", "similarity"), _PAIRS),
     **dict.fromkeys(("loss_on", "mask_share", "mask_scope"), ("hindsight",)),
     "contrastive_weight": ("hir",),
-    **dict.fromkeys(
-        (
-            "samples_per_prompt",
-            "pairs",
-            "min_gain",
-            "reference_targets",
-            "explore_prompts",
-            "explore_samples",
-            "explore_focus",
-            "temperature",
-            "max_new_tokens",
-            "stop",
-        ),
-        _DRAFTS,
-    ),
+    **dict.fromkeys(("samples_per_prompt", *DRAFTING), _DRAFTS),
 }
 """The settings only some methods read, and which (the rest every method reads)."""
 LORA_SETTINGS = ("lora_alpha", "lora_dropout", "lora_target_modules", "merge_lora")

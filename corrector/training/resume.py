@@ -29,6 +29,7 @@ from pathlib import Path
 
 from ..failpoints import failpoint
 from ..outputs import whole_lines
+from .config import DRAFTING
 
 CHECKPOINTS = "checkpoints"
 STATE = "state.json"
@@ -138,7 +139,6 @@ KEPT = (
     "init",
     "seed",
     "steps",
-    "pairs",
     "batch_size",
     "learning_rate",
     "lr_scheduler",
@@ -146,15 +146,8 @@ KEPT = (
     "alpha",
     "beta",
     "identity_share",
-    "min_gain",
     "similarity",
-    "reference_targets",
-    "explore_prompts",
-    "explore_samples",
-    "explore_focus",
-    "temperature",
-    "max_new_tokens",
-    "stop",
+    *DRAFTING,  # the number of drafts a prompt is kept by run.json (files.claim_folder)
     "loss_on",
     "mask_share",
     "mask_scope",
