@@ -5,6 +5,8 @@ unlabeled records would show."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from correct.corrector.metrics import compute_metrics
@@ -43,3 +45,42 @@ def test_net_fixed_is_not_zero_in_the_labeled_half():
     )
     assert m["net_fixed"] == pytest.approx(2 / 3) and m["broken_of_right"] == 0.0
     assert m["rounds"][0]["mean_value"] == pytest.approx(1 / 4) and m["rounds"][1]["mean_value"] == pytest.approx(3 / 4)
+
+
+def test_broken_is_against_the_round_before_not_round_0():
+    """A draft fixed in round 1 and broken again in round 2 is broken in round 2."""
+    m = compute_metrics([line(0.0, 1.0, 0.0), line(1.0, 1.0, 1.0)], 1.0)
+    assert [r.get("broken") for r in m["rounds"]] == [None, 0.0, 0.5]
+    assert [r["solved"] for r in m["rounds"]] == [0.5, 1.0, 0.5]
+    assert (m["net_fixed"], m["broken_of_right"]) == (0.0, 0.0)
+
+
+def test_a_record_is_labeled_by_its_round_0_value_alone():
+    """Round 0 says whether a record has references; a later known value does not make an
+    unlabeled record count (its round 0, unknown, would count as a wrong draft)."""
+    m = compute_metrics([line(None, 1.0), line(0.0, 1.0), line(1.0, 1.0)], 1.0)
+    assert (m["labeled"], m["unlabeled"]) == (2, 1)
+    assert [r["solved"] for r in m["rounds"]] == [0.5, 1.0]
+    assert m["net_fixed"] == 1.0 and m["broken_of_right"] == 0.0
+
+
+def test_records_with_fewer_rounds_bound_the_rounds_reported():
+    m = compute_metrics([line(0.0, 1.0), line(0.0, 1.0, 1.0)], 1.0)
+    assert [r["round"] for r in m["rounds"]] == [0, 1]
+
+
+def test_perplexity_and_empty_are_over_the_texts_that_have_them():
+    """A round where only some texts carry a perplexity still reports it (their mean); a text of
+    whitespace only is empty."""
+    lines = [line(0.0, 1.0, texts=["a", "  \n"]), line(0.0, 1.0, texts=["b", "c"])]
+    lines[0]["rounds"][1]["perplexity"] = 4.0
+    lines[1]["rounds"][1]["perplexity"] = None
+    r0, r1 = compute_metrics(lines, 1.0)["rounds"]
+    assert "perplexity" not in r0 and "empty" not in r0
+    assert r1["perplexity"] == 4.0 and r1["empty"] == 0.5
+
+
+def test_self_consistency_of_an_unbounded_value_has_no_solved_share():
+    sc = {"samples": 3, "text": "x", "value": 2.5}
+    m = compute_metrics([{**line(-1.0, 0.5), "self_consistency": sc}], math.inf)
+    assert m["self_consistency"] == {"samples": 3, "mean_value": 2.5}

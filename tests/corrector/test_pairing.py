@@ -101,3 +101,24 @@ def test_drafts_with_an_unknown_value_are_never_paired():
     assert pairs and all(p.source.value is not None and p.target.value is not None for p in pairs)
     # The same pairs as without the unknown drafts: they change nothing, not even the seeded draws.
     assert pairs == sample_pairs({"p": [A, B]}, 50, 1.0, 0.0, seed=0, max_value=1.0, identity_share=0.5)
+
+
+def test_identity_pairs_are_mixed_among_the_others_and_their_count_is_rounded():
+    pairs = sample_pairs({"p": [A, B, C]}, 100, 1.0, 0.0, seed=0, max_value=1.0, identity_share=0.25)
+    assert not all(p.identity for p in pairs[-25:])  # shuffled in, not all last (one training batch)
+    assert len(sample_pairs({"p": [A, B, C]}, 7, 1.0, 0.0, seed=0, max_value=1.0, identity_share=0.4)) == 7 + 3
+
+
+def test_identity_pairs_count_a_repeated_top_text_once():
+    """A right text the pool holds four times is no likelier an identity pair than one held once."""
+    D = Draft("p", "x = 3", 1.0)
+    pairs = sample_pairs({"p": [A, B, B, B, B, D]}, 1000, 1.0, 0.0, seed=0, max_value=1.0, identity_share=1.0)
+    ident = Counter(p.source.text for p in pairs if p.identity)
+    assert sum(ident.values()) == 1000 and 400 < ident["x = 3"] < 600
+
+
+def test_the_pairs_do_not_depend_on_the_order_the_prompts_were_added_in():
+    """A resumed run's pool may list its prompts in another order (drafts dropped and redrafted)."""
+    p, q = [A, B, C], [Draft("q", "a", 0.0), Draft("q", "b", 1.0), Draft("q", "c", 0.5)]
+    one = sample_pairs({"p": p, "q": q}, 50, 1.0, 1.0, seed=3, max_value=1.0, identity_share=0.5)
+    assert one == sample_pairs({"q": q, "p": p}, 50, 1.0, 1.0, seed=3, max_value=1.0, identity_share=0.5)

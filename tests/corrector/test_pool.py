@@ -49,3 +49,37 @@ def test_prompts_with_an_improving_pair_are_counted():
     assert pool.prompts_with_pair(min_gain=0.1) == 1
     assert pool.prompts_solved(1.0) == 2  # a and b; c's unknown value is not right
     assert pool.prompts_solved(0.25) == 3
+
+
+def test_a_pair_is_counted_whichever_draft_came_first():
+    """The gain is the spread of a prompt's known values, not the distance from its first draft."""
+    pool = Pool()
+    pool.add(
+        [Draft("a", "x", 1.0), Draft("a", "y", 0.0), Draft("b", "x", 0.5), Draft("b", "y", 0.0), Draft("b", "z", 1.0)]
+    )
+    assert pool.prompts_with_pair() == 2
+    assert pool.prompts_with_pair(min_gain=0.9) == 2
+
+
+def test_drop_says_how_many_went_and_rewrites_the_file(tmp_path):
+    path = tmp_path / "pool.jsonl"
+    pool = Pool(path)
+    pool.add(
+        [Draft("a", "x", 0.0), Draft("a", "y", 1.0, origin="corrector@0"), Draft("b", "z", 0.0, origin="corrector@0")]
+    )
+    assert pool.drop(lambda d: d.origin != "generator") == 2
+    assert pool.drop(lambda d: d.origin != "generator") == 0
+    assert [d.text for d in Pool(path).drafts()] == ["x"] == [d.text for d in pool.drafts()]
+
+
+def test_a_reader_never_writes_the_file_it_shares(tmp_path):
+    """The other processes of a distributed run hold the pool in memory too, but only the
+    writer's appends and rewrites reach the file: else each draft would be there once a process."""
+    path = tmp_path / "pool.jsonl"
+    Pool(path).add([Draft("a", "x", 0.0), Draft("a", "y", 1.0)])
+    before = path.read_bytes()
+    reader = Pool(path, writer=False)
+    reader.add([Draft("b", "z", 0.5)])
+    assert len(reader) == 3 and path.read_bytes() == before
+    assert reader.drop(lambda d: d.text == "x") == 1
+    assert len(reader) == 2 and path.read_bytes() == before

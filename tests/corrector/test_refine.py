@@ -369,3 +369,33 @@ def test_each_round_ends_as_the_decode_that_wrote_its_text():
 
     hist = refine(RECORDS, ["qa", "qb"], gen, OwnCorrector(), Exact(reference_free=True), 1, GREEDY)
     assert [[s.finish for s in h] for h in hist] == [["stop", "stop"], ["stop", None]]
+
+
+def test_a_kept_rewrite_ends_as_its_own_decode_did():
+    """Of several rewrites, the round's finish is that of the one kept, not of the first."""
+
+    class Ends(Scripted):
+        def generate(self, prompts, params):
+            self.last_finish = [["length", "stop", "length"][: params.n] for _ in prompts]
+            return super().generate(prompts, params)
+
+    corr = Ends({"b0": ["b1", "B", "b2"]})
+    hist = refine(RECORDS[1:], ["qb"], Scripted({"qb": "b0"}), Corrector(corr), Exact(True), 1, GREEDY, samples=3)
+    assert (hist[0][-1].text, hist[0][-1].finish) == ("B", "stop")
+
+
+class LastWord(Exact):
+    """Exact on the output's last word, which is its answer: "so A" and "thus A" agree."""
+
+    def __call__(self, records, outputs):
+        return [
+            Score(float(o.split()[-1] == r["answer"]), f"got {o}", answer=o.split()[-1])
+            for r, o in zip(records, outputs)
+        ]
+
+
+def test_the_vote_is_on_the_values_answers_not_on_the_texts():
+    """Three samples answer A in different words, two write "B" alike: A wins, as its first sample."""
+    gen = Scripted({"qa": ["so A", "B", "B", "thus A", "hence A"]})
+    res = self_consistency(RECORDS[:1], ["qa"], gen, LastWord(False), 5, SamplingParams(temperature=1.0))
+    assert [(r["text"], r["value"]) for r in res] == [("so A", 1.0)]

@@ -32,6 +32,8 @@ GENERATOR = str(Path(correct.__file__).parent / "tasks" / "models" / "arithmetic
         ('{"prompt_id": "p", "txt": "a", "value": 1.0}', "line 2: not a pool draft"),
         ("[1, 2]", "line 2: not a pool draft"),
         ('{"prompt_id": "p", "text": "a", "value": "1.0"}', "line 2: value is '1.0'"),
+        ('{"prompt_id": "p", "text": "a", "value": true}', "line 2: value is True"),  # JSON's true is no score
+        ('{"prompt_id": "p", "text": "a", "value": 1.0, "score": 1}', "line 2: not a pool draft"),
     ],
 )
 def test_a_pool_line_that_is_no_draft_is_named_by_its_file_and_line(tmp_path, line, message):

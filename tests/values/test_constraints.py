@@ -202,3 +202,13 @@ def test_forms_of_irregular_verb_have_no_regular_past():
     assert {"saw", "seen", "sees", "seeing"} <= forms("see")
     assert "seed" not in forms("see") and "bed" not in forms("be")
     assert forms("7") == {"7"} and forms("a") == {"a"}
+
+
+def test_concepts_that_are_not_strings_are_the_records_fault(value):
+    """Without the check, [None, 3] would be read as the words "None" and "3", and be found."""
+    with pytest.raises(ValueFunctionError, match=r"record 'x' has `concepts` that are not words"):
+        value([{"id": "x", "concepts": [None, 3]}], ["x None 3"])
+
+
+def test_an_underscore_splits_words_as_a_hyphen_does():
+    assert covered(["dog", "park"], "a hot_dog by a car-park") == [True, True]

@@ -544,3 +544,107 @@ def test_pool_chunks_draw_their_own_samples_and_a_resumed_pool_is_the_whole_runs
     init_pool(resumed, records[:4], prompts[:4], gen, SortValue(), params, chunk=4)  # killed after a chunk
     init_pool(resumed, records, prompts, gen, SortValue(), params, chunk=4)
     assert texts(resumed) == drawn
+
+
+def test_a_resumed_pool_drafts_only_what_it_lacks_and_redrafts_a_prompt_cut_by_a_kill():
+    """A prompt with all its drafts is kept as it is (no generator call); one whose drafts were
+    only partly written is drafted anew, wholly, so that it ends with N drafts, not fewer."""
+    from correct.corrector.pool import Draft, Pool
+    from correct.corrector.training.drafts import init_pool
+
+    class Asked(GeneratorBase):
+        def __init__(self):
+            self.asked = []
+
+        def generate(self, prompts, params):
+            self.asked += prompts
+            return [[f"{p} #{k}" for k in range(params.n)] for p in prompts]
+
+    records = [{"id": f"r{i}", "prompt": f"sort {i}", "answer": str(i)} for i in range(3)]
+    pool = Pool()
+    pool.add([Draft("r0", "old 0", 0.0), Draft("r0", "old 1", 0.0), Draft("r1", "cut", 0.0)])
+    gen = Asked()
+    init_pool(pool, records, [r["prompt"] for r in records], gen, SortValue(), SamplingParams(n=2))
+    assert sorted(gen.asked) == ["sort 1", "sort 2"]
+    assert {k: [d.text for d in v] for k, v in pool.by_prompt.items()} == {
+        "r0": ["old 0", "old 1"],
+        "r1": ["sort 1 #0", "sort 1 #1"],
+        "r2": ["sort 2 #0", "sort 2 #1"],
+    }
+
+
+def test_records_without_a_solution_add_no_reference():
+    from correct.corrector.pool import Pool
+    from correct.corrector.training.drafts import add_references
+
+    records = [
+        {"id": "a", "prompt": "sort 1 0", "answer": "0 1", "solution": "0 1"},
+        {"id": "b", "prompt": "sort 1 0", "answer": "0 1"},
+        {"id": "c", "prompt": "sort 1 0", "answer": "0 1", "solution": None},
+    ]
+    pool = Pool()
+    assert add_references(pool, records, SortValue()) == 1
+    assert [(d.prompt_id, d.text, d.value, d.origin) for d in pool.drafts()] == [("a", "0 1", 1.0, "reference")]
+
+
+class _Rewrites:
+    """A corrector that writes the given rewrites of every draft, and records what it was asked."""
+
+    def __init__(self, *rewrites):
+        self.rewrites, self.asked, self.seeds = list(rewrites), [], []
+
+    def question(self, record):
+        return record["id"]
+
+    def correct(self, prompts, drafts, feedback, params):
+        self.asked += prompts
+        self.seeds.append(params.seed)
+        return [self.rewrites[: params.n] for _ in drafts]
+
+
+def test_unsolved_focus_fills_the_exploration_with_solved_prompts_when_too_few_are_unsolved():
+    from correct.corrector.pool import Draft, Pool
+    from correct.corrector.training.drafts import explore
+
+    records = [{"id": f"p{i}", "prompt": "sort 1 0", "answer": "0 1"} for i in range(5)]
+    pool = Pool()
+    pool.add([Draft(r["id"], "1 0", 0.0) for r in records])
+    pool.add([Draft(r["id"], "0 1", 1.0) for r in records[1:]])  # only p0 is unsolved
+    corrector = _Rewrites("0 1")
+    explore(pool, records, corrector, SortValue(), SamplingParams(), 3, random.Random(0), "c@0", None, "unsolved")
+    assert len(corrector.asked) == 3 and "p0" in corrector.asked
+
+
+def test_the_exploration_gain_is_the_mean_over_the_rewrites_with_a_known_value(caplog):
+    import logging
+
+    from correct.corrector.pool import Draft, Pool
+    from correct.corrector.training.drafts import explore
+    from correct.values import CallableValue
+
+    def unknown_for_a_question_mark(records, outputs):
+        return [None if o == "?" else sort_value([r], [o])[0] for r, o in zip(records, outputs)]
+
+    records = [{"id": "a", "prompt": "sort 1 0", "answer": "0 1"}]
+    pool = Pool()
+    pool.add([Draft("a", "1 0", 0.0)])
+    value = CallableValue(unknown_for_a_question_mark, "q")
+    with caplog.at_level(logging.WARNING, logger="correct.corrector.training.loop"):
+        gain = explore(pool, records, _Rewrites("0 1", "?"), value, SamplingParams(n=2), 1, random.Random(0), "c@0")
+    assert gain == 1.0  # 0 -> 1; the "?" rewrite has no gain to count
+    assert "1 of 2 explored drafts got no known value" in caplog.text
+    assert [d.value for d in pool.drafts() if d.origin == "c@0"] == [1.0, None]
+
+
+def test_each_chunk_of_rewrites_draws_its_own_random_numbers():
+    """Rewrites go to the corrector 64 drafts at a time; each chunk is seeded by its place, so
+    the 65th draft is not sampled with the random numbers of the first."""
+    from correct.corrector.pool import Draft, Pool
+    from correct.corrector.training.drafts import explore
+
+    records = [{"id": f"p{i}", "prompt": "sort 1 0", "answer": "0 1"} for i in range(70)]
+    pool = Pool()
+    pool.add([Draft(r["id"], "1 0", 0.0) for r in records])
+    corrector = _Rewrites("0 1")
+    explore(pool, records, corrector, SortValue(), SamplingParams(seed=5), 70, random.Random(0), "c@0")
+    assert len(corrector.asked) == 70 and len(corrector.seeds) == 2 and len(set(corrector.seeds)) == 2
