@@ -70,8 +70,8 @@ class CorrectorConfig:
         if data.get("refine", "all") not in REFINE:
             raise GeneratorError(f"{path}: refine is {data['refine']!r}; expected one of {', '.join(REFINE)}")
         for key, v in data.items():  # a wrong type would fail far from here, or be read as something else
-            if not _KINDS.get(key, lambda v: True)(v):
-                raise GeneratorError(f"{path}: {key} must be {_KIND_NAMES[key]}, got {v!r}")
+            if key in _KINDS and not _KINDS[key][0](v):
+                raise GeneratorError(f"{path}: {key} must be {_KINDS[key][1]}, got {v!r}")
         problem = template_problem(data["prompt_format"]) if data.get("prompt_format") is not None else None
         if problem:
             raise GeneratorError(f"{path}: prompt_format {problem}")
@@ -83,24 +83,18 @@ class CorrectorConfig:
         return cls(**data)
 
 
+_TEXT = (lambda v: isinstance(v, str), "a string")
+_TEXT_OR_NULL = (lambda v: v is None or isinstance(v, str), "a string or null")
 _KINDS = {
-    "method": lambda v: isinstance(v, str),
-    "template": lambda v: isinstance(v, str),
-    "prompt_format": lambda v: v is None or isinstance(v, str),
-    "task": lambda v: v is None or isinstance(v, str),
-    "value": lambda v: v is None or isinstance(v, str),
-    "question": lambda v: v in ("task", "prompt"),
-    "training": lambda v: isinstance(v, dict),
+    "method": _TEXT,
+    "template": _TEXT,
+    "prompt_format": _TEXT_OR_NULL,
+    "task": _TEXT_OR_NULL,
+    "value": _TEXT_OR_NULL,
+    "question": (lambda v: v in ("task", "prompt"), "'task' or 'prompt'"),
+    "training": (lambda v: isinstance(v, dict), "a JSON object"),
 }
-_KIND_NAMES = {
-    "method": "a string",
-    "template": "a string",
-    "prompt_format": "a string or null",
-    "task": "a string or null",
-    "value": "a string or null",
-    "question": "'task' or 'prompt'",
-    "training": "a JSON object",
-}
+"""The keys of a correct_config.json whose type is checked when it is read: (test, what it must be)."""
 
 
 class Corrector:
