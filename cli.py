@@ -185,11 +185,11 @@ class RewardArgs:
     """Model to start from: a causal LM or a sequence classifier (hub id or local path)."""
     output: Path | None = field(default=None, metadata={"required": True})
     """Folder for the reward model (use it as --value reward-model:FOLDER)."""
-    steps: int = field(default=300, metadata={"min": 1})
+    steps: int = field(default=300, metadata={"min": 1, "max": 10_000_000})
     """Optimizer steps."""
-    learning_rate: float = 5e-5
+    learning_rate: float = field(default=5e-5, metadata={"min": 1e-12})
     """Peak learning rate (cosine decay)."""
-    batch_size: int = field(default=16, metadata={"min": 1})
+    batch_size: int = field(default=16, metadata={"min": 1, "max": 1_000_000})
     """Pairs per step."""
     max_length: int | None = field(default=None, metadata={"min": 2})
     """Tokens per (prompt, output); longer ones lose their oldest tokens."""

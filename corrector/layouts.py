@@ -120,6 +120,8 @@ def template_problem(text: str) -> str | None:
     >>> template_problem("Question: {prompt}\\nDraft:\\n{draft}\\n")
     >>> template_problem("{draft} {answer}")
     "names the field 'answer'; a template's fields are {prompt}, {draft} and {feedback}"
+    >>> template_problem("Question: {prompt}\\nCorrection:\\n")
+    'has no {draft}: the corrector would never be shown the draft it rewrites'
     """
     try:
         parts = list(string.Formatter().parse(text))
@@ -132,4 +134,6 @@ def template_problem(text: str) -> str | None:
             return f"names the field {name!r}; a template's fields are {{prompt}}, {{draft}} and {{feedback}}"
         if spec or conversion:
             return f"writes {{{name}}} with a format or conversion; write it as {{{name}}}"
+    if not any(name == "draft" for _, name, _, _ in parts):
+        return "has no {draft}: the corrector would never be shown the draft it rewrites"
     return None

@@ -183,6 +183,18 @@ def test_train_reward_malformed_line_names_it(lm_base, tmp_path):
     assert not rm.exists()
 
 
+@pytest.mark.parametrize(
+    "flag, value, said",
+    [("--steps", "99999999999", "--steps must be at most"), ("--learning-rate", "0", "--learning-rate must be at least")],
+)
+def test_train_reward_refuses_a_step_count_or_learning_rate_out_of_range(tmp_path, flag, value, said):
+    """Before anything is read or loaded: the input, base and output here do not exist."""
+    rm = tmp_path / "rm"
+    result = invoke("train-reward", "--input", tmp_path / "none.jsonl", "--base", "none", "--output", rm, flag, value)
+    assert_user_error(result, said)
+    assert not rm.exists()
+
+
 def test_generate_reports_fluency(tiny_lm_dir, tmp_path):
     """--fluency puts the generator's perplexity on every round and per-round means (and the
     share of empty texts) in the metrics; a raw reward (no maximum) reports no solved share."""

@@ -259,6 +259,11 @@ def _train_sft(records, fmt, t, args: TrainArgs, shots: int | None, config: Trai
 
     if shots:
         raise UsageError("--method sft trains a base generator on the task's own format; --shots is for drafting")
+    if args.eval_limit not in (0, TrainArgs.eval_limit):
+        raise UsageError(
+            "--eval-limit measures a trained corrector's rounds; --method sft trains a generator "
+            "(measure it with `correct generate --generator OUTPUT`)"
+        )
     check_local("--init", args.init)
     quiet_libraries()
     apply_process_settings(backend)  # --threads and --progress, as the corrector's training has them

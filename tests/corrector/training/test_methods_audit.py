@@ -67,6 +67,7 @@ def test_a_learning_rate_or_scale_that_trains_nothing_or_backwards_is_refused(tm
         (["--method", "sft", "--temperature", "0.7"], "method sft would ignore it (option --temperature)"),
         (["--method", "sft", "--explore", "10"], "(option --explore)"),
         (["--method", "sft", "--no-feedback"], "--no-feedback is for the pairing corrector; --method sft trains no"),
+        (["--method", "sft", "--eval-limit", "5"], "--eval-limit measures a trained corrector's rounds; --method sft"),
         (["--lora-alpha", "16"], "no LoRA rank is given: it would be ignored (option --lora-alpha)"),
         (["--merge-lora"], "no LoRA rank is given: it would be ignored (option --merge-lora)"),
         (["--lora-target-modules", "c_attn"], "(option --lora-target-modules)"),
