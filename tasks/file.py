@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 import string
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,9 @@ from .data import FORMATS, RecordError, read_file, read_hub, read_yaml
 from .task import Shots, Task, TaskError, template_fields
 
 REQUIRED = ("data", "prompt", "value")
+MAX_WIDTH = 1000
+"""The largest width or precision of a field in a task's template (``{prompt:>40}`` is fine)."""
+
 KEYS = {
     "name": "the task's name (default: the file's name)",
     "description": "one line saying what the task is",
@@ -151,6 +155,10 @@ class Checker:
                 self.fail(key, f"has an unknown conversion !{conversion} in {{{name}!{conversion}}}; {how}")
             if spec and "{" in spec:
                 self.fail(key, f"has a field inside the format of {{{name}}}; {how}")
+            if spec and max(map(int, re.findall(r"\d+", spec)), default=0) > MAX_WIDTH:
+                # a width pads every prompt to that many characters, a float's precision writes as many
+                # digits: gigabytes, or a MemoryError
+                self.fail(key, f"has a width or precision over {MAX_WIDTH} in {{{name}:{spec}}}; {how}")
         if needs_field and not template_fields(v):
             self.fail(
                 key,

@@ -328,6 +328,8 @@ def test_an_error_message_is_printed_as_written_not_as_emoji_codes(tmp_path):
         ("'Q: {}'", "has a field without a name ({})"),
         ("'Q: {0}'", "has a field without a name ({0})"),
         ("'{prompt:>{width}}'", "has a field inside the format of {prompt}"),
+        ("'{prompt:5000000000}'", "has a width or precision over 1000 in {prompt:5000000000}"),
+        ("'{prompt:.9999f}'", "has a width or precision over 1000 in {prompt:.9999f}"),
     ],
 )
 def test_a_prompt_template_that_cannot_lay_out_a_record_is_refused_by_its_key(tmp_path, prompt, message):
