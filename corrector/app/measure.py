@@ -29,7 +29,7 @@ def measure_and_write(
     writable(folder)  # before the measurement, not after it
     results = None
     if eval_limit:
-        t = get_task(task or config.task) if (task or config.task) else None
+        t = get_task(task) if task else _saved_task(folder / CONFIG_NAME, config.task)
         if t is None:
             raise UsageError("--task is needed to measure a corrector trained on custom records (or --eval-limit 0)")
         within(t, eval_limit, "--eval-limit")
@@ -49,6 +49,17 @@ def measure_and_write(
     else:  # --eval-limit 0 measures nothing new; what was measured stays
         results = read_eval(folder)
     return write_model_card(folder, config, evaluation=results)
+
+
+def _saved_task(path: Path, name: str | None):
+    """The task a saved corrector names, or None; one it names that is not here is the
+    config's error (the user gave no --task), with the way round it."""
+    from ...tasks import TaskError, get_task
+
+    try:
+        return get_task(name) if name else None
+    except TaskError as e:
+        raise UsageError(f"{path}: task {name!r} is not here ({e}); give the task with --task") from None
 
 
 def measured_with(config, t, task: str | None, generator: str | None, value: str | None) -> tuple[str, str]:

@@ -341,3 +341,17 @@ def test_a_folder_that_cannot_be_written_is_named_before_the_measurement(tmp_pat
         with pytest.raises(CorrectError, match=rf"{folder}: cannot write its model card there \(Permission denied\)"):
             measure_and_write(folder, None, "my/gen", None, 0, limit, 0)
     assert not measured and (folder / "README.md").read_text() == "the old card"
+
+
+def test_a_task_the_saved_corrector_names_that_is_not_here_is_the_configs_error(tmp_path):
+    """Measured without --task, the task comes from correct_config.json: a name that is not
+    here (a task file moved, a newer correct's task) is that file's error, with the way round
+    it, not "(option --task)" for an option the user never gave."""
+    from correct.corrector.app.args import UsageError
+    from correct.corrector.app.measure import measure_and_write
+
+    CorrectorConfig(task="no-such-task").save(tmp_path)
+    with pytest.raises(UsageError) as e:
+        measure_and_write(tmp_path, None, None, None, 0, 5, 0)
+    assert str(e.value).startswith(f"{tmp_path / 'correct_config.json'}: task 'no-such-task' is not here")
+    assert str(e.value).endswith("give the task with --task") and getattr(e.value, "option", None) is None
