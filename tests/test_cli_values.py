@@ -185,7 +185,10 @@ def test_train_reward_malformed_line_names_it(lm_base, tmp_path):
 
 @pytest.mark.parametrize(
     "flag, value, said",
-    [("--steps", "99999999999", "--steps must be at most"), ("--learning-rate", "0", "--learning-rate must be at least")],
+    [
+        ("--steps", "99999999999", "--steps must be at most"),
+        ("--learning-rate", "0", "--learning-rate must be at least"),
+    ],
 )
 def test_train_reward_refuses_a_step_count_or_learning_rate_out_of_range(tmp_path, flag, value, said):
     """Before anything is read or loaded: the input, base and output here do not exist."""

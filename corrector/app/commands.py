@@ -157,6 +157,7 @@ def train(
     check_local("--init", args.init)
     check_local("--generator", d.generator)  # before the folder is claimed: a typo must not hold it
     claim_folder(args.output, records, d.value, config.samples_per_prompt)
+    kept(args.output, config.resolved(), args.init or d.generator)
     if backend.backend == "openai" and not args.init:
         raise UsageError("--backend openai drafts remotely; give --init, the local model the corrector starts from")
     if t:
@@ -230,6 +231,7 @@ def _train_mixture(
     resolved = config.resolved()  # the tasks' own settings are settings_of's
     resolved.check()
     claim_folder(args.output, records, ",".join(str(d.value) for d in each), config.samples_per_prompt)
+    kept(args.output, resolved, args.init or generator)
     with ExitStack() as stack:  # every task's value closed, however far loading them got
         v = MixtureValue(m, [stack.enter_context(d.load_value()) for d in each])
         from .train import train_run
@@ -252,6 +254,14 @@ def _train_mixture(
             group=group,
         )
     return Trained("corrector", args.output)
+
+
+def kept(out: Path, config: TrainConfig, init: str) -> None:
+    """A resume that changes what the corrector is trained on is refused here, before any
+    model loads (``train_run`` checks again and records the settings)."""
+    from ..training.resume import keep_settings
+
+    keep_settings(out, config, init, write=False)
 
 
 def _train_sft(records, fmt, t, args: TrainArgs, shots: int | None, config: TrainConfig, backend: Backend) -> Trained:

@@ -243,7 +243,10 @@ def test_a_bad_correct_config_names_its_file_and_key(tmp_path, config, error):
         ({"prompt_format": "Q: {prompt}\n{draft}\n{answer}"}, "prompt_format names the field 'answer'"),
         ({"prompt_format": "{draft:d}"}, "prompt_format writes {draft} with a format"),
         ({"prompt_format": "{draft"}, "prompt_format is not a valid template"),
-        ({"prompt_format": "Q: {prompt}\nFix it:\n"}, "prompt_format has no {draft}: the corrector would never be shown"),
+        (
+            {"prompt_format": "Q: {prompt}\nFix it:\n"},
+            "prompt_format has no {draft}: the corrector would never be shown",
+        ),
         ({"template": "defualt"}, "template is 'defualt' and there is no prompt_format"),
     ],
 )

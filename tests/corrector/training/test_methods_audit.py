@@ -184,6 +184,23 @@ def test_a_resume_that_changes_what_the_corrector_is_trained_on_is_refused(tmp_p
     assert len(trained) == 4
 
 
+def test_a_resume_under_other_settings_is_refused_before_any_model_loads(tmp_path, monkeypatch):
+    """The check ran inside the training run, after the generator had loaded (minutes, for a
+    real model); it now runs as the folder is claimed."""
+    from correct.corrector.app import commands
+
+    out = tmp_path / "out"
+    common = ["train", "--task", "arithmetic", "--generator", GENERATOR, "--limit", "4", "--samples", "2"]
+    common += ["--iterations", "1", "--steps", "1", "--batch-size", "2", "--explore", "0", "--eval-limit", "0"]
+    first = invoke(*common, "--output", out)
+    assert first.exit_code == 0, first.output
+    loads = []
+    monkeypatch.setattr(commands, "load_models", lambda *a, **k: loads.append(a) or pytest.fail("a model loaded"))
+    flat = refused(invoke(*common, "--learning-rate", "0.01", "--resume", "--output", out))
+    assert "resuming would train one corrector under two runs' settings" in flat and "--learning-rate" in flat
+    assert loads == []
+
+
 def test_train_reward_into_a_file_or_its_base_is_refused_before_loading(tmp_path):
     """An --output that is a file was a FileExistsError traceback after the base loaded; one
     that is --base itself was trained over, destroying the base."""
