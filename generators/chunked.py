@@ -6,16 +6,17 @@ resuming from the returned cache with only the unfinished rows (``Cache.batch_se
 makes the later steps cheaper and gives the same greedy tokens: resuming feeds the last token
 against the same keys and values, at the position the attention mask gives it.
 
-Sampling goes the same way, from the same distribution at every step (each row's next token is
-drawn from its own logits, whichever rows are left beside it); what changes is which random
-number each row gets once rows have left, so a seed gives other samples than the plain path
-from then on. A prompt's ``num_return_sequences`` samples are expanded by the first call.
+Sampling goes the same way: each row draws from its own stream of random numbers
+(``sampling.RowSampler``, which follows the rows left), so a seed gives the same samples as the
+plain path. A prompt's ``num_return_sequences`` samples are expanded by the first call.
 """
 
 from __future__ import annotations
 
 import torch
 from transformers import StoppingCriteria, StoppingCriteriaList, StopStringCriteria
+
+from .sampling import sampler_of
 
 EVERY = 8
 """Decoding steps per ``generate`` call; each call costs a little setup, each step a finished
@@ -55,6 +56,7 @@ def generate_dropping_finished(model, enc: dict, kwargs: dict, every: int | None
     new = torch.full((ids.shape[0] * samples, budget), kwargs["pad_token_id"], dtype=ids.dtype, device=device)
     rows, steps = torch.arange(ids.shape[0] * samples, device=device), 0
     first_mask, mask = mask, mask.repeat_interleave(samples, dim=0)  # later calls: a row per sample
+    sampler = sampler_of(kwargs)
     while True:
         finished = FinishedRows(len(rows), eos, stop, device)
         out = model.generate(
@@ -74,6 +76,8 @@ def generate_dropping_finished(model, enc: dict, kwargs: dict, every: int | None
         # The cache holds every token but the last one generated, which the next call feeds.
         cache = out.cache
         cache.batch_select_indices(keep.nonzero()[:, 0])
+        if sampler is not None:
+            sampler.keep(keep.nonzero()[:, 0].tolist())
         ids, rows = out.sequences[keep], rows[keep]
         mask = torch.cat([mask, mask.new_ones(got.shape)], dim=1)[keep]
 

@@ -11,7 +11,7 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from ..errors import first_line
-from . import chunked, prefix, threads
+from . import chunked, prefix, sampling, streams, threads
 from .base import (
     ContextError,
     GeneratorBase,
@@ -287,25 +287,19 @@ class HFGenerator(GeneratorBase):
         held_once = head is not None and self.hold_prefix and prefix.supports_shared_attention(self.model, self.device)
         # Greedy decoding gives identical copies, so generate each prompt once and repeat.
         per_prompt = 1 if greedy else params.n
+        # Sampled drafts of the dropping path encode each prompt once for its n rows.
+        once = reuse and self.drop_finished and per_prompt > 1
         pad_id, eos_id = self.tokenizer.pad_token_id, self.tokenizer.eos_token_id
         eos = self.model.generation_config.eos_token_id
         eos_ids = [] if eos is None else ([eos] if isinstance(eos, int) else list(eos))
-        kwargs = dict(max_new_tokens=max_new, use_cache=True, pad_token_id=pad_id, num_return_sequences=per_prompt)
-        if greedy:
-            kwargs.update(do_sample=False)
-        else:
-            kwargs.update(do_sample=True, temperature=params.temperature, top_p=params.top_p, top_k=0)
+        kwargs = dict(max_new_tokens=max_new, use_cache=True, pad_token_id=pad_id, do_sample=False)
         if any(params.stop):
             # Early exit only; the text is still cut with truncate_at_stop below, which skips an
             # empty stop string: here it would end every completion at its first token.
             kwargs.update(stop_strings=[s for s in params.stop if s], tokenizer=self.tokenizer)
 
-        results: list[list[str]] = [[] for _ in prompts]
-        finish: list[list[str]] = [[] for _ in prompts]
-        for b, start in enumerate(range(0, len(order), self.batch_size)):
-            idx = order[start : start + self.batch_size]
-            # Sampled drafts of the dropping path encode each prompt once for its n rows.
-            once = reuse and self.drop_finished and per_prompt > 1
+        def decode(idx: list[int]) -> torch.Tensor:
+            """The new tokens of one batch: ``per_prompt`` rows a prompt, a prompt's together."""
             if head is not None:
                 enc = prefix.suffix_batch([token_ids[i] for i in idx], shared, pad_id, self.device)
                 rows = len(idx) * (1 if once else per_prompt)
@@ -320,13 +314,23 @@ class HFGenerator(GeneratorBase):
                     return_attention_mask=True,  # left padding is only right with the mask
                     add_special_tokens=special,
                 ).to(self.device)
-            torch.manual_seed(params.seed + b)
+            own = dict(kwargs)
+            if not greedy:  # every sample draws from its own seeded stream (generators/sampling.py)
+                seeds = [sampling.row_seed(params.seed, i, j) for i in idx for j in range(per_prompt)]
+                own.update(sampling.sampling_kwargs(seeds, params.temperature, params.top_p))
+                if not once:  # a row a sample from the start
+                    enc.update(
+                        {k: enc[k].repeat_interleave(per_prompt, dim=0) for k in ("input_ids", "attention_mask")}
+                    )
             if on_text is not None:
                 streamer = RowStreamer(self.tokenizer, idx, params.stop, on_text, eos_ids)
-                new = self.model.generate(**enc, **kwargs, streamer=streamer)[:, enc["input_ids"].shape[1] :]
-            else:
-                with prefix.attending(self.model, enc.get("cache")):
-                    new = self._generate(enc, kwargs, once, per_prompt, reuse)
+                return self.model.generate(**enc, **own, streamer=streamer)[:, enc["input_ids"].shape[1] :]
+            with prefix.attending(self.model, enc.get("cache")):
+                return self._generate(enc, own, once, per_prompt, reuse)
+
+        results: list[list[str]] = [[] for _ in prompts]
+        finish: list[list[str]] = [[] for _ in prompts]
+        for idx, new in streams.decode_batches(order, self.batch_size, decode, self.device, on_text is None):
             real = new != pad_id
             if eos_id is not None:
                 real &= new != eos_id
@@ -346,7 +350,6 @@ class HFGenerator(GeneratorBase):
         """The new tokens of one batch, on the path ``generate`` chose for it."""
         if once:
             enc = prefix.encode_once_for_samples(self.model, enc, per_prompt)
-            return chunked.generate_dropping_finished(self.model, enc, {**kwargs, "num_return_sequences": 1})
         if reuse and self.drop_finished:
             return chunked.generate_dropping_finished(self.model, enc, kwargs)
         return self.model.generate(**enc, **kwargs)[:, enc["input_ids"].shape[1] :]

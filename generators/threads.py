@@ -119,6 +119,14 @@ def configure(threads: int | None) -> None:
     _applied.clear()
 
 
+def streams() -> int:
+    """Batches to decode side by side, one thread each (``streams``): every usable core while
+    the engine follows the machine, since a stream waits for no other and a core another job
+    takes slows one stream only; 1 where the threads are fixed, which are torch's own threads
+    for one batch at a time."""
+    return 1 if _fixed is not None or from_environment() is not None else usable_cores()
+
+
 def apply() -> int:
     """Set torch's intra-op threads to the fixed number, else to ``OMP_NUM_THREADS``, else to
     ``auto()``; returns it. Asked before each decoding call and training iteration: cheap (a

@@ -49,9 +49,10 @@ class Backend:
     done/total, rate and time left: for nohup, logs and job schedulers) | none | auto (a bar on
     a terminal, else plain lines)."""
     threads: int | None = field(default=None, metadata={"min": 1})
-    """torch threads of the models run on this machine's CPU (default: $OMP_NUM_THREADS, else
-    the cores this process may use less those other processes keep busy, looked at again
-    before every batch)."""
+    """torch threads of the models run on this machine's CPU, for one batch at a time (default:
+    $OMP_NUM_THREADS, else the engine follows the machine: a decoding call's batches side by
+    side, one thread each, as many as the cores this process may use; and for other work the
+    cores less those other processes keep busy, looked at again before every batch)."""
 
     def __post_init__(self):
         check_choices(self)

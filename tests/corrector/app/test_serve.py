@@ -581,6 +581,28 @@ def test_streaming_gives_the_last_rounds_text_in_openais_chunks(server, client, 
     assert text == direct.choices[0].message.content
 
 
+def test_a_seeded_sampled_request_streamed_or_not_gets_the_same_text(client, problems):
+    """At a temperature above 0 a seed gives one text: the streamed request decodes on
+    another path than the unstreamed one, and its rows end at other steps, but each sample
+    draws its own random numbers."""
+    asked = dict(model=MODEL, max_tokens=48, temperature=1.0, extra_body={"rounds": 0})
+    prompts = [p["prompt"] for p in problems[:6]]
+    plain = [
+        c.text
+        for c in sorted(client.completions.create(prompt=prompts, seed=11, **asked).choices, key=lambda c: c.index)
+    ]
+    streamed = [""] * len(prompts)
+    for chunk in client.completions.create(prompt=prompts, seed=11, stream=True, **asked):
+        for c in chunk.choices:
+            streamed[c.index] += c.text
+    assert streamed == plain
+    assert len({len(t) for t in plain}) > 2  # rows of several lengths: rows left the batch at several steps
+    others = {
+        client.completions.create(prompt=problems[0]["prompt"], seed=s, **asked).choices[0].text for s in range(4)
+    }
+    assert len(others) > 1  # the seed matters: sampled, not greedy
+
+
 def test_finish_reason_length_and_usage_over_every_round(client, problems):
     p = problems[1]
     cut = client.completions.create(model=MODEL, prompt=p["prompt"], max_tokens=3)
