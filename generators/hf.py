@@ -152,6 +152,7 @@ class HFGenerator(GeneratorBase):
         self.tokens_generated = 0
         self.truncated_prompts = 0
         """Prompts cut to fit the context (their oldest tokens dropped), over every call."""
+        self.weights = sum(p.numel() for p in model.parameters())
         cfg = model.config
         self.max_positions = getattr(cfg, "max_position_embeddings", None) or getattr(cfg, "n_positions", None)
 
@@ -330,7 +331,9 @@ class HFGenerator(GeneratorBase):
 
         results: list[list[str]] = [[] for _ in prompts]
         finish: list[list[str]] = [[] for _ in prompts]
-        for idx, new in streams.decode_batches(order, self.batch_size, decode, self.device, on_text is None):
+        # on_text is called from this thread only: text handed out as decoded is one batch at a time
+        work = 0 if on_text is not None else self.weights * len(order) * per_prompt
+        for idx, new in streams.decode_batches(order, self.batch_size, decode, self.device, work):
             real = new != pad_id
             if eos_id is not None:
                 real &= new != eos_id

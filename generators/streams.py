@@ -21,14 +21,22 @@ from . import threads
 
 Decode = Callable[[list[int]], torch.Tensor]
 
+MIN_WORK = 1e9
+"""Weights times rows a stream must decode at each step to be worth a thread of its own. A
+stream's Python (``generate``'s loop, every operation's dispatch) holds the interpreter's lock:
+a model as small as the built-in tasks' (under a million weights) spends its steps there, and
+two streams of it would wait for each other. SmolLM2 (135M weights) streams from 8 rows."""
+
 
 def decode_batches(
-    order: list[int], batch_size: int, decode: Decode, device: torch.device, may_split: bool = True
+    order: list[int], batch_size: int, decode: Decode, device: torch.device, work: float = float("inf")
 ) -> Iterator[tuple[list[int], torch.Tensor]]:
     """``(batch, decode(batch))`` for the batches of ``order`` (at most ``batch_size`` each),
-    in order. On the CPU, while the engine follows the machine and ``may_split``, the batches
-    are as many as the usable cores (or more), decoded side by side on one thread each."""
-    k = min(threads.streams(), len(order)) if device.type == "cpu" and may_split else 1
+    in order. On the CPU, while the engine follows the machine, the batches are as many as the
+    usable cores (or more), decoded side by side on one thread each, where each stream gets at
+    least ``MIN_WORK`` of the call's ``work`` (weights times rows; 0: one stream)."""
+    k = int(min(threads.streams(), len(order), work / MIN_WORK)) if device.type == "cpu" else 1
+    k = max(k, 1)
     size = min(batch_size, -(-len(order) // k))
     batches = [order[s : s + size] for s in range(0, len(order), size)]
     if k == 1:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import doctest
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
@@ -106,6 +107,7 @@ def test_batches_decoded_side_by_side_one_thread_each_write_what_one_stream_writ
 
     monkeypatch.setattr(gen, "_generate", recording)
     monkeypatch.setattr(threads, "usable_cores", lambda: 3)
+    monkeypatch.setattr(streams, "MIN_WORK", 1)  # the tiny model is far too small to stream for real
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     fixed, before = threads._fixed, torch.get_num_threads()
     try:
@@ -120,6 +122,28 @@ def test_batches_decoded_side_by_side_one_thread_each_write_what_one_stream_writ
     assert side_by_side == one
     assert len(seen) == 3 and len({t for t, _ in seen}) == 3  # 7 prompts in 3 batches, each on its own thread
     assert {n for _, n in seen} == {1} and threading.get_ident() not in {t for t, _ in seen}
+
+
+def test_a_call_too_small_to_share_decodes_on_one_stream(monkeypatch):
+    """Each stream must get MIN_WORK weights x rows: below it, one stream (the interpreter's
+    lock would keep two waiting for each other)."""
+    monkeypatch.setattr(threads, "streams", lambda: 4)
+    seen = []
+
+    def decode(idx):
+        seen.append(threading.get_ident())
+        time.sleep(0.05)  # long enough that no stream's thread is free for another's batch
+        return torch.zeros(len(idx), 1)
+
+    def batches(work):
+        seen.clear()
+        got = [idx for idx, _ in streams.decode_batches(list(range(8)), 8, decode, torch.device("cpu"), work)]
+        return got, len(set(seen))
+
+    assert batches(streams.MIN_WORK * 0.9) == ([list(range(8))], 1)
+    assert batches(streams.MIN_WORK * 2) == ([[0, 1, 2, 3], [4, 5, 6, 7]], 2)
+    assert batches(streams.MIN_WORK * 100) == ([[0, 1], [2, 3], [4, 5], [6, 7]], 4)
+    assert batches(0) == ([list(range(8))], 1)
 
 
 def test_fixed_threads_decode_one_batch_at_a_time(monkeypatch):
