@@ -139,10 +139,11 @@ class Checker:
             self.fail(key, f"must be a string, got {v!r}")
         return v
 
-    def template(self, key: str, v: str, needs_field: bool = False) -> None:
+    def template(self, key: str, v: str, needs_field: bool = False, formats: bool = True) -> None:
         """A template over record fields: every field named (``{}`` or ``{0}`` has no record
-        field to take), no field inside a format spec, and with ``needs_field`` at least one
-        field (else every record would get the same prompt)."""
+        field to take), no field inside a format spec, no width or precision over ``MAX_WIDTH``
+        (``formats`` False: the caller refuses every format), and with ``needs_field`` at least
+        one field (else every record would get the same prompt)."""
         how = "a field is written {name}, a literal brace {{ or }}"
         try:
             parts = list(string.Formatter().parse(v))
@@ -155,7 +156,7 @@ class Checker:
                 self.fail(key, f"has an unknown conversion !{conversion} in {{{name}!{conversion}}}; {how}")
             if spec and "{" in spec:
                 self.fail(key, f"has a field inside the format of {{{name}}}; {how}")
-            if spec and max(map(int, re.findall(r"\d+", spec)), default=0) > MAX_WIDTH:
+            if formats and spec and max(map(int, re.findall(r"\d+", spec)), default=0) > MAX_WIDTH:
                 # a width pads every prompt to that many characters, a float's precision writes as many
                 # digits: gigabytes, or a MemoryError
                 self.fail(key, f"has a width or precision over {MAX_WIDTH} in {{{name}:{spec}}}; {how}")
@@ -171,7 +172,7 @@ class Checker:
         if v is None:
             return None
         text = self.text("correction_prompt", v)
-        self.template("correction_prompt", text)
+        self.template("correction_prompt", text, formats=False)
         names = set(template_fields(text))
         for _, name, spec, _ in string.Formatter().parse(text):
             if spec:  # the fields are text, written whole: a number's format fails, a width pads without end
