@@ -140,22 +140,20 @@ def train_corrector(
     prompts_by_id = {r["id"]: corrector.question(r) for r in records}
     rng = checkpoint[2] if checkpoint else random.Random(config.seed)
     runlog = RunLog(out, config.report_to) if distributed.is_main() else None
+
+    def explore_as(stage: str, seed: int) -> float | None:
+        """The corrector as it stands rewrites drafts of the pool, as stage ``stage``'s drafts."""
+        params_ = replace(params, n=config.explore_samples, seed=seed)
+        return explore(
+            pool, records, corrector, value, params_, config.explore_prompts, rng, f"corrector@{stage}",
+            settings_of, config.explore_focus,
+        )  # fmt: skip
+
     if _explores_first(init, config, pool):
         # --init is already a corrector (e.g. trained on another generator's drafts): let it
         # rewrite this generator's drafts first, so a pool in which the generator is hardly
         # ever right still holds improving pairs to adapt it on.
-        gain = explore(
-            pool,
-            records,
-            corrector,
-            value,
-            replace(params, n=config.explore_samples, seed=config.seed - 1),
-            config.explore_prompts,
-            rng,
-            "corrector@init",
-            settings_of,
-            config.explore_focus,
-        )
+        gain = explore_as("init", config.seed - 1)
         _log_row(
             runlog,
             {
@@ -178,6 +176,14 @@ def train_corrector(
             earlier,
         )
         first = config.iterations
+    if checkpoint and 0 < first < config.iterations and not resume.explored(checkpoint[1]):
+        # The run this one resumes ended without exploring after its last iteration; this one
+        # trains further, so that exploration comes first (a killed one's drafts go, and it is
+        # made again).
+        pool.drop(lambda d: d.origin == f"corrector@{first - 1}")
+        gain = explore_as(str(first - 1), config.seed + first - 1)
+        log.info("the corrector of iteration %d explored before training on: gain %s", first, gain)
+        _checkpoint(out, first - 1, hf, rng, config, question)
     for it in range(first, config.iterations):
         if hasattr(similarity, "prepare") and config.method != "hir":  # embed the whole pool in batches, once per text
             similarity.prepare(d.text for drafts in pool.by_prompt.values() for d in drafts)
@@ -203,25 +209,11 @@ def train_corrector(
         earlier = stats.pop("cpu_before")  # more, where a killed process had trained on into a step checkpoint
         budget = None if config.cpu_budget is None else config.cpu_budget - earlier
         last = spent(budget)  # the budget is used up: no exploration, no further iteration
-        explore_params = replace(params, n=config.explore_samples, seed=config.seed + it)
         start, tokens = time.perf_counter(), hf.tokens_generated
-        explores = bool(config.explore_prompts) and not last
-        gain = (
-            explore(
-                pool,
-                records,
-                corrector,
-                value,
-                explore_params,
-                config.explore_prompts,
-                rng,
-                f"corrector@{it}",
-                settings_of,
-                config.explore_focus,
-            )
-            if explores
-            else None
-        )
+        # The last iteration explores nothing: no training would learn from its drafts (a resume
+        # that trains further explores first, below).
+        explores = bool(config.explore_prompts) and not last and it + 1 < config.iterations
+        gain = explore_as(str(it), config.seed + it) if explores else None
         explored = hf.tokens_generated - tokens
         row = {
             "iteration": it,
@@ -241,7 +233,7 @@ def train_corrector(
         }
         failpoint("explore")
         _log_row(runlog, row, on_iteration)
-        _checkpoint(out, it, hf, rng, config, question)
+        _checkpoint(out, it, hf, rng, config, question, explored=explores or not config.explore_prompts)
         if distributed.is_main():
             resume.drop_step_checkpoints(steps_dir)
         if last and it + 1 < config.iterations:
@@ -276,10 +268,16 @@ def _explores_first(init: str, config: TrainConfig, pool: Pool) -> bool:
 
 
 def _checkpoint(
-    out: Path, iteration: int, hf: HFGenerator, rng: random.Random, config: TrainConfig, question: str
+    out: Path,
+    iteration: int,
+    hf: HFGenerator,
+    rng: random.Random,
+    config: TrainConfig,
+    question: str,
+    explored: bool = True,
 ) -> None:
     if distributed.is_main():
-        resume.save_checkpoint(out, iteration, hf, rng, config.save_total_limit, question)
+        resume.save_checkpoint(out, iteration, hf, rng, config.save_total_limit, question, explored)
     distributed.barrier()
 
 

@@ -6,9 +6,11 @@ What a run folder holds, and why it is enough:
   prompt whose generator drafts were only partly written is drafted again (its partial drafts
   are dropped), so no prompt ends with too few or too many.
 - ``checkpoints/stage-S``: written after each stage -- ``init`` (the initial corrector's
-  exploration) and each iteration 0, 1, ... (pairs -> learn -> explore) -- with the model,
-  its tokenizer and ``state.json`` (the exploration RNG's state, the iteration). It is written
-  under a temporary name and renamed, so a half-written checkpoint is never taken for one.
+  exploration) and each iteration 0, 1, ... (pairs -> learn -> explore; the last iteration
+  does not explore, and a resume that trains further explores first) -- with the model, its
+  tokenizer and ``state.json`` (the exploration RNG's state, the iteration, whether it
+  explored). It is written under a temporary name and renamed, so a half-written checkpoint
+  is never taken for one.
 - ``log.jsonl``: one row per finished stage.
 
 On ``--resume`` the run continues after the last checkpoint: the model comes from it, the
@@ -39,9 +41,12 @@ def _stage_name(iteration: int) -> str:
     return "init" if iteration < 0 else str(iteration)
 
 
-def save_checkpoint(out: Path, iteration: int, hf, rng: random.Random, keep: int, question: str = "task") -> Path:
-    """Model, tokenizer and RNG state after ``iteration`` (-1: the initial exploration), and how
-    the corrector was shown the question (``CorrectorConfig.question``)."""
+def save_checkpoint(
+    out: Path, iteration: int, hf, rng: random.Random, keep: int, question: str = "task", explored: bool = True
+) -> Path:
+    """Model, tokenizer and RNG state after ``iteration`` (-1: the initial exploration), how
+    the corrector was shown the question (``CorrectorConfig.question``), and whether the
+    iteration's exploration was made (a run's last iteration makes none)."""
     root = out / CHECKPOINTS
     final = root / f"stage-{_stage_name(iteration)}"
     tmp = root / f".tmp-stage-{_stage_name(iteration)}"
@@ -52,7 +57,14 @@ def save_checkpoint(out: Path, iteration: int, hf, rng: random.Random, keep: int
     hf.tokenizer.save_pretrained(tmp)
     version, internal, gauss = rng.getstate()
     (tmp / STATE).write_text(
-        json.dumps({"iteration": iteration, "rng": [version, list(internal), gauss], "question": question})
+        json.dumps(
+            {
+                "iteration": iteration,
+                "rng": [version, list(internal), gauss],
+                "question": question,
+                "explored": explored,
+            }
+        )
     )
     failpoint("checkpoint")
     if final.exists():
@@ -107,6 +119,12 @@ def question_layout(checkpoint: Path) -> str:
     """How the checkpointed corrector was shown the question: a run resumes as it began
     (checkpoints from before this was recorded were shown the raw prompt)."""
     return json.loads((checkpoint / STATE).read_text()).get("question", "prompt")
+
+
+def explored(checkpoint: Path) -> bool:
+    """Whether the checkpointed iteration's exploration was made (checkpoints from before a
+    last iteration skipped it always were)."""
+    return json.loads((checkpoint / STATE).read_text()).get("explored", True)
 
 
 def forget_after(out: Path, pool, iteration: int, write_log: bool = True) -> None:

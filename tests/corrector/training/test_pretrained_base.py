@@ -187,8 +187,9 @@ def test_lora_adapter_and_merged_corrector_load_through_corrector(gen_dir, tmp_p
     from correct.corrector.app.card import write_model_card
     from correct.corrector.model import CorrectorConfig
 
-    quick_train(gen_dir, tmp_path / "adapter")
-    quick_train(gen_dir, tmp_path / "merged", replace(QUICK, merge_lora=True))
+    explores = replace(QUICK, iterations=2, steps=1)  # the first iteration explores, the last does not
+    quick_train(gen_dir, tmp_path / "adapter", explores)
+    quick_train(gen_dir, tmp_path / "merged", replace(explores, merge_lora=True))
     files = {name: {p.name for p in (tmp_path / name).iterdir()} for name in ("adapter", "merged")}
     assert {"adapter_config.json", "adapter_model.safetensors"} <= files[
         "adapter"

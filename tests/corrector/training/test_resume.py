@@ -97,6 +97,16 @@ def test_a_checkpoint_says_how_its_corrector_saw_the_question(tmp_path):
     assert resume.question_layout(stage) == "prompt"
 
 
+def test_a_checkpoint_says_whether_its_iteration_explored(tmp_path):
+    last = resume.save_checkpoint(tmp_path, 1, Model("m"), random.Random(0), keep=2, explored=False)
+    assert not resume.explored(last)
+    # one saved before a last iteration could skip its exploration always explored
+    state = json.loads((last / resume.STATE).read_text())
+    del state["explored"]
+    (last / resume.STATE).write_text(json.dumps(state))
+    assert resume.explored(last)
+
+
 def test_forget_after_removes_what_unfinished_stages_wrote(tmp_path):
     pool = Pool(tmp_path / "pool.jsonl")
     pool.add(
@@ -160,7 +170,7 @@ def test_train_resumes_after_sigkill(uninterrupted, tmp_path, failpoint, exact):
     assert (
         Counter(d["origin"] for d in pool)
         == Counter(d["origin"] for d in full)
-        == {"generator": 48, "corrector@0": 8, "corrector@1": 8}
+        == {"generator": 48, "corrector@0": 8}  # the last iteration explores nothing
     )
     assert [json.loads(l)["iteration"] for l in (out / "log.jsonl").read_text().splitlines()] == [0, 1]
     a, b = load_file(out / "model.safetensors"), load_file(uninterrupted / "model.safetensors")

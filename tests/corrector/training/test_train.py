@@ -231,9 +231,11 @@ def test_metrics_reach_the_log_and_tensorboard(toy, tmp_path):
         assert {"pool", "pairs", "pool_mean_value", "exploration_gain", "loss"} <= set(row)
         # the prompts this iteration's pairs came from had a pair in the pool, which only grows
         assert 0 < row["pair_prompts"] <= row["prompts_with_pair"] <= 20
-        assert row["train_tokens_per_s"] > 0 and row["explore_tokens_per_s"] > 0
-        # compute on one scale: tokens trained on (3 steps of 32 rows, each longer than 2 tokens), tokens explored, CPU
-        assert row["train_tokens"] > 3 * 32 * 2 and 0 < row["explore_tokens"] <= 10 * 12 and row["cpu_seconds"] > 0
+        # compute on one scale: tokens trained on (3 steps of 32 rows, each longer than 2 tokens), CPU
+        assert row["train_tokens_per_s"] > 0 and row["train_tokens"] > 3 * 32 * 2 and row["cpu_seconds"] > 0
+    # tokens explored: the first iteration's; the last explores nothing, since nothing would train on it
+    assert log[0]["explore_tokens_per_s"] > 0 and 0 < log[0]["explore_tokens"] <= 10 * 12
+    assert log[1]["exploration_gain"] is None and log[1]["explore_tokens"] == 0
     assert log[0]["pool_tokens"] == gen.tokens_generated - drafted > 0 and "pool_tokens" not in log[1]
     assert log[1]["cpu_seconds"] > log[0]["cpu_seconds"]
     # prompts with a right draft, as the pool file holds them after the last exploration
@@ -248,6 +250,37 @@ def test_metrics_reach_the_log_and_tensorboard(toy, tmp_path):
     assert [(e.step, e.value) for e in events.Scalars("loop/pool")] == [(0, log[0]["pool"]), (1, log[1]["pool"])]
     # The Trainer's own step-level curves go to the same integration.
     assert list((tmp_path / "c" / "trainer").glob("iteration-*/runs/*/events.out.tfevents.*"))
+
+
+def test_the_last_iteration_explores_nothing_and_a_resume_that_trains_further_explores_first(toy, tmp_path):
+    """Exploring after the last iteration would cost rewrites no training learns from. A run
+    resumed with more iterations makes that exploration before it trains on (once: a resume of
+    the resumed run does not explore again)."""
+    from correct.corrector.training import resume
+
+    train, _, gen, gen_dir = toy
+    config = replace(TOY_CONFIG, iterations=1, steps=2, explore_prompts=10, samples_per_prompt=2)
+    args = (train[:20], [fmt(r) for r in train[:20]], gen, SortValue(), str(gen_dir), tmp_path / "c")
+    pool = tmp_path / "c" / "pool.jsonl"
+
+    def origins():
+        return {json.loads(l)["origin"] for l in pool.read_text().splitlines()}
+
+    train_corrector(*args, config)
+    assert origins() == {"generator"}
+    assert not resume.explored(resume.latest(tmp_path / "c")[1])
+    first = json.loads(pool.read_text().splitlines()[0])  # a draft a killed exploration had written
+    with open(pool, "a") as f:
+        f.write(json.dumps({**first, "text": "left by a kill", "origin": "corrector@0"}) + "\n")
+    train_corrector(*args, replace(config, iterations=2, resume=True))
+    assert "left by a kill" not in pool.read_text()
+    assert origins() == {"generator", "corrector@0"}  # the first iteration's corrector explored, not the last's
+    explored = sum(json.loads(l)["origin"] == "corrector@0" for l in pool.read_text().splitlines())
+    assert 0 < explored <= 10 * 2
+    log = [json.loads(l) for l in (tmp_path / "c" / "log.jsonl").read_text().splitlines()]
+    assert [r["iteration"] for r in log] == [0, 1] and log[1]["pool"] == log[0]["pool"] + explored
+    train_corrector(*args, replace(config, iterations=2, resume=True))  # nothing left: no exploration again
+    assert sum(json.loads(l)["origin"] == "corrector@0" for l in pool.read_text().splitlines()) == explored
 
 
 def test_settings_are_checked_once_a_run_not_every_iteration(toy, tmp_path, monkeypatch):
