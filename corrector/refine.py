@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 from typing import Callable, Literal, Sequence
 
 from ..generators import Generator, SamplingParams
-from ..generators.base import finish_reasons
+from ..generators.base import finish_reasons, usages
 from ..values import Score, Value
 from .model import Corrector
 
@@ -70,6 +70,10 @@ class Step:
     ``"length"``); None where unknown. A round that kept its text keeps it too. Not part of a
     round as output lines hold it (``as_dict``): ``correct serve`` answers it as a choice's
     ``finish_reason``."""
+    usage: tuple[int, int] | None = None
+    """(prompt tokens, completion tokens) of the decode that wrote ``text``, as its generator
+    counted them (an endpoint's ``usage``; every rewrite of the pick of several); None where it
+    does not count. Like ``finish``, not part of the output lines: ``correct serve``'s usage."""
 
     def as_dict(self) -> dict:
         """The round as ``correct generate``'s output lines and ``return_rounds`` hold it."""
@@ -114,9 +118,10 @@ def refine(
     t = time.perf_counter()
     outs = generator.generate(prompts, params)
     drafts, ends = [c[0] for c in outs], [f[0] for f in finish_reasons(generator, outs)]
+    took = usages(generator, len(prompts)) if params.n == 1 else [None] * len(prompts)
     scores = value(records, drafts)
     cost.add(0, time.perf_counter() - t, len(drafts), len(records))
-    history = [[Step(0, d, s.value, s.feedback, e)] for d, s, e in zip(drafts, scores, ends)]
+    history = [[Step(0, d, s.value, s.feedback, e, u)] for d, s, e, u in zip(drafts, scores, ends, took)]
     faulty = [s.faulty for s in scores]
     verified = [s.verified for s in scores]
     # A corrector of one's own (any object with ``correct`` and ``question``) is given all drafts.
@@ -142,11 +147,12 @@ def refine(
             )
             k = len(fixed[0])
             ends = _rewrite_finish(corrector, [history[i][-1].finish for i in active], k)
+            took = usages(getattr(corrector, "generator", None), len(active))
             flat = value([records[i] for i in active for _ in range(k)], [text for c in fixed for text in c])
             for j, (i, c) in enumerate(zip(active, fixed)):
                 pick = _chosen(flat[j * k : (j + 1) * k], value)
                 s = flat[j * k + pick]
-                history[i].append(Step(r, c[pick], s.value, s.feedback, ends[j][pick]))
+                history[i].append(Step(r, c[pick], s.value, s.feedback, ends[j][pick], took[j]))
                 faulty[i], verified[i] = s.faulty, s.verified
         for h in history:  # drafts at the maximum carry over unchanged
             if len(h) == r:

@@ -57,6 +57,10 @@ class Generator(Protocol):
     ``"stop"`` (end of text, a stop string), ``"length"`` (``max_new_tokens`` decoded without
     either) or an endpoint's own reason (``"content_filter"``); None where it is not known, and
     None as a whole for a backend that does not tell (``finish_reasons`` reads it)."""
+    last_usage: list[tuple[int, int] | None] | None
+    """What each prompt of the last ``generate`` call took, as the backend counted it (an
+    endpoint's ``usage``): (prompt tokens, completion tokens of all its completions); None where
+    not known, and None as a whole for a backend that does not count (``usages`` reads it)."""
 
     def generate(self, prompts: Sequence[str], params: SamplingParams) -> list[list[str]]:
         """Return ``params.n`` completions (prompt excluded) for every prompt."""
@@ -94,6 +98,7 @@ class GeneratorBase:
     truncated_prompts: int = 0
     refused_prompts: int = 0
     last_finish: list[list[str | None]] | None = None
+    last_usage: list[tuple[int, int] | None] | None = None
 
     def generate(self, prompts: Sequence[str], params: SamplingParams) -> list[list[str]]:
         raise NotImplementedError(f"{type(self).__name__} must define generate(prompts, params)")
@@ -125,6 +130,13 @@ def finish_reasons(generator, completions: list[list[str]]) -> list[list[str | N
     if known is None or [len(c) for c in known] != [len(c) for c in completions]:
         return [[None] * len(c) for c in completions]
     return [list(c) for c in known]
+
+
+def usages(generator, prompts: int) -> list[tuple[int, int] | None]:
+    """What each of the ``prompts`` prompts of ``generator``'s last call took (``last_usage``);
+    None for each where the generator does not count, or counted another call's prompts."""
+    known = getattr(generator, "last_usage", None)
+    return list(known) if known is not None and len(known) == prompts else [None] * prompts
 
 
 def rewrites_of(

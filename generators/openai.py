@@ -35,16 +35,24 @@ from typing import Sequence, get_args
 
 from ..errors import first_line
 from .base import Api, GeneratorBase, GeneratorError, SamplingParams, truncate_at_stop
-from .openai_replies import error_body, in_order, reply_of, retry_after, server_message, unsupported, without_thinking
+from .openai_replies import (
+    FAILED_ENDS,
+    error_body,
+    finish_of,
+    in_order,
+    reply_of,
+    retry_after,
+    server_message,
+    tokens_of,
+    unsupported,
+    without_thinking,
+)
 
 APIS: tuple[str, ...] = get_args(Api)
 MAX_STOP = 4
 """OpenAI's endpoints take at most four stop strings; further ones are applied locally."""
 SEED_BOUND = 2**63
 """Seeds sent stay below this (a 64-bit signed integer, as OpenAI and vLLM take them)."""
-FAILED_ENDS = ("abort", "aborted", "error", "cancelled", "canceled")
-"""Finish reasons of a choice the server gave up on (vLLM's ``"abort"``, an ``"error"``): its
-text is what was decoded before, not a completion. Asked again, at most ``FAILED_TRIES`` times."""
 FAILED_TRIES = 2
 COMPLETION_WARNINGS = {
     "empty": "came back without text (refused, filtered, or cut at the token budget before any text: a "
@@ -120,6 +128,9 @@ class OpenAIGenerator(GeneratorBase):
         self.last_finish: list[list[str | None]] | None = None
         """Why each completion of the last call ended: the endpoint's ``finish_reason``
         (``finish_of``); a refused prompt's empty completions ``"stop"``."""
+        self.last_usage: list[tuple[int, int] | None] | None = None
+        """Each prompt of the last call: (prompt tokens, completion tokens of all its choices),
+        as the endpoint's replies counted them (``usage``); None where a reply did not say."""
         self._answered = 0  # prompts the endpoint answered, over every call
         if check_model:
             self._check_model()
@@ -143,11 +154,12 @@ class OpenAIGenerator(GeneratorBase):
 
     def generate(self, prompts: Sequence[str], params: SamplingParams) -> list[list[str]]:
         prompts = list(prompts)
-        self.last_finish = None
+        self.last_finish = self.last_usage = None
         if not prompts:
-            self.last_finish = []
+            self.last_finish, self.last_usage = [], []
             return []
         results: list = [None] * len(prompts)
+        usage: list[tuple[int, int] | None] = [(0, 0)] * len(prompts)  # a refused prompt took none
         started: dict[int, float] = {}
         failed: list[BaseException] = []
         refused: dict[int, Refused] = {}
@@ -167,7 +179,7 @@ class OpenAIGenerator(GeneratorBase):
                         return
                     started[i] = time.monotonic()
                 try:
-                    results[i] = self._complete(i, prompts[i], params, lambda: began(i))
+                    results[i], usage[i] = self._complete(i, prompts[i], params, lambda: began(i))
                     with self._lock:
                         self._answered += 1
                 except Refused as e:
@@ -225,19 +237,23 @@ class OpenAIGenerator(GeneratorBase):
                 self.base_url,
             )
         self.last_finish = [[why for _, why in r] for r in results]
+        self.last_usage = usage
         return [[text for text, _ in r] for r in results]
 
     def _complete(
         self, index: int, prompt: str, params: SamplingParams, began=lambda: None
-    ) -> list[tuple[str, str | None]]:
-        """``params.n`` (text, why it ended) of one prompt."""
+    ) -> tuple[list[tuple[str, str | None]], tuple[int, int] | None]:
+        """``params.n`` (text, why it ended) of one prompt, and the tokens its replies took
+        (the prompt's once, every choice's completion, those asked again too)."""
         got_all: list[tuple[str, str | None]] = []
         failed = 0
+        took: list[tuple[int, int] | None] = []
         # Some servers ignore `n` (or cap it), or abort a choice: ask again for what is missing.
         while len(got_all) < params.n:
             seed = (params.seed + index + len(got_all)) % SEED_BOUND
             began()
-            got = self._request(prompt, params, params.n - len(got_all), seed=seed)
+            got, used = self._request(prompt, params, params.n - len(got_all), seed=seed)
+            took.append(used)
             if not got:
                 raise GeneratorError(f"{self.base_url} returned no completion for prompt {index}")
             ended = [why for _, why in got if why in FAILED_ENDS]
@@ -261,9 +277,12 @@ class OpenAIGenerator(GeneratorBase):
             out.append((cut, "stop" if len(cut) < len(text) else why))
         with self._lock:
             self._seen.update(seen)
-        return out
+        metered = [u for u in took if u is not None]
+        return out, (metered[0][0], sum(u[1] for u in metered)) if len(metered) == len(took) else None
 
-    def _request(self, prompt: str, params: SamplingParams, n: int, seed: int) -> list[tuple[str, str | None]]:
+    def _request(
+        self, prompt: str, params: SamplingParams, n: int, seed: int
+    ) -> tuple[list[tuple[str, str | None]], tuple[int, int] | None]:
         n = min(n, self._most_n or n)
         kwargs = dict(
             model=self.model,
@@ -311,14 +330,14 @@ class OpenAIGenerator(GeneratorBase):
             raise GeneratorError(f"{self.base_url} answered without completions: {reply_of(out)}")
         choices = in_order(choices)
         texts = [self._text_of(c) for c in choices]
-        tokens = getattr(getattr(out, "usage", None), "completion_tokens", None)
+        used = tokens_of(out)
         with self._lock:
             self._seen["replies"] += 1
-            if isinstance(tokens, int) and not isinstance(tokens, bool) and tokens >= 0:
-                self.tokens_generated += tokens
+            if used is not None:
+                self.tokens_generated += used[1]
             else:
                 self._seen["unmetered"] += 1
-        return [(t, finish_of(getattr(c, "finish_reason", None))) for t, c in zip(texts, choices)]
+        return [(t, finish_of(getattr(c, "finish_reason", None))) for t, c in zip(texts, choices)], used
 
     def _text_of(self, choice) -> str:
         """A choice's text: ``text`` (completions) or ``message.content`` (chat), a string or a
@@ -369,26 +388,3 @@ class OpenAIGenerator(GeneratorBase):
         if isinstance(e, o.APIStatusError):
             return GeneratorError(f"{where} answered {e.status_code}: {server_message(e)}")
         return GeneratorError(f"{where}: {e}")
-
-
-def finish_of(reason) -> str | None:
-    """Why an endpoint's choice ended, as ``last_finish`` holds it: ``"length"`` (and the token
-    budget by other names: Anthropic's ``"max_tokens"`` passed through, Mistral's
-    ``"model_length"``) and ``"content_filter"`` as they are (OpenAI's clients know both), a
-    choice the server gave up on (``FAILED_ENDS``: vLLM's ``"abort"``, an ``"error"``) as it is,
-    for the caller to ask again, any other end (``"stop"``, TGI's ``"eos_token"`` and
-    ``"stop_sequence"``, a tool call) ``"stop"``; None where the endpoint does not say.
-
-    >>> finish_of("length"), finish_of("eos_token"), finish_of("content_filter"), finish_of(None)
-    ('length', 'stop', 'content_filter', None)
-    >>> finish_of("max_tokens"), finish_of("MAX_TOKENS"), finish_of("model_length"), finish_of("end_turn")
-    ('length', 'length', 'length', 'stop')
-    >>> finish_of("abort"), finish_of("ERROR")
-    ('abort', 'error')
-    """
-    if not reason or not isinstance(reason, str):
-        return None
-    reason = reason.lower()
-    if reason in ("length", "max_tokens", "model_length"):
-        return "length"
-    return reason if reason == "content_filter" or reason in FAILED_ENDS else "stop"

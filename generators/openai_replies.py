@@ -1,11 +1,17 @@
 """How the ``openai`` backend reads what an endpoint answers: why a choice ended, the choices in
-their order, an error body's message, and the parameter a 400 says the model does not take."""
+their order, the tokens a reply says it took, an error body's message, and the parameter a 400
+says the model does not take."""
 
 from __future__ import annotations
 
 import re
 
 from ..errors import first_line
+
+FAILED_ENDS = ("abort", "aborted", "error", "cancelled", "canceled")
+"""Finish reasons of a choice the server gave up on (vLLM's ``"abort"``, an ``"error"``): its
+text is what was decoded before, not a completion. Asked again, at most ``FAILED_TRIES`` times
+(``openai``)."""
 
 _UNSUPPORTED = re.compile(r"unsupported (?:parameter|value):? *'?(\w+)", re.IGNORECASE)
 """How OpenAI (and proxies passing its words on) name a parameter the model does not take."""
@@ -86,3 +92,45 @@ def without_thinking(text: str) -> str:
         return text
     end = text.find("</think>")
     return "" if end < 0 else text[end + len("</think>") :].lstrip()
+
+
+def finish_of(reason) -> str | None:
+    """Why an endpoint's choice ended, as ``last_finish`` holds it: ``"length"`` (and the token
+    budget by other names: Anthropic's ``"max_tokens"`` passed through, Mistral's
+    ``"model_length"``) and ``"content_filter"`` as they are (OpenAI's clients know both), a
+    choice the server gave up on (``FAILED_ENDS``: vLLM's ``"abort"``, an ``"error"``) as it is,
+    for the caller to ask again, any other end (``"stop"``, TGI's ``"eos_token"`` and
+    ``"stop_sequence"``, a tool call) ``"stop"``; None where the endpoint does not say.
+
+    >>> finish_of("length"), finish_of("eos_token"), finish_of("content_filter"), finish_of(None)
+    ('length', 'stop', 'content_filter', None)
+    >>> finish_of("max_tokens"), finish_of("MAX_TOKENS"), finish_of("model_length"), finish_of("end_turn")
+    ('length', 'length', 'length', 'stop')
+    >>> finish_of("abort"), finish_of("ERROR")
+    ('abort', 'error')
+    """
+    if not reason or not isinstance(reason, str):
+        return None
+    reason = reason.lower()
+    if reason in ("length", "max_tokens", "model_length"):
+        return "length"
+    return reason if reason == "content_filter" or reason in FAILED_ENDS else "stop"
+
+
+def tokens_of(out) -> tuple[int, int] | None:
+    """(prompt tokens, completion tokens) of a reply, from its ``usage``; None where it has none
+    or they are not counts (a prompt count missing is 0: some servers give only completions).
+
+    >>> from types import SimpleNamespace as O
+    >>> tokens_of(O(usage=O(prompt_tokens=7, completion_tokens=3))), tokens_of(O(usage=None))
+    ((7, 3), None)
+    >>> tokens_of(O(usage=O(completion_tokens=3))), tokens_of(O(usage=O(prompt_tokens=7, completion_tokens=-1)))
+    ((0, 3), None)
+    """
+
+    def count(name: str) -> int | None:
+        n = getattr(getattr(out, "usage", None), name, None)
+        return n if isinstance(n, int) and not isinstance(n, bool) and n >= 0 else None
+
+    completion = count("completion_tokens")
+    return None if completion is None else (count("prompt_tokens") or 0, completion)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import Callable, Sequence
 
 from ...generators import Generator, SamplingParams
-from ...generators.base import finish_reasons
+from ...generators.base import finish_reasons, usages
 from ...values import Value, ValueFunctionError
 from ..model import Corrector
 from ..refine import MAX_ROUNDS, Rewrites, Step, refine
@@ -220,8 +220,8 @@ class Engine:
                     drafts = self.generator.generate([i.prompt for i in batch], params, on_text=on_text)
                 else:
                     drafts = self.generator.generate([i.prompt for i in batch], params)
-                ends = finish_reasons(self.generator, drafts)
-                histories = [[Step(0, d[0], None, None, e[0])] for d, e in zip(drafts, ends)]
+                ends, took = finish_reasons(self.generator, drafts), usages(self.generator, len(drafts))
+                histories = [[Step(0, d[0], None, None, e[0], u)] for d, e, u in zip(drafts, ends, took)]
             else:
                 histories = refine(
                     [i.record for i in batch],

@@ -206,18 +206,30 @@ def finish_reason(generator, step, params: SamplingParams) -> str:
     return "length" if tokenizer is not None and count_tokens(tokenizer, step.text) >= params.max_new_tokens else "stop"
 
 
-def usage_of(generator, prompts: Sequence[str], histories, params: SamplingParams) -> dict:
+def usage_of(generator, prompts: Sequence[str], histories, params: SamplingParams, corrector=None) -> dict:
     """Prompt tokens of the generator's prompts, each counted once however many completions it
     had (``n``), as OpenAI counts them; completion tokens of every round's text that was
-    rewritten (round 0, and each round whose text differs from the round before), each at most
-    the decode's ``max_tokens`` (text decoded back and encoded again can take more tokens than
-    were decoded)."""
-    tokenizer = generator.tokenizer
-    if tokenizer is None:
-        return {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
-    prompt_tokens = sum(count_tokens(tokenizer, p) for p in prompts)
+    rewritten (round 0, and each round whose text differs from the round before).
+
+    Where the decode's generator counted them (an endpoint's ``usage``: ``Step.usage``), its
+    counts: the prompt as the endpoint took it, every token it decoded. Elsewhere the text is
+    encoded again by the tokenizer of the model that wrote it (round 0: the generator's; a
+    rewrite: the corrector's), each at most the decode's ``max_tokens`` (text decoded back and
+    encoded again can take more tokens than were decoded); 0 where that model has none."""
+    drafter = generator.tokenizer
+    rewriter = getattr(getattr(corrector, "generator", None), "tokenizer", None) or drafter
+
+    def counted(tokenizer, text: str, cap: int | None) -> int:
+        n = count_tokens(tokenizer, text) if tokenizer is not None else 0
+        return n if cap is None else min(n, cap)
+
+    per = len(histories) // len(prompts) if prompts else 0  # the completions of each prompt, in turn
+    prompt_tokens = sum(
+        histories[j * per][0].usage[0] if per and histories[j * per][0].usage else counted(drafter, p, None)
+        for j, p in enumerate(prompts)
+    )
     completion = sum(
-        min(count_tokens(tokenizer, step.text), params.max_new_tokens)
+        step.usage[1] if step.usage else counted(rewriter if k else drafter, step.text, params.max_new_tokens)
         for h in histories
         for k, step in enumerate(h)
         if k == 0 or step.text != h[k - 1].text

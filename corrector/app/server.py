@@ -20,8 +20,10 @@ choice ends with a chunk holding its ``finish_reason`` (and its ``rounds`` when
 ``return_rounds`` is set); ``stream_options.include_usage`` adds a last chunk with the usage.
 
 ``usage`` counts each prompt's tokens once and, as completion tokens, the text of every round
-that was rewritten (the draft, and each correction that changed it), each at most
-``max_tokens``; the corrector's own inputs are not counted. ``finish_reason`` is why the decode
+that was rewritten (the draft, and each correction that changed it); the corrector's own inputs
+are not counted. Behind an endpoint (``--backend openai``) the prompt and the drafts are
+counted as its replies' ``usage`` says; other text is encoded again by its model's tokenizer,
+each at most ``max_tokens`` (``protocol.usage_of``). ``finish_reason`` is why the decode
 that wrote the answer's text ended, as its generator says (``Step.finish``): the draft's, or
 after correction rounds the kept rewrite's -- ``"length"`` when it decoded the whole token
 budget without meeting its end or a stop string, else ``"stop"`` (an endpoint's
@@ -274,7 +276,11 @@ def build_app(engine: Engine, api_key: str | None = None):
                 for i, h in enumerate(histories)
             ]
             return response_body(
-                rid, kind, config.model_name, choices, usage_of(engine.generator, prompts, histories, params)
+                rid,
+                kind,
+                config.model_name,
+                choices,
+                usage_of(engine.generator, prompts, histories, params, engine.corrector),
             )
 
         async def events():
@@ -321,7 +327,7 @@ def build_app(engine: Engine, api_key: str | None = None):
                         [{**({"delta": {}} if chat else {"text": ""}), "logprobs": None, **finished(i, history)}]
                     )
                 if with_usage:
-                    yield chunk([], usage=usage_of(engine.generator, prompts, histories, params))
+                    yield chunk([], usage=usage_of(engine.generator, prompts, histories, params, engine.corrector))
             except Exception as e:  # the status line is sent: the error goes in the stream, as vLLM does
                 if isinstance(e, BadRequest):  # found by the worker (a value that needs a record field)
                     failed = error_body(e.status, str(e), e.param)

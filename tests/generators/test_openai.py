@@ -245,10 +245,13 @@ def test_chat_api_sends_messages(endpoint):
 
 @pytest.mark.parametrize("endpoint", [{"honour_n": False}], indirect=True)
 def test_servers_that_ignore_n_are_asked_again(endpoint):
-    out = _gen(endpoint).generate(["ab"], SamplingParams(n=3))
+    g = _gen(endpoint)
+    out = g.generate(["ab"], SamplingParams(n=3))
     assert out == [["ba|tail"] * 3]
     assert [b["n"] for b in endpoint.bodies] == [3, 2, 1]
     assert [b["seed"] for b in endpoint.bodies] == [0, 1, 2]  # not the same sample three times
+    # what the prompt took, as the replies counted it: its tokens once, every reply's completion
+    assert g.last_usage == [(1, 3 + 3 + 3)]
 
 
 @pytest.mark.parametrize("endpoint", [{"surplus": 2}], indirect=True)
@@ -573,13 +576,13 @@ def test_an_empty_model_list_is_trusted_and_a_404_under_v1_gets_no_hint():
         endpoint.close()
 
 
-def test_the_finish_reasons_of_other_servers_are_openais():
+def test_the_finish_reasons_and_token_counts_of_other_servers_are_read_as_openais():
     import doctest
 
-    from correct.generators import openai as backend
+    from correct.generators import openai_replies
 
-    result = doctest.testmod(backend)
-    assert result.attempted > 0 and result.failed == 0
+    result = doctest.testmod(openai_replies)
+    assert result.attempted >= 6 and result.failed == 0  # finish_of's and tokens_of's examples among them
 
 
 @pytest.mark.parametrize("api", ["completions", "chat"])

@@ -199,6 +199,47 @@ def test_generate_wraps_an_endpoint_with_a_local_corrector(server, problems, tmp
     assert metrics["rounds"][-1]["solved"] > metrics["rounds"][0]["solved"]
 
 
+def test_behind_an_endpoint_usage_is_the_endpoints_own_count(server, client, problems):
+    """`correct serve --backend openai` in front of another server: its prompt and draft
+    tokens are what the endpoint's replies counted (it has no tokenizer of its own to count
+    with), and the local corrector's rewrites are counted by the corrector's tokenizer."""
+    from fastapi.testclient import TestClient
+
+    from correct.corrector import Corrector
+    from correct.values import load_value
+
+    task = TASKS["arithmetic"]
+    value = load_value(task.value)
+    params = SamplingParams(temperature=0.0, max_new_tokens=task.max_new_tokens, stop=task.stop)
+    upstream = load_generator(MODEL, "openai", base_url=server, concurrency=2)
+    assert upstream.tokenizer is None
+    corrector = Corrector.from_pretrained(task.corrector)
+    engine = Engine(upstream, corrector, value, None, ServeConfig(model_name="m", rounds=2, params=params)).start()
+    questions = [p["prompt"] for p in problems[:6]]
+    try:
+        with TestClient(build_app(engine)) as c:
+            got = c.post("/v1/completions", json={"model": "m", "prompt": questions, "return_rounds": True}).json()
+    finally:
+        engine.stop()
+        value.close()
+    own = client.completions.create(
+        model=MODEL, prompt=questions, max_tokens=task.max_new_tokens, temperature=0, stop=list(task.stop)
+    )
+    rounds = [choice["rounds"] for choice in got["choices"]]
+    assert [r[0]["text"] for r in rounds] == [choice.text for choice in own.choices]  # the same drafts
+    tokenizer = corrector.generator.tokenizer
+    rewritten = sum(
+        min(len(tokenizer(r["text"], add_special_tokens=False)["input_ids"]), task.max_new_tokens)
+        for h in rounds
+        for k, r in enumerate(h)
+        if k and r["text"] != h[k - 1]["text"]
+    )
+    assert rewritten > 0  # the corrector changed some drafts
+    assert got["usage"]["prompt_tokens"] == own.usage.prompt_tokens > 0
+    assert got["usage"]["completion_tokens"] == own.usage.completion_tokens + rewritten
+    assert got["usage"]["total_tokens"] == got["usage"]["prompt_tokens"] + got["usage"]["completion_tokens"]
+
+
 # The engine in-process: batching across requests and the bound on what it admits.
 
 
