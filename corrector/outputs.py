@@ -4,6 +4,7 @@ line by line (fsync'd) so a killed run loses at most the line being written, and
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -40,7 +41,7 @@ def finished_ids(
             try:
                 row = json.loads(line.decode("utf-8"))  # bytes alone, json would guess UTF-16 or 32
                 rid = str(row["id"])
-                written = None if rounds is None else len(row["rounds"]) - 1
+                written = None if rounds is None else len(_rounds_of(row)) - 1
                 theirs = line_settings(row) if settings is not None else {}
             except (ValueError, KeyError, TypeError, IndexError):
                 raise RecordError(f"{path}:{n}: not an output line of correct; refusing to resume into it") from None
@@ -65,6 +66,22 @@ def finished_ids(
             ids.add(rid)
     drop_torn_line(path, len(data))  # only once the file is known to be ours
     return ids
+
+
+def _rounds_of(row: dict) -> list:
+    """A line's rounds as the metrics read them: a list of rounds, each with its text and a
+    finite value or null; else a TypeError (an edited line failed after the models loaded, in
+    the metrics, with a traceback)."""
+    rounds = row["rounds"]
+    if not isinstance(rounds, list) or not rounds:
+        raise TypeError("no rounds")
+    for r in rounds:
+        value = r["value"]
+        if not isinstance(r["text"], str) or not (
+            value is None or (type(value) in (int, float) and math.isfinite(value))
+        ):
+            raise TypeError("a round's text or value")
+    return rounds
 
 
 def line_settings(line: dict) -> dict:

@@ -212,6 +212,50 @@ def test_an_unknown_negated_key_names_itself(tmp_path):
 # --------------------------------------------------------------------------- bounds
 
 
+def test_outputs_that_are_the_task_file_its_data_or_the_config_are_refused(tmp_path):
+    """--output onto the task's data file replaced the data with output lines, --metrics onto
+    the task file made it metrics JSON: only --input and --dataset were guarded."""
+    (tmp_path / "test.jsonl").write_text(json.dumps({"id": 1, "prompt": "Mia has 5 apples.", "answer": 5}) + "\n")
+    (tmp_path / "shots.jsonl").write_text(json.dumps({"prompt": "2 + 2", "answer": 4, "solution": "print(4)"}) + "\n")
+    (tmp_path / "t.yaml").write_text(
+        "data:\n  test: test.jsonl\nshots:\n  k: 1\n  data: shots.jsonl\nprompt: '{prompt}'\nvalue: program\n"
+        "generator: /nonexistent\n"
+    )
+    before = {p.name: p.read_text() for p in tmp_path.iterdir()}
+    base = ("generate", "--task", tmp_path / "t.yaml", "--rounds", 0, "--no-baseline")
+    for args, says in [
+        (("--output", tmp_path / "test.jsonl"), "is also the task's data (test)"),
+        (("--output", tmp_path / "shots.jsonl"), "is also the task's shots"),
+        (
+            ("--output", tmp_path / "o.jsonl", "--metrics", tmp_path / "t.yaml"),
+            f"--metrics {tmp_path / 't.yaml'} is also --task",
+        ),
+    ]:
+        assert_one_line(invoke(*base, *args), says, "writing it would destroy that")
+    (tmp_path / "c.yaml").write_text("rounds: 0\n")
+    assert_one_line(
+        invoke(*base, "--config", tmp_path / "c.yaml", "--output", tmp_path / "c.yaml"), "--output", "is also --config"
+    )
+    assert {p.name: p.read_text() for p in tmp_path.iterdir() if p.name != "c.yaml"} == before
+
+
+def test_waits_past_what_a_clock_can_hold_are_refused_by_their_option():
+    """--batch-wait 1e10 was taken: the serve worker died of an OverflowError (in its log only)
+    and every request hung while /health said ok; --request-timeout 1e10 ended in a traceback."""
+    assert_one_line(
+        invoke("serve", "--batch-wait", "1e10", "--generator", "/nonexistent"),
+        "--batch-wait must be at most 60.0, got 10000000000.0",
+    )
+    assert_one_line(
+        invoke("serve", "--drain-timeout", "1e10", "--generator", "/nonexistent"), "--drain-timeout must be at most"
+    )
+    assert_one_line(
+        invoke("generate", "--task", "arithmetic", "--backend", "openai", "--base-url", "http://127.0.0.1:9/v1",
+               "--generator", "m", "--request-timeout", "1e10"),
+        "--request-timeout must be at most 86400.0",
+    )  # fmt: skip
+
+
 def test_rounds_have_one_bound_in_every_command():
     highs = {
         cmd: next(o.high for o in options_of(classes) if o.name == "rounds")

@@ -60,7 +60,8 @@ def test_training_into_the_generators_own_folder_is_refused(tmp_path):
 def test_resuming_into_another_runs_output_is_refused_by_its_line(tmp_path):
     out = tmp_path / "o.jsonl"
     mine = arithmetic.make_split("test", 2, 0)
-    line = {"id": mine[0]["id"], "prompt": mine[0]["prompt"], "rounds": [{"round": 0, "text": "print(1)"}]}
+    first = {"round": 0, "text": "print(1)", "value": None, "feedback": None}
+    line = {"id": mine[0]["id"], "prompt": mine[0]["prompt"], "rounds": [first]}
     out.write_text(json.dumps(line) + "\n")
     generate = ["generate", *NO_MODEL[:2], "--limit", "2", "--output", out, "--resume", "--no-baseline"]
     refused(
@@ -74,6 +75,12 @@ def test_resuming_into_another_runs_output_is_refused_by_its_line(tmp_path):
     out.write_text(json.dumps(RECORD) + "\n")  # a file of records, not of outputs
     refused(invoke(*generate, "--task", "arithmetic", "--rounds", "0"), f"{out}:1: not an output line of correct")
     assert out.read_text() == json.dumps(RECORD) + "\n"
+    # An edited line failed in the metrics, after the models loaded, with a traceback.
+    for edited in ({**first, "value": "1.0"}, {"round": 0, "text": "print(1)"}, "print(1)", {**first, "value": True}):
+        out.write_text(json.dumps({**line, "rounds": [edited]}) + "\n")
+        refused(invoke(*generate, "--task", "arithmetic", "--rounds", "0"), f"{out}:1: not an output line of correct")
+    out.write_text(json.dumps({**line, "rounds": [{**first, "value": float("nan")}]}) + "\n")
+    refused(invoke(*generate, "--task", "arithmetic", "--rounds", "0"), f"{out}:1: not an output line of correct")
 
 
 def unloadable(tmp_path):

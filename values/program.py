@@ -116,11 +116,13 @@ class ProgramValue(ValueBase):
 
 
 def _check(record: Mapping[str, Any], index: int = 0) -> tuple[str | None, str | None]:
-    """(tests, answer) of a record: tests when it has them, else its answer, else neither.
-    Tests that are not Python source are the record's fault, not the draft's: refused by the
-    record's name, where a syntax error would have scored every draft 0 and a number (``5``)
-    every draft 1."""
+    """(tests, answer) of a record: tests when it has them, else its answer, else neither (a
+    blank answer, a JSON "" or a CSV cell of spaces, is none: the record is unlabeled, as the
+    warning about records without an answer says). Tests that are not Python source are the
+    record's fault, not the draft's: refused by the record's name, where a syntax error would
+    have scored every draft 0 and a number (``5``) every draft 1."""
     tests, answer = record.get("tests"), record.get("answer")
+    answer = None if answer is None or not str(answer).strip() else answer
     if isinstance(tests, (list, tuple)) and all(isinstance(t, str) for t in tests):
         tests = "\n".join(tests)
     if tests is None or tests == [] or (isinstance(tests, str) and not tests.strip()):

@@ -138,7 +138,8 @@ class CallableValue(ValueBase):
 def as_scores(result: Any, n: int, name: str) -> list[Score]:
     """Normalise what a value returned into ``n`` Scores, or say clearly what is wrong. Each
     item is a float, a ``(float, feedback)`` pair or a ``Score``; None in place of the float
-    means unknown (e.g. a record without the reference the value needs). NaN is an error."""
+    means unknown (e.g. a record without the reference the value needs). NaN and an infinity are
+    errors: no mean, pairing weight or JSON output can hold them."""
     if isinstance(result, (str, bytes, Mapping)):
         raise ValueFunctionError(f"value {name!r} returned {type(result).__name__}, expected a list of {n} scores")
     try:
@@ -167,8 +168,11 @@ def as_scores(result: Any, n: int, name: str) -> list[Score]:
                 s = Score(_known(item))
             except (TypeError, ValueError):
                 raise ValueFunctionError(f"value {name!r} returned {item!r} for output {i}, expected a float") from None
-        if s.value is not None and math.isnan(s.value):
-            raise ValueFunctionError(f"value {name!r} returned NaN for output {i}")
+        if s.value is not None and not math.isfinite(s.value):
+            shown = "NaN" if math.isnan(s.value) else s.value
+            raise ValueFunctionError(
+                f"value {name!r} returned {shown} for output {i}: scores must be finite numbers (or None: unknown)"
+            )
         scores.append(s)
     return scores
 

@@ -183,7 +183,9 @@ def command(
             try:
                 values = read_config(config, options, ctx.info_name) if config else {}
                 values.update(explicit)
-                return body(*build(classes, options, values))
+                built = build(classes, options, values)
+                _not_the_config(config, options, values)
+                return body(*built)
             except CorrectError as e:
                 fail(with_flag(e, options))
 
@@ -212,6 +214,15 @@ def command(
         return body
 
     return decorate
+
+
+def _not_the_config(config: Path | None, options: Sequence[Option], values: dict[str, Any]) -> None:
+    """A file the command writes (``output``, ``metrics``) that is the --config file is refused:
+    writing it would destroy the settings it was read from."""
+    for o in options:
+        v = values.get(o.name)
+        if config and o.name in ("output", "metrics") and v is not None and Path(v).resolve() == config.resolve():
+            raise UsageError(f"{o.spelled} {v} is also --config: writing it would destroy that; give another path")
 
 
 def build(classes: Sequence[type], options: Sequence[Option], values: dict[str, Any]) -> list[Any]:

@@ -16,7 +16,7 @@ from ..self_refine import of_task as self_corrector
 from ..training.config import TrainConfig
 from .args import UsageError
 from .engine import ServeConfig
-from .files import check_fresh, check_paths, claim_folder
+from .files import check_fresh, check_paths, claim_folder, task_files
 from .generate import GenerateConfig
 from .loading import load_models
 from .options import (
@@ -85,6 +85,7 @@ def generate(
         {"--output": args.output, "--metrics": metrics_path}, {"--input": source.input, "--dataset": source.dataset}
     )
     records, t = load_records(source, task.task, sampling.seed, shots=task.shots)
+    check_paths({"--output": args.output, "--metrics": metrics_path}, task_files(t))
     config = replace(config, fluency=config.fluency if config.fluency is not None else bool(t and t.fluency))
     resumable(records, args.output, metrics_path, config)  # another run's output refused before any model loads
     d = Defaults.of(t, task.generator, models.corrector, task.value, sampling.max_new_tokens)

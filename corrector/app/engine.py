@@ -53,9 +53,9 @@ class ServeConfig(Rewrites):
     """Completions decoded together."""
     max_pending: int = field(default=64, metadata={"min": 1})
     """Completions admitted at once (queued or running); requests beyond get 429."""
-    batch_wait: float = field(default=0.01, metadata={"min": 0.0})
+    batch_wait: float = field(default=0.01, metadata={"min": 0.0, "max": 60.0})
     """Seconds the worker waits for more requests to fill a batch once it has one."""
-    drain_timeout: float = field(default=60.0, metadata={"min": 0.0})
+    drain_timeout: float = field(default=60.0, metadata={"min": 0.0, "max": 86_400.0})
     """On SIGTERM (or Ctrl-C): seconds completions already admitted may take to finish while
     new requests get 503; then the server exits (a second signal exits at once)."""
     max_request_bytes: int = field(default=1 << 20, metadata={"min": 1})

@@ -34,6 +34,19 @@ def check_paths(outputs: dict, inputs: dict, folders: bool = False) -> None:
         seen[path.resolve()] = option
 
 
+def task_files(task) -> dict[str, Path]:
+    """The local files a task file's task reads (for ``check_paths``): the task file, its data
+    files and its shots file, each named as a refusal says it; none for a built-in task."""
+    if task is None or not task.source:
+        return {}
+    base = Path(task.source).parent
+    data = task.data if isinstance(task.data, dict) else {"": task.data}
+    named = {f"the task's data{f' ({k})' if k else ''}": v for k, v in data.items()}
+    named["the task's shots"] = task.shots.data
+    found = {k: base / v for k, v in named.items() if isinstance(v, str) and (base / v).is_file()}
+    return {"--task": Path(task.source), **found}
+
+
 RUN_FILE = "run.json"
 """In a training folder: the records (a hash of each prompt, by id) and value its pool was drawn
 and scored on."""

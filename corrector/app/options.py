@@ -39,7 +39,7 @@ class Backend:
     """openai backend: completions | chat."""
     concurrency: int = field(default=8, metadata={"min": 1})
     """openai backend: requests in flight at once."""
-    request_timeout: float = field(default=60.0, metadata={"min": 0.1})
+    request_timeout: float = field(default=60.0, metadata={"min": 0.1, "max": 86_400.0})
     """openai backend: seconds each read of an answer may wait (a request's deadline in all is
     twice this times its tries, plus two minutes a retry)."""
     retries: int = field(default=4, metadata={"min": 0, "max": 100})

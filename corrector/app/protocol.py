@@ -122,14 +122,21 @@ class ChatRequest(Common):
 MAX_STOPS = 16
 """The most stop strings a request may give (OpenAI takes 4): the hf backend's stop check
 costs about (vocabulary x stop strings) to set up, on the worker every request waits for."""
+MAX_STOP_CHARS = 256
+"""The longest stop string a request may give: that setup's tables grow with the vocabulary
+times the longest string (one of 300,000 characters took 4.7 GB and 9 s on the built-in
+tiny models, with a vocabulary of 512; SmolLM2's is 96 times that)."""
 
 
 def stop_strings(body) -> list[str]:
-    """The request's stop strings, distinct; an empty one, half a surrogate pair, or more than
-    ``MAX_STOPS``, refused."""
+    """The request's stop strings, distinct; an empty one, half a surrogate pair, one longer
+    than ``MAX_STOP_CHARS``, or more than ``MAX_STOPS``, refused."""
     given = [body.stop] if isinstance(body.stop, str) else body.stop or []
     for k, s in enumerate(given):
-        not_text(s, "stop" if isinstance(body.stop, str) else f"stop[{k}]")
+        where = "stop" if isinstance(body.stop, str) else f"stop[{k}]"
+        not_text(s, where)
+        if len(s) > MAX_STOP_CHARS:
+            raise BadRequest(f"{where}: at most {MAX_STOP_CHARS} characters a stop string (got {len(s)})", where)
     stop = list(dict.fromkeys(given))
     if "" in stop:
         raise BadRequest("stop: an empty stop string would end every answer at its first token; leave it out", "stop")
@@ -241,7 +248,22 @@ def response_body(rid: str, kind: str, model: str, choices: list[dict], usage: d
     return {"id": rid, "object": kind, "created": int(time.time()), "model": model, "choices": choices, "usage": usage}
 
 
-def chat_prompt(engine, given: Sequence[Message]) -> tuple[str, str, str]:
+def task_prompt(engine, question: str, record: dict | None) -> str:
+    """The generator's prompt for ``question`` in the server's task layout, filled from the
+    request's ``record`` (its fields beside the question, which is the ``prompt``); the question
+    as it is where the server has no task. A field the layout names that ``record`` does not
+    give is a 400 naming ``record``."""
+    if engine.format_prompt is None:
+        return question
+    from ...tasks.task import TaskError
+
+    try:
+        return engine.format_prompt({**(record or {}), "prompt": question})
+    except TaskError as e:
+        raise BadRequest(f"record: {e}; send it in the request's `record`", "record") from None
+
+
+def chat_prompt(engine, given: Sequence[Message], record: dict | None = None) -> tuple[str, str, str]:
     """(the question, the generator's prompt, where the question is: its message's content). A
     task server answers one question laid out in its task's format: the chat must be that one
     user message. Otherwise the generator's chat template lays out the whole conversation, when
@@ -262,7 +284,7 @@ def chat_prompt(engine, given: Sequence[Message]) -> tuple[str, str, str]:
                 f"message (got {len(messages)}: {roles}); earlier turns and system messages would not be seen",
                 "messages",
             )
-        return question, engine.format_prompt({"prompt": question}), where
+        return question, task_prompt(engine, question, record), where
     tokenizer = engine.generator.tokenizer
     if tokenizer is not None and getattr(tokenizer, "chat_template", None):
         from jinja2 import TemplateError

@@ -64,6 +64,7 @@ from .protocol import (
     param_of,
     response_body,
     sampling_params,
+    task_prompt,
     unsupported,
     usage_of,
 )
@@ -352,14 +353,13 @@ def build_app(engine: Engine, api_key: str | None = None):
             )
         for i, q in enumerate(questions):
             not_text(q, "prompt" if isinstance(body.prompt, str) else f"prompt[{i}]")
-        fmt = engine.format_prompt or (lambda record: record["prompt"])
-        prompts = [fmt({"prompt": q}) for q in questions]
+        prompts = [task_prompt(engine, q, body.record) for q in questions]
         return await answer("text_completion", body, questions, prompts, "prompt")
 
     @app.post("/v1/chat/completions")
     async def chat(body: ChatRequest):
         check_model(body)
-        question, prompt, where = chat_prompt(engine, body.messages)
+        question, prompt, where = chat_prompt(engine, body.messages, body.record)
         return await answer("chat.completion", body, [question], [prompt], where)
 
     return app

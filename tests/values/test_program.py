@@ -163,6 +163,14 @@ def test_labeled_and_unlabeled_records_in_one_batch(value):
     assert scores[0].feedback == scores[1].feedback == "printed 42"
 
 
+def test_a_blank_answer_is_no_answer(value):
+    """An answer of "" (or a CSV cell of spaces) scored every draft 0.0 and counted the record
+    as labeled, while the warning about records without an answer said it was unlabeled."""
+    scores = value([{"answer": ""}, {"answer": "  "}, {"answer": 0}], ["print(8)", "print(8)", "print(0)"])
+    assert [s.value for s in scores] == [None, None, 1.0]
+    assert scores[0].feedback == "printed 8"
+
+
 def test_batch_with_crash_in_the_middle(value):
     scores = value(
         [{"answer": "1"}, {"answer": "2"}, {"answer": "3"}], ["print(1)", "raise RuntimeError('boom')", "print(3)"]

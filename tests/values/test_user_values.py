@@ -133,9 +133,15 @@ def test_wrong_shapes_are_refused(user_package, fn, needle):
     assert f"value 'myvalues:{fn}'" in str(e.value) and needle in str(e.value)
 
 
-def test_infinite_values_are_allowed_but_nan_is_not():
-    v = CallableValue(lambda r, o: [math.inf, -math.inf], "inf")
-    assert [s.value for s in v(RECORDS, ["x", "y"])] == [math.inf, -math.inf]
+@pytest.mark.parametrize("bad", [math.inf, -math.inf])
+def test_infinite_values_are_refused_as_nan_is(bad):
+    """An infinity (a log-probability's log(0)) was kept: the metrics' mean became nan, their JSON
+    held Infinity, the pairing sampler's weights failed with a traceback, serve answered 500."""
+    v = CallableValue(lambda r, o: [0.5, bad], "logshare")
+    with pytest.raises(
+        ValueFunctionError, match=f"value 'logshare' returned {bad} for output 1: scores must be finite"
+    ):
+        v(RECORDS, ["x", "y"])
 
 
 def test_a_user_value_may_say_unknown():

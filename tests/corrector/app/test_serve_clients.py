@@ -274,6 +274,25 @@ def test_more_stop_strings_than_the_server_takes_is_a_400_not_a_stalled_worker(c
     assert text(client.post("/v1/completions", json={"model": "m", "prompt": "ab", "stop": ["zq"] * 1000}))
 
 
+def test_a_stop_string_longer_than_the_server_takes_is_a_400_not_gigabytes(client):
+    """One stop string of 300,000 characters took 4.7 GB and 9 s of the worker every request
+    waits for (the hf backend's stop check sizes its tables by the longest string)."""
+    from correct.corrector.app.protocol import MAX_STOP_CHARS
+
+    long = "q" + "z" * MAX_STOP_CHARS
+    e = error(client.post("/v1/completions", json={"model": "m", "prompt": "ab", "stop": ["x", long]}))
+    assert e["param"] == "stop[1]" and e["message"] == (
+        f"stop[1]: at most {MAX_STOP_CHARS} characters a stop string (got {MAX_STOP_CHARS + 1})"
+    )
+    e = error(
+        client.post(
+            "/v1/chat/completions", json={"model": "m", "messages": [{"role": "user", "content": "ab"}], "stop": long}
+        )
+    )
+    assert e["param"] == "stop"
+    assert text(client.post("/v1/completions", json={"model": "m", "prompt": "ab", "stop": long[:MAX_STOP_CHARS]}))
+
+
 STRICT = (
     "{% for m in messages %}{% if m['role'] not in ['system', 'user', 'assistant'] %}"
     "{{ raise_exception('Unexpected message role.') }}{% endif %}"
@@ -347,3 +366,26 @@ def test_chat_fields_that_would_change_the_answer_are_refused_by_name(client, fi
 def test_a_field_of_the_wrong_type_is_named_as_the_request_names_it(client, path, body, param):
     e = error(client.post(path, json={"model": "m", **body}))
     assert e["param"] == param and e["message"].startswith(f"{param}: "), e
+
+
+def test_a_task_layout_is_filled_from_the_requests_record():
+    """A task whose prompt names a field beside the question (`{unit}`) answered every request
+    with a 500, `record` or not: the server filled its layout from the question alone."""
+    from correct.tasks.task import fill
+
+    def layout(record):
+        return fill("Q: {prompt} (in {unit})\n", record, "task 't'")
+
+    engine = Engine(Dice(), None, Anything(), layout, ServeConfig(model_name="m", rounds=0)).start()
+    try:
+        with TestClient(build_app(engine), raise_server_exceptions=False) as c:
+            body = {"model": "m", "prompt": "5 + 3 apples", "record": {"unit": "apples"}, "max_tokens": 64}
+            assert text(c.post("/v1/completions", json=body)).startswith("Q: 5 + 3 apples (in apples)\n-")
+            chat = {"model": "m", "messages": [{"role": "user", "content": "5 + 3"}], "record": {"unit": "pens"}}
+            got = c.post("/v1/chat/completions", json={**chat, "max_tokens": 64}).json()
+            assert got["choices"][0]["message"]["content"].startswith("Q: 5 + 3 (in pens)\n-")
+            e = error(c.post("/v1/completions", json={"model": "m", "prompt": "5 + 3"}))
+            assert e["param"] == "record" and "names the field 'unit'" in e["message"]
+            assert "send it in the request's `record`" in e["message"]
+    finally:
+        engine.stop()
