@@ -180,8 +180,10 @@ def read_file(
     if not path.is_file():
         raise RecordError(f"{path}: no such file")
     datasets = _quiet_datasets()
+    # A CSV's ids as written: read as numbers, 001 became "1", 1e3 "1000", and a 20-digit one failed.
+    kwargs = {"converters": {(fields or {}).get("id", "id"): str}} if suffix == ".csv" else {}
     try:
-        rows = datasets.load_dataset(FORMATS[suffix], data_files=str(path), split="train")
+        rows = datasets.load_dataset(FORMATS[suffix], data_files=str(path), split="train", **kwargs)
     except Exception as e:  # the builders raise many kinds; the user needs one sentence
         # datasets wraps the parser's error ("Expected 2 fields in line 3, saw 3") in one that names no line
         while (e.__cause__ or e.__context__) is not None:
@@ -224,7 +226,7 @@ def rows_to_records(rows, required: Sequence[str], fields: Mapping[str, str] | N
     for i, row in enumerate(rows):
         rec = renamed(row, fields)  # an id mapped from a column of its own too, as a JSONL file's is
         rid = record_id(rec.get("id", i + 1), f"{where}, row {i + 1}")
-        if rid in rows_of:  # 1 and 01 in a CSV are both the number 1
+        if rid in rows_of:  # 1 and "1" in a JSON file are one id
             raise RecordError(f"{where}, row {i + 1}: duplicate id {rid!r} (row {rows_of[rid]} has it too)")
         rows_of[rid] = i + 1
         records.append({**rec, "id": rid})

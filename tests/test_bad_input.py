@@ -393,8 +393,19 @@ def test_a_stop_that_is_not_text_is_refused_not_taken_for_none(tmp_path, stop):
         assert_one_line(result, "key 'stop' must be a string or a list of non-empty strings")
 
 
+def test_a_csvs_ids_are_read_as_written(tmp_path):
+    """Read as numbers, 001 became "1" and 1e3 "1000", so outputs no longer joined back to the
+    input by id, and a 20-digit id failed the whole file."""
+    from correct.tasks.data import read_file
+
+    (tmp_path / "ids.csv").write_text("id,prompt,answer\n001,a,1\n1e3,b,2\n12345678901234567890123,c,3\n1,d,4\n")
+    assert [r["id"] for r in read_file(tmp_path / "ids.csv")] == ["001", "1e3", "12345678901234567890123", "1"]
+    (tmp_path / "qid.csv").write_text("qid,prompt\n007,a\n")  # an id from a column of another name
+    assert read_file(tmp_path / "qid.csv", fields={"id": "qid"})[0]["id"] == "007"
+
+
 def test_record_ids_from_csv_and_jsonl_are_checked_like_jsonl_ids(tmp_path):
-    (tmp_path / "dup.csv").write_text("id,prompt,answer\n1,Tom has 3 cards.,3\n01,Tom has 4 cards.,4\n")
+    (tmp_path / "dup.csv").write_text("id,prompt,answer\n1,Tom has 3 cards.,3\n1,Tom has 4 cards.,4\n")
     (tmp_path / "empty.csv").write_text("id,prompt,answer\n,Tom has 3 cards.,3\n,Tom has 4 cards.,4\n")
     (tmp_path / "null.jsonl").write_text('{"id": 7, "prompt": "a"}\n{"id": null, "prompt": "b"}\n')
     generate = ["generate", "--task", "arithmetic", *NO_MODEL, "--input"]
