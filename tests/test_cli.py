@@ -564,7 +564,7 @@ def test_train_each_method_saves_a_corrector_generate_uses(tiny_lm_dir, tmp_path
         "--samples",
         "3",
         "--iterations",
-        "1",
+        "2",  # the first explores (the last does not: nothing would train on it)
         "--steps",
         "2",
         "--pairs",

@@ -11,7 +11,7 @@ import json
 from cli_checks import invoke, refused
 
 from correct.corrector.app.files import RUN_FILE, claim_folder
-from correct.tasks import arithmetic
+from correct.tasks import arithmetic, get_task
 
 NO_MODEL = ["--generator", "/nonexistent/generator", "--rounds", "0", "--no-baseline"]
 RECORD = {"id": "a", "prompt": "Tom has 3 cards. How many cards does Tom have now?", "answer": 3}
@@ -167,3 +167,28 @@ def test_writing_over_an_earlier_runs_output_says_so(tmp_path, caplog):
         assert invoke(*args).exit_code == 0
     assert f"{out} holds an earlier run's lines: they are replaced (--resume would go on with them)" in caplog.text
     assert len(out.read_text().splitlines()) == 1
+
+
+def test_resuming_with_other_models_or_decoding_is_refused_by_the_setting(tmp_path):
+    """A resume into an output with another corrector, token budget and temperature finished
+    without a word, its lines and metrics mixing two runs' settings."""
+    out = tmp_path / "o.jsonl"
+    generate = ["generate", "--task", "arithmetic", "--limit", "2", "--rounds", "1", "--no-baseline", "--output", out]
+    done = invoke(*generate)
+    assert done.exit_code == 0, done.output
+    kept = json.loads((tmp_path / "o.run.json").read_text())
+    assert kept["temperature"] == 0.0 and kept["corrector"] and kept["value"] == "program"
+    lines = out.read_text()
+    for option, given, needle in [
+        ("--temperature", "1.5", "written with temperature 0.0 (o.run.json), and this run asks for 1.5"),
+        ("--max-new-tokens", "3", "written with max new tokens"),
+        ("--corrector", get_task("concepts").corrector, "written with corrector"),
+    ]:
+        refused(invoke(*generate, "--resume", option, given), needle, "resume with the same, or write to another")
+    assert out.read_text() == lines
+    # the same settings go on (nothing left to do); an output from before run files were kept too
+    assert invoke(*generate, "--resume").exit_code == 0
+    (tmp_path / "o.run.json").unlink()
+    assert invoke(*generate, "--resume", "--temperature", "1.5").exit_code == 0
+    assert json.loads((tmp_path / "o.run.json").read_text())["temperature"] == 1.5
+    assert out.read_text() == lines

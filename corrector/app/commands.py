@@ -16,7 +16,7 @@ from ..self_refine import of_task as self_corrector
 from ..training.config import TrainConfig
 from .args import UsageError
 from .engine import ServeConfig
-from .files import check_fresh, check_paths, claim_folder, task_files
+from .files import check_fresh, check_paths, claim_folder, keep_run, run_file, task_files
 from .generate import GenerateConfig
 from .loading import load_models
 from .options import (
@@ -78,11 +78,12 @@ def generate(
     backend: Backend,
 ) -> tuple[dict, Path]:
     """Refine the records for ``config.rounds`` rounds into ``args.output``; (metrics, metrics path)."""
-    from .generate import generate_run, resumable
+    from .generate import generate_run, resumable, run_settings
 
     metrics_path = args.metrics or args.output.with_suffix(".metrics.json")
     check_paths(
-        {"--output": args.output, "--metrics": metrics_path}, {"--input": source.input, "--dataset": source.dataset}
+        {"--output": args.output, "--metrics": metrics_path, "the run file": run_file(args.output)},
+        {"--input": source.input, "--dataset": source.dataset},
     )
     records, t = load_records(source, task.task, sampling.seed, shots=task.shots)
     check_paths({"--output": args.output, "--metrics": metrics_path}, task_files(t))
@@ -93,6 +94,8 @@ def generate(
     check_self_examples(models, d.corrector, t)
     check_rewrites(config)
     fmt = prompt_format(t, task.shots, sampling.seed)
+    params = d.sampling(sampling)
+    keep_run(args.output, run_settings(d, backend, models, task, params, config), config.resume)
     with d.load_value() as v:  # closed at the end: the program value's sandbox workers
         g, c = load_models(
             d.generator,
@@ -104,7 +107,6 @@ def generate(
             **d.generator_options,
         )
         c = for_task(g, c, t, fmt, v if models.self_examples else None, task.shots, sampling.seed, models.refine)
-        params = d.sampling(sampling)
         m = generate_run(records, fmt, g, c, v, params, args.output, metrics_path, config)
     return m, metrics_path
 

@@ -96,6 +96,39 @@ def claim_folder(folder: Path, records: list[dict], value: str | None, samples: 
     write_json_atomic(path, {"value": value, "prompts": mine} | ({} if samples is None else {"samples": samples}))
 
 
+def run_file(output: Path) -> Path:
+    """Where ``correct generate`` keeps what a run into ``output`` was asked for (``keep_run``)."""
+    return output.with_suffix(".run.json")
+
+
+def keep_run(output: Path, settings: dict, resume: bool) -> None:
+    """What a ``correct generate`` run was asked for (its models, value and decoding), kept
+    beside its output (``run_file``). A run resumed into that output that asks for another
+    setting is refused by its name: the lines it appends, and the metrics over them all, would
+    mix two runs. An output written before these were kept goes on (and keeps this run's), and
+    so does one with no lines yet."""
+    import json
+
+    from ..outputs import write_json_atomic
+
+    path, mine = run_file(output), json.loads(json.dumps(settings))  # as JSON reads them back
+    if resume and path.is_file() and output.is_file() and output.stat().st_size:
+        try:
+            theirs = json.loads(path.read_text())
+            theirs.items()
+        except (ValueError, AttributeError):
+            raise UsageError(f"{path}: not a run file of correct generate; give another --output") from None
+        for key, value in mine.items():
+            if key in theirs and theirs[key] != value:
+                raise UsageError(
+                    f"{output} was written with {key.replace('_', ' ')} {theirs[key]!r} ({path.name}), and this run "
+                    f"asks for {value!r}: resume with the same, or write to another output",
+                    option=key,
+                )
+        return
+    write_json_atomic(path, mine)
+
+
 def check_fresh(folder: Path, resume: bool) -> None:
     """A training folder that holds an earlier run's training (its log, its stage checkpoints) is
     gone on with only by --resume: a fresh run into it would add a second run's rows to its log,

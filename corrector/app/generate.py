@@ -69,6 +69,28 @@ def resumable(
     return done
 
 
+def run_settings(d, backend, models, task, params: SamplingParams, config: GenerateConfig) -> dict:
+    """What a run is asked for that its lines do not say (``files.keep_run``), by option name:
+    the models and value (``Defaults`` resolved), the shots and the decoding."""
+    corrects = bool(config.rounds)
+    return {
+        "generator": d.generator,
+        "backend": backend.backend,
+        "corrector": d.corrector if corrects else None,
+        "corrector_backend": models.corrector_backend if corrects else None,
+        "refine": models.refine if corrects else None,
+        "self_examples": models.self_examples,
+        "value": d.value,
+        "shots": task.shots,
+        "temperature": params.temperature,
+        "max_new_tokens": params.max_new_tokens,
+        "stop": list(params.stop),
+        "seed": params.seed,
+        "correction_samples": config.correction_samples if corrects else None,
+        "correction_temperature": config.correction_temperature if corrects and config.correction_samples > 1 else None,
+    }
+
+
 def generate_run(
     records: Sequence[dict],
     format_prompt: Callable[[dict], str],
