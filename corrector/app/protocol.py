@@ -10,12 +10,19 @@ import time
 from dataclasses import replace
 from typing import Any, Sequence
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from ...errors import half_surrogate
 from ...generators import SamplingParams
 from ..refine import MAX_ROUNDS, MAX_SAMPLES
 from .engine import BadRequest
+
+
+class StreamOptions(BaseModel):
+    """OpenAI's ``stream_options``: ``include_usage`` a boolean (``"no"`` was taken as yes)."""
+
+    model_config = ConfigDict(extra="allow")
+    include_usage: StrictBool | None = None
 
 
 class Common(BaseModel):
@@ -30,7 +37,7 @@ class Common(BaseModel):
     stop: str | list[str] | None = None
     seed: int | None = Field(None, ge=-(2**63), le=2**63 - 1)  # 64-bit, as torch and vLLM take it
     stream: bool = False
-    stream_options: dict[str, Any] | None = None
+    stream_options: StreamOptions | None = None
     logprobs: bool | int | None = None
     top_logprobs: int | None = None
     user: str | None = None
@@ -38,7 +45,7 @@ class Common(BaseModel):
     # their neutral values are taken, any other is refused by name (``unsupported``).
     echo: bool | None = None
     suffix: str | None = None
-    best_of: int | None = None
+    best_of: int | None = Field(None, ge=1)
     logit_bias: dict[str, float] | None = None
     presence_penalty: float | None = None
     frequency_penalty: float | None = None

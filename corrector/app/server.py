@@ -287,7 +287,7 @@ def build_app(engine: Engine, api_key: str | None = None):
         async def events():
             chunk_kind = "chat.completion.chunk" if chat else "text_completion"
             # With include_usage every chunk holds `usage`: null but the last, which holds the usage.
-            with_usage = bool((body.stream_options or {}).get("include_usage"))
+            with_usage = bool(body.stream_options and body.stream_options.include_usage)
 
             def chunk(choices, **more) -> str:
                 head = {"id": rid, "object": chunk_kind, "created": created, "model": config.model_name}

@@ -62,12 +62,23 @@ def init_pool(
     settings_of: Settings | None = None,
 ) -> None:
     """Step 1: N generator drafts per prompt. Prompts already in the pool (a resumed run) are
-    skipped; a prompt whose drafts were only partly written when a run was killed is drafted anew."""
+    skipped; a prompt whose drafts were only partly written when a run was killed is drafted
+    anew, and so is one with more than N (a pool file whose lines were written twice)."""
 
     def drafted(prompt_id: str) -> int:
         return sum(d.origin == "generator" for d in pool.by_prompt.get(prompt_id, ()))
 
     partial = {r["id"] for r in records if 0 < drafted(r["id"]) < params.n}
+    extra = {r["id"] for r in records if drafted(r["id"]) > params.n}
+    if extra:
+        log.warning(
+            "%s: %d prompts have more than %d generator drafts (lines written twice?), the first %r: drafted anew",
+            pool.path,
+            len(extra),
+            params.n,
+            min(extra),
+        )
+        partial |= extra
     if partial:
         pool.drop(lambda d: d.prompt_id in partial and d.origin == "generator")
     todo = [i for i, r in enumerate(records) if not drafted(r["id"])]

@@ -205,6 +205,20 @@ def test_fields_that_would_change_the_answer_are_refused_by_name_not_ignored(cli
     assert e["param"] == field and e["message"].startswith(message), e
 
 
+@pytest.mark.parametrize(
+    "field, value, param",
+    [
+        ("best_of", 0, "best_of"),
+        ("best_of", -1, "best_of"),
+        ("stream_options", {"include_usage": "no"}, "stream_options.include_usage"),
+    ],
+)
+def test_values_openai_refuses_are_refused_by_their_field(client, field, value, param):
+    """best_of 0 was taken, and include_usage "no" added the usage as a yes would."""
+    body = {"model": "m", "prompt": "ab", "stream": field == "stream_options", field: value}
+    assert error(client.post("/v1/completions", json=body))["param"] == param
+
+
 def test_their_neutral_values_and_explicit_nulls_are_taken(client):
     neutral = {
         "echo": False,

@@ -598,16 +598,19 @@ def test_a_resumed_pool_drafts_only_what_it_lacks_and_redrafts_a_prompt_cut_by_a
             self.asked += prompts
             return [[f"{p} #{k}" for k in range(params.n)] for p in prompts]
 
-    records = [{"id": f"r{i}", "prompt": f"sort {i}", "answer": str(i)} for i in range(3)]
+    records = [{"id": f"r{i}", "prompt": f"sort {i}", "answer": str(i)} for i in range(4)]
     pool = Pool()
     pool.add([Draft("r0", "old 0", 0.0), Draft("r0", "old 1", 0.0), Draft("r1", "cut", 0.0)])
+    # r3's lines written twice (a pool file appended to itself): more drafts than N, drafted anew too
+    pool.add([Draft("r3", "twice", 0.0)] * 3)
     gen = Asked()
     init_pool(pool, records, [r["prompt"] for r in records], gen, SortValue(), SamplingParams(n=2))
-    assert sorted(gen.asked) == ["sort 1", "sort 2"]
+    assert sorted(gen.asked) == ["sort 1", "sort 2", "sort 3"]
     assert {k: [d.text for d in v] for k, v in pool.by_prompt.items()} == {
         "r0": ["old 0", "old 1"],
         "r1": ["sort 1 #0", "sort 1 #1"],
         "r2": ["sort 2 #0", "sort 2 #1"],
+        "r3": ["sort 3 #0", "sort 3 #1"],
     }
 
 
