@@ -53,7 +53,9 @@ def save_checkpoint(
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
-    hf.model.save_pretrained(tmp)
+    from .trainee import save_model
+
+    save_model(hf.model, tmp)
     hf.tokenizer.save_pretrained(tmp)
     version, internal, gauss = rng.getstate()
     (tmp / STATE).write_text(

@@ -133,6 +133,20 @@ def is_peft(model) -> bool:
     return peft is not None and isinstance(model, peft.PeftModel)
 
 
+def save_model(model, folder: str | Path) -> None:
+    """``model.save_pretrained(folder)``; a peft model's embedding layers saved only where its
+    adapter targets them. peft's own default asks the hub for the base's config, to see whether
+    the vocabulary grew: offline, or with a base named as correct names one (``smollm2``), every
+    checkpoint warned that the lookup failed. Nothing here resizes a vocabulary."""
+    if not is_peft(model):
+        return model.save_pretrained(folder)
+    from peft.utils.other import EMBEDDING_LAYER_NAMES
+
+    targets = model.peft_config[model.active_adapter].target_modules or ()
+    targeted = any(name in targets for name in EMBEDDING_LAYER_NAMES)
+    model.save_pretrained(folder, save_embedding_layers="auto" if targeted else False)
+
+
 def save_weights(hf: HFGenerator, folder: Path, merge: bool = False) -> None:
     """The trained weights into ``folder``: the model, or its LoRA adapter (``merge``: the base
     with the adapter merged in). Afterwards ``hf`` decodes with the merged weights either way:
@@ -153,7 +167,7 @@ def save_adapter(model, folder: str | Path) -> None:
     there (the run writes its own, corrector/app/card.py)."""
     card = Path(folder, "README.md")
     before = card.read_bytes() if card.is_file() else None
-    model.save_pretrained(folder)
+    save_model(model, folder)
     if before is None:
         card.unlink(missing_ok=True)
     else:

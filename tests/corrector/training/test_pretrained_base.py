@@ -568,3 +568,28 @@ def test_a_killed_sft_run_resumes_from_its_step_checkpoint(gen_dir, tmp_path, in
     a, b = (load_file(tmp_path / "run" / weights), load_file(tmp_path / "whole" / weights))
     assert all(torch.allclose(a[k], b[k], atol=1e-5) for k in a)
     assert not list((tmp_path / "run" / "trainer").glob("checkpoint-*"))  # the finished run drops them
+
+
+def test_an_adapter_on_a_base_named_by_correct_saves_without_asking_the_hub(tmp_path):
+    """A LoRA corrector on `--generator smollm2` warned at every checkpoint that peft could not
+    look the base's config up on the hub ("smollm2" is correct's name, not a hub id)."""
+    from peft import LoraConfig, get_peft_model
+
+    from correct.corrector.training.trainee import save_model
+
+    model = build_model(build_tokenizer(["a b c d"] * 4, vocab_size=300))
+    model.config._name_or_path = "smollm2"
+    for targets, embeddings in ((["c_attn"], False), (["c_attn", "lm_head"], True)):
+        peft_model = get_peft_model(model, LoraConfig(r=2, target_modules=targets))
+        peft_model.peft_config["default"].base_model_name_or_path = "smollm2"
+        folder = tmp_path / "-".join(targets)
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            save_model(peft_model, folder)
+        assert not [w for w in seen if "smollm2" in str(w.message)], [str(w.message) for w in seen]
+        from safetensors.torch import load_file
+
+        saved = load_file(folder / "adapter_model.safetensors")
+        assert any("lora_A" in k for k in saved)
+        assert any("lm_head.base_layer" in k or k.endswith("lm_head.weight") for k in saved) == embeddings
+        model = peft_model.unload()
