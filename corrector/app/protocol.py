@@ -238,12 +238,16 @@ def usage_of(generator, prompts: Sequence[str], histories, params: SamplingParam
         return n if cap is None else min(n, cap)
 
     per = len(histories) // len(prompts) if prompts else 0  # the completions of each prompt, in turn
+
+    def known(step) -> tuple[int, int] | None:
+        return getattr(step, "usage", None)
+
     prompt_tokens = sum(
-        histories[j * per][0].usage[0] if per and histories[j * per][0].usage else counted(drafter, p, None)
+        known(histories[j * per][0])[0] if per and known(histories[j * per][0]) else counted(drafter, p, None)
         for j, p in enumerate(prompts)
     )
     completion = sum(
-        step.usage[1] if step.usage else counted(rewriter if k else drafter, step.text, params.max_new_tokens)
+        known(step)[1] if known(step) else counted(rewriter if k else drafter, step.text, params.max_new_tokens)
         for h in histories
         for k, step in enumerate(h)
         if k == 0 or step.text != h[k - 1].text
