@@ -48,6 +48,8 @@ def load_trainee(
     elif config.lora_r:
         hf.model, config = add_adapter(hf.model, config, init)
         hf.model.to(hf.device)
+    else:  # every weight trained: an --init adapter merged into its base left the base frozen, as peft holds it
+        hf.model.requires_grad_(True)
     if config.lora_r and config.gradient_checkpointing:
         hf.model.enable_input_require_grads()  # the frozen embeddings' output must carry a gradient through checkpoints
     return hf, config

@@ -593,3 +593,17 @@ def test_an_adapter_on_a_base_named_by_correct_saves_without_asking_the_hub(tmp_
         assert any("lora_A" in k for k in saved)
         assert any("lm_head.base_layer" in k or k.endswith("lm_head.weight") for k in saved) == embeddings
         model = peft_model.unload()
+
+
+def test_a_lora_corrector_as_init_is_fine_tuned_whole_without_lora_r(gen_dir, tmp_path):
+    """--init naming a LoRA corrector (`--init general`) without --lora-r ended, after the pool
+    was drafted, in "element 0 of tensors does not require grad": merged into its base, the
+    adapter's base stayed frozen."""
+    from safetensors.torch import load_file
+
+    quick_train(gen_dir, tmp_path / "adapter")
+    quick_train(tmp_path / "adapter", tmp_path / "whole", replace(QUICK, lora_r=None))
+    assert (tmp_path / "whole" / "model.safetensors").is_file()
+    merged = Corrector.from_pretrained(str(tmp_path / "adapter")).generator.model.state_dict()
+    trained = load_file(tmp_path / "whole" / "model.safetensors")
+    assert any(not torch.equal(trained[k], merged[k]) for k in trained if k in merged)
