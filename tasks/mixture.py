@@ -51,7 +51,11 @@ class Mixture:
     source: str
     tasks: tuple[Task, ...]
     limits: tuple[int | None, ...]
-    """Training records of each task (None: the mixture's ``limit``, else --limit, else all)."""
+    """Training records of each task, as its entry says (None: --limit, else the mixture's
+    ``limit``, else all)."""
+    default: int | None = None
+    """The mixture file's ``limit``: records of each task whose entry does not say, unless
+    --limit does."""
 
     def task_of(self, record: Mapping[str, Any]) -> Task:
         return self.tasks[self.index(record["id"])]
@@ -63,10 +67,11 @@ class Mixture:
         return [t.name for t in self.tasks]
 
     def records(self, split: str, limit: int | None, seed: int) -> list[dict]:
-        """Each task's ``split`` (its own limit, else ``limit``), ids prefixed by the task's name."""
+        """Each task's ``split`` (its entry's limit, else ``limit`` (--limit), else the file's),
+        ids prefixed by the task's name."""
         out = []
         for t, own in zip(self.tasks, self.limits):
-            n = own or limit
+            n = own or limit or self.default
             if t.max_records is not None and n is not None and n > t.max_records:
                 raise TaskError(
                     f"{self.source}: task {t.name!r} holds at most {t.max_records:,} records a split, asked for {n:,}"
@@ -112,7 +117,7 @@ def load_mixture(path: str | Path, get_task) -> Mixture:
                 raise TaskError(f"{where}: an entry is a task, or a mapping with 'task' and 'limit'")
             name, limit = entry["task"], _count(where, f"limit of entry {i + 1}", entry.get("limit"))
         else:
-            name, limit = entry, default
+            name, limit = entry, None
         if not isinstance(name, str):
             raise TaskError(f"{where}: a task is a built-in name or a task file's path, got {name!r}")
         local = path.parent / name
@@ -132,7 +137,7 @@ def load_mixture(path: str | Path, get_task) -> Mixture:
     bad = [n for n in names if SEPARATOR in n]
     if bad:
         raise TaskError(f"{path}: task name {bad[0]!r} holds {SEPARATOR!r}, which mixture ids use")
-    return Mixture(str(path), tuple(tasks), tuple(limits))
+    return Mixture(str(path), tuple(tasks), tuple(limits), default)
 
 
 def _count(where: str, key: str, v: Any) -> int | None:

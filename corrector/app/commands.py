@@ -213,10 +213,14 @@ def _train_mixture(
         (source.input or source.dataset, "--input/--dataset"),
         (task.value, "--value"),
         (config.method == "sft", "--method sft"),
+        (args.eval_limit not in (0, TrainArgs.eval_limit), "--eval-limit (measure each with correct generate)"),
     ):
         if given:
             raise UsageError(f"{where} is a mixture of tasks, each with its records and value; {flag} is for one task")
     m = load_mixture(task.task, get_task)
+    chats = {t.chat_template for t in m.tasks}
+    if len(chats) > 1:
+        raise UsageError(f"{where}: some of its tasks set chat_template and some do not; one generator drafts them all")
     generators = {t.generator for t in m.tasks}
     generator = task.generator or (generators.pop() if len(generators) == 1 else None)
     if not generator:
@@ -239,7 +243,7 @@ def _train_mixture(
         v = MixtureValue(m, [stack.enter_context(d.load_value()) for d in each])
         from .train import train_run
 
-        g, _ = load_models(generator, None, backend, None)
+        g, _ = load_models(generator, None, backend, None, **each[0].generator_options)
         train_run(
             records,
             prompts,

@@ -49,8 +49,10 @@ def mixture(tmp_path) -> Path:
 def test_a_mixture_file_gives_every_tasks_records_under_its_name(mixture):
     assert is_mixture(str(mixture)) and not is_mixture(str(mixture.parent / "short.yaml"))
     m = load_mixture(mixture, get_task)
-    records = m.records("train", 100, 0)
+    records = m.records("train", None, 0)
     assert Counter(group(r["id"]) for r in records) == {"short": 6, "long": 4}  # the mixture's limit, then the entry's
+    # --limit overrides the mixture's limit (a quick run of a mixture of 2,000 a task was hours); an entry's own stands
+    assert Counter(group(r["id"]) for r in m.records("train", 2, 0)) == {"short": 2, "long": 4}
     long = next(r for r in records if r["id"] == "long/q0")
     assert m.layout(long) == "Tell me about x = 1\n" and m.task_of(long).max_new_tokens == 20
 
@@ -127,6 +129,18 @@ def test_a_mixture_is_for_training_only(mixture):
         app, ["train", "--task", str(mixture), "--value", "program", "--output", str(mixture.parent / "o")]
     )
     assert result.exit_code == 2 and "--value is for one task" in " ".join(result.stderr.split())
+    # A mixture run measures nothing at its end: --eval-limit was taken and no eval.json came.
+    result = CliRunner().invoke(
+        app, ["train", "--task", str(mixture), "--eval-limit", "50", "--output", str(mixture.parent / "o")]
+    )
+    assert result.exit_code == 2 and "--eval-limit (measure each with correct generate) is for one task" in " ".join(
+        result.stderr.split()
+    )
+    # Tasks that differ on the chat template: one generator drafts them all (it was silently left out).
+    chat = mixture.parent / "long.yaml"
+    chat.write_text(chat.read_text() + "chat_template: true\n")
+    result = CliRunner().invoke(app, ["train", "--task", str(mixture), "--output", str(mixture.parent / "o")])
+    assert result.exit_code == 2 and "some of its tasks set chat_template and some do not" in result.stderr
 
 
 def test_train_on_a_mixture(mixture, tiny_lm_dir, tmp_path):
