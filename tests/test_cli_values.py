@@ -122,6 +122,10 @@ def test_score_toxicity(tmp_path):
         ("program:timeout=nan", ["timeout must be a number above 0, got 'nan'"]),
         ("program:memory_mb=-5", ["memory_mb must be a number above 0, got '-5'"]),
         ("program:workers=0", ["workers must be a number above 0, got '0'"]),
+        # past what a clock or an rlimit holds: an OverflowError, or every program scored 0 "setup failed"
+        ("program:timeout=1e10", ["timeout must be at most 86,400, got '1e10'"]),
+        ("program:memory_mb=10000000000000", ["memory_mb must be at most 1,073,741,824"]),
+        ("program:workers=100000", ["workers must be at most 1,024"]),
         ("program:reveal_expected=maybe", ["reveal_expected must be true or false, got 'maybe'"]),
         ("toxicity:max_value=nan", ["max_value must be a finite number, got 'nan'"]),
     ],

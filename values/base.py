@@ -138,14 +138,16 @@ def finite(text: str) -> float:
     return value
 
 
-def positive(kind: Callable[[str], float]) -> Callable[[str], float]:
+def positive(kind: Callable[[str], float], most: float = math.inf) -> Callable[[str], float]:
     """A converter for a count or a limit: a finite number above 0 (a timeout of -1 s timed out
-    every program)."""
+    every program), and at most ``most`` (a timeout of 1e10 s overflowed the clock)."""
 
     def convert(text: str):
         value = kind(text)
         if not math.isfinite(value) or value <= 0:
             raise ValueError("must be a number above 0")
+        if value > most:
+            raise ValueError(f"must be at most {most:,.0f}")
         return value
 
     return convert

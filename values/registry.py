@@ -11,9 +11,9 @@ from typing import Any, Callable, Mapping
 from .base import Score, Value, ValueBase, ValueFunctionError, describe_error, flag, parse_options, positive
 
 _PROGRAM_OPTIONS = {
-    "timeout": positive(float),
-    "memory_mb": positive(int),
-    "workers": positive(int),
+    "timeout": positive(float, most=86_400),  # a day: past what a clock's select takes, it overflowed
+    "memory_mb": positive(int, most=2**30),  # a petabyte: past it, the sandbox's rlimit overflowed
+    "workers": positive(int, most=1024),
     "isolation": str,
     "reveal_expected": flag,
 }
@@ -34,6 +34,8 @@ def _program(arg: str | None = None) -> Value:
             )
         if not 0 < float(seconds) < math.inf:
             raise ValueFunctionError(f"value program:{arg}: timeout must be a number above 0, got {seconds!r}")
+        if float(seconds) > 86_400:
+            raise ValueFunctionError(f"value program:{arg}: timeout must be at most 86,400, got {seconds!r}")
         options.setdefault("timeout", float(seconds))
     if options.get("isolation", "auto") not in ISOLATION_MODES:
         raise ValueFunctionError(f"value program:{arg}: isolation must be one of {', '.join(ISOLATION_MODES)}")
