@@ -78,6 +78,30 @@ class Task:
         return self.splits is None or split in self.splits
 
 
+def solution_text(solution: Any) -> str | None:
+    """A record's ``solution`` as the text a model writes: text as it is, a number as its
+    digits, an object or a list as JSON (Python's spelling of ``{"price": 9}`` is no JSON, and
+    scored every reference and shown every example wrong); None stays None.
+
+    >>> solution_text({"price": 9}), solution_text(2), solution_text("print(4)"), solution_text(None)
+    ('{"price": 9}', '2', 'print(4)', None)
+    """
+    import json
+
+    if solution is None or isinstance(solution, str):
+        return solution
+    return json.dumps(solution, ensure_ascii=False) if isinstance(solution, (dict, list, bool)) else str(solution)
+
+
+def solutions_as_text(records: list[dict]) -> list[dict]:
+    """Records to train a generator on, their ``solution`` as text (``solution_text``); a
+    record without one is refused by its id."""
+    empty = next((r for r in records if solution_text(r.get("solution")) is None), None)
+    if empty is not None:
+        raise TaskError(f"record {empty['id']!r} has no 'solution' to train on")
+    return [{**r, "solution": solution_text(r["solution"])} for r in records]
+
+
 def template_fields(template: str) -> list[str]:
     """The record fields a template names.
 
@@ -113,7 +137,7 @@ def few_shot_prompt(task: Task, shots: int | None = None, seed: int = 0) -> Call
     if not examples:
         return task.format_prompt
     target, end = task.shots.target, answer_end(task)
-    head = "".join(task.format_prompt(r) + str(r[target]) + end for r in examples)
+    head = "".join(task.format_prompt(r) + solution_text(r[target]) + end for r in examples)
     return lambda record: head + task.format_prompt(record)
 
 

@@ -555,3 +555,19 @@ def test_a_resume_into_another_settings_output_or_an_unwritable_path_is_refused_
         *base, "--rounds", 0, "--no-baseline", "--output", tmp_path / "o.jsonl", "--metrics", "/proc/m.json"
     )
     assert_one_line(unwritable, "/proc/m.json: cannot be written")
+
+
+def test_sft_takes_a_numeric_solution_as_its_digits_and_refuses_a_missing_one(tmp_path):
+    """A CSV's numeric solution column ended --method sft in "can only concatenate str (not
+    int) to str"; a null solution too."""
+    (tmp_path / "n.jsonl").write_text('{"prompt": "1+1=", "solution": 2}\n{"prompt": "2+2=", "solution": 4}\n')
+    done = invoke("train", "--method", "sft", "--input", tmp_path / "n.jsonl", "--iterations", 1, "--steps", 2,
+                  "--batch-size", 2, "--output", tmp_path / "g")  # fmt: skip
+    assert done.exit_code == 0, done.output
+    (tmp_path / "z.jsonl").write_text(
+        '{"id": "q1", "prompt": "1+1=", "solution": "2"}\n{"id": "q2", "prompt": "2+2=", "solution": null}\n'
+    )
+    assert_one_line(
+        invoke("train", "--method", "sft", "--input", tmp_path / "z.jsonl", "--output", tmp_path / "h"),
+        "record 'q2' has no 'solution'",
+    )

@@ -276,6 +276,9 @@ def _train_sft(records, fmt, t, args: TrainArgs, shots: int | None, config: Trai
 
     if shots:
         raise UsageError("--method sft trains a base generator on the task's own format; --shots is for drafting")
+    from ...tasks.task import solutions_as_text
+
+    records = solutions_as_text(records)
     if args.eval_limit not in (0, TrainArgs.eval_limit):
         raise UsageError(
             "--eval-limit measures a trained corrector's rounds; --method sft trains a generator "
@@ -292,7 +295,7 @@ def _train_sft(records, fmt, t, args: TrainArgs, shots: int | None, config: Trai
     if args.init not in (None, "tiny"):  # a pretrained model, fine-tuned on the reference solutions
         stats = fine_tune(args.init, records, fmt, args.output, steps, config)
     else:
-        texts = [fmt(r) + r["solution"] for r in (t.make_split("train", 5000, 0) if t else records)]
+        texts = [fmt(r) + r["solution"] for r in (solutions_as_text(t.make_split("train", 5000, 0)) if t else records)]
         stats = train_base_generator(records, fmt, texts, args.output, steps, config)
     # What the run did and cost, beside the weights (as transformers' train_results.json)
     # (cpu_seconds: the whole run's, a resumed one's with what its killed process spent by its step checkpoint)

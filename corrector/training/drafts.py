@@ -10,6 +10,7 @@ from dataclasses import replace
 from typing import Callable, Sequence
 
 from ...generators import Generator, SamplingParams
+from ...tasks.task import solution_text
 from ...values import Value
 from ..failpoints import failpoint
 from ..model import Corrector
@@ -112,7 +113,7 @@ def add_references(pool: Pool, records: Sequence[dict], value: Value) -> int:
     returns how many were added."""
     have = {d.prompt_id for d in pool.drafts() if d.origin == "reference"}
     todo = [r for r in records if r.get("solution") is not None and r["id"] not in have]
-    added = score_drafts(todo, [[str(r["solution"])] for r in todo], value, "reference") if todo else []
+    added = score_drafts(todo, [[solution_text(r["solution"])] for r in todo], value, "reference") if todo else []
     pool.add(added)
     short = sum(d.value is not None and d.value < value.max_value for d in added)
     if short and distributed.is_main():

@@ -628,6 +628,24 @@ def test_records_without_a_solution_add_no_reference():
     assert [(d.prompt_id, d.text, d.value, d.origin) for d in pool.drafts()] == [("a", "0 1", 1.0, "reference")]
 
 
+def test_a_solution_that_is_an_object_joins_the_pool_as_json():
+    """An object solution (a JSON task's record) joined the pool as Python's spelling of it,
+    {'price': 9}, which the json value scored 0 as "not valid JSON"."""
+    from correct.corrector.pool import Pool
+    from correct.corrector.training.drafts import add_references
+    from correct.values import load_value
+
+    records = [
+        {"id": "a", "prompt": "Kettle 9 dollars.", "text": "Kettle 9 dollars.", "schema": {"price": "number"},
+         "fields": {"price": 9}, "solution": {"price": 9}},
+    ]  # fmt: skip
+    pool = Pool()
+    with load_value("json") as value:
+        assert add_references(pool, records, value) == 1
+    [draft] = pool.drafts()
+    assert json.loads(draft.text) == {"price": 9} and draft.value == 1.0
+
+
 class _Rewrites:
     """A corrector that writes the given rewrites of every draft, and records what it was asked."""
 
