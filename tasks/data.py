@@ -151,7 +151,22 @@ def read_jsonl(
                 raise RecordError(f"{path}:{n}: duplicate id {rec['id']!r}")
             ids.add(rec["id"])
             records.append(rec)
+    note_unmapped(records, fields, str(path))
     return records
+
+
+def note_unmapped(records: Sequence[Mapping[str, Any]], fields: Mapping[str, str] | None, where: str) -> None:
+    """Say it when a column that key ``fields`` maps a field from is in no record (a typo, as
+    ``answer: reslut``, left every record unlabeled without a word); a file that really has no
+    such column (an unlabeled split) is read all the same."""
+    import logging
+
+    for field, column in (fields or {}).items():
+        if records and column != field and not any(column in r for r in records):
+            logging.getLogger("correct").warning(
+                "%s: no record has the column %r that key 'fields' maps %r from; its records have no %r", where,
+                column, field, field,
+            )  # fmt: skip
 
 
 def record_id(value, where: str) -> str:
@@ -230,6 +245,7 @@ def rows_to_records(rows, required: Sequence[str], fields: Mapping[str, str] | N
             raise RecordError(f"{where}, row {i + 1}: duplicate id {rid!r} (row {rows_of[rid]} has it too)")
         rows_of[rid] = i + 1
         records.append({**rec, "id": rid})
+    note_unmapped(records, fields, where)
     return records
 
 

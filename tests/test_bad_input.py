@@ -571,3 +571,21 @@ def test_sft_takes_a_numeric_solution_as_its_digits_and_refuses_a_missing_one(tm
         invoke("train", "--method", "sft", "--input", tmp_path / "z.jsonl", "--output", tmp_path / "h"),
         "record 'q2' has no 'solution'",
     )
+
+
+def test_a_fields_mapping_from_a_column_no_record_has_is_said(tmp_path, caplog):
+    """`fields: {answer: reslut}` left every record unlabeled without a word."""
+    from correct.tasks.data import read_file
+
+    (tmp_path / "fm.jsonl").write_text('{"question": "What is 2+3?", "result": 5}\n')
+    (tmp_path / "fm.csv").write_text("question,result\nWhat is 2+3?,5\n")
+    for name in ("fm.jsonl", "fm.csv"):
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="correct"):
+            [record] = read_file(tmp_path / name, fields={"prompt": "question", "answer": "reslut"})
+        assert "answer" not in record
+        assert f"{name}: no record has the column 'reslut' that key 'fields' maps 'answer' from" in caplog.text
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="correct"):
+            [record] = read_file(tmp_path / name, fields={"prompt": "question", "answer": "result"})
+        assert record["answer"] == 5 and "key 'fields'" not in caplog.text

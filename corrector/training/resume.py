@@ -106,8 +106,19 @@ def latest(out: Path) -> tuple[int, Path, random.Random] | None:
 
 def _log_lines(log: Path) -> list[str]:
     """The whole lines of a run's log: a last line without its newline is a row torn by a kill
-    (or a full disk) before its stage was checkpointed, and goes as that stage's row does."""
-    return [line for line in whole_lines(log).decode("utf-8").splitlines() if line.strip()] if log.exists() else []
+    (or a full disk) before its stage was checkpointed, and goes as that stage's row does. A
+    line that is not a row of the loop (a note written into the file) is refused by its line."""
+    from .config import TrainError
+
+    every = whole_lines(log).decode("utf-8").splitlines() if log.exists() else []
+    for n, line in enumerate(every, 1):
+        try:
+            line.strip() and json.loads(line).get("iteration")
+        except (ValueError, AttributeError):
+            raise TrainError(
+                f"{log}:{n}: not a row of correct train's log; remove it to resume the run", option="resume"
+            ) from None
+    return [line for line in every if line.strip()]
 
 
 def logged_cpu(out: Path) -> float:

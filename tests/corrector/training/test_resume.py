@@ -107,6 +107,16 @@ def test_a_checkpoint_says_whether_its_iteration_explored(tmp_path):
     assert resume.explored(last)
 
 
+@pytest.mark.parametrize("note", ["# first try", "[1, 2]"])
+def test_a_line_written_into_the_log_is_refused_by_its_line(tmp_path, note):
+    """A note written into log.jsonl ended a resume in a JSONDecodeError (a list: AttributeError)."""
+    from correct.corrector.training.config import TrainError
+
+    (tmp_path / "log.jsonl").write_text(json.dumps({"iteration": 0}) + "\n\n" + note + "\n")
+    with pytest.raises(TrainError, match=r"log.jsonl:3: not a row of correct train's log; remove it"):
+        resume.logged_cpu(tmp_path)
+
+
 def test_forget_after_removes_what_unfinished_stages_wrote(tmp_path):
     pool = Pool(tmp_path / "pool.jsonl")
     pool.add(
