@@ -164,8 +164,10 @@ class ReportArgs:
 def report(args: ReportArgs):
     """Draw PNG charts of runs: value and solved share per round (with the self-consistency
     baseline), and training curves (loss, pool value, exploration gain per iteration)."""
+    from .corrector.app.files import check_paths
     from .corrector.app.report import write_report
 
+    check_paths({"--output": args.output}, {}, folders=True)  # a file there was a FileExistsError's traceback
     try:
         import matplotlib  # noqa: F401
     except ImportError:
@@ -200,11 +202,12 @@ class RewardArgs:
 @command(app, RewardArgs, name="train-reward")
 def train_reward(args: RewardArgs):
     """Train a reward model on preference pairs with the pairwise loss -log sigmoid(r_chosen - r_rejected)."""
-    from .corrector.app.files import check_paths
+    from .corrector.app.files import check_not_trained, check_paths
     from .corrector.app.loading import quiet_libraries
     from .corrector.training.reward import read_preferences, train_reward_model
 
     check_paths({"--output": args.output}, {"--input": args.input, "--base": args.base}, folders=True)
+    check_not_trained(args.output, "reward-model")
     pairs = read_preferences(args.input)
     quiet_libraries()
     stats = train_reward_model(

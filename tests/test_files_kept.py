@@ -192,3 +192,22 @@ def test_resuming_with_other_models_or_decoding_is_refused_by_the_setting(tmp_pa
     assert invoke(*generate, "--resume", "--temperature", "1.5").exit_code == 0
     assert json.loads((tmp_path / "o.run.json").read_text())["temperature"] == 1.5
     assert out.read_text() == lines
+
+
+def test_train_reward_and_report_do_not_write_over_what_is_there(tmp_path):
+    """train-reward into a corrector's folder replaced its weights and config, leaving its pool,
+    log and card; report onto a file was a FileExistsError traceback."""
+    corrector = tmp_path / "c"
+    corrector.mkdir()
+    (corrector / "correct_config.json").write_text(json.dumps({"method": "pairing", "training": {}}))
+    (corrector / "pool.jsonl").write_text("")
+    prefs = tmp_path / "prefs.jsonl"
+    prefs.write_text('{"prompt": "2+3=", "chosen": "5", "rejected": "6"}\n')
+    refused(
+        invoke("train-reward", "--input", prefs, "--base", get_task("arithmetic").generator, "--output", corrector),
+        f"--output {corrector} holds a corrector (pairing)",
+        "give another folder",
+    )
+    assert json.loads((corrector / "correct_config.json").read_text())["method"] == "pairing"
+    (tmp_path / "rep").write_text("x")
+    refused(invoke("report", corrector, "--output", tmp_path / "rep"), "a file is there; give a folder")

@@ -129,6 +129,25 @@ def keep_run(output: Path, settings: dict, resume: bool) -> None:
     write_json_atomic(path, mine)
 
 
+def check_not_trained(folder: Path, kind: str) -> None:
+    """A folder that holds a corrector or a training run is not written over by another kind of
+    model (``kind``, as its ``correct_config.json`` names it): ``train-reward`` into a
+    corrector's folder replaced its weights and config and left its pool, log and card."""
+    import json
+
+    config = Path(folder) / "correct_config.json"
+    try:
+        method = json.loads(config.read_text()).get("method") if config.is_file() else None
+    except (ValueError, AttributeError):
+        method = "?"
+    held = [n for n in ("pool.jsonl", "log.jsonl") if (Path(folder) / n).is_file()]
+    if (method is not None and method != kind) or held:
+        what = f"a corrector ({method})" if method not in (None, kind) else f"a training run ({', '.join(held)})"
+        raise UsageError(
+            f"--output {folder} holds {what}: writing a {kind} there would destroy it; give another folder"
+        )
+
+
 def check_fresh(folder: Path, resume: bool) -> None:
     """A training folder that holds an earlier run's training (its log, its stage checkpoints) is
     gone on with only by --resume: a fresh run into it would add a second run's rows to its log,
