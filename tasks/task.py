@@ -159,7 +159,7 @@ def shot_records(task: Task, shots: int | None = None, seed: int = 0) -> list[di
             "a split",
             option="shots",
         )
-    if isinstance(task.data, str) and task.source and Path(task.shots.data).suffix.lower() not in FORMATS:
+    if one_file(task) and Path(task.shots.data).suffix.lower() not in FORMATS:
         raise TaskError(
             f"{task.source}: key 'data' is one file for every split, so solved examples from its split "
             f"{task.shots.data!r} would be that file's own records, each shown its answer; give key 'shots.data' "
@@ -185,8 +185,35 @@ def shot_records(task: Task, shots: int | None = None, seed: int = 0) -> list[di
     return examples
 
 
+def one_file(task: Task) -> bool:
+    """Whether a task file's key ``data`` is one file for every split: its splits are the same
+    records (a held-out split would be the training records)."""
+    return isinstance(task.data, str) and bool(task.source)
+
+
+def held_apart(task: Task) -> bool:
+    """Whether ``task`` has validation records apart from its training ones; where it has not
+    (``one_file``), that is said, and a training run measures nothing at its end."""
+    if one_file(task):
+        import logging
+
+        logging.getLogger("correct").warning(
+            "%s: key 'data' is one file for every split, so there are no held-out records and the corrector is "
+            "not measured at the end; give each split a file (data: {train: ..., validation: ...})",
+            task.source,
+        )
+    return not one_file(task)
+
+
 def held_out(task: Task, n: int, shots: int | None = None, seed: int = 0) -> list[dict]:
-    """``n`` validation records to measure a corrector on (``unshown``)."""
+    """``n`` validation records to measure a corrector on (``unshown``). A task whose data is
+    one file for every split has none: its validation records are its training records."""
+    if one_file(task):
+        raise TaskError(
+            f"{task.source}: key 'data' is one file for every split, so its validation records are its training "
+            "records; give each split a file (data: {train: ..., validation: ...}) to measure on held-out records",
+            option="eval_limit",
+        )
     return unshown(task, "validation", n, shots, seed)
 
 

@@ -589,3 +589,25 @@ def test_a_fields_mapping_from_a_column_no_record_has_is_said(tmp_path, caplog):
         with caplog.at_level(logging.WARNING, logger="correct"):
             [record] = read_file(tmp_path / name, fields={"prompt": "question", "answer": "result"})
         assert record["answer"] == 5 and "key 'fields'" not in caplog.text
+
+
+def test_a_task_of_one_data_file_is_not_measured_on_its_training_records(tmp_path, caplog):
+    """With `data: all.jsonl` every split is the same records: the end-of-training measurement
+    and `correct card` scored the training records and called them held out."""
+    from correct.tasks import TaskError, held_out
+    from correct.tasks.task import held_apart
+
+    (tmp_path / "all.jsonl").write_text(
+        "".join(json.dumps({"prompt": f"{i} + 1", "answer": i + 1}) + "\n" for i in range(6))
+    )
+    (tmp_path / "one.yaml").write_text("data: all.jsonl\nprompt: '{prompt}'\nvalue: program\n")
+    (tmp_path / "split.yaml").write_text(
+        "data: {train: all.jsonl, validation: all.jsonl}\nprompt: '{prompt}'\nvalue: program\n"
+    )
+    one, split = get_task(str(tmp_path / "one.yaml")), get_task(str(tmp_path / "split.yaml"))
+    with caplog.at_level(logging.WARNING, logger="correct"):
+        assert not held_apart(one) and held_apart(split)
+    assert "key 'data' is one file for every split, so there are no held-out records" in caplog.text
+    with pytest.raises(TaskError, match="its validation records are its training records"):
+        held_out(one, 4)
+    assert len(held_out(split, 4)) == 4  # two files named, even the same one: the user's own split

@@ -10,6 +10,7 @@ from typing import Callable, Literal
 
 from ...tasks import held_out, resolve_corrector
 from ...tasks.mixture import is_mixture
+from ...tasks.task import held_apart
 from ..refine import Rewrites
 from ..self_refine import NAME as SELF
 from ..self_refine import of_task as self_corrector
@@ -165,7 +166,7 @@ def train(
         raise UsageError("--backend openai drafts remotely; give --init, the local model the corrector starts from")
     if t:
         within(t, args.eval_limit, "--eval-limit")
-    measured = t and args.eval_limit and t.has_split("validation")  # a task file may have no validation split
+    measured = t and args.eval_limit and t.has_split("validation") and held_apart(t)
     evaluation = held_out(t, args.eval_limit, task.shots, config.seed) if measured else []
     with d.load_value() as v:
         from ..training import distributed
