@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from cli_checks import invoke, refused
 
+from correct.corrector.app.args import UsageError
 from correct.corrector.app.files import RUN_FILE, claim_folder
 from correct.tasks import arithmetic, get_task
 
@@ -108,6 +110,26 @@ def test_a_training_folder_keeps_the_records_and_value_it_was_begun_on(tmp_path)
     claim_folder(folder, first, "program")
     assert set(json.loads((folder / RUN_FILE).read_text())["prompts"]) == {r["id"] for r in first}
     claim_folder(folder, first, "program")
+
+
+def test_a_training_folder_refuses_records_whose_answers_were_edited(tmp_path):
+    """Only the prompts were kept: a resume after the answers changed scored its new drafts
+    against the new answers and kept the old drafts' values, scored against the old ones."""
+    import hashlib
+
+    folder = tmp_path / "run"
+    first = arithmetic.make_split("train", 4, 0)
+    claim_folder(folder, first, "program")
+    edited = [{**r, "answer": f"{r['answer']}0"} for r in first]
+    with pytest.raises(UsageError, match="its record 'train-0' is not this run's"):
+        claim_folder(folder, edited, "program")
+    claim_folder(folder, first, "program")
+    # A run file from before whole records were kept holds the prompts' digests: it goes on as it did.
+    old = tmp_path / "old"
+    old.mkdir()
+    prompts = {r["id"]: hashlib.sha256(r["prompt"].encode()).hexdigest()[:16] for r in first}
+    (old / RUN_FILE).write_text(json.dumps({"value": "program", "prompts": prompts}))
+    claim_folder(old, edited, "program")
 
 
 def test_a_training_folder_keeps_the_number_of_drafts_a_prompt_its_pool_was_drawn_with(tmp_path):

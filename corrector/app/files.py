@@ -63,14 +63,23 @@ def claim_folder(folder: Path, records: list[dict], value: str | None, samples: 
 
     from ..outputs import write_json_atomic
 
-    mine = {str(r["id"]): hashlib.sha256(str(r["prompt"]).encode()).hexdigest()[:16] for r in records}
+    def digest(r: dict, whole: bool) -> str:  # the whole record: an edited answer changes what its drafts score
+        text = (
+            json.dumps({k: v for k, v in r.items() if k != "id"}, sort_keys=True, default=str) if whole else r["prompt"]
+        )
+        return hashlib.sha256(str(text).encode()).hexdigest()[:16]
+
     path = Path(folder) / RUN_FILE
+    whole = True
     if path.exists():
         try:
             old = json.loads(path.read_text())
             prompts, old_value = dict(old["prompts"]), old.get("value")
         except (ValueError, KeyError, TypeError):
             raise UsageError(f"{path}: not a run file of correct train; give another --output") from None
+        whole = old.get("records") == "whole"  # a run file of before: its prompts only
+    mine = {str(r["id"]): digest(r, whole) for r in records}
+    if path.exists():
         other = next((i for i, h in prompts.items() if mine.get(i) != h), None)
         if other is not None or old_value != value:
             why = (
@@ -80,8 +89,8 @@ def claim_folder(folder: Path, records: list[dict], value: str | None, samples: 
             )
             raise UsageError(
                 f"--output {folder} holds a run on other records or another value ({why}; {RUN_FILE}): its pool "
-                "would be paired as this run's; give another folder, or the task, split, --limit and --value "
-                "that began it"
+                "would be paired as this run's (its drafts scored against the records it had); give another folder, "
+                "or the task, split, --limit and --value that began it"
             )
         drawn = old.get("samples")  # a run file written before the number was kept has none
         if samples is not None and drawn is not None and drawn != samples:
@@ -93,7 +102,8 @@ def claim_folder(folder: Path, records: list[dict], value: str | None, samples: 
             return
         samples = drawn if samples is None else samples
     Path(folder).mkdir(parents=True, exist_ok=True)
-    write_json_atomic(path, {"value": value, "prompts": mine} | ({} if samples is None else {"samples": samples}))
+    held = {"value": value, "prompts": mine, **({"records": "whole"} if whole else {})}
+    write_json_atomic(path, held | ({} if samples is None else {"samples": samples}))
 
 
 def run_file(output: Path) -> Path:
