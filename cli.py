@@ -255,7 +255,7 @@ def score(args: ScoreArgs):
     with load_value(args.value) as v:
         lines = score_lines(v, records, args.batch_size)
         if args.output:
-            with JsonlWriter(args.output, append=False) as sink:
+            with JsonlWriter(args.output, append=False, whole=True) as sink:
                 for line in lines:
                     sink.write(line)
         else:

@@ -145,10 +145,13 @@ class JsonlWriter:
     """Appends one JSON object per line and makes each line durable before returning.
 
     The file is opened at the first line, not before: a run that fails before it has
-    anything to write leaves an existing output file as it was."""
+    anything to write leaves an existing output file as it was. ``whole``: the lines go to a
+    file beside it that takes its place once all are written, so that a run failing half-way
+    leaves it as it was too (for a command that cannot resume, as ``correct score``)."""
 
-    def __init__(self, path: str | os.PathLike, append: bool):
-        self.path, self.append, self.f = Path(path), append, None
+    def __init__(self, path: str | os.PathLike, append: bool, whole: bool = False):
+        self.final, self.append, self.f = Path(path), append, None
+        self.path = self.final.with_name(f".{self.final.name}.part") if whole else self.final
         self.lines = 0
 
     def _open(self):
@@ -171,6 +174,8 @@ class JsonlWriter:
 
     def close(self) -> None:
         self._open().close()  # a finished run with nothing to write still leaves its (empty) file
+        if self.path != self.final:
+            os.replace(self.path, self.final)
 
     def __enter__(self):
         return self
@@ -180,6 +185,8 @@ class JsonlWriter:
             self.close()
         elif self.f is not None:
             self.f.close()
+            if self.path != self.final:
+                self.path.unlink(missing_ok=True)
 
 
 def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:

@@ -233,3 +233,19 @@ def test_train_reward_and_report_do_not_write_over_what_is_there(tmp_path):
     assert json.loads((corrector / "correct_config.json").read_text())["method"] == "pairing"
     (tmp_path / "rep").write_text("x")
     refused(invoke("report", corrector, "--output", tmp_path / "rep"), "a file is there; give a folder")
+
+
+def test_score_leaves_an_existing_output_as_it_was_when_a_later_batch_fails(tmp_path):
+    """The old lines were gone and one batch's lines left when the second batch failed."""
+    lines = tmp_path / "c.jsonl"
+    lines.write_text('{"concepts": ["dog"], "output": "A dog."}\n{"output": "A cat."}\n')
+    out = tmp_path / "scores.jsonl"
+    out.write_text('{"id": "old"}\n')
+    result = invoke("score", "--value", "constraints", "--input", lines, "--output", out, "--batch-size", 1)
+    assert result.exit_code == 2
+    assert out.read_text() == '{"id": "old"}\n' and [p.name for p in tmp_path.iterdir() if "part" in p.name] == []
+    lines.write_text('{"concepts": ["dog"], "output": "A dog."}\n{"concepts": ["cat"], "output": "A cat."}\n')
+    assert (
+        invoke("score", "--value", "constraints", "--input", lines, "--output", out, "--batch-size", 1).exit_code == 0
+    )
+    assert [json.loads(l)["value"] for l in out.read_text().splitlines()] == [1.0, 1.0]
