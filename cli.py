@@ -128,8 +128,8 @@ class CardArgs:
     """Generator of the drafts (default: the one whose drafts trained it, else the task's)."""
     value: str | None = None
     """Value function (default: the one it was trained with)."""
-    shots: int = field(default=0, metadata={"min": 0})
-    """Solved examples shown before each generator prompt."""
+    shots: int | None = field(default=None, metadata={"min": 0})
+    """Solved examples shown before each generator prompt (default: the task's own number)."""
     eval_limit: int = field(default=100, metadata={"min": 0})
     """Held-out validation records to measure it on, 3 rounds (0: write the card without results)."""
     seed: int = 0

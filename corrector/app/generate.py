@@ -214,17 +214,15 @@ def evaluate(
     rounds: int = EVAL_ROUNDS,
     batch_size: int = 64,
     fluency: bool = False,
+    budget: tuple[int, tuple[str, ...]] | None = None,
 ) -> dict:
     """Per-round results of generator + corrector on held-out records (greedy), the metrics of
     ``correct generate`` without writing an output file (with ``fluency``, the generator's
-    perplexity of each round's texts too)."""
+    perplexity of each round's texts too). ``budget``: (max_new_tokens, stop) of the drafts
+    (default: the corrector's training's)."""
     t = corrector.config.training
-    params = SamplingParams(
-        temperature=0.0,
-        max_new_tokens=t.get("max_new_tokens") or SamplingParams.max_new_tokens,
-        stop=tuple(t.get("stop", ())),
-        seed=0,
-    )
+    tokens, stop = budget or (t.get("max_new_tokens") or SamplingParams.max_new_tokens, tuple(t.get("stop", ())))
+    params = SamplingParams(temperature=0.0, max_new_tokens=tokens, stop=tuple(stop), seed=0)
     lines = []
     for b in range(0, len(records), batch_size):
         part = slice(b, b + batch_size)

@@ -11,10 +11,19 @@ from .options import Defaults, prompt_format, within
 
 
 def measure_and_write(
-    folder: Path, task: str | None, generator: str | None, value: str | None, shots: int, eval_limit: int, seed: int
+    folder: Path,
+    task: str | None,
+    generator: str | None,
+    value: str | None,
+    shots: int | None,
+    eval_limit: int,
+    seed: int,
 ) -> Path:
     """``correct card``: measure a saved corrector on ``eval_limit`` held-out records of its
-    task (``eval.json``), then write its model card; returns the card's path."""
+    task (``eval.json``), then write its model card; returns the card's path. The drafts are
+    prompted with the task's solved examples (``shots``, default: the task's own number) and
+    written with the token budget and stop strings of the corrector's training, or on another
+    task than its own, of that task."""
     from ...generators import load_generator
     from ...tasks import get_task
     from ..model import CONFIG_NAME, CorrectorConfig
@@ -42,9 +51,11 @@ def measure_and_write(
             from ..model import Corrector
 
             c = Corrector.from_pretrained(str(folder), layout=t.format_prompt)
+            own = Defaults.of(t) if t.name != config.task and t.source != config.task else None
             results = evaluate(
-                c, load_generator(gen_path), v, records, [fmt(r) for r in records], gen_path, fluency=t.fluency
-            )
+                c, load_generator(gen_path), v, records, [fmt(r) for r in records], gen_path, fluency=t.fluency,
+                budget=(own.max_new_tokens, own.stop) if own else None,
+            )  # fmt: skip
         write_json_atomic(folder / EVAL_NAME, results)
     else:  # --eval-limit 0 measures nothing new; what was measured stays
         results = read_eval(folder)

@@ -265,8 +265,9 @@ def test_a_card_is_measured_with_its_tasks_layout_and_fluency(tmp_path, monkeypa
     monkeypatch.setattr(generators, "load_generator", lambda path: f"generator {path}")
     monkeypatch.setattr(Corrector, "from_pretrained", classmethod(lambda cls, path, layout=None: layout))
 
-    def evaluate(corrector, generator, value, records, prompts, gen_path, fluency=False):
-        seen.update(layout=corrector, fluency=fluency, generator=generator, records=records)
+    def evaluate(corrector, generator, value, records, prompts, gen_path, fluency=False, budget=None):
+        seen.update(layout=corrector, fluency=fluency, generator=generator, records=records, budget=budget)
+        seen.update(prompts=prompts)
         return EVAL
 
     monkeypatch.setattr(generate_module, "evaluate", evaluate)
@@ -278,7 +279,14 @@ def test_a_card_is_measured_with_its_tasks_layout_and_fluency(tmp_path, monkeypa
         t = get_task(task)
         assert seen["fluency"] is fluency and seen["generator"] == "generator my/gen"
         assert seen["layout"] is not None and seen["layout"](seen["records"][0]) == t.format_prompt(seen["records"][0])
+        assert seen["budget"] is None  # its own task: drafted as in its training
         assert (folder / "README.md").is_file()
+    # Measured on another task: with that task's solved examples (by default), budget and stop strings,
+    # not with none of its examples and the training task's budget.
+    words = get_task("docs/examples/constrained-sentences/constrained-sentences.yaml")
+    measure_and_write(folder, words.source, "my/gen", None, None, 3, 0)
+    assert seen["budget"] == (words.max_new_tokens, words.stop)
+    assert seen["prompts"][0].count("Concepts:") == words.shots.k + 1
 
 
 def test_torn_or_foreign_files_in_the_folder_are_named_not_a_traceback(tmp_path):
