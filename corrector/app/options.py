@@ -17,7 +17,7 @@ from ...generators.named import missing_path
 from ...tasks import DEFAULT_TASK, Task, few_shot_prompt, get_task, plain_prompt
 from ...tasks.task import unshown
 from ..progress import Mode
-from ..training.config import TrainConfig
+from ..training.config import PAIRED, TrainConfig
 from .args import UsageError
 
 SEED_RANGE = {"min": -(2**63), "max": 2**63 - 1}
@@ -227,7 +227,7 @@ class Defaults:
             config = replace(
                 config,
                 temperature=t.pool_temperature if config.temperature is None else config.temperature,
-                min_gain=t.min_gain if config.min_gain is None else config.min_gain,
+                min_gain=t.min_gain if config.min_gain is None and config.method in PAIRED else config.min_gain,
                 max_new_tokens=config.max_new_tokens or t.max_new_tokens,
                 stop=t.stop if config.stop is None else config.stop,
             )

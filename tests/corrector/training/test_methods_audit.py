@@ -63,6 +63,7 @@ def test_a_learning_rate_or_scale_that_trains_nothing_or_backwards_is_refused(tm
             "(option --identity-share)",
         ),
         (["--method", "hir", "--similarity", "embedding"], "(option --similarity)"),
+        (["--method", "hir", "--min-gain", "0.99"], "min_gain is a setting of pairing and hindsight training only"),
         (["--method", "sft", "--samples", "4"], "method sft would ignore it (option --samples)"),
         (["--method", "sft", "--temperature", "0.7"], "method sft would ignore it (option --temperature)"),
         (["--method", "sft", "--explore", "10"], "(option --explore)"),
