@@ -147,16 +147,19 @@ class JsonlWriter:
     The file is opened at the first line, not before: a run that fails before it has
     anything to write leaves an existing output file as it was. ``whole``: the lines go to a
     file beside it that takes its place once all are written, so that a run failing half-way
-    leaves it as it was too (for a command that cannot resume, as ``correct score``)."""
+    leaves it as it was too (for a command that cannot resume, as ``correct score``).
+    ``on_open``: called as the file is opened (what goes beside the output with its first line)."""
 
-    def __init__(self, path: str | os.PathLike, append: bool, whole: bool = False):
-        self.final, self.append, self.f = Path(path), append, None
+    def __init__(self, path: str | os.PathLike, append: bool, whole: bool = False, on_open=None):
+        self.final, self.append, self.f, self.on_open = Path(path), append, None, on_open
         self.path = self.final.with_name(f".{self.final.name}.part") if whole else self.final
         self.lines = 0
 
     def _open(self):
         if self.f is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            if self.on_open:
+                self.on_open()
             # A lone surrogate (a "\ud800" escape an endpoint or a value sent back) has no UTF-8
             # form: it is written as that JSON escape, which reads back as the same string.
             self.f = open(self.path, "a" if self.append else "w", encoding="utf-8", errors="backslashreplace")

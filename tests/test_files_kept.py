@@ -214,6 +214,13 @@ def test_resuming_with_other_models_or_decoding_is_refused_by_the_setting(tmp_pa
     assert invoke(*generate, "--resume", "--temperature", "1.5").exit_code == 0
     assert json.loads((tmp_path / "o.run.json").read_text())["temperature"] == 1.5
     assert out.read_text() == lines
+    # A run that fails before its first line (here: its generator) writes no run file, and changes none.
+    failed = ["generate", *NO_MODEL, "--task", "arithmetic", "--limit", "2"]
+    assert invoke(*failed, "--output", tmp_path / "new.jsonl").exit_code != 0
+    assert not (tmp_path / "new.run.json").exists()
+    before = (tmp_path / "o.run.json").read_text()
+    assert invoke(*failed, "--output", out).exit_code != 0
+    assert (tmp_path / "o.run.json").read_text() == before and out.read_text() == lines
 
 
 def test_train_reward_and_report_do_not_write_over_what_is_there(tmp_path):

@@ -17,7 +17,7 @@ from ..self_refine import of_task as self_corrector
 from ..training.config import TrainConfig
 from .args import UsageError
 from .engine import ServeConfig
-from .files import check_fresh, check_paths, claim_folder, keep_run, run_file, task_files
+from .files import check_fresh, check_paths, check_run, claim_folder, run_file, task_files
 from .generate import GenerateConfig
 from .loading import load_models
 from .options import (
@@ -96,7 +96,7 @@ def generate(
     check_rewrites(config)
     fmt = prompt_format(t, task.shots, sampling.seed)
     params = d.sampling(sampling)
-    keep_run(args.output, run_settings(d, backend, models, task, params, config), config.resume)
+    kept = check_run(args.output, run_settings(d, backend, models, task, params, config), config.resume)
     with d.load_value() as v:  # closed at the end: the program value's sandbox workers
         g, c = load_models(
             d.generator,
@@ -108,7 +108,7 @@ def generate(
             **d.generator_options,
         )
         c = for_task(g, c, t, fmt, v if models.self_examples else None, task.shots, sampling.seed, models.refine)
-        m = generate_run(records, fmt, g, c, v, params, args.output, metrics_path, config)
+        m = generate_run(records, fmt, g, c, v, params, args.output, metrics_path, config, kept)
     return m, metrics_path
 
 

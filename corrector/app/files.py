@@ -106,22 +106,21 @@ def claim_folder(folder: Path, records: list[dict], value: str | None, samples: 
     write_json_atomic(path, held | ({} if samples is None else {"samples": samples}))
 
 
-def run_file(output: Path) -> Path:
-    """Where ``correct generate`` keeps what a run into ``output`` was asked for (``keep_run``)."""
-    return output.with_suffix(".run.json")
+def run_file(output: str | Path) -> Path:
+    """Where ``correct generate`` keeps what a run into ``output`` was asked for (``check_run``)."""
+    return Path(output).with_suffix(".run.json")
 
 
-def keep_run(output: Path, settings: dict, resume: bool) -> None:
-    """What a ``correct generate`` run was asked for (its models, value and decoding), kept
-    beside its output (``run_file``). A run resumed into that output that asks for another
+def check_run(output: Path, settings: dict, resume: bool) -> dict:
+    """What a ``correct generate`` run is asked for (its models, value and decoding), as kept
+    beside its output (``run_file``, written with the output's first line: a run that fails
+    before it leaves the file as it was). A run resumed into that output that asks for another
     setting is refused by its name: the lines it appends, and the metrics over them all, would
     mix two runs. An output written before these were kept goes on (and keeps this run's), and
-    so does one with no lines yet."""
+    so does one with no lines yet. Returns the settings as JSON reads them back."""
     import json
 
-    from ..outputs import write_json_atomic
-
-    path, mine = run_file(output), json.loads(json.dumps(settings))  # as JSON reads them back
+    path, mine = run_file(output), json.loads(json.dumps(settings))
     if resume and path.is_file() and output.is_file() and output.stat().st_size:
         try:
             theirs = json.loads(path.read_text())
@@ -135,8 +134,7 @@ def keep_run(output: Path, settings: dict, resume: bool) -> None:
                     f"asks for {value!r}: resume with the same, or write to another output",
                     option=key,
                 )
-        return
-    write_json_atomic(path, mine)
+    return mine
 
 
 def check_not_trained(folder: Path, kind: str) -> None:

@@ -21,6 +21,7 @@ from ..model import Corrector
 from ..outputs import JsonlWriter, check_writable, finished_ids, read_all_jsonl, write_json_atomic
 from ..progress import counter
 from ..refine import MAX_ROUNDS, MAX_SAMPLES, BaselinePick, Rewrites, RoundCost, refine, self_consistency
+from .files import run_file
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,7 @@ def resumable(
 
 
 def run_settings(d, backend, models, task, params: SamplingParams, config: GenerateConfig) -> dict:
-    """What a run is asked for that its lines do not say (``files.keep_run``), by option name:
+    """What a run is asked for that its lines do not say (``files.check_run``), by option name:
     the models and value (``Defaults`` resolved), the shots and the decoding."""
     corrects = bool(config.rounds)
     return {
@@ -101,7 +102,10 @@ def generate_run(
     output: str | Path,
     metrics_path: str | Path | None,
     config: GenerateConfig = GenerateConfig(),
+    kept: dict | None = None,
 ) -> dict:
+    """``kept``: what the run was asked for (``run_settings``), written beside the output
+    (``files.run_file``) as its first line is."""
     start = time.perf_counter()
     done = resumable(records, output, metrics_path, config)
     sc_samples = config.baseline_samples or config.rounds + 1
@@ -111,8 +115,9 @@ def generate_run(
     sc_params = replace(params, temperature=config.baseline_temperature)
     sc_tokens = 0
     steps = len(todo) * (config.rounds + 1 + config.baseline)  # records drafted, corrected per round, voted on
+    keep = None if kept is None else lambda: write_json_atomic(run_file(output), kept)
     with (
-        JsonlWriter(output, append=config.resume) as out,
+        JsonlWriter(output, append=config.resume, on_open=keep) as out,
         counter(f"generate + {config.rounds} rounds", steps) as advance,
     ):
         cost = RoundCost(on_round=lambda r, n: advance(n))
