@@ -32,11 +32,10 @@ def _program(arg: str | None = None) -> Value:
                 f"value program:{arg}: unknown option {seconds!r}; options are "
                 f"{', '.join(_PROGRAM_OPTIONS)} (as key=value), or a timeout in seconds"
             )
-        if not 0 < float(seconds) < math.inf:
-            raise ValueFunctionError(f"value program:{arg}: timeout must be a number above 0, got {seconds!r}")
-        if float(seconds) > 86_400:
-            raise ValueFunctionError(f"value program:{arg}: timeout must be at most 86,400, got {seconds!r}")
-        options.setdefault("timeout", float(seconds))
+        try:  # bounded as timeout=SECONDS is
+            options.setdefault("timeout", _PROGRAM_OPTIONS["timeout"](seconds))
+        except ValueError as e:
+            raise ValueFunctionError(f"value program:{arg}: timeout {e}, got {seconds!r}") from None
     if options.get("isolation", "auto") not in ISOLATION_MODES:
         raise ValueFunctionError(f"value program:{arg}: isolation must be one of {', '.join(ISOLATION_MODES)}")
     return ProgramValue(**options)

@@ -82,12 +82,11 @@ def generate(
     from .generate import generate_run, resumable, run_settings
 
     metrics_path = args.metrics or args.output.with_suffix(".metrics.json")
+    records, t = load_records(source, task.task, sampling.seed, shots=task.shots)
     check_paths(
         {"--output": args.output, "--metrics": metrics_path, "the run file": run_file(args.output)},
-        {"--input": source.input, "--dataset": source.dataset},
+        {"--input": source.input, "--dataset": source.dataset, **task_files(t)},
     )
-    records, t = load_records(source, task.task, sampling.seed, shots=task.shots)
-    check_paths({"--output": args.output, "--metrics": metrics_path}, task_files(t))
     config = replace(config, fluency=config.fluency if config.fluency is not None else bool(t and t.fluency))
     resumable(records, args.output, metrics_path, config)  # another run's output refused before any model loads
     d = Defaults.of(t, task.generator, models.corrector, task.value, sampling.max_new_tokens)

@@ -70,16 +70,14 @@ def claim_folder(folder: Path, records: list[dict], value: str | None, samples: 
         return hashlib.sha256(str(text).encode()).hexdigest()[:16]
 
     path = Path(folder) / RUN_FILE
-    whole = True
-    if path.exists():
-        try:
-            old = json.loads(path.read_text())
-            prompts, old_value = dict(old["prompts"]), old.get("value")
-        except (ValueError, KeyError, TypeError):
-            raise UsageError(f"{path}: not a run file of correct train; give another --output") from None
-        whole = old.get("records") == "whole"  # a run file of before: its prompts only
+    try:
+        old = json.loads(path.read_text()) if path.exists() else None
+        prompts, old_value = (dict(old["prompts"]), old.get("value")) if old is not None else ({}, None)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise UsageError(f"{path}: not a run file of correct train; give another --output") from None
+    whole = old is None or old.get("records") == "whole"  # a run file of before: its prompts only
     mine = {str(r["id"]): digest(r, whole) for r in records}
-    if path.exists():
+    if old is not None:
         other = next((i for i, h in prompts.items() if mine.get(i) != h), None)
         if other is not None or old_value != value:
             why = (

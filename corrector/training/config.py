@@ -186,7 +186,7 @@ class TrainConfig:
         """The settings left to a task's default, given the defaults that hold without a task."""
         return replace(
             self,
-            min_gain=0.0 if self.min_gain is None and self.method in _PAIRS else self.min_gain,
+            min_gain=0.0 if self.min_gain is None and self.method in PAIRED else self.min_gain,
             temperature=1.0 if self.temperature is None else self.temperature,
             max_new_tokens=self.max_new_tokens or DEFAULT_MAX_NEW_TOKENS,
             stop=tuple(self.stop or ()),
@@ -275,14 +275,14 @@ DRAFTING = (
     "stop",
 )
 """How a corrector's pool is drafted, explored and paired (with ``samples_per_prompt``)."""
-PAIRED = _PAIRS = ("pairing", "hindsight")  # the pairing sampler's (worse, better) pairs
+PAIRED = ("pairing", "hindsight")  # the pairing sampler's (worse, better) pairs
 _DRAFTS = CORRECTOR_METHODS  # a pool drafted and explored
 READ_BY: dict[str, tuple[str, ...]] = {
-    **dict.fromkeys(("alpha", "beta", "identity_share", "similarity"), _PAIRS),
+    **dict.fromkeys(("alpha", "beta", "identity_share", "similarity"), PAIRED),
     **dict.fromkeys(("loss_on", "mask_share", "mask_scope"), ("hindsight",)),
     "contrastive_weight": ("hir",),
     **dict.fromkeys(("samples_per_prompt", *DRAFTING), _DRAFTS),
-    "min_gain": _PAIRS,  # the least gain of a pair: relabelling (hir) draws no pairs
+    "min_gain": PAIRED,  # the least gain of a pair: relabelling (hir) draws no pairs
 }
 """The settings only some methods read, and which (the rest every method reads)."""
 LORA_SETTINGS = ("lora_alpha", "lora_dropout", "lora_target_modules", "merge_lora")
