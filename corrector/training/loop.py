@@ -183,7 +183,9 @@ def train_corrector(
         pool.drop(lambda d: d.origin == f"corrector@{first - 1}")
         gain = explore_as(str(first - 1), config.seed + first - 1)
         log.info("the corrector of iteration %d explored before training on: gain %s", first, gain)
-        _checkpoint(out, first - 1, hf, rng, config, question)
+        if distributed.is_main():
+            resume.mark_explored(checkpoint[1], rng)
+        distributed.barrier()
     for it in range(first, config.iterations):
         if hasattr(similarity, "prepare") and config.method != "hir":  # embed the whole pool in batches, once per text
             similarity.prepare(d.text for drafts in pool.by_prompt.values() for d in drafts)

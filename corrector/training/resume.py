@@ -57,23 +57,27 @@ def save_checkpoint(
 
     save_model(hf.model, tmp)
     hf.tokenizer.save_pretrained(tmp)
-    version, internal, gauss = rng.getstate()
-    (tmp / STATE).write_text(
-        json.dumps(
-            {
-                "iteration": iteration,
-                "rng": [version, list(internal), gauss],
-                "question": question,
-                "explored": explored,
-            }
-        )
-    )
+    (tmp / STATE).write_text(json.dumps(_state(iteration, rng, question, explored)))
     failpoint("checkpoint")
     if final.exists():
         shutil.rmtree(final)
     os.replace(tmp, final)
     _prune(root, keep)
     return final
+
+
+def _state(iteration: int, rng: random.Random, question: str, explored: bool) -> dict:
+    version, internal, gauss = rng.getstate()
+    return {"iteration": iteration, "rng": [version, list(internal), gauss], "question": question, "explored": explored}
+
+
+def mark_explored(checkpoint: Path, rng: random.Random) -> None:
+    """The checkpointed iteration's exploration made after all (a resume that trains further):
+    its state now says so, with the RNG as the exploration left it; its weights are as they were."""
+    state = json.loads((checkpoint / STATE).read_text())
+    tmp = checkpoint / f".{STATE}.tmp"
+    tmp.write_text(json.dumps(_state(state["iteration"], rng, state.get("question", "prompt"), True)))
+    os.replace(tmp, checkpoint / STATE)
 
 
 def _prune(root: Path, keep: int) -> None:

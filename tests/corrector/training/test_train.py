@@ -274,6 +274,7 @@ def test_the_last_iteration_explores_nothing_and_a_resume_that_trains_further_ex
         f.write(json.dumps({**first, "text": "left by a kill", "origin": "corrector@0"}) + "\n")
     train_corrector(*args, replace(config, iterations=2, resume=True))
     assert "left by a kill" not in pool.read_text()
+    assert resume.explored(tmp_path / "c" / "checkpoints" / "stage-0")  # its state says so; its weights kept
     assert origins() == {"generator", "corrector@0"}  # the first iteration's corrector explored, not the last's
     explored = sum(json.loads(l)["origin"] == "corrector@0" for l in pool.read_text().splitlines())
     assert 0 < explored <= 10 * 2
