@@ -50,9 +50,8 @@ def load_run(path: str | Path) -> Run:
             raise ReportError(f"{path}: neither log.jsonl nor eval.json; not a `correct train` folder")
         run = Run(path.name, source=str(path))
         if log_path.exists():
-            run.log = [
-                _json(line, log_path, i) for i, line in enumerate(_text(log_path).splitlines(), 1) if line.strip()
-            ]
+            lines = [(i, line) for i, line in enumerate(_text(log_path).splitlines(), 1) if line.strip()]
+            run.log = [_row(_json(line, log_path, i), f"{log_path}, line {i}", LOG_NUMBERS) for i, line in lines]
         if eval_path.exists():
             run.rounds = _metrics(eval_path)["rounds"]
         return run
@@ -85,11 +84,36 @@ def _json(text: str, path: Path, line: int | None = None):
         raise ReportError(f"{where}: not JSON ({e.msg})") from None
 
 
+ROUND_NUMBERS = ("round", "mean_value", "solved")
+BASELINE_NUMBERS = ("samples", "mean_value", "solved")
+LOG_NUMBERS = ("iteration", "loss", "pool_mean_value", "exploration_gain")
+"""The figures each row of a run's files is drawn from: a number where given (null is a gap);
+the first of each, a round's or an iteration's place, must be there."""
+
+
 def _metrics(path: Path) -> dict:
     m = _json(_text(path), path)
     if not isinstance(m, dict) or not isinstance(m.get("rounds"), list) or not m["rounds"]:
         raise ReportError(f"{path}: no `rounds` list; not metrics written by `correct generate` or `correct train`")
+    for i, row in enumerate(m["rounds"]):
+        _row(row, f"{path}: rounds[{i}]", ROUND_NUMBERS)
+    if m.get("self_consistency") is not None:
+        _row(m["self_consistency"], f"{path}: self_consistency", BASELINE_NUMBERS, placed=False)
     return m
+
+
+def _row(row, where: str, numbers: Sequence[str], placed: bool = True) -> dict:
+    """``row`` when it is an object whose ``numbers`` are numbers, else the error naming
+    ``where`` and the key (a hand-edited file drew a traceback from deep in the charts)."""
+    if not isinstance(row, dict):
+        raise ReportError(f"{where}: a {type(row).__name__}, not an object")
+    if placed and numbers[0] not in row:
+        raise ReportError(f"{where}: no `{numbers[0]}`")
+    for key in numbers:
+        x = row.get(key)
+        if x is not None and (isinstance(x, bool) or not isinstance(x, (int, float))):
+            raise ReportError(f"{where}: `{key}` is {json.dumps(x)[:40]}, not a number")
+    return row
 
 
 def write_report(paths: Sequence[str | Path], out_dir: str | Path, names: Sequence[str] | None = None) -> dict:

@@ -105,6 +105,16 @@ def _file(path: Path, text: str) -> Path:
         (lambda d: _file(d / "x.json", "{oops"), "not JSON"),
         (lambda d: _file(d / "x.json", '{"records": 3}'), "no `rounds` list"),
         (lambda d: _file(d / "g.jsonl", ""), "no g.metrics.json beside it"),
+        (lambda d: _file(d / "x.json", '{"rounds": ["x"]}'), "x.json: rounds[0]: a str, not an object"),
+        (lambda d: _file(d / "x.json", '{"rounds": [{"mean_value": 1}]}'), "rounds[0]: no `round`"),
+        (
+            lambda d: _file(d / "x.json", '{"rounds": [{"round": 0, "mean_value": "high"}]}'),
+            'rounds[0]: `mean_value` is "high", not a number',
+        ),
+        (
+            lambda d: _file(d / "x.json", '{"rounds": [{"round": 0}], "self_consistency": {"solved": true}}'),
+            "self_consistency: `solved` is true, not a number",
+        ),
         (
             lambda d: (d / "x.json").write_bytes(b'{"rounds": "caf\xe9"}') and d / "x.json",
             "x.json:1: a run's file is not UTF-8 text",
@@ -125,6 +135,17 @@ def test_a_broken_log_line_is_named_by_line(tmp_path):
         f.write("{half a line\n")
     done = runner.invoke(app, ["report", str(folder), "--output", str(tmp_path / "r")])
     assert done.exit_code == 2 and "log.jsonl, line 4: not JSON" in " ".join(done.stderr.split())
+
+
+@pytest.mark.parametrize(
+    "line, needle", [("[1, 2]", "a list, not an object"), ('{"iteration": 2, "loss": "low"}', '`loss` is "low"')]
+)
+def test_a_hand_edited_log_row_is_named_by_line(tmp_path, line, needle):
+    folder = write_train_folder(tmp_path / "corr")
+    with open(folder / "log.jsonl", "a") as f:
+        f.write(line + "\n")
+    done = runner.invoke(app, ["report", str(folder), "--output", str(tmp_path / "r")])
+    assert done.exit_code == 2 and f"log.jsonl, line 4: {needle}" in " ".join(done.stderr.split())
 
 
 def test_names_must_match_the_runs(tmp_path):
