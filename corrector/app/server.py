@@ -144,12 +144,24 @@ def build_app(engine: Engine, api_key: str | None = None):
         elif exc.status_code == 405:
             message = f"{request.url.path} does not take {request.method}"
         elif exc.status_code == 400:
-            message = "request body could not be read: send UTF-8 JSON text"
+            message = f"request body could not be read: {await _unreadable(request)}"
         else:
             message = str(exc.detail)
         return error(
             exc.status_code, message, kind="invalid_request_error" if exc.status_code < 500 else "server_error"
         )
+
+    async def _unreadable(request: Request) -> str:
+        """Why FastAPI could not parse a body (it says only that it could not)."""
+        try:
+            json.loads((await request.body()).decode("utf-8"))
+        except UnicodeDecodeError:
+            return "send UTF-8 JSON text"
+        except RecursionError:
+            return "it is nested too deeply"
+        except ValueError as e:
+            return f"not JSON ({e})"
+        return "send a JSON object"
 
     @app.exception_handler(BadRequest)
     async def _bad(request: Request, exc: BadRequest):

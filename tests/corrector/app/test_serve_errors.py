@@ -82,6 +82,7 @@ def post(client, body: bytes, path: str = "/v1/completions", **headers):
         (b"", "request body is empty: send a JSON object with 'model' and 'prompt'"),
         (b'{"model": "m", "prompt": "caf\xe9"}', "request body could not be read: send UTF-8 JSON text"),
         (b"[1, 2]", "request body must be a JSON object"),
+        (b"[" * 2000 + b"]" * 2000, "request body could not be read: it is nested too deeply"),
     ],
 )
 def test_unreadable_bodies_get_openais_error_shape_and_say_what_to_send(client, body, message):
