@@ -140,6 +140,24 @@ def load_mixture(path: str | Path, get_task) -> Mixture:
     return Mixture(str(path), tuple(tasks), tuple(limits), default)
 
 
+def note_unread(m: Mixture, temperature: float | None, min_gain: float | None) -> None:
+    """Say it when a task sets its own pool ``temperature`` or ``min_gain`` and the run leaves
+    them to the tasks (None): in a mixture the run's one setting holds for every task, so the
+    task's would be dropped without a word."""
+    import logging
+
+    for t in m.tasks:
+        for key, own, default, run in (
+            ("temperature", t.pool_temperature, Task.pool_temperature, temperature),
+            ("min_gain", t.min_gain, Task.min_gain, min_gain),
+        ):
+            if run is not None and own != default and own != run:
+                logging.getLogger("correct").warning(
+                    "%s: task %r sets %s %g, which a mixture does not read: every task is trained at %g (give "
+                    "the run's own with --%s)", m.source, t.name, key, own, run, key.replace("_", "-"),
+                )  # fmt: skip
+
+
 def _count(where: str, key: str, v: Any) -> int | None:
     if v is None:
         return None

@@ -206,7 +206,7 @@ def _train_mixture(
     drafted with its own task's prompt, stop strings and token budget, scored by its own task's
     value and shown to the corrector in its own task's layout; the tasks balanced in pairing."""
     from ...tasks import get_task
-    from ...tasks.mixture import MixtureValue, group, load_mixture
+    from ...tasks.mixture import MixtureValue, group, load_mixture, note_unread
 
     where = f"--task {task.task}"
     for given, flag in (
@@ -237,6 +237,8 @@ def _train_mixture(
 
     resolved = config.resolved()  # the tasks' own settings are settings_of's
     resolved.check()
+    unset = {k: getattr(resolved, k) if getattr(config, k) is None else None for k in ("temperature", "min_gain")}
+    note_unread(m, **unset)  # a task's own is dropped: say so
     claim_folder(args.output, records, ",".join(str(d.value) for d in each), config.samples_per_prompt)
     kept(args.output, resolved, args.init or generator)
     with ExitStack() as stack:  # every task's value closed, however far loading them got

@@ -143,6 +143,21 @@ def test_a_mixture_is_for_training_only(mixture):
     assert result.exit_code == 2 and "some of its tasks set chat_template and some do not" in result.stderr
 
 
+def test_a_tasks_own_pool_settings_are_said_to_be_dropped(mixture, tmp_path, caplog):
+    """In a mixture the run's --temperature and --min-gain hold for every task: a task file's
+    own is not read, and that is said (it was dropped without a word), unless the run gives its own."""
+    short = mixture.parent / "short.yaml"
+    short.write_text(short.read_text() + "temperature: 0.3\nmin_gain: 0.2\n")
+    base = ["train", "--task", str(mixture), "--generator", str(tmp_path / "no-model"), "--output"]
+    CliRunner().invoke(app, base + [str(tmp_path / "a")])
+    said = " ".join(caplog.text.split())
+    assert "task 'short' sets temperature 0.3, which a mixture does not read: every task is trained at 1" in said
+    assert "task 'short' sets min_gain 0.2" in said and "--min-gain" in said and "'long'" not in said
+    caplog.clear()
+    CliRunner().invoke(app, base + [str(tmp_path / "b"), "--temperature", "0.3", "--min-gain", "0"])
+    assert "does not read" not in caplog.text
+
+
 def test_train_on_a_mixture(mixture, tiny_lm_dir, tmp_path):
     """Each task drafted with its own layout, stop and budget, the pairs drawn from both, the
     corrector shown each question as its own task lays it out; it then corrects either task."""
