@@ -2,7 +2,9 @@
 problems, or measure it: functions and dictionaries (unit tests), strings-and-lists and
 unit-conversions (a printed answer), constrained-sentences (concepts), json-records and
 order-forms (a JSON object, the built-in `json` value), and sentence-rules and headline-rules
-(rules of form, the built-in `rules` value). Each loads; every reference solution reaches the
+(rules of form, the built-in `rules` value), and three written after the general corrector to
+measure it on tasks it never saw: time-functions (unit tests), match-reports (JSON) and
+slogan-rules (rules). Each loads; every reference solution reaches the
 value's maximum; a broken output does not, and its feedback
 says why; and each make_data.py writes exactly the data files kept beside it. Offline, no model."""
 
@@ -20,6 +22,7 @@ from correct.values import load_value
 EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
 TASKS = ["functions", "strings-and-lists", "unit-conversions", "constrained-sentences", "dictionaries", "json-records"]
 TASKS += ["sentence-rules", "order-forms", "headline-rules", "long-sentences"]
+TASKS += ["time-functions", "match-reports", "slogan-rules"]  # written after the general corrector, to measure it
 SPLITS = ["train", "validation", "test", "shots.jsonl"]
 N = 20
 
@@ -66,7 +69,7 @@ def test_a_broken_output_falls_short_and_says_why(example, output):
 def test_a_failing_unit_test_is_named_in_the_feedback():
     """A function that exists but returns the wrong thing: the feedback is the failing call,
     what it returned and what was expected, not a bare AssertionError."""
-    for name in ("functions", "dictionaries"):
+    for name in ("functions", "dictionaries", "time-functions"):
         _failing_unit_tests_are_named(get_task(str(EXAMPLES / name / f"{name}.yaml")))
 
 
