@@ -40,9 +40,11 @@ from .openai_replies import (
     error_body,
     finish_of,
     in_order,
+    names_seed,
     reply_of,
     retry_after,
     server_message,
+    text_of,
     tokens_of,
     unsupported,
     without_thinking,
@@ -69,8 +71,9 @@ at any value (None; the stop strings are applied here anyway), or at this one, t
 BACK_OFF = 120.0
 """The longest the client waits between tries where the endpoint's Retry-After asks it to."""
 REFUSED_BEFORE_FAILING = 4
-"""Prompts refused (400) with none answered yet, after which the call fails: the endpoint is
-taken to refuse every request (a model it does not serve this way, a setting it rejects)."""
+"""Prompts refused (400) in a row with the same message, none answered in between, after which
+the call fails: the endpoint is taken to refuse every request (a model it does not serve this
+way or no longer has loaded, a setting it rejects). A prompt's own refusal comes now and then."""
 
 
 class Refused(GeneratorError):
@@ -132,6 +135,8 @@ class OpenAIGenerator(GeneratorBase):
         """Each prompt of the last call: (prompt tokens, completion tokens of all its choices),
         as the endpoint's replies counted them (``usage``); None where a reply did not say."""
         self._answered = 0  # prompts the endpoint answered, over every call
+        self._refused_in_a_row, self._last_refusal = 0, ""  # refused alike since the last answer, over every call
+        self._reached = False  # whether the endpoint has answered anything (its model list, a reply)
         if check_model:
             self._check_model()
 
@@ -143,8 +148,13 @@ class OpenAIGenerator(GeneratorBase):
         # No list; or a page that is not one (HTML, not JSON: the client fails to read it as a list)
         except (self._openai.NotFoundError, ValueError, AttributeError):
             return
+        except self._openai.APIStatusError as e:
+            if e.status_code in (405, 501):  # a list it does not serve (the completions may be)
+                return
+            raise self._error(e) from None
         except self._openai.OpenAIError as e:
             raise self._error(e) from None
+        self._reached = True
         served = [m for m in served if isinstance(m, str)]
         if served and self.model not in served and f"{self.model}:latest" not in served:  # Ollama's tag
             raise GeneratorError(
@@ -181,12 +191,14 @@ class OpenAIGenerator(GeneratorBase):
                 try:
                     results[i], usage[i] = self._complete(i, prompts[i], params, lambda: began(i))
                     with self._lock:
-                        self._answered += 1
+                        self._answered, self._refused_in_a_row = self._answered + 1, 0
                 except Refused as e:
                     results[i] = [("", "stop")] * params.n  # empty, not cut at the budget
                     with self._lock:
                         refused[i] = e
-                        if not self.refused_as_empty or (not self._answered and len(refused) >= REFUSED_BEFORE_FAILING):
+                        same = str(e) == self._last_refusal  # a prompt's own refusal names its length, say
+                        self._refused_in_a_row, self._last_refusal = (self._refused_in_a_row + 1 if same else 1), str(e)
+                        if not self.refused_as_empty or self._refused_in_a_row >= REFUSED_BEFORE_FAILING:
                             failed.append(e)
                 except BaseException as e:  # noqa: BLE001 - handed to the calling thread
                     failed.append(e)
@@ -257,8 +269,8 @@ class OpenAIGenerator(GeneratorBase):
             if not got:
                 raise GeneratorError(f"{self.base_url} returned no completion for prompt {index}")
             ended = [why for _, why in got if why in FAILED_ENDS]
+            failed = failed + 1 if ended else 0  # in a row: a good reply in between is progress
             if ended:
-                failed += 1
                 if failed > FAILED_TRIES:
                     raise GeneratorError(
                         f"{self.base_url} ended a completion of prompt {index} with finish_reason {ended[0]!r} "
@@ -306,12 +318,13 @@ class OpenAIGenerator(GeneratorBase):
             # stop strings, top_p or temperature at their defaults, max_tokens by its new name, or
             # one choice a request: asked again without (or with it), from now on.
             message, name = server_message(e), unsupported(e)
-            name = "seed" if "seed" in kwargs and "seed" in message.lower() else name
+            name = "seed" if name is None and "seed" in kwargs and names_seed(message) else name
             if name == "max_tokens" and name in kwargs and "max_completion_tokens" in message:
                 self._budget = "max_completion_tokens"
                 return self._request(prompt, params, n, seed)
             if name in DROPPABLE and name in kwargs and DROPPABLE[name] in (None, kwargs[name]):
                 self._dropped.add(name)
+                log.warning("%s does not take %s (%s): asked without it from now on", self.base_url, name, message)
                 return self._request(prompt, params, n, seed)
             if name in kwargs and name not in ("n", "model"):  # a setting, not this prompt, refused
                 option = "max_new_tokens" if name == self._budget else name
@@ -328,7 +341,7 @@ class OpenAIGenerator(GeneratorBase):
         choices = getattr(out, "choices", None)
         if not isinstance(choices, list):  # a proxy's HTML page, or {"error": ...} with status 200
             raise GeneratorError(f"{self.base_url} answered without completions: {reply_of(out)}")
-        choices = in_order(choices)
+        choices, self._reached = in_order(choices), True
         texts = [self._text_of(c) for c in choices]
         used = tokens_of(out)
         with self._lock:
@@ -340,19 +353,10 @@ class OpenAIGenerator(GeneratorBase):
         return [(t, finish_of(getattr(c, "finish_reason", None))) for t, c in zip(texts, choices)], used
 
     def _text_of(self, choice) -> str:
-        """A choice's text: ``text`` (completions) or ``message.content`` (chat), a string or a
-        list of parts whose text parts are joined (Mistral's); "" where it is null."""
-        chat = self.api == "chat"
-        holder = getattr(choice, "message", None) if chat else choice
-        text = getattr(holder, "content" if chat else "text", None)
-        if chat and isinstance(text, list):  # parts: Mistral's, its thinking a part of its own
-            text = "".join(
-                p["text"]
-                for p in text
-                if isinstance(p, dict) and isinstance(p.get("text"), str) and p.get("type") == "text"
-            )
-        if holder is None or isinstance(holder, (str, dict, list)) or not isinstance(text, (str, type(None))):
-            where = "message" if chat else "text"
+        """A choice's text (``openai_replies.text_of``); "" where it is null."""
+        text = text_of(choice, self.api == "chat")
+        if text is False:
+            where = "message" if self.api == "chat" else "text"
             raise GeneratorError(
                 f"{self.base_url} answered a choice without its {where}: {first_line(str(choice))[:200]}"
             )
@@ -363,6 +367,9 @@ class OpenAIGenerator(GeneratorBase):
         if isinstance(e, o.APITimeoutError):
             return GeneratorError(f"{where} did not answer within {self.timeout:g} s ({self.max_retries} retries)")
         if isinstance(e, o.APIConnectionError):
+            if self._reached:  # it answered before: the connection broke, the address is right
+                cause = first_line(str(e.__cause__ or e))[:200]
+                return GeneratorError(f"the connection to {where} broke ({self.max_retries} retries): {cause}")
             return GeneratorError(
                 f"could not reach {where} ({self.max_retries} retries): is the server running?", option="base_url"
             )

@@ -17,6 +17,25 @@ _UNSUPPORTED = re.compile(r"unsupported (?:parameter|value):? *'?(\w+)", re.IGNO
 """How OpenAI (and proxies passing its words on) name a parameter the model does not take."""
 
 
+_SEED = re.compile(
+    r"['\"`]seed['\"`]|:\s*seed\b|\bseed\s*:|\bseed\s+(?:is\s+)?(?:not|unsupported|unknown|invalid)", re.I
+)
+"""A 400's message naming ``seed`` as a parameter the endpoint does not take ("Unrecognized
+request argument supplied: seed", "'seed' is not supported", "seed: must be below 2**32"), not one that merely holds the
+word: a content filter's "seeds of violence" is the prompt's own refusal."""
+
+
+def names_seed(message: str) -> bool:
+    """Whether a 400's message says the endpoint takes no ``seed``.
+
+    >>> names_seed("Unrecognized request argument supplied: seed"), names_seed("'seed' is not supported")
+    (True, True)
+    >>> names_seed("seed is not supported by this model"), names_seed("flagged: seeds of violence")
+    (True, False)
+    """
+    return bool(_SEED.search(message))
+
+
 def error_body(e) -> dict:
     body = getattr(e, "body", None)
     inner = body.get("error", body) if isinstance(body, dict) else None
@@ -43,6 +62,10 @@ def server_message(e) -> str:
             return str(inner["message"])
         if isinstance(body.get("detail"), str):
             return body["detail"]
+    if isinstance(body, str) and body.strip():  # a proxy's page or a plain-text error: its words
+        text = " ".join(re.sub(r"<(script|style)\b.*?</\1>|<[^>]*>", " ", body, flags=re.I | re.S).split())
+        if text:
+            return text[:200]
     return first_line(getattr(e, "message", "") or e) or type(e).__name__
 
 
@@ -71,7 +94,12 @@ def retry_after(e) -> float | None:
     from datetime import datetime, timezone
     from email.utils import parsedate_to_datetime
 
-    value = (getattr(getattr(e, "response", None), "headers", None) or {}).get("retry-after")
+    headers = getattr(getattr(e, "response", None), "headers", None) or {}
+    try:  # Azure's, in milliseconds, where it gives one
+        return float(headers.get("retry-after-ms")) / 1000
+    except (TypeError, ValueError):
+        pass
+    value = headers.get("retry-after")
     try:
         return float(value)
     except (TypeError, ValueError):
@@ -82,6 +110,37 @@ def retry_after(e) -> float | None:
         return None
     when = when if when.tzinfo else when.replace(tzinfo=timezone.utc)  # HTTP dates are GMT
     return float(max(0, round((when - datetime.now(timezone.utc)).total_seconds())))
+
+
+def text_of(choice, chat: bool) -> str | None | bool:
+    """A choice's text: ``text`` (completions) or ``message.content`` (chat), either where the
+    other API was asked for (a proxy answers in the other's shape); content as a list of parts is
+    their text joined (Mistral's ``"text"`` parts, ``"output_text"`` ones, plain strings; a
+    thinking part is left out). None where it is null; False where the choice holds neither.
+
+    >>> from types import SimpleNamespace as O
+    >>> text_of(O(text=None, message=O(content="x = 1")), False), text_of(O(message=O(content=["a", "b"])), True)
+    ('x = 1', 'ab')
+    >>> text_of(O(message=O(content=[{"type": "thinking", "text": "hm"}, {"type": "output_text", "text": "y"}])), True)
+    'y'
+    >>> text_of(O(text=None), False), text_of(O(index=0), True), text_of("x", False)
+    (None, False, False)
+    """
+    if choice is None or isinstance(choice, (str, dict, list)):
+        return False
+    message = getattr(choice, "message", None)
+    message = None if isinstance(message, (str, list)) else message  # an extra field stays a dict
+    content = message.get("content") if isinstance(message, dict) else getattr(message, "content", None)
+    text = getattr(choice, "text", None)
+    if isinstance(content, list):
+        kept = [p if isinstance(p, str) else p.get("text") if p.get("type") in ("text", "output_text") else None
+                for p in content if isinstance(p, (str, dict))]  # fmt: skip
+        content = "".join(t for t in kept if isinstance(t, str))
+    first, other = (content, text) if chat else (text, content)
+    found = first if first is not None else other
+    if not isinstance(found, (str, type(None))) or (chat and message is None and not isinstance(text, str)):
+        return False
+    return found
 
 
 def without_thinking(text: str) -> str:

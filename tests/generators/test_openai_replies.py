@@ -80,7 +80,6 @@ def _gen(endpoint, **kwargs):
     [
         ("chat", {"index": 0, "message": None, "finish_reason": "stop"}, "message"),
         ("chat", {"index": 0, "delta": {"content": "hi"}, "finish_reason": "stop"}, "message"),  # a stream's chunk
-        ("chat", {"index": 0, "text": "hi", "finish_reason": "stop"}, "message"),  # a completion's choice
         ("completions", None, "text"),
     ],
 )
@@ -89,6 +88,21 @@ def test_a_choice_without_its_text_is_an_error_naming_the_endpoint(scripted, api
     endpoint = scripted(lambda body: [choice])
     with pytest.raises(GeneratorError, match=rf"{endpoint.url} answered a choice without its {where}"):
         _gen(endpoint, api=api).generate(["ab"], SamplingParams())
+
+
+@pytest.mark.parametrize(
+    "api, choice",
+    [
+        ("completions", {"index": 0, "message": {"role": "assistant", "content": "x = 5"}}),  # a proxy's chat shape
+        ("chat", {"index": 0, "text": "x = 5", "finish_reason": "stop"}),  # a completion's choice
+        ("chat", {"index": 0, "message": {"role": "assistant", "content": ["x = ", "5"]}}),  # parts as strings
+        ("chat", {"index": 0, "message": {"content": [{"type": "output_text", "text": "x = 5"}]}}),  # Responses' parts
+    ],
+)
+def test_text_in_the_other_apis_shape_is_read(scripted, api, choice):
+    """Each was an empty draft, with a warning that blamed a refusal or the token budget."""
+    endpoint = scripted(lambda body: [choice])
+    assert _gen(endpoint, api=api).generate(["q"], SamplingParams()) == [["x = 5"]]
 
 
 def test_content_given_in_parts_is_their_text(scripted):
