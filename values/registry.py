@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import math
+from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from .base import Score, Value, ValueBase, ValueFunctionError, describe_error, flag, parse_options, positive
@@ -127,7 +128,20 @@ class CallableValue(ValueBase):
                 setattr(self, attr, getattr(fn, attr))
 
     def __call__(self, records, outputs):
-        return as_scores(self.fn(records, outputs), len(outputs), self.name)
+        """The user's scores, each within the value's range; the user's code is given copies of
+        the records (one that changed them changed the run's ids and questions)."""
+        import copy
+
+        scores = as_scores(self.fn(copy.deepcopy(list(records)), outputs), len(outputs), self.name)
+        lo, hi = self.min_value, self.max_value
+        out = [(i, s.value) for i, s in enumerate(scores) if s.value is not None]
+        past = next(((i, v) for i, v in out if (hi is not None and v > hi) or (lo is not None and v < lo)), None)
+        if past:
+            raise ValueFunctionError(
+                f"value {self.name!r} returned {past[1]:g} for output {past[0]}, outside its range [{lo}, {hi}]: give "
+                "the function the max_value and min_value it scores within (None: unbounded)"
+            )
+        return scores
 
     def close(self) -> None:
         """A user's value object that holds something (a model, a pool) may say so with ``close``."""
@@ -229,6 +243,22 @@ def _load(spec: str) -> Value:
             raise ValueFunctionError(f"value {spec!r}: module {name!r} has no attribute {arg!r}")
         return _wrap(fn, spec)
     raise ValueFunctionError(f"unknown value {spec!r}; built in: {', '.join(VALUES)}, or give module:function")
+
+
+def importable_from(folder: Path, spec: str) -> None:
+    """Make ``module:function`` of ``spec`` import from ``folder`` first (a task file's own
+    ``values.py`` beside it), even where another folder's module of that name was imported
+    before: each task of a mixture was scored by the first task's ``values.py``."""
+    import sys
+
+    top, folder = spec.partition(":")[0].split(".")[0], str(folder)
+    held = getattr(sys.modules.get(top), "__file__", None) or ""
+    if held and Path(folder, f"{top}.py").is_file() and Path(held).parent != Path(folder):
+        for name in [n for n in sys.modules if n == top or n.startswith(f"{top}.")]:
+            del sys.modules[name]
+    if folder in sys.path:
+        sys.path.remove(folder)
+    sys.path.insert(0, folder)
 
 
 def _wrap(obj: Any, name: str) -> Value:

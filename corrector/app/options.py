@@ -236,17 +236,14 @@ class Defaults:
     def load_value(self):
         """The value. One a task file names is imported with the file's folder importable (a
         ``values.py`` beside it), and its errors name the file and line, not ``--value``."""
-        import sys
-
         from ...values import ValueFunctionError, load_value
+        from ...values.registry import importable_from
 
         if not self.value_from_task:
             return load_value(self.value)
         from ...tasks.file import key_at
 
-        folder = str(Path(self.task.source).resolve().parent)
-        if folder not in sys.path:
-            sys.path.insert(0, folder)
+        importable_from(Path(self.task.source).resolve().parent, self.value)
         try:
             return load_value(self.value)
         except ValueFunctionError as e:

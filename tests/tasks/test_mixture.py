@@ -143,6 +143,23 @@ def test_a_mixture_is_for_training_only(mixture):
     assert result.exit_code == 2 and "some of its tasks set chat_template and some do not" in result.stderr
 
 
+def test_each_task_is_scored_by_the_values_py_beside_it(tmp_path):
+    """Two tasks of a mixture, each with its own values.py: every task was scored by the first
+    one imported (Python's module cache holds one `values`)."""
+    from correct.corrector.app.options import Defaults
+
+    scored = []
+    for name, score in (("first", 1.0), ("second", 0.0)):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "values.py").write_text(
+            f"def score(records, outputs):\n    return [({score}, {name!r}) for _ in outputs]\n"
+        )
+        task = get_task(str(task_file(folder, name, "Q: {prompt}\n", "\n", 4, value="values:score")))
+        scored.append(Defaults.of(task).load_value())
+    assert [v([{"id": "q", "prompt": "x"}], ["y"])[0].feedback for v in scored] == ["first", "second"]
+
+
 def test_a_tasks_own_pool_settings_are_said_to_be_dropped(mixture, tmp_path, caplog):
     """In a mixture the run's --temperature and --min-gain hold for every task: a task file's
     own is not read, and that is said (it was dropped without a word), unless the run gives its own."""

@@ -81,9 +81,29 @@ def test_module_function_with_feedback_and_attributes(user_package):
 
 def test_plain_floats_and_scores(user_package):
     lengths = load_value("myvalues:lengths")
+    assert (lengths.max_value, lengths.min_value, lengths.reference_free) == (1.0, 0.0, False)  # the defaults
+    assert lengths(RECORDS, ["a", ""]) == [Score(1.0), Score(0.0)]
+    # A score past the range it declares (by default 0 to 1) is refused: 2.0 counted as solved,
+    # and a mean value of 5 on a task whose maximum is 1 was reported without a word.
+    with pytest.raises(ValueFunctionError, match=r"'myvalues:lengths' returned 2 for output 0, outside its range"):
+        lengths(RECORDS, ["ab", ""])
+    lengths.max_value = None  # unbounded, as it says
     assert lengths(RECORDS, ["ab", ""]) == [Score(2.0), Score(0.0)]
-    assert (lengths.max_value, lengths.reference_free) == (1.0, False)  # the defaults
     assert load_value("myvalues:scored")(RECORDS, ["x", "y"])[1] == Score(0.5, "half", answer="y")
+
+
+def test_the_records_a_user_value_is_given_are_copies(user_package):
+    """A value that changed its records changed the run: the ids written, the question the
+    corrector was shown."""
+
+    def meddle(records, outputs):
+        for r in records:
+            r["prompt"], r["id"] = "MUTATED", r["id"] + "-m"
+        return [0.0 for _ in outputs]
+
+    records = [{"id": "a", "prompt": "q"}]
+    assert CallableValue(meddle, "meddle")(records, ["x"]) == [Score(0.0)]
+    assert records == [{"id": "a", "prompt": "q"}]
 
 
 def test_entry_point_group(user_package):
