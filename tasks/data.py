@@ -100,12 +100,14 @@ def _repeated_key(node) -> tuple[str, int] | None:
 
 
 def renamed(row: Mapping[str, Any], fields: Mapping[str, str] | None) -> dict:
-    """The row with each task field taken from its column (the column stays too)."""
-    row = dict(row)
+    """The row with each task field taken from its column as the data has it (the column stays
+    too): ``{prompt: question, instruction: prompt}`` reads the file's own ``prompt``, not the
+    question just put there, and two fields may swap."""
+    out = dict(row)
     for field, column in (fields or {}).items():
         if column in row:
-            row[field] = row[column]
-    return row
+            out[field] = row[column]
+    return out
 
 
 def _missing(rec: Mapping[str, Any], required: Sequence[str], fields: Mapping[str, str] | None) -> list[str]:
@@ -196,7 +198,9 @@ def read_file(
         raise RecordError(f"{path}: no such file")
     datasets = _quiet_datasets()
     # A CSV's ids as written: read as numbers, 001 became "1", 1e3 "1000", and a 20-digit one failed.
+    # And a cell that says None, NA, null or nan as written (an answer "None"): pandas read each as empty.
     kwargs = {"converters": {(fields or {}).get("id", "id"): str}} if suffix == ".csv" else {}
+    kwargs.update({"keep_default_na": False, "na_values": [""]} if suffix == ".csv" else {})
     try:
         rows = datasets.load_dataset(FORMATS[suffix], data_files=str(path), split="train", **kwargs)
     except Exception as e:  # the builders raise many kinds; the user needs one sentence

@@ -221,8 +221,22 @@ def unshown(task: Task, split: str, n: int | None, shots: int | None = None, see
     """``n`` records of ``split`` (None: all), after the ones ``few_shot_prompt`` shows as
     examples when those come from the same split (a problem is never its own example)."""
     k = task.shots.k if shots is None else shots
-    skip = k if task.shots.data == split else 0
+    skip = k if shows_from(task, split) else 0
     return task.make_split(split, None if n is None else skip + n, seed)[skip:]
+
+
+def shows_from(task: Task, split: str) -> bool:
+    """Whether ``task``'s solved examples are records of ``split``: named as the split, or the
+    file its data names for the split (``shots: {data: test.jsonl}`` beside ``test: test.jsonl``
+    showed each test problem its own solution)."""
+    if task.shots.data == split:
+        return True
+    files = task.data if isinstance(task.data, dict) and task.source else {}
+    mine = files.get(split)
+    if not isinstance(mine, str):
+        return False
+    base = Path(task.source).parent
+    return (base / mine).resolve() == (base / task.shots.data).resolve()
 
 
 def plain_prompt(record: dict) -> str:

@@ -482,6 +482,38 @@ def test_an_id_column_mapped_by_fields_names_the_records_of_a_csv_as_of_a_jsonl(
     assert_one_line(invoke("generate", "--task", path, *NO_MODEL), "test.csv, row 2: duplicate id 'q7'")
 
 
+def test_a_csv_cell_that_says_none_or_na_is_that_text_and_an_empty_one_is_empty(tmp_path):
+    """pandas read None, NA, null, nan and N/A as empty cells: those answers were unlabeled, and
+    a question "NA" was refused as null."""
+    from correct.tasks.data import read_file
+
+    (tmp_path / "t.csv").write_text("id,question,answer\nc1,What does print(None) print?,None\nc2,NA,NA\nc3,x,\n")
+    records = read_file(tmp_path / "t.csv", required=("question",))
+    assert [(r["question"], r["answer"]) for r in records] == [
+        ("What does print(None) print?", "None"),
+        ("NA", "NA"),
+        ("x", None),
+    ]
+
+
+@pytest.mark.parametrize("suffix", ["jsonl", "csv"])
+def test_fields_read_the_columns_as_the_data_has_them(tmp_path, suffix):
+    """``{prompt: question, instruction: prompt}`` read the question it had just put in
+    ``prompt`` as the instruction; two fields could not swap."""
+    from correct.tasks.data import read_file
+
+    row = {"id": "a", "prompt": "Answer with a program.", "question": "What is 2+2?", "answer": "four"}
+    path = tmp_path / f"t.{suffix}"
+    if suffix == "csv":
+        path.write_text(",".join(row) + "\n" + ",".join(row.values()) + "\n")
+    else:
+        path.write_text(json.dumps(row) + "\n")
+    [rec] = read_file(path, fields={"prompt": "question", "instruction": "prompt"})
+    assert (rec["prompt"], rec["instruction"]) == ("What is 2+2?", "Answer with a program.")
+    [rec] = read_file(path, fields={"prompt": "answer", "answer": "prompt"})
+    assert (rec["prompt"], rec["answer"]) == ("four", "Answer with a program.")
+
+
 def test_a_task_of_one_data_file_never_shows_a_record_as_its_own_example(tmp_path):
     """With one file for every split, the shots file was ignored and the examples were the
     first records of that file, each shown its own solution."""
@@ -500,6 +532,22 @@ def test_a_task_of_one_data_file_never_shows_a_record_as_its_own_example(tmp_pat
         "key 'shots.data'",
         "(option --shots)",
     )
+
+
+def test_examples_from_the_test_file_by_its_path_are_not_its_own_problems(tmp_path):
+    """``shots: {data: test.jsonl}`` is the file the test split names: its first problem was
+    shown its own solution, where ``shots: {data: test}`` skipped it."""
+    from correct.tasks.task import unshown
+
+    rows = [{"question": f"What is {i} plus 1?", "solution": f"print({i} + 1)"} for i in range(4)]
+    (tmp_path / "test.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    for shots in ("test.jsonl", "./test.jsonl", "test"):
+        (tmp_path / "task.yaml").write_text(TASK + f"shots: {{data: {shots}, k: 1}}\n")
+        task = get_task(str(tmp_path / "task.yaml"))
+        assert [r["question"] for r in unshown(task, "test", None)] == [r["question"] for r in rows[1:]], shots
+    (tmp_path / "shots.jsonl").write_text(json.dumps(rows[0]) + "\n")  # a copy is another file: not skipped
+    (tmp_path / "task.yaml").write_text(TASK + "shots: {data: shots.jsonl, k: 1}\n")
+    assert len(unshown(get_task(str(tmp_path / "task.yaml")), "test", None)) == 4
 
 
 def test_shots_beyond_a_built_in_tasks_size_are_refused_at_once():
