@@ -130,21 +130,24 @@ class TaskError(CorrectError, ValueError):
 def few_shot_prompt(task: Task, shots: int | None = None, seed: int = 0) -> Callable[[dict], str]:
     """The task's generator prompt after ``shots`` solved examples (default: the task's own
     number), from ``task.shots.data`` (the validation split of a built-in task: never the
-    train or test problems), each ended by the task's first stop string so the generator
-    learns where an answer ends. This is how a general pretrained model (e.g. the ``smollm2``
+    train or test problems), each ended by the task's first stop string (``answer_end``) so the
+    generator learns where an answer ends. This is how a general pretrained model (e.g. the ``smollm2``
     generator) is asked to write in the task's format."""
     examples = shot_records(task, shots, seed)
     if not examples:
         return task.format_prompt
-    target, end = task.shots.target, answer_end(task)
+    target, end = task.shots.target, answer_end(task, task.format_prompt(examples[0]))
     head = "".join(task.format_prompt(r) + solution_text(r[target]) + end for r in examples)
     return lambda record: head + task.format_prompt(record)
 
 
-def answer_end(task: Task) -> str:
+def answer_end(task: Task, after: str = "") -> str:
     """What ends a solved example's answer: the task's first stop string (so the generator learns
-    where an answer ends), else a blank line."""
-    return task.stop[0] if task.stop else "\n\n"
+    where an answer ends), else a blank line. A stop string that what comes ``after`` the answer
+    (the next problem's layout) begins with is left out: with ``stop: ["Question:", ...]`` before
+    ``Question: {prompt}``, each example read "...Question:Question: ..."."""
+    ends = [s for s in task.stop if s and not after.startswith(s)]
+    return ends[0] if ends else "\n\n"
 
 
 def shot_records(task: Task, shots: int | None = None, seed: int = 0) -> list[dict]:

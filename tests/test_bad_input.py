@@ -550,6 +550,18 @@ def test_examples_from_the_test_file_by_its_path_are_not_its_own_problems(tmp_pa
     assert len(unshown(get_task(str(tmp_path / "task.yaml")), "test", None)) == 4
 
 
+def test_a_stop_string_the_layout_begins_with_is_not_added_after_each_example(tmp_path):
+    """``stop: ["Q:", ...]`` before a layout "Q: {prompt}": each example ended "Q:", so the
+    prompt read "print(1)Q:Q: What is ..."; the next stop string ends it instead."""
+    rows = [{"question": f"What is {i} plus 1?", "solution": f"print({i} + 1)"} for i in range(3)]
+    (tmp_path / "test.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    for stop, shown in (('["Q:", "\\n\\n"]', "\n\n"), ('["Q:"]', "\n\n"), ('["\\n", "Q:"]', "\n")):
+        (tmp_path / "task.yaml").write_text(TASK + f"shots: {{data: test, k: 1}}\nstop: {stop}\n")
+        task = get_task(str(tmp_path / "task.yaml"))
+        prompt = few_shot_prompt(task)(task.make_split("test", None, 0)[1])
+        assert prompt == f"Q: What is 0 plus 1?print(0 + 1){shown}Q: What is 1 plus 1?", stop
+
+
 def test_shots_beyond_a_built_in_tasks_size_are_refused_at_once():
     # The validation split was made record by record, 10^11 of them, filling memory.
     assert_one_line(
