@@ -562,6 +562,22 @@ def test_a_stop_string_the_layout_begins_with_is_not_added_after_each_example(tm
         assert prompt == f"Q: What is 0 plus 1?print(0 + 1){shown}Q: What is 1 plus 1?", stop
 
 
+@pytest.mark.parametrize(
+    "value, needle", [("json", "has no `schema`"), ("constraints", "has no `concepts`"), ("rules", "has no `checks`")]
+)
+def test_records_a_value_cannot_score_are_named_before_any_model_loads(tmp_path, value, needle):
+    """They were found once the models had loaded and every draft was written (minutes, with
+    SmolLM2); train had claimed its folder by then, and a rerun with the value fixed was refused."""
+    path = task_file(tmp_path, TASK.replace("value: program", f"value: {value}"))
+    assert_one_line(invoke("generate", "--task", path, *NO_MODEL), needle)
+    out, gen = tmp_path / "trained", tmp_path / "gen"
+    gen.mkdir()
+    (gen / "config.json").write_text("{}")  # a model folder by its look; it would fail to load
+    done = invoke("train", "--task", path, "--split", "test", "--generator", gen, "--output", out)
+    assert done.exit_code == 2 and needle in " ".join(done.stderr.split())
+    assert not (out / "run.json").exists()
+
+
 def test_shots_beyond_a_built_in_tasks_size_are_refused_at_once():
     # The validation split was made record by record, 10^11 of them, filling memory.
     assert_one_line(

@@ -100,6 +100,14 @@ def record_name(record: Mapping[str, Any], index: int) -> str:
     return f"record {record['id']!r}" if "id" in record else f"record at index {index}"
 
 
+def check_records(value: Any, records: Sequence[Any]) -> None:
+    """A value's own checks of the records it needs (a ``schema``, ``concepts``, ``checks``), run
+    before any model loads where they cost nothing (``checks_alone``: pure Python, no model or
+    sandbox); they used to stop a run only once its drafts were written."""
+    if getattr(value, "checks_alone", False) and records:
+        value(records, [""] * len(records))
+
+
 def check_paired(name: str, records: Sequence[Any], outputs: Sequence[Any]) -> None:
     """A value is called with one record per output; anything else is the caller's mistake,
     named before anything is scored."""

@@ -82,6 +82,7 @@ class ConstraintsValue(ValueBase):
     max_value = 1.0
     min_value = 0.0
     reference_free = True
+    checks_alone = True  # base.check_records
 
     def __call__(self, records: Sequence[Mapping[str, Any]], outputs: Sequence[str]) -> list[Score]:
         check_paired("constraints", records, outputs)

@@ -156,6 +156,7 @@ class RulesValue(ValueBase):
     max_value = 1.0
     min_value = 0.0
     reference_free = True
+    checks_alone = True  # base.check_records
 
     def __call__(self, records: Sequence[Mapping[str, Any]], outputs: Sequence[str]) -> list[Score]:
         check_paired("rules", records, outputs)

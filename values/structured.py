@@ -111,6 +111,7 @@ def _same(v: Any, expected: Any) -> bool:
 
 
 class JsonValue(ValueBase):
+    checks_alone = True  # base.check_records
     name = "json"
     max_value = 1.0
     min_value = 0.0

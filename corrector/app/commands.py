@@ -11,6 +11,7 @@ from typing import Callable, Literal
 from ...tasks import held_out, resolve_corrector
 from ...tasks.mixture import is_mixture
 from ...tasks.task import held_apart
+from ...values.base import check_records
 from ..refine import Rewrites
 from ..self_refine import NAME as SELF
 from ..self_refine import of_task as self_corrector
@@ -97,6 +98,7 @@ def generate(
     params = d.sampling(sampling)
     kept = check_run(args.output, run_settings(d, backend, models, task, params, config), config.resume)
     with d.load_value() as v:  # closed at the end: the program value's sandbox workers
+        check_records(v, records)  # a record the value cannot score, named before the models load
         g, c = load_models(
             d.generator,
             d.corrector if config.rounds else None,
@@ -159,15 +161,16 @@ def train(
     d.require(0, "--input/--dataset", t)
     check_local("--init", args.init)
     check_local("--generator", d.generator)  # before the folder is claimed: a typo must not hold it
-    claim_folder(args.output, records, d.value, config.samples_per_prompt)
-    kept(args.output, config.resolved(), args.init or d.generator)
     if backend.backend == "openai" and not args.init:
         raise UsageError("--backend openai drafts remotely; give --init, the local model the corrector starts from")
     if t:
         within(t, args.eval_limit, "--eval-limit")
     measured = t and args.eval_limit and t.has_split("validation") and held_apart(t)
     evaluation = held_out(t, args.eval_limit, task.shots, config.seed) if measured else []
-    with d.load_value() as v:
+    with d.load_value() as v:  # and its checks of the records, before the folder is claimed
+        check_records(v, records)
+        claim_folder(args.output, records, d.value, config.samples_per_prompt)
+        kept(args.output, config.resolved(), args.init or d.generator)
         from ..training import distributed
         from .train import train_run
 
