@@ -107,8 +107,8 @@ def load_task_file(path: str | Path) -> Task:
         default_limit=check.number("limit", spec.get("limit"), int, 1),
         min_gain=check.number("min_gain", spec.get("min_gain"), float, 0.0) or 0.0,
         pool_temperature=check.number("temperature", spec.get("temperature"), float, 0.01) or 1.0,
-        generator=check.text("generator", spec.get("generator")),
-        corrector=check.text("corrector", spec.get("corrector")),
+        generator=_beside(path, check.text("generator", spec.get("generator"))),
+        corrector=_beside(path, check.text("corrector", spec.get("corrector"))),
         chat_template=bool(check.flag("chat_template", spec.get("chat_template", False))),
         correction_prompt=check.correction_prompt(spec.get("correction_prompt")),
         shots=shots,
@@ -117,6 +117,15 @@ def load_task_file(path: str | Path) -> Task:
     )
     loader = functools.lru_cache(maxsize=None)(lambda split: _load(task, data, split, at))
     return _with_loader(task, loader)
+
+
+def _beside(path: Path, model: str | None) -> str | None:
+    """A model the task file names by a relative path, as its data and value are named: from the
+    file's folder where that path is there (it was looked for from the working directory);
+    anything else (a hub id, a named model, an absolute path) as written."""
+    if model and not Path(model).expanduser().is_absolute() and (path.parent / model).exists():
+        return str(path.parent / model)
+    return model
 
 
 def _with_loader(task: Task, loader) -> Task:

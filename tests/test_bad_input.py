@@ -578,6 +578,18 @@ def test_records_a_value_cannot_score_are_named_before_any_model_loads(tmp_path,
     assert not (out / "run.json").exists()
 
 
+def test_a_model_the_task_file_names_by_a_relative_path_is_found_beside_it(tmp_path, monkeypatch):
+    """Data and value are read from the task file's folder; its generator and corrector were
+    looked for from the working directory (a run from elsewhere failed at model load)."""
+    (tmp_path / "gen").mkdir()
+    path = task_file(tmp_path, TASK + "generator: gen\ncorrector: corr\n")
+    monkeypatch.chdir(tmp_path.parent)
+    task = get_task(str(path))
+    assert (task.generator, task.corrector) == (str(tmp_path / "gen"), "corr")  # no ./corr anywhere: as written
+    path.write_text(TASK + "generator: smollm2\n")
+    assert get_task(str(path)).generator == "smollm2"
+
+
 def test_shots_beyond_a_built_in_tasks_size_are_refused_at_once():
     # The validation split was made record by record, 10^11 of them, filling memory.
     assert_one_line(
