@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -259,8 +261,10 @@ def score(args: ScoreArgs):
                 for line in lines:
                     sink.write(line)
         else:
-            for line in lines:
-                print(json.dumps(line), flush=True)
+            out = sys.stdout
+            with contextlib.redirect_stdout(sys.stderr):  # a value's own prints: not among the lines
+                for line in lines:
+                    print(json.dumps(line), file=out, flush=True)
 
 
 @dataclass(frozen=True)

@@ -655,6 +655,18 @@ def test_score_to_stdout(tmp_path):
     _check_scores(result.stdout)
 
 
+def test_what_a_value_prints_does_not_land_among_the_scores(tmp_path, monkeypatch):
+    """A user's value that prints (a debugging line) wrote into the JSON lines on stdout."""
+    (tmp_path / "noisy.py").write_text(
+        "def score(records, outputs):\n    print('DEBUG scoring', len(outputs))\n    return [0.5 for _ in outputs]\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    result = invoke("score", "--value", "noisy:score", "--input", write_jsonl(tmp_path / "f.jsonl", SCORED))
+    assert result.exit_code == 0, (result.output, result.exception)
+    assert [json.loads(line)["value"] for line in result.stdout.splitlines()] == [0.5] * 3
+    assert "DEBUG scoring 3" in result.stderr
+
+
 def test_score_to_file(tmp_path):
     inp = write_jsonl(tmp_path / "f.jsonl", SCORED)
     out = tmp_path / "scores.jsonl"
