@@ -148,20 +148,24 @@ class _Mark(str):
 
 
 def correction_examples(
-    records: Sequence[dict], layout: Callable[[dict], str], value: Value, target: str, end: str
+    records: Sequence[dict], layout: Callable[[dict], str], value: Value, target: str, end: Callable[[str], str]
 ) -> Callable[[str], str]:
     """A header of corrections made from solved ``records`` (their ``target`` is the solution),
     in a correction template: record i's draft is record i+1's solution, with the feedback
     ``value`` gives it, and its better answer is its own solution; the last record's draft is
-    its own solution, kept. Each example ends with ``end`` (the task's first stop string).
-    ``records``: one or more."""
-    drafts = [str(r[target]) for r in records[1:]] + [str(records[-1][target])]
+    its own solution, kept. Each example ends with ``end(what follows it)`` (``tasks.answer_end``).
+    Solutions are written as the generator's examples show them (``solution_text``: JSON for
+    an object, not Python's repr). ``records``: one or more."""
+    from ..tasks.task import solution_text
+
+    solutions = [solution_text(r[target]) for r in records]
+    drafts = solutions[1:] + solutions[-1:]
     scores = value(list(records), drafts)
 
     def header(template: str) -> str:
-        return "".join(
-            fill(template, layout(r), d, s.feedback) + str(r[target]) + end for r, d, s in zip(records, drafts, scores)
-        )
+        filled = [fill(template, layout(r), d, s.feedback) for r, d, s in zip(records, drafts, scores)]
+        stop = end(filled[0])  # not one the next example begins with
+        return "".join(f + solution + stop for f, solution in zip(filled, solutions))
 
     return header
 
@@ -185,5 +189,6 @@ def of_task(
 
         records = shot_records(task, shots, seed)
         if records:
-            examples = correction_examples(records, task.format_prompt, value, task.shots.target, answer_end(task))
+            end = lambda after: answer_end(task, after)  # noqa: E731
+            examples = correction_examples(records, task.format_prompt, value, task.shots.target, end)
     return for_task(generator, task.format_prompt, few_shot, task.correction_prompt, examples)

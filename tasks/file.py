@@ -183,11 +183,12 @@ class Checker:
         text = self.text("correction_prompt", v)
         self.template("correction_prompt", text, formats=False)
         names = set(template_fields(text))
-        for _, name, spec, _ in string.Formatter().parse(text):
-            if spec:  # the fields are text, written whole: a number's format fails, a width pads without end
-                self.fail(
-                    "correction_prompt", f"gives {{{name}}} a format ({name}:{spec}); write the field as {{{name}}}"
-                )
+        for _, name, spec, conversion in string.Formatter().parse(text):
+            # The fields are text, written whole: a number's format fails, a width pads without end,
+            # and !r quotes a draft with its line breaks escaped.
+            if spec or conversion:
+                given = f"{name}!{conversion}" if conversion else f"{name}:{spec}"
+                self.fail("correction_prompt", f"gives {{{name}}} a format ({given}); write the field as {{{name}}}")
         if names - {"prompt", "draft", "feedback"} or "draft" not in names:
             self.fail(
                 "correction_prompt",

@@ -20,7 +20,7 @@ from .args import UsageError
 from .engine import ServeConfig
 from .files import check_fresh, check_paths, check_run, claim_folder, run_file, task_files
 from .generate import GenerateConfig
-from .loading import load_models
+from .loading import check_self, load_models
 from .options import (
     Backend,
     Defaults,
@@ -63,13 +63,6 @@ def check_rewrites(config: Rewrites) -> None:
         )
 
 
-def check_self_examples(models: Models, corrector: str | None, task) -> None:
-    if models.self_examples and (corrector != SELF or task is None):
-        raise UsageError(
-            "--self-examples shows a task's solved examples as corrections: it needs --corrector self and a --task"
-        )
-
-
 def generate(
     task: TaskChoice,
     source: Source,
@@ -92,13 +85,13 @@ def generate(
     resumable(records, args.output, metrics_path, config)  # another run's output refused before any model loads
     d = Defaults.of(t, task.generator, models.corrector, task.value, sampling.max_new_tokens)
     d.require(config.rounds, task=t)
-    check_self_examples(models, d.corrector, t)
+    examples = check_self(models, d.corrector, t, task.shots, sampling.seed)
     check_rewrites(config)
     fmt = prompt_format(t, task.shots, sampling.seed)
     params = d.sampling(sampling)
     kept = check_run(args.output, run_settings(d, backend, models, task, params, config), config.resume)
     with d.load_value() as v:  # closed at the end: the program value's sandbox workers
-        check_records(v, records)  # a record the value cannot score, named before the models load
+        check_records(v, records + examples)  # a record the value cannot score, named before the models load
         g, c = load_models(
             d.generator,
             d.corrector if config.rounds else None,
@@ -321,7 +314,7 @@ def serve_engine(
     if not d.value:
         raise UsageError("--value is needed with --generator when no --task gives a default")
     d.require(config.rounds, "--generator")
-    check_self_examples(models, d.corrector, t)
+    examples = check_self(models, d.corrector, t, task.shots, sampling.seed)
     check_rewrites(config)
     try:
         import fastapi  # noqa: F401
@@ -330,6 +323,7 @@ def serve_engine(
         raise UsageError("correct serve needs FastAPI and uvicorn: pip install 'correct[serve]'") from None
     fmt = prompt_format(t, task.shots, sampling.seed) if t else None
     v = d.load_value()
+    check_records(v, examples)
     g, c = load_models(
         d.generator, d.corrector, backend, models.corrector_backend, models.dtype, models.device, **d.generator_options
     )  # a request may ask for rounds

@@ -116,6 +116,28 @@ def load_models(
         return g, (Corrector.from_pretrained(corrector, corr_backend, **corr_options) if corrector else None)
 
 
+def check_self(models, corrector: str | None, task, shots: int | None, seed: int) -> list[dict]:
+    """What ``--corrector self`` is asked for that it cannot do, refused before any model loads;
+    the solved examples ``--self-examples`` shows (their records, for the value's checks)."""
+    from ...tasks import shot_records
+    from ..self_refine import NAME as SELF
+
+    if corrector == SELF and models.corrector_backend is not None:  # it was ignored without a word
+        raise UsageError(
+            "--corrector-backend loads a corrector of its own; --corrector self rewrites with the generator"
+        )
+    if not models.self_examples:
+        return []
+    if corrector != SELF or task is None:
+        raise UsageError(
+            "--self-examples shows a task's solved examples as corrections: it needs --corrector self and a --task"
+        )
+    examples = shot_records(task, shots, seed)
+    if not examples:  # the run went on without them, its run file saying they were shown
+        raise UsageError("--self-examples shows the task's solved examples, and it shows none: give --shots N")
+    return examples
+
+
 @contextmanager
 def naming(option: str):
     """A model that cannot be loaded is reported with the option that named it (unless the

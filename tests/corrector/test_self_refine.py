@@ -107,11 +107,12 @@ def test_task_file_correction_prompt_is_read_and_checked(tmp_path):
     assert f"{bad}:20" in line and "correction_prompt" in line and "must name {draft}" in line
 
 
-@pytest.mark.parametrize("field", ["{draft:d}", "{feedback:>5000000000}"])
+@pytest.mark.parametrize("field", ["{draft:d}", "{feedback:>5000000000}", "{draft!r}", "{feedback!a}"])
 def test_a_correction_prompt_that_formats_its_fields_is_refused_when_read(tmp_path, field):
     """The fields are text: a number's format ({draft:d}) would fail at the first correction,
     after the models loaded, with a traceback; a width would pad the prompt by gigabytes. Both
-    are one line naming the file, line and key when the task file is read."""
+    are one line naming the file, line and key when the task file is read. A conversion
+    ({draft!r}) wrote the draft quoted, its line breaks escaped."""
     from correct.tasks import TaskError
 
     bad = _task_file(tmp_path, f'correction_prompt: "{{prompt}}{field}\\nFeedback: {{feedback}} {{draft}}"\n')
@@ -211,6 +212,47 @@ def test_self_examples_without_self_is_one_line(tiny_lm_dir, tmp_path):
         "--self-examples shows a task's solved examples as corrections: it needs --corrector self and a --task"
         in " ".join(result.stderr.split())
     )
+
+
+def test_solved_examples_as_corrections_are_written_as_the_generators_examples_are(tmp_path):
+    """--self-examples wrote an object solution as Python's repr ({'city': 'Oslo'}), which the
+    json value then scored as not JSON, and ended each example with a stop string the next
+    example begins with ("...Question:Question: ...")."""
+    from correct.corrector.self_refine import of_task
+    from correct.tasks import shot_records
+    from correct.values import load_value
+
+    rows = [{"id": f"r{i}", "text": f"City{i} is home to {20 + i} people.", "schema": {"city": "text"},
+             "solution": {"city": f"City{i}"}} for i in range(3)]  # fmt: skip
+    (tmp_path / "d.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (tmp_path / "t.yaml").write_text(
+        'data: d.jsonl\nfields: {prompt: text}\nprompt: "Question: {prompt}\\nJSON: "\nshots: {data: d.jsonl, k: 2}\n'
+        'stop: ["Question:", "\\n"]\nvalue: "json:source=text"\n'
+    )
+    task = get_task(str(tmp_path / "t.yaml"))
+    with load_value("json:source=text") as value:
+        header = of_task(Recording(), task, few_shot_prompt(task), value).header
+    examples = shot_records(task)
+    assert '{"city": "City1"}' in header and "'city'" not in header and "not valid JSON" not in header
+    assert "Question:Question:" not in header and header.endswith('{"city": "City1"}\n')
+    assert few_shot_prompt(task)(examples[0]).startswith(
+        'Question: City0 is home to 20 people.\nJSON: {"city": "City0"}\n'
+    )
+
+
+@pytest.mark.parametrize(
+    "options, needle",
+    [
+        (["--self-examples"], "--self-examples shows the task's solved examples, and it shows none: give --shots N"),
+        (["--corrector-backend", "hf"], "--corrector-backend loads a corrector of its own; --corrector self rewrites"),
+    ],
+)
+def test_self_options_it_would_ignore_are_refused_before_models_load(tmp_path, options, needle):
+    """--self-examples on a task that shows no solved examples, and --corrector-backend, were
+    ignored without a word (the run file saying the examples had been shown)."""
+    args = ["generate", "--generator", str(tmp_path / "no-model"), "--corrector", "self", "--rounds", "1", *options]
+    result = CliRunner().invoke(app, args + ["--output", str(tmp_path / "o.jsonl")])
+    assert result.exit_code == 2 and needle in " ".join(result.stderr.split())
 
 
 def test_generate_with_self_counts_each_token_once(tiny_lm_dir, tmp_path):
