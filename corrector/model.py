@@ -9,18 +9,15 @@ Hugging Face hub carries the same file, fetched like its weights.
 from __future__ import annotations
 
 import json
-import logging
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Callable, Literal, Sequence
 
 from ..generators import NAMED, Generator, GeneratorError, SamplingParams, load_generator
-from ..generators.base import rewrites_of
+from ..generators.base import rewrites_within
 from ..generators.named import missing_path
 from ..tasks import resolve_corrector
 from .layouts import TEMPLATES, corrector_input, fill, template_problem
-
-log = logging.getLogger(__name__)
 
 CONFIG_NAME = "correct_config.json"
 REFINE = ("all", "failing")
@@ -150,37 +147,8 @@ class Corrector:
         return self._within_context(inputs, drafts, params)
 
     def _within_context(self, inputs: list[str], drafts: Sequence[str], params: SamplingParams) -> list[list[str]]:
-        """``params.n`` rewrites of each input (an input its endpoint refuses keeps its draft),
-        each within the corrector's context: where an
-        input and ``params.max_new_tokens`` do not fit together, the rewrite may use only the
-        tokens left (it ends where the context does, as vLLM ends a sequence), rather than the
-        input losing its oldest tokens, which are the question. An input that fills the context
-        by itself gets its draft back unchanged: nothing can be rewritten from it."""
-        rooms = self.generator.room(inputs)
-        if rooms is None or min(rooms, default=params.max_new_tokens) >= params.max_new_tokens:
-            out, self.last_finish, self.last_kept = rewrites_of(self.generator, inputs, params, drafts)
-            return out
-        out = [[d] * params.n for d in drafts]
-        self.last_finish = [[None] * params.n for _ in drafts]
-        kept = {i for i, room in enumerate(rooms) if room <= 0}
-        budgets: dict[int, list[int]] = {}  # new tokens -> the inputs decoded with that many
-        for i, room in enumerate(rooms):
-            if room > 0:
-                budgets.setdefault(min(room, params.max_new_tokens), []).append(i)
-        full = sum(room <= 0 for room in rooms)
-        if full:
-            log.warning("%d corrector inputs fill its context by themselves: their drafts are kept as they are", full)
-        for budget, idx in budgets.items():
-            texts, whys, refused = rewrites_of(
-                self.generator,
-                [inputs[i] for i in idx],
-                replace(params, max_new_tokens=budget),
-                [drafts[i] for i in idx],
-            )
-            for i, t, why in zip(idx, texts, whys):
-                out[i], self.last_finish[i] = t, why  # "length": it ended where the context does
-            kept.update(idx[j] for j in refused)  # refused by its endpoint: the draft stays
-        self.last_kept = frozenset(kept)
+        """``params.n`` rewrites of each input within the corrector's context (``rewrites_within``)."""
+        out, self.last_finish, self.last_kept = rewrites_within(self.generator, inputs, params, drafts)
         return out
 
 

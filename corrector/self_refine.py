@@ -25,7 +25,7 @@ from collections import defaultdict
 from typing import Callable, Sequence
 
 from ..generators import Generator, SamplingParams
-from ..generators.base import rewrites_of
+from ..generators.base import rewrites_within
 from ..values import Value
 from .layouts import fill
 from .model import CorrectorConfig
@@ -98,7 +98,7 @@ class SelfRefine:
         self, questions: Sequence[str], drafts: Sequence[str], feedbacks: Sequence[str | None], params: SamplingParams
     ) -> list[list[str]]:
         inputs = [self.input(q, d, f) for q, d, f in zip(questions, drafts, feedbacks)]
-        out, self.last_finish, self.last_kept = rewrites_of(self.generator, inputs, params, drafts)
+        out, self.last_finish, self.last_kept = rewrites_within(self.generator, inputs, params, drafts)
         return out
 
 

@@ -3,7 +3,8 @@ class with its defaults, the error type users see, and cutting completions at st
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, replace
 from typing import Any, Literal, Protocol, Sequence, get_args
 
 from ..errors import CorrectError
@@ -152,6 +153,38 @@ def rewrites_of(
     for i in kept:
         out[i] = [drafts[i]] * len(out[i])
     return out, finish, kept
+
+
+def rewrites_within(
+    generator, inputs: Sequence[str], params: SamplingParams, drafts: Sequence[str]
+) -> tuple[list[list[str]], list[list[str | None]], frozenset[int]]:
+    """``rewrites_of``, each rewrite within ``generator``'s context: where an input and
+    ``params.max_new_tokens`` do not fit together, the rewrite may use only the tokens left (it
+    ends where the context does, as vLLM ends a sequence), rather than the input losing its
+    oldest tokens, which are the question; an input that fills the context by itself keeps its
+    draft (nothing can be rewritten from it). A trained corrector and ``--corrector self`` both."""
+    rooms = generator.room(inputs)
+    if rooms is None or min(rooms, default=params.max_new_tokens) >= params.max_new_tokens:
+        return rewrites_of(generator, inputs, params, drafts)
+    out = [[d] * params.n for d in drafts]
+    finish: list[list[str | None]] = [[None] * params.n for _ in drafts]
+    kept = {i for i, room in enumerate(rooms) if room <= 0}
+    budgets: dict[int, list[int]] = {}  # new tokens -> the inputs decoded with that many
+    for i, room in enumerate(rooms):
+        if room > 0:
+            budgets.setdefault(min(room, params.max_new_tokens), []).append(i)
+    if kept:
+        logging.getLogger("correct").warning(
+            "%d corrector inputs fill its context by themselves: their drafts are kept as they are", len(kept)
+        )
+    for budget, idx in budgets.items():
+        texts, whys, refused = rewrites_of(
+            generator, [inputs[i] for i in idx], replace(params, max_new_tokens=budget), [drafts[i] for i in idx]
+        )
+        for i, t, why in zip(idx, texts, whys):
+            out[i], finish[i] = t, why  # "length": it ended where the context does
+        kept.update(idx[j] for j in refused)  # refused by its endpoint: the draft stays
+    return out, finish, frozenset(kept)
 
 
 def truncate_at_stop(text: str, stop: Sequence[str]) -> str:

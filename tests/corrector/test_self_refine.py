@@ -255,6 +255,29 @@ def test_self_options_it_would_ignore_are_refused_before_models_load(tmp_path, o
     assert result.exit_code == 2 and needle in " ".join(result.stderr.split())
 
 
+def test_a_self_rewrite_prompt_past_the_context_keeps_its_draft_not_its_tail(caplog):
+    """The trained corrector keeps within the context (its question is never cut); the self
+    corrector sent its rewrite prompts through as they were, and the generator cut their
+    start: the question, the examples, even the draft (a 15,000-character feedback made every
+    rewrite garbage)."""
+    from correct.corrector.self_refine import SelfRefine
+    from correct.generators import load_generator
+    from correct.tasks import TASKS
+
+    gen = load_generator(TASKS["arithmetic"].generator)
+    corrector = SelfRefine(gen)
+    with caplog.at_level("WARNING"):
+        out = corrector.correct(
+            ["Tom has 3 cards.", "Tom has 3 cards. How many cards does Tom have now?"],
+            ["x = 1\nprint(x)", "x = 3\nprint(x + 1)"],
+            ["printed 1 " * 200, "printed 4"],
+            SamplingParams(temperature=0.0, max_new_tokens=48),
+        )
+    assert out[0] == ["x = 1\nprint(x)"] and corrector.last_kept == {0} and len(out[1]) == 1
+    assert "1 corrector inputs fill its context by themselves" in caplog.text
+    assert gen.truncated_prompts == 0
+
+
 def test_generate_with_self_counts_each_token_once(tiny_lm_dir, tmp_path):
     out = tmp_path / "o.jsonl"
     result = CliRunner().invoke(
