@@ -256,3 +256,32 @@ def test_score_leaves_an_existing_output_as_it_was_when_a_later_batch_fails(tmp_
         invoke("score", "--value", "constraints", "--input", lines, "--output", out, "--batch-size", 1).exit_code == 0
     )
     assert [json.loads(l)["value"] for l in out.read_text().splitlines()] == [1.0, 1.0]
+
+
+def test_resuming_after_the_task_files_layouts_were_edited_is_refused(tmp_path):
+    """An edited correction_prompt (or prompt) went on, the file holding two runs' rewrite prompts
+    and its metrics computed over both."""
+    from correct.tasks import TASKS
+
+    arithmetic = TASKS["arithmetic"]
+    rows = arithmetic.make_split("test", 2, 0)
+    (tmp_path / "d.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    spec = (
+        f"data: {{test: d.jsonl}}\nprompt: {json.dumps(arithmetic.prompt)}\nvalue: program\n"
+        f"generator: {arithmetic.generator}\nstop: {json.dumps(list(arithmetic.stop))}\n"
+    )
+    task = tmp_path / "t.yaml"
+    task.write_text(spec + 'correction_prompt: "{prompt}{draft}\\nFeedback: {feedback}\\nFixed:\\n"\n')
+    out = tmp_path / "o.jsonl"
+    generate = ["generate", "--task", task, "--corrector", "self", "--rounds", "1", "--no-baseline", "--output", out]
+    assert invoke(*generate).exit_code == 0
+    lines = out.read_text()
+    task.write_text(spec + 'correction_prompt: "{prompt}{draft}\\nError: {feedback}\\nFixed:\\n"\n')
+    refused(invoke(*generate, "--resume"), "written with correction prompt", "resume with the same")
+    fix = 'correction_prompt: "{prompt}{draft}\\nFeedback: {feedback}\\nFixed:\\n"\n'
+    layout = f"prompt: {json.dumps(arithmetic.prompt)}"
+    task.write_text(spec.replace(layout, f"prompt: {json.dumps('Task: ' + arithmetic.prompt)}") + fix)
+    refused(invoke(*generate, "--resume"), "written with prompt", "resume with the same")
+    task.write_text(spec + fix)
+    assert invoke(*generate, "--resume").exit_code == 0  # the same layouts go on
+    assert out.read_text() == lines

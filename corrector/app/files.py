@@ -130,7 +130,7 @@ def check_run(output: Path, settings: dict, resume: bool) -> dict:
                 raise UsageError(
                     f"{output} was written with {key.replace('_', ' ')} {theirs[key]!r} ({path.name}), and this run "
                     f"asks for {value!r}: resume with the same, or write to another output",
-                    option=key,
+                    option=None if key in ("prompt", "correction_prompt") else key,  # the task file's keys
                 )
     return mine
 

@@ -89,6 +89,9 @@ def run_settings(d, backend, models, task, params: SamplingParams, config: Gener
         "seed": params.seed,
         "correction_samples": config.correction_samples if corrects else None,
         "correction_temperature": config.correction_temperature if corrects and config.correction_samples > 1 else None,
+        # The task file's own layouts (task keys, not options): an edited one mixed two runs' prompts.
+        "prompt": d.task.prompt if d.task else None,
+        "correction_prompt": d.task.correction_prompt if d.task and corrects else None,
     }
 
 
