@@ -179,6 +179,11 @@ def build_app(engine: Engine, api_key: str | None = None):
         response.headers["Retry-After"] = "5"
         return response
 
+    @app.exception_handler(GeneratorError)
+    async def _upstream(request: Request, exc: GeneratorError):
+        # Its own handler: one for Exception answers too, but Starlette then logs a traceback.
+        return error(502, f"{type(exc).__name__}: {exc}", kind="server_error")
+
     @app.exception_handler(Exception)
     async def _failed(request: Request, exc: Exception):
         # The generator or value failed (an endpoint behind the openai backend, a crashed

@@ -500,6 +500,9 @@ def test_app_in_process_plain_prompts_chat_parts_and_failures():
                 "param": None,
                 "code": 502,
             }
+        # Handled, not re-raised past the handler: the server logged an 84-line traceback for it.
+        with TestClient(build_app(engine)) as c:
+            assert c.post("/v1/completions", json={"model": "m", "prompt": "x"}).status_code == 502
     finally:
         engine.stop()
 
