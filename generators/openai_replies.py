@@ -176,6 +176,10 @@ def finish_of(reason) -> str | None:
     return reason if reason == "content_filter" or reason in FAILED_ENDS else "stop"
 
 
+MAX_COUNT = 10**12
+"""More tokens than any reply holds: a usage past it is not a count (it would swamp the run's)."""
+
+
 def tokens_of(out) -> tuple[int, int] | None:
     """(prompt tokens, completion tokens) of a reply, from its ``usage``; None where it has none
     or they are not counts (a prompt count missing is 0: some servers give only completions).
@@ -185,11 +189,12 @@ def tokens_of(out) -> tuple[int, int] | None:
     ((7, 3), None)
     >>> tokens_of(O(usage=O(completion_tokens=3))), tokens_of(O(usage=O(prompt_tokens=7, completion_tokens=-1)))
     ((0, 3), None)
+    >>> tokens_of(O(usage=O(prompt_tokens=7, completion_tokens=10**30)))  # no reply is that long: not a count
     """
 
     def count(name: str) -> int | None:
         n = getattr(getattr(out, "usage", None), name, None)
-        return n if isinstance(n, int) and not isinstance(n, bool) and n >= 0 else None
+        return n if isinstance(n, int) and not isinstance(n, bool) and 0 <= n <= MAX_COUNT else None
 
     completion = count("completion_tokens")
     return None if completion is None else (count("prompt_tokens") or 0, completion)
