@@ -392,6 +392,9 @@ class OpenAIGenerator(GeneratorBase):
             )
         if isinstance(e, o.NotFoundError) and not where.rstrip("/").endswith("/v1"):
             return GeneratorError(f"{where} answered 404: {server_message(e)} (does the base URL need /v1?)")
+        if isinstance(e, o.NotFoundError) and "model" not in server_message(e).lower():  # no such route here
+            other = "chat" if self.api == "completions" else "completions"
+            return GeneratorError(f"{where} answered 404: {server_message(e)} (does it serve {other} only?)", "api")
         if isinstance(e, o.APIStatusError):
             return GeneratorError(f"{where} answered {e.status_code}: {server_message(e)}")
         return GeneratorError(f"{where}: {e}")

@@ -164,3 +164,16 @@ def test_an_endpoint_that_starts_refusing_every_prompt_fails_the_run(raw):
     own = raw(lambda body, n: _error(400, f"prompt of {1000 + n} tokens is past the context") if n % 3 else _ok(body))
     out = _gen(own).generate([str(i) for i in range(9)], SamplingParams())
     assert out.count([""]) == 6 and out.count(["x"]) == 3
+
+
+@pytest.mark.parametrize("api, other", [("completions", "chat"), ("chat", "completions")])
+def test_a_404_for_the_route_asks_whether_the_endpoint_serves_the_other_api(raw, api, other):
+    """A chat-only server answered /v1/completions with 404, and the error said only that."""
+    endpoint = raw(lambda body, n: _error(404, "Not Found"))
+    with pytest.raises(GeneratorError, match=rf"answered 404: Not Found \(does it serve {other} only\?\)") as e:
+        _gen(endpoint, api=api).generate(["a"], SamplingParams())
+    assert e.value.option == "api"
+    missing = raw(lambda body, n: _error(404, "model 'm' not found, try pulling it first"))  # Ollama's
+    with pytest.raises(GeneratorError) as e:
+        _gen(missing).generate(["a"], SamplingParams())
+    assert "serve" not in str(e.value) and e.value.option is None
