@@ -33,6 +33,9 @@ def compute_metrics(lines: Sequence[dict], max_value: float) -> dict:
         "rounds": round_metrics(histories, max_value),
         **summary(histories, max_value),
     }
+    refused = sum(bool(h and h[0].get("refused")) for h in histories)
+    if refused:  # drafts an endpoint refused (empty), marked on their round 0: over the whole file
+        metrics["refused_drafts"] = refused
     voted = [l for l in lines if "self_consistency" in l]
     if voted:
         sc = [l["self_consistency"]["value"] for l in voted if labeled(l["rounds"])]

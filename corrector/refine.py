@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 from typing import Callable, Literal, Sequence
 
 from ..generators import Generator, SamplingParams
-from ..generators.base import finish_reasons, usages
+from ..generators.base import finish_reasons, refusals, usages
 from ..values import Score, Value
 from .model import Corrector
 
@@ -74,10 +74,14 @@ class Step:
     """(prompt tokens, completion tokens) of the decode that wrote ``text``, as its generator
     counted them (an endpoint's ``usage``; every rewrite of the pick of several); None where it
     does not count. Like ``finish``, not part of the output lines: ``correct serve``'s usage."""
+    refused: str | None = None
+    """Where an endpoint refused the draft's prompt (its 400), the endpoint's words: the text is
+    empty, and the output line says so (``"refused"``); ``correct serve`` answers it as an error."""
 
     def as_dict(self) -> dict:
         """The round as ``correct generate``'s output lines and ``return_rounds`` hold it."""
-        return {"round": self.round, "text": self.text, "value": self.value, "feedback": self.feedback}
+        out = {"round": self.round, "text": self.text, "value": self.value, "feedback": self.feedback}
+        return {**out, "refused": self.refused} if self.refused else out
 
 
 @dataclass
@@ -119,9 +123,13 @@ def refine(
     outs = generator.generate(prompts, params)
     drafts, ends = [c[0] for c in outs], [f[0] for f in finish_reasons(generator, outs)]
     took = usages(generator, len(prompts)) if params.n == 1 else [None] * len(prompts)
+    refused = refusals(generator)
     scores = value(records, drafts)
     cost.add(0, time.perf_counter() - t, len(drafts), len(records))
-    history = [[Step(0, d, s.value, s.feedback, e, u)] for d, s, e, u in zip(drafts, scores, ends, took)]
+    history = [
+        [Step(0, d, s.value, s.feedback, e, u, refused.get(i))]
+        for i, (d, s, e, u) in enumerate(zip(drafts, scores, ends, took))
+    ]
     faulty = [s.faulty for s in scores]
     verified = [s.verified for s in scores]
     # A corrector of one's own (any object with ``correct`` and ``question``) is given all drafts.
@@ -156,7 +164,7 @@ def refine(
                 faulty[i], verified[i] = s.faulty, s.verified
         for h in history:  # drafts at the maximum carry over unchanged
             if len(h) == r:
-                h.append(replace(h[-1], round=r))
+                h.append(replace(h[-1], round=r, refused=None))
         cost.add(r, time.perf_counter() - t, len(active) * correction.n, len(records))
     return history
 

@@ -140,6 +140,13 @@ def usages(generator, prompts: int) -> list[tuple[int, int] | None]:
     return list(known) if known is not None and len(known) == prompts else [None] * prompts
 
 
+def refusals(generator) -> dict[int, str]:
+    """The prompts of ``generator``'s last call that its endpoint refused, each with the
+    endpoint's words (``last_refused``; a backend that gives only their places: "refused")."""
+    known = getattr(generator, "last_refused", None) or {}
+    return dict(known) if isinstance(known, dict) else dict.fromkeys(known, "refused")
+
+
 def rewrites_of(
     generator, inputs: Sequence[str], params: SamplingParams, drafts: Sequence[str]
 ) -> tuple[list[list[str]], list[list[str | None]], frozenset[int]]:
@@ -149,7 +156,7 @@ def rewrites_of(
     draft with nothing."""
     out = generator.generate(inputs, params)
     finish = finish_reasons(generator, out)
-    kept = frozenset(getattr(generator, "last_refused", ()))
+    kept = frozenset(refusals(generator))
     for i in kept:
         out[i] = [drafts[i]] * len(out[i])
     return out, finish, kept

@@ -15,7 +15,7 @@ refuses at the value asked is an error naming it. A prompt the endpoint refuses 
 400 or TGI's 422: too long for its context, a content filter) gets empty completions, counted
 and warned about, where the endpoint has answered other prompts; one that has answered none is
 taken to refuse every request, and the call fails (``refused_as_empty`` False: every refusal
-fails, as ``correct serve`` wants). Replies are read as the servers in use write them: choices
+fails; ``correct serve`` fails a refused draft's request). Replies are read as servers write them: choices
 whose content is a list of parts (Mistral), a completion that begins with its prompt (an
 endpoint that echoes it: cut off), finish reasons of other names, choices out of ``index``
 order, replies without ``usage`` (counted in a warning: the tokens counted leave them out),
@@ -126,8 +126,8 @@ class OpenAIGenerator(GeneratorBase):
         self._warned_usage = False
         self.refused_as_empty = True
         self.refused_prompts = 0  # over every call, as truncated_prompts
-        self.last_refused: frozenset[int] = frozenset()
-        """The prompts of the last call that were refused (their completions are empty)."""
+        self.last_refused: dict[int, str] = {}
+        """The prompts of the last call that were refused, each with the endpoint's words."""
         self.last_finish: list[list[str | None]] | None = None
         """Why each completion of the last call ended: the endpoint's ``finish_reason``
         (``finish_of``); a refused prompt's empty completions ``"stop"``."""
@@ -173,7 +173,7 @@ class OpenAIGenerator(GeneratorBase):
         started: dict[int, float] = {}
         failed: list[BaseException] = []
         refused: dict[int, Refused] = {}
-        self.last_refused = frozenset()
+        self.last_refused = {}
         todo = iter(range(len(prompts)))
         self._seen = Counter()
 
@@ -227,7 +227,7 @@ class OpenAIGenerator(GeneratorBase):
             raise first
         if refused:
             self.refused_prompts += len(refused)
-            self.last_refused = frozenset(refused)
+            self.last_refused = {i: str(e) for i, e in refused.items()}
             log.warning(
                 "%d of %d prompts were refused by %s (the first: %s): their completions are empty",
                 len(refused),

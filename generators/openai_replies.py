@@ -54,7 +54,23 @@ def reply_of(out) -> str:
 
 
 def server_message(e) -> str:
-    """The ``error.message`` of an OpenAI-style error body, else the body's first line."""
+    """The ``error.message`` of an OpenAI-style error body, else the body's first line; and,
+    where the request was redirected (the client follows redirects), where to: a 301, 302 or
+    303 turns the POST into a GET, which a completions route answers with 404 or 405."""
+    moved = redirected(e)
+    said = _said(e)
+    return f"{said} (after a redirect to {moved}: give that address as the base URL)" if moved else said
+
+
+def redirected(e) -> str | None:
+    """Where redirects took the request that failed; None where it went where it was sent."""
+    response = getattr(e, "response", None)
+    if response is None or not getattr(response, "history", None):
+        return None
+    return str(response.request.url)
+
+
+def _said(e) -> str:
     body = getattr(e, "body", None)
     if isinstance(body, dict):
         inner = body.get("error", body)

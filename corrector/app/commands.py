@@ -327,8 +327,6 @@ def serve_engine(
     g, c = load_models(
         d.generator, d.corrector, backend, models.corrector_backend, models.dtype, models.device, **d.generator_options
     )  # a request may ask for rounds
-    if hasattr(g, "refused_as_empty"):  # a prompt an endpoint refuses is its client's 502, not ""
-        g.refused_as_empty = False
     c = for_task(g, c, t, fmt, v if models.self_examples else None, task.shots, sampling.seed, models.refine)
     name = args.model_name or (f"correct-{t.name}" if t and not task.generator else Path(d.generator.rstrip("/")).name)
     engine = Engine(g, c, v, fmt, replace(config, model_name=name, params=d.sampling(sampling))).start()

@@ -17,8 +17,8 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from typing import Callable, Sequence
 
-from ...generators import Generator, SamplingParams
-from ...generators.base import finish_reasons, usages
+from ...generators import Generator, GeneratorError, SamplingParams
+from ...generators.base import finish_reasons, refusals, usages
 from ...values import Value, ValueFunctionError
 from ..model import Corrector
 from ..refine import MAX_ROUNDS, Rewrites, Step, refine
@@ -221,7 +221,11 @@ class Engine:
                 else:
                     drafts = self.generator.generate([i.prompt for i in batch], params)
                 ends, took = finish_reasons(self.generator, drafts), usages(self.generator, len(drafts))
-                histories = [[Step(0, d[0], None, None, e[0], u)] for d, e, u in zip(drafts, ends, took)]
+                why = refusals(self.generator)
+                histories = [
+                    [Step(0, d[0], None, None, e[0], u, why.get(k))]
+                    for k, (d, e, u) in enumerate(zip(drafts, ends, took))
+                ]
             else:
                 histories = refine(
                     [i.record for i in batch],
@@ -250,4 +254,7 @@ class Engine:
                 item.future.set_exception(e)
             return
         for item, history in zip(batch, histories):
-            item.future.set_result(history)
+            if history[0].refused:  # the endpoint refused this prompt: its client's error, not ""
+                item.future.set_exception(GeneratorError(history[0].refused))
+            else:  # a refused rewrite kept its draft (``rewrites_of``), as ``generate`` keeps it
+                item.future.set_result(history)

@@ -175,7 +175,7 @@ def generate_run(
             params.max_new_tokens,
         )
     refused = sum(g.refused_prompts for g in models.values())
-    if refused:  # their drafts (or rewrites) are empty; the backend has said which endpoint and why
+    if refused:  # this run's drafts, rewrites and samples; the backend has said which endpoint and why
         metrics["refused_prompts"] = refused
     if "self_consistency" in metrics:  # the part of ``tokens`` the baseline's samples took
         metrics["self_consistency"]["tokens"] = sc_tokens
