@@ -27,9 +27,12 @@ if [ "$1" = rows ]; then
 elif [ "$1" = recipe ]; then
   for t in $TASKS; do
     d=$OUT/$t/train-recipe
-    [ -f $d/train.json ] || correct train --task docs/examples/$t/$t.yaml --generator smollm2 --shots 3 --init smollm2 \
+    cmd="correct train --task docs/examples/$t/$t.yaml --generator smollm2 --shots 3 --init smollm2 \
       --lora-r 16 --learning-rate 0.0005 --limit 600 --samples 4 --temperature 0.5 --iterations 2 --steps 100 \
-      --batch-size 8 --explore 200 --eval-limit 0 --seed 0 --threads 1 --output $d --resume 2>&1 | tail -3
+      --batch-size 8 --explore 200 --eval-limit 0 --seed 0 --threads 1 --output $d --resume"
+    # train.json (the command) is written once training has finished: a later run skips it
+    [ -f $d/train.json ] || { $cmd 2>&1 | tail -3; [ ${PIPESTATUS[0]} = 0 ] \
+      && python -c 'import json,sys; print(json.dumps({"command": " ".join(sys.argv[1].split())}))' "$cmd" > $d/train.json; }
     row $t recipe --corrector $d $R
   done
 fi
