@@ -278,7 +278,10 @@ def chat_prompt(engine, given: Sequence[Message], record: dict | None = None) ->
     """(the question, the generator's prompt, where the question is: its message's content). A
     task server answers one question laid out in its task's format: the chat must be that one
     user message. Otherwise the generator's chat template lays out the whole conversation, when
-    it has one; a ``developer`` message is a ``system`` one there, as OpenAI has it."""
+    it has one; a ``developer`` message is a ``system`` one there, as OpenAI has it. The question
+    the corrector and the value read is then the conversation up to its last user message, a
+    turn a paragraph (``role: content``): a system message or an earlier turn the draft answers
+    to is in the rewrite prompt of ``--corrector self`` too, not only the last message."""
     messages = [
         {"role": "system" if m.role == "developer" else m.role, "content": text_of(m.content, f"messages[{i}].content")}
         for i, m in enumerate(given)
@@ -300,6 +303,8 @@ def chat_prompt(engine, given: Sequence[Message], record: dict | None = None) ->
     if tokenizer is not None and getattr(tokenizer, "chat_template", None):
         from jinja2 import TemplateError
 
+        if len(messages) > 1 and question:  # (an empty last message is refused as empty)
+            question = "\n\n".join(f"{m['role']}: {m['content']}" for m in messages[: users[-1] + 1])
         try:
             return question, tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True), where
         except TemplateError as e:  # the template's own refusal (roles out of order, a role it lacks)

@@ -10,7 +10,8 @@ the corrector sees the question, as in ``correct generate``. A task answers one 
 a chat under a task must be that one user message: earlier turns, assistant messages and
 system messages are refused with a 400 rather than dropped. Without a task, a completion
 prompt goes to the generator as it is, and a chat's whole message list is laid out once by the
-generator's chat template (the template's BOS is not doubled when the prompt is tokenized).
+generator's chat template (the template's BOS is not doubled when the prompt is tokenized);
+the corrector and the value read the conversation up to its last user message as the question.
 
 ``stream: true`` answers in server-sent events in OpenAI's chunk format, ending with
 ``data: [DONE]``. With ``rounds: 0`` the draft streams as the generator decodes it (a

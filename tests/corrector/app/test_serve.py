@@ -537,6 +537,52 @@ def test_without_a_task_a_chat_is_laid_out_by_the_generators_chat_template():
         engine.stop()
 
 
+def test_without_a_task_self_refinement_sees_the_conversation_not_only_its_last_message():
+    """`correct serve --generator CHAT_MODEL --corrector self` without a task: the rewrite prompt
+    held only the last user message, so a system message's instruction was lost to the rewrite."""
+    from fastapi.testclient import TestClient
+
+    from correct.corrector.self_refine import SelfRefine
+
+    class Tokenizer:
+        chat_template = "{% for m in messages %}...{% endfor %}"
+
+        def apply_chat_template(self, messages, tokenize, add_generation_prompt):
+            return "".join(f"<{m['role']}>{m['content']}" for m in messages) + "<assistant>"
+
+        def __call__(self, text, add_special_tokens=True):  # the usage's count
+            return {"input_ids": text.split()}
+
+    class Never(Length):
+        def __call__(self, records, outputs):
+            self.records = records
+            return [Score(0.0, "answer in French") for _ in outputs]
+
+    gen, value = SlowEcho(0.0), Never()
+    gen.tokenizer, gen.chat_template = Tokenizer(), True
+    engine = Engine(gen, SelfRefine(gen, chat=True), value, None, ServeConfig(model_name="m", rounds=1)).start()
+    turns = [
+        {"role": "developer", "content": "Answer in French."},
+        {"role": "user", "content": "hi"},
+        {"role": "assistant", "content": "bonjour"},
+        {"role": "user", "content": "how are you?"},
+    ]
+    try:
+        with TestClient(build_app(engine)) as c:
+            assert c.post("/v1/chat/completions", json={"model": "m", "messages": turns}).status_code == 200
+            empty = [*turns[:3], {"role": "user", "content": ""}]
+            r = c.post("/v1/chat/completions", json={"model": "m", "messages": empty})
+            assert r.status_code == 400 and "empty" in r.json()["error"]["message"]
+    finally:
+        engine.stop()
+    conversation = "system: Answer in French.\n\nuser: hi\n\nassistant: bonjour\n\nuser: how are you?"
+    draft, rewrite = gen.batches
+    assert draft == ["<system>Answer in French.<user>hi<assistant>bonjour<user>how are you?<assistant>"]
+    assert rewrite[0].startswith(conversation + "\n\nYour previous answer:\n" + draft[0].upper())
+    assert "Feedback on it: answer in French" in rewrite[0]
+    assert value.records[0]["prompt"] == conversation  # the value reads the same question
+
+
 def test_app_in_process_refines_a_completion_without_record_under_the_default_task():
     """The arithmetic task's own models and value behind the app: a completion without
     `record` gets its k rounds, each with the sandbox's feedback and value null; the same
