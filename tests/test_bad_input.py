@@ -107,6 +107,20 @@ def test_a_prompt_that_is_not_text_names_its_record(tmp_path, prompt, message):
     )
 
 
+def test_tests_that_are_not_python_name_their_record_before_any_model_loads(tmp_path):
+    """The program value's check of a record's ``tests`` ran only once the drafts were written:
+    here the missing generator was named first, and with a real one the run failed after it."""
+    rows = [
+        {"id": "ok", "prompt": "f", "tests": "assert f(1) == 2"},
+        {"id": "bad", "prompt": "g", "tests": "assert g(1) ==== 2"},
+    ]
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert_one_line(
+        invoke("generate", "--input", tmp_path / "in.jsonl", "--value", "program", *NO_MODEL),
+        "record 'bad': its 'tests' are not valid Python (invalid syntax, line 1)",
+    )
+
+
 def test_a_numeric_prompt_is_its_digits(tmp_path):
     (tmp_path / "q.csv").write_text("prompt,answer\n12,12\n7,7\n")
     records, _ = load_records(Source(input=tmp_path / "q.csv"), None, 0)

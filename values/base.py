@@ -101,10 +101,16 @@ def record_name(record: Mapping[str, Any], index: int) -> str:
 
 
 def check_records(value: Any, records: Sequence[Any]) -> None:
-    """A value's own checks of the records it needs (a ``schema``, ``concepts``, ``checks``), run
-    before any model loads where they cost nothing (``checks_alone``: pure Python, no model or
-    sandbox); they used to stop a run only once its drafts were written."""
-    if getattr(value, "checks_alone", False) and records:
+    """A value's own checks of the records it needs (a ``schema``, ``concepts``, ``checks``,
+    ``tests``), run before any model loads where they cost nothing: its ``check_records(records)``
+    where it has one (a value whose scoring needs a sandbox or a model), else the value itself
+    where it is pure Python (``checks_alone``). They used to stop a run only once its drafts
+    were written."""
+    if not records:
+        return
+    if callable(getattr(value, "check_records", None)):
+        value.check_records(records)
+    elif getattr(value, "checks_alone", False):
         value(records, [""] * len(records))
 
 

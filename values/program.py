@@ -51,6 +51,12 @@ class ProgramValue(ValueBase):
         self.timeout = float(getattr(self.sandbox, "timeout", timeout))
         self.reveal_expected = reveal_expected
 
+    def check_records(self, records: Sequence[Mapping[str, Any]]) -> None:
+        """The records' own faults (``tests`` that are not Python source), without the sandbox:
+        ``base.check_records`` runs it before any model loads."""
+        for i, record in enumerate(records):
+            _check(record, i)
+
     def __call__(self, records: Sequence[Mapping[str, Any]], outputs: Sequence[str]) -> list[Score]:
         check_paired("program", records, outputs)
         checks = [_check(record, i) for i, record in enumerate(records)]
