@@ -498,26 +498,6 @@ def test_a_prompt_the_endpoint_refuses_gets_empty_completions_and_a_warning_not_
         strict.generate(["ab", "LONG"], SamplingParams())
 
 
-@pytest.mark.parametrize("endpoint", [{"refuse": ["long"]}], indirect=True)
-def test_a_generate_run_goes_on_past_a_refused_prompt_and_counts_it(endpoint, tmp_path):
-    from typer.testing import CliRunner
-
-    from correct.cli import app
-
-    records = tmp_path / "in.jsonl"
-    records.write_text(
-        "".join(json.dumps({"id": i, "prompt": p, "answer": 1}) + "\n" for i, p in enumerate(["2-1", "LONG", "3-2"]))
-    )
-    out, metrics = tmp_path / "out.jsonl", tmp_path / "m.json"
-    args = ["generate", "--task", "arithmetic", "--input", records, "--rounds", "0", "--no-baseline"]
-    args += ["--backend", "openai", "--generator", "m", "--base-url", endpoint.url, "--shots", "0"]
-    result = CliRunner().invoke(app, [str(a) for a in [*args, "--output", out, "--metrics", metrics]])
-    assert result.exit_code == 0, result.output
-    lines = [json.loads(line) for line in out.read_text().splitlines()]
-    assert [line["rounds"][0]["text"] for line in lines][1] == "" and len(lines) == 3
-    assert json.loads(metrics.read_text())["refused_prompts"] == 1
-
-
 def test_a_task_that_asks_for_its_chat_template_is_sent_as_messages(endpoint):
     assert _gen(endpoint, chat_template=True).generate(["hi"], SamplingParams()) == [["ih|tail"]]
     assert endpoint.bodies[-1]["messages"] == [{"role": "user", "content": "hi"}]
