@@ -50,9 +50,13 @@ class RowSampler(LogitsProcessor):
         for warp in self.warpers:
             scores = warp(input_ids, scores)
         cdf = torch.softmax(scores.float(), dim=-1).cumsum(dim=-1)
+        total = cdf[:, -1:]
         u = torch.tensor([[s.random()] for s in self.streams], dtype=cdf.dtype, device=cdf.device)
         # The first token whose cumulative probability passes u (a token of probability 0 never does).
-        picked = torch.searchsorted(cdf, u * cdf[:, -1:], right=True).clamp_(max=scores.shape[-1] - 1)
+        picked = torch.searchsorted(cdf, u * total, right=True)
+        # A u within 2**-25 of 1 is 1 in float32, and passes no token: it takes the last token of
+        # positive probability (the first to reach the total), not the vocabulary's last.
+        picked = torch.minimum(picked, (cdf < total).sum(dim=-1, keepdim=True))
         return torch.full_like(scores, -float("inf")).scatter_(1, picked, 0.0)
 
 
