@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -101,10 +102,15 @@ def test_every_key_works_as_written(task_dir):
 
 
 def test_a_dataset_folder_with_a_config(tmp_path):
-    folder = tmp_path / "ds"
+    # A name no datasets cache holds: "ds" was answered from a machine's cache by name, so the
+    # test passed even where the folder beside the task file was not looked for.
+    name = f"ds-{uuid.uuid4().hex}"
+    folder = tmp_path / name
     folder.mkdir()
     write_jsonl(folder / "test.jsonl", [{"q": "a?", "answer": "1"}, {"q": "b?", "answer": "2"}])
-    (tmp_path / "t.yaml").write_text("data: {path: ds}\nfields: {prompt: q}\nprompt: '{prompt}'\nvalue: program\n")
+    (tmp_path / "t.yaml").write_text(
+        f"data: {{path: {name}}}\nfields: {{prompt: q}}\nprompt: '{{prompt}}'\nvalue: program\n"
+    )
     task = get_task(str(tmp_path / "t.yaml"))
     assert [r["prompt"] for r in task.make_split("test", None, 0)] == ["a?", "b?"]
 
