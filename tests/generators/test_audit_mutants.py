@@ -21,6 +21,8 @@ from correct.generators.base import (
 from correct.generators.hf import HFGenerator
 from correct.tasks.arithmetic import generator_prompt, make_split
 
+from .test_prefix import _lines
+
 
 class Fixed:
     """A row's stream of random numbers that gives the numbers asked for."""
@@ -118,15 +120,12 @@ def test_a_sliding_window_model_drafts_on_the_shortcuts_what_it_drafts_plainly()
     """A sliding-window cache (Mistral's, a subclass of the plain layer) cannot hold a shared
     header once or be cut by rows as a full-attention one is: such a model takes the plain path,
     and its drafts are those of the plain path."""
-    import random
-
     from transformers import MistralConfig, MistralForCausalLM
 
     from correct.corrector.training.tiny import build_tokenizer
     from correct.generators import prefix
 
-    rng = random.Random(0)
-    lines = [f"{a}+{b}={a + b};\n" for a, b in ((rng.randint(0, 99), rng.randint(0, 99)) for _ in range(500))]
+    lines = _lines(500)
     tok = build_tokenizer(lines, vocab_size=300)
     torch.manual_seed(0)
     config = MistralConfig(
