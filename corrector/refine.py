@@ -120,16 +120,10 @@ def refine(
     correction the best of that many rewrites at ``temperature`` (module docstring)."""
     cost = cost if cost is not None else RoundCost()
     t = time.perf_counter()
-    outs = generator.generate(prompts, params)
-    drafts, ends = [c[0] for c in outs], [f[0] for f in finish_reasons(generator, outs)]
-    took = usages(generator, len(prompts)) if params.n == 1 else [None] * len(prompts)
-    refused = refusals(generator)
-    scores = value(records, drafts)
-    cost.add(0, time.perf_counter() - t, len(drafts), len(records))
-    history = [
-        [Step(0, d, s.value, s.feedback, e, u, refused.get(i))]
-        for i, (d, s, e, u) in enumerate(zip(drafts, scores, ends, took))
-    ]
+    steps = draft_steps(generator, generator.generate(prompts, params), params)
+    scores = value(records, [s.text for s in steps])
+    cost.add(0, time.perf_counter() - t, len(steps), len(records))
+    history = [[replace(step, value=s.value, feedback=s.feedback)] for step, s in zip(steps, scores)]
     faulty = [s.faulty for s in scores]
     verified = [s.verified for s in scores]
     # A corrector of one's own (any object with ``correct`` and ``question``) is given all drafts.
@@ -167,6 +161,15 @@ def refine(
                 h.append(replace(h[-1], round=r, refused=None))
         cost.add(r, time.perf_counter() - t, len(active) * correction.n, len(records))
     return history
+
+
+def draft_steps(generator: Generator, outs: list[list[str]], params: SamplingParams) -> list[Step]:
+    """Round 0 of each prompt from what ``generator.generate`` just returned (its first text),
+    unscored: why it ended, the tokens it took (one text a prompt) and an endpoint's refusal."""
+    ends = finish_reasons(generator, outs)
+    took = usages(generator, len(outs)) if params.n == 1 else [None] * len(outs)
+    refused = refusals(generator)
+    return [Step(0, c[0], None, None, e[0], u, refused.get(i)) for i, (c, e, u) in enumerate(zip(outs, ends, took))]
 
 
 def _rewrite_finish(corrector, drafts: list[str | None], k: int) -> list[list[str | None]]:

@@ -18,10 +18,9 @@ from dataclasses import dataclass, field, replace
 from typing import Callable, Sequence
 
 from ...generators import Generator, GeneratorError, SamplingParams
-from ...generators.base import finish_reasons, refusals, usages
 from ...values import Value, ValueFunctionError
 from ..model import Corrector
-from ..refine import MAX_ROUNDS, Rewrites, Step, refine
+from ..refine import MAX_ROUNDS, Rewrites, draft_steps, refine
 
 
 class Busy(Exception):
@@ -220,12 +219,7 @@ class Engine:
                     drafts = self.generator.generate([i.prompt for i in batch], params, on_text=on_text)
                 else:
                     drafts = self.generator.generate([i.prompt for i in batch], params)
-                ends, took = finish_reasons(self.generator, drafts), usages(self.generator, len(drafts))
-                why = refusals(self.generator)
-                histories = [
-                    [Step(0, d[0], None, None, e[0], u, why.get(k))]
-                    for k, (d, e, u) in enumerate(zip(drafts, ends, took))
-                ]
+                histories = [[step] for step in draft_steps(self.generator, drafts, params)]
             else:
                 histories = refine(
                     [i.record for i in batch],
