@@ -112,6 +112,8 @@ class Corrector:
         self.last_kept: frozenset[int] = frozenset()
         """The drafts of the last ``correct`` call given back unchanged, not rewritten (their
         input refused, or filling the context by itself): their reasons are their own decode's."""
+        self.last_refused: dict[int, str] = {}
+        """Those of them whose input the endpoint refused, with its words: their round says so."""
 
     def question(self, record: dict) -> str:
         """The question of ``record`` as this corrector was trained to see it (``config.question``)."""
@@ -148,8 +150,9 @@ class Corrector:
 
     def _within_context(self, inputs: list[str], drafts: Sequence[str], params: SamplingParams) -> list[list[str]]:
         """``params.n`` rewrites of each input within the corrector's context (``rewrites_within``)."""
-        out, self.last_finish, self.last_kept = rewrites_within(self.generator, inputs, params, drafts)
-        return out
+        done = rewrites_within(self.generator, inputs, params, drafts)
+        self.last_finish, self.last_kept, self.last_refused = done.finish, done.kept, done.refused
+        return done.texts
 
 
 def question_of(record: dict, layout: Callable[[dict], str] | None) -> str:

@@ -75,8 +75,9 @@ class Step:
     counted them (an endpoint's ``usage``; every rewrite of the pick of several); None where it
     does not count. Like ``finish``, not part of the output lines: ``correct serve``'s usage."""
     refused: str | None = None
-    """Where an endpoint refused the draft's prompt (its 400), the endpoint's words: the text is
-    empty, and the output line says so (``"refused"``); ``correct serve`` answers it as an error."""
+    """Where an endpoint refused this round's prompt (its 400), the endpoint's words, and the
+    output line says so (``"refused"``). Round 0: the text is empty, and ``correct serve``
+    answers it as an error; a later round: the rewrite's input was refused, the draft kept."""
 
     def as_dict(self) -> dict:
         """The round as ``correct generate``'s output lines and ``return_rounds`` hold it."""
@@ -150,11 +151,12 @@ def refine(
             k = len(fixed[0])
             ends = _rewrite_finish(corrector, [history[i][-1].finish for i in active], k)
             took = usages(getattr(corrector, "generator", None), len(active))
+            refused = getattr(corrector, "last_refused", None) or {}  # their drafts kept, marked so
             flat = value([records[i] for i in active for _ in range(k)], [text for c in fixed for text in c])
             for j, (i, c) in enumerate(zip(active, fixed)):
                 pick = _chosen(flat[j * k : (j + 1) * k], value)
                 s = flat[j * k + pick]
-                history[i].append(Step(r, c[pick], s.value, s.feedback, ends[j][pick], took[j]))
+                history[i].append(Step(r, c[pick], s.value, s.feedback, ends[j][pick], took[j], refused.get(j)))
                 faulty[i], verified[i] = s.faulty, s.verified
         for h in history:  # drafts at the maximum carry over unchanged
             if len(h) == r:

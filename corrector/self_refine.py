@@ -68,6 +68,8 @@ class SelfRefine:
         """Why each rewrite of the last ``correct`` call ended, as ``Corrector.last_finish``."""
         self.last_kept: frozenset[int] = frozenset()
         """The drafts of the last ``correct`` call kept as they were (their input refused)."""
+        self.last_refused: dict[int, str] = {}
+        """Those whose input the endpoint refused, with its words (``Corrector.last_refused``)."""
 
     def question(self, record: dict) -> str:
         """The question of ``record`` as the generator was asked it, without the header."""
@@ -98,8 +100,9 @@ class SelfRefine:
         self, questions: Sequence[str], drafts: Sequence[str], feedbacks: Sequence[str | None], params: SamplingParams
     ) -> list[list[str]]:
         inputs = [self.input(q, d, f) for q, d, f in zip(questions, drafts, feedbacks)]
-        out, self.last_finish, self.last_kept = rewrites_within(self.generator, inputs, params, drafts)
-        return out
+        done = rewrites_within(self.generator, inputs, params, drafts)
+        self.last_finish, self.last_kept, self.last_refused = done.finish, done.kept, done.refused
+        return done.texts
 
 
 def for_task(

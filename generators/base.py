@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
-from typing import Any, Literal, Protocol, Sequence, get_args
+from typing import Any, Literal, NamedTuple, Protocol, Sequence, get_args
 
 from ..errors import CorrectError
 
@@ -147,24 +147,32 @@ def refusals(generator) -> dict[int, str]:
     return dict(known) if isinstance(known, dict) else dict.fromkeys(known, "refused")
 
 
-def rewrites_of(
-    generator, inputs: Sequence[str], params: SamplingParams, drafts: Sequence[str]
-) -> tuple[list[list[str]], list[list[str | None]], frozenset[int]]:
-    """A corrector's decode: (``generator``'s ``params.n`` rewrites of each input, why each ended
-    (``finish_reasons``), the inputs whose draft was kept). Where the backend refused an input
-    (an endpoint's 400, ``last_refused``) its draft is kept: an empty rewrite would replace a
-    draft with nothing."""
+class Rewrites(NamedTuple):
+    """A corrector's decode (``rewrites_of``, ``rewrites_within``)."""
+
+    texts: list[list[str]]
+    """``params.n`` rewrites of each input; an input's draft where it was kept."""
+    finish: list[list[str | None]]
+    """Why each rewrite ended (``finish_reasons``)."""
+    kept: frozenset[int]
+    """The inputs whose draft was given back unchanged: refused, or filling the context."""
+    refused: dict[int, str]
+    """The inputs the backend refused (an endpoint's 400), each with the endpoint's words."""
+
+
+def rewrites_of(generator, inputs: Sequence[str], params: SamplingParams, drafts: Sequence[str]) -> Rewrites:
+    """A corrector's decode: ``generator``'s ``params.n`` rewrites of each input. Where the
+    backend refused an input (an endpoint's 400, ``last_refused``) its draft is kept: an empty
+    rewrite would replace a draft with nothing."""
     out = generator.generate(inputs, params)
     finish = finish_reasons(generator, out)
-    kept = frozenset(refusals(generator))
-    for i in kept:
+    refused = refusals(generator)
+    for i in refused:
         out[i] = [drafts[i]] * len(out[i])
-    return out, finish, kept
+    return Rewrites(out, finish, frozenset(refused), refused)
 
 
-def rewrites_within(
-    generator, inputs: Sequence[str], params: SamplingParams, drafts: Sequence[str]
-) -> tuple[list[list[str]], list[list[str | None]], frozenset[int]]:
+def rewrites_within(generator, inputs: Sequence[str], params: SamplingParams, drafts: Sequence[str]) -> Rewrites:
     """``rewrites_of``, each rewrite within ``generator``'s context: where an input and
     ``params.max_new_tokens`` do not fit together, the rewrite may use only the tokens left (it
     ends where the context does, as vLLM ends a sequence), rather than the input losing its
@@ -176,6 +184,7 @@ def rewrites_within(
     out = [[d] * params.n for d in drafts]
     finish: list[list[str | None]] = [[None] * params.n for _ in drafts]
     kept = {i for i, room in enumerate(rooms) if room <= 0}
+    refused: dict[int, str] = {}
     budgets: dict[int, list[int]] = {}  # new tokens -> the inputs decoded with that many
     for i, room in enumerate(rooms):
         if room > 0:
@@ -185,13 +194,13 @@ def rewrites_within(
             "%d corrector inputs fill its context by themselves: their drafts are kept as they are", len(kept)
         )
     for budget, idx in budgets.items():
-        texts, whys, refused = rewrites_of(
+        part = rewrites_of(
             generator, [inputs[i] for i in idx], replace(params, max_new_tokens=budget), [drafts[i] for i in idx]
         )
-        for i, t, why in zip(idx, texts, whys):
+        for i, t, why in zip(idx, part.texts, part.finish):
             out[i], finish[i] = t, why  # "length": it ended where the context does
-        kept.update(idx[j] for j in refused)  # refused by its endpoint: the draft stays
-    return out, finish, frozenset(kept)
+        refused.update((idx[j], why) for j, why in part.refused.items())  # by its endpoint: the draft stays
+    return Rewrites(out, finish, frozenset(kept | refused.keys()), refused)
 
 
 def truncate_at_stop(text: str, stop: Sequence[str]) -> str:

@@ -188,9 +188,14 @@ def test_an_input_with_no_room_left_keeps_its_draft_and_is_said_to(caplog):
     gen = Counting(rooms=rooms, refuse=("refused",))
     params = SamplingParams(max_new_tokens=20, n=2)
     with caplog.at_level("WARNING"):
-        out, finish, kept = rewrites_within(gen, list(rooms), params, ["d0", "d1", "d2", "d3", "d4"])
+        out, finish, kept, refused = rewrites_within(gen, list(rooms), params, ["d0", "d1", "d2", "d3", "d4"])
     assert out == [["d0"] * 2, ["d1"] * 2, ["tight!"] * 2, ["free!"] * 2, ["d4"] * 2]
-    assert kept == {0, 1, 4} and finish[:2] == [[None] * 2] * 2 and finish[2:4] == [["length"] * 2] * 2
+    assert (
+        kept == {0, 1, 4}
+        and list(refused) == [4]
+        and finish[:2] == [[None] * 2] * 2
+        and finish[2:4] == [["length"] * 2] * 2
+    )
     assert sorted(gen.calls) == [(["free", "refused"], 20), (["tight"], 5)]  # each within its room, none past it
     assert "2 corrector inputs fill its context by themselves" in caplog.text
 

@@ -48,6 +48,24 @@ def test_a_refused_draft_is_marked_in_its_line_and_counted_again_on_resume(refus
     assert got["records"] == 3 and got["refused_drafts"] == 1 and "refused_prompts" not in got
 
 
+def test_a_rewrite_the_endpoint_refuses_keeps_its_draft_and_its_round_says_why(refusing, tmp_path):
+    """``--corrector self`` on an API model: a rewrite prompt the endpoint refused kept its
+    draft, but its round looked like a rewrite that changed nothing."""
+    records = tmp_path / "in.jsonl"
+    records.write_text(
+        "".join(json.dumps({"id": i, "prompt": p, "answer": 1}) + "\n" for i, p in enumerate(["GNOL", "1+2"]))
+    )
+    out = tmp_path / "out.jsonl"
+    args = ["generate", "--task", "arithmetic", "--input", records, "--rounds", "2", "--no-baseline", "--shots", "0"]
+    args += ["--backend", "openai", "--generator", "m", "--base-url", refusing.url, "--corrector", "self"]
+    done = CliRunner().invoke(app, [str(a) for a in [*args, "--output", out]])
+    assert done.exit_code == 0, done.output
+    held, plain = [line["rounds"] for line in map(json.loads, out.read_text().splitlines())]
+    assert "LONG" in held[0]["text"] and "refused" not in held[0]  # the draft was answered; its rewrite not
+    assert held[1]["text"] == held[0]["text"] and "maximum context length" in held[1]["refused"]
+    assert all("refused" not in r for r in plain)  # rewrites the endpoint answered are as they were
+
+
 def test_serve_answers_a_refused_draft_with_the_endpoints_error_and_keeps_a_draft_whose_rewrite_is_refused(
     refusing,
 ):
@@ -70,6 +88,7 @@ def test_serve_answers_a_refused_draft_with_the_endpoints_error_and_keeps_a_draf
         assert kept.choices[0].text == "a LONG|tail"
         rounds = kept.choices[0].model_extra["rounds"]
         assert [r["text"] for r in rounds] == ["a LONG|tail"] * 2 and rounds[0]["value"] == 0.0
+        assert "refused" not in rounds[0] and "maximum context length" in rounds[1]["refused"]
         with pytest.raises(openai.APIStatusError) as refused:
             client.completions.create(
                 model="m", prompt="LONG b", max_tokens=20, extra_body={"record": {"concepts": ["zebra"]}}
