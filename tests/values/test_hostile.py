@@ -1234,3 +1234,45 @@ def test_programs_get_a_default_sigint_whatever_the_engines(mode):
         assert "KeyboardInterrupt" in v([{"answer": "6"}], [source])[0].feedback
     finally:
         v.close()
+
+
+def test_a_fork_bomb_in_one_worker_leaves_another_workers_program_its_processes():
+    """namespaces mode: each worker runs its programs under a uid of its own, so the process
+    limit (``max_processes``, counted per uid) is each program's. A pool's workers sharing one
+    uid let a program that fills the limit make another's ``fork`` fail at the same moment."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from correct.values.sandbox import SandboxPool
+
+    pool = SandboxPool(workers=2, timeout=20, max_processes=8, isolation="namespaces")
+    try:
+        try:
+            pool.isolation
+        except SandboxError as e:
+            unavailable("namespaces", e)
+        bomb = textwrap.dedent(
+            """
+            import os, time
+            kids = 0
+            try:
+                while kids < 100:
+                    if os.fork() == 0:
+                        time.sleep(4)
+                        os._exit(0)
+                    kids += 1
+            except OSError:
+                pass
+            print(kids)
+            time.sleep(3)
+            """
+        )
+        forker = "import os, time\ntime.sleep(1.5)\nfor _ in range(3):\n    if os.fork() == 0:\n        os._exit(0)\n"
+        forker += "print('forked')"
+        with ThreadPoolExecutor(2) as ex:
+            filled = ex.submit(pool.run, bomb)
+            other = ex.submit(pool.run, forker).result()
+            held = int(filled.result().stdout)
+        assert held < 8  # it did fill the limit
+        assert other.stdout == "forked\n", other.stderr
+    finally:
+        pool.close()
