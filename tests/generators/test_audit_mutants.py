@@ -120,27 +120,15 @@ def test_a_sliding_window_model_drafts_on_the_shortcuts_what_it_drafts_plainly()
     """A sliding-window cache (Mistral's, a subclass of the plain layer) cannot hold a shared
     header once or be cut by rows as a full-attention one is: such a model takes the plain path,
     and its drafts are those of the plain path."""
-    from transformers import MistralConfig, MistralForCausalLM
+    from models import tiny_decoder
 
     from correct.corrector.training.tiny import build_tokenizer
     from correct.generators import prefix
 
     lines = _lines(500)
     tok = build_tokenizer(lines, vocab_size=300)
-    torch.manual_seed(0)
-    config = MistralConfig(
-        vocab_size=len(tok),
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        sliding_window=8,
-        max_position_embeddings=256,
-        eos_token_id=tok.eos_token_id,
-        pad_token_id=tok.pad_token_id,
-    )
-    gen = HFGenerator(MistralForCausalLM(config).eval(), tok, batch_size=4, device="cpu")
+    model = tiny_decoder(tok, "mistral", sliding_window=8)
+    gen = HFGenerator(model.eval(), tok, batch_size=4, device="cpu")
     assert not prefix.supports_reuse(gen.model, "cpu")
     prompts = ["".join(lines[:6]) + s for s in ("1+2=", "12+34=46;\n7+8=", "5+", "3")]
     params = SamplingParams(temperature=0, max_new_tokens=12)

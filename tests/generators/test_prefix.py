@@ -10,7 +10,8 @@ import random
 
 import pytest
 import torch
-from transformers import LlamaConfig, LlamaForCausalLM
+from models import tiny_decoder
+from transformers import LlamaForCausalLM
 
 from correct.corrector.training.tiny import build_model, build_tokenizer
 from correct.generators import SamplingParams, chunked, prefix
@@ -23,20 +24,7 @@ def _lines(k: int, seed: int = 0) -> list[str]:
 
 
 def _tiny_llama(tok) -> LlamaForCausalLM:
-    torch.manual_seed(0)
-    config = LlamaConfig(
-        vocab_size=len(tok),
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=256,
-        bos_token_id=tok.eos_token_id,
-        eos_token_id=tok.eos_token_id,
-        pad_token_id=tok.pad_token_id,
-    )
-    return LlamaForCausalLM(config)
+    return tiny_decoder(tok, bos_token_id=tok.eos_token_id)
 
 
 def _train(model, tok) -> None:

@@ -848,8 +848,7 @@ def test_unknown_fields_are_ignored_and_named_in_the_log(caplog):
 def test_a_conversation_is_laid_out_once_with_one_bos(tmp_path):
     """Without a task, a two-turn chat goes through the generator's chat template as a whole;
     the template writes the BOS and the tokenizer would add another: the model is fed one."""
-    from models import bos_tokenizer
-    from transformers import LlamaConfig, LlamaForCausalLM
+    from models import bos_tokenizer, tiny_decoder
 
     from correct.generators.hf import HFGenerator
 
@@ -857,18 +856,7 @@ def test_a_conversation_is_laid_out_once_with_one_bos(tmp_path):
     tok.chat_template = (
         "{{ bos_token }}{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}\n{% endfor %}<|assistant|>"
     )
-    model = LlamaForCausalLM(
-        LlamaConfig(
-            vocab_size=len(tok),
-            hidden_size=32,
-            intermediate_size=64,
-            num_hidden_layers=1,
-            num_attention_heads=2,
-            num_key_value_heads=2,
-            bos_token_id=tok.bos_token_id,
-            eos_token_id=tok.eos_token_id,
-        )
-    )
+    model = tiny_decoder(tok, hidden=32, layers=1, heads=2)
     gen = HFGenerator(
         model, tok, device="cpu", prefix_cache=False, drop_finished=False
     )  # the prompt is fed whole, once

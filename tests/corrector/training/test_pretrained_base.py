@@ -15,7 +15,7 @@ from dataclasses import replace
 
 import pytest
 import torch
-from models import bos_tokenizer
+from models import bos_tokenizer, tiny_decoder
 from transformers.utils import logging as hf_logging
 from typer.testing import CliRunner
 
@@ -120,24 +120,10 @@ def gen_dir(tmp_path_factory):
 @pytest.fixture(scope="module")
 def llama_dir(tmp_path_factory):
     """A 1-layer Llama whose tokenizer adds a BOS and has no pad token."""
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+    from transformers import AutoTokenizer
 
     tok = bos_tokenizer(TEXTS)
-    torch.manual_seed(0)
-    model = LlamaForCausalLM(
-        LlamaConfig(
-            vocab_size=len(tok),
-            hidden_size=32,
-            intermediate_size=64,
-            num_hidden_layers=1,
-            num_attention_heads=2,
-            num_key_value_heads=2,
-            max_position_embeddings=128,
-            bos_token_id=tok.bos_token_id,
-            eos_token_id=tok.eos_token_id,
-            pad_token_id=None,
-        )
-    )
+    model = tiny_decoder(tok, hidden=32, layers=1, heads=2, max_position_embeddings=128)
     path = tmp_path_factory.mktemp("llama")
     model.save_pretrained(path)
     tok.save_pretrained(path)
