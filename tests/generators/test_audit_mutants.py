@@ -210,3 +210,34 @@ def test_only_the_prompts_that_begin_with_the_bos_lose_it():
 
     tok = bos_tokenizer(["1+2=3;\n"] * 50)
     assert without_doubled_bos(tok, ["<s>x = 1", "y = 2"]) == ["x = 1", "y = 2"]
+
+
+def test_prefix_attention_without_a_mask_is_causal_over_the_prefix_and_the_rows_own_tokens():
+    """Where sdpa leaves out its mask (``is_causal``), the shared-prefix attention builds the
+    causal one itself: each of a row's new tokens sees the whole prefix, its own earlier tokens
+    and itself, never a later one. Without it every token would read the tokens after it."""
+    from types import SimpleNamespace
+
+    from transformers import DynamicCache
+
+    from correct.generators import prefix
+
+    torch.manual_seed(0)
+    rows, heads, kv_heads, shared, own, dim = 2, 4, 2, 5, 3, 8
+    head = DynamicCache()
+    head.update(torch.randn(1, kv_heads, shared, dim), torch.randn(1, kv_heads, shared, dim), 0)
+    cache = prefix.SharedPrefixCache.after(head)
+    query = torch.randn(rows, heads, own, dim)
+    token = prefix._ACTIVE.set(cache)
+    try:
+        keys, values = cache.layers[0].update(
+            torch.randn(rows, kv_heads, own, dim), torch.randn(rows, kv_heads, own, dim)
+        )
+        got, _ = prefix.shared_prefix_attention(SimpleNamespace(layer_idx=0), query, keys, values, None)
+    finally:
+        prefix._ACTIVE.reset(token)
+    whole_k = torch.cat([head.layers[0].keys.expand(rows, -1, -1, -1), keys], dim=-2).repeat_interleave(2, dim=1)
+    whole_v = torch.cat([head.layers[0].values.expand(rows, -1, -1, -1), values], dim=-2).repeat_interleave(2, dim=1)
+    causal = torch.ones(own, shared + own, dtype=torch.bool).tril(shared)
+    want = torch.nn.functional.scaled_dot_product_attention(query, whole_k, whole_v, attn_mask=causal)
+    assert torch.allclose(got, want.transpose(1, 2), atol=1e-5)
