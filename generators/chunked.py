@@ -24,8 +24,10 @@ row stays in the batch costs a row of compute."""
 
 
 class FinishedRows(StoppingCriteria):
-    """Remembers which rows ``generate`` has ended (end of text or a stop string), the same
-    test its own criteria make; it stops nothing itself."""
+    """Remembers which rows ``generate`` has ended (end of text, which its own criterion stops,
+    or a stop string, which this one stops): ``generate`` is not given the stop strings, so the
+    criterion that finds them is built once for a batch, not again by each call (on every call
+    it reads the tokenizer's whole vocabulary, a few percent of a greedy batch's time)."""
 
     def __init__(self, rows: int, eos: torch.Tensor | None, stop: StopStringCriteria | None, device):
         self.done = torch.zeros(rows, dtype=torch.bool, device=device)
@@ -34,9 +36,11 @@ class FinishedRows(StoppingCriteria):
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs) -> torch.BoolTensor:
         if self.eos is not None:
             self.done |= torch.isin(input_ids[:, -1], self.eos)
-        if self.stop is not None:
-            self.done |= self.stop(input_ids, scores)
-        return torch.zeros_like(self.done)
+        if self.stop is None:
+            return torch.zeros_like(self.done)
+        stopped = self.stop(input_ids, scores)
+        self.done |= stopped
+        return stopped
 
 
 def generate_dropping_finished(model, enc: dict, kwargs: dict, every: int | None = None) -> torch.Tensor:
@@ -51,8 +55,9 @@ def generate_dropping_finished(model, enc: dict, kwargs: dict, every: int | None
     samples = kwargs.get("num_return_sequences") or 1
     eos = model.generation_config.eos_token_id
     eos = None if eos is None else torch.tensor(eos, device=device).reshape(-1)
-    strings = kwargs.get("stop_strings")
-    stop = StopStringCriteria(kwargs["tokenizer"], strings) if strings else None
+    kwargs = dict(kwargs)
+    strings, tokenizer = kwargs.pop("stop_strings", None), kwargs.pop("tokenizer", None)
+    stop = StopStringCriteria(tokenizer, strings) if strings else None
     new = torch.full((ids.shape[0] * samples, budget), kwargs["pad_token_id"], dtype=ids.dtype, device=device)
     rows, steps = torch.arange(ids.shape[0] * samples, device=device), 0
     first_mask, mask = mask, mask.repeat_interleave(samples, dim=0)  # later calls: a row per sample

@@ -214,7 +214,9 @@ def test_a_prompt_that_is_the_whole_header_keeps_its_last_token(gen):
 
 
 def test_eos_ends_a_row_as_generate_does():
-    """``FinishedRows`` marks a row at its end-of-text token or stop string, and keeps it marked."""
+    """``FinishedRows`` marks a row at its end-of-text token or stop string, and keeps it marked;
+    it stops the row at a stop string (``generate`` is not given the strings), and leaves the
+    end of text to ``generate``'s own criterion."""
     from transformers import StopStringCriteria
 
     tok = build_tokenizer(_lines(50), vocab_size=300)
@@ -222,10 +224,29 @@ def test_eos_ends_a_row_as_generate_does():
     rows = chunked.FinishedRows(3, eos, StopStringCriteria(tok, [";"]), "cpu")
     ids = torch.tensor([tok("1+2=")["input_ids"], tok("1+2;")["input_ids"], tok("1+2=")["input_ids"]])
     ids[2, -1] = tok.eos_token_id
-    assert not rows(ids, None).any()  # it never stops generation itself
+    assert rows(ids, None).tolist() == [False, True, False]
     assert rows.done.tolist() == [False, True, True]
     rows(torch.tensor([tok("1+23")["input_ids"]] * 3), None)
     assert rows.done.tolist() == [False, True, True]
+
+
+def test_the_stop_strings_are_read_once_a_batch_not_once_a_call(gen, monkeypatch):
+    """The dropping path calls ``generate`` every few steps; given the stop strings, each call
+    built its own criterion, reading the whole vocabulary again (a few percent of a greedy
+    batch's time). The criterion is built once a batch, and the drafts stop where they did."""
+    import transformers
+
+    params = SamplingParams(temperature=0, max_new_tokens=24, stop=("=99;", "9;\n1"))  # rare: rows run on
+    plain, _ = _both(gen, PROMPTS[:4], params, 4, prefix_cache=False, drop_finished=False)
+    built = []
+    real = transformers.StopStringCriteria.__init__
+    monkeypatch.setattr(
+        transformers.StopStringCriteria, "__init__", lambda s, *a, **k: built.append(1) or real(s, *a, **k)
+    )
+    calls = _record_generate(gen, monkeypatch)
+    gen.prefix_cache = gen.drop_finished = True
+    assert gen.generate(PROMPTS[:4], params) == plain[0]
+    assert len(calls) > 1 and len(built) == 1
 
 
 def test_doctests():
