@@ -10,7 +10,8 @@ is ``correct train`` cut to its pool (docs/benchmarks.md has the command). Each 
 fresh ``--output``, so nothing is resumed. Run it on an otherwise idle machine: the idle runs
 are the baseline. Each setting alternates idle and busy runs, and the ratio is of the medians.
 For ``generate`` it also gives the run's own ``seconds`` (its metrics: drafting, rounds and
-the vote, without start-up). ``--before DIR``: the engine's choice of an earlier checkout too
+the vote, without start-up). A last line gives the control, a fixed pure-Python loop, idle and
+busy: what the machine gives any one-thread process. ``--before DIR``: the engine's choice of an earlier checkout too
 (``git worktree add DIR/correct REV``; DIR goes first on PYTHONPATH), each run in turn with
 the working tree's, so that both see the same machine.
 """
@@ -26,10 +27,19 @@ import sys
 import tempfile
 import time
 
+CONTROL = "x = 0\nfor i in range(20_000_000):\n    x += i * i"
+"""The control: a fixed pure-Python loop, one thread, no start-up to speak of. Its ratio is what
+this machine's scheduler gives any single-threaded process beside the burners, which can be
+worse than the fair share (a virtual machine's vCPUs, or tasks left unbalanced across cores)."""
+
 
 def run(argv: list[str], env: dict | None = None) -> tuple[float, float | None]:
     """Seconds the command takes, writing into a folder of its own (``generate`` a file there),
     and ``generate``'s own seconds (None for another command)."""
+    if argv[-1] == CONTROL:
+        start = time.perf_counter()
+        subprocess.run(argv, check=True)
+        return time.perf_counter() - start, None
     folder = tempfile.mkdtemp()
     out = f"{folder}/{'out.jsonl' if 'generate' in argv else 'out'}"
     start = time.perf_counter()
@@ -63,6 +73,7 @@ def main() -> None:
     settings[f"--threads {cores} (torch's default)"] = (["--threads", str(cores)], here)
     for extra, env in settings.values():
         run(base + ["--progress", "none"], env)  # warm-up: file caches, first imports
+    settings["a pure-Python loop (the control)"] = (None, here)
     print(
         f"{cores} cores, {busy} CPU-bound processes beside; fair share {max(1.0, (busy + 1) / cores):.2f}x; "
         f"command: correct {' '.join(command)}"
@@ -71,11 +82,12 @@ def main() -> None:
     for _ in range(args.repeat):  # the settings in turn, so that each sees the same machine
         for name, (extra, env) in settings.items():
             idle, loaded = times[name]
-            idle.append(run(base + extra, env))
+            argv = [sys.executable, "-c", CONTROL] if extra is None else base + extra
+            idle.append(run(argv, env))
             procs = burners(busy)
             try:
                 time.sleep(0.5)
-                loaded.append(run(base + extra, env))
+                loaded.append(run(argv, env))
             finally:
                 for p in procs:
                     p.kill()
