@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Callable, Literal, Sequence
 
 from ..generators import NAMED, Generator, GeneratorError, SamplingParams, load_generator
-from ..generators.base import rewrites_within
+from ..generators.base import RewritesKept
 from ..generators.named import missing_path
 from ..tasks import resolve_corrector
 from .layouts import TEMPLATES, corrector_input, fill, template_problem
@@ -94,7 +94,7 @@ _KINDS = {
 """The keys of a correct_config.json whose type is checked when it is read: (test, what it must be)."""
 
 
-class Corrector:
+class Corrector(RewritesKept):
     """Rewrites drafts into (hopefully) better ones; decodes through any generator backend."""
 
     def __init__(
@@ -106,14 +106,6 @@ class Corrector:
         self.generator, self.config = generator, config
         self.layout = layout
         """The task's layout of a record (``Task.format_prompt``); None: records have no task."""
-        self.last_finish: list[list[str | None]] = []
-        """Why each rewrite of the last ``correct`` call ended (its generator's ``last_finish``;
-        None where unknown), parallel to what it returned."""
-        self.last_kept: frozenset[int] = frozenset()
-        """The drafts of the last ``correct`` call given back unchanged, not rewritten (their
-        input refused, or filling the context by itself): their reasons are their own decode's."""
-        self.last_refused: dict[int, str] = {}
-        """Those of them whose input the endpoint refused, with its words: their round says so."""
 
     def question(self, record: dict) -> str:
         """The question of ``record`` as this corrector was trained to see it (``config.question``)."""
@@ -150,9 +142,7 @@ class Corrector:
 
     def _within_context(self, inputs: list[str], drafts: Sequence[str], params: SamplingParams) -> list[list[str]]:
         """``params.n`` rewrites of each input within the corrector's context (``rewrites_within``)."""
-        done = rewrites_within(self.generator, inputs, params, drafts)
-        self.last_finish, self.last_kept, self.last_refused = done.finish, done.kept, done.refused
-        return done.texts
+        return self.rewrite(self.generator, inputs, params, drafts)
 
 
 def question_of(record: dict, layout: Callable[[dict], str] | None) -> str:

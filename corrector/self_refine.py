@@ -25,7 +25,7 @@ from collections import defaultdict
 from typing import Callable, Sequence
 
 from ..generators import Generator, SamplingParams
-from ..generators.base import rewrites_within
+from ..generators.base import RewritesKept
 from ..values import Value
 from .layouts import fill
 from .model import CorrectorConfig
@@ -46,7 +46,7 @@ CHAT = (
 """The one user message a chat model is sent."""
 
 
-class SelfRefine:
+class SelfRefine(RewritesKept):
     """A corrector that is the generator itself, prompted to rewrite its draft."""
 
     def __init__(
@@ -64,12 +64,6 @@ class SelfRefine:
         generator's prompts (the few-shot examples)."""
         self.template = template or (CHAT if chat else COMPLETION)
         self.config = CorrectorConfig(method=NAME, template=NAME, prompt_format=self.template, question="task")
-        self.last_finish: list[list[str | None]] = []
-        """Why each rewrite of the last ``correct`` call ended, as ``Corrector.last_finish``."""
-        self.last_kept: frozenset[int] = frozenset()
-        """The drafts of the last ``correct`` call kept as they were (their input refused)."""
-        self.last_refused: dict[int, str] = {}
-        """Those whose input the endpoint refused, with its words (``Corrector.last_refused``)."""
 
     def question(self, record: dict) -> str:
         """The question of ``record`` as the generator was asked it, without the header."""
@@ -100,9 +94,7 @@ class SelfRefine:
         self, questions: Sequence[str], drafts: Sequence[str], feedbacks: Sequence[str | None], params: SamplingParams
     ) -> list[list[str]]:
         inputs = [self.input(q, d, f) for q, d, f in zip(questions, drafts, feedbacks)]
-        done = rewrites_within(self.generator, inputs, params, drafts)
-        self.last_finish, self.last_kept, self.last_refused = done.finish, done.kept, done.refused
-        return done.texts
+        return self.rewrite(self.generator, inputs, params, drafts)
 
 
 def for_task(

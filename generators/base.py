@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
-from typing import Any, Literal, NamedTuple, Protocol, Sequence, get_args
+from types import MappingProxyType
+from typing import Any, Literal, Mapping, NamedTuple, Protocol, Sequence, get_args
 
 from ..errors import CorrectError
 
@@ -245,3 +246,22 @@ def without_doubled_bos(tokenizer, prompts: Sequence[str]) -> list[str]:
     if not ids or ids[0] != tokenizer.bos_token_id:  # it adds none: the text's own is the only one
         return list(prompts)
     return [p[len(bos) :] if p.startswith(bos) else p for p in prompts]
+
+
+class RewritesKept:
+    """A corrector that keeps what its last ``correct`` call decoded besides the texts, for
+    ``refine`` to read: ``last_finish``, why each rewrite ended (its generator's
+    ``last_finish``; None where unknown), parallel to the texts; ``last_kept``, the drafts given
+    back unchanged, not rewritten (their input refused, or filling the context by itself), whose
+    reasons are their own decode's; ``last_refused``, those of them whose input the endpoint
+    refused, with its words, so that their round says so."""
+
+    last_finish: Sequence[list[str | None]] = ()  # before any call: nothing decoded
+    last_kept: frozenset[int] = frozenset()
+    last_refused: Mapping[int, str] = MappingProxyType({})
+
+    def rewrite(self, generator, inputs: Sequence[str], params: SamplingParams, drafts: Sequence[str]):
+        """``rewrites_within``'s texts, its other fields kept in ``last_*``."""
+        done = rewrites_within(generator, inputs, params, drafts)
+        self.last_finish, self.last_kept, self.last_refused = done.finish, done.kept, done.refused
+        return done.texts
