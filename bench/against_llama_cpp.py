@@ -18,6 +18,9 @@ generated token.
     python bench/against_llama_cpp.py --prompts 64 --samples 4 --temperature 0.5 --threads 2   # the pool's workload
     python bench/against_llama_cpp.py --prompts 32 --threads 2                                 # greedy drafting
 
+``--hf-threads auto`` runs the ``hf`` side as ``correct generate`` does by default: following the
+machine, which on an idle machine splits a batch into one stream of one thread per core.
+
 ``--isa avx2`` measures, on a machine with AVX-512, what a machine with AVX2 only would see: the
 ``hf`` side's torch kernels, MKL and oneDNN are held to AVX2, and llama.cpp must be built so
 (``-DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_AVX512=OFF``). Each engine's instruction set is printed,
@@ -146,6 +149,14 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--samples", type=int, default=1, help="drafts a prompt (the pool draws 4)")
     ap.add_argument("--temperature", type=float, default=0.0, help="0: greedy (the pool samples at 0.5)")
     ap.add_argument("--threads", type=int, default=2, help="threads of both engines")
+    ap.add_argument(
+        "--hf-threads",
+        choices=["same", "auto"],
+        default="same",
+        help="same: the hf backend on --threads too, one batch at a time; auto: as `correct generate` runs "
+        "by default, following the machine (on an idle machine a batch split into one stream a core, "
+        "one thread each: generators/streams.py)",
+    )
     ap.add_argument("--shots", type=int, default=3)
     ap.add_argument("--gguf", type=Path, default=None, help="default: SmolLM2's, as `correct prepare` finds it")
     ap.add_argument(
@@ -166,7 +177,8 @@ def main(argv: list[str] | None = None) -> dict:
     hf_logging.set_verbosity_error()
     # Both engines on --threads: fixed for the hf backend too, which otherwise picks the threads
     # free at each generate call (generators/threads.py) -- two on an idle 2-core machine.
-    threads.configure(args.threads)
+    # --hf-threads auto leaves it to do so, as a user's run does.
+    threads.configure(args.threads if args.hf_threads == "same" else None)
     torch.set_num_threads(args.threads)
     task = get_task(str(WORD_PROBLEMS))
     prompts = [few_shot_prompt(task, args.shots)(r) for r in task.make_split("test", args.prompts, 0)]
@@ -192,7 +204,11 @@ def main(argv: list[str] | None = None) -> dict:
     rates = {name: len(drafts[name]) / seconds[name] for name in names}
     how = "greedy" if args.temperature <= 0 else f"{args.samples} samples a prompt at temperature {args.temperature}"
     isa = instruction_sets(llama)
-    print(f"{len(prompts)} word problems, {args.shots}-shot; {how}; {args.threads} threads; hf batch {args.batch}")
+    hf_how = (
+        f"{args.threads} threads" if args.hf_threads == "same" else f"the engine's choice ({threads.streams()} streams)"
+    )
+    print(f"{len(prompts)} word problems, {args.shots}-shot; {how}; hf batch {args.batch}")
+    print(f"  threads: llama.cpp {args.threads}, hf {hf_how}")
     print(f"  instructions: hf {isa['hf']}; llama.cpp {isa['llama.cpp']}")
     print("  engine      drafts/s  tokens/s  tokens")
     for name in names:
@@ -224,6 +240,7 @@ def main(argv: list[str] | None = None) -> dict:
         "hf_flops_share": flops_share,
         "limits": limits,
         "instructions": isa,
+        "hf_threads": args.hf_threads,
     }
     print(json.dumps(result))
     return result
