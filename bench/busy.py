@@ -33,17 +33,14 @@ this machine's scheduler gives any single-threaded process beside the burners, w
 worse than the fair share (a virtual machine's vCPUs, or tasks left unbalanced across cores)."""
 
 
-def run(argv: list[str], env: dict | None = None) -> tuple[float, float | None]:
-    """Seconds the command takes, writing into a folder of its own (``generate`` a file there),
-    and ``generate``'s own seconds (None for another command)."""
-    if argv[-1] == CONTROL:
-        start = time.perf_counter()
-        subprocess.run(argv, check=True)
-        return time.perf_counter() - start, None
+def run(argv: list[str], env: dict | None = None, output: bool = True) -> tuple[float, float | None]:
+    """Seconds the command takes and ``generate``'s own seconds (None for another command).
+    ``output``: a ``correct`` command, given a folder of its own to write in (``--output``)."""
     folder = tempfile.mkdtemp()
     out = f"{folder}/{'out.jsonl' if 'generate' in argv else 'out'}"
+    quiet = dict(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     start = time.perf_counter()
-    subprocess.run([*argv, "--output", out], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    subprocess.run([*argv, "--output", out] if output else argv, check=True, env=env, **quiet)
     took = time.perf_counter() - start
     metrics = f"{folder}/out.metrics.json"
     return took, json.load(open(metrics))["seconds"] if os.path.exists(metrics) else None
@@ -66,28 +63,28 @@ def main() -> None:
     base = [sys.executable, "-m", "correct.cli", *command]
     env_threads = os.environ.pop("OMP_NUM_THREADS", None)  # the engine's own choice is what is measured
     here = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    settings = {"engine's choice (default)": ([], here)}
+    # each setting: its command, its environment, and whether it is a correct command
+    settings = {"engine's choice (default)": (base, here, True)}
     if args.before:
         before = {**here, "PYTHONPATH": os.path.abspath(args.before)}
-        settings[f"engine's choice, {args.before}"] = ([], before)
-    settings[f"--threads {cores} (torch's default)"] = (["--threads", str(cores)], here)
-    for extra, env in settings.values():
-        run(base + ["--progress", "none"], env)  # warm-up: file caches, first imports
-    settings["a pure-Python loop (the control)"] = (None, here)
+        settings[f"engine's choice, {args.before}"] = (base, before, True)
+    settings[f"--threads {cores} (torch's default)"] = ([*base, "--threads", str(cores)], here, True)
+    for argv, env, _ in settings.values():
+        run([*argv, "--progress", "none"], env)  # warm-up: file caches, first imports
+    settings["a pure-Python loop (the control)"] = ([sys.executable, "-c", CONTROL], here, False)
     print(
         f"{cores} cores, {busy} CPU-bound processes beside; fair share {max(1.0, (busy + 1) / cores):.2f}x; "
         f"command: correct {' '.join(command)}"
     )
     times = {name: ([], []) for name in settings}
     for _ in range(args.repeat):  # the settings in turn, so that each sees the same machine
-        for name, (extra, env) in settings.items():
+        for name, (argv, env, output) in settings.items():
             idle, loaded = times[name]
-            argv = [sys.executable, "-c", CONTROL] if extra is None else base + extra
-            idle.append(run(argv, env))
+            idle.append(run(argv, env, output))
             procs = burners(busy)
             try:
                 time.sleep(0.5)
-                loaded.append(run(argv, env))
+                loaded.append(run(argv, env, output))
             finally:
                 for p in procs:
                     p.kill()
