@@ -7,6 +7,7 @@ and interleaves both in ``result.output``; error messages go to stderr.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -69,6 +70,22 @@ def test_tasks_lists_arithmetic():
     assert result.exit_code == 0, result.output
     names = [line.split("\t")[0] for line in result.stdout.splitlines()]
     assert "arithmetic" in names
+
+
+def test_the_command_line_runs_under_a_profiler():
+    """``python -m cProfile -m correct.cli``: cli.py runs as a module that is not ``__main__`` in
+    ``sys.modules``, so its options' annotations must not need its globals to be read."""
+    import subprocess
+    import sys
+
+    run = subprocess.run(
+        [sys.executable, "-m", "cProfile", "-o", os.devnull, "-m", "correct.cli", "card", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "--eval-limit" in run.stdout
 
 
 def test_values_lists_program():
