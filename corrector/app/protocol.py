@@ -179,6 +179,20 @@ def sampling_params(defaults: SamplingParams, body) -> SamplingParams:
     )
 
 
+def default_budget(generator, prompts: Sequence[str], params: SamplingParams, body) -> SamplingParams:
+    """``params`` with the server's default token budget cut to what the generator's context
+    leaves after the request's longest prompt, when the request gave no budget of its own: as
+    OpenAI and vLLM do, an answer without ``max_tokens`` may take the rest of the context,
+    rather than a 400 naming a ``max_tokens`` the client never sent. A budget the request gave
+    is left as it is (a 400 naming it if it does not fit), and so is a prompt that leaves no
+    room at all (a 400 naming the prompt)."""
+    if body.max_tokens is not None or body.max_completion_tokens is not None:
+        return params
+    rooms = getattr(generator, "room", lambda _: None)(prompts)
+    least = min(rooms) if rooms else 0
+    return replace(params, max_new_tokens=least) if 0 < least < params.max_new_tokens else params
+
+
 def text_of(content, where: str) -> str:
     """A message's text: a string, or the text of its parts, a line apart. A part that is not text
     (an image, audio, a file) is refused by name: dropping it would answer another question."""

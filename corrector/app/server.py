@@ -60,6 +60,7 @@ from .engine import BadRequest, Busy, Draining, Engine
 from .middleware import BodyLimit
 from .protocol import (
     chat_prompt,
+    default_budget,
     finish_reason,
     not_text,
     param_of,
@@ -252,7 +253,7 @@ def build_app(engine: Engine, api_key: str | None = None):
                 f"the server takes at most {config.max_pending} at once (--max-pending): send fewer per request",
                 "n" if body.n > 1 else "prompt",
             )
-        params = sampling_params(config.params, body)
+        params = default_budget(engine.generator, prompts, sampling_params(config.params, body), body)
         try:  # a prompt that cannot fit with max_tokens is refused before it joins a batch
             engine.generator.check_fits(prompts, params)
         except ContextError as e:  # the budget named as the request named it

@@ -1,0 +1,70 @@
+"""A third audit of ``correct serve`` against what OpenAI clients send: a request that leaves
+out ``max_tokens`` (the openai client's default, langchain's, a chat UI's) refused with a 400
+that named ``max_tokens`` when the server's own default budget did not fit after its prompt.
+In-process, on the tiny arithmetic generator (a context of 256 tokens)."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("fastapi")
+
+from fastapi.testclient import TestClient  # noqa: E402
+
+from correct.corrector.app.engine import Engine, ServeConfig  # noqa: E402
+from correct.corrector.app.server import build_app  # noqa: E402
+from correct.generators import SamplingParams, load_generator  # noqa: E402
+from correct.tasks import TASKS  # noqa: E402
+from correct.values import Score  # noqa: E402
+
+
+class Anything:
+    name, max_value, min_value, reference_free = "anything", 1.0, 0.0, True
+
+    def __call__(self, records, outputs):
+        return [Score(1.0, None) for _ in outputs]
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    """The tiny arithmetic generator (context 256) behind the app, drafts only, without a task,
+    with a default budget of 48 new tokens."""
+    config = ServeConfig(model_name="m", rounds=0, params=SamplingParams(temperature=0.0, max_new_tokens=48))
+    generator = load_generator(TASKS["arithmetic"].generator)
+    engine = Engine(generator, None, Anything(), None, config).start()
+    try:
+        with TestClient(build_app(engine), raise_server_exceptions=False) as c:
+            yield c, generator
+    finally:
+        engine.stop()
+
+
+LONG = "Tom has 3 cards. " * 45
+"""227 tokens: 29 left of the context, fewer than the server's default budget of 48."""
+
+
+@pytest.mark.parametrize(
+    "path, body",
+    [
+        ("/v1/completions", {"prompt": LONG}),
+        ("/v1/chat/completions", {"messages": [{"role": "user", "content": LONG}]}),
+    ],
+)
+def test_a_request_without_a_token_budget_gets_what_the_context_leaves_not_a_400(tiny, path, body):
+    """OpenAI and vLLM: without max_tokens an answer may take the rest of the context. The
+    server's default budget is cut to it, rather than a 400 saying "max_tokens asks for 48"
+    to a client that sent no max_tokens."""
+    c, generator = tiny
+    room = generator.room([LONG])[0]
+    assert 0 < room < 48
+    r = c.post(path, json={"model": "m", **body})
+    assert r.status_code == 200, r.text
+    assert r.json()["usage"]["completion_tokens"] <= room
+    # A budget the client did ask for is still refused by its name, as before.
+    for budget in ("max_tokens", "max_completion_tokens"):
+        r = c.post(path, json={"model": "m", budget: 48, **body})
+        assert r.status_code == 400 and r.json()["error"]["param"] == budget, r.text
+    # A prompt that fills the context by itself is still a 400 naming the prompt.
+    long = {"prompt": LONG * 2} if "prompt" in body else {"messages": [{"role": "user", "content": LONG * 2}]}
+    r = c.post(path, json={"model": "m", **long})
+    assert r.status_code == 400 and "leaves no room for an answer" in r.json()["error"]["message"], r.text
