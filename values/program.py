@@ -146,6 +146,10 @@ def _check(record: Mapping[str, Any], index: int = 0) -> tuple[str | None, str |
         raise ValueFunctionError(
             f"{record_name(record, index)}: its 'tests' are not valid Python ({getattr(e, 'msg', e)}{where})"
         ) from None
+    except (MemoryError, RecursionError):  # the parser's own stack: nesting too deep for it
+        raise ValueFunctionError(
+            f"{record_name(record, index)}: its 'tests' are nested too deeply to compile"
+        ) from None
     return tests, None
 
 

@@ -1,7 +1,8 @@
 """A third audit of ``correct serve`` against what OpenAI clients send: a request that leaves
 out ``max_tokens`` (the openai client's default, langchain's, a chat UI's) refused with a 400
-that named ``max_tokens`` when the server's own default budget did not fit after its prompt.
-In-process, on the tiny arithmetic generator (a context of 256 tokens)."""
+that named ``max_tokens`` when the server's own default budget did not fit after its prompt;
+a ``record`` whose ``tests`` Python's compiler gives up on (a 500). In-process, on the tiny
+arithmetic generator (a context of 256 tokens) or scripted ones."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 from correct.corrector.app.engine import Engine, ServeConfig  # noqa: E402
 from correct.corrector.app.server import build_app  # noqa: E402
 from correct.generators import SamplingParams, load_generator  # noqa: E402
+from correct.generators.base import GeneratorBase  # noqa: E402
 from correct.tasks import TASKS  # noqa: E402
 from correct.values import Score  # noqa: E402
 
@@ -68,3 +70,27 @@ def test_a_request_without_a_token_budget_gets_what_the_context_leaves_not_a_400
     long = {"prompt": LONG * 2} if "prompt" in body else {"messages": [{"role": "user", "content": LONG * 2}]}
     r = c.post(path, json={"model": "m", **long})
     assert r.status_code == 400 and "leaves no room for an answer" in r.json()["error"]["message"], r.text
+
+
+class Echo(GeneratorBase):
+    def generate(self, prompts, params):
+        return [["print(8)"] * params.n for _ in prompts]
+
+
+@pytest.mark.parametrize("tests", ["x = " + "-" * 100_000 + "1", "x = 1" + "+1" * 300_000])
+def test_record_tests_too_deeply_nested_to_compile_are_a_400_naming_record_not_a_500(tests):
+    """Python's compiler gives up on such source with a MemoryError or a RecursionError, not a
+    SyntaxError: the program value let it through, and the client got a 500 "MemoryError: "."""
+    from correct.values import load_value
+
+    value = load_value(TASKS["arithmetic"].value)
+    engine = Engine(Echo(), object(), value, None, ServeConfig(model_name="m", rounds=1)).start()
+    try:
+        with TestClient(build_app(engine), raise_server_exceptions=False) as c:
+            r = c.post("/v1/completions", json={"model": "m", "prompt": "Tom has 3 cards.", "record": {"tests": tests}})
+            assert r.status_code == 400, r.text
+            e = r.json()["error"]
+            assert e["param"] == "record" and "its 'tests' are nested too deeply to compile" in e["message"], e
+    finally:
+        engine.stop()
+        value.close()
