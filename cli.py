@@ -1,7 +1,6 @@
 """The `correct` command line: its options are the fields of the config dataclasses
 (corrector/app/args.py builds them); each command parses, calls the library, and prints."""
 
-
 import contextlib
 import json
 import sys
