@@ -207,6 +207,7 @@ class Engine:
         shift = first.part if first.alone is not None else self.batches
         params = replace(first.params, seed=first.params.seed + shift)
         self.batches += 1
+        sent: set[int] = set()  # the items whose text has begun to go out to their client
         try:
             if first.rounds == 0:  # drafts only: nothing needs their value or feedback
                 streamed = [i.on_text for i in batch]
@@ -214,6 +215,7 @@ class Engine:
 
                     def on_text(k: int, delta: str) -> None:
                         if streamed[k]:
+                            sent.add(k)
                             streamed[k](delta)
 
                     drafts = self.generator.generate([i.prompt for i in batch], params, on_text=on_text)
@@ -234,8 +236,11 @@ class Engine:
                 )
         except Exception as e:  # noqa: BLE001 - delivered to the waiting request
             if len(batch) > 1:  # one bad record or prompt must not fail the others: find it
-                for item in batch:
-                    self._run([item])
+                for k, item in enumerate(batch):
+                    if k in sent:  # decoded again, its text would go out twice: it fails with the batch
+                        item.future.set_exception(e)
+                    else:
+                        self._run([item])
                 return
             first.future.set_exception(
                 BadRequest(f"{e} (send the task fields the value needs in the request's `record`)", "record")

@@ -94,3 +94,45 @@ def test_record_tests_too_deeply_nested_to_compile_are_a_400_naming_record_not_a
     finally:
         engine.stop()
         value.close()
+
+
+class StreamsThenFails(GeneratorBase):
+    """Streams a first piece of every prompt's text, then fails the whole batch if any of its
+    prompts is "bad"; a batch without one finishes its text."""
+
+    streams = True
+
+    def generate(self, prompts, params, on_text=None):
+        for k, p in enumerate(prompts):
+            if on_text is not None:
+                on_text(k, f"{p}:")
+        if "bad" in prompts:
+            raise RuntimeError("this batch failed")
+        for k, p in enumerate(prompts):
+            if on_text is not None:
+                on_text(k, "done")
+        return [[f"{p}:done"] * params.n for p in prompts]
+
+
+def test_a_streamed_completion_is_not_decoded_again_after_its_batch_fails():
+    """A batch that fails is decoded again one completion at a time, so that one bad prompt
+    fails alone; a completion whose text has already begun to go out to its client cannot be:
+    its text would go out a second time, after the first."""
+    engine = Engine(StreamsThenFails(), None, None, None, ServeConfig(rounds=0, batch_wait=0.5))
+    got: dict[str, list[str]] = {"ok": [], "bad": []}
+    engine.start()
+    try:
+        *streamed, quiet = engine.submit(
+            [{}, {}, {}],
+            ["ok", "bad", "quiet"],
+            SamplingParams(temperature=0.0, max_new_tokens=8),
+            rounds=0,
+            on_text=[got["ok"].append, got["bad"].append, None],
+        )
+        for f in streamed:
+            with pytest.raises(RuntimeError, match="this batch failed"):
+                f.result(timeout=30)
+        assert quiet.result(timeout=30)[0].text == "quiet:done"  # nothing of it sent: decoded again alone
+    finally:
+        engine.stop()
+    assert got["ok"] == ["ok:"], got  # sent once, never again from the start
