@@ -1,7 +1,7 @@
 """The OpenAI-compatible HTTP API of ``correct serve`` around a started ``Engine`` (engine.py).
 
 Endpoints: ``POST /v1/completions``, ``POST /v1/chat/completions``, ``GET /v1/models``,
-``GET /health``. With an API key every endpoint but ``/health`` needs ``Authorization: Bearer
+``GET /health`` (and ``HEAD``). With an API key every endpoint but ``/health`` needs ``Authorization: Bearer
 KEY``; a request without it gets 401 in OpenAI's error shape.
 
 What the models see: with a task, a completion's ``prompt`` (or a chat's one user message) is
@@ -194,7 +194,7 @@ def build_app(engine: Engine, api_key: str | None = None):
             502 if isinstance(exc, GeneratorError) else 500, f"{type(exc).__name__}: {exc}", kind="server_error"
         )
 
-    @app.get("/health")
+    @app.api_route("/health", methods=["GET", "HEAD"])  # uptime checkers often send HEAD
     async def health():
         if engine.draining.is_set():  # a load balancer stops sending requests here
             return JSONResponse(
@@ -210,6 +210,8 @@ def build_app(engine: Engine, api_key: str | None = None):
 
     @app.get("/v1/models/{model_id:path}")
     async def model(model_id: str):
+        if not model_id:  # /v1/models/, as a base URL with a trailing slash makes it
+            return await models()
         if model_id != config.model_name:
             return error(
                 404, f"model {model_id!r} is not served here; this server serves {config.model_name!r}", "model"

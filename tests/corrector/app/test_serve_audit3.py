@@ -136,3 +136,19 @@ def test_a_streamed_completion_is_not_decoded_again_after_its_batch_fails():
     finally:
         engine.stop()
     assert got["ok"] == ["ok:"], got  # sent once, never again from the start
+
+
+def test_health_answers_head_and_the_model_list_a_trailing_slash():
+    """Uptime checkers probe with HEAD; a client whose base URL ends in a slash asks for
+    ``/v1/models/``: neither is a 405 or a 404 naming a model ''."""
+    engine = Engine(StreamsThenFails(), None, None, None, ServeConfig(model_name="m", rounds=0)).start()
+    try:
+        with TestClient(build_app(engine)) as client:
+            head = client.head("/health")
+            assert head.status_code == 200 and not head.content
+            listed = client.get("/v1/models/")
+            assert listed.status_code == 200 and [m["id"] for m in listed.json()["data"]] == ["m"]
+            assert client.get("/v1/models/m").json()["id"] == "m"
+            assert client.get("/v1/models/other").status_code == 404
+    finally:
+        engine.stop()
