@@ -55,6 +55,9 @@ class RowStreamer(BaseStreamer):
         self.done = [False] * len(self.rows)
         self.eos = set(eos_ids)
         self._prompt_seen = False
+        self.tidies = bool(getattr(tokenizer, "clean_up_tokenization_spaces", False))
+        """The tokenizer drops a space before punctuation as it decodes (" ." to ".", " 's" to
+        "'s"): a row's text from its last space on may still change with the next token."""
 
     def put(self, value) -> None:
         if not self._prompt_seen:  # the first call holds the prompts
@@ -77,6 +80,8 @@ class RowStreamer(BaseStreamer):
     def _flush(self, j: int, final: bool) -> None:
         text = self.tokenizer.decode(self.tokens[j], skip_special_tokens=True)
         safe, stopped = (truncate_at_stop(text, self.stop), True) if final else safe_prefix(text, self.stop)
+        if self.tidies and not (final or stopped) and " " in safe:
+            safe = safe[: safe.rindex(" ")]
         if len(safe) > len(self.sent[j]) and safe.startswith(self.sent[j]):
             self.on_text(self.rows[j], safe[len(self.sent[j]) :])
             self.sent[j] = safe

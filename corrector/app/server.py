@@ -343,8 +343,10 @@ def build_app(engine: Engine, api_key: str | None = None):
                     history = await asyncio.wrap_future(future)
                     histories.append(history)
                     text = history[-1].text
-                    if len(text) > len(sent):  # the rest (all of it after correction rounds)
-                        yield content(i, text[len(sent) :] if text.startswith(sent) else text)
+                    if not text.startswith(sent):  # sent text cannot be taken back: sending it all again doubles it
+                        log.warning("choice %d: the streamed text is not the start of the final text", i)
+                    elif len(text) > len(sent):  # the rest (all of it after correction rounds)
+                        yield content(i, text[len(sent) :])
                     yield chunk(
                         [{**({"delta": {}} if chat else {"text": ""}), "logprobs": None, **finished(i, history)}]
                     )

@@ -322,6 +322,37 @@ def test_text_streams_as_it_is_decoded_and_adds_up_to_the_draft(gen, temperature
         gen.generate(prompts, SamplingParams(n=2), on_text=lambda i, d: None)
 
 
+class TidyingTokenizer:
+    """Decodes as WordPiece and Unigram tokenizers do by default: a space before punctuation is
+    dropped (``clean_up_tokenization_spaces``), so a text's end can change with the next token."""
+
+    clean_up_tokenization_spaces = True
+    pieces = ["It", " is", " n", "'t", " Tom", " '", "s", " .", " Done"]
+
+    def decode(self, ids, skip_special_tokens=True):
+        text = "".join(self.pieces[i] for i in ids)
+        for before, after in ((" n't", "n't"), (" 's", "'s"), (" .", ".")):
+            text = text.replace(before, after)
+        return text
+
+
+def test_streamed_text_adds_up_where_the_tokenizer_tidies_spaces():
+    """Each piece streamed is final: where decoding one more token drops a space already
+    decoded (" n" then "n't"), the text from the last space on is held back until it cannot."""
+    import torch
+
+    from correct.generators.streaming import RowStreamer
+
+    tok, deltas = TidyingTokenizer(), []
+    streamer = RowStreamer(tok, [0], [], lambda i, delta: deltas.append(delta))
+    streamer.put(torch.tensor([[0]]))  # the prompt
+    for token in range(len(tok.pieces)):
+        streamer.put(torch.tensor([token]))
+    streamer.end()
+    assert "".join(deltas) == tok.decode(range(len(tok.pieces))) == "It isn't Tom's. Done"
+    assert len(deltas) > 2  # in pieces, as decoded
+
+
 def test_streaming_doctests():
     from correct.generators import streaming
 

@@ -6,6 +6,8 @@ arithmetic generator (a context of 256 tokens) or scripted ones."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 pytest.importorskip("fastapi")
@@ -152,3 +154,32 @@ def test_health_answers_head_and_the_model_list_a_trailing_slash():
             assert client.get("/v1/models/other").status_code == 404
     finally:
         engine.stop()
+
+
+class StreamsOtherText(GeneratorBase):
+    """Streams one text and returns another, as a backend whose final text is not what it
+    streamed would."""
+
+    streams = True
+
+    def generate(self, prompts, params, on_text=None):
+        if on_text is not None:
+            on_text(0, "streamed")
+        return [["final text"] * params.n for _ in prompts]
+
+
+def test_streamed_text_is_never_sent_twice(caplog):
+    """Text sent in a stream cannot be taken back: where the final text does not begin with
+    it, the rest is not made up by sending the whole final text after it."""
+    engine = Engine(StreamsOtherText(), None, None, None, ServeConfig(model_name="m", rounds=0)).start()
+    try:
+        with TestClient(build_app(engine)) as client:
+            body = {"model": "m", "prompt": "p", "stream": True, "max_tokens": 4}
+            with client.stream("POST", "/v1/completions", json=body) as r:
+                events = [line[6:] for line in r.iter_lines() if line.startswith("data: ")]
+    finally:
+        engine.stop()
+    assert events[-1] == "[DONE]"
+    text = "".join(c["text"] for e in events[:-1] for c in json.loads(e)["choices"])
+    assert text == "streamed"
+    assert "not the start of the final text" in caplog.text
