@@ -101,12 +101,14 @@ def build_app(engine: Engine, api_key: str | None = None):
         return JSONResponse(error_body(status, message, param, kind, code), status_code=status)
 
     if api_key:
-        expected = f"Bearer {api_key}".encode()
+        expected = api_key.encode()
 
         @app.middleware("http")
         async def _key(request: Request, call_next):
-            given = request.headers.get("authorization", "").encode()
-            if request.url.path not in OPEN_PATHS and not hmac.compare_digest(given, expected):
+            scheme, _, token = request.headers.get("authorization", "").partition(" ")
+            if scheme.lower() != "bearer":  # the scheme is case-insensitive (RFC 9110); Azure's clients send api-key
+                token = request.headers.get("api-key", "")
+            if request.url.path not in OPEN_PATHS and not hmac.compare_digest(token.strip().encode(), expected):
                 return error(
                     401,
                     "missing or wrong API key: send the server's key as 'Authorization: Bearer KEY'",

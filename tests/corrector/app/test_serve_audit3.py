@@ -183,3 +183,24 @@ def test_streamed_text_is_never_sent_twice(caplog):
     text = "".join(c["text"] for e in events[:-1] for c in json.loads(e)["choices"])
     assert text == "streamed"
     assert "not the start of the final text" in caplog.text
+
+
+def test_the_key_is_read_as_http_reads_a_bearer_token():
+    """The scheme of ``Authorization`` is case-insensitive (``bearer KEY`` is the same key), and
+    a client that sends the key as ``api-key`` (Azure OpenAI's header) is let in too; a wrong
+    or missing key is still a 401, and ``/health`` still needs none."""
+    engine = Engine(StreamsOtherText(), None, None, None, ServeConfig(model_name="m", rounds=0)).start()
+    try:
+        with TestClient(build_app(engine, api_key="sekret")) as client:
+            for headers in (
+                {"Authorization": "Bearer sekret"},
+                {"authorization": "bearer sekret"},
+                {"api-key": "sekret"},
+            ):
+                assert client.get("/v1/models", headers=headers).status_code == 200, headers
+            for headers in ({}, {"Authorization": "Bearer sekre"}, {"Authorization": "Basic sekret"}, {"api-key": "x"}):
+                r = client.get("/v1/models", headers=headers)
+                assert r.status_code == 401 and r.json()["error"]["code"] == "invalid_api_key", headers
+            assert client.get("/health").status_code == 200
+    finally:
+        engine.stop()
