@@ -78,9 +78,11 @@ def serve(task: TaskChoice, sampling: Sampling, args: ServeArgs, models: Models,
     import os
 
     from .corrector.app.commands import graceful_server, listen, serve_engine
+    from .corrector.app.protocol import allowed_origins
     from .corrector.app.server import build_app
 
     key = args.server_api_key or os.environ.get("CORRECT_API_KEY") or None
+    origins = allowed_origins(args.allowed_origins)
     sock = listen(args.host, args.port)  # before the models load: a taken port is a one-line error
     engine, value, name = serve_engine(task, sampling, args, models, config, backend)
     host, port = sock.getsockname()[:2]
@@ -94,7 +96,7 @@ def serve(task: TaskChoice, sampling: Sampling, args: ServeArgs, models: Models,
         )
     )
     try:
-        graceful_server(build_app(engine, key), engine, config.drain_timeout).run(sockets=[sock])
+        graceful_server(build_app(engine, key, origins), engine, config.drain_timeout).run(sockets=[sock])
     finally:
         engine.stop()
         value.close()

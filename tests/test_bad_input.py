@@ -253,6 +253,16 @@ def test_outputs_that_are_the_task_file_its_data_or_the_config_are_refused(tmp_p
     assert {p.name: p.read_text() for p in tmp_path.iterdir() if p.name != "c.yaml"} == before
 
 
+def test_an_allowed_origin_that_is_not_one_is_refused_before_models_load():
+    """A CORS origin is a scheme and a host: 'example.com' would match no page's Origin header,
+    and the browser client would fail with nothing said."""
+    assert_one_line(
+        invoke("serve", "--allowed-origins", "https://ok.example, example.com", "--generator", "/nonexistent"),
+        "'example.com' is not an origin",
+        "--allowed-origins",
+    )
+
+
 def test_waits_past_what_a_clock_can_hold_are_refused_by_their_option():
     """--batch-wait 1e10 was taken: the serve worker died of an OverflowError (in its log only)
     and every request hung while /health said ok; --request-timeout 1e10 ended in a traceback."""

@@ -175,6 +175,8 @@ class ServeArgs:
     server_api_key: str | None = field(default=None, metadata={"flag": "api-key"})
     """Key every request but /health must bear as 'Authorization: Bearer KEY' (default:
     $CORRECT_API_KEY; none: anyone who reaches the port may use it)."""
+    allowed_origins: str | None = None
+    """Origins whose web pages may call the server, comma-separated, or '*' (CORS; default: none)."""
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from typing import Any, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
-from ...errors import half_surrogate
+from ...errors import CorrectError, half_surrogate
 from ...generators import SamplingParams
 from ..refine import MAX_ROUNDS, MAX_SAMPLES
 from .engine import BadRequest
@@ -332,3 +332,18 @@ def chat_prompt(engine, given: Sequence[Message], record: dict | None = None) ->
             "messages",
         )
     return question, question, where
+
+
+def allowed_origins(text: str | None) -> tuple[str, ...]:
+    """The origins a comma-separated list names (``*``: any). An origin is a scheme and a host:
+    one without its scheme would match no page's ``Origin`` header, and the page would fail
+    with nothing said.
+
+    >>> allowed_origins("https://chat.example/, http://localhost:3000")
+    ('https://chat.example', 'http://localhost:3000')
+    """
+    origins = tuple(o.strip().rstrip("/") for o in (text or "").split(",") if o.strip())
+    for o in origins:
+        if o != "*" and not o.startswith(("http://", "https://")):
+            raise CorrectError(f"{o!r} is not an origin: write it as 'https://host[:port]', or '*'", "allowed_origins")
+    return origins

@@ -82,9 +82,9 @@ def error_body(status: int, message: str, param: str | None = None, kind: str = 
     return {"error": {"message": message, "type": kind, "param": param, "code": code or status}}
 
 
-def build_app(engine: Engine, api_key: str | None = None):
+def build_app(engine: Engine, api_key: str | None = None, origins: tuple[str, ...] = ()):
     """The FastAPI application around a started ``Engine``; ``api_key``: the key every request
-    but ``/health`` must bear."""
+    but ``/health`` must bear; ``origins``: those whose web pages may call it (``*``: any)."""
     from fastapi import FastAPI, Request
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse, StreamingResponse
@@ -387,4 +387,8 @@ def build_app(engine: Engine, api_key: str | None = None):
         question, prompt, where = chat_prompt(engine, body.messages, body.record)
         return await answer("chat.completion", body, [question], [prompt], where)
 
+    if origins:  # outermost: a browser's preflight carries no key, and a 401 must be readable by the page
+        from starlette.middleware.cors import CORSMiddleware
+
+        app.add_middleware(CORSMiddleware, allow_origins=list(origins), allow_methods=["*"], allow_headers=["*"])
     return app

@@ -204,3 +204,28 @@ def test_the_key_is_read_as_http_reads_a_bearer_token():
             assert client.get("/health").status_code == 200
     finally:
         engine.stop()
+
+
+def test_browser_pages_of_the_allowed_origins_may_call_the_server():
+    """``--allowed-origins``: a browser's preflight (which carries no key) is answered, and the
+    answers, a 401 included, say the page may read them; other origins, and a server that
+    allows none (the default), get no such header."""
+    engine = Engine(StreamsOtherText(), None, None, None, ServeConfig(model_name="m", rounds=0)).start()
+    page = {"Origin": "https://chat.example"}
+    preflight = {**page, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization"}
+    allow = "access-control-allow-origin"
+    try:
+        with TestClient(build_app(engine, api_key="k", origins=("https://chat.example",))) as client:
+            r = client.options("/v1/chat/completions", headers=preflight)
+            assert r.status_code == 200 and r.headers[allow] == "https://chat.example"
+            r = client.get("/v1/models", headers={**page, "Authorization": "Bearer k"})
+            assert r.status_code == 200 and r.headers[allow] == "https://chat.example"
+            r = client.get("/v1/models", headers=page)
+            assert r.status_code == 401 and r.headers[allow] == "https://chat.example"
+            other = client.get("/v1/models", headers={"Origin": "https://evil.example", "Authorization": "Bearer k"})
+            assert allow not in other.headers
+        with TestClient(build_app(engine, api_key="k")) as client:
+            assert client.options("/v1/chat/completions", headers=preflight).status_code in (401, 405)
+            assert allow not in client.get("/v1/models", headers={**page, "Authorization": "Bearer k"}).headers
+    finally:
+        engine.stop()
