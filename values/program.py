@@ -197,6 +197,8 @@ def _clip(text: str) -> str:
 
 def _number(text: str) -> int | float | None:
     # Integers stay exact: a 1e-6 tolerance would make 1000000 equal 1000001.
+    if _GROUPED.fullmatch(text):  # "1,234" as people write answers (and f"{n:,}" prints) is 1234
+        text = text.replace(",", "")
     try:
         return int(text)
     except ValueError:
@@ -209,6 +211,7 @@ def _number(text: str) -> int | float | None:
 
 
 _DIGITS = re.compile(r"[+-]?\d+(?:_\d+)*")
+_GROUPED = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 
 
 def normalise(text: str) -> str:

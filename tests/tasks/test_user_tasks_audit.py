@@ -1,0 +1,30 @@
+"""Defects found by running task files a user would write (a CSV of answers written with
+thousands separators, programs that log a lot before they fail, rules on text with dashes
+and full-width punctuation, ``correct tasks --show`` of a task file): each test failed
+before its fix."""
+
+from __future__ import annotations
+
+import pytest
+
+from correct.values.program import ProgramValue, normalise, same_answer
+
+
+@pytest.fixture(scope="module")
+def program():
+    v = ProgramValue(timeout=5.0, workers=1, isolation="rlimits")
+    yield v
+    v.close()
+
+
+def test_an_answer_written_with_thousands_separators_is_the_number(program):
+    """A CSV exported from a spreadsheet says "1,234": a program printing 1234 is right, and
+    one printing f"{n:,}" against a numeric answer too; their votes are one answer."""
+    right, formatted, wrong = program(
+        [{"answer": "1,234"}, {"answer": 1234}, {"answer": "1,234"}],
+        ["print(1234)", "print(f'{1234:,}')", "print(1243)"],
+    )
+    assert (right.value, formatted.value, wrong.value) == (1.0, 1.0, 0.0)
+    assert normalise("1,234") == normalise("1234") == "1234"
+    assert same_answer("-12,345.5", "-12345.5")
+    assert not same_answer("1,23", "123") and not same_answer("12,3456", "123456")  # not thousands groups
