@@ -58,6 +58,7 @@ TYPES = {
 _SAID = {"text": "a text", "number": "a number", "integer": "a whole number", "boolean": "true or false"}
 _SAID.update(texts="a list of texts", numbers="a list of numbers")
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+_GROUPED = re.compile(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\d,])")
 
 
 def _norm(text: Any) -> str:
@@ -92,6 +93,7 @@ def _in_text(v: Any, kind: str, text: str) -> bool:
         return True  # yes or no is said in words
     if kind in ("number", "integer", "numbers"):
         numbers = {float(n) for n in _NUMBER.findall(text)}
+        numbers |= {float(n.replace(",", "")) for n in _GROUPED.findall(text)}  # "1,250" is 1250 too
         return all(float(x) in numbers for x in (v if kind == "numbers" else [v]))
     text = _norm(text)  # once, not once per item of a long list
     return all(_norm(x) and _norm(x) in text for x in (v if kind == "texts" else [v]))

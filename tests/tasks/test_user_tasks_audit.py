@@ -5,9 +5,12 @@ before its fix."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from correct.values.program import ProgramValue, normalise, same_answer
+from correct.values.structured import JsonValue
 
 
 @pytest.fixture(scope="module")
@@ -28,3 +31,15 @@ def test_an_answer_written_with_thousands_separators_is_the_number(program):
     assert normalise("1,234") == normalise("1234") == "1234"
     assert same_answer("-12,345.5", "-12345.5")
     assert not same_answer("1,23", "123") and not same_answer("12,3456", "123456")  # not thousands groups
+
+
+def test_a_number_written_with_thousands_separators_is_in_the_text():
+    """An order form says "1,250 dollars": the price 1250 is found in it (it was "not in the
+    text", faulty, and scored 0 with no reference); the pieces 1 and 250 are still found."""
+    record = {"text": "The price is 1,250 dollars, or 2,000,000.5 in all.", "schema": {"price": "number"}}
+    value = JsonValue(reference="none")
+    for price in (1250, 2000000.5, 250):
+        (s,) = value([record], [json.dumps({"price": price})])
+        assert (s.value, s.faulty) == (1.0, False), s
+    (s,) = value([record], [json.dumps({"price": 1251})])
+    assert s.value == 0.0 and "not in the text" in s.feedback
