@@ -382,7 +382,7 @@ class Worker:
                 os.close(fd)
         cap = self.cfg["max_output_bytes"]
         returncode = os.waitstatus_to_exitcode(status) if status is not None else None
-        stderr = bytes(err[:cap]).decode("utf-8", "replace").replace(workdir + os.sep, "")
+        stderr = bytes(err[-cap:]).decode("utf-8", "replace").replace(workdir + os.sep, "")
         tail = stderr.strip().splitlines()[-1:] or [""]
         return {
             "returncode": returncode,
@@ -438,6 +438,9 @@ class Worker:
                     chunk = os.read(key.fd, 65536)
                     if not chunk:
                         sel.unregister(key.fd)
+                    elif key.fd == err_r:  # an error's last line comes last: stderr keeps its end
+                        bufs[err_r] += chunk
+                        del bufs[err_r][: max(0, len(bufs[err_r]) - cap)]
                     elif len(bufs[key.fd]) < cap:
                         bufs[key.fd] += chunk[: cap - len(bufs[key.fd])]
         if pidfd is not None:

@@ -43,3 +43,11 @@ def test_a_number_written_with_thousands_separators_is_in_the_text():
         assert (s.value, s.faulty) == (1.0, False), s
     (s,) = value([record], [json.dumps({"price": 1251})])
     assert s.value == 0.0 and "not in the text" in s.feedback
+
+
+def test_a_program_that_logs_a_lot_before_it_fails_is_told_its_error(program):
+    """Thousands of log lines on stderr, then an exception: the feedback is the exception (it
+    was the start of the first log line, "WARNIN", the rest cut at the output cap)."""
+    source = "import logging\nfor i in range(3000):\n    logging.warning('step %d of the loop', i)\nprint(1 / 0)"
+    (s,) = program([{"answer": "5"}], [source])
+    assert (s.value, s.feedback, s.faulty) == (0.0, "ZeroDivisionError: division by zero", True)
