@@ -22,7 +22,9 @@ question                  ends with a question mark
 ============  ==========  =====================================================
 
 A word argument is matched as the output's words are read (case and punctuation aside), so
-``"Hello,"`` and ``"good morning"`` work too.
+``"Hello,"`` and ``"good morning"`` work too. ``max_words`` counts what spaces separate that
+holds a letter or a digit (a dash or an emoji alone is no word), and the text is read in
+Unicode's NFKC form, so full-width ``？``, ``！`` and ``，`` are ``?``, ``!`` and ``,``.
 
 The score is the share of the rules met; the feedback names every broken one ("has 2 commas;
 begins with "the", not "At""), or says that every rule is met.
@@ -33,6 +35,7 @@ begins with "the", not "At""), or says that every rule is met.
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any, Callable, Mapping, Sequence
 
 from .base import (
@@ -78,7 +81,7 @@ def _last(inner: str, words: list[str], arg: Any) -> str | None:
 
 
 def _most(inner: str, words: list[str], arg: Any) -> str | None:
-    n = len(inner.split())
+    n = sum(any(c.isalnum() for c in w) for w in inner.split())  # a dash or an emoji alone is no word
     return f"has {n} words, more than {arg}" if n > arg else None
 
 
@@ -123,7 +126,7 @@ type of its argument or None for none)."""
 
 def broken(rule: str, arg: Any, text: str) -> str | None:
     """What is wrong with ``text`` under one rule, or None when it holds."""
-    inner = text.strip()
+    inner = unicodedata.normalize("NFKC", text).strip()  # a full-width "？" or "，" is "?" or ","
     return RULES[rule][0](inner, tokens(inner), arg)
 
 

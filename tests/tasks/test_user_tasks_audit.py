@@ -10,6 +10,7 @@ import json
 import pytest
 
 from correct.values.program import ProgramValue, normalise, same_answer
+from correct.values.rules import RulesValue
 from correct.values.structured import JsonValue
 
 
@@ -51,3 +52,22 @@ def test_a_program_that_logs_a_lot_before_it_fails_is_told_its_error(program):
     source = "import logging\nfor i in range(3000):\n    logging.warning('step %d of the loop', i)\nprint(1 / 0)"
     (s,) = program([{"answer": "5"}], [source])
     assert (s.value, s.feedback, s.faulty) == (0.0, "ZeroDivisionError: division by zero", True)
+
+
+@pytest.mark.parametrize(
+    "checks, output",
+    [
+        ([["max_words", 3]], "Buy — now — today"),  # was "has 5 words, more than 3"
+        ([["max_words", 2]], "Buy now! 🎉"),
+        ([["question", None]], "你喜欢咖啡吗？"),  # full-width marks, as Chinese and Japanese write them
+        ([["exclaim", None]], "今すぐ買おう！"),
+    ],
+)
+def test_rules_of_form_read_words_and_full_width_marks_as_people_write_them(checks, output):
+    (s,) = RulesValue()([{"id": "s1", "checks": checks}], [output])
+    assert (s.value, s.feedback) == (1.0, "every rule met")
+
+
+def test_rules_still_count_words_and_commas():
+    (s,) = RulesValue()([{"id": "s1", "checks": [["max_words", 2], ["no_commas", None]]}], ["Fresh， warm — bread"])
+    assert s.feedback == "has 3 words, more than 2; has 1 comma"
