@@ -331,7 +331,7 @@ def task_file_text(task: Task) -> str:
     if task.fields:
         spec["fields"] = task.fields
     spec["prompt"] = task.prompt
-    if task.shots.k or task.source:
+    if task.shots != Shots():  # the default read back would be checked: a split 'validation' the data may lack
         spec["shots"] = {"data": task.shots.data, "k": task.shots.k, "target": task.shots.target}
     spec.update(
         stop=list(task.stop),

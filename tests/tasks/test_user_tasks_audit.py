@@ -8,7 +8,9 @@ from __future__ import annotations
 import json
 
 import pytest
+import yaml
 
+from correct.tasks.file import load_task_file, task_file_text
 from correct.values.program import ProgramValue, normalise, same_answer
 from correct.values.rules import RulesValue
 from correct.values.structured import JsonValue
@@ -71,3 +73,18 @@ def test_rules_of_form_read_words_and_full_width_marks_as_people_write_them(chec
 def test_rules_still_count_words_and_commas():
     (s,) = RulesValue()([{"id": "s1", "checks": [["max_words", 2], ["no_commas", None]]}], ["Fresh， warm — bread"])
     assert s.feedback == "has 3 words, more than 2; has 1 comma"
+
+
+def test_a_task_file_shown_by_tasks_show_reads_back(tmp_path):
+    """`correct tasks --show` of a task file with a test split only and no shots printed
+    ``shots: {data: validation, k: 0}``, which the printed file then refused ("key
+    'shots.data' names 'validation', which is not a ... file")."""
+    (tmp_path / "money.csv").write_text('id,question,answer\r\nq1,How much is 1200 and 34?,"1,234"\r\n')
+    (tmp_path / "money.yaml").write_text(
+        "data:\n  test: money.csv\nfields: {prompt: question}\nprompt: 'Q: {prompt}'\nvalue: program\n"
+    )
+    shown = tmp_path / "shown.yaml"
+    shown.write_text(task_file_text(load_task_file(tmp_path / "money.yaml")))
+    task = load_task_file(shown)
+    assert [r["answer"] for r in task.make_split("test", None, 0)] == ["1,234"]
+    assert "shots" not in yaml.safe_load(shown.read_text())
