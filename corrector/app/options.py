@@ -327,14 +327,14 @@ def load_records(
         if not records:
             raise UsageError(f"{t.source or f'task {t.name!r}'}: split {source.split!r} has no records")
         where = f"{t.source or f'task {t.name!r}'}, split {source.split!r}"
-        note_unlabeled(as_text(records, where), where)
+        note_unlabeled(as_text(records, where), where, t.fields)
         return records, t
     if not records:
         raise UsageError(f"{where}: no records (the file is empty)")
     records = records[: source.limit] if source.limit else records
     if t:
         check_fields(t, records, where)
-    note_unlabeled(as_text(records, where), where)
+    note_unlabeled(as_text(records, where), where, fields)
     return records, t
 
 
@@ -365,9 +365,10 @@ def within(t: Task, n: int | None, option: str) -> None:
         raise UsageError(f"{option} {n}: task {t.name!r} makes at most {t.max_records:,} records per split")
 
 
-def note_unlabeled(records: list[dict], where: str) -> None:
+def note_unlabeled(records: list[dict], where: str, fields: dict[str, str] | None = None) -> None:
     """Say it when some records lack a field that the others have (a CSV's empty ``answer``
-    cells): they are refined all the same, but count as unlabeled in the metrics."""
+    cells): they are refined all the same, but count as unlabeled in the metrics. The question
+    and the id are no label, nor the columns ``fields`` takes them from."""
     import logging
 
     have: dict[str, int] = {}
@@ -376,7 +377,7 @@ def note_unlabeled(records: list[dict], where: str) -> None:
             if v is not None and v != "":
                 have[k] = have.get(k, 0) + 1
     for k, n in have.items():
-        if 0 < n < len(records) and k not in ("id", "prompt"):
+        if 0 < n < len(records) and k not in ("id", "prompt", *((fields or {}).get(f) for f in ("id", "prompt"))):
             logging.getLogger("correct").warning(
                 f"{where}: {len(records) - n} of {len(records)} records have no {k!r}; they are refined all the same "
                 "and count as unlabeled where the value needs it"

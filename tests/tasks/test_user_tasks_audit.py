@@ -6,10 +6,12 @@ before its fix."""
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 import yaml
 
+from correct.corrector.app.options import Source, load_records
 from correct.tasks.file import load_task_file, task_file_text
 from correct.values.program import ProgramValue, normalise, same_answer
 from correct.values.rules import RulesValue
@@ -88,3 +90,21 @@ def test_a_task_file_shown_by_tasks_show_reads_back(tmp_path):
     task = load_task_file(shown)
     assert [r["answer"] for r in task.make_split("test", None, 0)] == ["1,234"]
     assert "shots" not in yaml.safe_load(shown.read_text())
+
+
+def test_an_empty_question_is_not_called_a_missing_label(tmp_path, caplog):
+    """A task that maps ``prompt`` from ``question``: a record whose question is "" drew
+    "1 of 2 records have no 'question'; they ... count as unlabeled", which is not so (its
+    answer labels it). The records really missing an answer are still told."""
+    rows = [{"id": "a", "question": "", "answer": "0"}, {"id": "b", "question": "How many?", "answer": None}]
+    (tmp_path / "q.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (tmp_path / "q.yaml").write_text(
+        "data: q.jsonl\nfields: {prompt: question}\nprompt: 'Q: {prompt}'\nvalue: program\n"
+    )
+    for source in (Source(), Source(input=tmp_path / "q.jsonl")):
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="correct"):
+            records, _ = load_records(source, str(tmp_path / "q.yaml"), 0)
+        assert [r["id"] for r in records] == ["a", "b"]
+        warned = " ".join(r.getMessage() for r in caplog.records)
+        assert "no 'question'" not in warned and "1 of 2 records have no 'answer'" in warned
