@@ -56,13 +56,17 @@ def tokens(text: str) -> list[str]:
 def parse_concepts(concepts: Any) -> list[str]:
     """A list of concept strings, or one string separated by commas/semicolons/``#`` (or by
     spaces when it has none of those) -> the concepts, stripped, empty ones dropped."""
+    return [p for p in _parts(concepts) if tokens(p)]
+
+
+def _parts(concepts: Any) -> list[str]:
     if concepts is None:
         return []
     if isinstance(concepts, str):
         parts = _SEPARATORS.split(concepts) if _SEPARATORS.search(concepts) else concepts.split()
     else:
         parts = [str(c) for c in concepts]
-    return [p.strip() for p in parts if tokens(p)]
+    return [p.strip() for p in parts if p.strip()]
 
 
 def _find(concept_tokens: Sequence[str], text_tokens: Sequence[str]) -> bool:
@@ -108,6 +112,11 @@ def word_list(record: Mapping[str, Any], field: str, where: str) -> list[str]:
     ):
         raise ValueFunctionError(
             f"{where} has `{field}` that are not words (a list of strings, or one string): {given!r}"
+        )
+    wordless = next((p for p in _parts(given) if not tokens(p)), None)
+    if wordless is not None:  # dropped, it would count as used: "🐶, park" met by "in the park"
+        raise ValueFunctionError(
+            f"{where} has `{field}` with no letter or digit in {wordless!r}: a word is found by its letters and digits"
         )
     return parse_concepts(given)
 

@@ -13,6 +13,7 @@ import yaml
 
 from correct.corrector.app.options import Source, load_records
 from correct.tasks.file import load_task_file, task_file_text
+from correct.values import ValueFunctionError, load_value
 from correct.values.program import ProgramValue, normalise, same_answer
 from correct.values.rules import RulesValue
 from correct.values.structured import JsonValue
@@ -108,3 +109,16 @@ def test_an_empty_question_is_not_called_a_missing_label(tmp_path, caplog):
         assert [r["id"] for r in records] == ["a", "b"]
         warned = " ".join(r.getMessage() for r in caplog.records)
         assert "no 'question'" not in warned and "1 of 2 records have no 'answer'" in warned
+
+
+@pytest.mark.parametrize("value, field", [("constraints", "concepts"), ("rules", "words")])
+def test_a_concept_without_letters_is_refused_not_counted_as_used(value, field):
+    """Concepts "🐶, park" were read as "park" alone: "The cat ran in the park" used "all
+    concepts" (1.0). A concept the value cannot find is the record's fault, named."""
+    with load_value(value) as v:
+        with pytest.raises(
+            ValueFunctionError, match=r"record 'e1' has `" + field + "` with no letter or digit in '🐶'"
+        ):
+            v([{"id": "e1", field: "🐶, park", "checks": []}], ["The cat ran in the park"])
+        (s,) = v([{"id": "e2", field: "dog, park,", "checks": []}], ["The dog ran in the park"])  # a trailing comma
+        assert s.value == 1.0
