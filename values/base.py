@@ -114,6 +114,19 @@ def check_records(value: Any, records: Sequence[Any]) -> None:
         value(records, [""] * len(records))
 
 
+def check_labeled(value: Any, records: Sequence[Any]) -> None:
+    """Training pairs drafts by known values: a value that can tell a record's own references
+    (``labeled(record)``, as ``program``: an ``answer`` or ``tests``) refuses a set of records
+    with none before any model loads, rather than after the whole pool is drafted."""
+    labeled = getattr(value, "labeled", None)
+    if records and callable(labeled) and not any(labeled(r) for r in records):
+        name = getattr(value, "name", None) or "the value"
+        raise ValueFunctionError(
+            f"value {name!r} can score none of the {len(records)} training records: training needs records with "
+            "references (`answer` or `tests` for program), and these records have none"
+        )
+
+
 def check_paired(name: str, records: Sequence[Any], outputs: Sequence[Any]) -> None:
     """A value is called with one record per output; anything else is the caller's mistake,
     named before anything is scored."""

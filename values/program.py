@@ -57,6 +57,10 @@ class ProgramValue(ValueBase):
         for i, record in enumerate(records):
             _check(record, i)
 
+    def labeled(self, record: Mapping[str, Any]) -> bool:
+        """Whether a draft for ``record`` gets a known value: it has an ``answer`` or ``tests``."""
+        return _check(record) != (None, None)
+
     def __call__(self, records: Sequence[Mapping[str, Any]], outputs: Sequence[str]) -> list[Score]:
         check_paired("program", records, outputs)
         checks = [_check(record, i) for i, record in enumerate(records)]

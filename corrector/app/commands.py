@@ -11,7 +11,7 @@ from typing import Callable, Literal
 from ...tasks import held_out, resolve_corrector
 from ...tasks.mixture import is_mixture
 from ...tasks.task import held_apart
-from ...values.base import check_records
+from ...values.base import check_labeled, check_records
 from ..refine import Rewrites
 from ..self_refine import NAME as SELF
 from ..self_refine import of_task as self_corrector
@@ -162,6 +162,7 @@ def train(
     evaluation = held_out(t, args.eval_limit, task.shots, config.seed) if measured else []
     with d.load_value() as v:  # and its checks of the records, before the folder is claimed
         check_records(v, records)
+        check_labeled(v, records)
         claim_folder(args.output, records, d.value, config.samples_per_prompt)
         kept(args.output, config.resolved(), args.init or d.generator)
         from ..training import distributed

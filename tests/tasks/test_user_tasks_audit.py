@@ -10,10 +10,12 @@ import logging
 
 import pytest
 import yaml
+from cli_checks import invoke, refused
 
 from correct.corrector.app.options import Source, load_records
 from correct.tasks.file import load_task_file, task_file_text
 from correct.values import ValueFunctionError, load_value
+from correct.values.base import check_labeled
 from correct.values.program import ProgramValue, normalise, same_answer
 from correct.values.rules import RulesValue
 from correct.values.structured import JsonValue
@@ -122,3 +124,16 @@ def test_a_concept_without_letters_is_refused_not_counted_as_used(value, field):
             v([{"id": "e1", field: "🐶, park", "checks": []}], ["The cat ran in the park"])
         (s,) = v([{"id": "e2", field: "dog, park,", "checks": []}], ["The dog ran in the park"])  # a trailing comma
         assert s.value == 1.0
+
+
+def test_training_on_questions_nobody_answered_is_refused_before_drafting(tmp_path, program):
+    """`correct train` on a task of questions alone (program, no answer or tests) drafted the
+    whole pool -- 2000 prompts of 8 drafts by default -- and only then said that no draft had a
+    known value. It is refused before any model loads, and no output folder is claimed."""
+    rows = [{"id": i, "prompt": f"What is {i} plus 1?"} for i in range(3)]
+    (tmp_path / "q.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (tmp_path / "q.yaml").write_text("data: q.jsonl\nprompt: 'Q: {prompt}'\nvalue: program\ngenerator: no-such-model\n")
+    result = invoke("train", "--task", tmp_path / "q.yaml", "--output", tmp_path / "run")
+    refused(result, "value 'program' can score none of the 3 training records", "`answer` or `tests`")
+    assert not (tmp_path / "run").exists()
+    check_labeled(program, rows + [{"id": "x", "prompt": "What is 1 plus 1?", "answer": "2"}])  # one will do
