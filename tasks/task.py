@@ -225,7 +225,19 @@ def unshown(task: Task, split: str, n: int | None, shots: int | None = None, see
     examples when those come from the same split (a problem is never its own example)."""
     k = task.shots.k if shots is None else shots
     skip = k if shows_from(task, split) else 0
-    return task.make_split(split, None if n is None else skip + n, seed)[skip:]
+    where = f"{task.source or f'task {task.name!r}'}, split {split!r}"
+    return _after(task.make_split(split, None if n is None else skip + n, seed), skip, where)
+
+
+def _after(records: list[dict], k: int, what: str) -> list[dict]:
+    """``records`` after the first ``k``, the solved examples; none left after them is said so."""
+    if k and records and len(records) <= k:
+        raise TaskError(
+            f"{what} has {len(records)} records, all of them among the {k} shown as solved examples: none is left "
+            "to run",
+            option="shots",
+        )
+    return records[k:]
 
 
 def shows_from(task: Task, split: str) -> bool:
@@ -240,6 +252,20 @@ def shows_from(task: Task, split: str) -> bool:
         return False
     base = Path(task.source).parent
     return (base / mine).resolve() == (base / task.shots.data).resolve()
+
+
+def unshown_file(task: Task, path, records: list[dict], shots: int | None = None) -> list[dict]:
+    """The records of a file given in place of the task's data (``--input``), after the solved
+    examples when they come from that same file, as ``unshown`` skips them in a split."""
+    k = task.shots.k if shots is None else shots
+    if not k or not task.source:
+        return records
+    files = task.data if isinstance(task.data, dict) else {"*": task.data}
+    source = files.get(task.shots.data, task.shots.data)
+    if not isinstance(source, (str, Path)) or Path(source).suffix.lower() not in FORMATS:
+        return records
+    same = (Path(task.source).parent / source).resolve() == Path(path).resolve()
+    return _after(records, k, str(path)) if same else records
 
 
 def plain_prompt(record: dict) -> str:

@@ -303,6 +303,7 @@ def load_records(
     starts after them (``unshown``): a problem is never shown its own solution."""
     from ...tasks.data import RecordError, read_file, read_hub
     from ...tasks.file import check_fields
+    from ...tasks.task import unshown_file
 
     if source.input and source.dataset:
         raise UsageError("give --input or --dataset, not both")
@@ -310,6 +311,7 @@ def load_records(
     fields = t.fields if t else None
     if source.input:
         records, where = read_file(source.input, required, fields), str(source.input)
+        records = unshown_file(t, source.input, records, shots) if t else records  # none its own example
     elif source.dataset:
         where = f"--dataset {source.dataset}"
         try:

@@ -13,6 +13,7 @@ import yaml
 from cli_checks import invoke, refused
 
 from correct.corrector.app.options import Source, load_records
+from correct.tasks import TaskError
 from correct.tasks.file import load_task_file, task_file_text
 from correct.values import ValueFunctionError, load_value
 from correct.values.base import check_labeled
@@ -137,3 +138,24 @@ def test_training_on_questions_nobody_answered_is_refused_before_drafting(tmp_pa
     refused(result, "value 'program' can score none of the 3 training records", "`answer` or `tests`")
     assert not (tmp_path / "run").exists()
     check_labeled(program, rows + [{"id": "x", "prompt": "What is 1 plus 1?", "answer": "2"}])  # one will do
+
+
+def test_a_file_given_as_input_starts_after_the_solved_examples_it_holds(tmp_path):
+    """A task whose solved examples are the first records of its test file: `--input` of that
+    same file showed the first problems their own solutions (the split itself starts after
+    them). A copy of the file elsewhere is other records, run whole."""
+    rows = [
+        {"id": f"s{i}", "prompt": f"What is {i} plus 1?", "answer": i + 1, "solution": f"print({i} + 1)"}
+        for i in range(4)
+    ]
+    text = "".join(json.dumps(r) + "\n" for r in rows)
+    (tmp_path / "test.jsonl").write_text(text)
+    (tmp_path / "other.jsonl").write_text(text)
+    task = tmp_path / "t.yaml"
+    task.write_text("data: {test: test.jsonl}\nprompt: 'Q: {prompt}'\nshots: {data: test, k: 2}\nvalue: program\n")
+    ids = lambda source, shots=None: [r["id"] for r in load_records(source, str(task), 0, shots=shots)[0]]  # noqa: E731
+    assert ids(Source()) == ids(Source(input=tmp_path / "test.jsonl")) == ["s2", "s3"]
+    assert ids(Source(input=tmp_path / "other.jsonl")) == ["s0", "s1", "s2", "s3"]
+    assert ids(Source(input=tmp_path / "test.jsonl"), shots=0) == ["s0", "s1", "s2", "s3"]
+    with pytest.raises(TaskError, match="test.jsonl has 4 records, all of them among the 4 shown as solved examples"):
+        ids(Source(input=tmp_path / "test.jsonl"), shots=4)
