@@ -145,6 +145,8 @@ def train(
         return _train_mixture(task, source, args, config, backend, on_iteration)
     required = ("prompt", "solution") if config.method == "sft" else ("prompt",)
     records, t = load_records(source, task.task, config.seed, required, task.shots)
+    if config.reference_targets and all(r.get("solution") is None for r in records):  # it would add nothing
+        raise UsageError(f"--reference-targets: none of the {len(records)} training records has a `solution`")
     d = Defaults.of(t, task.generator, None, task.value)
     config = d.training(config)
     config.check()  # precision, dtype, accumulation: after the cheap checks, before anything is loaded

@@ -159,3 +159,14 @@ def test_a_file_given_as_input_starts_after_the_solved_examples_it_holds(tmp_pat
     assert ids(Source(input=tmp_path / "test.jsonl"), shots=0) == ["s0", "s1", "s2", "s3"]
     with pytest.raises(TaskError, match="test.jsonl has 4 records, all of them among the 4 shown as solved examples"):
         ids(Source(input=tmp_path / "test.jsonl"), shots=4)
+
+
+def test_reference_targets_without_any_solution_is_refused(tmp_path):
+    """`--reference-targets` on records with no `solution` drafted the pool, added nothing, and
+    trained as if it had not been given."""
+    rows = [{"id": i, "prompt": f"What is {i} plus 1?", "answer": i + 1} for i in range(3)]
+    (tmp_path / "q.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (tmp_path / "q.yaml").write_text("data: q.jsonl\nprompt: 'Q: {prompt}'\nvalue: program\ngenerator: no-such-model\n")
+    result = invoke("train", "--task", tmp_path / "q.yaml", "--reference-targets", "--output", tmp_path / "run")
+    refused(result, "--reference-targets: none of the 3 training records has a `solution`")
+    assert not (tmp_path / "run").exists()
