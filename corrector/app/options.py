@@ -317,6 +317,7 @@ def load_records(
         try:
             if Path(source.dataset).is_file():
                 records = read_file(source.dataset, required, fields)
+                records = unshown_file(t, source.dataset, records, shots) if t else records
             else:
                 records = read_hub(source.dataset, source.dataset_config, source.split, required, fields)
         except RecordError as e:

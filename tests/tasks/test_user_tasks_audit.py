@@ -155,6 +155,7 @@ def test_a_file_given_as_input_starts_after_the_solved_examples_it_holds(tmp_pat
     task.write_text("data: {test: test.jsonl}\nprompt: 'Q: {prompt}'\nshots: {data: test, k: 2}\nvalue: program\n")
     ids = lambda source, shots=None: [r["id"] for r in load_records(source, str(task), 0, shots=shots)[0]]  # noqa: E731
     assert ids(Source()) == ids(Source(input=tmp_path / "test.jsonl")) == ["s2", "s3"]
+    assert ids(Source(dataset=str(tmp_path / "test.jsonl"))) == ["s2", "s3"]
     assert ids(Source(input=tmp_path / "other.jsonl")) == ["s0", "s1", "s2", "s3"]
     assert ids(Source(input=tmp_path / "test.jsonl"), shots=0) == ["s0", "s1", "s2", "s3"]
     with pytest.raises(TaskError, match="test.jsonl has 4 records, all of them among the 4 shown as solved examples"):
