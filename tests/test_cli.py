@@ -957,9 +957,10 @@ def test_train_on_records_without_references_is_a_clear_error(tiny_lm_dir, tmp_p
     )
     assert_user_error(
         result,
-        "value 'program' gave no known score for any of the 8 drafts in the pool",
+        "value 'program' can score none of the 4 training records",
         "training needs records with references (`answer` or `tests` for program)",
     )
+    assert not (tmp_path / "model").exists()  # refused before the pool was drafted or the folder claimed
 
 
 @pytest.mark.parametrize(
