@@ -27,7 +27,7 @@ from typing import Any, Mapping, Sequence
 import yaml
 
 from ..values import Score, as_scores
-from ..values.base import ValueBase
+from ..values.base import ValueBase, check_labeled, check_records
 from .data import read_yaml
 from .task import Task, TaskError
 
@@ -185,12 +185,25 @@ class MixtureValue(ValueBase):
         self.min_value = min(v.min_value for v in values)
         self.reference_free = all(v.reference_free for v in values)
 
+    def _by_task(self, records: Sequence[Mapping[str, Any]]) -> dict[int, list[int]]:
+        """Each task's records, by their places in ``records``: each record's task found once."""
+        by_task: dict[int, list[int]] = {}
+        for j, r in enumerate(records):
+            by_task.setdefault(self.mixture.index(r["id"]), []).append(j)
+        return by_task
+
+    def check_training(self, records: Sequence[Mapping[str, Any]]) -> None:
+        """Each task's training records by its own value's checks, before any model loads (as
+        one task's run does): a record its value refuses, or a task none of whose records has
+        the references its value needs, which would add nothing to the mixture without a word."""
+        for i, mine in self._by_task(records).items():
+            own = [records[j] for j in mine]
+            check_records(self.values[i], own)
+            check_labeled(self.values[i], own, f"{self.mixture.source}: task {self.mixture.tasks[i].name!r}: ")
+
     def __call__(self, records: Sequence[Mapping[str, Any]], outputs: Sequence[str]) -> list[Score]:
         scores: list[Score | None] = [None] * len(records)
-        by_task: dict[int, list[int]] = {}
-        for j, r in enumerate(records):  # each record's task found once, then one call a task
-            by_task.setdefault(self.mixture.index(r["id"]), []).append(j)
-        for i, mine in by_task.items():
+        for i, mine in self._by_task(records).items():  # one call a task
             value = self.values[i]
             got = as_scores(value([records[j] for j in mine], [outputs[j] for j in mine]), len(mine), value.name)
             for j, s in zip(mine, got):

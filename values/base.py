@@ -114,16 +114,18 @@ def check_records(value: Any, records: Sequence[Any]) -> None:
         value(records, [""] * len(records))
 
 
-def check_labeled(value: Any, records: Sequence[Any]) -> None:
+def check_labeled(value: Any, records: Sequence[Any], where: str = "") -> None:
     """Training pairs drafts by known values: a value that can tell a record's own references
     (``labeled(record)``, as ``program``: an ``answer`` or ``tests``) refuses a set of records
-    with none before any model loads, rather than after the whole pool is drafted."""
+    with none before any model loads, rather than after the whole pool is drafted. ``where``
+    (a mixture's task) begins the message."""
     labeled = getattr(value, "labeled", None)
     if records and callable(labeled) and not any(labeled(r) for r in records):
         name = getattr(value, "name", None) or "the value"
+        refs = getattr(value, "references", "references")
         raise ValueFunctionError(
-            f"value {name!r} can score none of the {len(records)} training records: training needs records with "
-            "references (`answer` or `tests` for program), and these records have none"
+            f"{where}value {name!r} can score none of the {len(records)} training records: training needs records "
+            f"with {refs}, and these records have none"
         )
 
 

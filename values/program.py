@@ -57,6 +57,8 @@ class ProgramValue(ValueBase):
         for i, record in enumerate(records):
             _check(record, i)
 
+    references = "an `answer` or `tests`"  # what ``labeled`` looks for, as check_labeled says it
+
     def labeled(self, record: Mapping[str, Any]) -> bool:
         """Whether a draft for ``record`` gets a known value: it has an ``answer`` or ``tests``."""
         return _check(record) != (None, None)

@@ -238,10 +238,11 @@ def _train_mixture(
     resolved.check()
     unset = {k: getattr(resolved, k) if getattr(config, k) is None else None for k in ("temperature", "min_gain")}
     note_unread(m, **unset)  # a task's own is dropped: say so
-    claim_folder(args.output, records, ",".join(str(d.value) for d in each), config.samples_per_prompt)
-    kept(args.output, resolved, args.init or generator)
     with ExitStack() as stack:  # every task's value closed, however far loading them got
         v = MixtureValue(m, [stack.enter_context(d.load_value()) for d in each])
+        v.check_training(records)  # before the folder is claimed
+        claim_folder(args.output, records, ",".join(str(d.value) for d in each), config.samples_per_prompt)
+        kept(args.output, resolved, args.init or generator)
         from .train import train_run
 
         g, _ = load_models(generator, None, backend, None, **each[0].generator_options)

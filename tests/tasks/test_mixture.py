@@ -240,3 +240,27 @@ def test_train_on_a_mixture(mixture, tiny_lm_dir, tmp_path):
         ],
     )
     assert result.exit_code == 0, result.stderr + result.stdout
+
+
+def test_a_task_of_a_mixture_with_no_references_is_refused_before_models_load(tmp_path):
+    """A `program` task whose records have no `answer` or `tests` can pair none of its drafts:
+    in a mixture it added nothing without a word. It is refused by its task and the mixture
+    file, before the generator loads and before the output folder is claimed."""
+    task_file(tmp_path, "short", "Question: {prompt}\nProgram:\n", "\n\n", 4, value="program")
+    task_file(tmp_path, "long", "Tell me about {prompt}\n", "Question:", 20, value="program")
+    answered = [json.loads(line) | {"answer": "1"} for line in (tmp_path / "long.jsonl").read_text().splitlines()]
+    (tmp_path / "long.jsonl").write_text("".join(json.dumps(r) + "\n" for r in answered))
+    mix = tmp_path / "mix.yaml"
+    mix.write_text("mixture:\n  - short.yaml\n  - long.yaml\n")
+    out = tmp_path / "o"
+    base = ["train", "--task", str(mix), "--generator", str(tmp_path / "no-model"), "--output", str(out)]
+    result = CliRunner().invoke(app, base)
+    said = " ".join(result.stderr.split())
+    assert result.exit_code != 0 and f"{mix}: task 'short': value 'program' can score none of the 6" in said
+    assert "`answer` or `tests`" in said and not out.exists()
+    # One record with an answer is enough: the run goes on to load the generator (which is not there).
+    rows = (tmp_path / "short.jsonl").read_text().splitlines()
+    rows[0] = json.dumps({**json.loads(rows[0]), "answer": "1"})
+    (tmp_path / "short.jsonl").write_text("\n".join(rows) + "\n")
+    result = CliRunner().invoke(app, base)
+    assert result.exit_code != 0 and "can score none" not in result.stderr and "no-model" in result.stderr
