@@ -958,7 +958,7 @@ def test_train_on_records_without_references_is_a_clear_error(tiny_lm_dir, tmp_p
     assert_user_error(
         result,
         "value 'program' can score none of the 4 training records",
-        "training needs records with references (`answer` or `tests` for program)",
+        "training needs records with an `answer` or `tests`",
     )
     assert not (tmp_path / "model").exists()  # refused before the pool was drafted or the folder claimed
 
