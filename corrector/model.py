@@ -15,7 +15,7 @@ from typing import Callable, Literal, Sequence
 
 from ..generators import NAMED, Generator, GeneratorError, SamplingParams, load_generator
 from ..generators.base import RewritesKept
-from ..generators.named import missing_path
+from ..generators.named import hub_unreachable, missing_path
 from ..tasks import resolve_corrector
 from .layouts import TEMPLATES, corrector_input, fill, template_problem
 
@@ -119,7 +119,7 @@ class Corrector(RewritesKept):
         (``tasks.shipped_correctors``), decoded with ``backend``; ``layout``: the task's layout
         of a question."""
         path = resolve_corrector(path)
-        config = _find_config(path, backend)
+        config = None if hub_unreachable(path) else _find_config(path, backend)  # said at once, not after retries
         # Loaded first: a hub id that cannot be reached is reported as for any model.
         generator = load_generator(path, backend, **kwargs)
         if config is None:

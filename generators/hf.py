@@ -21,7 +21,7 @@ from .base import (
     truncate_at_stop,
     without_doubled_bos,
 )
-from .named import is_hub_id, missing_path, resolve_model
+from .named import hub_unreachable, is_hub_id, missing_path, resolve_model
 from .streaming import OnText, RowStreamer
 
 
@@ -164,6 +164,12 @@ class HFGenerator(GeneratorBase):
         is_local = os.path.exists(path)
         if not is_local and missing_path(name_or_path):
             raise GeneratorError(f"model path '{name_or_path}' does not exist")
+        unreachable = GeneratorError(
+            f"could not load model '{name_or_path}': not a local folder and not reachable on the Hugging Face hub "
+            "(offline?)"
+        )
+        if not is_local and hub_unreachable(name_or_path):
+            raise unreachable
         try:
             model, tokenizer = _load_pretrained(path, name_or_path, dtype)
         except (OSError, ValueError) as e:
@@ -172,10 +178,7 @@ class HFGenerator(GeneratorBase):
             if is_local:
                 first = first_line(e)
                 raise GeneratorError(f"could not load model from '{name_or_path}': {first}") from None
-            raise GeneratorError(
-                f"could not load model '{name_or_path}': not a local folder and not reachable "
-                "on the Hugging Face hub (offline?)"
-            ) from None
+            raise unreachable from None
         return cls(model, tokenizer, batch_size=batch_size, device=device, chat_template=chat_template)
 
     def _max_new_and_input(self, params: SamplingParams) -> tuple[int, int | None]:

@@ -44,3 +44,31 @@ def missing_path(name: str) -> bool:
     typo gets its own message rather than a failed hub lookup. The one rule every model,
     corrector and embedding option follows."""
     return name not in NAMED and not os.path.exists(os.path.expanduser(name)) and not is_hub_id(name)
+
+
+PROXIES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
+
+
+def hub_unreachable(name: str, timeout: float = 5.0) -> bool:
+    """Whether ``name``, a hub id of which nothing is in the local hub cache, cannot be fetched
+    because the hub's host cannot be reached at all (no name service, no route): said at once,
+    where the hub client retries each file for half a minute or more. Not probed in offline mode
+    (the client fails at once there), through a proxy (which reaches the host for us), or for a
+    local path."""
+    import socket
+    from urllib.parse import urlparse
+
+    if os.path.exists(os.path.expanduser(name)) or not is_hub_id(name) or any(os.environ.get(k) for k in PROXIES):
+        return False
+    from huggingface_hub import constants, try_to_load_from_cache
+
+    if constants.HF_HUB_OFFLINE:
+        return False
+    if any(isinstance(try_to_load_from_cache(name, f), str) for f in ("config.json", "adapter_config.json")):
+        return False  # the client reads what is cached when the hub is out of reach
+    url = urlparse(constants.ENDPOINT)
+    try:
+        socket.create_connection((url.hostname, url.port or (80 if url.scheme == "http" else 443)), timeout).close()
+    except OSError:
+        return True
+    return False

@@ -465,6 +465,34 @@ def test_a_task_file_without_a_generator_is_named_as_what_lacks_it(tmp_path):
     assert_one_line(invoke("generate", "--task", path, "--rounds", "0"), f"--generator is needed: {path} names none")
 
 
+def test_a_shipped_corrector_given_as_the_generator_is_named_by_what_gave_it(tmp_path):
+    """`generator: arithmetic` in a task file (arithmetic is a corrector) was looked for on the
+    hub, failed a minute later, and the error named --generator, which the user never typed."""
+    path = task_file(tmp_path, TASK + "generator: arithmetic\n")
+    assert_one_line(
+        invoke("generate", "--task", path, "--rounds", "0"),
+        f"{path}:5: key 'generator': 'arithmetic' is a corrector shipped with the package, not a generator",
+    )
+    assert_one_line(
+        invoke("generate", "--task", path, "--generator", "general", "--rounds", "0"),
+        "--generator: 'general' is a corrector shipped with the package",
+    )
+    train = [
+        "train",
+        "--task",
+        path,
+        "--split",
+        "test",
+        "--generator",
+        tmp_path / "no-model",
+        "--output",
+        tmp_path / "o",
+    ]
+    assert_one_line(invoke(*train), "--generator", "no-model")  # a path typed on the command line is named by its flag
+    task_file(tmp_path, TASK + f"generator: {tmp_path / 'no-model'}\n")
+    assert_one_line(invoke(*train[:5], *train[7:]), f"{path}:5: key 'generator'", "no-model: no such folder")
+
+
 def test_a_csv_row_with_too_many_fields_is_named_by_its_line(tmp_path):
     """datasets wraps the CSV parser's error in one that names no line ("An error occurred while
     generating the dataset"); the line the parser found is what the user needs."""

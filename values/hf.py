@@ -5,15 +5,12 @@ scoring with a head that was never trained."""
 from __future__ import annotations
 
 import os
-import re
 from contextlib import contextmanager
 from typing import Any, Callable, Sequence
 
+from ..generators.named import hub_unreachable, is_hub_id  # anything else not on disk: a mistyped path
 from .base import ValueFunctionError, first_line
 
-# What a hub id looks like ("name" or "org/name"); anything else that is not on disk is a
-# mistyped local path (the same rule as the generators' loader).
-HUB_ID = re.compile(r"^[A-Za-z0-9_\-][A-Za-z0-9_\-.]*(/[A-Za-z0-9_\-.]+)?$")
 HEAD_ARCH = "ForSequenceClassification"
 
 
@@ -21,8 +18,14 @@ HEAD_ARCH = "ForSequenceClassification"
 def loading_errors(name_or_path: str, what: str):
     """Turn hub/offline/format failures into one sentence naming the model; yields the path."""
     is_local = os.path.exists(os.path.expanduser(name_or_path))
-    if not is_local and not HUB_ID.match(name_or_path):
+    if not is_local and not is_hub_id(name_or_path):
         raise ValueFunctionError(f"{what} path '{name_or_path}' does not exist")
+    unreachable = ValueFunctionError(
+        f"could not load {what} '{name_or_path}': not a local folder and not reachable on the Hugging Face hub "
+        "(offline?)"
+    )
+    if not is_local and hub_unreachable(name_or_path):
+        raise unreachable
     try:
         yield os.path.expanduser(name_or_path)
     except (OSError, ValueError, KeyError) as e:
@@ -30,10 +33,7 @@ def loading_errors(name_or_path: str, what: str):
             raise
         if is_local:
             raise ValueFunctionError(f"could not load {what} from '{name_or_path}': {first_line(e)}") from None
-        raise ValueFunctionError(
-            f"could not load {what} '{name_or_path}': not a local folder and not reachable "
-            "on the Hugging Face hub (offline?)"
-        ) from None
+        raise unreachable from None
 
 
 @contextmanager

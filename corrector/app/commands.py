@@ -20,7 +20,7 @@ from .args import UsageError
 from .engine import ServeConfig
 from .files import check_fresh, check_paths, check_run, claim_folder, run_file, task_files
 from .generate import GenerateConfig
-from .loading import check_self, load_models
+from .loading import check_self, generator_option, load_models
 from .options import (
     Backend,
     Defaults,
@@ -99,6 +99,7 @@ def generate(
             models.corrector_backend,
             models.dtype,
             models.device,
+            generator_option(task.generator, t),
             **d.generator_options,
         )
         c = for_task(g, c, t, fmt, v if models.self_examples else None, task.shots, sampling.seed, models.refine)
@@ -155,7 +156,8 @@ def train(
         return _train_sft(records, fmt, t, args, task.shots, config, backend)
     d.require(0, "--input/--dataset", t)
     check_local("--init", args.init)
-    check_local("--generator", d.generator)  # before the folder is claimed: a typo must not hold it
+    named = generator_option(task.generator, t)
+    check_local(named, d.generator)  # before the folder is claimed: a typo must not hold it
     if backend.backend == "openai" and not args.init:
         raise UsageError("--backend openai drafts remotely; give --init, the local model the corrector starts from")
     if t:
@@ -171,9 +173,8 @@ def train(
         from .train import train_run
 
         options = {"device": distributed.device()} if distributed.launched() and backend.backend != "openai" else {}
-        g, _ = load_models(
-            d.generator, None, backend, None, **options, **d.generator_options
-        )  # each process drafts on its own device
+        # each process drafts on its own device
+        g, _ = load_models(d.generator, None, backend, None, named=named, **options, **d.generator_options)
         train_run(
             records,
             [fmt(r) for r in records],
@@ -328,9 +329,8 @@ def serve_engine(
     fmt = prompt_format(t, task.shots, sampling.seed) if t else None
     v = d.load_value()
     check_records(v, examples)
-    g, c = load_models(
-        d.generator, d.corrector, backend, models.corrector_backend, models.dtype, models.device, **d.generator_options
-    )  # a request may ask for rounds
+    models_of = (d.generator, d.corrector, backend, models.corrector_backend, models.dtype, models.device)
+    g, c = load_models(*models_of, generator_option(task.generator, t), **d.generator_options)  # rounds on request
     c = for_task(g, c, t, fmt, v if models.self_examples else None, task.shots, sampling.seed, models.refine)
     name = args.model_name or (f"correct-{t.name}" if t and not task.generator else Path(d.generator.rstrip("/")).name)
     engine = Engine(g, c, v, fmt, replace(config, model_name=name, params=d.sampling(sampling))).start()

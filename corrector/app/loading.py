@@ -81,14 +81,18 @@ def load_models(
     corrector_backend: str | None,
     dtype: str | None = None,
     device: str | None = None,
+    named: str = "--generator",
     **generator_options,
 ):
     """(generator, corrector or None; ``SELF`` for ``--corrector self``, which
     ``commands.for_task`` makes from the generator once the task's layout is known). The
     corrector decodes with ``corrector_backend``, by default the generator's backend (hf when
     that is an endpoint). ``dtype`` and ``device`` apply to every model loaded here, the
-    generator unless it is an endpoint's."""
+    generator unless it is an endpoint's. ``named``: what named the generator, for its errors
+    (``generator_option``)."""
     from ...generators import load_generator
+    from ...generators.base import GeneratorError
+    from ...tasks import shipped_correctors
     from ..model import Corrector
     from ..self_refine import NAME as SELF
 
@@ -108,7 +112,11 @@ def load_models(
             {**options, "gpu_memory_utilization": 0.45},
             {**corr_options, "gpu_memory_utilization": 0.4},
         )
-    with naming("--generator"):
+    with naming(named):
+        if b.backend != "openai" and generator in shipped_correctors() and not os.path.exists(generator):
+            raise GeneratorError(  # it would be looked for on the hub, and fail a minute later
+                f"{generator!r} is a corrector shipped with the package, not a generator: give it as the corrector"
+            )
         g = load_generator(generator, b.backend, **options)
     if corrector == SELF:  # the generator itself rewrites: nothing more to load (self_refine.of_task)
         return g, SELF
@@ -150,3 +158,13 @@ def naming(option: str):
         if e.option is not None:
             raise
         raise GeneratorError(f"{option}: {e}") from None
+
+
+def generator_option(given: str | None, task) -> str:
+    """What names the generator in its errors: --generator when it was given, else the key of
+    the task file that chose it."""
+    if given or task is None or not task.source:
+        return "--generator"
+    from ...tasks.file import key_at
+
+    return f"{key_at(task.source, 'generator')}: key 'generator'"
