@@ -493,6 +493,20 @@ def test_a_shipped_corrector_given_as_the_generator_is_named_by_what_gave_it(tmp
     assert_one_line(invoke(*train[:5], *train[7:]), f"{path}:5: key 'generator'", "no-model: no such folder")
 
 
+@pytest.mark.parametrize("command", ["generate", "train"])
+def test_a_split_typed_beside_an_input_file_is_refused_not_ignored(tmp_path, command):
+    """`--split train --input file` read the whole file, not a train split, without a word. A
+    split from a config file or the command's own default stays quiet."""
+    path = task_file(tmp_path, TASK)
+    rows = ("--input", tmp_path / "test.jsonl", "--task", path)
+    assert_one_line(invoke(command, *rows, "--split", "train", *NO_MODEL[:2]), "--split train is not read with --input")
+    config = tmp_path / "c.yaml"
+    config.write_text("split: validation\n")
+    extra = NO_MODEL if command == "generate" else NO_MODEL[:2]
+    result = invoke(command, *rows, "--config", config, *extra, "--output", tmp_path / "out")
+    assert "--split" not in result.stderr and "/nonexistent/generator" in result.stderr  # it went on to the model
+
+
 def test_a_csv_row_with_too_many_fields_is_named_by_its_line(tmp_path):
     """datasets wraps the CSV parser's error in one that names no line ("An error occurred while
     generating the dataset"); the line the parser found is what the user needs."""

@@ -6,7 +6,8 @@ of a typer command; ``--config FILE.yaml`` holds the same fields (by field or op
 flags given on the command line override the file, and the command's body receives one
 instance of each dataclass. Field metadata: ``flag`` (the option's name when it is not the
 field's), ``min``/``max`` (bounds, checked after the file and the flags are merged),
-``positional`` (an argument rather than an option), ``required``, ``cli=False`` (not an option).
+``positional`` (an argument rather than an option), ``required``, ``cli=False`` (not an option),
+``unread_with`` (another field that, when set, leaves this one unread: typed together, refused).
 
 Every error a user can cause, here or in the library, is printed as one line, exit code 2.
 """
@@ -64,6 +65,8 @@ class Option:
     positional: bool = False
     marked_required: bool = False
     """``metadata={"required": True}``: required although the field has a default (None)."""
+    unread_with: str | None = None
+    """A field that, when set, leaves this one unread (``--split`` with ``--input``)."""
 
     @property
     def required(self) -> bool:
@@ -125,6 +128,7 @@ def options_of(classes: Sequence[type], defaults: dict[str, Any] | None = None) 
                 f.metadata.get("max"),
                 f.metadata.get("positional", False),
                 f.metadata.get("required", False),
+                f.metadata.get("unread_with"),
             )
     return list(seen.values())
 
@@ -183,6 +187,7 @@ def command(
             try:
                 values = read_config(config, options, ctx.info_name) if config else {}
                 values.update(explicit)
+                _unread(options, explicit, values)
                 built = build(classes, options, values)
                 _not_the_config(config, options, values)
                 return body(*built)
@@ -214,6 +219,16 @@ def command(
         return body
 
     return decorate
+
+
+def _unread(options: Sequence[Option], typed: dict[str, Any], values: dict[str, Any]) -> None:
+    """An option typed on the command line beside one that leaves it unread is refused: the run
+    would quietly do something else than was asked (``--split train`` of an ``--input`` file)."""
+    by_name = {o.name: o for o in options}
+    for o in options:
+        other = by_name.get(o.unread_with) if o.unread_with else None
+        if other and typed.get(o.name) is not None and values.get(other.name) is not None:
+            raise UsageError(f"{o.spelled} {typed[o.name]} is not read with {other.spelled}; leave one out")
 
 
 def _not_the_config(config: Path | None, options: Sequence[Option], values: dict[str, Any]) -> None:

@@ -137,8 +137,8 @@ class Source:
     with a `prompt` column (or the task's field mapping)."""
     dataset_config: str | None = None
     """Config name of --dataset (e.g. main for openai/gsm8k)."""
-    split: str = "test"
-    """Split of the task or dataset."""
+    split: str = field(default="test", metadata={"unread_with": "input"})
+    """Split of the task or dataset (not of an --input file, which is read whole)."""
     limit: int | None = field(default=None, metadata={"min": 1})
     """Use only the first N records (default: all of a file; a task's own number)."""
 
