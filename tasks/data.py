@@ -196,6 +196,8 @@ def read_file(
         return read_jsonl(path, required, fields)
     if not path.is_file():
         raise RecordError(f"{path}: no such file")
+    if suffix == ".csv":
+        _check_header(path)
     datasets = _quiet_datasets()
     # A CSV's ids as written: read as numbers, 001 became "1", 1e3 "1000", and a 20-digit one failed.
     # And a cell that says None, NA, null or nan as written (an answer "None"): pandas read each as empty.
@@ -211,6 +213,19 @@ def read_file(
             return []
         raise RecordError(f"{path}: could not be read as {suffix[1:]}: {first_line(e)}") from None
     return rows_to_records(rows, required, fields, str(path))
+
+
+def _check_header(path: Path) -> None:
+    """A CSV header that names a column twice is refused: the reader renamed the second
+    (``answer.1``), and a task read the first without a word."""
+    import csv
+    from collections import Counter
+
+    with open(path, encoding="utf-8-sig", errors="replace", newline="") as f:
+        header = next(csv.reader(f), [])
+    twice = [c for c, n in Counter(header).items() if n > 1 and c]
+    if twice:
+        raise RecordError(f"{path}:1: the header names column {twice[0]!r} more than once; give each column one name")
 
 
 def read_hub(

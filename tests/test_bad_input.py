@@ -27,6 +27,7 @@ from correct.corrector.app.options import (
     load_records,
 )
 from correct.tasks import few_shot_prompt, get_task
+from correct.tasks.data import read_file
 
 runner = CliRunner()
 GENERATE = (TaskChoice, Source, Sampling, GenerateArgs, Models, GenerateConfig)
@@ -515,6 +516,16 @@ def test_a_csv_row_with_too_many_fields_is_named_by_its_line(tmp_path):
     assert_one_line(result, "extra.csv: could not be read as csv:")
     assert "Expected 2 fields in line 3, saw 3" in result.output
     assert "error occurred while generating" not in result.output
+
+
+def test_a_csv_header_naming_a_column_twice_is_refused(tmp_path):
+    """The reader renamed the second `answer` to `answer.1`, and the task scored by the first
+    without a word. A header that merely leaves names empty is read as before."""
+    (tmp_path / "twice.csv").write_text("\ufeffprompt,answer,answer\nTom has 3 cards.,3,4\n")
+    result = invoke("generate", "--task", "arithmetic", *NO_MODEL, "--input", tmp_path / "twice.csv")
+    assert_one_line(result, "twice.csv:1: the header names column 'answer' more than once")
+    (tmp_path / "blank.csv").write_text("prompt,answer,,\nTom has 3 cards.,3,,\n")
+    assert read_file(tmp_path / "blank.csv")[0]["answer"] == 3
 
 
 @pytest.mark.parametrize(
