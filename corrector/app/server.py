@@ -238,6 +238,7 @@ def build_app(engine: Engine, api_key: str | None = None, origins: tuple[str, ..
         # A completion's unknown `messages` is a plain extra field, not the chat's Message models.
         messages = body.messages if isinstance(body, ChatRequest) else ()
         ignored = sorted(body.model_extra or {}) + [f"messages.{k}" for m in messages for k in (m.model_extra or {})]
+        ignored += [f"stream_options.{k}" for k in (body.stream_options and body.stream_options.model_extra or {})]
         if ignored:
             log.warning("request fields ignored: %s", ", ".join(dict.fromkeys(ignored)))
         refused = unsupported(body)

@@ -229,3 +229,15 @@ def test_browser_pages_of_the_allowed_origins_may_call_the_server():
             assert allow not in client.get("/v1/models", headers={**page, "Authorization": "Bearer k"}).headers
     finally:
         engine.stop()
+
+
+def test_stream_options_the_server_does_not_know_are_named_in_the_log(tiny, caplog):
+    """`stream_options.continuous_usage_stats` (vLLM's) or `include_obfuscation` (OpenAI's) were
+    ignored without the warning every other unknown field gets."""
+    c, _ = tiny
+    body = {"model": "m", "prompt": "2 + 3 =", "max_tokens": 2, "stream": True}
+    body["stream_options"] = {"include_usage": True, "continuous_usage_stats": True}
+    with caplog.at_level("WARNING", logger="correct.serve"):
+        r = c.post("/v1/completions", json=body)
+    assert r.status_code == 200 and r.text.rstrip().endswith("data: [DONE]")
+    assert "request fields ignored: stream_options.continuous_usage_stats" in caplog.text
