@@ -240,32 +240,36 @@ def _after(records: list[dict], k: int, what: str) -> list[dict]:
     return records[k:]
 
 
+def _shots_file(task: Task) -> Path | None:
+    """The file a task file's solved examples come from, resolved: ``shots.data`` as a file, or
+    the file its data names for the split ``shots.data`` names; None where that is no file."""
+    if not task.source:
+        return None
+    files = task.data if isinstance(task.data, dict) else {}
+    source = files.get(task.shots.data, task.shots.data)
+    if not isinstance(source, (str, Path)) or Path(source).suffix.lower() not in FORMATS:
+        return None
+    return (Path(task.source).parent / source).resolve()
+
+
 def shows_from(task: Task, split: str) -> bool:
     """Whether ``task``'s solved examples are records of ``split``: named as the split, or the
     file its data names for the split (``shots: {data: test.jsonl}`` beside ``test: test.jsonl``
-    showed each test problem its own solution)."""
+    showed each test problem its own solution; so did ``shots: {data: train}`` where ``train``
+    and ``test`` name one file)."""
     if task.shots.data == split:
         return True
     files = task.data if isinstance(task.data, dict) and task.source else {}
-    mine = files.get(split)
-    if not isinstance(mine, str):
-        return False
-    base = Path(task.source).parent
-    return (base / mine).resolve() == (base / task.shots.data).resolve()
+    mine, shown = files.get(split), _shots_file(task)
+    return isinstance(mine, str) and shown is not None and (Path(task.source).parent / mine).resolve() == shown
 
 
 def unshown_file(task: Task, path, records: list[dict], shots: int | None = None) -> list[dict]:
     """The records of a file given in place of the task's data (``--input``), after the solved
     examples when they come from that same file, as ``unshown`` skips them in a split."""
     k = task.shots.k if shots is None else shots
-    if not k or not task.source:
-        return records
-    files = task.data if isinstance(task.data, dict) else {"*": task.data}
-    source = files.get(task.shots.data, task.shots.data)
-    if not isinstance(source, (str, Path)) or Path(source).suffix.lower() not in FORMATS:
-        return records
-    same = (Path(task.source).parent / source).resolve() == Path(path).resolve()
-    return _after(records, k, str(path)) if same else records
+    shown = _shots_file(task) if k else None
+    return _after(records, k, str(path)) if shown is not None and shown == Path(path).resolve() else records
 
 
 def plain_prompt(record: dict) -> str:

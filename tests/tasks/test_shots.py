@@ -70,3 +70,26 @@ def test_a_split_scored_with_its_own_examples_starts_after_them(tmp_path):
     assert result.exit_code == 0, result.output
     written = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["id"] for r in written] == [r["id"] for r in records]
+
+
+@pytest.mark.parametrize("shots_from", ["train", "all.jsonl"])
+def test_a_split_sharing_the_examples_file_starts_after_them(tmp_path, shots_from):
+    """A task file whose train and test splits name one file, with its examples from `train`
+    (by the split's name): the test split showed its first problems their own solutions, since
+    the examples were matched to a file only when named as one. An --input of that file too."""
+    from correct.corrector.app.options import Source, load_records
+
+    rows = [
+        {"id": f"r{i}", "prompt": f"{i} + 1", "answer": str(i + 1), "solution": f"print({i} + 1)"} for i in range(6)
+    ]
+    (tmp_path / "all.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    task = tmp_path / "t.yaml"
+    task.write_text(
+        "data: {train: all.jsonl, test: all.jsonl}\nprompt: 'Q: {prompt}'\nvalue: program\n"
+        f"shots: {{data: {shots_from}, k: 2}}\n"
+    )
+    for source in (Source(split="test"), Source(input=tmp_path / "all.jsonl")):
+        records, _ = load_records(source, str(task), 0)
+        assert [r["id"] for r in records] == ["r2", "r3", "r4", "r5"], source
+    records, _ = load_records(Source(split="test"), str(task), 0, shots=0)  # none shown: all of them
+    assert len(records) == 6
