@@ -114,6 +114,12 @@ def check_records(value: Any, records: Sequence[Any]) -> None:
         value(records, [""] * len(records))
 
 
+GROUPED = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?"
+"""A number written with thousands separators as people write answers (and ``f"{n:,}"``
+prints them): strictly in threes, so "1,23" is not one. ``program`` reads a whole answer by it,
+``json:source=`` the numbers of a text."""
+
+
 def check_labeled(value: Any, records: Sequence[Any], where: str = "") -> None:
     """Training pairs drafts by known values: a value that can tell a record's own references
     (``labeled(record)``, as ``program``: an ``answer`` or ``tests``) refuses a set of records

@@ -18,7 +18,7 @@ import signal
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Mapping, Sequence
 
-from .base import Score, ValueBase, ValueFunctionError, check_paired, record_name
+from .base import GROUPED, Score, ValueBase, ValueFunctionError, check_paired, record_name
 from .sandbox import RunResult, Sandbox, SandboxPool
 
 _FEEDBACK_CHARS = 200  # feedback goes into a prompt: one long printed line must not flood it
@@ -217,7 +217,7 @@ def _number(text: str) -> int | float | None:
 
 
 _DIGITS = re.compile(r"[+-]?\d+(?:_\d+)*")
-_GROUPED = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
+_GROUPED = re.compile(r"[+-]?" + GROUPED)
 
 
 def normalise(text: str) -> str:

@@ -31,6 +31,7 @@ import re
 from typing import Any, Mapping, Sequence
 
 from .base import (
+    GROUPED,
     Score,
     ValueBase,
     ValueFunctionError,
@@ -58,7 +59,7 @@ TYPES = {
 _SAID = {"text": "a text", "number": "a number", "integer": "a whole number", "boolean": "true or false"}
 _SAID.update(texts="a list of texts", numbers="a list of numbers")
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
-_GROUPED = re.compile(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\d,])")
+_GROUPED = re.compile(r"-?" + GROUPED + r"(?![\d,])")
 
 
 def _norm(text: Any) -> str:
