@@ -15,6 +15,7 @@ import math
 import os
 import re
 import signal
+import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Mapping, Sequence
 
@@ -203,6 +204,7 @@ def _clip(text: str) -> str:
 
 def _number(text: str) -> int | float | None:
     # Integers stay exact: a 1e-6 tolerance would make 1000000 equal 1000001.
+    text = text.replace("\u2212", "-")  # the minus sign typeset text uses ("−5"): int() and float() refuse it
     if _GROUPED.fullmatch(text):  # "1,234" as people write answers (and f"{n:,}" prints) is 1234
         text = text.replace(",", "")
     try:
@@ -221,8 +223,9 @@ _GROUPED = re.compile(r"[+-]?" + GROUPED)
 
 
 def normalise(text: str) -> str:
-    """Canonical spelling of a printed answer, so '6.0', '+6' and '6' vote together."""
-    text = text.strip()
+    """Canonical spelling of a printed answer, so '6.0', '+6' and '6' vote together (and a text
+    in its composed Unicode form: 'é' one character or two)."""
+    text = unicodedata.normalize("NFC", text.strip())
     n = _number(text)
     if isinstance(n, float) and math.isfinite(n) and n.is_integer() and abs(n) < 2**53:
         n = int(n)
@@ -244,4 +247,6 @@ def same_answer(printed: str, expected: str) -> bool:
                 return True
         except OverflowError:  # an integer too large for a float
             pass
-    return printed == expected
+    # One text however its accents are encoded (NFC: composed, as most editors write; NFD: as
+    # macOS file names and some programs print): the same letters are the same answer.
+    return unicodedata.normalize("NFC", printed) == unicodedata.normalize("NFC", expected)

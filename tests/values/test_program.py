@@ -223,6 +223,11 @@ def test_sandbox_can_be_swapped():
         ("0", "0.000001", False),
         ("0.000001", "0.0000010000001", True),
         (str(0.1 + 0.2 - 0.3), "0", True),  # float noise against 0 still is 0
+        # the same letters however their accents are encoded (composed é, or e and a combining acute)
+        ("Caf\u00e9", "Cafe\u0301", True),
+        ("Cafe", "Caf\u00e9", False),
+        ("\u22125", "-5", True),  # the typeset minus sign
+        ("\u22125", "5", False),
     ],
 )
 def test_same_answer(printed, expected, same):
@@ -231,7 +236,16 @@ def test_same_answer(printed, expected, same):
 
 @pytest.mark.parametrize(
     "text, canonical",
-    [("6.0", "6"), ("-0", "0"), ("0.5", "0.5"), ("x = 6", "x = 6"), ("1e3", "1000"), ("7" * 5000, "7" * 5000)],
+    [
+        ("6.0", "6"),
+        ("-0", "0"),
+        ("0.5", "0.5"),
+        ("x = 6", "x = 6"),
+        ("1e3", "1000"),
+        ("7" * 5000, "7" * 5000),
+        ("\u22126.0", "-6"),
+        ("Cafe\u0301", "Caf\u00e9"),  # votes with the composed spelling
+    ],
 )
 def test_normalise(text, canonical):
     assert normalise(text) == canonical
