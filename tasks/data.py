@@ -165,9 +165,11 @@ def note_unmapped(records: Sequence[Mapping[str, Any]], fields: Mapping[str, str
 
     for field, column in (fields or {}).items():
         if records and column != field and not any(column in r for r in records):
+            own = sum(field in r for r in records)  # a file in the plain shape (--input with a `prompt`)
+            instead = f"{own} of its {len(records)} records' own {field!r} is read instead" if own else None
             logging.getLogger("correct").warning(
-                "%s: no record has the column %r that key 'fields' maps %r from; its records have no %r", where,
-                column, field, field,
+                "%s: no record has the column %r that key 'fields' maps %r from; %s", where, column, field,
+                instead or f"its records have no {field!r}",
             )  # fmt: skip
 
 

@@ -754,6 +754,14 @@ def test_a_fields_mapping_from_a_column_no_record_has_is_said(tmp_path, caplog):
         with caplog.at_level(logging.WARNING, logger="correct"):
             [record] = read_file(tmp_path / name, fields={"prompt": "question", "answer": "result"})
         assert record["answer"] == 5 and "key 'fields'" not in caplog.text
+    # A file in the plain shape, its own `prompt`, given to a task that maps the prompt from another column:
+    # read, and said as it is (the warning said the records had no prompt).
+    (tmp_path / "plain.jsonl").write_text('{"prompt": "What is 2+3?"}\n{"prompt": "What is 1+1?"}\n')
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="correct"):
+        records = read_file(tmp_path / "plain.jsonl", fields={"prompt": "question"})
+    assert [r["prompt"] for r in records] == ["What is 2+3?", "What is 1+1?"]
+    assert "maps 'prompt' from; 2 of its 2 records' own 'prompt' is read instead" in caplog.text
 
 
 def test_a_task_of_one_data_file_is_not_measured_on_its_training_records(tmp_path, caplog):
