@@ -22,6 +22,11 @@ EVERY = 8
 """Decoding steps per ``generate`` call; each call costs a little setup, each step a finished
 row stays in the batch costs a row of compute."""
 
+PER_CALL = ("min_new_tokens", "forced_eos_token_id", "exponential_decay_length_penalty", "begin_suppress_tokens")
+"""Generation config fields whose logits processors count steps from the start of each
+``generate`` call (end of text held back, forced at the call's last step, ...): a model whose
+checkpoint sets one is decoded in one call, its rows kept to the end, as ``generate`` does."""
+
 
 class FinishedRows(StoppingCriteria):
     """Remembers which rows ``generate`` has ended (end of text, which its own criterion stops,
@@ -50,6 +55,8 @@ def generate_dropping_finished(model, enc: dict, kwargs: dict, every: int | None
     left out of the next call. ``enc`` holds ``input_ids``, the ``attention_mask`` and
     optionally a ``cache`` of the first tokens (as many rows as there are samples)."""
     every = every or EVERY
+    if any(getattr(model.generation_config, name, None) is not None for name in PER_CALL):
+        every = kwargs["max_new_tokens"]
     ids, mask, cache = enc["input_ids"], enc["attention_mask"], enc.get("cache")
     budget, device = kwargs["max_new_tokens"], ids.device
     samples = kwargs.get("num_return_sequences") or 1

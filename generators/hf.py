@@ -285,7 +285,8 @@ class HFGenerator(GeneratorBase):
         self.truncated_prompts += 0 if fits else sum(n > max_in for n in lengths)
         # Prompts that share a header (few-shot examples) have its keys and values computed once;
         # the prefix is taken from the whole prompts' tokens, so no token boundary moves.
-        shared = prefix.shared_length(token_ids) if reuse and self.prefix_cache and fits else 0
+        gaps = reuse and self.prefix_cache and fits and prefix.supports_gaps(self.model, self.device)
+        shared = prefix.shared_length(token_ids) if gaps else 0
         head = prefix.encode_prefix(self.model, token_ids[0][:shared], self.device) if shared else None
         # ... and, where the model allows, held once while decoding rather than copied to every row.
         held_once = head is not None and self.hold_prefix and prefix.supports_shared_attention(self.model, self.device)

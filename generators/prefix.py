@@ -24,6 +24,7 @@ from typing import Sequence
 
 import torch
 from transformers import DynamicCache
+from transformers.generation.configuration_utils import GenerationMode
 
 try:
     from transformers.cache_utils import DynamicLayer
@@ -77,10 +78,11 @@ _REUSABLE: "weakref.WeakKeyDictionary[torch.nn.Module, bool]" = weakref.WeakKeyD
 def supports_reuse(model, device) -> bool:
     """Whether ``model`` keeps its keys and values in a ``DynamicCache`` of full-attention layers,
     the kind that can be copied, grown and cut by rows and then handed back to ``generate``.
-    Sliding-window, linear-attention (recurrent) and model-specific caches take the plain path.
+    Sliding-window, linear-attention (recurrent) and model-specific caches take the plain path,
+    and so does a generation config that asks for a search or a cache of its own (``generates_plainly``).
     Never in training mode, where gradient checkpointing can turn the cache off. Found out once
     per model, from a one-token forward pass."""
-    if model.training or DynamicLayer is None:
+    if model.training or DynamicLayer is None or not generates_plainly(model.generation_config):
         return False
     if model not in _REUSABLE:
         out = model(input_ids=torch.zeros((1, 1), dtype=torch.long, device=device), use_cache=True)
@@ -89,6 +91,59 @@ def supports_reuse(model, device) -> bool:
             type(layer) is DynamicLayer for layer in cache.layers
         )
     return _REUSABLE[model]
+
+
+def generates_plainly(generation_config) -> bool:
+    """Whether ``generate``, asked for ``do_sample=False`` as the engine always asks (its sampling
+    is ``sampling.RowSampler``'s), runs a greedy search on a cache it may be handed. A
+    checkpoint's generation config that names a cache (``cache_implementation``: ``generate``
+    refuses a cache handed in beside it) or another search (beams, contrastive, assisted) keeps
+    rows and caches of its own: such a model takes the plain path, as plain ``generate`` would."""
+    config = copy.copy(generation_config)
+    config.do_sample = False
+    return config.cache_implementation is None and config.get_generation_mode() == GenerationMode.GREEDY_SEARCH
+
+
+_GAPS: "weakref.WeakKeyDictionary[torch.nn.Module, bool]" = weakref.WeakKeyDictionary()
+
+WINDOWS = ("sliding_window", "window_size", "attention_window", "attention_chunk_size")
+"""Config fields of an attention window. A window counts cache slots, masked pads included."""
+
+
+def supports_gaps(model, device) -> bool:
+    """Whether masked pads between the shared prefix and a row's own tokens (``suffix_batch``'s
+    layout) leave the row's logits as they are: positions come from the attention mask. Not so
+    where attention reads the cache slots' order: ALiBi by slot (MPT), or a window of slots
+    (GPT-Neo's local layers keep a plain cache), which pads would shorten. Such a model encodes
+    each prompt whole. Found out once per model, from the config and on one row of a few tokens."""
+    if model not in _GAPS:
+        text = model.config.get_text_config()
+        windowed = any(getattr(text, name, None) for name in WINDOWS)
+        _GAPS[model] = not windowed and _pads_ignored(model, device)
+    return _GAPS[model]
+
+
+@torch.inference_mode()
+def _pads_ignored(model, device, gap: int = 16) -> bool:
+    g = torch.Generator().manual_seed(1)
+    vocab = min(model.config.get_text_config().vocab_size, 100)
+    head_ids, own = torch.randint(1, vocab, (1, 6), generator=g), torch.randint(1, vocab, (1, 4), generator=g)
+    takes_positions = "position_ids" in inspect.signature(model.forward).parameters
+
+    def run(pads: int):  # the row's logits after the prefix and ``pads`` masked pads
+        mask = torch.tensor([[1] * 6 + [0] * pads + [1] * 4], device=device)
+        ids = torch.cat([torch.full((1, pads), own[0, 0].item()), own], dim=1).to(device)
+        positions = {"position_ids": (mask.cumsum(-1) - 1).clamp(min=0)[:, 6:]} if takes_positions else {}
+        return model(input_ids=ids, attention_mask=mask, cache=expand(head, 1), use_cache=True, **positions).logits
+
+    try:
+        head = model(input_ids=head_ids.to(device), use_cache=True).cache
+        plain, gapped = run(0)[0, -4:], run(gap)[0, -4:]
+    except Exception:  # a model that takes neither this cache nor these inputs: it encodes prompts whole
+        return False
+    # In 16 bits a longer row's sums round otherwise (1% of the logits' size); slots read show far more.
+    tol = max(1e-4, 16 * torch.finfo(plain.dtype).eps) * max(1.0, plain.float().abs().max().item())
+    return (plain.float() - gapped.float()).abs().max().item() <= tol
 
 
 def encode_prefix(model, ids: Sequence[int], device) -> DynamicCache:
