@@ -135,7 +135,9 @@ class HFGenerator(GeneratorBase):
         # over-long prompts lose their oldest tokens rather than the ones next to the completion.
         tokenizer.padding_side = "left"
         tokenizer.truncation_side = "left"
-        if tokenizer.pad_token is None:
+        rows = getattr(model.get_input_embeddings(), "num_embeddings", None)
+        # No pad, or one added to the tokenizer and not to the embeddings (a fine-tune's): pads are masked, eos does
+        if tokenizer.pad_token is None or (rows and (tokenizer.pad_token_id or 0) >= rows):
             tokenizer.pad_token = tokenizer.eos_token
         self.batch_size = batch_size
         self.chat_template = chat_template

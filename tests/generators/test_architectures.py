@@ -115,3 +115,17 @@ def test_a_checkpoints_generation_config_is_followed_as_generate_follows_it(tok,
     gen = HFGenerator(model, tok, batch_size=4, device="cpu")
     assert [c[0] for c in gen.generate(PROMPTS, GREEDY)] == expected
     assert ["stop"] in gen.last_finish  # some drafts end early: the settings matter
+
+
+def test_a_pad_token_beyond_the_embeddings_is_not_fed_to_the_model():
+    """A tokenizer given a pad token the model's embeddings never grew for (a fine-tune that
+    added `<pad>` without resizing, or a family's tokenizer on a smaller vocabulary): every
+    batch of prompts of different lengths failed with "index out of range". Pads are masked,
+    so end of text stands in for it; the drafts are each prompt's alone."""
+    tok = bos_tokenizer(_lines(500))
+    model = _model(tok)  # its embeddings: the vocabulary before the pad
+    expected = _alone(model, tok, GREEDY)  # one prompt at a time: no pads
+    tok.add_special_tokens({"pad_token": "<pad>"})
+    assert tok.pad_token_id >= model.get_input_embeddings().num_embeddings
+    gen = HFGenerator(model, tok, batch_size=4, device="cpu")
+    assert [c[0] for c in gen.generate(PROMPTS, GREEDY)] == expected
