@@ -174,7 +174,7 @@ class MixtureValue(ValueBase):
     def __init__(self, mixture: Mixture, values: Sequence):
         maxima = {v.max_value for v in values}
         if len(maxima) > 1:
-            parts = ", ".join(f"{t.name}: {v.max_value:g}" for t, v in zip(mixture.tasks, values))
+            parts = ", ".join(f"{t.name}: {_bound(v.max_value)}" for t, v in zip(mixture.tasks, values))
             raise TaskError(
                 f"{mixture.source}: the tasks' values have different best scores ({parts}); "
                 "a mixture needs one scale (give each task a value whose max_value is the same)"
@@ -182,7 +182,8 @@ class MixtureValue(ValueBase):
         self.mixture, self.values = mixture, list(values)
         self.name = "mixture(" + ", ".join(v.name for v in values) + ")"
         self.max_value = maxima.pop()
-        self.min_value = min(v.min_value for v in values)
+        lows = [v.min_value for v in values]  # None: a value unbounded below (values/registry.py)
+        self.min_value = None if None in lows else min(lows)
         self.reference_free = all(v.reference_free for v in values)
 
     def _by_task(self, records: Sequence[Mapping[str, Any]]) -> dict[int, list[int]]:
@@ -213,3 +214,7 @@ class MixtureValue(ValueBase):
     def close(self) -> None:
         for v in self.values:
             v.close()
+
+
+def _bound(x: float | None) -> str:
+    return "unbounded" if x is None else f"{x:g}"
