@@ -496,11 +496,16 @@ def test_a_shipped_corrector_given_as_the_generator_is_named_by_what_gave_it(tmp
 
 @pytest.mark.parametrize("command", ["generate", "train"])
 def test_a_split_typed_beside_an_input_file_is_refused_not_ignored(tmp_path, command):
-    """`--split train --input file` read the whole file, not a train split, without a word. A
-    split from a config file or the command's own default stays quiet."""
+    """`--split train --input file` (or `--dataset file`) read the whole file, not a train split,
+    without a word. A split from a config file or the command's own default stays quiet; a
+    `--dataset` folder or hub id has splits, and is read by them."""
     path = task_file(tmp_path, TASK)
     rows = ("--input", tmp_path / "test.jsonl", "--task", path)
     assert_one_line(invoke(command, *rows, "--split", "train", *NO_MODEL[:2]), "--split train is not read with --input")
+    local = ("--dataset", tmp_path / "test.jsonl", "--task", path)  # a local file as --dataset is read whole too
+    assert_one_line(
+        invoke(command, *local, "--split", "train", *NO_MODEL[:2]), "--split train is not read with --dataset"
+    )
     config = tmp_path / "c.yaml"
     config.write_text("split: validation\n")
     extra = NO_MODEL if command == "generate" else NO_MODEL[:2]

@@ -7,7 +7,8 @@ flags given on the command line override the file, and the command's body receiv
 instance of each dataclass. Field metadata: ``flag`` (the option's name when it is not the
 field's), ``min``/``max`` (bounds, checked after the file and the flags are merged),
 ``positional`` (an argument rather than an option), ``required``, ``cli=False`` (not an option),
-``unread_with`` (another field that, when set, leaves this one unread: typed together, refused).
+``unread_with`` (another field that, when set, leaves this one unread, or a function naming it:
+typed together, refused).
 
 Every error a user can cause, here or in the library, is printed as one line, exit code 2.
 """
@@ -65,8 +66,9 @@ class Option:
     positional: bool = False
     marked_required: bool = False
     """``metadata={"required": True}``: required although the field has a default (None)."""
-    unread_with: str | None = None
-    """A field that, when set, leaves this one unread (``--split`` with ``--input``)."""
+    unread_with: str | Callable[[dict], str | None] | None = None
+    """A field that, when set, leaves this one unread (``--split`` with ``--input``), or a
+    function of the merged values that names such a field where there is one."""
 
     @property
     def required(self) -> bool:
@@ -226,9 +228,10 @@ def _unread(options: Sequence[Option], typed: dict[str, Any], values: dict[str, 
     would quietly do something else than was asked (``--split train`` of an ``--input`` file)."""
     by_name = {o.name: o for o in options}
     for o in options:
-        other = by_name.get(o.unread_with) if o.unread_with else None
-        if other and typed.get(o.name) is not None and values.get(other.name) is not None:
-            raise UsageError(f"{o.spelled} {typed[o.name]} is not read with {other.spelled}; leave one out")
+        rule = o.unread_with  # a field's name, or a function of the values naming the field that leaves it unread
+        name = rule(values) if callable(rule) else rule if rule and values.get(rule) is not None else None
+        if name and typed.get(o.name) is not None:
+            raise UsageError(f"{o.spelled} {typed[o.name]} is not read with {by_name[name].spelled}; leave one out")
 
 
 def _not_the_config(config: Path | None, options: Sequence[Option], values: dict[str, Any]) -> None:

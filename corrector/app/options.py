@@ -92,8 +92,7 @@ class Models:
 
 @dataclass(frozen=True)
 class TaskChoice:
-    """The task, and the generator and value that stand in for its own; shared by generate,
-    train and serve."""
+    """The task, and the generator and value that stand in for its own; shared by generate, train and serve."""
 
     task: str | None = None
     """Built-in task (see `correct tasks`) or a task file (.yaml): its prompt format, models and
@@ -137,8 +136,8 @@ class Source:
     with a `prompt` column (or the task's field mapping)."""
     dataset_config: str | None = None
     """Config name of --dataset (e.g. main for openai/gsm8k)."""
-    split: str = field(default="test", metadata={"unread_with": "input"})
-    """Split of the task or dataset (not of an --input file, which is read whole)."""
+    split: str = field(default="test", metadata={"unread_with": lambda v: _whole_file(v)})
+    """Split of the task or dataset (not of a file, which is read whole)."""
     limit: int | None = field(default=None, metadata={"min": 1})
     """Use only the first N records (default: all of a file; a task's own number)."""
 
@@ -215,8 +214,7 @@ class Defaults:
         )
 
     def sampling(self, s: Sampling) -> SamplingParams:
-        """The decoding settings of generate and serve: the options, the task's token budget and
-        stop strings."""
+        """The decoding settings of generate and serve: the options, the task's token budget and stop strings."""
         return SamplingParams(
             temperature=s.temperature, max_new_tokens=self.max_new_tokens, stop=self.stop, seed=s.seed
         )
@@ -291,6 +289,11 @@ MODEL_FILES = ("config.json", "adapter_config.json")
 
 TRAIN_SOURCE = {"split": "train", "limit": 2000}
 """Where ``correct train`` reads by default: 2000 records of the train split."""
+
+
+def _whole_file(values: dict) -> str | None:  # what leaves --split unread: --input, or a --dataset file
+    local = values.get("dataset") is not None and Path(str(values["dataset"])).expanduser().is_file()
+    return "input" if values.get("input") is not None else "dataset" if local else None
 
 
 def load_records(
