@@ -21,7 +21,7 @@ from .base import (
     truncate_at_stop,
     without_doubled_bos,
 )
-from .named import hub_unreachable, is_hub_id, missing_path, resolve_model
+from .named import hub_unreachable, is_hub_id, missing_path, resolve_model, unreachable_text
 from .streaming import OnText, RowStreamer
 
 
@@ -166,10 +166,7 @@ class HFGenerator(GeneratorBase):
         is_local = os.path.exists(path)
         if not is_local and missing_path(name_or_path):
             raise GeneratorError(f"model path '{name_or_path}' does not exist")
-        unreachable = GeneratorError(
-            f"could not load model '{name_or_path}': not a local folder and not reachable on the Hugging Face hub "
-            "(offline?)"
-        )
+        unreachable = GeneratorError(unreachable_text("model", name_or_path))
         if not is_local and hub_unreachable(name_or_path):
             raise unreachable
         try:
@@ -225,8 +222,12 @@ class HFGenerator(GeneratorBase):
         return [self.max_positions - n for n in self._prompt_lengths(prompts)]
 
     def _prompt_lengths(self, prompts: Sequence[str]) -> list[int]:
-        """Each prompt's tokens as ``generate`` encodes it (its chat template, one BOS)."""
-        return [len(ids) for ids in self._encoded(list(prompts))[1]] if prompts else []
+        """Each prompt's tokens as ``generate`` encodes it; the last call's kept (serve: ``room``, ``check_fits``)."""
+        key = (self.chat_template, *prompts)
+        last = getattr(self, "_last_lengths", ((),))  # read once: a server may ask from two threads
+        if last[0] != key:
+            last = self._last_lengths = (key, [len(ids) for ids in self._encoded(list(prompts))[1]] if prompts else [])
+        return last[1]
 
     def _encoded(self, prompts: list[str]) -> tuple[list[str], list[list[int]], bool]:
         """(the prompts' text as the model reads it, their token ids, whether the tokenizer adds

@@ -49,6 +49,11 @@ def missing_path(name: str) -> bool:
 PROXIES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
 
 
+def unreachable_text(what: str, name: str) -> str:
+    """The one line said of a hub id that could not be loaded from the hub (``what``: "model")."""
+    return f"could not load {what} '{name}': not a local folder and not reachable on the Hugging Face hub (offline?)"
+
+
 def hub_unreachable(name: str, timeout: float = 5.0) -> bool:
     """Whether ``name``, a hub id of which nothing is in the local hub cache, cannot be fetched
     because the hub's host cannot be reached at all (no name service, no route): said at once,

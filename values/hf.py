@@ -8,7 +8,11 @@ import os
 from contextlib import contextmanager
 from typing import Any, Callable, Sequence
 
-from ..generators.named import hub_unreachable, is_hub_id  # anything else not on disk: a mistyped path
+from ..generators.named import (
+    hub_unreachable,
+    is_hub_id,
+    unreachable_text,
+)  # anything else not on disk: a mistyped path
 from .base import ValueFunctionError, first_line
 
 HEAD_ARCH = "ForSequenceClassification"
@@ -20,10 +24,7 @@ def loading_errors(name_or_path: str, what: str):
     is_local = os.path.exists(os.path.expanduser(name_or_path))
     if not is_local and not is_hub_id(name_or_path):
         raise ValueFunctionError(f"{what} path '{name_or_path}' does not exist")
-    unreachable = ValueFunctionError(
-        f"could not load {what} '{name_or_path}': not a local folder and not reachable on the Hugging Face hub "
-        "(offline?)"
-    )
+    unreachable = ValueFunctionError(unreachable_text(what, name_or_path))
     if not is_local and hub_unreachable(name_or_path):
         raise unreachable
     try:

@@ -105,6 +105,22 @@ def test_check_fits_names_the_numbers():
         gen.check_fits(["Question: 1 + 1?"], SamplingParams(max_new_tokens=257 - n))
 
 
+def test_room_then_check_fits_encodes_the_prompts_once(monkeypatch):
+    """A served request without a budget asks for the room its prompts leave, then checks they
+    fit: the prompts are encoded once, not twice (a long prompt's tokenizing is not free), and
+    other prompts are encoded again."""
+    gen = HFGenerator.from_pretrained(GENERATOR, device="cpu")
+    calls = []
+    encoded = gen._encoded
+    monkeypatch.setattr(gen, "_encoded", lambda prompts: calls.append(list(prompts)) or encoded(prompts))
+    prompts = ["Question: 1 + 1?", "Question: 22 + 3?"]
+    rooms = gen.room(prompts)
+    gen.check_fits(prompts, SamplingParams(max_new_tokens=min(rooms)))
+    assert calls == [prompts]
+    assert rooms == [256 - len(ids) for ids in encoded(prompts)[1]]
+    assert gen.room(prompts[:1]) == rooms[:1] and len(calls) == 2
+
+
 def test_serve_refuses_a_request_that_cannot_fit_with_a_400_naming_max_tokens():
     pytest.importorskip("fastapi")
     from fastapi.testclient import TestClient
