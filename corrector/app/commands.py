@@ -246,7 +246,8 @@ def _train_mixture(
         kept(args.output, resolved, args.init or generator)
         from .train import train_run
 
-        g, _ = load_models(generator, None, backend, None, **each[0].generator_options)
+        named = generator_option(task.generator, m.tasks[0])  # else every task names it: the first's line
+        g, _ = load_models(generator, None, backend, None, named=named, **each[0].generator_options)
         train_run(
             records,
             prompts,

@@ -264,3 +264,16 @@ def test_a_task_of_a_mixture_with_no_references_is_refused_before_models_load(tm
     (tmp_path / "short.jsonl").write_text("\n".join(rows) + "\n")
     result = CliRunner().invoke(app, base)
     assert result.exit_code != 0 and "can score none" not in result.stderr and "no-model" in result.stderr
+
+
+def test_a_generator_the_mixtures_tasks_chose_is_named_by_their_key_not_a_flag(mixture, tmp_path):
+    """Where every task of a mixture names the generator, an error loading it names the first
+    task file's line, not --generator, which the user never typed."""
+    for name in ("short", "long"):
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(path.read_text() + f"generator: {tmp_path / 'no-model'}\n")
+    line = len((tmp_path / "short.yaml").read_text().splitlines())
+    result = CliRunner().invoke(app, ["train", "--task", str(mixture), "--output", str(tmp_path / "o")])
+    said = " ".join(result.stderr.split())
+    assert result.exit_code != 0 and f"{tmp_path / 'short.yaml'}:{line}: key 'generator'" in said, said
+    assert "--generator" not in said and "no-model" in said
