@@ -20,7 +20,6 @@ import dataclasses
 import functools
 import inspect
 import math
-import textwrap
 import types
 import typing
 from pathlib import Path
@@ -81,6 +80,25 @@ class Option:
 
 
 @functools.cache
+def _classes_in(path: str) -> dict[str, list[ast.stmt]]:
+    """Each class body of a source file by its qualified name: the file parsed once for all its
+    classes (``inspect.getsource`` parses the whole module again for each class, which every
+    command paid at start-up)."""
+    with open(path, encoding="utf-8") as f:
+        tree = ast.parse(f.read(), path)
+    found: dict[str, list[ast.stmt]] = {}
+
+    def walk(nodes: list[ast.stmt], prefix: str) -> None:
+        for node in nodes:
+            if isinstance(node, ast.ClassDef):
+                found[prefix + node.name] = node.body
+                walk(node.body, f"{prefix}{node.name}.")
+
+    walk(tree.body, "")
+    return found
+
+
+@functools.cache
 def field_docs(cls: type) -> dict[str, str]:
     """Field name -> the docstring written under it, from the class's source (and its bases')."""
     docs: dict[str, str] = {}
@@ -88,8 +106,8 @@ def field_docs(cls: type) -> dict[str, str]:
         if not dataclasses.is_dataclass(klass):
             continue
         try:
-            body = ast.parse(textwrap.dedent(inspect.getsource(klass))).body[0].body
-        except (OSError, TypeError):
+            body = _classes_in(inspect.getsourcefile(klass) or "")[klass.__qualname__]
+        except (OSError, TypeError, KeyError, SyntaxError):
             continue
         for a, b in zip(body, body[1:]):
             if (

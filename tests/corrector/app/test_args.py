@@ -4,6 +4,7 @@ done before anything heavy is imported."""
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import json
 import subprocess
@@ -44,6 +45,30 @@ def test_help_is_the_field_docstring():
     samples = next(p for p in train.params if p.name == "samples_per_prompt")
     assert samples.opts == ["--samples"] and samples.help == docs["samples_per_prompt"]
     assert runner.invoke(app, ["train", "--help"]).exit_code == 0
+
+
+@dataclasses.dataclass
+class _Base:
+    shared: int = 1
+    """Read from the base."""
+
+
+class _Outer:
+    @dataclasses.dataclass
+    class Inner(_Base):
+        own: str = "x"
+        """Read from the class
+        nested in another."""
+
+        other: int = 2
+        hint: int = 3  # a comment is no docstring
+
+
+def test_field_docs_of_a_nested_class_and_its_base():
+    """Docs are read by the class's qualified name, its bases' too: a class nested in another
+    (or one named like a class of another module) does not read another's fields."""
+    docs = field_docs(_Outer.Inner)
+    assert docs == {"shared": "Read from the base.", "own": "Read from the class nested in another."}
 
 
 def test_every_option_has_help():
