@@ -8,11 +8,8 @@ import os
 from contextlib import contextmanager
 from typing import Any, Callable, Sequence
 
-from ..generators.named import (
-    hub_unreachable,
-    is_hub_id,
-    unreachable_text,
-)  # anything else not on disk: a mistyped path
+# is_hub_id: anything else not on disk is a mistyped path
+from ..generators.named import hub_unreachable, is_hub_id, unreachable_text
 from .base import ValueFunctionError, first_line
 
 HEAD_ARCH = "ForSequenceClassification"
