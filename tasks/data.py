@@ -139,9 +139,13 @@ def read_jsonl(
             try:
                 # Without its line ending: an error at the end of the line would otherwise be
                 # placed after the newline, at "line 2, column 1" of the parser's text.
-                rec = json.loads(line.rstrip("\n"))
+                rec = json.loads(line.rstrip("\n"), object_pairs_hook=_once_each)
             except json.JSONDecodeError as e:
                 raise RecordError(f"{path}:{n}: not valid JSON ({e.msg} at column {e.colno})") from None
+            except _RepeatedKey as e:
+                raise RecordError(
+                    f"{path}:{n}: key {e.args[0]!r} is given twice; keep one (JSON would silently take the last)"
+                ) from None
             if not isinstance(rec, dict):
                 raise RecordError(f"{path}:{n}: expected a JSON object, got {type(rec).__name__}")
             rec = renamed(rec, fields)
@@ -155,6 +159,21 @@ def read_jsonl(
             records.append(rec)
     note_unmapped(records, fields, str(path))
     return records
+
+
+class _RepeatedKey(Exception):
+    """A key an object of a JSON line names twice (its first such key)."""
+
+
+def _once_each(pairs: list[tuple[str, Any]]) -> dict:
+    """A JSON object as a dict, refusing a key it names twice: ``{"answer": 8, "answer": 9}``
+    was read as 9 without a word, as YAML would take the last of a repeated key."""
+    out: dict = {}
+    for k, v in pairs:
+        if k in out:
+            raise _RepeatedKey(k)
+        out[k] = v
+    return out
 
 
 def note_unmapped(records: Sequence[Mapping[str, Any]], fields: Mapping[str, str] | None, where: str) -> None:
