@@ -249,6 +249,21 @@ def _check_header(path: Path) -> None:
         raise RecordError(f"{path}:1: the header names column {twice[0]!r} more than once; give each column one name")
 
 
+def saved_to_disk(path: str | os.PathLike) -> str | None:
+    """What ``save_to_disk`` of ``datasets`` wrote in the folder ``path``: ``"splits"`` (a
+    ``DatasetDict``), ``"one"`` (a ``Dataset``, which has no splits), or None (not such a folder)."""
+    folder = Path(path).expanduser()
+    if (folder / "dataset_dict.json").is_file():
+        return "splits"
+    return "one" if (folder / "state.json").is_file() and (folder / "dataset_info.json").is_file() else None
+
+
+def without_splits(path: str | os.PathLike | None) -> bool:
+    """Whether data given as a dataset is read whole: a local file, or one ``Dataset`` that
+    ``save_to_disk`` wrote."""
+    return path is not None and (Path(path).expanduser().is_file() or saved_to_disk(path) == "one")
+
+
 def read_hub(
     path: str,
     name: str | None,
@@ -257,17 +272,35 @@ def read_hub(
     fields: Mapping[str, str] | None = None,
     data_files: Any = None,
 ) -> list[dict]:
-    """Records of a split of a ``datasets`` dataset: a hub id (with a config ``name``) or a
-    local dataset folder."""
+    """Records of a split of a ``datasets`` dataset: a hub id (with a config ``name``), a
+    local dataset folder, or a folder ``save_to_disk`` wrote (of one ``Dataset``: all its rows)."""
     datasets = _quiet_datasets()
 
     what = f"{path!r}" + (f" (config {name!r})" if name else "")
+    if saved_to_disk(path):
+        return rows_to_records(_from_disk(path, split), required, fields, f"dataset {what}")
     try:
         rows = datasets.load_dataset(path, name, split=split, data_files=data_files)
     except Exception as e:  # the hub raises many kinds; the user needs one sentence
         first = first_line(e)
         raise RecordError(f"dataset {what}, split {split!r}, could not be loaded: {first}") from None
     return rows_to_records(rows, required, fields, f"dataset {what}")
+
+
+def _from_disk(path: str, split: str):
+    """The rows of a split of a folder ``save_to_disk`` wrote; of one ``Dataset``, which has
+    no splits, all of them. ``load_dataset`` read such a folder's splits by their folder names:
+    splits it did not know by name (``holdout``) were all merged into ``train``."""
+    datasets = _quiet_datasets()
+    try:
+        saved = datasets.load_from_disk(str(Path(path).expanduser()))
+    except Exception as e:  # a folder half written or of another version: the user needs one sentence
+        raise RecordError(f"dataset {path!r} could not be loaded: {first_line(e)}") from None
+    if not isinstance(saved, datasets.DatasetDict):
+        return saved
+    if split not in saved:
+        raise RecordError(f"dataset {path!r} has no split {split!r} (splits: {', '.join(saved)})")
+    return saved[split]
 
 
 def rows_to_records(rows, required: Sequence[str], fields: Mapping[str, str] | None, where: str) -> list[dict]:

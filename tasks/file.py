@@ -12,7 +12,7 @@ import string
 from pathlib import Path
 from typing import Any
 
-from .data import FORMATS, RecordError, read_file, read_hub, read_yaml
+from .data import FORMATS, RecordError, read_file, read_hub, read_yaml, saved_to_disk
 from .task import Shots, Task, TaskError, template_fields
 
 REQUIRED = ("data", "prompt", "value")
@@ -232,6 +232,11 @@ class Checker:
             spec = dict(v)
             if Path(self.path.parent, str(v["path"])).exists():  # a local dataset folder, relative to the task file
                 spec["path"] = str(Path(self.path.parent, str(v["path"])))
+            if saved_to_disk(spec["path"]) == "one":  # every split would be the same records
+                why = "one dataset saved with save_to_disk, which has no splits"
+                self.fail(
+                    "data", f"names {v['path']!r}, {why}; save a DatasetDict of its splits, or its rows as a file"
+                )
             return {"dataset": spec}, None
         return {split: self.file(f"data.{split}", f) for split, f in v.items()}, tuple(v)
 

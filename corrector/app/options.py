@@ -15,6 +15,7 @@ from ...errors import check_choices, half_surrogate
 from ...generators.base import Api, BackendName, Dtype, SamplingParams
 from ...generators.named import missing_path
 from ...tasks import DEFAULT_TASK, Task, few_shot_prompt, get_task, plain_prompt
+from ...tasks.data import without_splits
 from ...tasks.task import unshown
 from ..progress import Mode
 from ..training.config import PAIRED, TrainConfig
@@ -132,12 +133,12 @@ class Source:
     """File of records (.jsonl, .json, .csv, .parquet): `prompt` (or the task's field mapping),
     task fields, optional `id`."""
     dataset: str | None = None
-    """A `datasets` dataset (hub id or local folder) or a local .jsonl/.json/.csv/.parquet file
+    """A `datasets` dataset (hub id, local folder, or one save_to_disk wrote) or a local .jsonl/.json/.csv/.parquet file
     with a `prompt` column (or the task's field mapping)."""
     dataset_config: str | None = None
     """Config name of --dataset (e.g. main for openai/gsm8k)."""
     split: str = field(default="test", metadata={"unread_with": lambda v: _whole_file(v)})
-    """Split of the task or dataset (not of a file, which is read whole)."""
+    """Split of the task or dataset (not of a file or one saved Dataset, read whole)."""
     limit: int | None = field(default=None, metadata={"min": 1})
     """Use only the first N records (default: all of a file; a task's own number)."""
 
@@ -291,9 +292,8 @@ TRAIN_SOURCE = {"split": "train", "limit": 2000}
 """Where ``correct train`` reads by default: 2000 records of the train split."""
 
 
-def _whole_file(values: dict) -> str | None:  # what leaves --split unread: --input, or a --dataset file
-    local = values.get("dataset") is not None and Path(str(values["dataset"])).expanduser().is_file()
-    return "input" if values.get("input") is not None else "dataset" if local else None
+def _whole_file(values: dict) -> str | None:  # what leaves --split unread: --input, or a --dataset without splits
+    return "input" if values.get("input") is not None else "dataset" if without_splits(values.get("dataset")) else None
 
 
 def load_records(

@@ -20,3 +20,43 @@ def test_a_jsonl_record_naming_a_key_twice_is_refused_by_its_line(tmp_path):
         invoke("generate", "--input", tmp_path / "in.jsonl", "--value", "program", *NO_MODEL),
         "in.jsonl:2: key 'answer' is given twice",
     )
+
+
+def saved(folder, **splits):
+    """``save_to_disk`` of a DatasetDict of ``splits`` (name -> number of rows), or of one
+    Dataset where the only split is named ``one``; each row's id says its split."""
+    import datasets
+
+    datasets.disable_progress_bars()
+    made = {
+        name: datasets.Dataset.from_list([{"id": f"{name}{i}", "prompt": f"What is {i} plus 1?"} for i in range(n)])
+        for name, n in splits.items()
+    }
+    (made["one"] if list(made) == ["one"] else datasets.DatasetDict(made)).save_to_disk(str(folder))
+    return folder
+
+
+def test_a_saved_dataset_dicts_splits_are_its_own_not_merged_into_train(tmp_path):
+    """``load_dataset`` read a folder ``save_to_disk`` wrote by its folder names: splits it did not
+    know by name were all merged into ``train``, so training took the held-out records too."""
+    from correct.corrector.app.options import Source, load_records
+
+    folder = saved(tmp_path / "ds", fit=3, holdout=2)
+    records, _ = load_records(Source(dataset=str(folder), split="holdout"), None, 0)
+    assert [r["id"] for r in records] == ["holdout0", "holdout1"]
+    refused(
+        invoke("generate", "--dataset", folder, "--split", "train", *NO_MODEL), "has no split 'train'", "fit, holdout"
+    )
+
+
+def test_one_saved_dataset_is_read_whole_and_is_refused_as_a_task_files_splits(tmp_path):
+    """One ``Dataset`` saved with ``save_to_disk`` was refused with advice to call
+    ``load_from_disk``, which a command-line user cannot."""
+    from correct.corrector.app.options import Source, load_records
+
+    folder = saved(tmp_path / "ds", one=3)
+    records, _ = load_records(Source(dataset=str(folder)), None, 0)
+    assert [r["id"] for r in records] == ["one0", "one1", "one2"]
+    refused(invoke("generate", "--dataset", folder, "--split", "test", *NO_MODEL), "not read with --dataset")
+    (tmp_path / "task.yaml").write_text("data: {path: ds}\nprompt: '{prompt}'\nvalue: program\n")
+    refused(invoke("generate", "--task", tmp_path / "task.yaml", *NO_MODEL), "task.yaml:1: key 'data'", "no splits")
