@@ -176,6 +176,11 @@ def as_scores(result: Any, n: int, name: str) -> list[Score]:
                 raise ValueFunctionError(
                     f"value {name!r} returned {item!r} for output {i}, expected (float, feedback)"
                 ) from None
+        elif isinstance(item, (tuple, list)) and len(item) == 2:  # a score and feedback that is not text
+            raise ValueFunctionError(
+                f"value {name!r} returned {item!r} for output {i}: its feedback is {type(item[1]).__name__}, "
+                "expected text or None"
+            )
         elif isinstance(item, (str, bytes)):
             raise ValueFunctionError(f"value {name!r} returned the string {item!r} for output {i}, expected a float")
         else:

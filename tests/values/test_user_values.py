@@ -179,8 +179,15 @@ def test_a_user_value_may_say_unknown():
     assert scores(RECORDS, ["x", "y"])[0] == Score(None, "?", answer="x")
     with pytest.raises(ValueFunctionError, match="returned NaN for output 1"):
         CallableValue(lambda records, outputs: [None, float("nan")], "nan")(RECORDS, ["x", "y"])
-    with pytest.raises(ValueFunctionError, match=r"returned \(None, 3\) for output 0, expected a float"):
+    # the feedback is what is wrong, not the score ("expected a float" sent the user to the score)
+    with pytest.raises(
+        ValueFunctionError, match=r"returned \(None, 3\) for output 0: its feedback is int, expected text"
+    ):
         CallableValue(lambda records, outputs: [(None, 3), None], "bad")(RECORDS, ["x", "y"])
+    with pytest.raises(
+        ValueFunctionError, match=r"returned \(0.5, 42\) for output 0: its feedback is int, expected text"
+    ):
+        CallableValue(lambda records, outputs: [(0.5, 42), None], "bad")(RECORDS, ["x", "y"])
 
 
 def test_every_loaded_value_is_a_context_manager_that_closes_what_it_holds():
