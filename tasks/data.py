@@ -230,8 +230,8 @@ def read_file(
         # datasets wraps the parser's error ("Expected 2 fields in line 3, saw 3") in one that names no line
         while (e.__cause__ or e.__context__) is not None:
             e = e.__cause__ or e.__context__
-        if "corresponds to no data" in str(e):  # a CSV of its header alone, a JSON []: no rows
-            return []
+        if "corresponds to no data" in str(e) or type(e).__name__ == "EmptyDataError":
+            return []  # a CSV of its header alone or of nothing at all (a byte order mark), a JSON []: no rows
         raise RecordError(f"{path}: could not be read as {suffix[1:]}: {first_line(e)}") from None
     return rows_to_records(rows, required, fields, str(path))
 

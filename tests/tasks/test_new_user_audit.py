@@ -60,3 +60,14 @@ def test_one_saved_dataset_is_read_whole_and_is_refused_as_a_task_files_splits(t
     refused(invoke("generate", "--dataset", folder, "--split", "test", *NO_MODEL), "not read with --dataset")
     (tmp_path / "task.yaml").write_text("data: {path: ds}\nprompt: '{prompt}'\nvalue: program\n")
     refused(invoke("generate", "--task", tmp_path / "task.yaml", *NO_MODEL), "task.yaml:1: key 'data'", "no splits")
+
+
+def test_an_empty_csv_or_one_of_a_byte_order_mark_alone_has_no_records(tmp_path):
+    """pandas said 'No columns to parse from file' where a JSONL file, empty the same way, is
+    said to have no records."""
+    for text in ("", "\ufeff\n"):
+        (tmp_path / "in.csv").write_text(text, encoding="utf-8")
+        refused(
+            invoke("generate", "--input", tmp_path / "in.csv", "--value", "program", *NO_MODEL),
+            "in.csv: no records (the file is empty)",
+        )
