@@ -277,7 +277,7 @@ def task_prompt(engine, question: str, record: dict | None) -> str:
     """The generator's prompt for ``question`` in the server's task layout, filled from the
     request's ``record`` (its fields beside the question, which is the ``prompt``); the question
     as it is where the server has no task. A field the layout names that ``record`` does not
-    give is a 400 naming ``record``."""
+    give, or gives as null, is a 400 naming ``record``."""
     if engine.format_prompt is None:
         return question
     from ...tasks.task import TaskError

@@ -71,3 +71,20 @@ def test_an_empty_csv_or_one_of_a_byte_order_mark_alone_has_no_records(tmp_path)
             invoke("generate", "--input", tmp_path / "in.csv", "--value", "program", *NO_MODEL),
             "in.csv: no records (the file is empty)",
         )
+
+
+def test_a_requests_record_holding_null_for_a_field_the_layout_names_is_a_400_naming_record():
+    """`"record": {"unit": null}` was laid out as the text "None" (`Q: 5 + 3 (in None)`), where a
+    data file's empty cell for that field is refused."""
+    import pytest
+
+    from correct.corrector.app.protocol import BadRequest, task_prompt
+    from correct.tasks.task import fill
+
+    class Engine:
+        format_prompt = staticmethod(lambda record: fill("Q: {prompt} (in {unit})\n", record, "task 't'"))
+
+    assert task_prompt(Engine, "5 + 3", {"unit": "pens"}) == "Q: 5 + 3 (in pens)\n"
+    with pytest.raises(BadRequest) as e:
+        task_prompt(Engine, "5 + 3", {"unit": None})
+    assert e.value.param == "record" and "names the field 'unit', which record '?' leaves empty (null)" in str(e.value)
