@@ -270,3 +270,29 @@ def test_accumulation_steps_that_do_not_divide_the_batch_are_refused():
         TrainConfig(batch_size=6, gradient_accumulation_steps=4).check()
     assert e.value.option == "gradient_accumulation_steps"
     TrainConfig(batch_size=8, gradient_accumulation_steps=4).check()
+
+
+def test_a_runs_log_counts_its_identity_pairs_and_the_prompts_of_the_rest(init, tmp_path):
+    """Each iteration's row counts what its pairs file holds: the identity pairs (a draft paired
+    with itself), and the prompts of the improving ones."""
+    train(tmp_path, init, iterations=1, samples_per_prompt=12, identity_share=0.4)
+    made = [json.loads(line) for line in (tmp_path / "pairs-0.jsonl").read_text().splitlines()]
+    row = json.loads((tmp_path / "log.jsonl").read_text().splitlines()[0])
+    same = sum(m["source"] == m["target"] for m in made)
+    assert 0 < same < len(made) and row["pairs"] == len(made)
+    assert row["identity_pairs"] == same
+    assert row["pair_prompts"] == len({m["prompt_id"] for m in made if m["source"] != m["target"]})
+
+
+def test_a_cpu_budget_spent_exactly_by_the_run_resumed_trains_no_further(init, tmp_path, monkeypatch, caplog):
+    """A budget used up to the CPU-second is spent, as within a run: the resume trains no
+    iteration past it (not one more of a step)."""
+    from correct.corrector.training import budget, loop
+
+    for module in (loop, budget):  # every process has spent 100 CPU-s by its iteration's end
+        monkeypatch.setattr(module, "cpu_seconds", lambda: 100.0)
+    train(tmp_path, init, iterations=1)
+    with caplog.at_level("WARNING"):
+        train(tmp_path, init, iterations=2, resume=True, cpu_budget=100.0)
+    assert log_rows(tmp_path) == [0]
+    assert "spent by the run this one resumes (100): no further iteration" in caplog.text
