@@ -143,9 +143,7 @@ def read_jsonl(
             except json.JSONDecodeError as e:
                 raise RecordError(f"{path}:{n}: not valid JSON ({e.msg} at column {e.colno})") from None
             except _RepeatedKey as e:
-                raise RecordError(
-                    f"{path}:{n}: key {e.args[0]!r} is given twice; keep one (JSON would silently take the last)"
-                ) from None
+                raise _given_twice(f"{path}:{n}", e) from None
             if not isinstance(rec, dict):
                 raise RecordError(f"{path}:{n}: expected a JSON object, got {type(rec).__name__}")
             rec = renamed(rec, fields)
@@ -163,6 +161,12 @@ def read_jsonl(
 
 class _RepeatedKey(Exception):
     """A key an object of a JSON line names twice (its first such key)."""
+
+
+def _given_twice(where: str, e: _RepeatedKey, within: str = "") -> RecordError:
+    return RecordError(
+        f"{where}: key {e.args[0]!r} is given twice{within}; keep one (JSON would silently take the last)"
+    )
 
 
 def _once_each(pairs: list[tuple[str, Any]]) -> dict:
@@ -219,6 +223,8 @@ def read_file(
         raise RecordError(f"{path}: no such file")
     if suffix == ".csv":
         _check_header(path)
+    if suffix == ".json":
+        _check_json_keys(path)
     datasets = _quiet_datasets()
     # A CSV's ids as written: read as numbers, 001 became "1", 1e3 "1000", and a 20-digit one failed.
     # And a cell that says None, NA, null or nan as written (an answer "None"): pandas read each as empty.
@@ -234,6 +240,27 @@ def read_file(
             return []  # a CSV of its header alone or of nothing at all (a byte order mark), a JSON []: no rows
         raise RecordError(f"{path}: could not be read as {suffix[1:]}: {first_line(e)}") from None
     return rows_to_records(rows, required, fields, str(path))
+
+
+def _check_json_keys(path: Path) -> None:
+    """A .json file whose record names a key twice is refused, as a JSONL line is: the reader
+    kept the last without a word. One JSON document (an array of records) is named by its file,
+    JSON Lines by the line."""
+    text = path.read_text(encoding="utf-8-sig", errors="replace")
+    try:
+        json.loads(text, object_pairs_hook=_once_each)
+        return
+    except _RepeatedKey as e:
+        raise _given_twice(str(path), e, " in a record") from None
+    except json.JSONDecodeError:
+        pass  # JSON Lines, or not JSON at all (the reader says so)
+    for n, line in enumerate(text.splitlines(), 1):
+        try:
+            json.loads(line, object_pairs_hook=_once_each) if line.strip() else None
+        except _RepeatedKey as e:
+            raise _given_twice(f"{path}:{n}", e) from None
+        except json.JSONDecodeError:
+            return
 
 
 def _check_header(path: Path) -> None:

@@ -88,3 +88,21 @@ def test_a_requests_record_holding_null_for_a_field_the_layout_names_is_a_400_na
     with pytest.raises(BadRequest) as e:
         task_prompt(Engine, "5 + 3", {"unit": None})
     assert e.value.param == "record" and "names the field 'unit', which record '?' leaves empty (null)" in str(e.value)
+
+
+def test_a_json_file_whose_record_names_a_key_twice_is_refused(tmp_path):
+    """A .json file went through the datasets reader, which kept the last of a repeated key
+    without a word, as the JSONL reader did."""
+    import pytest
+
+    from correct.tasks.data import RecordError, read_file
+
+    def read(name, text):
+        (tmp_path / name).write_text(text)
+        return read_file(tmp_path / name)
+
+    assert read("ok.json", '[{"prompt": "a", "answer": "1", "more": {"answer": "2"}}]')[0]["answer"] == "1"
+    with pytest.raises(RecordError, match=r"array\.json: key 'answer' is given twice in a record"):
+        read("array.json", '[{"prompt": "a", "answer": "1"}, {"prompt": "b", "answer": "2", "answer": "3"}]')
+    with pytest.raises(RecordError, match=r"lines\.json:2: key 'answer' is given twice"):
+        read("lines.json", '{"prompt": "a", "answer": "1"}\n{"prompt": "b", "answer": "2", "answer": "3"}\n')
