@@ -229,8 +229,10 @@ class Checker:
             unknown = set(v) - {"path", "name", "data_files", "revision"}
             if unknown:
                 self.fail("data", f"has unknown key {sorted(unknown)[0]!r} for a dataset (path, name, data_files)")
+            if not isinstance(v["path"], str) or not v["path"].strip():
+                self.fail("data.path", f"must be a dataset's hub id or folder, got {v['path']!r}")
             spec = dict(v)
-            if Path(self.path.parent, str(v["path"])).exists():  # a local dataset folder, relative to the task file
+            if Path(self.path.parent, v["path"]).exists():  # a local dataset folder, relative to the task file
                 spec["path"] = str(Path(self.path.parent, str(v["path"])))
             if saved_to_disk(spec["path"]) == "one":  # every split would be the same records
                 why = "one dataset saved with save_to_disk, which has no splits"

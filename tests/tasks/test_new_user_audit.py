@@ -106,3 +106,11 @@ def test_a_json_file_whose_record_names_a_key_twice_is_refused(tmp_path):
         read("array.json", '[{"prompt": "a", "answer": "1"}, {"prompt": "b", "answer": "2", "answer": "3"}]')
     with pytest.raises(RecordError, match=r"lines\.json:2: key 'answer' is given twice"):
         read("lines.json", '{"prompt": "a", "answer": "1"}\n{"prompt": "b", "answer": "2", "answer": "3"}\n')
+
+
+def test_a_dataset_path_that_is_not_text_is_refused_by_its_key(tmp_path):
+    """`data: {path: null}` reached the check for a folder save_to_disk wrote, which raised a
+    TypeError with a traceback."""
+    for path in ("null", "3", "''"):
+        (tmp_path / "task.yaml").write_text(f"data:\n  path: {path}\nprompt: '{{prompt}}'\nvalue: program\n")
+        refused(invoke("generate", "--task", tmp_path / "task.yaml", *NO_MODEL), "key 'data.path' must be a dataset")
