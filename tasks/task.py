@@ -114,16 +114,14 @@ def template_fields(template: str) -> list[str]:
 def fill(template: str, record: Mapping[str, Any], where: str) -> str:
     """The template filled with the record's fields; a field it names that the record lacks, or
     holds as null (laid out as the text "None": a request's ``record`` of serve), is refused."""
-    name = record.get("id", "?")
+    name = f"record {record['id']!r}" if "id" in record else "the record"  # a request's record has no id
     empty = next((field for field in template_fields(template) if field in record and record[field] is None), None)
     if empty is not None:
-        raise TaskError(f"{where}: the prompt names the field {empty!r}, which record {name!r} leaves empty (null)")
+        raise TaskError(f"{where}: the prompt names the field {empty!r}, which {name} leaves empty (null)")
     try:
         return template.format_map(record)
     except KeyError as e:
-        raise TaskError(
-            f"{where}: the prompt names the field {e.args[0]!r}, which record {name!r} does not have"
-        ) from None
+        raise TaskError(f"{where}: the prompt names the field {e.args[0]!r}, which {name} does not have") from None
     except (ValueError, IndexError, AttributeError) as e:
         raise TaskError(f"{where}: the prompt {template!r} is not a valid template: {e}") from None
 

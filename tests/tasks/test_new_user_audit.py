@@ -87,7 +87,7 @@ def test_a_requests_record_holding_null_for_a_field_the_layout_names_is_a_400_na
     assert task_prompt(Engine, "5 + 3", {"unit": "pens"}) == "Q: 5 + 3 (in pens)\n"
     with pytest.raises(BadRequest) as e:
         task_prompt(Engine, "5 + 3", {"unit": None})
-    assert e.value.param == "record" and "names the field 'unit', which record '?' leaves empty (null)" in str(e.value)
+    assert e.value.param == "record" and "names the field 'unit', which the record leaves empty (null)" in str(e.value)
 
 
 def test_a_json_file_whose_record_names_a_key_twice_is_refused(tmp_path):
