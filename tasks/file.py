@@ -233,7 +233,7 @@ class Checker:
                 self.fail("data.path", f"must be a dataset's hub id or folder, got {v['path']!r}")
             spec = dict(v)
             if Path(self.path.parent, v["path"]).exists():  # a local dataset folder, relative to the task file
-                spec["path"] = str(Path(self.path.parent, str(v["path"])))
+                spec["path"] = str(Path(self.path.parent, v["path"]))
             if saved_to_disk(spec["path"]) == "one":  # every split would be the same records
                 why = "one dataset saved with save_to_disk, which has no splits"
                 self.fail(
